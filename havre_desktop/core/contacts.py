@@ -1,0 +1,377 @@
+"""Contacts (persons and organisations), consent records and register enrolment.
+
+Persons are personal data about vulnerable people: every user edit goes
+through `Workspace.write_row`/`update_row` (outbox + per-field clocks), opening
+a fiche writes an audit entry, and nothing here logs a name.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from havre_desktop.core import audit
+from havre_desktop.core.errors import ValidationError
+from havre_desktop.core.validation import Checker, phone_search_text
+from havre_desktop.core.workspace import Workspace, decode_row, new_id
+
+log = logging.getLogger("havre.core.contacts")
+
+PERSON_FIELDS = (
+    "family_name",
+    "given_names",
+    "birth_date",
+    "address_line",
+    "postcode",
+    "city",
+    "territory_id",
+    "phone_1",
+    "phone_2",
+    "email",
+    "lives_alone",
+    "mobility",
+    "access_notes",
+    "emergency_contacts",
+    "referent_agent_id",
+)
+ORGANISATION_FIELDS = (
+    "organisation_name",
+    "address_line",
+    "postcode",
+    "city",
+    "territory_id",
+    "phone_1",
+    "phone_2",
+    "email",
+    "referent_agent_id",
+)
+
+
+def _clean_emergency_contacts(check: Checker, values: dict[str, Any]) -> list[dict[str, str]]:
+    cleaned: list[dict[str, str]] = []
+    for index, item in enumerate(values.get("emergency_contacts") or [], start=1):
+        name = str(item.get("name") or "").strip()
+        relation = str(item.get("relation") or "").strip()
+        if not name:
+            check.fail("emergency_contacts", f"Contact d'urgence n° {index} : le nom est obligatoire.")
+            continue
+        sub = check.phone({"phone": item.get("phone")}, "phone")
+        if item.get("phone") and sub is None:
+            check.fail(
+                "emergency_contacts", f"Contact d'urgence n° {index} : numéro de téléphone invalide."
+            )
+            continue
+        if not sub:
+            check.fail(
+                "emergency_contacts", f"Contact d'urgence n° {index} : le téléphone est obligatoire."
+            )
+            continue
+        cleaned.append({"name": name, "relation": relation, "phone": sub})
+    return cleaned
+
+
+def clean_person(ws: Workspace, values: dict[str, Any]) -> dict[str, Any]:
+    """Validate a person's fiche; French message per field."""
+    check = Checker()
+    today = ws.clock.today()
+    row: dict[str, Any] = {
+        "family_name": check.required_text(values, "family_name", "Nom"),
+        "given_names": check.required_text(values, "given_names", "Prénom"),
+        "birth_date": check.date(
+            values, "birth_date", "Date de naissance", today=today, not_future=True
+        ),
+        "address_line": check.optional_text(values, "address_line"),
+        "postcode": check.postcode(values, "postcode"),
+        "city": check.optional_text(values, "city") or "Le Havre",
+        "territory_id": check.choice(
+            values, "territory_id", "Territoire", ws.reference("territories")
+        ),
+        "phone_1": check.phone(values, "phone_1"),
+        "phone_2": check.phone(values, "phone_2"),
+        "email": check.email(values, "email"),
+        "lives_alone": None if values.get("lives_alone") is None else bool(values["lives_alone"]),
+        "mobility": check.choice(
+            values, "mobility", "Mobilité", ws.reference("mobility_levels"), required=False
+        ),
+        "access_notes": check.optional_text(values, "access_notes"),
+        "emergency_contacts": _clean_emergency_contacts(check, values),
+        "referent_agent_id": check.optional_text(values, "referent_agent_id"),
+    }
+    check.raise_if_any()
+    return row
+
+
+def clean_organisation(ws: Workspace, values: dict[str, Any]) -> dict[str, Any]:
+    check = Checker()
+    row: dict[str, Any] = {
+        "organisation_name": check.required_text(
+            values, "organisation_name", "Nom de l'organisme"
+        ),
+        "address_line": check.optional_text(values, "address_line"),
+        "postcode": check.postcode(values, "postcode"),
+        "city": check.optional_text(values, "city") or "Le Havre",
+        "territory_id": check.choice(
+            values, "territory_id", "Territoire", ws.reference("territories")
+        ),
+        "phone_1": check.phone(values, "phone_1"),
+        "phone_2": check.phone(values, "phone_2"),
+        "email": check.email(values, "email"),
+        "referent_agent_id": check.optional_text(values, "referent_agent_id"),
+    }
+    check.raise_if_any()
+    return row
+
+
+def _derived(row: dict[str, Any]) -> dict[str, Any]:
+    return {"search_phones": phone_search_text(row.get("phone_1"), row.get("phone_2"))}
+
+
+def create_person(ws: Workspace, values: dict[str, Any]) -> dict[str, Any]:
+    row = clean_person(ws, values)
+    now = ws.clock.now_iso()
+    with ws.store.transaction():
+        created = ws.write_row(
+            "contacts",
+            {
+                "id": new_id(),
+                "kind": "person",
+                **row,
+                **_derived(row),
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+    log.info("person created id=%s", created["id"])
+    return get(ws, created["id"])
+
+
+def create_organisation(ws: Workspace, values: dict[str, Any]) -> dict[str, Any]:
+    row = clean_organisation(ws, values)
+    now = ws.clock.now_iso()
+    with ws.store.transaction():
+        created = ws.write_row(
+            "contacts",
+            {
+                "id": new_id(),
+                "kind": "organisation",
+                **row,
+                **_derived(row),
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+    return get(ws, created["id"])
+
+
+def update(ws: Workspace, contact_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    """Edit a fiche: the whole fiche is revalidated, only changed fields are sent."""
+    current = get(ws, contact_id)
+    merged = {**current, **changes}
+    if current["kind"] == "person":
+        row = clean_person(ws, merged)
+        fields = PERSON_FIELDS
+    else:
+        row = clean_organisation(ws, merged)
+        fields = ORGANISATION_FIELDS
+    edit = {k: row[k] for k in fields if k in changes}
+    if "phone_1" in edit or "phone_2" in edit:
+        edit.update(_derived(row))
+    with ws.store.transaction():
+        ws.update_row("contacts", contact_id, edit)
+    return get(ws, contact_id)
+
+
+def archive(ws: Workspace, contact_id: str, archived: bool = True) -> dict[str, Any]:
+    """Archived fiches leave the lists but stay on record (and keep syncing)."""
+    with ws.store.transaction():
+        ws.update_row("contacts", contact_id, {"archived": archived})
+    return get(ws, contact_id)
+
+
+def get(ws: Workspace, contact_id: str) -> dict[str, Any]:
+    """The fiche's data without writing an audit entry (internal reads)."""
+    return ws.get_row("contacts", contact_id)
+
+
+def open_fiche(ws: Workspace, contact_id: str) -> dict[str, Any]:
+    """What a user sees when opening a fiche: the data, and the opening is audited."""
+    fiche = get(ws, contact_id)
+    audit.record(ws, "fiche-ouverte", "contacts", contact_id)
+    fiche["register"] = register_status(ws, contact_id)
+    fiche["consents"] = consents(ws, contact_id)
+    return fiche
+
+
+def display_name(contact: dict[str, Any]) -> str:
+    if contact.get("kind") == "organisation":
+        return str(contact.get("organisation_name") or "")
+    family = str(contact.get("family_name") or "").upper()
+    return f"{family} {contact.get('given_names') or ''}".strip()
+
+
+def list_page(
+    ws: Workspace,
+    *,
+    territory_ids: list[str] | None = None,
+    include_archived: bool = False,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """One page of persons ordered by name (lists never load a whole table)."""
+    where = ["deleted = 0"]
+    params: list[Any] = []
+    if not include_archived:
+        where.append("archived = 0")
+    if territory_ids:
+        where.append(f"territory_id IN ({','.join('?' for _ in territory_ids)})")
+        params += territory_ids
+    sql = (
+        "SELECT * FROM contacts WHERE " + " AND ".join(where) + " ORDER BY family_name COLLATE "
+        "NOCASE, given_names COLLATE NOCASE LIMIT ? OFFSET ?"
+    )
+    return [decode_row(r) for r in ws.store.query(sql, (*params, limit, offset))]
+
+
+# -- consent ------------------------------------------------------------------------------
+
+
+def record_consent(ws: Workspace, contact_id: str, values: dict[str, Any]) -> dict[str, Any]:
+    check = Checker()
+    purpose = check.choice(
+        values,
+        "purpose",
+        "Objet du consentement",
+        {"fiche": "Fiche", "registre": "Registre", "partage-partenaires": "Partage"},
+    )
+    recorded_on = check.date(
+        values,
+        "recorded_on",
+        "Date du consentement",
+        today=ws.clock.today(),
+        required=True,
+        not_future=True,
+    )
+    method = check.required_text(values, "method", "Forme du consentement")
+    if "given" not in values:
+        check.fail("given", "Indiquez si la personne consent ou refuse.")
+    check.raise_if_any()
+    get(ws, contact_id)
+    with ws.store.transaction():
+        row = ws.write_row(
+            "consents",
+            {
+                "contact_id": contact_id,
+                "purpose": purpose,
+                "given": bool(values["given"]),
+                "recorded_on": recorded_on,
+                "method": method,
+                "recorded_by_agent_id": ws.agent_id,
+                "updated_at": ws.clock.now_iso(),
+            },
+        )
+    return ws.get_row("consents", row["id"])
+
+
+def consents(ws: Workspace, contact_id: str) -> list[dict[str, Any]]:
+    return ws.store.query(
+        "SELECT * FROM consents WHERE contact_id = ? AND deleted = 0 ORDER BY recorded_on",
+        (contact_id,),
+    )
+
+
+# -- register of isolated older and disabled people (CASF L121-6-1) ---------------------
+
+
+def enrol_in_register(ws: Workspace, person_id: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Enrolment is voluntary: refused without the person's consent."""
+    person = get(ws, person_id)
+    if person["kind"] != "person":
+        raise ValidationError({"person_id": "Seule une personne peut être inscrite au registre."})
+    today = ws.clock.today()
+    check = Checker()
+    enrolled_on = check.date(
+        values, "enrolled_on", "Date d'inscription", today=today, required=True, not_future=True
+    )
+    basis = check.choice(values, "basis", "Motif d'inscription", ws.reference("register_bases"))
+    requested_by = check.choice(
+        values,
+        "requested_by",
+        "Demande faite par",
+        {"personne": "La personne elle-même", "tiers": "Un tiers"},
+    )
+    requester_name = check.optional_text(values, "requester_name")
+    if requested_by == "tiers" and not requester_name:
+        check.fail("requester_name", "Nom du tiers : obligatoire quand un tiers fait la demande.")
+    if not values.get("consent_given"):
+        check.fail(
+            "consent_given",
+            "Le consentement de la personne est obligatoire pour l'inscription au registre.",
+        )
+    consent_date = check.date(
+        values,
+        "consent_date",
+        "Date du consentement",
+        today=today,
+        required=bool(values.get("consent_given")),
+        not_future=True,
+    )
+    if register_status(ws, person_id) is not None and not check.errors:
+        check.fail("person_id", "Cette personne est déjà inscrite au registre.")
+    check.raise_if_any()
+    with ws.store.transaction():
+        row = ws.write_row(
+            "register_enrolments",
+            {
+                "person_id": person_id,
+                "enrolled_on": enrolled_on,
+                "basis": basis,
+                "requested_by": requested_by,
+                "requester_name": requester_name,
+                "consent_given": True,
+                "consent_date": consent_date,
+                "updated_at": ws.clock.now_iso(),
+            },
+        )
+        ws.write_row(
+            "consents",
+            {
+                "contact_id": person_id,
+                "purpose": "registre",
+                "given": True,
+                "recorded_on": consent_date,
+                "method": "recueilli lors de l'inscription au registre",
+                "recorded_by_agent_id": ws.agent_id,
+                "updated_at": ws.clock.now_iso(),
+            },
+        )
+    return ws.get_row("register_enrolments", row["id"])
+
+
+def remove_from_register(
+    ws: Workspace, enrolment_id: str, removed_on: str, reason: str
+) -> dict[str, Any]:
+    check = Checker()
+    day = check.date(
+        {"removed_on": removed_on},
+        "removed_on",
+        "Date de radiation",
+        today=ws.clock.today(),
+        required=True,
+        not_future=True,
+    )
+    text = check.required_text({"reason": reason}, "reason", "Motif de radiation")
+    check.raise_if_any()
+    with ws.store.transaction():
+        ws.update_row(
+            "register_enrolments", enrolment_id, {"removed_on": day, "removal_reason": text}
+        )
+    return ws.get_row("register_enrolments", enrolment_id)
+
+
+def register_status(ws: Workspace, person_id: str) -> dict[str, Any] | None:
+    """The current (not removed) enrolment of a person, if any."""
+    return ws.store.query_one(
+        "SELECT * FROM register_enrolments WHERE person_id = ? AND deleted = 0 "
+        "AND removed_on IS NULL ORDER BY enrolled_on DESC LIMIT 1",
+        (person_id,),
+    )

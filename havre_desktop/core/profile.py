@@ -1,0 +1,205 @@
+"""A profile: one folder, one encrypted database, one agent.
+
+`ProfileManager` decides how to unlock the database and never puts a new key
+over an existing file: when the keyring lost the key, the recovery passphrase
+unlocks it, or the file is *moved aside intact* and a fresh profile starts.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from havre_desktop import __version__
+from havre_desktop.core.errors import (
+    KeyMissingError,
+    KeyringUnavailableError,
+    ProfileError,
+)
+from havre_desktop.core.keys import (
+    KeyringKeyStore,
+    KeyringLike,
+    KeySlots,
+    new_database_key,
+    new_recovery_passphrase,
+    normalise_passphrase,
+    normalise_recovery_passphrase,
+)
+from havre_desktop.core.paths import ProfilePaths
+from havre_desktop.core.store import Store
+
+log = logging.getLogger("havre.core.profile")
+
+
+class UnlockMethod(enum.StrEnum):
+    KEYRING = "keyring"
+    PASSPHRASE = "passphrase"
+
+
+class ProfileState(enum.Enum):
+    NEW = "new"  # no database yet: first run
+    KEYRING = "keyring"  # unlock silently from the keyring
+    PASSPHRASE = "passphrase"  # ask the user's passphrase
+    KEY_MISSING = "key-missing"  # keyring profile whose key is gone: recovery or move aside
+
+
+@dataclass
+class CreatedProfile:
+    store: Store
+    recovery_passphrase: str
+    method: UnlockMethod
+
+
+class ProfileManager:
+    """Creates and unlocks the profile in one folder."""
+
+    def __init__(self, root: Path, keyring_backend: KeyringLike | None) -> None:
+        self.paths = ProfilePaths(root)
+        self.keyring_backend = keyring_backend
+        self.slots = KeySlots(self.paths.keyslots)
+
+    # -- profile.json -----------------------------------------------------------------
+
+    def info(self) -> dict[str, Any]:
+        if not self.paths.profile_info.exists():
+            return {}
+        data: dict[str, Any] = json.loads(self.paths.profile_info.read_text("utf-8"))
+        return data
+
+    def _write_info(self, info: dict[str, Any]) -> None:
+        tmp = self.paths.profile_info.with_suffix(".tmp")
+        tmp.write_text(json.dumps(info, indent=2), "utf-8")
+        os.replace(tmp, self.paths.profile_info)
+
+    @property
+    def profile_id(self) -> str:
+        return str(self.info().get("profile_id", ""))
+
+    def _keystore(self) -> KeyringKeyStore:
+        if self.keyring_backend is None:
+            raise KeyringUnavailableError(
+                "Aucun trousseau sécurisé n'est disponible sur cet ordinateur."
+            )
+        return KeyringKeyStore(self.keyring_backend, self.profile_id)
+
+    # -- state ------------------------------------------------------------------------
+
+    def state(self) -> ProfileState:
+        if not self.paths.database.exists():
+            return ProfileState.NEW
+        info = self.info()
+        if not info.get("profile_id"):
+            # A database without its profile.json: only a passphrase slot could open it.
+            return ProfileState.KEY_MISSING
+        if info.get("unlock_method") == UnlockMethod.PASSPHRASE:
+            return ProfileState.PASSPHRASE
+        if self.keyring_backend is None:
+            return ProfileState.KEY_MISSING
+        try:
+            key = self._keystore().load()
+        except KeyringUnavailableError:
+            return ProfileState.KEY_MISSING
+        return ProfileState.KEYRING if key is not None else ProfileState.KEY_MISSING
+
+    # -- creation ---------------------------------------------------------------------
+
+    def create(self, passphrase: str | None = None) -> CreatedProfile:
+        """A new profile. Without a passphrase the key goes to the keyring (required)."""
+        if self.paths.database.exists():
+            raise ProfileError(
+                "Un profil existe déjà dans ce dossier ; il n'a pas été remplacé."
+            )
+        self.paths.root.mkdir(parents=True, exist_ok=True)
+        key = new_database_key()
+        recovery = new_recovery_passphrase()
+        profile_id = str(uuid.uuid4())
+        method = UnlockMethod.KEYRING if passphrase is None else UnlockMethod.PASSPHRASE
+        self._write_info(
+            {
+                "profile_id": profile_id,
+                "unlock_method": str(method),
+                "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "created_by_version": __version__,
+            }
+        )
+        if method is UnlockMethod.KEYRING:
+            self._keystore().save(key)
+        else:
+            assert passphrase is not None
+            self.slots.set_slot(key, normalise_passphrase(passphrase), "passphrase")
+        self.slots.set_slot(key, recovery, "recovery")
+        store = Store.create(self.paths.database, key)
+        log.info("profile created (unlock method: %s)", method)
+        return CreatedProfile(store, recovery, method)
+
+    # -- unlocking --------------------------------------------------------------------
+
+    def unlock(self) -> Store:
+        """Unlock from the keyring without asking anything."""
+        key = self._keystore().load()
+        if key is None:
+            raise KeyMissingError(
+                "La clé de votre base de données n'est plus dans le trousseau du système. "
+                "Saisissez la phrase de récupération notée à la création du profil, ou "
+                "commencez un nouveau profil : l'ancienne base sera mise de côté, intacte."
+            )
+        return Store.open(self.paths.database, key)
+
+    def unlock_with_passphrase(self, passphrase: str) -> Store:
+        key = self.slots.unlock(normalise_passphrase(passphrase), "passphrase")
+        return Store.open(self.paths.database, key)
+
+    def unlock_with_recovery(self, recovery_passphrase: str) -> Store:
+        """Open with the recovery passphrase; put the key back in the keyring if possible."""
+        key = self.slots.unlock(normalise_recovery_passphrase(recovery_passphrase), "recovery")
+        store = Store.open(self.paths.database, key)
+        info = self.info()
+        if info.get("unlock_method") != UnlockMethod.PASSPHRASE and self.keyring_backend:
+            if not info.get("profile_id"):
+                info["profile_id"] = str(uuid.uuid4())
+                info["unlock_method"] = str(UnlockMethod.KEYRING)
+                self._write_info(info)
+            try:
+                self._keystore().save(key)
+                log.info("database key restored to the keyring after recovery")
+            except KeyringUnavailableError:
+                log.warning("key could not be restored to the keyring after recovery")
+        return store
+
+    def change_passphrase(self, old_passphrase: str, new_passphrase: str) -> None:
+        """Re-wrap the (unchanged) database key under a new passphrase."""
+        key = self.slots.unlock(normalise_passphrase(old_passphrase), "passphrase")
+        self.slots.set_slot(key, normalise_passphrase(new_passphrase), "passphrase")
+
+    # -- giving up on a locked database ------------------------------------------------
+
+    def move_aside(self) -> Path:
+        """Move the database (and its key slots) into a dated folder, intact; never delete."""
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        target = self.paths.set_aside / stamp
+        suffix = 1
+        while target.exists():
+            suffix += 1
+            target = self.paths.set_aside / f"{stamp}-{suffix}"
+        target.mkdir(parents=True)
+        for path in [*self.paths.database_companions(), self.paths.keyslots, self.paths.profile_info]:
+            if path.exists():
+                shutil.move(str(path), str(target / path.name))
+        log.warning("locked database moved aside to %s", target.name)
+        return target
+
+    def moved_aside_message(self, target: Path) -> str:
+        return (
+            "L'ancienne base de données ne pouvait plus être ouverte. Elle a été mise de côté, "
+            f"intacte, dans le dossier « {target} ». Un nouveau profil vide a été créé ; "
+            "le service informatique pourra restaurer l'ancienne base avec sa phrase de "
+            "récupération."
+        )

@@ -1,0 +1,324 @@
+"""Visits, planned contacts, reception-desk encounters and handouts given.
+
+Visits are append-only: a correction is a new revision by its author. Logging
+a visit also closes the planned contact it fulfils, in the same transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+from typing import Any
+
+from havre_desktop.core import agents, audit
+from havre_desktop.core.errors import PermissionDeniedError, ValidationError
+from havre_desktop.core.validation import Checker, parse_datetime
+from havre_desktop.core.workspace import Workspace, decode_row
+
+log = logging.getLogger("havre.core.visits")
+
+VISIT_FIELDS = (
+    "occurred_at",
+    "kind",
+    "outcome",
+    "duration_min",
+    "wellbeing",
+    "need_ids",
+    "proposed_action_ids",
+    "handout_given",
+    "follow_up_on",
+    "notes",
+)
+
+
+def _require_visit_role(ws: Workspace) -> None:
+    role = agents.current_role(ws)
+    if role is not None and role not in agents.ROLES_WITH_VISIT_NOTES:
+        raise PermissionDeniedError(
+            "Votre rôle ne permet pas de consigner ni de consulter les visites."
+        )
+
+
+def clean_visit(ws: Workspace, values: dict[str, Any]) -> dict[str, Any]:
+    check = Checker()
+    now = ws.clock.now()
+    occurred_at: str | None = None
+    raw = values.get("occurred_at")
+    if raw in (None, ""):
+        check.fail("occurred_at", "Date de la visite : ce champ est obligatoire.")
+    else:
+        try:
+            moment = parse_datetime(raw)
+            if moment.tzinfo is None:
+                from havre_desktop.core.clock import PARIS
+
+                moment = moment.replace(tzinfo=PARIS)
+            if moment > now + timedelta(minutes=5):
+                check.fail("occurred_at", "Date de la visite : la date ne peut pas être dans le futur.")
+            else:
+                occurred_at = moment.isoformat(timespec="minutes")
+        except ValueError as exc:
+            check.fail("occurred_at", f"Date de la visite : {exc}")
+    row: dict[str, Any] = {
+        "occurred_at": occurred_at,
+        "kind": check.choice(values, "kind", "Type de contact", ws.reference("visit_kinds")),
+        "outcome": check.choice(values, "outcome", "Résultat", ws.reference("visit_outcomes")),
+        "duration_min": check.integer(
+            values, "duration_min", "Durée (minutes)", minimum=1, maximum=600
+        ),
+        "wellbeing": check.integer(values, "wellbeing", "Bien-être", minimum=1, maximum=5),
+        "need_ids": check.choices(values, "need_ids", "Besoin", ws.reference("need_kinds")),
+        "proposed_action_ids": [str(a) for a in values.get("proposed_action_ids") or []],
+        "handout_given": bool(values.get("handout_given")),
+        "follow_up_on": check.date(values, "follow_up_on", "Date de suivi", today=ws.clock.today()),
+        "notes": check.optional_text(values, "notes"),
+    }
+    if row["follow_up_on"] and occurred_at and row["follow_up_on"] < occurred_at[:10]:
+        check.fail("follow_up_on", "Date de suivi : elle doit suivre la date de la visite.")
+    unknown = [
+        a
+        for a in row["proposed_action_ids"]
+        if not ws.store.scalar("SELECT 1 FROM actions WHERE id = ? AND deleted = 0", (a,))
+    ]
+    if unknown:
+        check.fail("proposed_action_ids", "Une action proposée n'existe pas dans le catalogue.")
+    check.raise_if_any()
+    return row
+
+
+def log_visit(ws: Workspace, person_id: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Record a visit, call or desk encounter with a known person (one transaction)."""
+    _require_visit_role(ws)
+    row = clean_visit(ws, values)
+    ws.get_row("contacts", person_id)
+    if not ws.agent_id:
+        raise ValidationError({"agent_id": "Aucun agent n'est associé à ce profil."})
+    now = ws.clock.now_iso()
+    with ws.store.transaction():
+        visit = ws.write_row(
+            "visits",
+            {
+                "person_id": person_id,
+                "agent_id": ws.agent_id,
+                **row,
+                "revision": 1,
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+        due = ws.store.query(
+            "SELECT id FROM planned_contacts WHERE person_id = ? AND done_by_visit_id IS NULL "
+            "AND cancelled = 0 AND deleted = 0 AND due_on <= ?",
+            (person_id, row["occurred_at"][:10]),
+        )
+        for planned in due:
+            ws.update_row("planned_contacts", planned["id"], {"done_by_visit_id": visit["id"]})
+        if row["follow_up_on"]:
+            ws.write_row(
+                "planned_contacts",
+                {
+                    "person_id": person_id,
+                    "agent_id": ws.agent_id,
+                    "due_on": row["follow_up_on"],
+                    "kind": "suivi",
+                    "reason": "Suivi prévu lors d'une visite",
+                    "updated_at": now,
+                },
+            )
+    log.info("visit logged id=%s", visit["id"])
+    return get(ws, visit["id"])
+
+
+def correct_visit(ws: Workspace, visit_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    """A correction by the visit's author: a new revision of the same visit."""
+    _require_visit_role(ws)
+    current = get(ws, visit_id)
+    if current["agent_id"] != ws.agent_id:
+        raise PermissionDeniedError("Seul l'auteur d'une visite peut la corriger.")
+    row = clean_visit(ws, {**current, **changes})
+    edit = {k: row[k] for k in VISIT_FIELDS if k in changes}
+    edit["revision"] = int(current["revision"]) + 1
+    with ws.store.transaction():
+        ws.update_row("visits", visit_id, edit)
+    return get(ws, visit_id)
+
+
+def get(ws: Workspace, visit_id: str) -> dict[str, Any]:
+    return ws.get_row("visits", visit_id)
+
+
+def journal(
+    ws: Workspace,
+    *,
+    person_id: str | None = None,
+    agent_id: str | None = None,
+    territory_id: str | None = None,
+    kind: str | None = None,
+    outcome: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """A page of the visit journal, newest first, with filters."""
+    _require_visit_role(ws)
+    where = ["v.deleted = 0"]
+    params: list[Any] = []
+    for column, value in (
+        ("v.person_id", person_id),
+        ("v.agent_id", agent_id),
+        ("c.territory_id", territory_id),
+        ("v.kind", kind),
+        ("v.outcome", outcome),
+    ):
+        if value:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if since:
+        where.append("v.occurred_at >= ?")
+        params.append(since)
+    if until:
+        where.append("v.occurred_at < ?")
+        params.append(until)
+    sql = (
+        "SELECT v.*, c.family_name, c.given_names, c.territory_id FROM visits v "
+        "JOIN contacts c ON c.id = v.person_id WHERE " + " AND ".join(where) +
+        " ORDER BY v.occurred_at DESC LIMIT ? OFFSET ?"
+    )
+    return [decode_row(r) for r in ws.store.query(sql, (*params, limit, offset))]
+
+
+# -- planned contacts -----------------------------------------------------------------------
+
+PLANNED_KINDS = {
+    "visite": "Visite à domicile",
+    "appel": "Appel",
+    "suivi": "Suivi",
+    "appel-alerte": "Appel d'alerte",
+}
+
+
+def plan_contact(ws: Workspace, person_id: str, values: dict[str, Any]) -> dict[str, Any]:
+    """A scheduled visit or call, or a follow-up; due dates may be in the future."""
+    check = Checker()
+    due_on = check.date(values, "due_on", "Date prévue", today=ws.clock.today(), required=True)
+    kind = check.choice(values, "kind", "Type de contact prévu", PLANNED_KINDS)
+    reason = check.optional_text(values, "reason")
+    agent_id = values.get("agent_id") or ws.agent_id
+    if not agent_id:
+        check.fail("agent_id", "Agent : ce champ est obligatoire.")
+    check.raise_if_any()
+    ws.get_row("contacts", person_id)
+    with ws.store.transaction():
+        row = ws.write_row(
+            "planned_contacts",
+            {
+                "person_id": person_id,
+                "agent_id": agent_id,
+                "due_on": due_on,
+                "kind": kind,
+                "reason": reason,
+                "updated_at": ws.clock.now_iso(),
+            },
+        )
+    return ws.get_row("planned_contacts", row["id"])
+
+
+def cancel_planned(ws: Workspace, planned_id: str) -> dict[str, Any]:
+    with ws.store.transaction():
+        ws.update_row("planned_contacts", planned_id, {"cancelled": True})
+    return ws.get_row("planned_contacts", planned_id)
+
+
+def due_contacts(ws: Workspace, on: date, agent_id: str | None = None) -> list[dict[str, Any]]:
+    """Planned contacts due on or before `on` and not yet done (overdue first)."""
+    rows = ws.store.query(
+        "SELECT p.*, c.family_name, c.given_names, c.territory_id FROM planned_contacts p "
+        "JOIN contacts c ON c.id = p.person_id WHERE p.agent_id = ? AND p.due_on <= ? "
+        "AND p.done_by_visit_id IS NULL AND p.cancelled = 0 AND p.deleted = 0 "
+        "AND c.deleted = 0 ORDER BY p.due_on, c.family_name",
+        (agent_id or ws.agent_id, on.isoformat()),
+    )
+    return [decode_row(r) for r in rows]
+
+
+def not_seen_since(
+    ws: Workspace, days: int, territory_ids: list[str], limit: int = 100
+) -> list[dict[str, Any]]:
+    """Persons of these territories with no visit for more than `days` days."""
+    if not territory_ids:
+        return []
+    cutoff = (ws.clock.today() - timedelta(days=days)).isoformat()
+    marks = ",".join("?" for _ in territory_ids)
+    rows = ws.store.query(
+        "SELECT c.*, (SELECT max(occurred_at) FROM visits v WHERE v.person_id = c.id "
+        "AND v.deleted = 0) AS last_visit FROM contacts c "
+        f"WHERE c.kind = 'person' AND c.deleted = 0 AND c.archived = 0 AND c.territory_id IN ({marks}) "
+        "AND coalesce((SELECT max(occurred_at) FROM visits v WHERE v.person_id = c.id "
+        "AND v.deleted = 0), '') < ? ORDER BY last_visit LIMIT ?",
+        (*territory_ids, cutoff, limit),
+    )
+    return [decode_row(r) for r in rows]
+
+
+# -- reception desk -------------------------------------------------------------------------
+
+
+def count_encounter(ws: Workspace, values: dict[str, Any]) -> dict[str, Any]:
+    """An anonymous count at a mairie annexe: need, territory, age group; no person."""
+    check = Checker()
+    territory = check.choice(values, "territory_id", "Territoire", ws.reference("territories"))
+    need = check.choice(values, "need_id", "Besoin", ws.reference("need_kinds"))
+    age_group = check.choice(
+        values, "age_group_id", "Tranche d'âge", ws.reference("age_groups"), required=False
+    )
+    if not ws.agent_id:
+        check.fail("agent_id", "Aucun agent n'est associé à ce profil.")
+    check.raise_if_any()
+    with ws.store.transaction():
+        row = ws.write_row(
+            "reception_encounters",
+            {
+                "occurred_at": ws.clock.now_iso(),
+                "territory_id": territory,
+                "need_id": need,
+                "age_group_id": age_group,
+                "agent_id": ws.agent_id,
+                "facility_id": values.get("facility_id"),
+            },
+        )
+    return ws.get_row("reception_encounters", row["id"])
+
+
+# -- handouts given ---------------------------------------------------------------------------
+
+
+def record_handout(
+    ws: Workspace,
+    action_ids: list[str],
+    *,
+    person_id: str | None = None,
+    variant: str = "large",
+    visit_id: str | None = None,
+    territory_id: str | None = None,
+) -> dict[str, Any]:
+    """Who received which actions on paper (synced; counts in the evaluation of actions)."""
+    if variant not in {"large", "very-large"}:
+        raise ValidationError({"variant": f"Variante d'impression inconnue : « {variant} »."})
+    if not action_ids:
+        raise ValidationError({"action_ids": "Choisissez au moins une action à imprimer."})
+    with ws.store.transaction():
+        row = ws.write_row(
+            "handouts_given",
+            {
+                "person_id": person_id,
+                "agent_id": ws.agent_id or "",
+                "given_at": ws.clock.now_iso(),
+                "action_ids": list(action_ids),
+                "variant": variant,
+                "visit_id": visit_id,
+                "territory_id": territory_id,
+            },
+        )
+        audit.record(ws, "impression", "handouts_given", row["id"], {"actions": len(action_ids)})
+    return ws.get_row("handouts_given", row["id"])
