@@ -101,6 +101,11 @@ class Store:
         if not path.is_file():
             raise StoreError(f"La base de données est introuvable : {path}")
         header = _read_header(path)
+        if path.stat().st_size == 0:
+            raise NotADatabaseError(
+                f"Le fichier {path.name} est vide : ce n'est pas une base Havre Ensemble. "
+                "Il n'a pas été modifié."
+            )
         # Open read-only first: a wrong key or a too-new schema must not write a byte.
         uri = path.resolve().as_uri() + "?mode=ro"
         probe = sqlcipher3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
@@ -114,6 +119,11 @@ class Store:
         finally:
             probe.close()
         latest = latest_schema_version()
+        if version == 0:
+            raise NotADatabaseError(
+                f"Le fichier {path.name} ne contient pas de base Havre Ensemble. "
+                "Il n'a pas été modifié."
+            )
         if version > latest:
             raise SchemaTooNewError(
                 "Cette base de données a été créée par une version plus récente de Havre "

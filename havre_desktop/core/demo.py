@@ -1,0 +1,380 @@
+"""Deterministic generator of clearly fake demo data.
+
+Used by ``havre-desktop --demo`` (a throwaway profile), by the tests and by the
+benchmarks (up to 100,000 persons and 1,000,000 visits). Names come from lists
+of common French names combined at random, addresses from Le Havre street
+names with random numbers, and every phone number from the ranges the French
+regulator reserves for fiction (02 61 91 xx xx, 06 39 98 xx xx). Rows are
+flagged ``is_sample``. Seeding writes no outbox entries: it is not a user edit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from importlib import resources
+from typing import Any
+
+from havre_desktop.core import catalogue
+from havre_desktop.core.clock import PARIS
+from havre_desktop.core.validation import phone_search_text
+from havre_desktop.core.workspace import Workspace
+
+log = logging.getLogger("havre.core.demo")
+
+DEFAULT_SEED = 20190101
+TERRITORIES = ("nord", "centre-ouest", "centre-est", "est", "sud")
+MOBILITY = ("autonome", "autonome", "aide-exterieur", "deambulateur", "fauteuil", "alite")
+NEEDS = (
+    "isolement",
+    "loisirs",
+    "mobilite",
+    "sante",
+    "logement",
+    "demarches",
+    "numerique",
+    "alimentation",
+    "aidants",
+)
+OWNER = {
+    "display_name": "Camille Démo (agent fictif)",
+    "role": "travailleur-social",
+    "territory_ids": ["nord"],
+    "work_phone": "02 61 91 00 10",
+}
+COLLEAGUES = [
+    ("Dominique Exemple (fictif)", "travailleur-social", ["nord", "centre-ouest"]),
+    ("Sacha Modèle (fictif)", "travailleur-social", ["centre-est"]),
+    ("Alex Essai (fictif)", "travailleur-social", ["est"]),
+    ("Morgane Test (fictive)", "travailleur-social", ["sud"]),
+    ("Claude Accueil (fictif)", "accueil", ["est"]),
+    ("Jordan Coordination (fictif)", "coordinateur", list(TERRITORIES)),
+]
+# The persona of journey 1 (journeys.md): always present in a demo profile.
+PERSONA_LEFEVRE = {
+    "family_name": "Lefèvre",
+    "given_names": "Jeanne",
+    "age": 87,
+    "territory_id": "nord",
+    "address_line": "14 rue de la Mare-Rouge, 4e étage",
+    "postcode": "76620",
+    "lives_alone": 1,
+    "mobility": "deambulateur",
+    "access_notes": "4e étage sans ascenseur. Sonner deux fois.",
+}
+
+
+@dataclass(frozen=True)
+class DemoSize:
+    persons: int = 1_500
+    organisations: int = 40
+    visits: int = 12_000
+
+    @classmethod
+    def benchmark(cls) -> DemoSize:
+        return cls(persons=100_000, organisations=200, visits=1_000_000)
+
+
+def load_names() -> dict[str, Any]:
+    text = resources.files("havre_desktop.db").joinpath("demo_names.json").read_text("utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+class _Generator:
+    def __init__(self, seed: int, today: date) -> None:
+        self.rng = random.Random(seed)
+        self.today = today
+        self.names = load_names()
+        self.used_phones: set[str] = set()
+
+    def uuid(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def phone(self, mobile: bool) -> str:
+        prefix = "06 39 98" if mobile else "02 61 91"
+        for _ in range(50):
+            number = f"{prefix} {self.rng.randrange(100):02d} {self.rng.randrange(100):02d}"
+            if number not in self.used_phones or len(self.used_phones) > 15_000:
+                self.used_phones.add(number)
+                return number
+        return number
+
+    def birth_date(self, min_age: int, max_age: int) -> str:
+        age_days = self.rng.randint(min_age * 365, max_age * 365 + 364)
+        return (self.today - timedelta(days=age_days)).isoformat()
+
+    def address(self, territory: str) -> tuple[str, str]:
+        street = self.rng.choice(self.names["streets_by_territory"][territory])
+        number = self.rng.randint(1, 180)
+        line = f"{number} {street}"
+        if self.rng.random() < 0.3:
+            line += f", {self.rng.choice(['Bât. A', 'Bât. B', 'Bât. C', 'Esc. 2'])}"
+        postcode = self.rng.choice(self.names["postcodes_by_territory"][territory])
+        return line, postcode
+
+
+def _now_iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def seed_demo(
+    ws: Workspace,
+    size: DemoSize | None = None,
+    *,
+    seed: int = DEFAULT_SEED,
+    with_owner: bool = True,
+) -> dict[str, int]:
+    """Fill an empty profile with the sample catalogue and fake persons, visits, plans."""
+    size = size or DemoSize()
+    gen = _Generator(seed, ws.clock.today())
+    stamp = ws.clock.now_iso()
+    counts: dict[str, int] = {}
+
+    sample = catalogue.load_sample_catalogue()
+    counts["facilities"], counts["actions"] = catalogue.import_catalogue(ws, sample, sample=True)
+    action_ids = [a["id"] for a in sample["actions"] if a["status"] in {"en-cours", "en-test"}]
+
+    agent_ids = _seed_agents(ws, gen, stamp, with_owner)
+    owner_id = ws.agent_id or agent_ids[0]
+    counts["agents"] = len(agent_ids)
+
+    person_ids_by_territory: dict[str, list[str]] = {t: [] for t in TERRITORIES}
+    with ws.store.transaction() as conn:
+        rows = list(_person_rows(gen, size, stamp, agent_ids, owner_id))
+        conn.executemany(
+            "INSERT INTO contacts (id, kind, family_name, given_names, organisation_name, "
+            "birth_date, address_line, postcode, city, territory_id, phone_1, phone_2, "
+            "lives_alone, mobility, access_notes, emergency_contacts, referent_agent_id, "
+            "search_phones, is_sample, created_at, updated_at) VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, 'Le Havre', ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+            rows,
+        )
+        persons = [(r[0], r[8], r[5]) for r in rows if r[1] == "person"]
+        for person_id, territory, _birth in persons:
+            person_ids_by_territory[territory].append(person_id)
+        counts["persons"] = len(persons)
+        counts["organisations"] = len(rows) - len(persons)
+
+        counts["visits"] = _seed_visits(conn, gen, size, persons, agent_ids, action_ids, stamp)
+        counts["planned_contacts"] = _seed_planned(
+            conn, gen, person_ids_by_territory, owner_id, stamp, ws
+        )
+        counts["register"] = _seed_register(conn, gen, persons, stamp)
+    log.info("demo data seeded: %s", counts)
+    return counts
+
+
+def _seed_agents(ws: Workspace, gen: _Generator, stamp: str, with_owner: bool) -> list[str]:
+    ids: list[str] = []
+    with ws.store.transaction() as conn:
+        if with_owner and not ws.store.get_setting("owner_agent_id"):
+            owner_id = gen.uuid()
+            conn.execute(
+                "INSERT INTO agents (id, display_name, role, territory_ids, work_phone, "
+                "updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    owner_id,
+                    OWNER["display_name"],
+                    OWNER["role"],
+                    json.dumps(OWNER["territory_ids"]),
+                    OWNER["work_phone"],
+                    stamp,
+                ),
+            )
+            ws.store.set_setting("owner_agent_id", owner_id)
+            ws.agent_id = owner_id
+        if ws.agent_id:
+            ids.append(ws.agent_id)
+        for name, role, territories in COLLEAGUES:
+            agent_id = gen.uuid()
+            conn.execute(
+                "INSERT INTO agents (id, display_name, role, territory_ids, work_phone, "
+                "updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (agent_id, name, role, json.dumps(territories), gen.phone(False), stamp),
+            )
+            ids.append(agent_id)
+    return ids
+
+
+def _person_rows(
+    gen: _Generator, size: DemoSize, stamp: str, agent_ids: list[str], owner_id: str
+) -> Iterator[tuple[Any, ...]]:
+    names = gen.names
+    rng = gen.rng
+    persona = PERSONA_LEFEVRE
+    phone = gen.phone(False)
+    birth = (gen.today - timedelta(days=persona["age"] * 365 + 40)).isoformat()
+    yield (
+        gen.uuid(), "person", persona["family_name"], persona["given_names"], None, birth,
+        persona["address_line"], persona["postcode"], persona["territory_id"], phone, None,
+        persona["lives_alone"], persona["mobility"], persona["access_notes"],
+        json.dumps([{"name": "Sylvie Lefèvre (fictive)", "relation": "fille",
+                     "phone": gen.phone(True)}], ensure_ascii=False),
+        owner_id, phone_search_text(phone), stamp, stamp,
+    )
+    for _ in range(size.persons - 1):
+        female = rng.random() < 0.6
+        given = rng.choice(names["given_names_female" if female else "given_names_male"])
+        family = rng.choice(names["family_names"])
+        territory = rng.choice(TERRITORIES)
+        line, postcode = gen.address(territory)
+        senior = rng.random() < 0.75
+        birth = gen.birth_date(62, 99) if senior else gen.birth_date(20, 61)
+        phone_1 = gen.phone(rng.random() < 0.4)
+        phone_2 = gen.phone(True) if rng.random() < 0.3 else None
+        emergency = []
+        if rng.random() < 0.6:
+            emergency.append(
+                {
+                    "name": f"{rng.choice(names['given_names_female'] + names['given_names_male'])} "
+                    f"{rng.choice(names['family_names'])}",
+                    "relation": rng.choice(names["relations"]),
+                    "phone": gen.phone(True),
+                }
+            )
+        yield (
+            gen.uuid(), "person", family, given, None, birth, line, postcode, territory,
+            phone_1, phone_2, int(rng.random() < 0.55), rng.choice(MOBILITY), None,
+            json.dumps(emergency, ensure_ascii=False), rng.choice(agent_ids),
+            phone_search_text(phone_1, phone_2), stamp, stamp,
+        )
+    for _ in range(size.organisations):
+        territory = rng.choice(TERRITORIES)
+        line, postcode = gen.address(territory)
+        phone_1 = gen.phone(False)
+        yield (
+            gen.uuid(), "organisation", None, None, rng.choice(names["organisation_names"]),
+            None, line, postcode, territory, phone_1, None, None, None, None, "[]",
+            None, phone_search_text(phone_1), stamp, stamp,
+        )
+
+
+def _visit_moment(gen: _Generator, days_ago: int) -> str:
+    day = gen.today - timedelta(days=days_ago)
+    moment = datetime.combine(day, time(gen.rng.randint(8, 17), gen.rng.choice((0, 15, 30, 45))))
+    return moment.replace(tzinfo=PARIS).isoformat(timespec="minutes")
+
+
+def _seed_visits(
+    conn: Any,
+    gen: _Generator,
+    size: DemoSize,
+    persons: list[tuple[str, str, str]],
+    agent_ids: list[str],
+    action_ids: list[str],
+    stamp: str,
+) -> int:
+    rng = gen.rng
+    notes = gen.names["visit_notes"]
+    kinds = ("visite-domicile", "visite-domicile", "appel", "appel", "accueil-mairie")
+    outcomes = ("realisee",) * 8 + ("absent", "reportee", "orientation")
+    batch: list[tuple[Any, ...]] = []
+    written = 0
+    # The persona has a recent history so her fiche is not empty.
+    lefevre = persons[0][0]
+    for index in range(size.visits):
+        person = lefevre if index < 4 else rng.choice(persons)[0]
+        days_ago = rng.randint(61, 90) if index < 4 else rng.randint(1, 730)
+        visit_needs = rng.sample(NEEDS, rng.randint(0, 2))
+        proposed = rng.sample(action_ids, rng.randint(0, 2)) if action_ids else []
+        batch.append(
+            (
+                gen.uuid(), person, rng.choice(agent_ids), _visit_moment(gen, days_ago),
+                rng.choice(kinds), rng.choice(outcomes), rng.choice((10, 15, 20, 30, 45, 60)),
+                rng.randint(1, 5), json.dumps(visit_needs), json.dumps(proposed),
+                int(bool(proposed) and rng.random() < 0.5), rng.choice(notes), stamp, stamp,
+            )
+        )
+        if len(batch) >= 20_000:
+            written += _insert_visits(conn, batch)
+            batch = []
+    written += _insert_visits(conn, batch)
+    return written
+
+
+def _insert_visits(conn: Any, batch: list[tuple[Any, ...]]) -> int:
+    conn.executemany(
+        "INSERT INTO visits (id, person_id, agent_id, occurred_at, kind, outcome, duration_min, "
+        "wellbeing, need_ids, proposed_action_ids, handout_given, notes, is_sample, created_at, "
+        "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+        batch,
+    )
+    return len(batch)
+
+
+def _seed_planned(
+    conn: Any,
+    gen: _Generator,
+    by_territory: dict[str, list[str]],
+    owner_id: str,
+    stamp: str,
+    ws: Workspace,
+) -> int:
+    """Ma journée of the demo agent: six due today, two follow-ups, some coming later."""
+    rng = gen.rng
+    owner_row = conn.execute("SELECT territory_ids FROM agents WHERE id = ?", (owner_id,)).fetchone()
+    territories = json.loads(owner_row[0]) if owner_row else ["nord"]
+    pool = [p for t in territories for p in by_territory.get(t, [])][1:]
+    rng.shuffle(pool)
+    plans = []
+    today = gen.today
+    for person in pool[:6]:
+        plans.append((person, today, rng.choice(("visite", "appel")), "Visite ou appel prévu"))
+    for person in pool[6:8]:
+        plans.append((person, today - timedelta(days=rng.randint(1, 3)), "suivi",
+                      "Suivi promis lors de la dernière visite"))
+    for person in pool[8:20]:
+        plans.append((person, today + timedelta(days=rng.randint(1, 30)),
+                      rng.choice(("visite", "appel")), "Contact prévu"))
+    conn.executemany(
+        "INSERT INTO planned_contacts (id, person_id, agent_id, due_on, kind, reason, is_sample, "
+        "updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?)",
+        [(gen.uuid(), p, owner_id, d.isoformat(), k, r, stamp) for p, d, k, r in plans],
+    )
+    return len(plans)
+
+
+def _seed_register(
+    conn: Any, gen: _Generator, persons: list[tuple[str, str, str]], stamp: str
+) -> int:
+    rng = gen.rng
+    cutoff = (gen.today - timedelta(days=65 * 365)).isoformat()
+    enrolled = [p for p in persons if p[2] <= cutoff and rng.random() < 0.15]
+    rows = []
+    consents = []
+    for person_id, _territory, _birth in enrolled:
+        day = (gen.today - timedelta(days=rng.randint(10, 900))).isoformat()
+        by_third = rng.random() < 0.3
+        rows.append((
+            gen.uuid(), person_id, day, "65-plus", "tiers" if by_third else "personne",
+            "Un proche (fictif)" if by_third else None, day, stamp,
+        ))
+        consents.append((gen.uuid(), person_id, day, stamp))
+    conn.executemany(
+        "INSERT INTO register_enrolments (id, person_id, enrolled_on, basis, requested_by, "
+        "requester_name, consent_given, consent_date, updated_at) VALUES "
+        "(?, ?, ?, ?, ?, ?, 1, ?, ?)",
+        rows,
+    )
+    conn.executemany(
+        "INSERT INTO consents (id, contact_id, purpose, given, recorded_on, method, updated_at) "
+        "VALUES (?, ?, 'registre', 1, ?, 'écrit signé (démonstration)', ?)",
+        consents,
+    )
+    return len(rows)
+
+
+def generated_names(ws: Workspace) -> list[str]:
+    """Every family and given name present in the profile (for the no-names-in-logs test)."""
+    rows = ws.store.query(
+        "SELECT DISTINCT family_name AS n FROM contacts WHERE family_name IS NOT NULL "
+        "UNION SELECT DISTINCT given_names FROM contacts WHERE given_names IS NOT NULL "
+        "UNION SELECT DISTINCT organisation_name FROM contacts WHERE organisation_name IS NOT NULL"
+    )
+    return [str(r["n"]) for r in rows]

@@ -1,0 +1,41 @@
+"""Test configuration: data folders redirected to tmp, offscreen Qt, fast Argon2."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from havre_desktop.core import keys  # noqa: E402
+from havre_desktop.core.workspace import Workspace  # noqa: E402
+from tests.helpers import MemoryKeyring, new_workspace  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No test touches the real profile folder; Argon2 made cheap (its cost is not under test)."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.delenv("HAVRE_PROFILE", raising=False)
+    monkeypatch.setattr(keys, "ARGON2_TIME_COST", 1)
+    monkeypatch.setattr(keys, "ARGON2_MEMORY_KIB", 8 * 1024)
+
+
+@pytest.fixture
+def memory_keyring() -> MemoryKeyring:
+    return MemoryKeyring()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, memory_keyring: MemoryKeyring) -> Iterator[Workspace]:
+    ws, _manager, _recovery = new_workspace(tmp_path / "profile", memory_keyring)
+    yield ws
+    ws.store.close()

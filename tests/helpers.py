@@ -1,0 +1,79 @@
+"""Shared test helpers: an in-memory keyring and ready-made profiles on real files."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from keyring.backend import KeyringBackend
+from keyring.errors import PasswordDeleteError
+
+from havre_desktop.core import agents
+from havre_desktop.core.clock import FixedClock
+from havre_desktop.core.profile import ProfileManager
+from havre_desktop.core.workspace import Workspace
+
+# "Today" for tests that need a fixed date: a Wednesday in Le Havre.
+TEST_NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
+
+
+class MemoryKeyring(KeyringBackend):
+    """A keyring backend that keeps secrets in a dict (unit tests only)."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.secrets.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.secrets[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        try:
+            del self.secrets[(service, username)]
+        except KeyError:
+            raise PasswordDeleteError("absent") from None
+
+
+def new_workspace(
+    root: Path,
+    keyring: MemoryKeyring | None = None,
+    *,
+    role: str = "travailleur-social",
+    territories: list[str] | None = None,
+    now: datetime = TEST_NOW,
+) -> tuple[Workspace, ProfileManager, str]:
+    """A fresh encrypted profile with its agent; returns (workspace, manager, recovery)."""
+    manager = ProfileManager(root, keyring or MemoryKeyring())
+    created = manager.create()
+    ws = Workspace(created.store, clock=FixedClock(now))
+    agents.create_owner(
+        ws,
+        {
+            "display_name": "Agent Fictif",
+            "role": role,
+            "territory_ids": territories or ["nord"],
+            "work_phone": "02 61 91 00 01",
+        },
+    )
+    return ws, manager, created.recovery_passphrase
+
+
+def person_values(**overrides: object) -> dict[str, object]:
+    values: dict[str, object] = {
+        "family_name": "Lefèvre",
+        "given_names": "Jeanne",
+        "birth_date": "12/03/1939",
+        "territory_id": "nord",
+        "address_line": "14 rue de la Mare-Rouge",
+        "postcode": "76620",
+        "phone_1": "02 61 91 12 34",
+        "lives_alone": True,
+        "mobility": "deambulateur",
+    }
+    values.update(overrides)
+    return values
