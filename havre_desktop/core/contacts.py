@@ -12,7 +12,7 @@ from typing import Any
 
 from havre_desktop.core import audit
 from havre_desktop.core.errors import ValidationError
-from havre_desktop.core.validation import Checker, phone_search_text
+from havre_desktop.core.validation import Checker, normalise_phone, phone_search_text
 from havre_desktop.core.workspace import Workspace, decode_row, new_id
 
 log = logging.getLogger("havre.core.contacts")
@@ -55,18 +55,20 @@ def _clean_emergency_contacts(check: Checker, values: dict[str, Any]) -> list[di
         if not name:
             check.fail("emergency_contacts", f"Contact d'urgence n° {index} : le nom est obligatoire.")
             continue
-        sub = check.phone({"phone": item.get("phone")}, "phone")
-        if item.get("phone") and sub is None:
-            check.fail(
-                "emergency_contacts", f"Contact d'urgence n° {index} : numéro de téléphone invalide."
-            )
-            continue
-        if not sub:
+        typed = str(item.get("phone") or "").strip()
+        if not typed:
             check.fail(
                 "emergency_contacts", f"Contact d'urgence n° {index} : le téléphone est obligatoire."
             )
             continue
-        cleaned.append({"name": name, "relation": relation, "phone": sub})
+        try:
+            phone = normalise_phone(typed)
+        except ValueError:
+            check.fail(
+                "emergency_contacts", f"Contact d'urgence n° {index} : numéro de téléphone invalide."
+            )
+            continue
+        cleaned.append({"name": name, "relation": relation, "phone": phone})
     return cleaned
 
 

@@ -1,0 +1,161 @@
+"""Profile creation and unlocking: keyring, passphrase fallback, lost key, recovery."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import keyring
+import pytest
+from keyring.backends import fail
+
+from havre_desktop import KEYRING_SERVICE
+from havre_desktop.core import contacts, keys
+from havre_desktop.core.errors import (
+    KeyMissingError,
+    KeyringUnavailableError,
+    ProfileError,
+    WrongPassphraseError,
+)
+from havre_desktop.core.paths import PROFILE_ENV, resolve_profile_dir
+from havre_desktop.core.profile import ProfileManager, ProfileState
+from havre_desktop.core.workspace import Workspace
+from tests.helpers import MemoryKeyring, person_values
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_key_lives_in_the_keyring_never_in_a_plain_file(
+    tmp_path: Path, memory_keyring: MemoryKeyring
+) -> None:
+    manager = ProfileManager(tmp_path, memory_keyring)
+    assert manager.state() is ProfileState.NEW
+    created = manager.create()
+    created.store.close()
+    stored = memory_keyring.secrets[(KEYRING_SERVICE, manager.profile_id)]
+    key = bytes.fromhex(stored)
+    assert len(key) == 32
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            raw = path.read_bytes()
+            assert key not in raw and stored.encode() not in raw, path.name
+    assert manager.state() is ProfileState.KEYRING
+    manager.unlock().close()
+
+
+def test_recovery_passphrase_unlocks_after_keyring_entry_is_lost(
+    tmp_path: Path, memory_keyring: MemoryKeyring
+) -> None:
+    manager = ProfileManager(tmp_path, memory_keyring)
+    created = manager.create()
+    person = contacts.create_person(Workspace(created.store), person_values())
+    created.store.close()
+    memory_keyring.secrets.clear()  # the keyring lost the entry (new session, reset…)
+    before = _digest(manager.paths.database)
+
+    assert manager.state() is ProfileState.KEY_MISSING
+    with pytest.raises(KeyMissingError) as caught:
+        manager.unlock()
+    assert "phrase de récupération" in caught.value.message
+    assert _digest(manager.paths.database) == before  # no new key over the file
+    with pytest.raises(WrongPassphraseError):
+        manager.unlock_with_recovery("AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGG-HHHH")
+    assert _digest(manager.paths.database) == before
+
+    typed = created.recovery_passphrase.lower().replace("-", " ")  # as a person might type it
+    store = manager.unlock_with_recovery(typed)
+    assert store.scalar("SELECT given_names FROM contacts WHERE id = ?", (person["id"],)) == (
+        "Jeanne"
+    )
+    store.close()
+    # The key went back to the keyring: the next start unlocks silently.
+    assert manager.state() is ProfileState.KEYRING
+    manager.unlock().close()
+
+
+def test_lost_key_without_recovery_moves_database_aside_intact(
+    tmp_path: Path, memory_keyring: MemoryKeyring
+) -> None:
+    manager = ProfileManager(tmp_path, memory_keyring)
+    created = manager.create()
+    contacts.create_person(Workspace(created.store), person_values())
+    created.store.close()
+    memory_keyring.secrets.clear()
+    before = _digest(manager.paths.database)
+    size = manager.paths.database.stat().st_size
+
+    target = manager.move_aside()
+    moved = target / "havre.db"
+    assert moved.exists() and _digest(moved) == before and moved.stat().st_size == size
+    assert (target / "keyslots.json").exists()
+    assert "mise de côté, intacte" in manager.moved_aside_message(target)
+    assert manager.state() is ProfileState.NEW
+    fresh = manager.create()
+    assert fresh.store.scalar("SELECT count(*) FROM contacts") == 0
+    fresh.store.close()
+    # The set-aside database still opens with its own recovery passphrase.
+    old = ProfileManager(target, MemoryKeyring())
+    old_store = old.unlock_with_recovery(created.recovery_passphrase)
+    assert old_store.scalar("SELECT count(*) FROM contacts") == 1
+    old_store.close()
+
+
+def test_creating_over_an_existing_profile_is_refused(
+    tmp_path: Path, memory_keyring: MemoryKeyring
+) -> None:
+    manager = ProfileManager(tmp_path, memory_keyring)
+    manager.create().store.close()
+    before = _digest(manager.paths.database)
+    with pytest.raises(ProfileError):
+        manager.create()
+    assert _digest(manager.paths.database) == before
+
+
+def test_passphrase_fallback_when_no_keyring_backend(tmp_path: Path) -> None:
+    keyring.set_keyring(fail.Keyring())
+    try:
+        with pytest.raises(KeyringUnavailableError) as caught:
+            keys.usable_keyring()
+    finally:
+        keyring.set_keyring(MemoryKeyring())
+    assert "mot de passe" in caught.value.message and "trousseau" in caught.value.message
+
+    manager = ProfileManager(tmp_path, None)
+    created = manager.create(passphrase="Marée haute à Étretat")
+    created.store.close()
+    info = json.loads(manager.paths.profile_info.read_text("utf-8"))
+    assert info["unlock_method"] == "passphrase"
+    assert manager.state() is ProfileState.PASSPHRASE
+    with pytest.raises(WrongPassphraseError) as wrong:
+        manager.unlock_with_passphrase("marée basse")
+    assert wrong.value.message == "Mot de passe incorrect."
+    manager.unlock_with_passphrase("Marée haute à Étretat").close()
+    manager.change_passphrase("Marée haute à Étretat", "Falaises d'Étretat 2026")
+    manager.unlock_with_passphrase("Falaises d'Étretat 2026").close()
+    manager.unlock_with_recovery(created.recovery_passphrase).close()
+
+
+def test_key_slots_hold_wrapped_keys_only(tmp_path: Path, memory_keyring: MemoryKeyring) -> None:
+    manager = ProfileManager(tmp_path, memory_keyring)
+    manager.create().store.close()
+    key = bytes.fromhex(memory_keyring.secrets[(KEYRING_SERVICE, manager.profile_id)])
+    slots = json.loads(manager.paths.keyslots.read_text("utf-8"))["slots"]
+    assert [s["kind"] for s in slots] == ["recovery"]
+    assert slots[0]["kdf"] == "argon2id" and slots[0]["cipher"] == "aes-256-gcm"
+    assert key.hex() not in manager.paths.keyslots.read_text("utf-8")
+
+
+def test_profile_folder_from_option_then_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert resolve_profile_dir(tmp_path / "cli") == (tmp_path / "cli").resolve()
+    monkeypatch.setenv(PROFILE_ENV, str(tmp_path / "env"))
+    assert resolve_profile_dir(None) == (tmp_path / "env").resolve()
+    assert resolve_profile_dir(tmp_path / "cli") == (tmp_path / "cli").resolve()
+    monkeypatch.delenv(PROFILE_ENV)
+    default = resolve_profile_dir(None)
+    assert "havre-desktop" in str(default)
+    assert str(default).startswith(str(Path.home()))
