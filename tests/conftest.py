@@ -10,9 +10,9 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from havre_desktop.core import keys  # noqa: E402
-from havre_desktop.core.workspace import Workspace  # noqa: E402
-from tests.helpers import MemoryKeyring, new_workspace  # noqa: E402
+from havre_desktop.core import keys
+from havre_desktop.core.workspace import Workspace
+from tests.helpers import MemoryKeyring, new_workspace
 
 
 @pytest.fixture(autouse=True)

@@ -201,7 +201,11 @@ def add_evaluation(ws: Workspace, action_id: str, values: dict[str, Any]) -> dic
     _require_catalogue_role(ws)
     check = Checker()
     evaluated_on = check.date(
-        values, "evaluated_on", "Date d'évaluation", today=ws.clock.today(), required=True,
+        values,
+        "evaluated_on",
+        "Date d'évaluation",
+        today=ws.clock.today(),
+        required=True,
         not_future=True,
     )
     verdict = check.choice(

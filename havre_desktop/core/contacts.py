@@ -53,19 +53,23 @@ def _clean_emergency_contacts(check: Checker, values: dict[str, Any]) -> list[di
         name = str(item.get("name") or "").strip()
         relation = str(item.get("relation") or "").strip()
         if not name:
-            check.fail("emergency_contacts", f"Contact d'urgence n° {index} : le nom est obligatoire.")
+            check.fail(
+                "emergency_contacts", f"Contact d'urgence n° {index} : le nom est obligatoire."
+            )
             continue
         typed = str(item.get("phone") or "").strip()
         if not typed:
             check.fail(
-                "emergency_contacts", f"Contact d'urgence n° {index} : le téléphone est obligatoire."
+                "emergency_contacts",
+                f"Contact d'urgence n° {index} : le téléphone est obligatoire.",
             )
             continue
         try:
             phone = normalise_phone(typed)
         except ValueError:
             check.fail(
-                "emergency_contacts", f"Contact d'urgence n° {index} : numéro de téléphone invalide."
+                "emergency_contacts",
+                f"Contact d'urgence n° {index} : numéro de téléphone invalide.",
             )
             continue
         cleaned.append({"name": name, "relation": relation, "phone": phone})
@@ -106,9 +110,7 @@ def clean_person(ws: Workspace, values: dict[str, Any]) -> dict[str, Any]:
 def clean_organisation(ws: Workspace, values: dict[str, Any]) -> dict[str, Any]:
     check = Checker()
     row: dict[str, Any] = {
-        "organisation_name": check.required_text(
-            values, "organisation_name", "Nom de l'organisme"
-        ),
+        "organisation_name": check.required_text(values, "organisation_name", "Nom de l'organisme"),
         "address_line": check.optional_text(values, "address_line"),
         "postcode": check.postcode(values, "postcode"),
         "city": check.optional_text(values, "city") or "Le Havre",
@@ -169,6 +171,7 @@ def update(ws: Workspace, contact_id: str, changes: dict[str, Any]) -> dict[str,
     """Edit a fiche: the whole fiche is revalidated, only changed fields are sent."""
     current = get(ws, contact_id)
     merged = {**current, **changes}
+    fields: tuple[str, ...]
     if current["kind"] == "person":
         row = clean_person(ws, merged)
         fields = PERSON_FIELDS

@@ -56,7 +56,7 @@ COLLEAGUES = [
     ("Jordan Coordination (fictif)", "coordinateur", list(TERRITORIES)),
 ]
 # The persona of journey 1 (journeys.md): always present in a demo profile.
-PERSONA_LEFEVRE = {
+PERSONA_LEFEVRE: dict[str, Any] = {
     "family_name": "Lefèvre",
     "given_names": "Jeanne",
     "age": 87,
@@ -207,16 +207,33 @@ def _person_rows(
 ) -> Iterator[tuple[Any, ...]]:
     names = gen.names
     rng = gen.rng
-    persona = PERSONA_LEFEVRE
+    all_given = names["given_names_female"] + names["given_names_male"]
+    persona: dict[str, Any] = PERSONA_LEFEVRE
     phone = gen.phone(False)
     birth = (gen.today - timedelta(days=persona["age"] * 365 + 40)).isoformat()
     yield (
-        gen.uuid(), "person", persona["family_name"], persona["given_names"], None, birth,
-        persona["address_line"], persona["postcode"], persona["territory_id"], phone, None,
-        persona["lives_alone"], persona["mobility"], persona["access_notes"],
-        json.dumps([{"name": "Sylvie Lefèvre (fictive)", "relation": "fille",
-                     "phone": gen.phone(True)}], ensure_ascii=False),
-        owner_id, phone_search_text(phone), stamp, stamp,
+        gen.uuid(),
+        "person",
+        persona["family_name"],
+        persona["given_names"],
+        None,
+        birth,
+        persona["address_line"],
+        persona["postcode"],
+        persona["territory_id"],
+        phone,
+        None,
+        persona["lives_alone"],
+        persona["mobility"],
+        persona["access_notes"],
+        json.dumps(
+            [{"name": "Sylvie Lefèvre (fictive)", "relation": "fille", "phone": gen.phone(True)}],
+            ensure_ascii=False,
+        ),
+        owner_id,
+        phone_search_text(phone),
+        stamp,
+        stamp,
     )
     for _ in range(size.persons - 1):
         female = rng.random() < 0.6
@@ -232,26 +249,56 @@ def _person_rows(
         if rng.random() < 0.6:
             emergency.append(
                 {
-                    "name": f"{rng.choice(names['given_names_female'] + names['given_names_male'])} "
-                    f"{rng.choice(names['family_names'])}",
+                    "name": f"{rng.choice(all_given)} {rng.choice(names['family_names'])}",
                     "relation": rng.choice(names["relations"]),
                     "phone": gen.phone(True),
                 }
             )
         yield (
-            gen.uuid(), "person", family, given, None, birth, line, postcode, territory,
-            phone_1, phone_2, int(rng.random() < 0.55), rng.choice(MOBILITY), None,
-            json.dumps(emergency, ensure_ascii=False), rng.choice(agent_ids),
-            phone_search_text(phone_1, phone_2), stamp, stamp,
+            gen.uuid(),
+            "person",
+            family,
+            given,
+            None,
+            birth,
+            line,
+            postcode,
+            territory,
+            phone_1,
+            phone_2,
+            int(rng.random() < 0.55),
+            rng.choice(MOBILITY),
+            None,
+            json.dumps(emergency, ensure_ascii=False),
+            rng.choice(agent_ids),
+            phone_search_text(phone_1, phone_2),
+            stamp,
+            stamp,
         )
     for _ in range(size.organisations):
         territory = rng.choice(TERRITORIES)
         line, postcode = gen.address(territory)
         phone_1 = gen.phone(False)
         yield (
-            gen.uuid(), "organisation", None, None, rng.choice(names["organisation_names"]),
-            None, line, postcode, territory, phone_1, None, None, None, None, "[]",
-            None, phone_search_text(phone_1), stamp, stamp,
+            gen.uuid(),
+            "organisation",
+            None,
+            None,
+            rng.choice(names["organisation_names"]),
+            None,
+            line,
+            postcode,
+            territory,
+            phone_1,
+            None,
+            None,
+            None,
+            None,
+            "[]",
+            None,
+            phone_search_text(phone_1),
+            stamp,
+            stamp,
         )
 
 
@@ -285,10 +332,20 @@ def _seed_visits(
         proposed = rng.sample(action_ids, rng.randint(0, 2)) if action_ids else []
         batch.append(
             (
-                gen.uuid(), person, rng.choice(agent_ids), _visit_moment(gen, days_ago),
-                rng.choice(kinds), rng.choice(outcomes), rng.choice((10, 15, 20, 30, 45, 60)),
-                rng.randint(1, 5), json.dumps(visit_needs), json.dumps(proposed),
-                int(bool(proposed) and rng.random() < 0.5), rng.choice(notes), stamp, stamp,
+                gen.uuid(),
+                person,
+                rng.choice(agent_ids),
+                _visit_moment(gen, days_ago),
+                rng.choice(kinds),
+                rng.choice(outcomes),
+                rng.choice((10, 15, 20, 30, 45, 60)),
+                rng.randint(1, 5),
+                json.dumps(visit_needs),
+                json.dumps(proposed),
+                int(bool(proposed) and rng.random() < 0.5),
+                rng.choice(notes),
+                stamp,
+                stamp,
             )
         )
         if len(batch) >= 20_000:
@@ -318,7 +375,9 @@ def _seed_planned(
 ) -> int:
     """Ma journée of the demo agent: six due today, two follow-ups, some coming later."""
     rng = gen.rng
-    owner_row = conn.execute("SELECT territory_ids FROM agents WHERE id = ?", (owner_id,)).fetchone()
+    owner_row = conn.execute(
+        "SELECT territory_ids FROM agents WHERE id = ?", (owner_id,)
+    ).fetchone()
     territories = json.loads(owner_row[0]) if owner_row else ["nord"]
     pool = [p for t in territories for p in by_territory.get(t, [])][1:]
     rng.shuffle(pool)
@@ -327,11 +386,23 @@ def _seed_planned(
     for person in pool[:6]:
         plans.append((person, today, rng.choice(("visite", "appel")), "Visite ou appel prévu"))
     for person in pool[6:8]:
-        plans.append((person, today - timedelta(days=rng.randint(1, 3)), "suivi",
-                      "Suivi promis lors de la dernière visite"))
+        plans.append(
+            (
+                person,
+                today - timedelta(days=rng.randint(1, 3)),
+                "suivi",
+                "Suivi promis lors de la dernière visite",
+            )
+        )
     for person in pool[8:20]:
-        plans.append((person, today + timedelta(days=rng.randint(1, 30)),
-                      rng.choice(("visite", "appel")), "Contact prévu"))
+        plans.append(
+            (
+                person,
+                today + timedelta(days=rng.randint(1, 30)),
+                rng.choice(("visite", "appel")),
+                "Contact prévu",
+            )
+        )
     conn.executemany(
         "INSERT INTO planned_contacts (id, person_id, agent_id, due_on, kind, reason, is_sample, "
         "updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?)",
@@ -351,10 +422,18 @@ def _seed_register(
     for person_id, _territory, _birth in enrolled:
         day = (gen.today - timedelta(days=rng.randint(10, 900))).isoformat()
         by_third = rng.random() < 0.3
-        rows.append((
-            gen.uuid(), person_id, day, "65-plus", "tiers" if by_third else "personne",
-            "Un proche (fictif)" if by_third else None, day, stamp,
-        ))
+        rows.append(
+            (
+                gen.uuid(),
+                person_id,
+                day,
+                "65-plus",
+                "tiers" if by_third else "personne",
+                "Un proche (fictif)" if by_third else None,
+                day,
+                stamp,
+            )
+        )
         consents.append((gen.uuid(), person_id, day, stamp))
     conn.executemany(
         "INSERT INTO register_enrolments (id, person_id, enrolled_on, basis, requested_by, "

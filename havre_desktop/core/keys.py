@@ -152,7 +152,9 @@ def _unb64(text: str) -> bytes:
     return base64.b64decode(text.encode("ascii"), validate=True)
 
 
-def _derive(passphrase: str, salt: bytes, time_cost: int, memory_kib: int, parallelism: int) -> bytes:
+def _derive(
+    passphrase: str, salt: bytes, time_cost: int, memory_kib: int, parallelism: int
+) -> bytes:
     from argon2.low_level import Type, hash_secret_raw
 
     return hash_secret_raw(

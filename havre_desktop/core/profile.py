@@ -114,9 +114,7 @@ class ProfileManager:
     def create(self, passphrase: str | None = None) -> CreatedProfile:
         """A new profile. Without a passphrase the key goes to the keyring (required)."""
         if self.paths.database.exists():
-            raise ProfileError(
-                "Un profil existe déjà dans ce dossier ; il n'a pas été remplacé."
-            )
+            raise ProfileError("Un profil existe déjà dans ce dossier ; il n'a pas été remplacé.")
         self.paths.root.mkdir(parents=True, exist_ok=True)
         key = new_database_key()
         recovery = new_recovery_passphrase()
@@ -190,7 +188,11 @@ class ProfileManager:
             suffix += 1
             target = self.paths.set_aside / f"{stamp}-{suffix}"
         target.mkdir(parents=True)
-        for path in [*self.paths.database_companions(), self.paths.keyslots, self.paths.profile_info]:
+        for path in [
+            *self.paths.database_companions(),
+            self.paths.keyslots,
+            self.paths.profile_info,
+        ]:
             if path.exists():
                 shutil.move(str(path), str(target / path.name))
         log.warning("locked database moved aside to %s", target.name)

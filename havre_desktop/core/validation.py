@@ -204,7 +204,9 @@ class Checker:
             self.fail(field, f"{label} : saisissez un nombre entier.")
             return None
         if not minimum <= number <= maximum:
-            self.fail(field, f"{label} : la valeur doit être comprise entre {minimum} et {maximum}.")
+            self.fail(
+                field, f"{label} : la valeur doit être comprise entre {minimum} et {maximum}."
+            )
             return None
         return number
 

@@ -54,7 +54,9 @@ def clean_visit(ws: Workspace, values: dict[str, Any]) -> dict[str, Any]:
 
                 moment = moment.replace(tzinfo=PARIS)
             if moment > now + timedelta(minutes=5):
-                check.fail("occurred_at", "Date de la visite : la date ne peut pas être dans le futur.")
+                check.fail(
+                    "occurred_at", "Date de la visite : la date ne peut pas être dans le futur."
+                )
             else:
                 occurred_at = moment.isoformat(timespec="minutes")
         except ValueError as exc:
@@ -182,8 +184,9 @@ def journal(
         params.append(until)
     sql = (
         "SELECT v.*, c.family_name, c.given_names, c.territory_id FROM visits v "
-        "JOIN contacts c ON c.id = v.person_id WHERE " + " AND ".join(where) +
-        " ORDER BY v.occurred_at DESC LIMIT ? OFFSET ?"
+        "JOIN contacts c ON c.id = v.person_id WHERE "
+        + " AND ".join(where)
+        + " ORDER BY v.occurred_at DESC LIMIT ? OFFSET ?"
     )
     return [decode_row(r) for r in ws.store.query(sql, (*params, limit, offset))]
 
@@ -253,7 +256,8 @@ def not_seen_since(
     rows = ws.store.query(
         "SELECT c.*, (SELECT max(occurred_at) FROM visits v WHERE v.person_id = c.id "
         "AND v.deleted = 0) AS last_visit FROM contacts c "
-        f"WHERE c.kind = 'person' AND c.deleted = 0 AND c.archived = 0 AND c.territory_id IN ({marks}) "
+        "WHERE c.kind = 'person' AND c.deleted = 0 AND c.archived = 0 "
+        f"AND c.territory_id IN ({marks}) "
         "AND coalesce((SELECT max(occurred_at) FROM visits v WHERE v.person_id = c.id "
         "AND v.deleted = 0), '') < ? ORDER BY last_visit LIMIT ?",
         (*territory_ids, cutoff, limit),

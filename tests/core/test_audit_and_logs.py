@@ -45,9 +45,15 @@ def test_log_of_a_demo_run_holds_none_of_the_generated_names(tmp_path: Path) -> 
             contacts.update(ws, row["id"], {"phone_2": "06 39 98 11 22"})
         person_id = search.search_persons(ws, "lefevre jeanne")[0]["id"]
         visits.log_visit(
-            ws, person_id,
-            {"occurred_at": "2026-11-25T10:00", "kind": "visite-domicile", "outcome": "realisee",
-             "notes": "Note fictive de test", "follow_up_on": "2026-12-10"},
+            ws,
+            person_id,
+            {
+                "occurred_at": "2026-11-25T10:00",
+                "kind": "visite-domicile",
+                "outcome": "realisee",
+                "notes": "Note fictive de test",
+                "follow_up_on": "2026-12-10",
+            },
         )
         names = generated_names(ws)
         ws.store.close()
@@ -69,8 +75,10 @@ def test_demo_generator_is_deterministic_and_clearly_fake(tmp_path: Path) -> Non
             "SELECT family_name, given_names, birth_date, territory_id, phone_1 FROM contacts "
             "WHERE kind = 'person' ORDER BY seq"
         )
-        phones = ws.store.query("SELECT phone_1 AS p FROM contacts UNION SELECT phone_2 FROM "
-                                "contacts WHERE phone_2 IS NOT NULL")
+        phones = ws.store.query(
+            "SELECT phone_1 AS p FROM contacts UNION SELECT phone_2 FROM "
+            "contacts WHERE phone_2 IS NOT NULL"
+        )
         territories = {r["territory_id"] for r in rows}
         summaries.append((counts, rows))
         assert territories == {"nord", "centre-ouest", "centre-est", "est", "sud"}

@@ -1,4 +1,4 @@
-"""Sync-ready rows: UUID keys, versions, tombstones, per-field clocks, outbox in the same transaction."""
+"""Sync-ready rows: UUID keys, versions, tombstones, per-field clocks, outbox in one transaction."""
 
 from __future__ import annotations
 
@@ -18,8 +18,17 @@ from havre_desktop.core.workspace import Workspace
 from tests.helpers import TEST_NOW, MemoryKeyring, new_workspace, person_values
 
 SYNCED_TABLES = (
-    "agents", "facilities", "actions", "action_evaluations", "contacts", "consents",
-    "register_enrolments", "visits", "planned_contacts", "reception_encounters", "handouts_given",
+    "agents",
+    "facilities",
+    "actions",
+    "action_evaluations",
+    "contacts",
+    "consents",
+    "register_enrolments",
+    "visits",
+    "planned_contacts",
+    "reception_encounters",
+    "handouts_given",
 )
 
 
@@ -37,7 +46,9 @@ def test_person_creation_and_edit_write_outbox_entries(workspace: Workspace) -> 
     uuid.UUID(person["id"])
     assert person["server_version"] == 0 and person["deleted"] == 0
     workspace.clock.advance(minutes=3)  # type: ignore[attr-defined]
-    contacts.update(workspace, person["id"], {"phone_1": "06 39 98 00 42", "family_name": "Lefèvre"})
+    contacts.update(
+        workspace, person["id"], {"phone_1": "06 39 98 00 42", "family_name": "Lefèvre"}
+    )
     entries = workspace.outbox_entries([person["id"]])
     assert [e["op"] for e in entries] == ["insert", "update"]
     insert, update = entries
@@ -54,7 +65,9 @@ def test_person_creation_and_edit_write_outbox_entries(workspace: Workspace) -> 
 def test_edit_with_no_change_records_nothing(workspace: Workspace) -> None:
     person = contacts.create_person(workspace, person_values())
     before = workspace.pending_changes()
-    contacts.update(workspace, person["id"], {"phone_1": "0261911234"})  # same number, typed differently
+    contacts.update(
+        workspace, person["id"], {"phone_1": "0261911234"}
+    )  # same number, typed differently
     assert workspace.pending_changes() == before
 
 
@@ -79,13 +92,22 @@ def test_delete_is_a_tombstone_with_a_delete_mutation(workspace: Workspace) -> N
 
 def test_visit_with_follow_up_writes_visit_plan_and_outbox_together(workspace: Workspace) -> None:
     person = contacts.create_person(workspace, person_values())
-    planned = visits.plan_contact(workspace, person["id"], {"due_on": "2026-11-25", "kind": "visite"})
+    planned = visits.plan_contact(
+        workspace, person["id"], {"due_on": "2026-11-25", "kind": "visite"}
+    )
     visit = visits.log_visit(
         workspace,
         person["id"],
-        {"occurred_at": "2026-11-25T10:00", "kind": "visite-domicile", "outcome": "realisee",
-         "duration_min": 45, "wellbeing": 2, "need_ids": ["isolement", "mobilite"],
-         "follow_up_on": "2026-12-10", "notes": "Note fictive"},
+        {
+            "occurred_at": "2026-11-25T10:00",
+            "kind": "visite-domicile",
+            "outcome": "realisee",
+            "duration_min": 45,
+            "wellbeing": 2,
+            "need_ids": ["isolement", "mobilite"],
+            "follow_up_on": "2026-12-10",
+            "notes": "Note fictive",
+        },
     )
     done = workspace.get_row("planned_contacts", planned["id"])
     assert done["done_by_visit_id"] == visit["id"]
@@ -93,20 +115,24 @@ def test_visit_with_follow_up_writes_visit_plan_and_outbox_together(workspace: W
     assert [(p["due_on"], p["kind"]) for p in follow_up] == [("2026-12-10", "suivi")]
     tables = [(e["table_name"], e["op"]) for e in workspace.outbox_entries()]
     assert tables[-3:] == [
-        ("visits", "insert"), ("planned_contacts", "update"), ("planned_contacts", "insert")
+        ("visits", "insert"),
+        ("planned_contacts", "update"),
+        ("planned_contacts", "insert"),
     ]
 
 
 def test_visit_correction_is_a_new_revision(workspace: Workspace) -> None:
     person = contacts.create_person(workspace, person_values())
     visit = visits.log_visit(
-        workspace, person["id"],
+        workspace,
+        person["id"],
         {"occurred_at": "2026-11-25T10:00", "kind": "appel", "outcome": "realisee"},
     )
     corrected = visits.correct_visit(workspace, visit["id"], {"duration_min": 20})
     assert corrected["revision"] == 2 and corrected["duration_min"] == 20
     assert workspace.outbox_entries([visit["id"]])[-1]["changed_fields"] == {
-        "duration_min": 20, "revision": 2
+        "duration_min": 20,
+        "revision": 2,
     }
 
 
@@ -151,8 +177,9 @@ def test_hlc_orders_and_refuses_far_future_stamps() -> None:
 def test_emergency_contacts_are_one_json_field(workspace: Workspace) -> None:
     person = contacts.create_person(
         workspace,
-        person_values(emergency_contacts=[{"name": "Sylvie L.", "relation": "fille",
-                                           "phone": "0639980077"}]),
+        person_values(
+            emergency_contacts=[{"name": "Sylvie L.", "relation": "fille", "phone": "0639980077"}]
+        ),
     )
     assert person["emergency_contacts"] == [
         {"name": "Sylvie L.", "relation": "fille", "phone": "06 39 98 00 77"}

@@ -24,9 +24,7 @@ def test_accents_case_and_prefixes(workspace: Workspace) -> None:
 
 def test_phone_digits_in_any_grouping(workspace: Workspace) -> None:
     contacts.create_person(workspace, person_values(phone_1="06 39 98 45 67", phone_2=None))
-    contacts.create_person(
-        workspace, person_values(family_name="Autre", phone_1="02 61 91 00 99")
-    )
+    contacts.create_person(workspace, person_values(family_name="Autre", phone_1="02 61 91 00 99"))
     for typed in ("06 39", "0639", "06 39 98 45", "0639984567"):
         assert _names(search.search_persons(workspace, typed)) == ["Lefèvre"], typed
 

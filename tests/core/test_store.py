@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from havre_desktop.core import contacts, store as store_module
+from havre_desktop.core import contacts
+from havre_desktop.core import store as store_module
 from havre_desktop.core.errors import NotADatabaseError, SchemaTooNewError, WrongKeyError
 from havre_desktop.core.store import SQLITE_HEADER, Store, latest_schema_version
 from havre_desktop.core.workspace import Workspace

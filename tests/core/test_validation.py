@@ -96,8 +96,12 @@ def test_register_requires_consent(workspace: Workspace) -> None:
         contacts.enrol_in_register(
             workspace,
             person["id"],
-            {"enrolled_on": "2026-11-20", "basis": "65-plus", "requested_by": "personne",
-             "consent_given": False},
+            {
+                "enrolled_on": "2026-11-20",
+                "basis": "65-plus",
+                "requested_by": "personne",
+                "consent_given": False,
+            },
         )
     assert caught.value.errors == {
         "consent_given": "Le consentement de la personne est obligatoire pour l'inscription "
@@ -113,8 +117,14 @@ def test_consent_date_not_in_future(workspace: Workspace) -> None:
         contacts.enrol_in_register(
             workspace,
             person["id"],
-            {"enrolled_on": "2026-11-20", "basis": "65-plus", "requested_by": "tiers",
-             "requester_name": "", "consent_given": True, "consent_date": "2026-12-24"},
+            {
+                "enrolled_on": "2026-11-20",
+                "basis": "65-plus",
+                "requested_by": "tiers",
+                "requester_name": "",
+                "consent_given": True,
+                "consent_date": "2026-12-24",
+            },
         )
     assert caught.value.errors == {
         "requester_name": "Nom du tiers : obligatoire quand un tiers fait la demande.",
@@ -127,8 +137,13 @@ def test_register_enrolment_with_consent(workspace: Workspace) -> None:
     enrolment = contacts.enrol_in_register(
         workspace,
         person["id"],
-        {"enrolled_on": "25/11/2026", "basis": "65-plus", "requested_by": "personne",
-         "consent_given": True, "consent_date": "25/11/2026"},
+        {
+            "enrolled_on": "25/11/2026",
+            "basis": "65-plus",
+            "requested_by": "personne",
+            "consent_given": True,
+            "consent_date": "25/11/2026",
+        },
     )
     assert enrolment["consent_given"] == 1 and enrolment["enrolled_on"] == "2026-11-25"
     assert contacts.register_status(workspace, person["id"])["id"] == enrolment["id"]
@@ -136,9 +151,15 @@ def test_register_enrolment_with_consent(workspace: Workspace) -> None:
     assert [(c["purpose"], c["given"]) for c in consent] == [("registre", 1)]
     with pytest.raises(ValidationError, match="déjà inscrite"):
         contacts.enrol_in_register(
-            workspace, person["id"],
-            {"enrolled_on": "25/11/2026", "basis": "65-plus", "requested_by": "personne",
-             "consent_given": True, "consent_date": "25/11/2026"},
+            workspace,
+            person["id"],
+            {
+                "enrolled_on": "25/11/2026",
+                "basis": "65-plus",
+                "requested_by": "personne",
+                "consent_given": True,
+                "consent_date": "25/11/2026",
+            },
         )
 
 
@@ -172,8 +193,13 @@ def test_visit_ranges_and_lists(workspace: Workspace) -> None:
         visits.log_visit(
             workspace,
             person["id"],
-            _visit(wellbeing=7, duration_min="trois", kind="pigeon", need_ids=["lune"],
-                   follow_up_on="2026-11-01"),
+            _visit(
+                wellbeing=7,
+                duration_min="trois",
+                kind="pigeon",
+                need_ids=["lune"],
+                follow_up_on="2026-11-01",
+            ),
         )
     assert caught.value.errors == {
         "wellbeing": "Bien-être : la valeur doit être comprise entre 1 et 5.",

@@ -1,0 +1,151 @@
+"""Entry point `havre-desktop`: parse options, open the profile, show the window."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+from types import TracebackType
+
+from havre_desktop import APP_NAME, __version__
+
+log = logging.getLogger("havre.app")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="havre-desktop",
+        description="Havre Ensemble — l'outil hors ligne des services sociaux du Havre.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--profile",
+        metavar="DOSSIER",
+        help="dossier du profil (sinon $HAVRE_PROFILE, sinon le dossier de données par défaut)",
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="ouvre un profil jetable rempli de données fictives (effacé à la fermeture)",
+    )
+    parser.add_argument(
+        "--demo-persons", type=int, default=1500, metavar="N", help=argparse.SUPPRESS
+    )
+    return parser
+
+
+def open_demo_workspace(root: Path, persons: int) -> object:
+    """A throwaway encrypted profile whose key only lives in memory."""
+    from havre_desktop.core.demo import DemoSize, seed_demo
+    from havre_desktop.core.keys import new_database_key
+    from havre_desktop.core.store import Store
+    from havre_desktop.core.workspace import Workspace
+
+    store = Store.create(root / "havre.db", new_database_key())
+    ws = Workspace(store)
+    seed_demo(ws, DemoSize(persons=persons, organisations=40, visits=persons * 8))
+    store.set_setting("demo", "1")
+    return ws
+
+
+def _install_excepthook(log_path: Path) -> None:
+    def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        log.error("unexpected error:\n%s", "".join(traceback.format_exception(kind, value, tb)))
+        try:
+            from PySide6.QtWidgets import QApplication, QMessageBox
+
+            if QApplication.instance() is not None:
+                QMessageBox.critical(
+                    None,
+                    "Erreur inattendue",
+                    "Une erreur inattendue s'est produite. Ce que vous avez enregistré est "
+                    f"conservé. Le détail est dans le journal : {log_path}",
+                )
+        except Exception:  # the hook must never raise
+            pass
+
+    sys.excepthook = hook
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+
+    from havre_desktop.core.logs import configure_logging
+    from havre_desktop.core.paths import ProfilePaths, resolve_profile_dir
+
+    demo_root: Path | None = None
+    if args.demo:
+        demo_root = Path(tempfile.mkdtemp(prefix="havre-demo-"))
+        root = demo_root
+    else:
+        root = resolve_profile_dir(args.profile)
+    root.mkdir(parents=True, exist_ok=True)
+    log_path = configure_logging(ProfilePaths(root).logs)
+    _install_excepthook(log_path)
+    log.info("starting %s %s (demo=%s)", APP_NAME, __version__, bool(args.demo))
+
+    from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
+    from PySide6.QtWidgets import QApplication
+
+    QLocale.setDefault(QLocale(QLocale.Language.French, QLocale.Country.France))
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName("Ville du Havre")
+    app.setApplicationVersion(__version__)
+    qt_translator = QTranslator(app)
+    if qt_translator.load(
+        QLocale(), "qtbase", "_", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+    ):
+        app.installTranslator(qt_translator)
+
+    try:
+        if demo_root is not None:
+            ws = open_demo_workspace(demo_root, args.demo_persons)
+        else:
+            from havre_desktop.core.errors import KeyringUnavailableError
+            from havre_desktop.core.keys import usable_keyring
+            from havre_desktop.core.profile import ProfileManager
+            from havre_desktop.ui.startup import open_profile
+
+            try:
+                backend = usable_keyring()
+            except KeyringUnavailableError:
+                backend = None
+            opened = open_profile(ProfileManager(root, backend))
+            if opened is None:
+                return 1
+            ws = opened
+        return _run_window(app, ws)
+    finally:
+        if demo_root is not None:
+            shutil.rmtree(demo_root, ignore_errors=True)
+
+
+def _run_window(app: object, ws: object) -> int:
+    from PySide6.QtWidgets import QApplication
+
+    from havre_desktop.core.workspace import Workspace
+    from havre_desktop.ui.main_window import MainWindow, workspace_summary
+    from havre_desktop.ui.worker import DatabaseService
+
+    assert isinstance(app, QApplication) and isinstance(ws, Workspace)
+    summary = workspace_summary(ws)
+    database = DatabaseService(ws)
+    window = MainWindow(database, summary)
+    window.show()
+    if os.environ.get("HAVRE_EXIT_AFTER_START") == "1":  # smoke runs of the entry point
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(0, app.quit)
+    code = app.exec()
+    database.shutdown()
+    return int(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

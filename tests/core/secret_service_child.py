@@ -1,0 +1,46 @@
+"""Run inside `dbus-run-session` with an unlocked gnome-keyring: create and reopen a profile.
+
+Prints one JSON line: the keyring backend in use and the profile id.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from havre_desktop.core import contacts, keys
+from havre_desktop.core.profile import ProfileManager, ProfileState
+from havre_desktop.core.workspace import Workspace
+
+
+def main() -> int:
+    root = Path(sys.argv[1])
+    backend = keys.usable_keyring()
+    manager = ProfileManager(root, backend)
+    created = manager.create()
+    contacts.create_person(
+        Workspace(created.store),
+        {"family_name": "Trousseau", "given_names": "Test", "territory_id": "sud"},
+    )
+    created.store.close()
+    state = ProfileManager(root, keys.usable_keyring()).state()
+    reopened = ProfileManager(root, keys.usable_keyring()).unlock()
+    count = reopened.scalar("SELECT count(*) FROM contacts")
+    reopened.close()
+    print(
+        json.dumps(
+            {
+                "backend": keys.describe_backend(backend),
+                "profile_id": manager.profile_id,
+                "state_after_restart": state.value,
+                "persons": count,
+                "keyring_state_expected": ProfileState.KEYRING.value,
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
