@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Shared by run-demo.sh and test.sh: system packages (when root and missing) and the venv.
+# Usage: source scripts/bootstrap.sh [runtime|test]
+set -euo pipefail
+
+HAVRE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+HAVRE_VENV="${HAVRE_VENV:-$HAVRE_ROOT/.venv}"
+HAVRE_PYTHON="${HAVRE_PYTHON:-python3}"
+
+# Debian packages: Qt's runtime libraries; for the tests also the Secret Service
+# (gnome-keyring, secret-tool, a D-Bus session) and poppler for PDF checks.
+RUNTIME_PACKAGES=(libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
+                  libxcb-cursor0 fonts-dejavu-core)
+TEST_PACKAGES=(dbus gnome-keyring libsecret-tools xvfb poppler-utils)
+
+_havre_missing_packages() {
+    local missing=()
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
+            || missing+=("$pkg")
+    done
+    echo "${missing[@]:-}"
+}
+
+havre_install_system_packages() {
+    local wanted=("${RUNTIME_PACKAGES[@]}")
+    if [[ "${1:-runtime}" == "test" ]]; then
+        wanted+=("${TEST_PACKAGES[@]}")
+    fi
+    command -v dpkg-query >/dev/null || return 0   # not a Debian system: nothing to do here
+    local missing
+    missing="$(_havre_missing_packages "${wanted[@]}")"
+    [[ -z "${missing// /}" ]] && return 0
+    if [[ "$(id -u)" -ne 0 ]]; then
+        echo "Paquets système manquants : $missing" >&2
+        echo "Installez-les avec : sudo apt-get install -y $missing" >&2
+        return 1
+    fi
+    echo "Installation des paquets système : $missing"
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
+}
+
+havre_venv() {
+    local extras="${1:-}"
+    if [[ ! -x "$HAVRE_VENV/bin/python" ]]; then
+        "$HAVRE_PYTHON" -m venv "$HAVRE_VENV"
+    fi
+    local stamp="$HAVRE_VENV/.installed-$extras"
+    if [[ ! -f "$stamp" || "$HAVRE_ROOT/pyproject.toml" -nt "$stamp" ]]; then
+        "$HAVRE_VENV/bin/python" -m pip install -q --upgrade pip
+        if [[ -n "$extras" ]]; then
+            "$HAVRE_VENV/bin/python" -m pip install -q -e "$HAVRE_ROOT[$extras]"
+        else
+            "$HAVRE_VENV/bin/python" -m pip install -q -e "$HAVRE_ROOT"
+        fi
+        touch "$stamp"
+    fi
+}
