@@ -14,6 +14,7 @@ Environment:
   HAVRE_CRASH_FAULT_TABLE "visits" (default) or "planned_contacts"
 
 Protocol on stdout, one flushed line each:
+  OPENING                                 about to open the store (which writes at opening)
   READY <journal_mode> <synchronous>      store opened, about to write
   ACK <visit_id> <n>                      log_visit returned: the visit is committed
   AT_FAULT <table> <op> <row_id> <visit_id> <data_written> <outbox_written>
@@ -46,7 +47,7 @@ def say(line: str) -> None:
     sys.stdout.flush()
 
 
-def install_fault_point(table: str, at_call: int) -> None:
+def install_fault_point(fault_table: str, at_call: int) -> None:
     """Wrap Workspace._record_mutation (the outbox write) in this process only."""
     original = Workspace._record_mutation
     calls: dict[str, int] = {}
@@ -54,44 +55,42 @@ def install_fault_point(table: str, at_call: int) -> None:
 
     def record_mutation(
         self: Workspace,
-        table_name: str,
+        table: str,
         row_id: str,
         op: str,
         fields: dict[str, Any],
         base_version: int,
         stamp: str,
     ) -> None:
-        if table_name == "visits" and op == "insert":
+        if table == "visits" and op == "insert":
             current_visit[0] = row_id
-        calls[table_name] = calls.get(table_name, 0) + 1
-        if table_name == table and calls[table_name] == at_call:
+        calls[table] = calls.get(table, 0) + 1
+        if table == fault_table and calls[table] == at_call:
             assert self.store.in_transaction
             conn = self.store.conn
             if op == "insert":
                 data = conn.execute(
-                    f"SELECT count(*) FROM {table_name} WHERE id = ?", (row_id,)
+                    f"SELECT count(*) FROM {table} WHERE id = ?", (row_id,)
                 ).fetchone()[0]
             else:  # the update that closes a planned contact
                 data = conn.execute(
-                    f"SELECT count(*) FROM {table_name} WHERE id = ? AND done_by_visit_id = ?",
+                    f"SELECT count(*) FROM {table} WHERE id = ? AND done_by_visit_id = ?",
                     (row_id, current_visit[0]),
                 ).fetchone()[0]
             outbox = conn.execute(
                 "SELECT count(*) FROM outbox WHERE table_name = ? AND row_id = ? AND op = ?",
-                (table_name, row_id, op),
+                (table, row_id, op),
             ).fetchone()[0]
-            say(f"AT_FAULT {table_name} {op} {row_id} {current_visit[0]} {data} {outbox}")
+            say(f"AT_FAULT {table} {op} {row_id} {current_visit[0]} {data} {outbox}")
             time.sleep(MAX_SECONDS)  # the test kills us here
             os._exit(EXIT_FAULT_NOT_KILLED)  # no commit, no cleanup
-        original(self, table_name, row_id, op, fields, base_version, stamp)
+        original(self, table, row_id, op, fields, base_version, stamp)
 
     Workspace._record_mutation = record_mutation  # type: ignore[method-assign]
 
 
 def visit_values(rng: random.Random, run: int, n: int) -> dict[str, Any]:
-    occurred = datetime.now(PARIS) - timedelta(
-        days=rng.randint(0, 20), minutes=rng.randint(5, 600)
-    )
+    occurred = datetime.now(PARIS) - timedelta(days=rng.randint(0, 20), minutes=rng.randint(5, 600))
     values: dict[str, Any] = {
         "occurred_at": occurred.isoformat(timespec="minutes"),
         "kind": rng.choice(["visite-domicile", "appel"]),
@@ -121,6 +120,7 @@ def main() -> int:
     if fault_at:
         install_fault_point(os.environ.get("HAVRE_CRASH_FAULT_TABLE") or "visits", fault_at)
 
+    say("OPENING")
     store = Store.open(path, key)
     ws = Workspace(store, clock=Clock())
     mode = store.scalar("PRAGMA journal_mode")
