@@ -8,6 +8,8 @@ Every user action runs in one `transaction()`.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import logging
 import re
@@ -19,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import sqlcipher3
-import sqlite_utils
 
 from havre_desktop.core.errors import (
     NotADatabaseError,
@@ -75,9 +76,15 @@ class Store:
     def __init__(self, conn: sqlcipher3.Connection, path: Path) -> None:
         self.conn = conn
         self.path = path
-        self.db = sqlite_utils.Database(conn)
         self._tx_depth = 0
         self._owner = threading.get_ident()
+
+    @functools.cached_property
+    def db(self) -> Any:
+        """The sqlite-utils view of the same connection (imported on first use: ~80 ms)."""
+        import sqlite_utils
+
+        return sqlite_utils.Database(self.conn)
 
     # -- opening ----------------------------------------------------------------------
 
@@ -178,9 +185,14 @@ class Store:
             self._load_reference_data()
 
     def _load_reference_data(self) -> None:
-        """Reference data from db/ (same ids as the server); refreshed at each opening."""
-        data = load_reference_data()
+        """Reference data from db/ (same ids as the server), reloaded when the file changed."""
+        text = resources.files("havre_desktop.db").joinpath("reference_data.json").read_text("utf-8")
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        if self.get_setting("reference_data_sha256") == digest:
+            return  # opening stays read-only when nothing changed
+        data = json.loads(text)
         with self.transaction():
+            self.set_setting("reference_data_sha256", digest)
             for t in data["territories"]:
                 self.conn.execute(
                     "INSERT INTO ref_territories (id, name, sort) VALUES (?, ?, ?) "
