@@ -120,23 +120,24 @@ def main(argv: list[str] | None = None) -> int:
             if opened is None:
                 return 1
             ws = opened
-        return _run_window(app, ws)
+        return _run_window(app, ws, "" if demo_root is not None else str(root))
     finally:
         if demo_root is not None:
             shutil.rmtree(demo_root, ignore_errors=True)
 
 
-def _run_window(app: object, ws: object) -> int:
+def _run_window(app: object, ws: object, profile_folder: str = "") -> int:
     from PySide6.QtWidgets import QApplication
 
     from havre_desktop.core.workspace import Workspace
-    from havre_desktop.ui.main_window import MainWindow, workspace_summary
+    from havre_desktop.ui.context import load_context_data
+    from havre_desktop.ui.main_window import MainWindow, build_context
     from havre_desktop.ui.worker import DatabaseService
 
     assert isinstance(app, QApplication) and isinstance(ws, Workspace)
-    summary = workspace_summary(ws)
+    data = load_context_data(ws)  # before the worker owns the connection
     database = DatabaseService(ws)
-    window = MainWindow(database, summary)
+    window = MainWindow(build_context(database, data), profile_folder)
     window.show()
     if os.environ.get("HAVRE_EXIT_AFTER_START") == "1":  # smoke runs of the entry point
         from PySide6.QtCore import QTimer

@@ -11,7 +11,7 @@ HAVRE_PYTHON="${HAVRE_PYTHON:-python3}"
 # (gnome-keyring, secret-tool, a D-Bus session) and poppler for PDF checks.
 RUNTIME_PACKAGES=(libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
                   libxcb-cursor0 fonts-dejavu-core)
-TEST_PACKAGES=(dbus gnome-keyring libsecret-tools xvfb poppler-utils)
+TEST_PACKAGES=(dbus gnome-keyring libsecret-tools xvfb poppler-utils postgresql)
 
 _havre_missing_packages() {
     local missing=()

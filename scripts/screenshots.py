@@ -1,4 +1,4 @@
-"""Save PNG screenshots of the application's pages on demo data (offscreen).
+"""Save PNG screenshots of every page on demo data, at 100 % and 200 % text size.
 
 QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py [dossier]
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -17,42 +18,58 @@ from PySide6.QtWidgets import QApplication
 
 from havre_desktop.app import open_demo_workspace
 from havre_desktop.core.workspace import Workspace
-from havre_desktop.ui.main_window import MainWindow, workspace_summary
+from havre_desktop.ui.context import load_context_data
+from havre_desktop.ui.main_window import MainWindow, build_context
 from havre_desktop.ui.worker import DatabaseService
 
+PAGE_FILES = ["ma-journee", "personnes", "visites", "actions", "accueil", "parametres"]
 
-def _wait(app: QApplication, condition: object, timeout_ms: int = 5000) -> None:
+
+def wait(condition: Callable[[], object], timeout_ms: int = 8000) -> None:
+    """Run the event loop until `condition()` holds (or the timeout passes)."""
+    if condition():
+        return
     loop = QEventLoop()
     timer = QTimer()
-    timer.setInterval(20)
-    timer.timeout.connect(lambda: loop.quit() if condition() else None)  # type: ignore[operator]
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: loop.quit() if condition() else None)
     timer.start()
     QTimer.singleShot(timeout_ms, loop.quit)
     loop.exec()
 
 
+def settle(database: DatabaseService) -> None:
+    wait(lambda: database.pending == 0)
+    QApplication.processEvents()
+
+
 def main() -> int:
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
     out.mkdir(parents=True, exist_ok=True)
-    app = QApplication(sys.argv[:1])
+    app = QApplication(sys.argv[:1])  # noqa: F841 - must exist for the widgets
     with tempfile.TemporaryDirectory(prefix="havre-shots-") as tmp:
         ws = open_demo_workspace(Path(tmp), 1500)
         assert isinstance(ws, Workspace)
+        data = load_context_data(ws)
         database = DatabaseService(ws)
-        window = MainWindow(database, workspace_summary(ws))
-        window.resize(1200, 720)
+        window = MainWindow(build_context(database, data))
+        window.resize(1280, 800)
         window.show()
-        page = window.persons_page
-        _wait(app, lambda: page.model.rowCount() > 0)
-        window.grab().save(str(out / "personnes.png"))
-        page.search_field.setText("lefe")
-        _wait(
-            app,
-            lambda: page.model.rowCount() and "LEF" in str(page.model.data(page.model.index(0, 0))),
-        )
-        page.open_fiche(0)
-        _wait(app, lambda: page.fiche.toPlainText() != "")
-        window.grab().save(str(out / "personnes-recherche-fiche.png"))
+        settle(database)
+        for scale in (100, 200):
+            assert window.theme is not None
+            window.theme.apply(scale)
+            settle(database)
+            persons = window.persons_page
+            persons.search_field.setText("lefevre jeanne")
+            persons._search()
+            settle(database)
+            persons.open_fiche(0)
+            settle(database)
+            for row, name in enumerate(PAGE_FILES):
+                window.navigation.setCurrentRow(row)
+                settle(database)
+                window.grab().save(str(out / f"{name}-{scale}.png"))
         database.shutdown()
     print(f"captures enregistrées dans {out}")
     return 0

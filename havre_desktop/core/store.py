@@ -186,7 +186,9 @@ class Store:
 
     def _load_reference_data(self) -> None:
         """Reference data from db/ (same ids as the server), reloaded when the file changed."""
-        text = resources.files("havre_desktop.db").joinpath("reference_data.json").read_text("utf-8")
+        text = (
+            resources.files("havre_desktop.db").joinpath("reference_data.json").read_text("utf-8")
+        )
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         if self.get_setting("reference_data_sha256") == digest:
             return  # opening stays read-only when nothing changed

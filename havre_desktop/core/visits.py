@@ -7,6 +7,7 @@ a visit also closes the planned contact it fulfils, in the same transaction.
 from __future__ import annotations
 
 import logging
+from array import array
 from datetime import date, timedelta
 from typing import Any
 
@@ -149,21 +150,15 @@ def get(ws: Workspace, visit_id: str) -> dict[str, Any]:
     return ws.get_row("visits", visit_id)
 
 
-def journal(
-    ws: Workspace,
-    *,
-    person_id: str | None = None,
-    agent_id: str | None = None,
-    territory_id: str | None = None,
-    kind: str | None = None,
-    outcome: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    limit: int = 100,
-    offset: int = 0,
-) -> list[dict[str, Any]]:
-    """A page of the visit journal, newest first, with filters."""
-    _require_visit_role(ws)
+def _journal_where(
+    person_id: str | None,
+    agent_id: str | None,
+    territory_id: str | None,
+    kind: str | None,
+    outcome: str | None,
+    since: str | None,
+    until: str | None,
+) -> tuple[str, list[Any]]:
     where = ["v.deleted = 0"]
     params: list[Any] = []
     for column, value in (
@@ -182,13 +177,78 @@ def journal(
     if until:
         where.append("v.occurred_at < ?")
         params.append(until)
+    return " AND ".join(where), params
+
+
+JOURNAL_COLUMNS = (
+    "v.rowid AS rowid, v.*, c.family_name, c.given_names, c.organisation_name, c.kind AS "
+    "contact_kind, c.territory_id"
+)
+
+
+def journal(
+    ws: Workspace,
+    *,
+    person_id: str | None = None,
+    agent_id: str | None = None,
+    territory_id: str | None = None,
+    kind: str | None = None,
+    outcome: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """A page of the visit journal, newest first, with filters."""
+    _require_visit_role(ws)
+    where, params = _journal_where(person_id, agent_id, territory_id, kind, outcome, since, until)
     sql = (
-        "SELECT v.*, c.family_name, c.given_names, c.territory_id FROM visits v "
-        "JOIN contacts c ON c.id = v.person_id WHERE "
-        + " AND ".join(where)
-        + " ORDER BY v.occurred_at DESC LIMIT ? OFFSET ?"
+        f"SELECT {JOURNAL_COLUMNS} FROM visits v JOIN contacts c ON c.id = v.person_id "
+        f"WHERE {where} ORDER BY v.occurred_at DESC, v.rowid DESC LIMIT ? OFFSET ?"
     )
     return [decode_row(r) for r in ws.store.query(sql, (*params, limit, offset))]
+
+
+def journal_rowids(
+    ws: Workspace,
+    *,
+    person_id: str | None = None,
+    agent_id: str | None = None,
+    territory_id: str | None = None,
+    kind: str | None = None,
+    outcome: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> array[int]:
+    """The journal's row numbers in display order (8 bytes a visit), for lazy lists."""
+    _require_visit_role(ws)
+    where, params = _journal_where(person_id, agent_id, territory_id, kind, outcome, since, until)
+    join = " JOIN contacts c ON c.id = v.person_id" if territory_id else ""
+    cursor = ws.store.conn.execute(
+        f"SELECT v.rowid FROM visits v{join} WHERE {where} "
+        "ORDER BY v.occurred_at DESC, v.rowid DESC",
+        params,
+    )
+    ids: array[int] = array("q")
+    while True:
+        chunk = cursor.fetchmany(50_000)
+        if not chunk:
+            return ids
+        ids.extend(r[0] for r in chunk)
+
+
+def journal_rows(ws: Workspace, rowids: list[int]) -> list[dict[str, Any]]:
+    """The journal rows for these row numbers, in the same order."""
+    if not rowids:
+        return []
+    marks = ",".join("?" for _ in rowids)
+    rows = ws.store.query(
+        f"SELECT {JOURNAL_COLUMNS} FROM visits v JOIN contacts c ON c.id = v.person_id "
+        f"WHERE v.rowid IN ({marks})",
+        tuple(rowids),
+    )
+    by_rowid = {r["rowid"]: decode_row(r) for r in rows}
+    return [by_rowid[r] for r in rowids if r in by_rowid]
 
 
 # -- planned contacts -----------------------------------------------------------------------
@@ -326,3 +386,27 @@ def record_handout(
         )
         audit.record(ws, "impression", "handouts_given", row["id"], {"actions": len(action_ids)})
     return ws.get_row("handouts_given", row["id"])
+
+
+def planned_for_person(ws: Workspace, person_id: str) -> list[dict[str, Any]]:
+    """Planned contacts of one person not yet done or cancelled, soonest first."""
+    rows = ws.store.query(
+        "SELECT * FROM planned_contacts WHERE person_id = ? AND done_by_visit_id IS NULL "
+        "AND cancelled = 0 AND deleted = 0 ORDER BY due_on",
+        (person_id,),
+    )
+    return [decode_row(r) for r in rows]
+
+
+def day_plan(ws: Workspace, today: date, not_seen_days: int) -> dict[str, list[dict[str, Any]]]:
+    """Ma journée: contacts due today or overdue, promised follow-ups, alert calls, and the
+    persons of the agent's territories not contacted for longer than `not_seen_days`."""
+    due = due_contacts(ws, today)
+    agent = ws.store.query_one("SELECT territory_ids FROM agents WHERE id = ?", (ws.agent_id,))
+    territories = decode_row(agent)["territory_ids"] if agent else []
+    return {
+        "due": [p for p in due if p["kind"] in ("visite", "appel")],
+        "follow_ups": [p for p in due if p["kind"] == "suivi"],
+        "alerts": [p for p in due if p["kind"] == "appel-alerte"],
+        "not_seen": not_seen_since(ws, not_seen_days, territories, limit=100),
+    }

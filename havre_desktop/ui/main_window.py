@@ -1,197 +1,198 @@
-"""The main window: side navigation, pages, and a status bar."""
+"""The main window: side navigation, the pages, a status bar."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
-    QLineEdit,
     QListWidget,
     QMainWindow,
     QStackedWidget,
     QTableView,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
 from havre_desktop import APP_NAME
-from havre_desktop.core import contacts
-from havre_desktop.core.workspace import Workspace
-from havre_desktop.ui.models import PersonSearchModel
-from havre_desktop.ui.worker import DatabaseService
+from havre_desktop.ui.context import UiContext
+from havre_desktop.ui.i18n import tr
+from havre_desktop.ui.pages.actions_page import ActionsPage
+from havre_desktop.ui.pages.persons import PersonsPage
+from havre_desktop.ui.pages.reception import ReceptionPage
+from havre_desktop.ui.pages.settings_page import SettingsPage
+from havre_desktop.ui.pages.today import TodayPage
+from havre_desktop.ui.pages.visits_page import VisitsPage
+from havre_desktop.ui.theme import Theme
 
 log = logging.getLogger("havre.ui")
 
-SEARCH_DELAY_MS = 150
-
-
-class PersonsPage(QWidget):
-    """Find a person in a few keystrokes and read the fiche."""
-
-    def __init__(self, database: DatabaseService, territories: dict[str, str]) -> None:
-        super().__init__()
-        self._db = database
-        self._territories = territories
-        self.search_field = QLineEdit()
-        self.search_field.setPlaceholderText("Nom, téléphone ou adresse (ex. : lefe, 06 39)")
-        self.search_field.setAccessibleName("Rechercher une personne")
-        self.search_field.setClearButtonEnabled(True)
-        label = QLabel(self.tr("&Rechercher :"))
-        label.setBuddy(self.search_field)
-        self.model = PersonSearchModel(database, territories)
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setAccessibleName("Résultats de la recherche")
-        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.table.verticalHeader().hide()
-        self.fiche = QTextBrowser()
-        self.fiche.setAccessibleName("Fiche de la personne")
-        self.fiche.setPlaceholderText("Choisissez une personne pour afficher sa fiche.")
-        self._debounce = QTimer(self)
-        self._debounce.setSingleShot(True)
-        self._debounce.setInterval(SEARCH_DELAY_MS)
-        self._debounce.timeout.connect(self._search)
-        self.search_field.textChanged.connect(self._debounce.start)
-        self.search_field.returnPressed.connect(self._open_first)
-        self.table.activated.connect(lambda index: self.open_fiche(index.row()))
-
-        top = QHBoxLayout()
-        top.addWidget(label)
-        top.addWidget(self.search_field, 1)
-        body = QHBoxLayout()
-        body.addWidget(self.table, 3)
-        body.addWidget(self.fiche, 2)
-        layout = QVBoxLayout(self)
-        layout.addLayout(top)
-        layout.addLayout(body, 1)
-        self.model.set_search_text("")
-
-    def _search(self) -> None:
-        self.model.set_search_text(self.search_field.text())
-
-    def _open_first(self) -> None:
-        self._debounce.stop()
-        self._search()
-        self.model.loaded.connect(self._open_first_loaded, Qt.ConnectionType.SingleShotConnection)
-
-    def _open_first_loaded(self) -> None:
-        if self.model.rowCount():
-            self.table.selectRow(0)
-            self.open_fiche(0)
-
-    def open_fiche(self, row: int) -> None:
-        person_id = self.model.person_id(row)
-        if person_id is None:
-            return
-        self._db.submit(lambda ws: contacts.open_fiche(ws, person_id), self._show_fiche)
-
-    def _show_fiche(self, fiche: dict[str, Any]) -> None:
-        self.fiche.setHtml(render_fiche_html(fiche, self._territories))
-
-
-def french_date(iso: str | None) -> str:
-    """2026-11-25 → 25/11/2026 (dates are shown the French way)."""
-    if not iso:
-        return ""
-    year, month, day = iso[:10].split("-")
-    return f"{day}/{month}/{year}"
-
-
-def render_fiche_html(fiche: dict[str, Any], territories: dict[str, str]) -> str:
-    from html import escape
-
-    lines = [f"<h2>{escape(contacts.display_name(fiche))}</h2>"]
-    for label, value in (
-        ("Date de naissance", french_date(fiche.get("birth_date"))),
-        (
-            "Adresse",
-            " ".join(
-                str(p)
-                for p in (fiche.get("address_line"), fiche.get("postcode"), fiche.get("city"))
-                if p
-            ),
-        ),
-        ("Territoire", territories.get(fiche.get("territory_id") or "", "")),
-        ("Téléphone", fiche.get("phone_1")),
-        ("Autre téléphone", fiche.get("phone_2")),
-        ("Vit seule / seul", {1: "oui", 0: "non"}.get(fiche.get("lives_alone"), "")),
-        ("Accès au logement", fiche.get("access_notes")),
-        (
-            "Registre des personnes isolées",
-            "inscrite / inscrit" if fiche.get("register") else "non inscrite / non inscrit",
-        ),
-    ):
-        if value:
-            lines.append(f"<p><b>{escape(label)} :</b> {escape(str(value))}</p>")
-    for contact in fiche.get("emergency_contacts") or []:
-        lines.append(
-            f"<p><b>Contact d'urgence :</b> {escape(contact['name'])} "
-            f"({escape(contact.get('relation') or '')}) – {escape(contact['phone'])}</p>"
-        )
-    return "\n".join(lines)
-
 
 class MainWindow(QMainWindow):
-    """Side navigation on the left, the current page on the right."""
+    """Alt+1…6 or Ctrl+PgUp/PgDown move between pages; Ctrl+F searches a person."""
 
-    def __init__(self, database: DatabaseService, workspace_info: dict[str, Any]) -> None:
+    def __init__(self, context: UiContext, profile_folder: str = "") -> None:
         super().__init__()
-        self._db = database
-        demo = bool(workspace_info.get("demo"))
-        self.setWindowTitle(APP_NAME + (" — démonstration (données fictives)" if demo else ""))
+        self.ctx = context
+        self.setWindowTitle(
+            APP_NAME + (tr(" — démonstration (données fictives)") if context.demo else "")
+        )
         self.navigation = QListWidget()
-        self.navigation.setAccessibleName("Navigation")
-        self.navigation.setMaximumWidth(220)
+        self.navigation.setObjectName("navigation")
+        self.navigation.setAccessibleName(tr("Navigation"))
         self.pages = QStackedWidget()
-        self.persons_page = PersonsPage(database, workspace_info["territories"])
-        self._add_page("Personnes", self.persons_page)
-        self.navigation.currentRowChanged.connect(self.pages.setCurrentIndex)
-        self.navigation.setCurrentRow(0)
+        self.today_page = TodayPage(context)
+        self.persons_page = PersonsPage(context)
+        self.visits_page = VisitsPage(context) if context.may_see_visits else None
+        self.actions_page = ActionsPage(context)
+        self.reception_page = ReceptionPage(context)
+        self.settings_page = SettingsPage(context, profile_folder)
+        self.page_names: list[str] = []
+        self._add_page(tr("Ma journée"), self.today_page)
+        self._add_page(tr("Personnes"), self.persons_page)
+        if self.visits_page is not None:
+            self._add_page(tr("Visites"), self.visits_page)
+        self._add_page(tr("Actions"), self.actions_page)
+        self._add_page(tr("Accueil"), self.reception_page)
+        self._add_page(tr("Paramètres"), self.settings_page)
+        self.navigation.currentRowChanged.connect(self._page_changed)
 
         central = QWidget()
-        layout = QHBoxLayout(central)
+        outer = QVBoxLayout(central)
+        if context.demo:
+            banner = QLabel(tr("Profil de démonstration : toutes les données sont fictives."))
+            banner.setProperty("role", "banner")
+            banner.setWordWrap(True)
+            banner.setAccessibleName(tr("Avertissement démonstration"))
+            outer.addWidget(banner)
+        layout = QHBoxLayout()
         layout.addWidget(self.navigation)
         layout.addWidget(self.pages, 1)
+        outer.addLayout(layout, 1)
         self.setCentralWidget(central)
-        agent = workspace_info.get("agent_name") or ""
-        self.agent_label = QLabel(agent)
+
+        self.agent_label = QLabel(str(context.agent.get("display_name") or ""))
+        self.agent_label.setAccessibleName(tr("Agent connecté"))
         self.statusBar().addPermanentWidget(self.agent_label)
-        if demo:
-            banner = QLabel("Profil de démonstration : toutes les données sont fictives.")
-            banner.setAccessibleName("Avertissement démonstration")
-            self.statusBar().addWidget(banner)
-        QShortcut(QKeySequence("Ctrl+F"), self, activated=self._focus_search)
-        self.resize(1100, 700)
+        self.pending_label = QLabel()
+        self.pending_label.setAccessibleName(tr("Modifications en attente"))
+        self.statusBar().addPermanentWidget(self.pending_label)
+
+        self.today_page.open_person.connect(self.show_person)
+        if self.visits_page is not None:
+            self.visits_page.open_person.connect(self.show_person)
+            self.visits_page.visit_saved.connect(lambda _v: self.data_changed())
+        self.persons_page.data_changed.connect(self.data_changed)
+        self.reception_page.counted.connect(lambda _e: self.data_changed())
+        self.settings_page.changed.connect(self._setting_changed)
+        context.database.failed.connect(self._unexpected_error)
+
+        QShortcut(QKeySequence("Ctrl+F"), self, activated=self.focus_search)
+        for number in range(1, len(self.page_names) + 1):
+            QShortcut(
+                QKeySequence(f"Alt+{number}"),
+                self,
+                activated=lambda n=number: self.navigation.setCurrentRow(n - 1),  # type: ignore[misc]
+            )
+        QShortcut(QKeySequence("Ctrl+PgDown"), self, activated=lambda: self._step(1))
+        QShortcut(QKeySequence("Ctrl+PgUp"), self, activated=lambda: self._step(-1))
+        self.navigation.setCurrentRow(0)
+        self.theme: Theme | None = None
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            self.theme = Theme(app)
+            self.theme.apply(
+                int(context.settings.get("text_scale", "100")),
+                context.settings.get("high_contrast") == "1",
+            )
+        self.adapt_to_font()
+        self.resize(1200, 760)
+        self.today_page.refresh()
+        self.actions_page.refresh()
+        self.reception_page.refresh()
+        if self.visits_page is not None:
+            self.visits_page.apply_filters()
+        self.data_changed()
+
+    def adapt_to_font(self) -> None:
+        """After a text size change: the navigation keeps every page name visible."""
+        metrics = self.navigation.fontMetrics()
+        widest = max(metrics.horizontalAdvance(name) for name in self.page_names)
+        self.navigation.setFixedWidth(widest + 2 * metrics.averageCharWidth() + 24)
+        for table in self.findChildren(QTableView):
+            if table.model() is not None and table.model().rowCount() < 5000:
+                table.resizeColumnsToContents()
 
     def _add_page(self, title: str, page: QWidget) -> None:
         self.navigation.addItem(title)
         self.pages.addWidget(page)
+        self.page_names.append(title)
 
-    def _focus_search(self) -> None:
-        self.navigation.setCurrentRow(0)
-        self.persons_page.search_field.setFocus()
-        self.persons_page.search_field.selectAll()
+    def _page_changed(self, row: int) -> None:
+        self.pages.setCurrentIndex(row)
+
+    def _step(self, delta: int) -> None:
+        count = self.navigation.count()
+        self.navigation.setCurrentRow((self.navigation.currentRow() + delta) % count)
+
+    def go_to(self, page: QWidget) -> None:
+        self.navigation.setCurrentRow(self.pages.indexOf(page))
+
+    def focus_search(self) -> None:
+        self.go_to(self.persons_page)
+        self.persons_page.focus_search()
+
+    def show_person(self, person_id: str) -> None:
+        self.go_to(self.persons_page)
+        self.persons_page.open_person(person_id)
+
+    def _unexpected_error(self, error: Exception) -> None:
+        """A bug, not the user's doing: full report in the log, a short French word on screen."""
+        log.error("unexpected error in a database task", exc_info=error)
+        self.statusBar().showMessage(
+            tr(
+                "Une erreur inattendue s'est produite ; elle est consignée dans le journal. "
+                "Ce que vous avez enregistré est conservé."
+            ),
+            15000,
+        )
+
+    def data_changed(self) -> None:
+        """Something was saved: refresh the counters and the day's plan."""
+        self.ctx.database.submit(lambda ws: ws.pending_changes(), self._show_pending)
+        self.today_page.refresh()
+
+    def _show_pending(self, count: int) -> None:
+        text = (
+            tr("Aucune modification en attente")
+            if count == 0
+            else tr("{n} modification(s) en attente").format(n=count)
+        )
+        self.pending_label.setText(text)
+
+    def _setting_changed(self, key: str, value: str) -> None:
+        if self.theme is not None and key in ("text_scale", "high_contrast"):
+            self.theme.apply(
+                int(self.ctx.settings.get("text_scale", "100")),
+                self.ctx.settings.get("high_contrast") == "1",
+            )
+        self.adapt_to_font()
+        if key == "not_seen_days":
+            self.today_page.refresh()
 
 
-def workspace_summary(ws: Workspace) -> dict[str, Any]:
-    """What the window needs at start (read on the worker thread)."""
-    from havre_desktop.core import agents
-
-    try:
-        agent = agents.current(ws)
-    except Exception:
-        agent = None
-    return {
-        "demo": ws.store.get_setting("demo") == "1",
-        "territories": ws.reference("territories"),
-        "agent_name": agent["display_name"] if agent else "",
-    }
+def build_context(database: Any, data: dict[str, Any]) -> UiContext:
+    return UiContext(
+        database=database,
+        references=data["references"],
+        agent=data["agent"],
+        demo=data["demo"],
+        today=data["today"],
+        settings=data["settings"],
+        current_actions=data["current_actions"],
+        now=data["now"],
+    )

@@ -1,52 +1,117 @@
-"""Table models over the worker: they hold a page of rows and fetch more on demand."""
+"""Table models over the database worker.
+
+Small lists (a day's plan, a fiche's history, the catalogue) hold their rows;
+large ones hold ids, or a page at a time, and fetch the rest on demand, as
+Anki's browser does: nothing loads a whole table of persons or visits.
+"""
 
 from __future__ import annotations
 
+from array import array
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
-from havre_desktop.core import contacts, search
+from havre_desktop.core import contacts, search, visits
 from havre_desktop.core.workspace import Workspace
+from havre_desktop.ui.i18n import tr
 from havre_desktop.ui.worker import DatabaseService
 
 PAGE_SIZE = 100
 _Index = QModelIndex | QPersistentModelIndex
+Column = tuple[str, Callable[[dict[str, Any]], Any]]
+_DISPLAY_ROLES = (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole)
 
 
-class PersonSearchModel(QAbstractTableModel):
-    """Persons matching what is typed (all persons, by name, when nothing is typed)."""
+class RowsModel(QAbstractTableModel):
+    """A small list of rows (dicts) shown through column functions."""
+
+    def __init__(self, columns: Sequence[Column]) -> None:
+        super().__init__()
+        self.columns = list(columns)
+        self.rows: list[dict[str, Any]] = []
+
+    def set_rows(self, rows: list[dict[str, Any]]) -> None:
+        self.beginResetModel()
+        self.rows = list(rows)
+        self.endResetModel()
+
+    def row(self, index: int) -> dict[str, Any] | None:
+        return self.rows[index] if 0 <= index < len(self.rows) else None
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.columns)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        horizontal = orientation == Qt.Orientation.Horizontal
+        if horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(self.columns):
+            return self.columns[section][0]
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self.rows):
+            return None
+        row = self.rows[index.row()]
+        if role == Qt.ItemDataRole.UserRole:
+            return row.get("id")
+        if role in _DISPLAY_ROLES and 0 <= index.column() < len(self.columns):
+            value = self.columns[index.column()][1](row)
+            return "" if value is None else str(value)
+        return None
+
+
+class PersonSearchModel(RowsModel):
+    """Persons matching what is typed (all persons by name when nothing is typed), by page."""
 
     loaded = Signal()  # a page arrived (tests and the status line wait on it)
-    COLUMNS = ("Nom", "Téléphone", "Adresse", "Territoire")
 
     def __init__(self, database: DatabaseService, territories: dict[str, str]) -> None:
-        super().__init__()
+        super().__init__(
+            [
+                (tr("Nom"), contacts.display_name),
+                (tr("Téléphone"), lambda r: r.get("phone_1") or ""),
+                (
+                    tr("Adresse"),
+                    lambda r: " ".join(p for p in (r.get("address_line"), r.get("postcode")) if p),
+                ),
+                (tr("Territoire"), lambda r: territories.get(r.get("territory_id") or "", "")),
+            ]
+        )
         self._db = database
-        self._territories = territories
-        self._rows: list[dict[str, Any]] = []
         self._text = ""
         self._generation = 0
         self._has_more = True
         self._loading = False
 
-    # -- querying ---------------------------------------------------------------------
+    @property
+    def search_text(self) -> str:
+        return self._text
 
     def set_search_text(self, text: str) -> None:
         self._text = text.strip()
         self._generation += 1
         self.beginResetModel()
-        self._rows = []
+        self.rows = []
         self._has_more = True
         self._loading = False
         self.endResetModel()
         self._request_page()
 
+    def refresh(self) -> None:
+        self.set_search_text(self._text)
+
     def _request_page(self) -> None:
         if self._loading or not self._has_more:
             return
         self._loading = True
-        generation, text, offset = self._generation, self._text, len(self._rows)
+        generation, text, offset = self._generation, self._text, len(self.rows)
 
         def job(ws: Workspace) -> list[dict[str, Any]]:
             if text:
@@ -61,9 +126,9 @@ class PersonSearchModel(QAbstractTableModel):
         self._loading = False
         self._has_more = len(rows) == PAGE_SIZE
         if rows:
-            first = len(self._rows)
+            first = len(self.rows)
             self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
-            self._rows.extend(rows)
+            self.rows.extend(rows)
             self.endInsertRows()
         self.loaded.emit()
 
@@ -74,40 +139,115 @@ class PersonSearchModel(QAbstractTableModel):
         if not parent.isValid():
             self._request_page()
 
-    # -- model API --------------------------------------------------------------------
+    def person_id(self, row: int) -> str | None:
+        found = self.row(row)
+        return None if found is None else str(found["id"])
+
+
+class VisitJournalModel(QAbstractTableModel):
+    """The visit journal: holds only the ordered row numbers, fetches rows a page at a time.
+
+    A million visits cost 8 MB of ids; rows are kept in a bounded cache of pages,
+    so scrolling to the end does not grow memory.
+    """
+
+    loaded = Signal()
+    MAX_CACHED_PAGES = 40
+
+    def __init__(self, database: DatabaseService, columns: Sequence[Column]) -> None:
+        super().__init__()
+        self._db = database
+        self.columns = list(columns)
+        self._rowids = array("q")
+        self._pages: OrderedDict[int, list[dict[str, Any]]] = OrderedDict()
+        self._pending: set[int] = set()
+        self._filters: dict[str, Any] = {}
+        self._generation = 0
+
+    def set_filters(self, filters: dict[str, Any]) -> None:
+        self._filters = dict(filters)
+        self._generation += 1
+        generation = self._generation
+        filters_now = dict(filters)
+        self._db.submit(
+            lambda ws: visits.journal_rowids(ws, **filters_now),
+            lambda ids: self._ids_arrived(generation, ids),
+        )
+
+    def refresh(self) -> None:
+        self.set_filters(self._filters)
+
+    def _ids_arrived(self, generation: int, ids: array) -> None:  # type: ignore[type-arg]
+        if generation != self._generation:
+            return
+        self.beginResetModel()
+        self._rowids = ids
+        self._pages.clear()
+        self._pending.clear()
+        self.endResetModel()
+        self.loaded.emit()
+
+    def _page_of(self, row: int) -> list[dict[str, Any]] | None:
+        page = row // PAGE_SIZE
+        if page in self._pages:
+            self._pages.move_to_end(page)
+            return self._pages[page]
+        if page not in self._pending:
+            self._pending.add(page)
+            generation = self._generation
+            wanted = list(self._rowids[page * PAGE_SIZE : (page + 1) * PAGE_SIZE])
+            self._db.submit(
+                lambda ws: visits.journal_rows(ws, wanted),
+                lambda rows: self._page_arrived(generation, page, rows),
+            )
+        return None
+
+    def _page_arrived(self, generation: int, page: int, rows: list[dict[str, Any]]) -> None:
+        self._pending.discard(page)
+        if generation != self._generation:
+            return
+        self._pages[page] = rows
+        while len(self._pages) > self.MAX_CACHED_PAGES:
+            self._pages.popitem(last=False)
+        first = page * PAGE_SIZE
+        last = min(first + len(rows), len(self._rowids)) - 1
+        if last >= first:
+            self.dataChanged.emit(self.index(first, 0), self.index(last, len(self.columns) - 1))
+        self.loaded.emit()
+
+    def row(self, row: int) -> dict[str, Any] | None:
+        page = self._page_of(row)
+        if page is None:
+            return None
+        offset = row % PAGE_SIZE
+        return page[offset] if offset < len(page) else None
+
+    def is_loaded(self, row: int) -> bool:
+        return (row // PAGE_SIZE) in self._pages
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
+        return 0 if parent.isValid() else len(self._rowids)
 
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
+        return 0 if parent.isValid() else len(self.columns)
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
         horizontal = orientation == Qt.Orientation.Horizontal
-        if horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(self.COLUMNS):
-            return self.COLUMNS[section]
+        if horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(self.columns):
+            return self.columns[section][0]
         return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        if not index.isValid() or not 0 <= index.row() < len(self._rowids):
             return None
-        row = self._rows[index.row()]
+        if role not in (*_DISPLAY_ROLES, Qt.ItemDataRole.UserRole):
+            return None
+        row = self.row(index.row())
+        if row is None:
+            return tr("…") if role in _DISPLAY_ROLES and index.column() == 0 else None
         if role == Qt.ItemDataRole.UserRole:
-            return row["id"]
-        if role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            return None
-        column = index.column()
-        if column == 0:
-            return contacts.display_name(row)
-        if column == 1:
-            return row.get("phone_1") or ""
-        if column == 2:
-            return " ".join(p for p in (row.get("address_line"), row.get("postcode")) if p)
-        if column == 3:
-            return self._territories.get(row.get("territory_id") or "", "")
-        return None
-
-    def person_id(self, row: int) -> str | None:
-        return self._rows[row]["id"] if 0 <= row < len(self._rows) else None
+            return row.get("id")
+        value = self.columns[index.column()][1](row)
+        return "" if value is None else str(value)

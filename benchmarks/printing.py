@@ -1,0 +1,161 @@
+"""Personal handouts in a batch, and what one handout costs next to a bare PDF.
+
+Targets (from the issue):
+
+* a batch of 500 personal handouts, 5 actions each, 16 pt, each one read from
+  the encrypted profile (person, actions with their venues, agent, next planned
+  contact) and recorded as given (row + outbox + audit, one transaction each):
+  >= 150 handouts per second;
+* the cost of one handout (built from data already read) as a ratio to a bare
+  one-page reportlab document with the same font registered the plain way:
+  reported, no target.
+
+Usage: ``python benchmarks/printing.py [--quick] [--check]`` (see benchmarks/common.py).
+"""
+
+from __future__ import annotations
+
+import io
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+if __package__ in (None, ""):
+    # Run as a script: make `benchmarks` and `havre_desktop` importable from the repo root.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+from benchmarks.common import emit, finish, interleaved_ns, ms, parser, progress
+from havre_desktop.core import agents
+from havre_desktop.core.clock import FixedClock
+from havre_desktop.core.demo import DemoSize, seed_demo
+from havre_desktop.core.keys import new_database_key
+from havre_desktop.core.store import Store
+from havre_desktop.core.workspace import Workspace
+from havre_desktop.printing import fonts, record
+from havre_desktop.printing.handouts import handout_pdf, load_personal_handout
+from havre_desktop.printing.layout import Variant
+
+NOW = datetime(2026, 6, 17, 9, 30, tzinfo=UTC)
+ACTIONS_PER_HANDOUT = 5
+BARE_FONT = "AtkinsonHyperlegibleBare"
+
+
+def _profile(root: Path, persons: int) -> Workspace:
+    ws = Workspace(Store.create(root / "havre.db", new_database_key()), clock=FixedClock(NOW))
+    agents.create_owner(
+        ws,
+        {
+            "display_name": "Camille Banc d'essai (fictif)",
+            "role": "travailleur-social",
+            "territory_ids": ["nord"],
+            "work_phone": "02 61 91 00 30",
+        },
+    )
+    seed_demo(ws, DemoSize(persons=persons, organisations=10, visits=persons * 4))
+    return ws
+
+
+def _choices(ws: Workspace, count: int) -> list[tuple[str, list[str]]]:
+    """(person, 5 current actions of the person's territory), as an agent would pick them."""
+    persons = ws.store.query(
+        "SELECT id, territory_id FROM contacts WHERE kind = 'person' AND deleted = 0 "
+        "ORDER BY id LIMIT ?",
+        (count,),
+    )
+    by_territory: dict[str, list[str]] = {}
+    for territory in {str(p["territory_id"]) for p in persons}:
+        rows = ws.store.query(
+            "SELECT id FROM actions WHERE status IN ('en-cours', 'en-test') AND EXISTS "
+            "(SELECT 1 FROM json_each(territory_ids) WHERE value = ?) ORDER BY title",
+            (territory,),
+        )
+        by_territory[territory] = [str(r["id"]) for r in rows]
+    out = []
+    for index, person in enumerate(persons):
+        pool = by_territory[str(person["territory_id"])]
+        start = (index * 3) % max(1, len(pool) - ACTIONS_PER_HANDOUT)
+        out.append((str(person["id"]), pool[start : start + ACTIONS_PER_HANDOUT]))
+    return out
+
+
+def _bare_document() -> bytes:
+    """One page, one line, the same TTF registered as reportlab does by default."""
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, pagesize=A4, initialFontName=BARE_FONT)  # type: ignore[arg-type]
+    canvas.setFont(BARE_FONT, 16)
+    canvas.drawString(72, 720, "Des activités pour vous, près de chez vous.")
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+def main() -> int:
+    args = parser(__doc__.splitlines()[0]).parse_args()
+    batch = 100 if args.quick else 500
+    repeat = 20 if args.quick else 100
+    fonts.register_fonts()
+    regular = pdfmetrics.getFont(fonts.REGULAR)
+    pdfmetrics.registerFont(TTFont(BARE_FONT, regular.face.filename))  # type: ignore[attr-defined]
+    with tempfile.TemporaryDirectory(prefix="havre-bench-printing-") as tmp:
+        progress(f"building a demo profile ({max(batch, 600)} persons)…")
+        ws = _profile(Path(tmp), max(batch, 600))
+        choices = _choices(ws, batch)
+
+        # Cold: the first handout of a session pays the font loading (once per process).
+        start = time.perf_counter()
+        record.give_personal_handout(ws, *choices[0])
+        emit("printing.first_handout", (time.perf_counter() - start) * 1000, "ms")
+
+        progress(f"batch of {batch} personal handouts (read, build, record)…")
+        pages = []
+        start = time.perf_counter()
+        for person, actions in choices:
+            given = record.give_personal_handout(ws, person, actions, variant=Variant.LARGE)
+            pages.append(given.pdf.count(b"/Type /Page\n"))
+        elapsed = time.perf_counter() - start
+        recorded = int(ws.store.scalar("SELECT count(*) FROM handouts_given"))
+        assert recorded == batch + 1, recorded
+        emit(
+            "printing.batch_handouts_per_s",
+            batch / elapsed,
+            "handouts/s",
+            ">= 150",
+            notes=f"{batch} handouts, {ACTIONS_PER_HANDOUT} actions, 16 pt, "
+            f"{statistics.mean(pages):.1f} pages each on average, each read and recorded",
+        )
+        emit("printing.batch_ms_per_handout", elapsed * 1000 / batch, "ms")
+
+        progress("one handout vs a bare one-page document…")
+        person, actions = choices[1]
+        data = load_personal_handout(ws, person, actions)
+        samples = interleaved_ns(
+            {"handout": lambda: handout_pdf(data, Variant.LARGE), "bare": _bare_document},
+            repeat,
+            warmup=3,
+        )
+        handout_ms = ms(statistics.median(samples["handout"]))
+        bare_ms = ms(statistics.median(samples["bare"]))
+        emit("printing.handout_build_median", handout_ms, "ms")
+        emit("printing.bare_document_median", bare_ms, "ms")
+        emit(
+            "printing.handout_vs_bare",
+            handout_ms / bare_ms,
+            "x",
+            notes=f"one {statistics.mean(pages):.0f}-page handout vs one line on one page",
+        )
+        very_large = interleaved_ns({"v": lambda: handout_pdf(data, Variant.VERY_LARGE)}, repeat)
+        emit("printing.handout_22pt_build_median", ms(statistics.median(very_large["v"])), "ms")
+        ws.store.close()
+    return finish(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

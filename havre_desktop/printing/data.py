@@ -1,0 +1,236 @@
+"""What the prints need, read from a Workspace into plain frozen dataclasses.
+
+The documents themselves are built from these values only, so the UI (or a
+test) can build a handout from data it already holds, and the database is
+read in a handful of queries per document (the batch benchmark counts them).
+Reading the register of isolated people is deliberately *not* here: it lives
+in letters.py behind the alert-plan check.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from havre_desktop.core.errors import NotFoundError, ValidationError
+from havre_desktop.core.workspace import Workspace
+from havre_desktop.printing.text import clean, person_name
+
+log = logging.getLogger("havre.printing")
+
+CURRENT_STATUSES = ("en-cours", "en-test")
+SENIORS = "seniors"
+
+
+@dataclass(frozen=True)
+class CityContact:
+    """The City's number printed on every handout.
+
+    The default is a number from the range the French regulator reserves for
+    fiction (02 61 91 xx xx), like all demo data: the real switchboard number is
+    a deployment setting the UI passes in.
+    """
+
+    label: str = "Ville du Havre, standard (numéro fictif)"
+    phone: str = "02 61 91 00 00"
+
+
+DEMO_CITY_CONTACT = CityContact()
+
+
+@dataclass(frozen=True)
+class Venue:
+    name: str
+    address_line: str
+    postcode: str
+    city: str
+    step_free: bool
+
+
+@dataclass(frozen=True)
+class ActionInfo:
+    """One action of the catalogue, as a senior reads it (no code, no internal id shown)."""
+
+    id: str
+    title: str
+    summary: str
+    schedule: str
+    venue: Venue | None
+    signup: str
+    contact_name: str
+    contact_phone: str
+    is_free: bool
+    price_label: str
+    step_free: bool | None
+    accessibility_note: str
+    status: str
+
+
+@dataclass(frozen=True)
+class AgentInfo:
+    name: str
+    phone: str
+
+
+@dataclass(frozen=True)
+class NextContact:
+    due_on: date
+    kind: str  # visite, appel, suivi, appel-alerte
+    agent_name: str
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A person a letter goes to (name and postal address as typed)."""
+
+    id: str
+    name: str
+    address_line: str
+    postcode: str
+    city: str
+    territory_id: str
+
+
+_ACTION_SQL = (
+    "SELECT a.id, a.title, a.summary, a.schedule, a.signup, a.contact_name, a.contact_phone, "
+    "a.is_free, a.price_label, a.accessibility, a.accessibility_note, a.status, "
+    "f.name AS venue_name, f.address_line AS venue_address, f.postcode AS venue_postcode, "
+    "f.city AS venue_city, f.step_free AS venue_step_free "
+    "FROM actions a LEFT JOIN facilities f ON f.id = a.facility_id AND f.deleted = 0 "
+)
+
+
+def _action(row: dict[str, Any]) -> ActionInfo:
+    venue = None
+    if row.get("venue_name"):
+        venue = Venue(
+            name=clean(row["venue_name"]),
+            address_line=clean(row.get("venue_address")),
+            postcode=clean(row.get("venue_postcode")),
+            city=clean(row.get("venue_city")) or "Le Havre",
+            step_free=bool(row.get("venue_step_free")),
+        )
+    flags = row.get("accessibility") or "{}"
+    accessibility = json.loads(flags) if isinstance(flags, str) else dict(flags)
+    step_free = accessibility.get("step_free")
+    return ActionInfo(
+        id=str(row["id"]),
+        title=clean(row["title"]),
+        summary=clean(row.get("summary")),
+        schedule=clean(row.get("schedule")),
+        venue=venue,
+        signup=clean(row.get("signup")),
+        contact_name=clean(row.get("contact_name")),
+        contact_phone=clean(row.get("contact_phone")),
+        is_free=bool(row.get("is_free")),
+        price_label=clean(row.get("price_label")),
+        step_free=None if step_free is None else bool(step_free),
+        accessibility_note=clean(row.get("accessibility_note")),
+        status=str(row.get("status") or ""),
+    )
+
+
+def load_actions(ws: Workspace, action_ids: Sequence[str]) -> tuple[ActionInfo, ...]:
+    """The chosen actions, in the order chosen (one query); unknown ids are refused."""
+    if not action_ids:
+        raise ValidationError({"action_ids": "Choisissez au moins une action à imprimer."})
+    unique = list(dict.fromkeys(action_ids))
+    marks = ",".join("?" for _ in unique)
+    rows = ws.store.query(f"{_ACTION_SQL}WHERE a.deleted = 0 AND a.id IN ({marks})", tuple(unique))
+    by_id = {str(r["id"]): _action(r) for r in rows}
+    missing = [a for a in unique if a not in by_id]
+    if missing:
+        raise ValidationError({"action_ids": "Une action choisie n'existe plus dans le catalogue."})
+    return tuple(by_id[a] for a in unique)
+
+
+def territory_actions(
+    ws: Workspace, territory_id: str, audience_id: str = SENIORS
+) -> tuple[ActionInfo, ...]:
+    """Every current action (en cours, en test) of a territory for one audience, A to Z."""
+    rows = ws.store.query(
+        f"{_ACTION_SQL}WHERE a.deleted = 0 AND a.status IN ('en-cours', 'en-test') "
+        "AND EXISTS (SELECT 1 FROM json_each(a.territory_ids) WHERE value = ?) "
+        "AND EXISTS (SELECT 1 FROM json_each(a.audience_ids) WHERE value = ?) "
+        "ORDER BY a.title COLLATE NOCASE",
+        (territory_id, audience_id),
+    )
+    return tuple(_action(r) for r in rows)
+
+
+def territory_name(ws: Workspace, territory_id: str) -> str:
+    name = ws.store.scalar("SELECT name FROM ref_territories WHERE id = ?", (territory_id,))
+    if name is None:
+        raise ValidationError({"territory_id": "Territoire inconnu."})
+    return str(name)
+
+
+def load_agent(ws: Workspace, agent_id: str | None = None) -> AgentInfo | None:
+    """The agent named on a print (the profile's owner by default)."""
+    agent_id = agent_id or ws.agent_id
+    if not agent_id:
+        return None
+    row = ws.store.query_one(
+        "SELECT display_name, work_phone FROM agents WHERE id = ? AND deleted = 0", (agent_id,)
+    )
+    if row is None:
+        return None
+    return AgentInfo(name=clean(row["display_name"]), phone=clean(row.get("work_phone")))
+
+
+def load_person(ws: Workspace, person_id: str) -> dict[str, Any]:
+    row = ws.store.query_one(
+        "SELECT id, kind, family_name, given_names, address_line, postcode, city, "
+        "territory_id FROM contacts WHERE id = ? AND deleted = 0",
+        (person_id,),
+    )
+    if row is None:
+        raise NotFoundError("Cette fiche n'existe pas ou a été supprimée.")
+    if row["kind"] != "person":
+        raise ValidationError({"person_id": "Une fiche ne peut être remise qu'à une personne."})
+    return row
+
+
+def recipient(row: dict[str, Any]) -> Recipient:
+    return Recipient(
+        id=str(row["id"]),
+        name=person_name(row.get("given_names"), row.get("family_name")),
+        address_line=clean(row.get("address_line")),
+        postcode=clean(row.get("postcode")),
+        city=clean(row.get("city")) or "Le Havre",
+        territory_id=str(row.get("territory_id") or ""),
+    )
+
+
+def next_contact(ws: Workspace, person_id: str, today: date) -> NextContact | None:
+    """The next visit or call planned for this person, today or later."""
+    row = ws.store.query_one(
+        "SELECT p.due_on, p.kind, a.display_name FROM planned_contacts p "
+        "LEFT JOIN agents a ON a.id = p.agent_id WHERE p.person_id = ? "
+        "AND p.done_by_visit_id IS NULL AND p.cancelled = 0 AND p.deleted = 0 "
+        "AND p.due_on >= ? ORDER BY p.due_on LIMIT 1",
+        (person_id, today.isoformat()),
+    )
+    if row is None:
+        return None
+    return NextContact(
+        due_on=date.fromisoformat(row["due_on"]),
+        kind=str(row["kind"]),
+        agent_name=clean(row.get("display_name")),
+    )
+
+
+def followed_persons(ws: Workspace, agent_id: str) -> list[Recipient]:
+    """Persons whose referent is this agent (not archived), by name."""
+    rows = ws.store.query(
+        "SELECT id, family_name, given_names, address_line, postcode, city, territory_id "
+        "FROM contacts WHERE kind = 'person' AND deleted = 0 AND archived = 0 "
+        "AND referent_agent_id = ? ORDER BY family_name COLLATE NOCASE, "
+        "given_names COLLATE NOCASE",
+        (agent_id,),
+    )
+    return [recipient(r) for r in rows]

@@ -1,0 +1,278 @@
+"""Large-print handouts: personal (after a visit), anonymous (reception desk), programme.
+
+Two layers, so the UI can use either: ``*_pdf`` functions build a PDF from plain
+data (``HandoutData``, a list of ``ActionInfo``); ``*_for`` functions read what
+they need from a Workspace first. Both return the PDF as bytes: the preview
+shows them, the printer prints them, "Enregistrer en PDF" writes them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from havre_desktop.core.workspace import Workspace
+from havre_desktop.printing import data
+from havre_desktop.printing.data import (
+    DEMO_CITY_CONTACT,
+    ActionInfo,
+    AgentInfo,
+    CityContact,
+    NextContact,
+)
+from havre_desktop.printing.layout import (
+    BUILD_LOCK,
+    TYPOGRAPHY,
+    Flow,
+    Metadata,
+    PageBreak,
+    Span,
+    Variant,
+    paginate,
+    render,
+)
+from havre_desktop.printing.text import clean, long_date
+from havre_desktop.printing.wording import Words
+
+log = logging.getLogger("havre.printing")
+
+PERSONAL_META = Metadata(
+    title="Des activités pour vous — Ville du Havre",
+    subject="Fiche remise à une personne : activités proposées et numéros utiles",
+)
+RECEPTION_META = Metadata(
+    title="Des activités pour vous — Ville du Havre",
+    subject="Fiche remise à l'accueil : activités proposées et numéros utiles",
+)
+
+
+@dataclass(frozen=True)
+class HandoutData:
+    """Everything a handout says. `recipient_name` None means anonymous (reception desk)."""
+
+    actions: tuple[ActionInfo, ...]
+    given_on: date
+    recipient_name: str | None = None
+    agent: AgentInfo | None = None
+    next_contact: NextContact | None = None
+    alert: bool = False
+    message: str = ""
+    place: str = ""
+    city: CityContact = field(default=DEMO_CITY_CONTACT)
+    territory_id: str = ""  # not printed: recorded with the handout given
+
+
+def handout_flow(handout: HandoutData, variant: Variant) -> list[Flow]:
+    w = Words(TYPOGRAPHY[variant])
+    flow: list[Flow] = [w.h1("Des activités pour vous")]
+    if handout.recipient_name is not None:
+        flow.append(w.p(f"Ce document est pour {clean(handout.recipient_name)}."))
+    elif handout.place:
+        flow.append(w.p(f"Vous avez reçu ce document à l'accueil : {clean(handout.place)}."))
+    else:
+        flow.append(w.p("Vous avez reçu ce document à l'accueil de la Ville du Havre."))
+    flow.append(w.p(f"Date : {long_date(handout.given_on)}."))
+    flow += w.agent_block(handout.agent, handout.city)
+    if handout.alert:
+        flow.append(w.heat_block())
+    flow += w.next_contact_block(handout.next_contact)
+    # On the first page: the part of the handout that goes on the fridge.
+    flow.append(w.numbers_block(handout.city, handout.alert))
+    if handout.message.strip():
+        who = handout.agent.name if handout.agent else "la Ville"
+        flow += w.message_block(f"Un mot de {who}", handout.message)
+    count = len(handout.actions)
+    flow.append(w.h2("Les activités pour vous"))
+    flow.append(
+        w.p("Voici l'activité dont nous avons parlé.")
+        if count == 1
+        else w.p(f"Voici les {count} activités dont nous avons parlé.")
+    )
+    flow += w.actions_blocks(handout.actions, handout.agent, handout.city)
+    flow.append(w.register_block(handout.city))
+    return flow
+
+
+def handout_pdf(handout: HandoutData, variant: Variant = Variant.LARGE) -> bytes:
+    """The PDF of a personal or anonymous handout."""
+    meta = PERSONAL_META if handout.recipient_name is not None else RECEPTION_META
+    typo = TYPOGRAPHY[variant]
+    with BUILD_LOCK:
+        return render([paginate(handout_flow(handout, variant), typo)], typo, meta)
+
+
+def load_personal_handout(
+    ws: Workspace,
+    person_id: str,
+    action_ids: Sequence[str],
+    *,
+    agent_id: str | None = None,
+    alert: bool = False,
+    message: str = "",
+    city: CityContact = DEMO_CITY_CONTACT,
+) -> HandoutData:
+    """Read a personal handout's data: the person, the actions, the agent, the next contact."""
+    person = data.load_person(ws, person_id)
+    today = ws.clock.today()
+    return HandoutData(
+        actions=data.load_actions(ws, action_ids),
+        given_on=today,
+        recipient_name=data.recipient(person).name,
+        agent=data.load_agent(ws, agent_id),
+        next_contact=data.next_contact(ws, person_id, today),
+        alert=alert,
+        message=message,
+        city=city,
+        territory_id=str(person.get("territory_id") or ""),
+    )
+
+
+def personal_handout_for(
+    ws: Workspace,
+    person_id: str,
+    action_ids: Sequence[str],
+    *,
+    variant: Variant = Variant.LARGE,
+    agent_id: str | None = None,
+    alert: bool = False,
+    message: str = "",
+    city: CityContact = DEMO_CITY_CONTACT,
+) -> bytes:
+    handout = load_personal_handout(
+        ws, person_id, action_ids, agent_id=agent_id, alert=alert, message=message, city=city
+    )
+    return handout_pdf(handout, variant)
+
+
+def load_reception_handout(
+    ws: Workspace,
+    action_ids: Sequence[str],
+    *,
+    facility_id: str | None = None,
+    alert: bool = False,
+    city: CityContact = DEMO_CITY_CONTACT,
+) -> HandoutData:
+    """An anonymous handout: no name, no next contact; the desk's agent and place."""
+    place = ""
+    if facility_id:
+        name = ws.store.scalar("SELECT name FROM facilities WHERE id = ?", (facility_id,))
+        place = clean(name) if name else ""
+    return HandoutData(
+        actions=data.load_actions(ws, action_ids),
+        given_on=ws.clock.today(),
+        recipient_name=None,
+        agent=data.load_agent(ws),
+        alert=alert,
+        place=place,
+        city=city,
+    )
+
+
+def reception_handout_for(
+    ws: Workspace,
+    action_ids: Sequence[str],
+    *,
+    variant: Variant = Variant.LARGE,
+    facility_id: str | None = None,
+    alert: bool = False,
+    city: CityContact = DEMO_CITY_CONTACT,
+) -> bytes:
+    handout = load_reception_handout(
+        ws, action_ids, facility_id=facility_id, alert=alert, city=city
+    )
+    return handout_pdf(handout, variant)
+
+
+# -- territory programme ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Programme:
+    territory_name: str
+    actions: tuple[ActionInfo, ...]
+    edited_on: date
+    alert: bool = False
+    city: CityContact = field(default=DEMO_CITY_CONTACT)
+
+
+def _programme_flow(
+    programme: Programme, variant: Variant, pages: dict[str, int] | None
+) -> list[Flow]:
+    w = Words(TYPOGRAPHY[variant])
+    count = len(programme.actions)
+    flow: list[Flow] = [
+        w.h1("Les activités pour les seniors"),
+        w.p(f"Quartier : {programme.territory_name}."),
+        w.p(f"Programme du {long_date(programme.edited_on)}."),
+    ]
+    if count == 0:
+        flow.append(w.p("Il n'y a pas d'activité pour les seniors dans ce quartier en ce moment."))
+        flow += w.call("Pour en savoir plus, appelez la Ville :", programme.city.phone)
+    else:
+        flow.append(
+            w.p(
+                "Ce livret présente l'activité de la Ville pour les seniors de votre quartier."
+                if count == 1
+                else f"Ce livret présente les {count} activités de la Ville "
+                "pour les seniors de votre quartier."
+            )
+        )
+        flow.append(w.p("Pour chaque activité, il dit quand, où, à quel prix et qui appeler."))
+        flow.append(w.h2("Dans ce livret"))
+
+        def page_of(anchor: str) -> str:
+            number = (pages or {}).get(anchor)
+            return f"page {number}" if number else "page"
+
+        for index, action in enumerate(programme.actions):
+            flow.append(w.p(f"{action.title} : ", Span(page_of(f"action-{index}"), bold=True)))
+        flow.append(w.p("Numéros utiles : ", Span(page_of("numeros"), bold=True)))
+        flow.append(
+            w.p("Le registre canicule et grand froid : ", Span(page_of("registre"), bold=True))
+        )
+        flow.append(PageBreak())
+        for index, action in enumerate(programme.actions):
+            flow.append(w.action_block(action, None, programme.city, anchor=f"action-{index}"))
+    flow.append(w.numbers_block(programme.city, programme.alert, anchor="numeros"))
+    flow.append(w.register_block(programme.city, anchor="registre"))
+    return flow
+
+
+def programme_pdf(programme: Programme, variant: Variant = Variant.LARGE) -> bytes:
+    """A short booklet; its contents list gives each activity's page (laid out twice)."""
+    typo = TYPOGRAPHY[variant]
+    meta = Metadata(
+        title=f"Les activités pour les seniors — {programme.territory_name}",
+        subject="Programme des activités de la Ville pour les seniors d'un quartier",
+    )
+    with BUILD_LOCK:
+        laid = paginate(_programme_flow(programme, variant, None), typo)
+        for _ in range(3):
+            again = paginate(_programme_flow(programme, variant, laid.anchors), typo)
+            stable = again.anchors == laid.anchors
+            laid = again
+            if stable:
+                break
+        return render([laid], typo, meta)
+
+
+def territory_programme_for(
+    ws: Workspace,
+    territory_id: str,
+    *,
+    variant: Variant = Variant.LARGE,
+    alert: bool = False,
+    city: CityContact = DEMO_CITY_CONTACT,
+) -> bytes:
+    """Every current action (en cours, en test) of one territory for seniors."""
+    programme = Programme(
+        territory_name=data.territory_name(ws, territory_id),
+        actions=data.territory_actions(ws, territory_id),
+        edited_on=ws.clock.today(),
+        alert=alert,
+        city=city,
+    )
+    log.info("programme built: territory=%s actions=%d", territory_id, len(programme.actions))
+    return programme_pdf(programme, variant)

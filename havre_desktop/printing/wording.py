@@ -1,0 +1,254 @@
+"""The fixed wording of the large-print documents, in FALC, as reusable blocks.
+
+FALC (*Facile à lire et à comprendre*): short sentences, one idea each, the
+same word for the same thing (always "activité", "la Ville", "appelez"),
+phone numbers and addresses on their own line, bigger and bold. Sentences
+avoid gendered forms ("inscrit·e") by construction ("Votre nom est sur le
+registre"), since the fiche records no civility.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from havre_desktop.printing.data import ActionInfo, AgentInfo, CityContact, NextContact
+from havre_desktop.printing.layout import Group, Para, Span, Typography
+from havre_desktop.printing.text import long_date, sentence
+
+HEATWAVE_LINE_LABEL = "Canicule info service, appel gratuit :"
+HEATWAVE_LINE = "0 800 06 66 66"
+
+EMERGENCY_NUMBERS = (
+    ("15", "Samu, urgence médicale"),
+    ("18", "Pompiers"),
+    ("112", "Urgences, numéro européen"),
+    ("114", "Urgences par SMS, pour les personnes sourdes ou malentendantes"),
+)
+
+HEAT_ADVICE = (
+    "Buvez de l'eau souvent, même sans soif.",
+    "Restez dans un endroit frais.",
+    "Fermez les volets et les fenêtres pendant la journée.",
+    "Mouillez votre visage et vos bras.",
+    "Évitez de sortir aux heures les plus chaudes.",
+    "Mangez normalement.",
+    "Donnez des nouvelles à vos proches.",
+    "Si vous vous sentez mal, appelez le 15.",
+)
+
+COLD_ADVICE = (
+    "Chauffez votre logement, sans le surchauffer.",
+    "Couvrez-vous bien : bonnet, écharpe et gants.",
+    "Évitez de sortir quand il fait très froid.",
+    "Mangez chaud et buvez des boissons chaudes.",
+    "Ne chauffez jamais votre logement avec le four ou un barbecue.",
+    "Aérez votre logement quelques minutes chaque jour.",
+    "Donnez des nouvelles à vos proches.",
+    "Si vous vous sentez mal, appelez le 15.",
+)
+
+
+class Words:
+    """Paragraph factories for one typography (sizes and spacing come from it)."""
+
+    def __init__(self, typo: Typography) -> None:
+        self.typo = typo
+        self.gap = 0.3 * typo.body
+
+    # -- elements ---------------------------------------------------------------------
+
+    def h1(self, text: str) -> Para:
+        return Para(
+            (Span(text, bold=True),),
+            self.typo.h1,
+            space_after=0.4 * self.typo.body,
+            keep_with_next=True,
+        )
+
+    def h2(self, text: str, anchor: str | None = None) -> Para:
+        return Para(
+            (Span(text, bold=True),),
+            self.typo.h2,
+            space_before=1.0 * self.typo.body,
+            space_after=0.3 * self.typo.body,
+            keep_with_next=True,
+            anchor=anchor,
+        )
+
+    def h3(self, text: str, anchor: str | None = None) -> Para:
+        return Para(
+            (Span(text, bold=True),),
+            self.typo.h3,
+            space_before=1.2 * self.typo.body,
+            space_after=0.2 * self.typo.body,
+            keep_with_next=True,
+            anchor=anchor,
+        )
+
+    def p(self, *spans: Span | str, keep_with_next: bool = False) -> Para:
+        parts = tuple(Span(s) if isinstance(s, str) else s for s in spans)
+        return Para(parts, self.typo.body, space_after=self.gap, keep_with_next=keep_with_next)
+
+    def labelled(self, label: str, value: str, keep_with_next: bool = False) -> Para:
+        """ "Quand : tous les mardis" with the label in bold."""
+        return self.p(Span(f"{label} : ", bold=True), value, keep_with_next=keep_with_next)
+
+    def phone(self, number: str) -> Para:
+        """A phone number alone on its line, bigger and bold."""
+        return Para((Span(number, bold=True),), self.typo.number, space_after=self.gap)
+
+    def call(self, label: str, number: str) -> tuple[Para, Para]:
+        """A label line then the number on its own line (kept together)."""
+        return (self.p(label, keep_with_next=True), self.phone(number))
+
+    # -- blocks -----------------------------------------------------------------------
+
+    def agent_block(self, agent: AgentInfo | None, city: CityContact) -> list[Para]:
+        if agent is None:
+            return [*self.call("Pour toute question, appelez la Ville :", city.phone)]
+        out = [self.p(f"Votre contact à la Ville est {agent.name}.", keep_with_next=True)]
+        if agent.phone:
+            out += self.call("Son numéro de téléphone :", agent.phone)
+        else:
+            out += self.call(f"Pour joindre {agent.name}, appelez la Ville :", city.phone)
+        return out
+
+    def next_contact_block(self, planned: NextContact | None) -> list[Para]:
+        if planned is None:
+            return []
+        who = planned.agent_name or "Un agent de la Ville"
+        when = long_date(planned.due_on)
+        if planned.kind == "visite":
+            text = f"{who} viendra vous voir chez vous le {when}."
+        elif planned.kind == "suivi":
+            text = f"{who} prendra de vos nouvelles le {when}."
+        else:
+            text = f"{who} vous appellera le {when}."
+        return [self.h2("Votre prochain rendez-vous"), self.p(text)]
+
+    def message_block(self, title: str, message: str) -> list[Para]:
+        """The agent's own words: blank lines separate paragraphs, newlines are kept."""
+        paragraphs = [part.strip("\n") for part in message.replace("\r\n", "\n").split("\n\n")]
+        paragraphs = [part for part in paragraphs if part.strip()]
+        if not paragraphs:
+            return []
+        return [self.h2(title), *(self.p(part) for part in paragraphs)]
+
+    def action_block(
+        self,
+        action: ActionInfo,
+        agent: AgentInfo | None,
+        city: CityContact,
+        anchor: str | None = None,
+        compact: bool = False,
+    ) -> Group:
+        """One action: what, when, where, access, price, how to sign up, whom to call.
+
+        `compact` (letters with a whole programme) leaves out the accessibility
+        note and the sign-up details: whom to call is still there.
+        """
+        out: list[Para] = [self.h3(action.title, anchor=anchor)]
+        if action.status == "en-test":
+            out.append(self.p(Span("Nouveau : ", bold=True), "cette activité est à l'essai."))
+        if action.summary:
+            out.append(self.p(sentence(action.summary)))
+        out.append(
+            self.labelled(
+                "Quand",
+                sentence(action.schedule)
+                if action.schedule
+                else "demandez les dates par téléphone.",
+            )
+        )
+        venue = action.venue
+        if venue is not None:
+            lines = [venue.name]
+            if venue.address_line:
+                lines.append(venue.address_line)
+            town = " ".join(part for part in (venue.postcode, venue.city) if part)
+            if town:
+                lines.append(town)
+            out.append(self.p(Span("Où : ", bold=True), "\n".join(lines)))
+            step_free: bool | None = venue.step_free
+        else:
+            out.append(self.labelled("Où", "il n'y a pas de lieu fixe."))
+            step_free = action.step_free
+        if step_free is True:
+            out.append(self.labelled("Accès", "sans marche (de plain-pied ou par ascenseur)."))
+        elif step_free is False:
+            out.append(self.labelled("Accès", "attention, il y a des marches."))
+        if action.accessibility_note and not compact:
+            out.append(self.labelled("Bon à savoir", sentence(action.accessibility_note)))
+        if action.is_free:
+            out.append(self.labelled("Prix", "gratuit."))
+        elif action.price_label:
+            out.append(self.labelled("Prix", f"payant, {sentence(action.price_label)}"))
+        else:
+            out.append(self.labelled("Prix", "payant. Demandez le prix par téléphone."))
+        if action.signup and not compact:
+            out.append(self.labelled("Pour vous inscrire", sentence(action.signup)))
+        if action.contact_phone:
+            who, number = action.contact_name, action.contact_phone
+        elif agent is not None and agent.phone:
+            who, number = f"votre contact à la Ville, {agent.name}", agent.phone
+        else:
+            who, number = "la Ville du Havre", city.phone
+        if who:
+            out.append(self.labelled("Qui appeler", who, keep_with_next=True))
+        else:
+            out.append(self.p(Span("Qui appeler :", bold=True), keep_with_next=True))
+        out.append(self.phone(number))
+        return Group(tuple(out), continued=self.h3(f"{action.title} (suite)"))
+
+    def actions_blocks(
+        self,
+        actions: Iterable[ActionInfo],
+        agent: AgentInfo | None,
+        city: CityContact,
+        compact: bool = False,
+    ) -> list[Group]:
+        return [self.action_block(a, agent, city, compact=compact) for a in actions]
+
+    def numbers_block(self, city: CityContact, alert: bool, anchor: str | None = None) -> Group:
+        """Useful numbers, in a box: the part of the handout that goes on the fridge."""
+        out: list[Para] = [self.h2("Numéros utiles", anchor=anchor)]
+        for number, label in EMERGENCY_NUMBERS:
+            out.append(
+                Para(
+                    (Span(number, bold=True), Span(f" {label}")),
+                    self.typo.number,
+                    space_after=self.gap,
+                )
+            )
+        if alert:
+            out += self.call(HEATWAVE_LINE_LABEL, HEATWAVE_LINE)
+        out += self.call(f"{city.label} :", city.phone)
+        return Group(tuple(out), boxed=True)
+
+    def register_block(self, city: CityContact, anchor: str | None = None) -> Group:
+        """How to enrol on the register (CASF L121-6-1): voluntary, for alerts only."""
+        return Group(
+            (
+                self.h2("Le registre canicule et grand froid", anchor=anchor),
+                self.p("La Ville a un registre des personnes âgées ou handicapées."),
+                self.p("Pendant une canicule ou un grand froid, la Ville appelle ces personnes."),
+                self.p("L'inscription est gratuite. Elle n'est pas obligatoire."),
+                self.p("Un proche peut vous inscrire, avec votre accord."),
+                self.p("Vous pouvez sortir du registre quand vous voulez."),
+                *self.call("Pour vous inscrire, appelez la Ville :", city.phone),
+                self.p("Vous pouvez aussi aller à l'accueil de votre mairie annexe."),
+            )
+        )
+
+    def advice_block(self, title: str, advice: Iterable[str]) -> Group:
+        return Group(
+            (self.h2(title), *(self.p(line) for line in advice)),
+            boxed=True,
+            continued=self.h2(f"{title} (suite)"),
+        )
+
+    def heat_block(self, title: str = "Alerte canicule : protégez-vous de la chaleur") -> Group:
+        return self.advice_block(title, HEAT_ADVICE)
+
+    def cold_block(self, title: str = "Grand froid : protégez-vous du froid") -> Group:
+        return self.advice_block(title, COLD_ADVICE)

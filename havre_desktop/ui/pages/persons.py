@@ -1,0 +1,323 @@
+"""Personnes: find a person in a few keystrokes, read and edit the fiche, log a visit."""
+
+from __future__ import annotations
+
+import logging
+from html import escape
+from typing import Any
+
+from PySide6.QtCore import QDateTime, QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from havre_desktop.core import contacts, visits
+from havre_desktop.core.workspace import Workspace
+from havre_desktop.ui.context import UiContext
+from havre_desktop.ui.i18n import age_on, french_date, french_datetime, tr
+from havre_desktop.ui.models import PersonSearchModel, RowsModel
+from havre_desktop.ui.pages.person_form import PersonForm
+from havre_desktop.ui.pages.visit_form import VisitForm
+from havre_desktop.ui.widgets import table_view
+
+log = logging.getLogger("havre.ui.persons")
+
+SEARCH_DELAY_MS = 120
+
+
+class PersonsPage(QWidget):
+    """Search list on the left, the fiche and its history on the right."""
+
+    fiche_shown = Signal(str)
+    visit_saved = Signal(dict)
+    data_changed = Signal()
+
+    def __init__(self, context: UiContext) -> None:
+        super().__init__()
+        self.ctx = context
+        self._db = context.database
+        refs = context.references
+        self.current: dict[str, Any] | None = None
+
+        self.search_field = QLineEdit()
+        self.search_field.setPlaceholderText(tr("Nom, téléphone ou adresse (ex. : lefe, 06 39)"))
+        self.search_field.setAccessibleName(tr("Rechercher une personne"))
+        self.search_field.setClearButtonEnabled(True)
+        search_label = QLabel(tr("&Rechercher :"))
+        search_label.setBuddy(self.search_field)
+        self.new_button = QPushButton(tr("Nouvelle &personne"))
+        self.new_button.setAccessibleName(tr("Nouvelle personne"))
+        self.new_button.clicked.connect(self.create_person)
+
+        self.model = PersonSearchModel(self._db, refs["territories"])
+        self.table = table_view(tr("Résultats de la recherche"))
+        self.table.setModel(self.model)
+        self.table.activated.connect(lambda index: self.open_fiche(index.row()))
+        self.count_label = QLabel()
+        self.count_label.setAccessibleName(tr("Nombre de résultats"))
+        self.model.loaded.connect(self._show_count)
+
+        self.fiche = QTextBrowser()
+        self.fiche.setAccessibleName(tr("Fiche de la personne"))
+        self.fiche.setPlaceholderText(tr("Choisissez une personne pour afficher sa fiche."))
+        self.edit_button = QPushButton(tr("&Modifier la fiche"))
+        self.edit_button.setAccessibleName(tr("Modifier la fiche"))
+        self.edit_button.clicked.connect(self.edit_person)
+        self.visit_button = QPushButton(tr("Nouvelle &visite"))
+        self.visit_button.setAccessibleName(tr("Nouvelle visite"))
+        self.visit_button.clicked.connect(self.new_visit)
+        self.visit_button.setVisible(context.may_see_visits)
+        self.archive_button = QPushButton(tr("&Archiver"))
+        self.archive_button.setAccessibleName(tr("Archiver la fiche"))
+        self.archive_button.clicked.connect(self.archive_person)
+        for button in (self.edit_button, self.visit_button, self.archive_button):
+            button.setEnabled(False)
+        self.history_model = RowsModel(
+            [
+                (tr("Date"), lambda r: french_datetime(r.get("occurred_at"))),
+                (tr("Type"), lambda r: refs["visit_kinds"].get(r.get("kind") or "", "")),
+                (tr("Résultat"), lambda r: refs["visit_outcomes"].get(r.get("outcome") or "", "")),
+                (tr("Notes"), lambda r: r.get("notes") or ""),
+            ]
+        )
+        self.history = table_view(tr("Historique des visites"))
+        self.history.setModel(self.history_model)
+        self.history.setVisible(context.may_see_visits)
+        history_label = QLabel(tr("Historique des visites et appels"))
+        history_label.setVisible(context.may_see_visits)
+
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(SEARCH_DELAY_MS)
+        self._debounce.timeout.connect(self._search)
+        self.search_field.textChanged.connect(self._debounce.start)
+        self.search_field.returnPressed.connect(self._open_first)
+
+        top = QHBoxLayout()
+        top.addWidget(search_label)
+        top.addWidget(self.search_field, 1)
+        top.addWidget(self.new_button)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.table, 1)
+        left_layout.addWidget(self.count_label)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        buttons = QHBoxLayout()
+        for button in (self.edit_button, self.visit_button, self.archive_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        right_layout.addLayout(buttons)
+        right_layout.addWidget(self.fiche, 3)
+        right_layout.addWidget(history_label)
+        right_layout.addWidget(self.history, 2)
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(splitter, 1)
+
+        self.search_field.installEventFilter(self)
+        QShortcut(QKeySequence("Ctrl+N"), self, activated=self.new_visit)
+        QShortcut(QKeySequence("Ctrl+E"), self, activated=self.edit_person)
+        self.model.set_search_text("")
+
+    # -- search -----------------------------------------------------------------------
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Down arrow in the search field goes to the results, on the first row."""
+        if (
+            watched is self.search_field
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Down
+            and self.model.rowCount()
+        ):
+            self.table.setFocus()
+            self.table.selectRow(0)
+            return True
+        return super().eventFilter(watched, event)
+
+    def focus_search(self) -> None:
+        self.search_field.setFocus()
+        self.search_field.selectAll()
+
+    def _search(self) -> None:
+        self.model.set_search_text(self.search_field.text())
+
+    def _show_count(self) -> None:
+        self.table.resizeColumnsToContents()
+        count = self.model.rowCount()
+        more = "+" if self.model.canFetchMore() else ""
+        self.count_label.setText(tr("{n}{more} personne(s)").format(n=count, more=more))
+
+    def _open_first(self) -> None:
+        """Enter in the search field: search now and open the first result."""
+        if self._debounce.isActive() or self.model.search_text != self.search_field.text().strip():
+            self._debounce.stop()
+            self._search()
+            self.model.loaded.connect(
+                self._open_first_loaded, Qt.ConnectionType.SingleShotConnection
+            )
+        else:
+            self._open_first_loaded()
+
+    def _open_first_loaded(self) -> None:
+        if self.model.rowCount():
+            self.table.selectRow(0)
+            self.open_fiche(0)
+
+    # -- fiche ------------------------------------------------------------------------
+
+    def open_fiche(self, row: int) -> None:
+        person_id = self.model.person_id(row)
+        if person_id is not None:
+            self.open_person(person_id)
+
+    def open_person(self, person_id: str) -> None:
+        may_see_visits = self.ctx.may_see_visits
+
+        def job(ws: Workspace) -> dict[str, Any]:
+            fiche = contacts.open_fiche(ws, person_id)
+            fiche["history"] = (
+                visits.journal(ws, person_id=person_id, limit=200) if may_see_visits else []
+            )
+            fiche["planned"] = visits.planned_for_person(ws, person_id)
+            return fiche
+
+        self._db.submit(job, self._show_fiche)
+
+    def _show_fiche(self, fiche: dict[str, Any]) -> None:
+        self.current = fiche
+        self.fiche.setHtml(render_fiche_html(fiche, self.ctx))
+        self.history_model.set_rows(fiche.get("history") or [])
+        self.history.resizeColumnsToContents()
+        for button in (self.edit_button, self.visit_button, self.archive_button):
+            button.setEnabled(True)
+        self.fiche_shown.emit(fiche["id"])
+
+    # -- edits ------------------------------------------------------------------------
+
+    def create_person(self) -> None:
+        dialog = PersonForm(self._db, self.ctx.references, None, self)
+        if self.ctx.territories:
+            dialog.territory.setCurrentIndex(dialog.territory.findData(self.ctx.territories[0]))
+        if dialog.exec() == QDialog.DialogCode.Accepted and dialog.saved:
+            self.open_person(dialog.saved["id"])
+            self.model.refresh()
+            self.data_changed.emit()
+
+    def edit_person(self) -> None:
+        if not self.current:
+            return
+        dialog = PersonForm(self._db, self.ctx.references, self.current, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted and dialog.saved:
+            self.open_person(dialog.saved["id"])
+            self.model.refresh()
+            self.data_changed.emit()
+
+    def new_visit(self) -> None:
+        if not self.current or not self.ctx.may_see_visits:
+            return
+        dialog = VisitForm(
+            self._db,
+            self.ctx.references,
+            self.current,
+            self.ctx.current_actions,
+            now=QDateTime(self.ctx.local_now().replace(tzinfo=None)),
+            parent=self,
+        )
+        if dialog.exec() == QDialog.DialogCode.Accepted and dialog.saved:
+            self.open_person(self.current["id"])
+            self.visit_saved.emit(dialog.saved)
+            self.data_changed.emit()
+        self.visit_button.setFocus()
+
+    def archive_person(self) -> None:
+        if not self.current:
+            return
+        answer = QMessageBox.question(
+            self,
+            tr("Archiver la fiche"),
+            tr(
+                "Archiver cette fiche ? Elle n'apparaîtra plus dans les listes, mais reste "
+                "conservée."
+            ),
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        person_id = self.current["id"]
+        self._db.submit(lambda ws: contacts.archive(ws, person_id), self._archived)
+
+    def _archived(self, _person: dict[str, Any]) -> None:
+        self.current = None
+        self.fiche.clear()
+        self.history_model.set_rows([])
+        for button in (self.edit_button, self.visit_button, self.archive_button):
+            button.setEnabled(False)
+        self.model.refresh()
+        self.data_changed.emit()
+
+
+def render_fiche_html(fiche: dict[str, Any], ctx: UiContext) -> str:
+    refs = ctx.references
+    name = escape(contacts.display_name(fiche))
+    lines = [f"<h2>{name}</h2>"]
+    age = age_on(fiche.get("birth_date"), ctx.today)
+    born = french_date(fiche.get("birth_date"))
+    address = " ".join(
+        str(p) for p in (fiche.get("address_line"), fiche.get("postcode"), fiche.get("city")) if p
+    )
+    register = fiche.get("register")
+    rows = [
+        (tr("Date de naissance"), f"{born} ({age} ans)" if born else ""),
+        (tr("Adresse"), address),
+        (tr("Territoire"), refs["territories"].get(fiche.get("territory_id") or "", "")),
+        (tr("Téléphone"), fiche.get("phone_1")),
+        (tr("Autre téléphone"), fiche.get("phone_2")),
+        (tr("Vit seule ou seul"), {1: tr("oui"), 0: tr("non")}.get(fiche.get("lives_alone"), "")),
+        (tr("Mobilité"), refs["mobility_levels"].get(fiche.get("mobility") or "", "")),
+        (tr("Accès au logement"), fiche.get("access_notes")),
+        (
+            tr("Registre des personnes isolées"),
+            tr("inscription le {date}").format(date=french_date(register["enrolled_on"]))
+            if register
+            else tr("non inscrite ou non inscrit"),
+        ),
+    ]
+    for label, value in rows:
+        if value:
+            lines.append(f"<p><b>{escape(label)} :</b> {escape(str(value))}</p>")
+    for contact in fiche.get("emergency_contacts") or []:
+        relation = f" ({escape(contact['relation'])})" if contact.get("relation") else ""
+        lines.append(
+            f"<p><b>{escape(tr('Contact d’urgence'))} :</b> {escape(contact['name'])}{relation}"
+            f" – {escape(contact['phone'])}</p>"
+        )
+    for consent in fiche.get("consents") or []:
+        state = tr("donné") if consent.get("given") else tr("refusé")
+        lines.append(
+            f"<p><b>{escape(tr('Consentement'))} ({escape(consent['purpose'])}) :</b> "
+            f"{state} le {french_date(consent['recorded_on'])}</p>"
+        )
+    for planned in fiche.get("planned") or []:
+        lines.append(
+            f"<p><b>{escape(tr('Prochain contact prévu'))} :</b> "
+            f"{french_date(planned['due_on'])} ({escape(planned['kind'])})</p>"
+        )
+    return "\n".join(lines)

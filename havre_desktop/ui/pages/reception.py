@@ -1,0 +1,177 @@
+"""Accueil: a resident walks in; find what fits their need nearby, then count the visit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from havre_desktop.core import catalogue, visits
+from havre_desktop.core.errors import HavreError
+from havre_desktop.core.workspace import Workspace
+from havre_desktop.ui.context import UiContext
+from havre_desktop.ui.i18n import tr
+from havre_desktop.ui.models import RowsModel
+from havre_desktop.ui.pages.actions_page import render_action_html
+from havre_desktop.ui.widgets import error_label, table_view
+
+
+class ReceptionPage(QWidget):
+    """Need, territory, situation → matching current actions; one click counts the encounter."""
+
+    counted = Signal(dict)
+
+    def __init__(self, context: UiContext) -> None:
+        super().__init__()
+        self.ctx = context
+        refs = context.references
+        self.need = QComboBox()
+        self.need.setAccessibleName(tr("Besoin exprimé"))
+        for need_id, label in refs["need_kinds"].items():
+            self.need.addItem(label, need_id)
+        self.territory = QComboBox()
+        self.territory.setAccessibleName(tr("Territoire du résident"))
+        for territory_id, label in refs["territories"].items():
+            self.territory.addItem(label, territory_id)
+        if context.territories:
+            self.territory.setCurrentIndex(self.territory.findData(context.territories[0]))
+        self.age_group = QComboBox()
+        self.age_group.setAccessibleName(tr("Tranche d'âge"))
+        self.age_group.addItem(tr("Non précisée"), None)
+        for age_id, label in refs["age_groups"].items():
+            self.age_group.addItem(label, age_id)
+        self.step_free = QCheckBox(tr("Accès de plain-pied &nécessaire"))
+        self.free_only = QCheckBox(tr("&Gratuit uniquement"))
+        form = QFormLayout()
+        for text, widget in (
+            (tr("&Besoin :"), self.need),
+            (tr("&Territoire :"), self.territory),
+            (tr("Tranche d'â&ge :"), self.age_group),
+        ):
+            label = QLabel(text)
+            label.setBuddy(widget)
+            form.addRow(label, widget)
+        form.addRow(self.step_free)
+        form.addRow(self.free_only)
+        for combo in (self.need, self.territory):
+            combo.currentIndexChanged.connect(self.refresh)
+        self.step_free.toggled.connect(self.refresh)
+        self.free_only.toggled.connect(self.refresh)
+        self.count_button = QPushButton(tr("&Compter ce passage"))
+        self.count_button.setAccessibleName(tr("Compter ce passage"))
+        self.count_button.clicked.connect(self.count_encounter)
+        self.status = QLabel()
+        self.status.setAccessibleName(tr("Confirmation"))
+        self.status.setWordWrap(True)
+        self.error = error_label()
+        self.error.setAccessibleName(tr("Erreur"))
+        self.model = RowsModel(
+            [
+                (tr("Action"), lambda a: a["title"]),
+                (tr("Quand"), lambda a: a.get("schedule") or ""),
+                (tr("Prix"), lambda a: a.get("price_label") or ""),
+            ]
+        )
+        self.table = table_view(tr("Actions correspondantes"))
+        self.table.setModel(self.model)
+        self.table.selectionModel().currentRowChanged.connect(
+            lambda cur, _prev: self.show_action(cur.row())
+        )
+        self.detail = QTextBrowser()
+        self.detail.setAccessibleName(tr("Détail de l'action"))
+        self.result_label = QLabel()
+        self.result_label.setAccessibleName(tr("Nombre d'actions trouvées"))
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.addLayout(form)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.count_button)
+        buttons.addStretch(1)
+        left_layout.addLayout(buttons)
+        left_layout.addWidget(self.status)
+        left_layout.addWidget(self.error)
+        left_layout.addStretch(1)
+        right = QSplitter()
+        right.addWidget(self.table)
+        right.addWidget(self.detail)
+        column = QWidget()
+        column_layout = QVBoxLayout(column)
+        column_layout.setContentsMargins(0, 0, 0, 0)
+        column_layout.addWidget(self.result_label)
+        column_layout.addWidget(right, 1)
+        layout = QHBoxLayout(self)
+        layout.addWidget(left, 1)
+        layout.addWidget(column, 3)
+
+    def filters(self) -> dict[str, Any]:
+        return {
+            "need_id": self.need.currentData(),
+            "territory_id": self.territory.currentData(),
+            "step_free": self.step_free.isChecked(),
+            "free_only": self.free_only.isChecked(),
+            "statuses": ["en-cours", "en-test"],
+        }
+
+    def refresh(self) -> None:
+        filters = self.filters()
+        self.ctx.database.submit(lambda ws: catalogue.list_actions(ws, **filters), self._show)
+
+    def _show(self, rows: list[dict[str, Any]]) -> None:
+        self.model.set_rows(rows)
+        self.table.resizeColumnsToContents()
+        self.result_label.setText(tr("{n} action(s) pour ce besoin").format(n=len(rows)))
+        self.detail.clear()
+        if rows:
+            self.table.selectRow(0)
+
+    def show_action(self, row: int) -> None:
+        found = self.model.row(row)
+        if not found:
+            return
+        action_id = found["id"]
+
+        def job(ws: Workspace) -> dict[str, Any]:
+            return catalogue.get_action(ws, action_id)
+
+        self.ctx.database.submit(
+            job, lambda action: self.detail.setHtml(render_action_html(action, self.ctx))
+        )
+
+    def count_encounter(self) -> None:
+        values = {
+            "territory_id": self.territory.currentData(),
+            "need_id": self.need.currentData(),
+            "age_group_id": self.age_group.currentData(),
+        }
+        self.count_button.setEnabled(False)
+        self.ctx.database.submit(
+            lambda ws: visits.count_encounter(ws, values), self._counted, self._failed
+        )
+
+    def _counted(self, encounter: dict[str, Any]) -> None:
+        self.count_button.setEnabled(True)
+        self.error.setVisible(False)
+        self.status.setText(
+            tr("Passage compté : {need}, {territory}.").format(
+                need=self.need.currentText(), territory=self.territory.currentText()
+            )
+        )
+        self.counted.emit(encounter)
+
+    def _failed(self, error: Exception) -> None:
+        self.count_button.setEnabled(True)
+        message = error.message if isinstance(error, HavreError) else tr("Erreur inattendue.")
+        self.error.setText(message)
+        self.error.setVisible(True)

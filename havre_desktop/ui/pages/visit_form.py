@@ -1,0 +1,229 @@
+"""Quick entry of a visit, call or desk encounter: made to be filled from the keyboard.
+
+Tab moves field to field; in the lists, typing the first letters jumps to an
+item and Space ticks it; Ctrl+Entrée saves from anywhere in the form.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from PySide6.QtCore import QDateTime, Qt
+from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from havre_desktop.core import visits
+from havre_desktop.core.errors import HavreError, ValidationError
+from havre_desktop.ui.i18n import french_date, tr
+from havre_desktop.ui.widgets import (
+    DateTimeField,
+    FormErrors,
+    checkable_list,
+    checked_ids,
+    error_label,
+    fold,
+)
+from havre_desktop.ui.worker import DatabaseService
+
+log = logging.getLogger("havre.ui.visits")
+
+
+class VisitForm(QDialog):
+    """Log a visit for one person; the proposed actions can be printed right after."""
+
+    def __init__(
+        self,
+        database: DatabaseService,
+        references: dict[str, dict[str, str]],
+        person: dict[str, Any],
+        actions: list[dict[str, Any]],
+        now: QDateTime | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._db = database
+        self.person = person
+        self.saved: dict[str, Any] | None = None
+        name = f"{(person.get('family_name') or '').upper()} {person.get('given_names') or ''}"
+        self.setWindowTitle(tr("Nouvelle visite — {name}").format(name=name.strip()))
+        self.errors = FormErrors()
+        self.kind = QComboBox()
+        for kind_id, label in references["visit_kinds"].items():
+            self.kind.addItem(label, kind_id)
+        self.occurred_at = DateTimeField(now or QDateTime.currentDateTime())
+        self.occurred_at.setDisplayFormat("dd/MM/yyyy HH:mm")
+        self.occurred_at.setCalendarPopup(True)
+        self.outcome = QComboBox()
+        for outcome_id, label in references["visit_outcomes"].items():
+            self.outcome.addItem(label, outcome_id)
+        self.duration = QSpinBox()
+        self.duration.setRange(0, 600)
+        self.duration.setSpecialValueText(tr("non précisée"))
+        self.duration.setSuffix(tr(" min"))
+        self.wellbeing = QSpinBox()
+        self.wellbeing.setRange(0, 5)
+        self.wellbeing.setSpecialValueText(tr("non évalué"))
+        self.wellbeing.setSuffix(tr(" / 5"))
+        self.needs = checkable_list(references["need_kinds"].items(), tr("Besoins repérés"))
+        self.needs.setMinimumHeight(120)
+        self._all_actions = actions
+        self.actions = checkable_list([], tr("Actions proposées"))
+        self.actions.setMinimumHeight(120)
+        self._order_actions()
+        self.needs.itemChanged.connect(lambda _item: self._order_actions())
+        self.follow_up = QSpinBox()
+        self.follow_up.setRange(0, 365)
+        self.follow_up.setSpecialValueText(tr("pas de suivi"))
+        self.follow_up.setPrefix(tr("dans "))
+        self.follow_up.setSuffix(tr(" jours"))
+        self.follow_up_date = QLabel()
+        self.follow_up_date.setAccessibleName(tr("Date du suivi"))
+        self.follow_up.valueChanged.connect(self._show_follow_up_date)
+        self.occurred_at.dateTimeChanged.connect(self._show_follow_up_date)
+        self.handout = QCheckBox(tr("Document remis à la personne"))
+        self.notes = QPlainTextEdit()
+        self.notes.setTabChangesFocus(True)
+        self.notes.setAccessibleName(tr("Notes"))
+        self.notes.setMaximumHeight(110)
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        for text, field, widget in (
+            (tr("&Type :"), "kind", self.kind),
+            (tr("&Date et heure :"), "occurred_at", self.occurred_at),
+            (tr("&Résultat :"), "outcome", self.outcome),
+            (tr("D&urée :"), "duration_min", self.duration),
+            (tr("&Bien-être (1 à 5) :"), "wellbeing", self.wellbeing),
+            (tr("Besoins &repérés :"), "need_ids", self.needs),
+            (tr("Actions pr&oposées :"), "proposed_action_ids", self.actions),
+            (tr("&Suivi :"), "follow_up_on", self.follow_up),
+            ("", "follow_up_label", self.follow_up_date),
+            (tr("Document :"), "handout_given", self.handout),
+            (tr("&Notes :"), "notes", self.notes),
+        ):
+            self.errors.add_row(form, text, field, widget)
+        self.general_error = error_label()
+        self.general_error.setAccessibleName(tr("Erreur"))
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.button(QDialogButtonBox.StandardButton.Save).setText(tr("&Enregistrer"))
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(tr("Annuler"))
+        buttons.accepted.connect(self.save)
+        buttons.rejected.connect(self.reject)
+        self.buttons = buttons
+        hint = QLabel(tr("Ctrl+Entrée enregistre la visite. Espace coche un besoin ou une action."))
+        hint.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(hint)
+        layout.addWidget(self.general_error)
+        layout.addWidget(buttons)
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            QShortcut(QKeySequence(keys), self, activated=self.save)
+        self._show_follow_up_date()
+        self.kind.setFocus()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.kind.setFocus(Qt.FocusReason.ActiveWindowFocusReason)  # the form starts at "Type"
+
+    def _order_actions(self) -> None:
+        """Actions near the person that meet a ticked need come first, then the others."""
+        needs = set(checked_ids(self.needs))
+        territory = self.person.get("territory_id")
+        ticked = set(checked_ids(self.actions))
+        current = self.actions.currentItem()
+        current_id = current.data(Qt.ItemDataRole.UserRole) if current else None
+
+        def rank(action: dict[str, Any]) -> tuple[int, str]:
+            near = territory in (action.get("territory_ids") or [])
+            fits = bool(needs.intersection(action.get("need_ids") or []))
+            return (0 if near and fits else 1 if near else 2, fold(action["title"]))
+
+        self.actions.clear()
+        for action in sorted(self._all_actions, key=rank):
+            item = QListWidgetItem(action["title"])
+            item.setData(Qt.ItemDataRole.UserRole, action["id"])
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            checked = action["id"] in ticked
+            item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+            self.actions.addItem(item)
+            if action["id"] == current_id:
+                self.actions.setCurrentItem(item)
+
+    def _follow_up_iso(self) -> str | None:
+        days = self.follow_up.value()
+        if not days:
+            return None
+        start = self.occurred_at.dateTime().date().toPython()
+        return (start + timedelta(days=days)).isoformat()
+
+    def _show_follow_up_date(self, *_args: object) -> None:
+        iso = self._follow_up_iso()
+        self.follow_up_date.setText(
+            tr("Suivi prévu le {date}").format(date=french_date(iso)) if iso else ""
+        )
+
+    def values(self) -> dict[str, Any]:
+        moment = self.occurred_at.dateTime().toPython()
+        return {
+            "kind": self.kind.currentData(),
+            "occurred_at": moment.strftime("%Y-%m-%dT%H:%M"),
+            "outcome": self.outcome.currentData(),
+            "duration_min": self.duration.value() or None,
+            "wellbeing": self.wellbeing.value() or None,
+            "need_ids": checked_ids(self.needs),
+            "proposed_action_ids": checked_ids(self.actions),
+            "follow_up_on": self._follow_up_iso(),
+            "handout_given": self.handout.isChecked(),
+            "notes": self.notes.toPlainText(),
+        }
+
+    def save(self) -> None:
+        if not self.buttons.isEnabled():
+            return  # a save is already on its way
+        values = self.values()
+        person_id = self.person["id"]
+        self.buttons.setEnabled(False)
+        self._db.submit(
+            lambda ws: visits.log_visit(ws, person_id, values), self._saved, self._failed
+        )
+
+    def _saved(self, visit: dict[str, Any]) -> None:
+        self.buttons.setEnabled(True)
+        self.saved = visit
+        self.accept()
+
+    def _failed(self, error: Exception) -> None:
+        self.buttons.setEnabled(True)
+        if isinstance(error, ValidationError):
+            unplaced = self.errors.show(error.errors)
+            self.general_error.setText("\n".join(unplaced))
+            self.general_error.setVisible(bool(unplaced))
+        elif isinstance(error, HavreError):
+            self.general_error.setText(error.message)
+            self.general_error.setVisible(True)
+        else:
+            log.error("saving a visit failed", exc_info=error)
+            self.general_error.setText(
+                tr(
+                    "L'enregistrement a échoué à cause d'une erreur inattendue. Votre saisie est "
+                    "conservée ; réessayez."
+                )
+            )
+            self.general_error.setVisible(True)
+        self.general_error.setFocusPolicy(Qt.FocusPolicy.NoFocus)

@@ -1,0 +1,188 @@
+"""Small building blocks shared by the pages: labelled fields with inline errors."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+
+from PySide6.QtCore import QElapsedTimer, Qt
+from PySide6.QtGui import QFocusEvent, QKeyEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QDateTimeEdit,
+    QFormLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QTableView,
+    QWidget,
+)
+
+
+def error_label() -> QLabel:
+    label = QLabel()
+    label.setProperty("role", "error")
+    label.setWordWrap(True)
+    label.setVisible(False)
+    return label
+
+
+class FormErrors:
+    """Maps field names to the error label shown under each field."""
+
+    def __init__(self) -> None:
+        self.labels: dict[str, QLabel] = {}
+        self.widgets: dict[str, QWidget] = {}
+
+    def add_row(self, form: QFormLayout, text: str, field: str, widget: QWidget) -> QLabel:
+        label = QLabel(text)
+        label.setBuddy(widget)
+        label.setWordWrap(True)
+        if not widget.accessibleName():
+            widget.setAccessibleName(text.replace("&", "").rstrip(" :"))
+        error = error_label()
+        error.setAccessibleName(f"Erreur : {widget.accessibleName()}")
+        container = QWidget()
+        from PySide6.QtWidgets import QVBoxLayout
+
+        box = QVBoxLayout(container)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(widget)
+        box.addWidget(error)
+        form.addRow(label, container)
+        self.labels[field] = error
+        self.widgets[field] = widget
+        return label
+
+    def clear(self) -> None:
+        for label in self.labels.values():
+            label.clear()
+            label.setVisible(False)
+
+    def show(self, errors: dict[str, str]) -> list[str]:
+        """Show each message under its field; return the messages with no field here."""
+        self.clear()
+        unplaced = []
+        first: QWidget | None = None
+        for field, message in errors.items():
+            label = self.labels.get(field)
+            if label is None:
+                unplaced.append(message)
+                continue
+            label.setText(message)
+            label.setVisible(True)
+            if first is None:
+                first = self.widgets[field]
+        if first is not None:
+            first.setFocus(Qt.FocusReason.OtherFocusReason)
+        return unplaced
+
+
+class DateTimeField(QDateTimeEdit):
+    """A date-time edit that Tab leaves (sections are changed with ← → and ↑ ↓),
+    so Tab moves from field to field in a form as everywhere else."""
+
+    def focusNextPrevChild(self, next: bool) -> bool:
+        return QWidget.focusNextPrevChild(self, next)
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: typing "ecole" finds "École"."""
+    return "".join(
+        c for c in unicodedata.normalize("NFD", text.casefold()) if not unicodedata.combining(c)
+    )
+
+
+class CheckList(QListWidget):
+    """Check boxes driven from the keyboard: type the first letters to jump, Space ticks.
+
+    The typed prefix ignores accents and case, and starts afresh after Space, so
+    "i", Space, "m", Space ticks "Isolement" then "Mobilité" however fast one types.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._typed = ""
+        self._typed_at = QElapsedTimer()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        text = event.text()
+        if event.key() in (Qt.Key.Key_Space, Qt.Key.Key_Select):
+            self._typed = ""
+            item = self.currentItem()
+            if item is not None:
+                checked = item.checkState() == Qt.CheckState.Checked
+                item.setCheckState(Qt.CheckState.Unchecked if checked else Qt.CheckState.Checked)
+            event.accept()
+            return
+        if (
+            text
+            and text.isprintable()
+            and not event.modifiers() & ~Qt.KeyboardModifier.ShiftModifier
+        ):
+            interval = QApplication.keyboardInputInterval()
+            if not self._typed_at.isValid() or self._typed_at.elapsed() > interval:
+                self._typed = ""
+            self._typed_at.restart()
+            self._typed += fold(text)
+            for row in range(self.count()):
+                if fold(self.item(row).text()).startswith(self._typed):
+                    self.setCurrentRow(row)
+                    break
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        self._typed = ""
+        super().focusOutEvent(event)
+
+
+def checkable_list(items: Iterable[tuple[str, str]], accessible_name: str) -> CheckList:
+    """A `CheckList` of these (id, label) items."""
+    widget = CheckList()
+    widget.setAccessibleName(accessible_name)
+    widget.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    for item_id, label in items:
+        item = QListWidgetItem(label)
+        item.setData(Qt.ItemDataRole.UserRole, item_id)
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        item.setCheckState(Qt.CheckState.Unchecked)
+        widget.addItem(item)
+    return widget
+
+
+def checked_ids(widget: QListWidget) -> list[str]:
+    return [
+        str(widget.item(i).data(Qt.ItemDataRole.UserRole))
+        for i in range(widget.count())
+        if widget.item(i).checkState() == Qt.CheckState.Checked
+    ]
+
+
+def set_checked_ids(widget: QListWidget, ids: Iterable[str]) -> None:
+    wanted = set(ids)
+    for i in range(widget.count()):
+        item = widget.item(i)
+        state = (
+            Qt.CheckState.Checked
+            if item.data(Qt.ItemDataRole.UserRole) in wanted
+            else Qt.CheckState.Unchecked
+        )
+        item.setCheckState(state)
+
+
+def table_view(accessible_name: str) -> QTableView:
+    view = QTableView()
+    view.setAccessibleName(accessible_name)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setAlternatingRowColors(True)
+    view.setWordWrap(True)
+    view.verticalHeader().hide()
+    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    view.horizontalHeader().setStretchLastSection(True)
+    view.setTabKeyNavigation(False)  # Tab leaves the table: keyboard users move between controls
+    return view

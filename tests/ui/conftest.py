@@ -1,0 +1,158 @@
+"""A main window over a real encrypted demo profile, and keyboard helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QEvent, Qt, QTimer
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QApplication, QDialog, QLabel, QWidget
+from pytestqt.qtbot import QtBot
+
+from havre_desktop.core.demo import DemoSize, seed_demo
+from havre_desktop.core.workspace import Workspace
+from havre_desktop.ui.context import load_context_data
+from havre_desktop.ui.main_window import MainWindow, build_context
+from havre_desktop.ui.worker import DatabaseService
+from tests.helpers import MemoryKeyring, new_workspace
+
+
+@dataclass
+class Keyboard:
+    """Sends keys to the focused widget, as a person would, and counts them."""
+
+    qtbot: QtBot
+    presses: int = 0
+    log: list[str] = field(default_factory=list)
+
+    def _target(self) -> QWidget:
+        widget = QApplication.focusWidget()
+        assert widget is not None, "no widget has the keyboard focus"
+        return widget
+
+    def key(
+        self, key: Qt.Key, modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier
+    ) -> None:
+        self.presses += 1
+        self.qtbot.keyClick(self._target(), key, modifier)
+        focus = QApplication.focusWidget()
+        where = (focus.accessibleName() or type(focus).__name__) if focus else "-"
+        self.log.append(f"{modifier.name}+{key.name}→{where}")
+
+    def type(self, text: str, *, counted: bool = True) -> None:
+        """One key press per character; accented ones through a QKeyEvent (keyClicks aborts)."""
+        for char in text:
+            target = self._target()
+            if char.isascii():
+                self.qtbot.keyClicks(target, char)
+            else:
+                for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+                    QApplication.sendEvent(
+                        target,
+                        QKeyEvent(kind, Qt.Key.Key_unknown, Qt.KeyboardModifier.NoModifier, char),
+                    )
+            if counted:
+                self.presses += 1
+                self.log.append(char)
+
+
+class DialogDriver:
+    """Drives a modal dialog from inside its event loop; a failure closes it and is re-raised."""
+
+    def __init__(self, qtbot: QtBot) -> None:
+        self.qtbot = qtbot
+        self.errors: list[BaseException] = []
+
+    def soon(self, action: Callable[[], None]) -> None:
+        """Run `action` once the dialog is up, then expect the dialog to close by itself."""
+
+        def guarded() -> None:
+            try:
+                action()
+                modal = QApplication.activeModalWidget()
+                if modal is not None:
+                    try:
+                        self.qtbot.waitUntil(lambda: not modal.isVisible(), timeout=10_000)
+                    except Exception as timeout:
+                        shown = [
+                            label.text()
+                            for label in modal.findChildren(QLabel)
+                            if label.isVisible() and label.property("role") == "error"
+                        ]
+                        raise AssertionError(
+                            f"the dialog stayed open; errors shown: {shown}"
+                        ) from timeout
+            except BaseException as exc:  # re-raised by check(); the dialog must not hang
+                self.errors.append(exc)
+                modal = QApplication.activeModalWidget()
+                if isinstance(modal, QDialog):
+                    modal.reject()
+
+        QTimer.singleShot(0, guarded)
+
+    def check(self) -> None:
+        if self.errors:
+            raise self.errors[0]
+
+
+@pytest.fixture
+def dialogs(qtbot: QtBot) -> DialogDriver:
+    return DialogDriver(qtbot)
+
+
+@pytest.fixture
+def keyboard(qtbot: QtBot) -> Keyboard:
+    return Keyboard(qtbot)
+
+
+@dataclass
+class DemoApp:
+    window: MainWindow
+    ws: Workspace
+    database: DatabaseService
+    qtbot: QtBot
+
+    def settle(self) -> None:
+        """Wait until the worker has answered everything asked so far."""
+        self.qtbot.waitUntil(lambda: self.database.pending == 0, timeout=10_000)
+        QApplication.processEvents()
+
+    def query(self, sql: str, params: tuple[object, ...] = ()) -> list[dict[str, object]]:
+        """Read the database through the worker (the thread that owns the connection)."""
+        result: list[list[dict[str, object]]] = []
+        self.database.submit(lambda ws: ws.store.query(sql, params), result.append)
+        self.qtbot.waitUntil(lambda: bool(result), timeout=10_000)
+        return result[0]
+
+
+def make_app(tmp_path: Path, qtbot: QtBot, role: str = "travailleur-social") -> Iterator[DemoApp]:
+    ws, _manager, _recovery = new_workspace(
+        tmp_path / "profile", MemoryKeyring(), role=role, territories=["nord"]
+    )
+    seed_demo(ws, DemoSize(persons=600, organisations=10, visits=2_000), with_owner=False)
+    ws.store.set_setting("demo", "1")
+    data = load_context_data(ws)
+    database = DatabaseService(ws)
+    window = MainWindow(build_context(database, data), str(tmp_path / "profile"))
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    app = DemoApp(window, ws, database, qtbot)
+    app.settle()
+    yield app
+    app.settle()
+    database.shutdown()
+
+
+@pytest.fixture
+def demo_app(tmp_path: Path, qtbot: QtBot) -> Iterator[DemoApp]:
+    yield from make_app(tmp_path, qtbot)
+
+
+@pytest.fixture
+def reception_app(tmp_path: Path, qtbot: QtBot) -> Iterator[DemoApp]:
+    yield from make_app(tmp_path, qtbot, role="accueil")

@@ -1,0 +1,139 @@
+"""Journey 1 (journeys.md): a morning round, offline, from the keyboard alone."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from havre_desktop.core import visits
+from havre_desktop.ui.pages.person_form import PersonForm
+from havre_desktop.ui.pages.visit_form import VisitForm
+from tests.ui.conftest import DemoApp, DialogDriver, Keyboard
+
+KEY_BUDGET = 40
+CTRL = Qt.KeyboardModifier.ControlModifier
+
+
+def _active_dialog(kind: type) -> object:
+    widget = QApplication.activeModalWidget()
+    assert isinstance(widget, kind), widget
+    return widget
+
+
+def test_find_lefevre_and_log_the_visit_with_the_keyboard_only(
+    demo_app: DemoApp, keyboard: Keyboard, dialogs: DialogDriver
+) -> None:
+    app, qtbot = demo_app, demo_app.qtbot
+    window, persons = app.window, app.window.persons_page
+    (jeanne,) = app.query(
+        "SELECT id FROM contacts WHERE family_name = 'Lefèvre' AND given_names = 'Jeanne'"
+    )
+    window.activateWindow()
+    window.navigation.setFocus()
+
+    keyboard.key(Qt.Key.Key_F, CTRL)
+    assert persons.search_field.hasFocus()
+    keyboard.type("lefe")
+    qtbot.waitUntil(lambda: persons.model.search_text == "lefe" and persons.model.rowCount() > 0)
+    app.settle()
+    rows = [persons.model.person_id(r) for r in range(persons.model.rowCount())]
+    assert jeanne["id"] in rows
+    names = [persons.model.data(persons.model.index(r, 0)) for r in range(len(rows))]
+    assert all(name.startswith("LEF") for name in names)  # "lefe" found Lefèvre, Lefebvre…
+    keyboard.key(Qt.Key.Key_Down)  # into the results, first row
+    for _ in range(rows.index(jeanne["id"])):
+        keyboard.key(Qt.Key.Key_Down)
+    keyboard.key(Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: persons.current is not None and persons.current["id"] == jeanne["id"])
+    assert "4e étage sans ascenseur" in persons.fiche.toPlainText()
+
+    def fill_visit() -> None:
+        form = _active_dialog(VisitForm)
+        assert isinstance(form, VisitForm)
+        qtbot.waitUntil(form.kind.hasFocus)
+        assert form.kind.currentData() == "visite-domicile"
+        keyboard.key(Qt.Key.Key_Tab)  # date and time: now
+        keyboard.key(Qt.Key.Key_Tab)  # outcome: réalisée
+        keyboard.key(Qt.Key.Key_Tab)
+        keyboard.type("45")  # duration
+        keyboard.key(Qt.Key.Key_Tab)
+        keyboard.type("2")  # wellbeing
+        keyboard.key(Qt.Key.Key_Tab)
+        keyboard.type("i")  # needs: Isolement…
+        keyboard.key(Qt.Key.Key_Space)
+        keyboard.type("m")  # …and Mobilité
+        keyboard.key(Qt.Key.Key_Space)
+        keyboard.key(Qt.Key.Key_Tab)
+        keyboard.type("caf")  # actions near her that meet a need come first
+        keyboard.key(Qt.Key.Key_Space)
+        keyboard.type("tr")
+        keyboard.key(Qt.Key.Key_Space)
+        keyboard.key(Qt.Key.Key_Tab)
+        keyboard.type("15")  # follow-up in 15 days
+        keyboard.key(Qt.Key.Key_Tab)
+        keyboard.key(Qt.Key.Key_Space)  # handout given
+        keyboard.key(Qt.Key.Key_Tab)
+        assert form.notes.hasFocus(), (QApplication.focusWidget(), keyboard.log)
+        keyboard.type("Personne fictive : parle de sa fille. Escalier difficile.", counted=False)
+        keyboard.key(Qt.Key.Key_Return, CTRL)
+
+    qtbot.waitUntil(lambda: QApplication.activeModalWidget() is None)
+    dialogs.soon(fill_visit)
+    keyboard.key(Qt.Key.Key_N, CTRL)  # opens the quick-entry form (modal until saved)
+    dialogs.check()
+    app.settle()
+
+    assert keyboard.presses <= KEY_BUDGET, keyboard.log
+    (visit,) = app.query(
+        "SELECT * FROM visits WHERE person_id = ? AND is_sample = 0", (jeanne["id"],)
+    )
+    assert visit["kind"] == "visite-domicile" and visit["outcome"] == "realisee"
+    assert visit["duration_min"] == 45 and visit["wellbeing"] == 2
+    assert visit["need_ids"] == '["isolement","mobilite"]'
+    titles = {
+        r["title"]
+        for r in app.query(
+            "SELECT title FROM actions WHERE id IN (SELECT value FROM json_each(?))",
+            (visit["proposed_action_ids"],),
+        )
+    }
+    assert titles == {"Café des seniors du jeudi", "Transport accompagné vers les courses"}
+    assert visit["handout_given"] == 1
+    assert visit["notes"] == "Personne fictive : parle de sa fille. Escalier difficile."
+    today = app.window.ctx.today
+    assert visit["follow_up_on"] == (today + timedelta(days=15)).isoformat()
+    history = persons.history_model
+    qtbot.waitUntil(lambda: history.rowCount() > 0 and history.row(0)["id"] == visit["id"])
+
+    # She also corrects the senior's new phone number.
+    def fix_phone() -> None:
+        form = _active_dialog(PersonForm)
+        assert isinstance(form, PersonForm)
+        qtbot.waitUntil(form.isActiveWindow)
+        form.phone_1.setFocus()
+        form.phone_1.selectAll()
+        keyboard.type("06 39 98 41 07", counted=False)
+        keyboard.key(Qt.Key.Key_Return)
+
+    # The offscreen platform does not hand activation back to the window after a dialog.
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is not None)
+    dialogs.soon(fix_phone)
+    keyboard.key(Qt.Key.Key_E, CTRL)
+    dialogs.check()
+    app.settle()
+    (row,) = app.query("SELECT phone_1 FROM contacts WHERE id = ?", (jeanne["id"],))
+    assert row["phone_1"] == "06 39 98 41 07"
+
+    # Back at the office: three changes waiting (visit, follow-up, phone number).
+    qtbot.waitUntil(lambda: window.pending_label.text() == "3 modification(s) en attente")
+    # Two weeks later the follow-up is in her Ma journée.
+    later: list[dict[str, list[dict[str, object]]]] = []
+    app.database.submit(
+        lambda ws: visits.day_plan(ws, today + timedelta(days=15), 60), later.append
+    )
+    qtbot.waitUntil(lambda: bool(later))
+    due_for_her = [p for p in later[0]["follow_ups"] if p["person_id"] == jeanne["id"]]
+    assert [p["due_on"] for p in due_for_her] == [(today + timedelta(days=15)).isoformat()]
