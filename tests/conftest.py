@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,3 +40,26 @@ def workspace(tmp_path: Path, memory_keyring: MemoryKeyring) -> Iterator[Workspa
     ws, _manager, _recovery = new_workspace(tmp_path / "profile", memory_keyring)
     yield ws
     ws.store.close()
+
+
+_exit_status: list[int] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _exit_status.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Leave without the interpreter's final garbage collection once everything is reported.
+
+    With PySide6 6.12 on Python 3.11, collecting the Qt wrappers that pytest-qt keeps
+    until the end aborts the process at shutdown ("Fatal Python error: bool_dealloc"),
+    after every test has run and been reported. Ending here keeps the run's real exit
+    status. Remove when a PySide6 release no longer does it (check with
+    `pytest tests/ui; echo $?`).
+    """
+    if "PySide6" in sys.modules and _exit_status:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_exit_status[0])

@@ -58,8 +58,10 @@ def fts_query(text: str) -> str | None:
 
 def person_search_sql(text: str, *, include_archived: bool = False) -> str:
     """The SQL `search_persons` runs for this text (the benchmark runs it directly too)."""
-    typed = sum(len(w) for w in _WORD.findall(text))
-    order = "ORDER BY contacts_fts.rank" if typed >= RANK_FROM_CHARS else ""
+    words = _WORD.findall(text)
+    typed = sum(len(w) for w in words)
+    has_letters = any(not w.isdigit() for w in words)  # digits (phones): ranking says nothing
+    order = "ORDER BY contacts_fts.rank" if has_letters and typed >= RANK_FROM_CHARS else ""
     return PERSON_SEARCH_SQL.format(archived="0, 1" if include_archived else "0", order=order)
 
 

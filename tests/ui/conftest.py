@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,6 +147,10 @@ def make_app(tmp_path: Path, qtbot: QtBot, role: str = "travailleur-social") -> 
     yield app
     app.settle()
     database.shutdown()
+    window.close()
+    window.deleteLater()
+    QApplication.processEvents()
+    gc.collect()  # free this test's Qt objects now, not all together at interpreter exit
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTextBrowser,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -53,6 +54,8 @@ class PersonsPage(QWidget):
         self.search_field.setPlaceholderText(tr("Nom, téléphone ou adresse (ex. : lefe, 06 39)"))
         self.search_field.setAccessibleName(tr("Rechercher une personne"))
         self.search_field.setClearButtonEnabled(True)
+        for button in self.search_field.findChildren(QToolButton):
+            button.setAccessibleName(tr("Effacer la recherche"))
         search_label = QLabel(tr("&Rechercher :"))
         search_label.setBuddy(self.search_field)
         self.new_button = QPushButton(tr("Nouvelle &personne"))
