@@ -59,6 +59,7 @@ def main() -> int:
         for scale in (100, 200):
             assert window.theme is not None
             window.theme.apply(scale)
+            window.adapt_to_font()
             settle(database)
             persons = window.persons_page
             persons.search_field.setText("lefevre jeanne")
@@ -69,6 +70,7 @@ def main() -> int:
             for row, name in enumerate(PAGE_FILES):
                 window.navigation.setCurrentRow(row)
                 settle(database)
+                window.adapt_to_font()
                 window.grab().save(str(out / f"{name}-{scale}.png"))
         database.shutdown()
     print(f"captures enregistrées dans {out}")

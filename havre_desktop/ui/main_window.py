@@ -8,6 +8,7 @@ from typing import Any
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
+    QComboBox,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -120,6 +121,13 @@ class MainWindow(QMainWindow):
 
     def adapt_to_font(self) -> None:
         """After a text size change: the navigation keeps every page name visible."""
+        for combo in self.findChildren(QComboBox):
+            # Long choices (priority names…) must not widen the window: the list that
+            # opens shows them in full.
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(14)
         metrics = self.navigation.fontMetrics()
         widest = max(metrics.horizontalAdvance(name) for name in self.page_names)
         self.navigation.setFixedWidth(widest + 2 * metrics.averageCharWidth() + 24)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -98,21 +99,22 @@ class VisitsPage(QWidget):
         self.outcome.addItem(tr("Tous les résultats"), None)
         for outcome_id, label in refs["visit_outcomes"].items():
             self.outcome.addItem(label, outcome_id)
-        filters = QHBoxLayout()
-        for text, combo in (
-            (tr("Pé&riode :"), self.period),
-            (tr("A&gent :"), self.agent),
-            (tr("&Territoire :"), self.territory),
-            (tr("T&ype :"), self.kind),
-            (tr("Rés&ultat :"), self.outcome),
+        filters = QGridLayout()
+        for position, (text, combo) in enumerate(
+            (
+                (tr("Pé&riode :"), self.period),
+                (tr("A&gent :"), self.agent),
+                (tr("&Territoire :"), self.territory),
+                (tr("T&ype :"), self.kind),
+                (tr("Rés&ultat :"), self.outcome),
+            )
         ):
             label = QLabel(text)
             label.setBuddy(combo)
             combo.setAccessibleName(text.replace("&", "").rstrip(" :"))
             combo.currentIndexChanged.connect(self.apply_filters)
-            filters.addWidget(label)
-            filters.addWidget(combo)
-        filters.addStretch(1)
+            filters.addWidget(label, position // 3, (position % 3) * 2)
+            filters.addWidget(combo, position // 3, (position % 3) * 2 + 1)
         self.new_button = QPushButton(tr("&Nouvelle visite…"))
         self.new_button.setAccessibleName(tr("Nouvelle visite"))
         self.new_button.clicked.connect(self.quick_entry)
@@ -139,9 +141,7 @@ class VisitsPage(QWidget):
         self.table.activated.connect(self._activate)
         self.count = QLabel()
         self.count.setAccessibleName(tr("Nombre de visites"))
-        self.model.loaded.connect(
-            lambda: self.count.setText(tr("{n} visite(s)").format(n=self.model.rowCount()))
-        )
+        self.model.loaded.connect(self._loaded)
         header = QHBoxLayout()
         header.addLayout(filters, 1)
         header.addWidget(self.new_button)
@@ -149,6 +149,11 @@ class VisitsPage(QWidget):
         layout.addLayout(header)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.count)
+
+    def _loaded(self) -> None:
+        self.count.setText(tr("{n} visite(s)").format(n=self.model.rowCount()))
+        if self.model.rowCount() and self.model.is_loaded(0):
+            self.table.resizeColumnsToContents()  # measures the visible rows only
 
     def current_filters(self) -> dict[str, Any]:
         days = self.period.currentData()
