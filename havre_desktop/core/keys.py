@@ -75,10 +75,28 @@ class KeyringLike(Protocol):
     def delete_password(self, service: str, username: str) -> None: ...
 
 
+# Backends that would put the database key where anyone with the disk can read it.
+INSECURE_BACKENDS = frozenset(
+    {
+        "keyrings.alt.file.PlaintextKeyring",
+        "keyring.backends.null.Keyring",
+        "keyring.backends.fail.Keyring",
+    }
+)
+# Benchmarks and tests that start the real application in a child process may allow
+# a plaintext keyring in a throwaway folder; never set on an agent's computer.
+INSECURE_KEYRING_ENV = "HAVRE_ALLOW_INSECURE_KEYRING_FOR_TESTS"
+
+
 def usable_keyring() -> Any:
-    """The configured keyring backend, or raise with the reason it cannot be used."""
+    """The OS keyring backend that will hold the key, or raise with the reason there is none.
+
+    When several backends are installed, keyring chains them; the key must go to the
+    best *secure* one (the Secret Service, Windows Credential Manager, macOS Keychain),
+    never fall back to a plaintext file.
+    """
     import keyring
-    from keyring.backends import fail
+    from keyring.backends import chainer
 
     try:
         backend = keyring.get_keyring()
@@ -87,14 +105,23 @@ def usable_keyring() -> Any:
             "Le trousseau du système n'a pas pu être chargé ; un mot de passe protégera "
             "vos données à la place."
         ) from exc
-    names = {type(backend).__module__ + "." + type(backend).__name__}
-    if isinstance(backend, fail.Keyring) or "keyring.backends.null.Keyring" in names:
+    candidates = (
+        list(backend.backends) if isinstance(backend, chainer.ChainerBackend) else [backend]
+    )
+    allow_insecure = os.environ.get(INSECURE_KEYRING_ENV) == "1"
+    secure = [
+        b
+        for b in candidates
+        if describe_backend(b) not in INSECURE_BACKENDS
+        or (allow_insecure and describe_backend(b) == "keyrings.alt.file.PlaintextKeyring")
+    ]
+    if not secure:
         raise KeyringUnavailableError(
             "Aucun trousseau sécurisé n'est disponible sur cet ordinateur (service de "
             "secrets du système absent ou verrouillé). Vos données seront protégées par "
             "un mot de passe que vous choisissez ; il vous sera demandé à chaque ouverture."
         )
-    return backend
+    return secure[0]
 
 
 def describe_backend(backend: Any) -> str:

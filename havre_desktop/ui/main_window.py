@@ -24,6 +24,7 @@ from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import tr
 from havre_desktop.ui.pages.actions_page import ActionsPage
 from havre_desktop.ui.pages.persons import PersonsPage
+from havre_desktop.ui.pages.prints_page import PrintsPage
 from havre_desktop.ui.pages.reception import ReceptionPage
 from havre_desktop.ui.pages.settings_page import SettingsPage
 from havre_desktop.ui.pages.today import TodayPage
@@ -51,6 +52,7 @@ class MainWindow(QMainWindow):
         self.visits_page = VisitsPage(context) if context.may_see_visits else None
         self.actions_page = ActionsPage(context)
         self.reception_page = ReceptionPage(context)
+        self.prints_page = PrintsPage(context)
         self.settings_page = SettingsPage(context, profile_folder)
         self.page_names: list[str] = []
         self._add_page(tr("Ma journée"), self.today_page)
@@ -59,6 +61,7 @@ class MainWindow(QMainWindow):
             self._add_page(tr("Visites"), self.visits_page)
         self._add_page(tr("Actions"), self.actions_page)
         self._add_page(tr("Accueil"), self.reception_page)
+        self._add_page(tr("Impressions"), self.prints_page)
         self._add_page(tr("Paramètres"), self.settings_page)
         self.navigation.currentRowChanged.connect(self._page_changed)
 

@@ -159,3 +159,22 @@ def test_profile_folder_from_option_then_environment(
     default = resolve_profile_dir(None)
     assert "havre-desktop" in str(default)
     assert str(default).startswith(str(Path.home()))
+
+
+def test_the_key_never_goes_to_an_insecure_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    from keyring.backends import chainer, null
+
+    secure = MemoryKeyring()
+    monkeypatch.setattr(
+        chainer.ChainerBackend, "backends", property(lambda self: [null.Keyring(), secure])
+    )
+    keyring.set_keyring(chainer.ChainerBackend())
+    try:
+        assert keys.usable_keyring() is secure  # the chain's null backend is skipped
+        monkeypatch.setattr(
+            chainer.ChainerBackend, "backends", property(lambda self: [null.Keyring()])
+        )
+        with pytest.raises(KeyringUnavailableError, match="Aucun trousseau sécurisé"):
+            keys.usable_keyring()
+    finally:
+        keyring.set_keyring(MemoryKeyring())

@@ -66,6 +66,7 @@ class DialogDriver:
     def __init__(self, qtbot: QtBot) -> None:
         self.qtbot = qtbot
         self.errors: list[BaseException] = []
+        self._timers: list[QTimer] = []
 
     def soon(self, action: Callable[[], None]) -> None:
         """Run `action` once the dialog is up, then expect the dialog to close by itself."""
@@ -93,6 +94,27 @@ class DialogDriver:
                     modal.reject()
 
         QTimer.singleShot(0, guarded)
+
+    def when(self, kind: type, action: Callable[[QDialog], None], timeout_ms: int = 10_000) -> None:
+        """Run `action(dialog)` as soon as a modal dialog of this type is up (it may open
+        later, after the worker answered), then expect it to close by itself."""
+        timer = QTimer()
+        timer.setInterval(20)
+        waited = [0]
+
+        def poll() -> None:
+            waited[0] += 20
+            modal = QApplication.activeModalWidget()
+            if isinstance(modal, kind):
+                timer.stop()
+                self.soon(lambda: action(modal))  # type: ignore[arg-type]
+            elif waited[0] > timeout_ms:
+                timer.stop()
+                self.errors.append(AssertionError(f"no {kind.__name__} appeared"))
+
+        timer.timeout.connect(poll)
+        timer.start()
+        self._timers.append(timer)
 
     def check(self) -> None:
         if self.errors:
@@ -156,6 +178,11 @@ def make_app(tmp_path: Path, qtbot: QtBot, role: str = "travailleur-social") -> 
 @pytest.fixture
 def demo_app(tmp_path: Path, qtbot: QtBot) -> Iterator[DemoApp]:
     yield from make_app(tmp_path, qtbot)
+
+
+@pytest.fixture
+def coordinator_app(tmp_path: Path, qtbot: QtBot) -> Iterator[DemoApp]:
+    yield from make_app(tmp_path, qtbot, role="coordinateur")
 
 
 @pytest.fixture

@@ -24,9 +24,12 @@ from PySide6.QtWidgets import (
 
 from havre_desktop.core import contacts, visits
 from havre_desktop.core.workspace import Workspace
+from havre_desktop.printing.layout import Variant
+from havre_desktop.printing.record import PreparedHandout, prepare_personal_handout
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import age_on, french_date, french_datetime, tr
 from havre_desktop.ui.models import PersonSearchModel, RowsModel
+from havre_desktop.ui.pages.handout_dialog import HandoutChoiceDialog, preview_handout
 from havre_desktop.ui.pages.person_form import PersonForm
 from havre_desktop.ui.pages.visit_form import VisitForm
 from havre_desktop.ui.widgets import table_view
@@ -80,10 +83,13 @@ class PersonsPage(QWidget):
         self.visit_button.setAccessibleName(tr("Nouvelle visite"))
         self.visit_button.clicked.connect(self.new_visit)
         self.visit_button.setVisible(context.may_see_visits)
+        self.print_button = QPushButton(tr("Im&primer un document"))
+        self.print_button.setAccessibleName(tr("Imprimer un document pour la personne"))
+        self.print_button.clicked.connect(self.print_handout)
         self.archive_button = QPushButton(tr("&Archiver"))
         self.archive_button.setAccessibleName(tr("Archiver la fiche"))
         self.archive_button.clicked.connect(self.archive_person)
-        for button in (self.edit_button, self.visit_button, self.archive_button):
+        for button in self._fiche_buttons():
             button.setEnabled(False)
         self.history_model = RowsModel(
             [
@@ -119,7 +125,7 @@ class PersonsPage(QWidget):
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
         buttons = QHBoxLayout()
-        for button in (self.edit_button, self.visit_button, self.archive_button):
+        for button in self._fiche_buttons():
             buttons.addWidget(button)
         buttons.addStretch(1)
         right_layout.addLayout(buttons)
@@ -138,6 +144,7 @@ class PersonsPage(QWidget):
         self.search_field.installEventFilter(self)
         QShortcut(QKeySequence("Ctrl+N"), self, activated=self.new_visit)
         QShortcut(QKeySequence("Ctrl+E"), self, activated=self.edit_person)
+        QShortcut(QKeySequence("Ctrl+P"), self, activated=self.print_handout)
         self.model.set_search_text("")
 
     # -- search -----------------------------------------------------------------------
@@ -210,9 +217,51 @@ class PersonsPage(QWidget):
         self.fiche.setHtml(render_fiche_html(fiche, self.ctx))
         self.history_model.set_rows(fiche.get("history") or [])
         self.history.resizeColumnsToContents()
-        for button in (self.edit_button, self.visit_button, self.archive_button):
+        for button in self._fiche_buttons():
             button.setEnabled(True)
         self.fiche_shown.emit(fiche["id"])
+
+    def _fiche_buttons(self) -> tuple[QPushButton, ...]:
+        return (self.edit_button, self.visit_button, self.print_button, self.archive_button)
+
+    # -- printing ---------------------------------------------------------------------
+
+    def print_handout(self) -> None:
+        """The personal handout; the actions proposed at the latest visit come preselected."""
+        if not self.current:
+            return
+        person = self.current
+        history = person.get("history") or []
+        proposed = list(history[0].get("proposed_action_ids") or []) if history else []
+        name = contacts.display_name(person)
+        dialog = HandoutChoiceDialog(
+            self.ctx,
+            proposed,
+            person.get("territory_id"),
+            tr("Document pour {name}").format(name=name),
+            self,
+        )
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        person_id = person["id"]
+        visit_id = history[0]["id"] if history and proposed else None
+        agent_id = self.ctx.agent.get("id")
+
+        def prepare(ws: Workspace, action_ids: list[str], variant: Variant) -> PreparedHandout:
+            return prepare_personal_handout(
+                ws, person_id, action_ids, variant=variant, visit_id=visit_id, agent_id=agent_id
+            )
+
+        preview_handout(
+            self.ctx,
+            prepare,
+            dialog.chosen(),
+            dialog.variant,
+            tr("Document pour {name}").format(name=name),
+            "document-personne.pdf",
+            self,
+            lambda _row: self.data_changed.emit(),
+        )
 
     # -- edits ------------------------------------------------------------------------
 
@@ -271,7 +320,7 @@ class PersonsPage(QWidget):
         self.current = None
         self.fiche.clear()
         self.history_model.set_rows([])
-        for button in (self.edit_button, self.visit_button, self.archive_button):
+        for button in self._fiche_buttons():
             button.setEnabled(False)
         self.model.refresh()
         self.data_changed.emit()

@@ -8,6 +8,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -21,10 +22,13 @@ from PySide6.QtWidgets import (
 from havre_desktop.core import catalogue, visits
 from havre_desktop.core.errors import HavreError
 from havre_desktop.core.workspace import Workspace
+from havre_desktop.printing.layout import Variant
+from havre_desktop.printing.record import PreparedHandout, prepare_reception_handout
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import tr
 from havre_desktop.ui.models import RowsModel
 from havre_desktop.ui.pages.actions_page import render_action_html
+from havre_desktop.ui.pages.handout_dialog import HandoutChoiceDialog, preview_handout
 from havre_desktop.ui.widgets import error_label, table_view
 
 
@@ -69,6 +73,9 @@ class ReceptionPage(QWidget):
             combo.currentIndexChanged.connect(self.refresh)
         self.step_free.toggled.connect(self.refresh)
         self.free_only.toggled.connect(self.refresh)
+        self.print_button = QPushButton(tr("&Imprimer pour le résident"))
+        self.print_button.setAccessibleName(tr("Imprimer un document pour le résident"))
+        self.print_button.clicked.connect(self.print_handout)
         self.count_button = QPushButton(tr("&Compter ce passage"))
         self.count_button.setAccessibleName(tr("Compter ce passage"))
         self.count_button.clicked.connect(self.count_encounter)
@@ -98,6 +105,7 @@ class ReceptionPage(QWidget):
         left_layout.addLayout(form)
         buttons = QHBoxLayout()
         buttons.addWidget(self.count_button)
+        buttons.addWidget(self.print_button)
         buttons.addStretch(1)
         left_layout.addLayout(buttons)
         left_layout.addWidget(self.status)
@@ -147,6 +155,35 @@ class ReceptionPage(QWidget):
 
         self.ctx.database.submit(
             job, lambda action: self.detail.setHtml(render_action_html(action, self.ctx))
+        )
+
+    def print_handout(self) -> None:
+        """An anonymous handout of the actions shown (the selected one ticked first)."""
+        selected = (
+            self.model.row(self.table.currentIndex().row()) if self.model.rowCount() else None
+        )
+        preselected = [selected["id"]] if selected else []
+        territory = self.territory.currentData()
+        dialog = HandoutChoiceDialog(
+            self.ctx, preselected, territory, tr("Document pour le résident"), self
+        )
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+
+        def prepare(ws: Workspace, action_ids: list[str], variant: Variant) -> PreparedHandout:
+            return prepare_reception_handout(
+                ws, action_ids, territory_id=territory, variant=variant
+            )
+
+        preview_handout(
+            self.ctx,
+            prepare,
+            dialog.chosen(),
+            dialog.variant,
+            tr("Document pour le résident"),
+            "document-accueil.pdf",
+            self,
+            lambda row: self.counted.emit(row),
         )
 
     def count_encounter(self) -> None:

@@ -1,0 +1,347 @@
+"""The sync protocol between the desktop and the City's server: one set of types for both sides.
+
+Qt-free and server-free: the server (``havre_server``) and the desktop's sync client import
+these models; the OpenAPI schema the server publishes is generated from them, so it is the
+contract. Every model refuses unknown keys (``extra="forbid"``), wrong JSON types (strict
+mode: no "1" for 1) and over-long values, so that a hostile or corrupt request or reply is
+refused as a whole instead of being half-applied.
+
+Wire conventions
+----------------
+* JSON under ``/api/v1``; times are integers in milliseconds since the epoch (UTC) and
+  hybrid logical clock stamps are strings (see ``havre_desktop.core.hlc``).
+* Authenticated calls send ``Authorization: Bearer <token>``; sync calls also send
+  ``X-Havre-Client-Version`` (the desktop's version, ``MAJOR.MINOR.PATCH``).
+* Errors always have an :class:`ErrorBody` with a stable ``code`` and a French ``message``
+  meant for the person at the screen (see :data:`ERROR_STATUS`).
+
+Pull cursors are opaque strings. ``"0"`` asks for a full download: the server first sends a
+*snapshot* of every row the agent may see now (``phase == "snapshot"``), then switches to the
+change log (``phase == "log"``). A full download is authoritative: rows the client holds that
+the snapshot did not contain are no longer visible to the agent and must be removed (edits still
+waiting in the outbox are kept and pushed later). ``reset_required`` asks for exactly that: start
+again from ``"0"`` (sent when the cursor is older than the retained log, unknown to this server,
+or older than a change of the agent's own scope: role or territories).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
+
+PROTOCOL_VERSION = 1
+API_PREFIX = "/api/v1"
+CLIENT_VERSION_HEADER = "X-Havre-Client-Version"
+
+MAX_PUSH_BATCH = 200
+"""Mutations per push request; a client with more sends several batches."""
+MAX_PULL_LIMIT = 1000
+DEFAULT_PULL_LIMIT = 500
+MAX_FIELDS_PER_ROW = 64
+MAX_ROW_JSON_BYTES = 64 * 1024
+"""Serialised size of one mutation's or one change's fields."""
+MAX_CLOCK_SKEW_MS = 5 * 60 * 1000
+"""Beyond this difference between the client's and the server's clock a push is refused."""
+MAX_CURSOR_LENGTH = 200
+
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+DEVICE_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
+HLC_PATTERN = r"^\d{13}-[0-9a-f]{4}-[A-Za-z0-9_-]{1,64}$"
+VERSION_PATTERN = r"^\d{1,4}\.\d{1,4}\.\d{1,4}$"
+ROW_ID_PATTERN = r"^[A-Za-z0-9:_.-]{1,100}$"
+TABLE_PATTERN = r"^[a-z_]{1,40}$"
+FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+Role = Literal["travailleur-social", "accueil", "coordinateur", "administrateur"]
+MutationOp = Literal["insert", "update", "delete"]
+ChangeOp = Literal["upsert", "remove"]
+RemovalReason = Literal["deleted", "revoked", "erased"]
+MutationStatus = Literal["applied", "duplicate", "conflict", "rejected"]
+Phase = Literal["snapshot", "log"]
+
+Uuid = Annotated[str, Field(pattern=UUID_PATTERN, max_length=36)]
+DeviceId = Annotated[str, Field(pattern=DEVICE_ID_PATTERN)]
+HlcStamp = Annotated[str, Field(pattern=HLC_PATTERN, max_length=84)]
+TerritoryId = Annotated[str, Field(pattern=r"^[a-z-]{1,40}$")]
+ShortText = Annotated[str, Field(max_length=200)]
+French = Annotated[str, Field(max_length=2000)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def _check_fields(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if value is None:
+        return value
+    if len(value) > MAX_FIELDS_PER_ROW:
+        raise ValueError(f"trop de champs (au plus {MAX_FIELDS_PER_ROW})")
+    for key in value:
+        if not FIELD_NAME.match(key):
+            raise ValueError("nom de champ invalide")
+    size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    if size > MAX_ROW_JSON_BYTES:
+        raise ValueError(f"champs trop volumineux (au plus {MAX_ROW_JSON_BYTES} octets)")
+    return value
+
+
+def version_tuple(text: str) -> tuple[int, ...]:
+    """``"0.10.2"`` → ``(0, 10, 2)``, for comparing client versions."""
+    return tuple(int(part) for part in text.split("."))
+
+
+# -- errors -------------------------------------------------------------------------------------
+
+
+class ErrorBody(_Model):
+    """Every non-2xx answer. ``wipe`` is true only for a revoked device."""
+
+    code: Annotated[str, Field(pattern=r"^[a-z_]{1,40}$")]
+    message: French
+    wipe: bool = False
+    retry_after_s: Annotated[int, Field(ge=0)] | None = None
+    details: Annotated[list[French], Field(max_length=50)] = []
+
+
+ERROR_STATUS: dict[str, int] = {
+    "invalid_request": 422,
+    "body_too_large": 413,
+    "missing_token": 401,
+    "invalid_token": 401,
+    "token_expired": 401,
+    "account_disabled": 401,
+    "bad_credentials": 401,
+    "too_many_attempts": 429,
+    "device_revoked": 410,
+    "client_too_old": 426,
+    "clock_skew": 409,
+    "forbidden": 403,
+    "not_found": 404,
+    "conflict": 409,
+    "busy": 503,
+}
+"""Stable error codes and their HTTP status. ``device_revoked`` (410) is the only one that asks
+the client to wipe itself; the 401 codes ask for a new sign-in and never wipe."""
+
+
+# -- session ------------------------------------------------------------------------------------
+
+
+class LoginRequest(_Model):
+    login: Annotated[str, Field(min_length=1, max_length=100)]
+    password: Annotated[str, Field(min_length=1, max_length=256)]
+    device_id: DeviceId
+    device_label: Annotated[str, Field(max_length=100)] = ""
+    client_version: Annotated[str, Field(pattern=VERSION_PATTERN)]
+
+
+class AgentInfo(_Model):
+    id: Uuid
+    display_name: ShortText
+    role: Role
+    territory_ids: Annotated[list[TerritoryId], Field(max_length=10)]
+    work_phone: Annotated[str, Field(max_length=40)] | None = None
+
+
+class LoginReply(_Model):
+    token: Annotated[str, Field(min_length=20, max_length=200)]
+    expires_at_ms: int
+    device_id: DeviceId
+    agent: AgentInfo
+    server_time_ms: int
+
+
+# -- meta ---------------------------------------------------------------------------------------
+
+
+class MetaReply(_Model):
+    protocol_version: int
+    server_version: Annotated[str, Field(pattern=VERSION_PATTERN)]
+    schema_version: int
+    min_client_version: Annotated[str, Field(pattern=VERSION_PATTERN)]
+    server_time_ms: int
+    head_seq: Annotated[int, Field(ge=0)]
+    max_push_batch: int
+    max_pull_limit: int
+    max_clock_skew_ms: int
+
+
+# -- push ---------------------------------------------------------------------------------------
+
+
+class Mutation(_Model):
+    """One outbox entry, as the client wrote it in the same transaction as the edit."""
+
+    mutation_id: Uuid
+    table_name: Annotated[str, Field(pattern=TABLE_PATTERN)]
+    row_id: Uuid
+    op: MutationOp
+    changed_fields: dict[str, JsonValue]
+    base_version: Annotated[int, Field(ge=0, le=2**53)]
+    hlc: HlcStamp
+
+    @field_validator("changed_fields")
+    @classmethod
+    def _fields(cls, value: dict[str, Any]) -> dict[str, Any]:
+        checked = _check_fields(value)
+        assert checked is not None
+        return checked
+
+
+class PushRequest(_Model):
+    device_id: DeviceId
+    client_time_ms: Annotated[int, Field(ge=0, le=2**53)]
+    mutations: Annotated[list[Mutation], Field(min_length=1, max_length=MAX_PUSH_BATCH)]
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> PushRequest:
+        ids = [m.mutation_id for m in self.mutations]
+        if len(set(ids)) != len(ids):
+            raise ValueError("un même identifiant de modification figure deux fois dans le lot")
+        return self
+
+
+class MutationResult(_Model):
+    """What became of one mutation.
+
+    ``applied``: done. ``conflict``: applied, but another device had changed the same field
+    since ``base_version``; the winner by (HLC, device) is in the row and both values are kept
+    in a conflict row (ids in ``conflict_ids``) until someone resolves it. ``rejected``: nothing
+    changed; ``reason`` says why, in French. ``duplicate``: already received (a retry);
+    ``original_status`` and ``reason`` repeat the first answer.
+    """
+
+    mutation_id: Uuid
+    status: MutationStatus
+    original_status: Literal["applied", "conflict", "rejected"] | None = None
+    reason: French | None = None
+    server_version: Annotated[int, Field(ge=0)] | None = None
+    conflict_ids: Annotated[list[Uuid], Field(max_length=MAX_FIELDS_PER_ROW)] = []
+    hlc_adjusted_to: HlcStamp | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MutationResult:
+        if self.status == "rejected" and not self.reason:
+            raise ValueError("un refus doit avoir un motif")
+        if self.status == "duplicate" and self.original_status is None:
+            raise ValueError("un doublon doit rappeler le premier résultat")
+        return self
+
+
+class PushReply(_Model):
+    results: Annotated[list[MutationResult], Field(max_length=MAX_PUSH_BATCH)]
+    server_time_ms: int
+
+
+# -- pull ---------------------------------------------------------------------------------------
+
+
+class Change(_Model):
+    """One row to upsert (``fields`` holds the whole row the agent may see) or remove."""
+
+    seq: Annotated[int, Field(ge=0)]
+    table_name: Annotated[str, Field(pattern=TABLE_PATTERN)]
+    row_id: Annotated[str, Field(pattern=ROW_ID_PATTERN)]
+    op: ChangeOp
+    reason: RemovalReason | None = None
+    fields: dict[str, JsonValue] | None = None
+    field_hlc: dict[str, HlcStamp] | None = None
+    server_version: Annotated[int, Field(ge=0)]
+
+    @field_validator("fields")
+    @classmethod
+    def _fields(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return _check_fields(value)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Change:
+        if self.op == "upsert" and (self.fields is None or self.reason is not None):
+            raise ValueError("une mise à jour porte des champs et pas de motif de retrait")
+        if self.op == "remove" and (self.reason is None or self.fields is not None):
+            raise ValueError("un retrait porte un motif et pas de champs")
+        return self
+
+
+class PullReply(_Model):
+    changes: Annotated[list[Change], Field(max_length=MAX_PULL_LIMIT)]
+    next_cursor: Annotated[str, Field(min_length=1, max_length=MAX_CURSOR_LENGTH)]
+    has_more: bool
+    reset_required: bool = False
+    phase: Phase
+    snapshot_done: bool = False
+    """True on the page that ends a full download: rows not received since cursor "0" are no
+    longer visible to the agent and must be removed from the device (outbox edits excepted)."""
+    head_seq: Annotated[int, Field(ge=0)]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PullReply:
+        if self.reset_required and (self.changes or self.has_more):
+            raise ValueError("une demande de remise à zéro ne porte aucune modification")
+        return self
+
+
+# -- administration (coordinators and administrators) -------------------------------------------
+
+
+class AgentCreate(_Model):
+    login: Annotated[str, Field(pattern=r"^[a-z0-9._-]{2,100}$")]
+    password: Annotated[str, Field(min_length=10, max_length=256)]
+    display_name: Annotated[str, Field(min_length=1, max_length=200)]
+    role: Role
+    territory_ids: Annotated[list[TerritoryId], Field(min_length=1, max_length=10)]
+    work_phone: Annotated[str, Field(max_length=40)] | None = None
+
+
+class AgentUpdate(_Model):
+    display_name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    role: Role | None = None
+    territory_ids: Annotated[list[TerritoryId], Field(min_length=1, max_length=10)] | None = None
+    work_phone: Annotated[str, Field(max_length=40)] | None = None
+    disabled: bool | None = None
+
+
+class AgentOut(_Model):
+    id: Uuid
+    login: Annotated[str, Field(max_length=100)] | None
+    display_name: ShortText
+    role: Role
+    territory_ids: list[TerritoryId]
+    work_phone: Annotated[str, Field(max_length=40)] | None = None
+    disabled: bool
+
+
+class DeviceOut(_Model):
+    device_id: DeviceId
+    agent_id: Uuid
+    login: Annotated[str, Field(max_length=100)]
+    label: Annotated[str, Field(max_length=100)]
+    client_version: Annotated[str, Field(max_length=20)] | None
+    created_at_ms: int
+    last_seen_at_ms: int | None
+    revoked_at_ms: int | None
+
+
+CatalogueRow = Annotated[dict[str, JsonValue], Field(max_length=MAX_FIELDS_PER_ROW)]
+
+
+class CatalogueImport(_Model):
+    facilities: Annotated[list[CatalogueRow], Field(max_length=5000)] = []
+    actions: Annotated[list[CatalogueRow], Field(max_length=5000)] = []
+
+
+class CatalogueImportReply(_Model):
+    facilities: int
+    actions: int
+
+
+class EraseRequest(_Model):
+    reason: Annotated[str, Field(pattern=r"^[a-z-]{1,40}$")] = "demande-personne"
+
+
+class EraseReply(_Model):
+    person_id: Uuid
+    removed: dict[str, int]
+    audit_id: Uuid

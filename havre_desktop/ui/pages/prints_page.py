@@ -1,0 +1,290 @@
+"""Impressions: territory programmes, batch letters (progress, cancel), activity reports."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDateEdit,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from havre_desktop.core import audit
+from havre_desktop.core.errors import HavreError
+from havre_desktop.core.workspace import Workspace
+from havre_desktop.printing.handouts import territory_programme_for
+from havre_desktop.printing.layout import Variant
+from havre_desktop.printing.letters import (
+    LETTER_LABELS,
+    ROLES_FOR_REGISTER_MAILING,
+    BatchResult,
+    FollowedBy,
+    LetterKind,
+    RegisterOf,
+    write_letters,
+)
+from havre_desktop.printing.report import activity_report_for
+from havre_desktop.ui.context import UiContext
+from havre_desktop.ui.i18n import tr
+from havre_desktop.ui.print_preview import PdfPreviewDialog
+from havre_desktop.ui.widgets import error_label
+
+log = logging.getLogger("havre.ui.printing")
+
+
+class _BatchSignals(QObject):
+    """Progress crosses from the database worker to the GUI as queued signals."""
+
+    progress = Signal(int, int)
+
+
+class PrintsPage(QWidget):
+    """Three kinds of documents; each opens in the preview before printing or saving."""
+
+    batch_finished = Signal(object)  # BatchResult
+
+    def __init__(self, context: UiContext) -> None:
+        super().__init__()
+        self.ctx = context
+        refs = context.references
+        self.error = error_label()
+        self.error.setAccessibleName(tr("Erreur"))
+
+        # Territory programme
+        self.programme_territory = self._territories(tr("Territoire du programme"))
+        self.programme_variant = self._variants(tr("Taille des caractères du programme"))
+        self.programme_button = QPushButton(tr("Aperçu du &programme"))
+        self.programme_button.clicked.connect(self.preview_programme)
+        programme = QGroupBox(tr("Programme d'un territoire pour les seniors"))
+        form = QFormLayout(programme)
+        self._row(form, tr("&Territoire :"), self.programme_territory)
+        self._row(form, tr("Ta&ille :"), self.programme_variant)
+        form.addRow(self.programme_button)
+
+        # Batch letters
+        self.letter_kind = QComboBox()
+        self.letter_kind.setAccessibleName(tr("Courrier"))
+        for kind, label in LETTER_LABELS.items():
+            self.letter_kind.addItem(tr(label), kind.value)
+        self.letter_source = QComboBox()
+        self.letter_source.setAccessibleName(tr("Destinataires"))
+        self.letter_source.addItem(tr("Les personnes que je suis"), "followed")
+        coordinator = context.role in ROLES_FOR_REGISTER_MAILING
+        for territory_id, label in refs["territories"].items() if coordinator else ():
+            self.letter_source.addItem(
+                tr("Registre des personnes isolées — {t} (alertes seulement)").format(t=label),
+                f"register:{territory_id}",
+            )
+        self.letter_button = QPushButton(tr("Préparer les &courriers"))
+        self.letter_button.clicked.connect(self.start_letters)
+        self.cancel_button = QPushButton(tr("&Annuler les courriers"))
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel_letters)
+        self.progress = QProgressBar()
+        self.progress.setAccessibleName(tr("Avancement des courriers"))
+        self.progress.setFormat(tr("%v sur %m"))
+        self.letter_status = QLabel()
+        self.letter_status.setWordWrap(True)
+        self.letter_status.setAccessibleName(tr("État des courriers"))
+        letters = QGroupBox(tr("Courriers en nombre"))
+        letters_form = QFormLayout(letters)
+        self._row(letters_form, tr("Co&urrier :"), self.letter_kind)
+        self._row(letters_form, tr("&Destinataires :"), self.letter_source)
+        letters_form.addRow(self.letter_button)
+        letters_form.addRow(self.cancel_button)
+        letters_form.addRow(self.progress)
+        letters_form.addRow(self.letter_status)
+        self._cancel = threading.Event()
+        self._signals = _BatchSignals()
+        self._signals.progress.connect(self._show_progress)
+
+        # Activity report
+        self.report_since = QDateEdit(context.today - timedelta(days=365))
+        self.report_until = QDateEdit(context.today)
+        for edit in (self.report_since, self.report_until):
+            edit.setDisplayFormat("dd/MM/yyyy")
+            edit.setCalendarPopup(True)
+        self.report_territory = QComboBox()
+        self.report_territory.setAccessibleName(tr("Territoire du rapport"))
+        self.report_territory.addItem(tr("Tous mes territoires"), None)
+        for territory_id, label in refs["territories"].items():
+            self.report_territory.addItem(label, territory_id)
+        self.report_button = QPushButton(tr("Aperçu du &rapport d'activité"))
+        self.report_button.clicked.connect(self.preview_report)
+        report = QGroupBox(tr("Rapport d'activité (coordination)"))
+        report_form = QFormLayout(report)
+        self._row(report_form, tr("&Du :"), self.report_since)
+        self._row(report_form, tr("A&u :"), self.report_until)
+        self._row(report_form, tr("Te&rritoire :"), self.report_territory)
+        report_form.addRow(self.report_button)
+
+        report.setVisible(coordinator)  # reports are the coordinators' (architecture.md)
+        self.report_box = report
+        layout = QVBoxLayout(self)
+        layout.addWidget(programme)
+        layout.addWidget(letters)
+        layout.addWidget(report)
+        layout.addWidget(self.error)
+        layout.addStretch(1)
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def _territories(self, name: str) -> QComboBox:
+        combo = QComboBox()
+        combo.setAccessibleName(name)
+        for territory_id, label in self.ctx.references["territories"].items():
+            combo.addItem(label, territory_id)
+        if self.ctx.territories:
+            combo.setCurrentIndex(combo.findData(self.ctx.territories[0]))
+        return combo
+
+    @staticmethod
+    def _variants(name: str) -> QComboBox:
+        combo = QComboBox()
+        combo.setAccessibleName(name)
+        combo.addItem(tr("Grands caractères (16 points)"), Variant.LARGE.value)
+        combo.addItem(tr("Très grands caractères (22 points)"), Variant.VERY_LARGE.value)
+        return combo
+
+    @staticmethod
+    def _row(form: QFormLayout, text: str, widget: QWidget) -> None:
+        label = QLabel(text)
+        label.setBuddy(widget)
+        label.setWordWrap(True)
+        form.addRow(label, widget)
+
+    def _fail(self, error: Exception) -> None:
+        if isinstance(error, HavreError):
+            self.error.setText(error.message)
+        else:
+            log.error("printing failed", exc_info=error)
+            self.error.setText(tr("Le document n'a pas pu être préparé (erreur inattendue)."))
+        self.error.setVisible(True)
+
+    def _preview(self, pdf: bytes, title: str, name: str, entity: str) -> None:
+        self.error.setVisible(False)
+
+        def on_output(how: str) -> None:
+            event = "impression" if how == "printed" else "export"
+            self.ctx.database.submit(lambda ws: audit.record(ws, event, entity), lambda _r: None)
+
+        self.last_preview = PdfPreviewDialog(pdf, title, name, on_output, self)
+        self.last_preview.open()
+
+    # -- territory programme ----------------------------------------------------------
+
+    def preview_programme(self) -> None:
+        territory = self.programme_territory.currentData()
+        variant = Variant(self.programme_variant.currentData())
+        name = self.programme_territory.currentText()
+        self.ctx.database.submit(
+            lambda ws: territory_programme_for(ws, territory, variant=variant),
+            lambda pdf: self._preview(
+                pdf, tr("Programme — {t}").format(t=name), f"programme-{territory}.pdf", "programme"
+            ),
+            self._fail,
+        )
+
+    # -- batch letters ----------------------------------------------------------------
+
+    def start_letters(self) -> None:
+        kind = LetterKind(self.letter_kind.currentData())
+        source_key = str(self.letter_source.currentData())
+        source: FollowedBy | RegisterOf
+        if source_key == "followed":
+            source = FollowedBy(str(self.ctx.agent.get("id") or ""))
+        else:
+            source = RegisterOf(source_key.split(":", 1)[1])
+        folder = Path(tempfile.mkdtemp(prefix="havre-courriers-"))
+        path = folder / f"courriers-{kind.value}.pdf"
+        self._cancel.clear()
+        self.error.setVisible(False)
+        self.letter_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.progress.setValue(0)
+        self.letter_status.setText(tr("Préparation des courriers…"))
+        signals, cancel = self._signals, self._cancel
+
+        def job(ws: Workspace) -> BatchResult:
+            return write_letters(
+                ws,
+                kind,
+                source,
+                path,
+                progress=lambda done, total: signals.progress.emit(done, total),
+                cancelled=cancel.is_set,
+            )
+
+        self.ctx.database.submit(job, self._letters_done, self._letters_failed)
+
+    def cancel_letters(self) -> None:
+        self._cancel.set()
+        self.letter_status.setText(tr("Annulation demandée…"))
+
+    def _show_progress(self, done: int, total: int) -> None:
+        self.progress.setMaximum(max(total, 1))
+        self.progress.setValue(done)
+
+    def _letters_done(self, result: BatchResult) -> None:
+        self.letter_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        if result.cancelled or result.path is None:
+            self.letter_status.setText(
+                tr(
+                    "Courriers annulés après {done} sur {total} : aucun fichier n'a été gardé."
+                ).format(done=result.done, total=result.total)
+            )
+        else:
+            missing = (
+                tr(" {n} personne(s) sans adresse n'ont pas de courrier.").format(
+                    n=result.without_address
+                )
+                if result.without_address
+                else ""
+            )
+            self.letter_status.setText(
+                tr("{done} courrier(s) prêts ({pages} pages).").format(
+                    done=result.done, pages=result.pages
+                )
+                + missing
+            )
+            self._preview(
+                result.path.read_bytes(),
+                self.letter_kind.currentText(),
+                result.path.name,
+                "courriers",
+            )
+        self.batch_finished.emit(result)
+
+    def _letters_failed(self, error: Exception) -> None:
+        self.letter_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.letter_status.setText("")
+        self._fail(error)
+
+    # -- activity report --------------------------------------------------------------
+
+    def preview_report(self) -> None:
+        since = self.report_since.date().toPython()
+        until = self.report_until.date().toPython()
+        territory = self.report_territory.currentData()
+        territories = [territory] if territory else (self.ctx.territories or None)
+        self.ctx.database.submit(
+            lambda ws: activity_report_for(ws, since, until, territories),
+            lambda pdf: self._preview(
+                pdf, tr("Rapport d'activité"), "rapport-activite.pdf", "rapport"
+            ),
+            self._fail,
+        )

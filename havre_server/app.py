@@ -1,0 +1,382 @@
+"""The FastAPI application: every endpoint typed with the protocol models (OpenAPI = contract)."""
+
+import json
+import logging
+import os
+import time
+import zlib
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from havre_desktop.sync.protocol import (
+    API_PREFIX,
+    CLIENT_VERSION_HEADER,
+    DEFAULT_PULL_LIMIT,
+    DEVICE_ID_PATTERN,
+    MAX_CLOCK_SKEW_MS,
+    MAX_CURSOR_LENGTH,
+    MAX_PULL_LIMIT,
+    MAX_PUSH_BATCH,
+    PROTOCOL_VERSION,
+    UUID_PATTERN,
+    AgentCreate,
+    AgentOut,
+    AgentUpdate,
+    CatalogueImport,
+    CatalogueImportReply,
+    DeviceOut,
+    EraseReply,
+    EraseRequest,
+    ErrorBody,
+    LoginReply,
+    LoginRequest,
+    MetaReply,
+    PullReply,
+    PushReply,
+    PushRequest,
+)
+from havre_server import SERVER_VERSION, admin, auth
+from havre_server.auth import AuthSettings
+from havre_server.changelog import Ordering, head_seq, ordering_from_env
+from havre_server.errors import ApiError
+from havre_server.migrations import current_version
+from havre_server.pull import pull as do_pull
+from havre_server.push import now_ms
+from havre_server.push import push as do_push
+from havre_server.reference import Reference, load_reference
+from havre_server.scope import Principal
+
+log = logging.getLogger("havre.server.http")
+
+ASGIApp = Callable[
+    [MutableMapping[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]],
+    Awaitable[None],
+]
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    max_body_bytes: int = 4 * 1024 * 1024
+    ordering: Ordering = field(default_factory=ordering_from_env)
+
+    @classmethod
+    def from_env(cls, database_url: str, min_client_version: str | None = None) -> "Settings":
+        env = os.environ
+        return cls(
+            database_url=database_url,
+            auth=AuthSettings(
+                token_ttl_s=int(env.get("HAVRE_SERVER_TOKEN_TTL_S", str(30 * 24 * 3600))),
+                max_failures=int(env.get("HAVRE_SERVER_LOGIN_MAX_FAILURES", "10")),
+                max_failures_per_address=int(
+                    env.get("HAVRE_SERVER_LOGIN_MAX_FAILURES_PER_ADDRESS", "50")
+                ),
+                failure_window_s=int(env.get("HAVRE_SERVER_LOGIN_WINDOW_S", "300")),
+                min_client_version=min_client_version
+                or env.get("HAVRE_SERVER_MIN_CLIENT_VERSION", "0.1.0"),
+            ),
+            max_body_bytes=int(env.get("HAVRE_SERVER_MAX_BODY_BYTES", str(4 * 1024 * 1024))),
+        )
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody} for status in (401, 403, 404, 409, 410, 413, 422, 426, 429, 503)
+}
+
+
+class BodyLimit:
+    """Refuse bodies over the limit (413) before the application sees them; gzip bodies are
+    inflated with the same bound (no zip bomb)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(
+        self,
+        scope: MutableMapping[str, Any],
+        receive: Callable[[], Awaitable[Any]],
+        send: Callable[[Any], Awaitable[None]],
+    ) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body = message.get("body", b"")
+            size += len(body)
+            if size > self.max_bytes:
+                await self._refuse(send)
+                return
+            chunks.append(body)
+            more = bool(message.get("more_body", False))
+        data = b"".join(chunks)
+        if headers.get("content-encoding", "").lower() == "gzip" and data:
+            try:
+                inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                data = inflater.decompress(data, self.max_bytes + 1)
+            except zlib.error:
+                await self._send(send, 400, "invalid_request", "Corps gzip illisible.")
+                return
+            if len(data) > self.max_bytes or inflater.unconsumed_tail:
+                await self._refuse(send)
+                return
+            scope = dict(scope)
+            scope["headers"] = [
+                (k, v) for k, v in scope["headers"] if k.lower() != b"content-encoding"
+            ]
+        delivered = False
+
+        async def replay() -> Any:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": data, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, send: Callable[[Any], Awaitable[None]]) -> None:
+        await self._send(
+            send,
+            413,
+            "body_too_large",
+            f"Requête trop volumineuse (au plus {self.max_bytes // 1024} Kio) : envoyez des "
+            "lots plus petits.",
+        )
+
+    @staticmethod
+    async def _send(
+        send: Callable[[Any], Awaitable[None]], status: int, code: str, message: str
+    ) -> None:
+        body = ErrorBody(code=code, message=message).model_dump_json().encode("utf-8")
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+def _error_response(error: ApiError) -> JSONResponse:
+    headers = {}
+    if error.retry_after_s is not None:
+        headers["Retry-After"] = str(error.retry_after_s)
+    return JSONResponse(
+        status_code=error.status, content=error.body().model_dump(), headers=headers
+    )
+
+
+def create_app(settings: Settings, engine: Engine) -> FastAPI:
+    ref: Reference = load_reference()
+    app = FastAPI(
+        title="Havre Ensemble — serveur central",
+        version=SERVER_VERSION,
+        description=(
+            "Synchronisation des postes Havre Ensemble et administration. Les réponses d'erreur "
+            "portent un code stable et un message en français."
+        ),
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    bearer = HTTPBearer(auto_error=False, description="Jeton de l'appareil (POST /session)")
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return _error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = []
+        for error in exc.errors()[:20]:
+            location = ".".join(str(part) for part in error.get("loc", ()))
+            details.append(f"{location} : {error.get('msg', '')}"[:500])
+        body = ErrorBody(
+            code="invalid_request",
+            message="Requête invalide : elle ne respecte pas le protocole.",
+            details=details,
+        )
+        return JSONResponse(status_code=422, content=body.model_dump())
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed"}
+        body = ErrorBody(
+            code=codes.get(exc.status_code, "invalid_request"),
+            message={404: "Adresse inconnue.", 400: "Requête illisible."}.get(
+                exc.status_code, "Requête refusée."
+            ),
+        )
+        return JSONResponse(status_code=exc.status_code, content=body.model_dump())
+
+    @app.exception_handler(OperationalError)
+    async def _busy(_request: Request, exc: OperationalError) -> JSONResponse:
+        log.error("database unavailable: %s", type(exc.orig).__name__)
+        body = ErrorBody(code="busy", message="Serveur momentanément indisponible : réessayez.")
+        return JSONResponse(status_code=503, content=body.model_dump())
+
+    @app.middleware("http")
+    async def _access_log(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "?")
+        log.info(
+            "request",
+            extra={
+                "event": "request",
+                "method": request.method,
+                "route": path,
+                "status": response.status_code,
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
+        return response
+
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+
+    def principal(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> Principal:
+        header = None if credentials is None else f"Bearer {credentials.credentials}"
+        return auth.authenticate(engine, header)
+
+    def sync_client(
+        x_havre_client_version: Annotated[
+            str | None, Header(alias=CLIENT_VERSION_HEADER, max_length=20)
+        ] = None,
+    ) -> None:
+        auth.check_client_version(x_havre_client_version, settings.auth.min_client_version)
+
+    Agent = Annotated[Principal, Depends(principal)]
+
+    @app.post(f"{API_PREFIX}/session", responses=ERRORS, tags=["session"])
+    def login(request: Request, body: LoginRequest) -> LoginReply:
+        """Sign in: a token for this device (to send as ``Authorization: Bearer``)."""
+        address = request.client.host if request.client else "?"
+        return auth.login(engine, body, address, settings.auth)
+
+    @app.delete(f"{API_PREFIX}/session", status_code=204, responses=ERRORS, tags=["session"])
+    def logout(p: Agent) -> Response:
+        """Sign out: this device's token stops working."""
+        auth.logout(engine, p)
+        return Response(status_code=204)
+
+    @app.get(f"{API_PREFIX}/sync/meta", tags=["sync"])
+    def meta() -> MetaReply:
+        """Server time, versions and head of the change log (no sign-in needed)."""
+        with engine.connect().execution_options(havre_read_only=True) as conn, conn.begin():
+            head = head_seq(conn)
+            schema = current_version(conn)
+        return MetaReply(
+            protocol_version=PROTOCOL_VERSION,
+            server_version=SERVER_VERSION,
+            schema_version=schema,
+            min_client_version=settings.auth.min_client_version,
+            server_time_ms=now_ms(),
+            head_seq=head,
+            max_push_batch=MAX_PUSH_BATCH,
+            max_pull_limit=MAX_PULL_LIMIT,
+            max_clock_skew_ms=MAX_CLOCK_SKEW_MS,
+        )
+
+    @app.post(
+        f"{API_PREFIX}/sync/push",
+        responses=ERRORS,
+        tags=["sync"],
+        dependencies=[Depends(sync_client)],
+    )
+    def push(p: Agent, body: PushRequest) -> PushReply:
+        """Send a batch of outbox entries; one result per mutation, in order."""
+        reply = do_push(engine, p, body, ref, settings.ordering)
+        auth.touch_device(engine, p)
+        return reply
+
+    @app.get(
+        f"{API_PREFIX}/sync/pull",
+        responses=ERRORS,
+        tags=["sync"],
+        dependencies=[Depends(sync_client)],
+    )
+    def pull(
+        p: Agent,
+        cursor: Annotated[str, Query(min_length=1, max_length=MAX_CURSOR_LENGTH)] = "0",
+        limit: Annotated[int, Query(ge=1, le=MAX_PULL_LIMIT)] = DEFAULT_PULL_LIMIT,
+    ) -> PullReply:
+        """The changes after ``cursor`` that this agent may see now (``"0"``: full download)."""
+        return do_pull(engine, p, cursor, limit)
+
+    # -- administration ---------------------------------------------------------------------
+
+    AgentPath = Annotated[str, Path(pattern=UUID_PATTERN)]
+
+    @app.get(f"{API_PREFIX}/admin/agents", responses=ERRORS, tags=["admin"])
+    def list_agents(p: Agent) -> list[AgentOut]:
+        return admin.list_agents(engine, p)
+
+    @app.post(f"{API_PREFIX}/admin/agents", status_code=201, responses=ERRORS, tags=["admin"])
+    def create_agent(p: Agent, body: AgentCreate) -> AgentOut:
+        return admin.create_agent(engine, p, body, ref, settings.ordering)
+
+    @app.patch(f"{API_PREFIX}/admin/agents/{{agent_id}}", responses=ERRORS, tags=["admin"])
+    def update_agent(p: Agent, agent_id: AgentPath, body: AgentUpdate) -> AgentOut:
+        return admin.update_agent(engine, p, agent_id, body, ref, settings.ordering)
+
+    @app.get(f"{API_PREFIX}/admin/devices", responses=ERRORS, tags=["admin"])
+    def list_devices(p: Agent) -> list[DeviceOut]:
+        return admin.list_devices(engine, p)
+
+    @app.post(
+        f"{API_PREFIX}/admin/devices/{{device_id}}/revoke",
+        status_code=204,
+        responses=ERRORS,
+        tags=["admin"],
+    )
+    def revoke_device(
+        p: Agent, device_id: Annotated[str, Path(pattern=DEVICE_ID_PATTERN)]
+    ) -> Response:
+        admin.revoke_device(engine, p, device_id)
+        return Response(status_code=204)
+
+    @app.post(f"{API_PREFIX}/admin/catalogue", responses=ERRORS, tags=["admin"])
+    def import_catalogue(p: Agent, body: CatalogueImport) -> CatalogueImportReply:
+        return admin.import_catalogue(
+            engine, p, json.loads(body.model_dump_json()), ref, settings.ordering
+        )
+
+    @app.post(f"{API_PREFIX}/admin/persons/{{person_id}}/erase", responses=ERRORS, tags=["admin"])
+    def erase_person(p: Agent, person_id: AgentPath, body: EraseRequest) -> EraseReply:
+        return admin.erase_person(engine, p, person_id, body.reason, settings.ordering)
+
+    return app

@@ -1,0 +1,259 @@
+"""``havre-server``: run the central server and administer it from the server's own shell.
+
+The database is ``--database URL``, else ``$HAVRE_SERVER_DATABASE``, else an embedded SQLite
+file in the data folder (``--data-dir``, else ``$HAVRE_SERVER_DATA``, else the user data folder).
+PostgreSQL: ``postgresql://user:password@host:5432/havre`` (driver psycopg 3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from platformdirs import user_data_dir
+from sqlalchemy import Engine
+
+from havre_desktop.sync.protocol import AgentCreate, AgentUpdate
+from havre_server import SERVER_VERSION, admin
+from havre_server.changelog import ChangeBuffer, flush, ordering_from_env
+from havre_server.db import DATABASE_ENV, default_database_url, make_engine
+from havre_server.errors import ApiError
+from havre_server.migrations import migrate
+from havre_server.reference import install_reference, load_reference
+from havre_server.scope import ROLES
+
+
+def database_url(args: argparse.Namespace) -> str:
+    if args.database:
+        return str(args.database)
+    if os.environ.get(DATABASE_ENV):
+        return os.environ[DATABASE_ENV]
+    data_dir = args.data_dir or os.environ.get("HAVRE_SERVER_DATA") or user_data_dir("havre-server")
+    return default_database_url(Path(data_dir))
+
+
+def prepare(url: str) -> Engine:
+    """Migrate, then load the reference data (both idempotent)."""
+    engine = make_engine(url)
+    migrate(engine)
+    buffer = ChangeBuffer()
+    with engine.begin() as conn:
+        install_reference(conn, buffer)
+        flush(conn, buffer, ordering_from_env())
+    return engine
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Mot de passe : ")
+    if getpass.getpass("Mot de passe (confirmation) : ") != first:
+        raise SystemExit("Les deux mots de passe diffèrent.")
+    return first
+
+
+def _print(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def cmd_init(args: argparse.Namespace) -> None:
+    url = database_url(args)
+    prepare(url).dispose()
+    print("Base prête.")
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from havre_server.app import Settings, create_app
+    from havre_server.logs import configure
+
+    configure(args.log_level)
+    url = database_url(args)
+    engine = prepare(url)
+    settings = Settings.from_env(url, args.min_client_version)
+    app = create_app(settings, engine)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=args.proxy_headers,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+        server_header=False,
+    )
+
+
+def cmd_add_agent(args: argparse.Namespace) -> None:
+    engine = prepare(database_url(args))
+    request = AgentCreate(
+        login=args.login.lower(),
+        password=_password(args),
+        display_name=args.name,
+        role=args.role,
+        territory_ids=args.territory,
+        work_phone=args.phone,
+    )
+    out = admin.create_agent(engine, None, request, load_reference(), ordering_from_env())
+    _print(out.model_dump())
+
+
+def cmd_disable_agent(args: argparse.Namespace) -> None:
+    engine = prepare(database_url(args))
+    agent_id = admin.find_agent_id(engine, args.login)
+    out = admin.update_agent(
+        engine,
+        None,
+        agent_id,
+        AgentUpdate(disabled=True),
+        load_reference(),
+        ordering_from_env(),
+    )
+    _print(out.model_dump())
+
+
+def cmd_set_agent(args: argparse.Namespace) -> None:
+    engine = prepare(database_url(args))
+    agent_id = admin.find_agent_id(engine, args.login)
+    disabled: bool | None = None
+    if args.enable:
+        disabled = False
+    if args.disable:
+        disabled = True
+    update = AgentUpdate(
+        display_name=args.name,
+        role=args.role,
+        territory_ids=args.territory,
+        work_phone=args.phone,
+        disabled=disabled,
+    )
+    out = admin.update_agent(engine, None, agent_id, update, load_reference(), ordering_from_env())
+    _print(out.model_dump())
+
+
+def cmd_list_devices(args: argparse.Namespace) -> None:
+    engine = prepare(database_url(args))
+    _print([d.model_dump() for d in admin.list_devices(engine, None, args.login)])
+
+
+def cmd_revoke_device(args: argparse.Namespace) -> None:
+    engine = prepare(database_url(args))
+    count = admin.revoke_device(engine, None, args.device_id)
+    print(f"Appareil révoqué ({count} compte(s)) : il s'effacera à sa prochaine connexion.")
+
+
+def cmd_import_catalogue(args: argparse.Namespace) -> None:
+    engine = prepare(database_url(args))
+    catalogue: dict[str, list[dict[str, Any]]] = {"facilities": [], "actions": []}
+    sample = False
+    for path in args.json or []:
+        data = json.loads(Path(path).read_text("utf-8"))
+        sample = sample or bool(data.get("sample"))
+        catalogue["facilities"] += data.get("facilities") or []
+        catalogue["actions"] += data.get("actions") or []
+    if args.facilities:
+        catalogue["facilities"] += admin.read_catalogue_csv(Path(args.facilities))
+    if args.actions:
+        catalogue["actions"] += admin.read_catalogue_csv(Path(args.actions))
+    if args.sample:
+        sample = True
+    out = admin.import_catalogue(
+        engine, None, catalogue, load_reference(), ordering_from_env(), sample=sample
+    )
+    print(f"Catalogue importé : {out.facilities} lieux, {out.actions} actions.")
+
+
+def cmd_erase_person(args: argparse.Namespace) -> None:
+    engine = prepare(database_url(args))
+    out = admin.erase_person(engine, None, args.person_id, args.reason, ordering_from_env())
+    _print(out.model_dump())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="havre-server", description="Serveur central Havre Ensemble."
+    )
+    parser.add_argument("--version", action="version", version=SERVER_VERSION)
+    parser.add_argument("--database", help=f"URL de la base (sinon ${DATABASE_ENV})")
+    parser.add_argument("--data-dir", help="dossier de la base SQLite par défaut")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("init", help="créer ou mettre à jour la base").set_defaults(func=cmd_init)
+
+    serve = sub.add_parser("serve", help="lancer le serveur")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--min-client-version", default=None)
+    serve.add_argument("--log-level", default="info")
+    serve.add_argument("--proxy-headers", action="store_true", help="derrière un mandataire TLS")
+    serve.add_argument("--forwarded-allow-ips", default="127.0.0.1")
+    serve.set_defaults(func=cmd_serve)
+
+    add = sub.add_parser("add-agent", help="créer un agent et son compte")
+    add.add_argument("--login", required=True)
+    add.add_argument("--name", required=True)
+    add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument("--territory", action="append", required=True)
+    add.add_argument("--phone")
+    add.add_argument("--password-stdin", action="store_true")
+    add.set_defaults(func=cmd_add_agent)
+
+    disable = sub.add_parser("disable-agent", help="désactiver un compte")
+    disable.add_argument("login")
+    disable.set_defaults(func=cmd_disable_agent)
+
+    setp = sub.add_parser("set-agent", help="changer le rôle, les territoires… d'un agent")
+    setp.add_argument("login")
+    setp.add_argument("--name")
+    setp.add_argument("--role", choices=ROLES)
+    setp.add_argument("--territory", action="append")
+    setp.add_argument("--phone")
+    group = setp.add_mutually_exclusive_group()
+    group.add_argument("--enable", action="store_true")
+    group.add_argument("--disable", action="store_true")
+    setp.set_defaults(func=cmd_set_agent)
+
+    devices = sub.add_parser("list-devices", help="lister les appareils")
+    devices.add_argument("--login")
+    devices.set_defaults(func=cmd_list_devices)
+
+    revoke = sub.add_parser("revoke-device", help="révoquer un appareil perdu ou volé")
+    revoke.add_argument("device_id")
+    revoke.set_defaults(func=cmd_revoke_device)
+
+    catalogue = sub.add_parser("import-catalogue", help="importer lieux et actions")
+    catalogue.add_argument("json", nargs="*", help="fichier(s) JSON {facilities, actions}")
+    catalogue.add_argument("--facilities", help="CSV des lieux")
+    catalogue.add_argument("--actions", help="CSV des actions")
+    catalogue.add_argument("--sample", action="store_true", help="données d'exemple")
+    catalogue.set_defaults(func=cmd_import_catalogue)
+
+    erase = sub.add_parser("erase-person", help="effacer une personne (RGPD)")
+    erase.add_argument("person_id")
+    erase.add_argument("--reason", default="demande-personne")
+    erase.set_defaults(func=cmd_erase_person)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except ApiError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    except ValueError as exc:  # pydantic validation of the arguments
+        print(f"Paramètres invalides : {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,900 @@
+"""Push: one transaction per batch, one savepoint per mutation, exactly once.
+
+For each mutation, in the order sent: a mutation id already in ``applied_mutations`` answers
+``duplicate`` with the first result (or ``rejected`` if it came from another device); otherwise
+it is checked (table, fields, values, role, scope), applied under the table's policy inside a
+savepoint, and its result written to ``applied_mutations`` in the same savepoint. A refused
+mutation rolls back its savepoint only, and its refusal is recorded too, so a retry gets the same
+answer. The log entries of the batch are written last (see changelog.flush), then one commit.
+
+Policies (sync.md):
+
+* contacts, planned contacts — per field, last writer wins by (HLC, device). When the server's
+  value of a field changed since the client's ``base_version`` (by another device) and the values
+  differ, the winner is applied and both values are kept in a ``conflicts`` row (``local_*`` =
+  the mutation just received, ``remote_*`` = the value the server held), sent to the agents
+  concerned and to coordinators. A field the client had already seen (unchanged on the server
+  since its base version) is the client's newer edit and is applied whatever the clocks say.
+* visits — append-only by UUID; a correction is a new revision by its author, who must still see
+  the person. A visit logged while the author still had access (by its HLC) is accepted even if
+  the access was lost since (it happened); the author then gets it removed at the next pull.
+* consents, register enrolment, evaluations — created once, then only the closing fields change.
+* handouts given, reception encounters, audit entries — append only (the last two up only).
+* facilities and actions — server-authoritative: coordinators and administrators only.
+* a stamp later than server time + 5 min is replaced by the server's receive time (the original
+  is kept in ``applied_mutations`` and ``change_log.original_hlc``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, exists, insert, or_, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from havre_desktop.core.hlc import Timestamp
+from havre_desktop.sync.protocol import (
+    MAX_CLOCK_SKEW_MS,
+    Mutation,
+    MutationResult,
+    PushReply,
+    PushRequest,
+)
+from havre_server import schema
+from havre_server.changelog import ChangeBuffer, Entry, Ordering, flush
+from havre_server.db import dumps
+from havre_server.domain import (
+    CLIENT_LOCAL_COLUMNS,
+    NOT_VISIBLE,
+    SPECS,
+    Reject,
+    Spec,
+    clean,
+    emit_person_move,
+    encode,
+    entry_for,
+    is_empty,
+    load_row,
+    person_territory,
+)
+from havre_server.errors import ApiError
+from havre_server.reference import Reference
+from havre_server.scope import (
+    CATALOGUE_ROLES,
+    COORDINATOR,
+    RECEPTION,
+    RECEPTION_CONTACT_FIELDS,
+    Principal,
+)
+
+log = logging.getLogger("havre.server.push")
+
+RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def iso_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Outcome:
+    status: str
+    server_version: int | None = None
+    conflict_ids: list[str] = field(default_factory=list)
+    reason: str | None = None
+
+
+@dataclass
+class Ctx:
+    conn: Connection
+    p: Principal
+    ref: Reference
+    now_ms: int
+    buffer: ChangeBuffer
+    stamp: str = ""
+    stamp_ms: int = 0
+    mutation: Mutation | None = None
+
+
+def push(
+    engine: Engine, p: Principal, request: PushRequest, ref: Reference, ordering: Ordering
+) -> PushReply:
+    received = now_ms()
+    skew = request.client_time_ms - received
+    if abs(skew) > MAX_CLOCK_SKEW_MS:
+        minutes = round(abs(skew) / 60000)
+        raise ApiError(
+            "clock_skew",
+            f"L'horloge de cet ordinateur diffère de celle du serveur d'environ {minutes} "
+            "minutes (plus de 5 minutes). Corrigez la date et l'heure de l'ordinateur, puis "
+            "relancez la synchronisation : vos modifications sont conservées et n'ont pas été "
+            "envoyées.",
+        )
+    if request.device_id != p.device_id:
+        raise ApiError("forbidden", "Ce lot a été préparé par un autre appareil : refusé.")
+    for attempt in range(5):
+        try:
+            with engine.begin() as conn:
+                results, buffer = _apply_batch(conn, p, request, ref, received)
+                flush(conn, buffer, ordering)
+            break
+        except DBAPIError as exc:
+            state = getattr(exc.orig, "sqlstate", None)
+            if state not in RETRYABLE_SQLSTATES or attempt == 4:
+                raise
+            log.info("push retried after %s", state)
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    log.info(
+        "push agent=%s device=%s mutations=%d %s",
+        p.agent_id,
+        p.device_id,
+        len(results),
+        " ".join(f"{k}={v}" for k, v in sorted(counts.items())),
+    )
+    return PushReply(results=results, server_time_ms=now_ms())
+
+
+def _apply_batch(
+    conn: Connection, p: Principal, request: PushRequest, ref: Reference, received: int
+) -> tuple[list[MutationResult], ChangeBuffer]:
+    buffer = ChangeBuffer()
+    results: list[MutationResult] = []
+    counter = 0
+    for m in request.mutations:
+        previous = _previous(conn, m.mutation_id)
+        if previous is not None:
+            results.append(_duplicate(previous, p))
+            continue
+        original = Timestamp.parse(m.hlc)
+        adjusted: str | None = None
+        stamp = original
+        if original.millis > received + MAX_CLOCK_SKEW_MS:
+            stamp = Timestamp(received, counter, original.node)
+            counter += 1
+            adjusted = str(stamp)
+        ctx = Ctx(conn, p, ref, received, ChangeBuffer(), str(stamp), stamp.millis, m)
+        try:
+            with conn.begin_nested():
+                outcome = _apply(ctx, m)
+                for entry in ctx.buffer.entries:
+                    entry.hlc = ctx.stamp
+                    entry.original_hlc = m.hlc if adjusted else None
+                    entry.author_agent_id = p.agent_id
+                    entry.device_id = p.device_id
+                    entry.mutation_id = m.mutation_id
+                _record(conn, p, m, outcome, adjusted, received)
+            buffer.extend(ctx.buffer)
+        except Reject as exc:
+            outcome = Outcome("rejected", reason=exc.reason)
+            results.append(_record_rejection(conn, p, m, outcome, received))
+            continue
+        except IntegrityError:
+            previous = _previous(conn, m.mutation_id)
+            if previous is not None:
+                results.append(_duplicate(previous, p))
+            else:
+                outcome = Outcome("rejected", reason="Identifiant déjà utilisé : refusé.")
+                results.append(_record_rejection(conn, p, m, outcome, received))
+            continue
+        results.append(
+            MutationResult(
+                mutation_id=m.mutation_id,
+                status=outcome.status,  # type: ignore[arg-type]
+                reason=outcome.reason,
+                server_version=outcome.server_version,
+                conflict_ids=outcome.conflict_ids,
+                hlc_adjusted_to=adjusted,
+            )
+        )
+    return results, buffer
+
+
+def _previous(conn: Connection, mutation_id: str) -> dict[str, Any] | None:
+    row = conn.execute(
+        select(schema.applied_mutations).where(
+            schema.applied_mutations.c.mutation_id == mutation_id
+        )
+    ).first()
+    return None if row is None else dict(row._mapping)
+
+
+def _duplicate(previous: dict[str, Any], p: Principal) -> MutationResult:
+    if previous["device_id"] != p.device_id:
+        return MutationResult(
+            mutation_id=previous["mutation_id"],
+            status="rejected",
+            reason="Cette modification a déjà été reçue d'un autre appareil : refusée.",
+        )
+    return MutationResult(
+        mutation_id=previous["mutation_id"],
+        status="duplicate",
+        original_status=previous["status"],
+        reason=previous["reason"],
+        server_version=previous["server_version"],
+        conflict_ids=json.loads(previous["conflict_ids"] or "[]"),
+        hlc_adjusted_to=previous["adjusted_hlc"],
+    )
+
+
+def _record(
+    conn: Connection,
+    p: Principal,
+    m: Mutation,
+    outcome: Outcome,
+    adjusted: str | None,
+    received: int,
+) -> None:
+    conn.execute(
+        insert(schema.applied_mutations).values(
+            mutation_id=m.mutation_id,
+            device_id=p.device_id,
+            agent_id=p.agent_id,
+            table_name=m.table_name,
+            row_id=m.row_id,
+            status=outcome.status,
+            reason=outcome.reason,
+            server_version=outcome.server_version,
+            conflict_ids=dumps(outcome.conflict_ids),
+            hlc=m.hlc,
+            adjusted_hlc=adjusted,
+            received_at_ms=received,
+        )
+    )
+
+
+def _record_rejection(
+    conn: Connection, p: Principal, m: Mutation, outcome: Outcome, received: int
+) -> MutationResult:
+    try:
+        with conn.begin_nested():
+            _record(conn, p, m, outcome, None, received)
+    except IntegrityError:
+        previous = _previous(conn, m.mutation_id)
+        if previous is not None:
+            return _duplicate(previous, p)
+    return MutationResult(mutation_id=m.mutation_id, status="rejected", reason=outcome.reason)
+
+
+# -- dispatch --------------------------------------------------------------------------------------
+
+
+def _apply(ctx: Ctx, m: Mutation) -> Outcome:
+    spec = SPECS.get(m.table_name)
+    if spec is None:
+        raise Reject(
+            f"La table « {m.table_name} » est inconnue ou gérée par le serveur : "
+            "modification refusée."
+        )
+    if Timestamp.parse(m.hlc).node != ctx.p.device_id:
+        raise Reject("Horodatage émis par un autre appareil : modification refusée.")
+    values = {k: v for k, v in m.changed_fields.items() if k not in CLIENT_LOCAL_COLUMNS}
+    if "id" in values and values.pop("id") != m.row_id:
+        raise Reject("L'identifiant de la ligne ne correspond pas : modification refusée.")
+    if m.op == "delete":
+        values.pop("deleted", None)
+        values.pop("updated_at", None)
+        if values:
+            raise Reject("Une suppression ne porte pas d'autres modifications.")
+    elif "deleted" in values:
+        raise Reject("Utilisez une suppression pour effacer une ligne.")
+    handler = HANDLERS[m.table_name]
+    return handler(ctx, spec, m, values)
+
+
+def _require_insert_fields(spec: Spec, values: dict[str, Any]) -> None:
+    missing = sorted(k for k in spec.required if values.get(k) in (None, ""))
+    if missing:
+        raise Reject(f"Champs obligatoires manquants : {', '.join(missing)}.")
+
+
+def _only_updatable(spec: Spec, values: dict[str, Any]) -> None:
+    extra = sorted(set(values) - spec.updatable)
+    if extra:
+        raise Reject(f"Ces champs ne se modifient pas : {', '.join(extra)}.")
+
+
+def _is_erased(conn: Connection, table: str, row_id: str) -> bool:
+    return bool(
+        conn.execute(
+            select(
+                exists().where(
+                    schema.erased_rows.c.table_name == table, schema.erased_rows.c.row_id == row_id
+                )
+            )
+        ).scalar()
+    )
+
+
+def _existing(ctx: Ctx, spec: Spec, row_id: str) -> dict[str, Any]:
+    row = load_row(ctx.conn, spec.table, row_id, for_update=True)
+    if row is None:
+        if _is_erased(ctx.conn, spec.table.name, row_id):
+            raise Reject("Cette fiche a été effacée (RGPD) : modification refusée.")
+        raise Reject(NOT_VISIBLE)
+    return row
+
+
+def _visible_person(ctx: Ctx, person_id: str | None, *, care: bool) -> str:
+    """The person's territory if the pushing agent may see her now; refused otherwise."""
+    if person_id is not None and _is_erased(ctx.conn, "contacts", person_id):
+        raise Reject("Cette personne a été effacée (RGPD) : modification refusée.")
+    territory = person_territory(ctx.conn, person_id)
+    allowed = ctx.p.is_care if care else ctx.p.sees_persons
+    if territory is None or not allowed or not ctx.p.has_territory(territory):
+        raise Reject(NOT_VISIBLE)
+    return territory
+
+
+def _new_version(row: dict[str, Any] | None) -> int:
+    return 1 if row is None else int(row.get("server_version") or 0) + 1
+
+
+def _insert(ctx: Ctx, spec: Spec, row_id: str, values: dict[str, Any]) -> dict[str, Any]:
+    if load_row(ctx.conn, spec.table, row_id) is not None or _is_erased(
+        ctx.conn, spec.table.name, row_id
+    ):
+        raise Reject("Identifiant déjà utilisé : refusé.")
+    stored = {"id": row_id, **values, "server_version": 1}
+    ctx.conn.execute(insert(spec.table).values(**encode(stored)))
+    row = load_row(ctx.conn, spec.table, row_id)
+    assert row is not None
+    return row
+
+
+def _update(ctx: Ctx, spec: Spec, row: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    version = _new_version(row)
+    ctx.conn.execute(
+        update(spec.table)
+        .where(spec.table.c.id == row["id"])
+        .values(**encode(values), server_version=version)
+    )
+    fresh = load_row(ctx.conn, spec.table, row["id"])
+    assert fresh is not None
+    return fresh
+
+
+# -- contacts and planned contacts: per-field merge ------------------------------------------------
+
+
+def _merge(
+    ctx: Ctx, spec: Spec, m: Mutation, row: dict[str, Any], values: dict[str, Any], person_id: str
+) -> tuple[dict[str, Any], list[str]]:
+    """Apply the fields that win; record a conflict where both sides changed a field."""
+    field_hlc: dict[str, str] = json.loads(row.get("field_hlc") or "{}")
+    meta: dict[str, dict[str, Any]] = json.loads(row.get("field_meta") or "{}")
+    version = _new_version(row)
+    incoming = Timestamp.parse(ctx.stamp)
+    applied: dict[str, Any] = {}
+    conflict_ids: list[str] = []
+    territory = person_territory(ctx.conn, person_id)
+    for key, value in values.items():
+        if key == "updated_at":
+            continue
+        current = row.get(key)
+        info = meta.get(key, {})
+        theirs = int(info.get("v", 0)) > m.base_version and info.get("d") != ctx.p.device_id
+        server_stamp = field_hlc.get(key)
+        if not theirs:
+            wins = True
+        else:
+            wins = server_stamp is None or incoming > Timestamp.parse(server_stamp)
+        if theirs and _comparable(current) != _comparable(value):
+            conflict_ids.append(
+                _record_conflict(
+                    ctx, spec, row, key, value, current, server_stamp, info, person_id, territory
+                )
+            )
+        if wins and _comparable(current) != _comparable(value):
+            applied[key] = value
+            stamp = ctx.stamp
+            if server_stamp is not None and Timestamp.parse(server_stamp) > incoming:
+                stamp = server_stamp
+            field_hlc[key] = stamp
+            meta[key] = {"v": version, "a": ctx.p.agent_id, "d": ctx.p.device_id}
+    if not applied:
+        return row, conflict_ids
+    if "updated_at" in values:
+        applied["updated_at"] = values["updated_at"]
+    applied["field_hlc"] = dumps(field_hlc)
+    applied["field_meta"] = dumps(meta)
+    return _update(ctx, spec, row, applied), conflict_ids
+
+
+def _comparable(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _record_conflict(
+    ctx: Ctx,
+    spec: Spec,
+    row: dict[str, Any],
+    key: str,
+    value: Any,
+    current: Any,
+    server_stamp: str | None,
+    info: dict[str, Any],
+    person_id: str,
+    territory: str | None,
+) -> str:
+    conflict_id = str(uuid.uuid4())
+    conflict = {
+        "id": conflict_id,
+        "table_name": spec.table.name,
+        "row_id": row["id"],
+        "field": key,
+        "local_value": json.dumps(value, ensure_ascii=False),
+        "remote_value": json.dumps(_comparable(current), ensure_ascii=False),
+        "local_hlc": ctx.stamp,
+        "remote_hlc": server_stamp,
+        "local_agent_id": ctx.p.agent_id,
+        "remote_agent_id": info.get("a"),
+        "created_at": iso_now(),
+        "person_id": person_id,
+        "server_version": 1,
+    }
+    ctx.conn.execute(insert(schema.conflicts).values(**conflict))
+    ctx.buffer.add(entry_for("conflicts", conflict, territory_id=territory))
+    return conflict_id
+
+
+def _insert_merged(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> dict[str, Any]:
+    stamped = [k for k in values if k not in ("created_at", "updated_at")]
+    extra = {
+        "field_hlc": dumps({k: ctx.stamp for k in stamped}),
+        "field_meta": dumps(
+            {k: {"v": 1, "a": ctx.p.agent_id, "d": ctx.p.device_id} for k in stamped}
+        ),
+    }
+    return _insert(ctx, spec, m.row_id, {**values, **extra})
+
+
+def _contacts(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> Outcome:
+    p = ctx.p
+    if p.role == RECEPTION:
+        hidden = [k for k, v in values.items() if k not in RECEPTION_CONTACT_FIELDS]
+        if any(not is_empty(values[k]) for k in hidden) or (m.op == "delete"):
+            raise Reject(
+                "Votre rôle ne permet de modifier que l'identité et les coordonnées : refusé."
+            )
+        values = {k: v for k, v in values.items() if k in RECEPTION_CONTACT_FIELDS}
+    if m.op == "insert":
+        cleaned = clean(spec, ctx.ref, values)
+        _require_insert_fields(spec, cleaned)
+        if not p.sees_persons or not p.has_territory(cleaned["territory_id"]):
+            raise Reject("Vous ne pouvez créer une fiche que dans vos territoires : refusé.")
+        if cleaned["kind"] == "person" and not (
+            cleaned.get("family_name") and cleaned.get("given_names")
+        ):
+            raise Reject("Nom et prénom sont obligatoires pour une personne.")
+        cleaned.setdefault("emergency_contacts", [])
+        row = _insert_merged(ctx, spec, m, cleaned)
+        _territory_history(ctx, row["id"], None, row["territory_id"])
+        ctx.buffer.add(entry_for("contacts", row, territory_id=row["territory_id"]))
+        return Outcome("applied", row["server_version"])
+    row = _existing(ctx, spec, m.row_id)
+    if row["deleted"] or not p.sees_persons or not p.has_territory(row["territory_id"]):
+        raise Reject(NOT_VISIBLE)
+    old_territory = row["territory_id"]
+    if m.op == "delete":
+        if not p.is_care:
+            raise Reject("Votre rôle ne permet pas de supprimer une fiche.")
+        fresh = _update(ctx, spec, row, {"deleted": 1})
+        emit_person_move(ctx.conn, ctx.buffer, fresh, old_territory, None, "deleted")
+        for table, column in (
+            (schema.consents, "contact_id"),
+            (schema.register_enrolments, "person_id"),
+            (schema.planned_contacts, "person_id"),
+        ):
+            ctx.conn.execute(
+                update(table)
+                .where(table.c[column] == row["id"], table.c.deleted == 0)
+                .values(deleted=1, server_version=table.c.server_version + 1)
+            )
+        return Outcome("applied", fresh["server_version"])
+    _only_updatable(spec, values)
+    cleaned = clean(spec, ctx.ref, values)
+    if "territory_id" in cleaned and cleaned["territory_id"] is None:
+        raise Reject("Territoire : ce champ est obligatoire.")
+    fresh, conflicts = _merge(ctx, spec, m, row, cleaned, row["id"])
+    new_territory = fresh["territory_id"]
+    if new_territory != old_territory:
+        _territory_history(ctx, row["id"], old_territory, new_territory)
+        emit_person_move(ctx.conn, ctx.buffer, fresh, old_territory, new_territory, "revoked")
+    elif fresh is not row:
+        ctx.buffer.add(entry_for("contacts", fresh, territory_id=new_territory))
+    reason = None
+    if row.get("archived") and fresh is not row:
+        reason = "Fiche archivée : votre modification est conservée et signalée."
+    return Outcome(
+        "conflict" if conflicts else "applied", fresh["server_version"], conflicts, reason
+    )
+
+
+def _territory_history(ctx: Ctx, person_id: str, old: str | None, new: str) -> None:
+    history = schema.territory_history
+    at = min(ctx.stamp_ms, ctx.now_ms)
+    if old is not None:
+        ctx.conn.execute(
+            update(history)
+            .where(history.c.person_id == person_id, history.c.to_ms.is_(None))
+            .values(to_ms=at)
+        )
+    ctx.conn.execute(
+        insert(history).values(person_id=person_id, territory_id=new, from_ms=at, to_ms=None)
+    )
+
+
+def _assignable(ctx: Ctx, agent_id: str, territory: str) -> None:
+    a = schema.agents
+    row = ctx.conn.execute(
+        select(a.c.role)
+        .join(schema.agent_territories, schema.agent_territories.c.agent_id == a.c.id)
+        .where(
+            a.c.id == agent_id,
+            a.c.deleted == 0,
+            schema.agent_territories.c.territory_id == territory,
+        )
+    ).first()
+    if row is None or row.role not in ("travailleur-social", COORDINATOR):
+        raise Reject("L'agent désigné ne suit pas ce territoire : refusé.")
+
+
+def _planned(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> Outcome:
+    p = ctx.p
+    if m.op == "insert":
+        cleaned = clean(spec, ctx.ref, values)
+        _require_insert_fields(spec, cleaned)
+        territory = _visible_person(ctx, cleaned["person_id"], care=True)
+        if cleaned["agent_id"] != p.agent_id:
+            _assignable(ctx, cleaned["agent_id"], territory)
+        row = _insert_merged(ctx, spec, m, cleaned)
+        ctx.buffer.add(entry_for("planned_contacts", row, territory_id=territory))
+        return Outcome("applied", row["server_version"])
+    row = _existing(ctx, spec, m.row_id)
+    if row["deleted"]:
+        raise Reject("Ce contact prévu a été supprimé entre-temps : modification non appliquée.")
+    territory = _visible_person(ctx, row["person_id"], care=True)
+    if p.role != COORDINATOR and row["agent_id"] != p.agent_id:
+        raise Reject(NOT_VISIBLE)
+    if m.op == "delete":
+        fresh = _update(ctx, spec, row, {"deleted": 1})
+        ctx.buffer.add(
+            entry_for(
+                "planned_contacts", fresh, territory_id=territory, op="remove", reason="deleted"
+            )
+        )
+        return Outcome("applied", fresh["server_version"])
+    _only_updatable(spec, values)
+    cleaned = clean(spec, ctx.ref, values)
+    if cleaned.get("agent_id") is not None and cleaned["agent_id"] != row["agent_id"]:
+        _assignable(ctx, cleaned["agent_id"], territory)
+    if cleaned.get("done_by_visit_id"):
+        visit = load_row(ctx.conn, schema.visits, cleaned["done_by_visit_id"])
+        if visit is None or visit["person_id"] != row["person_id"]:
+            raise Reject("La visite indiquée n'existe pas pour cette personne : refusé.")
+    fresh, conflicts = _merge(ctx, spec, m, row, cleaned, row["person_id"])
+    if fresh is not row:
+        ctx.buffer.add(entry_for("planned_contacts", fresh, territory_id=territory))
+        if fresh["agent_id"] != row["agent_id"] and not _is_coordinator_of(
+            ctx, row["agent_id"], territory
+        ):
+            ctx.buffer.add(_target_removal("planned_contacts", row["id"], row["agent_id"]))
+    return Outcome("conflict" if conflicts else "applied", fresh["server_version"], conflicts)
+
+
+def _is_coordinator_of(ctx: Ctx, agent_id: str, territory: str) -> bool:
+    a = schema.agents
+    return (
+        ctx.conn.execute(
+            select(a.c.id)
+            .join(schema.agent_territories, schema.agent_territories.c.agent_id == a.c.id)
+            .where(
+                a.c.id == agent_id,
+                a.c.role == COORDINATOR,
+                schema.agent_territories.c.territory_id == territory,
+            )
+        ).first()
+        is not None
+    )
+
+
+def _target_removal(table: str, row_id: str, agent_id: str) -> Entry:
+    return Entry(
+        table_name=table,
+        row_id=row_id,
+        op="remove",
+        reason="revoked",
+        audience="target",
+        scope_agent_ids=[agent_id],
+    )
+
+
+# -- visits: append-only, author revisions ---------------------------------------------------------
+
+
+def had_access_at(conn: Connection, agent_id: str, person_id: str, at_ms: int) -> bool:
+    """Could this agent see this person at that moment (territory histories overlap)?"""
+    th, ah = schema.territory_history, schema.agent_territory_history
+    query = (
+        select(th.c.id)
+        .join(ah, ah.c.territory_id == th.c.territory_id)
+        .where(
+            th.c.person_id == person_id,
+            ah.c.agent_id == agent_id,
+            th.c.from_ms <= at_ms,
+            or_(th.c.to_ms.is_(None), th.c.to_ms > at_ms),
+            ah.c.from_ms <= at_ms,
+            or_(ah.c.to_ms.is_(None), ah.c.to_ms > at_ms),
+        )
+        .limit(1)
+    )
+    return conn.execute(query).first() is not None
+
+
+def _visits(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> Outcome:
+    p = ctx.p
+    if m.op == "delete":
+        raise Reject("Une visite ne se supprime pas : corrigez-la (nouvelle révision).")
+    if m.op == "insert":
+        cleaned = clean(spec, ctx.ref, values)
+        _require_insert_fields(spec, cleaned)
+        if cleaned["agent_id"] != p.agent_id:
+            raise Reject("Une visite ne peut être enregistrée qu'au nom de son auteur : refusé.")
+        if not p.is_care:
+            raise Reject("Votre rôle ne permet pas d'enregistrer des visites.")
+        if _is_erased(ctx.conn, "contacts", cleaned["person_id"]):
+            raise Reject("Cette personne a été effacée (RGPD) : visite refusée.")
+        territory = person_territory(ctx.conn, cleaned["person_id"])
+        if territory is None:
+            raise Reject(NOT_VISIBLE)
+        sees_now = p.has_territory(territory)
+        if not sees_now and not had_access_at(
+            ctx.conn, p.agent_id, cleaned["person_id"], ctx.stamp_ms
+        ):
+            raise Reject(
+                "Vous n'aviez pas accès à cette personne quand la visite a été saisie : refusé."
+            )
+        _check_actions(ctx, cleaned.get("proposed_action_ids") or [])
+        cleaned.setdefault("revision", 1)
+        row = _insert(ctx, spec, m.row_id, cleaned)
+        ctx.buffer.add(entry_for("visits", row, territory_id=territory))
+        if not sees_now:
+            ctx.buffer.add(_target_removal("visits", row["id"], p.agent_id))
+        return Outcome("applied", row["server_version"])
+    row = _existing(ctx, spec, m.row_id)
+    if row["agent_id"] != p.agent_id:
+        raise Reject("Seul l'auteur d'une visite peut la corriger : refusé.")
+    territory = _visible_person(ctx, row["person_id"], care=True)
+    _only_updatable(spec, values)
+    cleaned = clean(spec, ctx.ref, values)
+    _check_actions(ctx, cleaned.get("proposed_action_ids") or [])
+    revision = cleaned.get("revision") or int(row["revision"]) + 1
+    if revision <= int(row["revision"]):
+        revision = int(row["revision"]) + 1
+    cleaned["revision"] = revision
+    fresh = _update(ctx, spec, row, cleaned)
+    ctx.buffer.add(entry_for("visits", fresh, territory_id=territory))
+    return Outcome("applied", fresh["server_version"])
+
+
+def _check_actions(ctx: Ctx, action_ids: list[str]) -> None:
+    if not action_ids:
+        return
+    found = ctx.conn.execute(
+        select(schema.actions.c.id).where(
+            schema.actions.c.id.in_(action_ids), schema.actions.c.deleted == 0
+        )
+    ).all()
+    if len(found) != len(set(action_ids)):
+        raise Reject("Une action proposée n'existe pas dans le catalogue : refusé.")
+
+
+# -- consents, register enrolment ------------------------------------------------------------------
+
+
+def _person_records(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> Outcome:
+    p = ctx.p
+    column = "contact_id" if spec.table.name == "consents" else "person_id"
+    if m.op == "insert":
+        cleaned = clean(spec, ctx.ref, values)
+        _require_insert_fields(spec, cleaned)
+        territory = _visible_person(ctx, cleaned[column], care=False)
+        if spec.table.name == "consents":
+            if p.role == RECEPTION and cleaned["purpose"] != "registre":
+                raise Reject("Votre rôle ne permet d'enregistrer que le consentement au registre.")
+            if cleaned.get("recorded_by_agent_id") not in (None, p.agent_id):
+                raise Reject("Un consentement est enregistré au nom de son auteur : refusé.")
+            cleaned["recorded_by_agent_id"] = p.agent_id
+        else:
+            if cleaned.get("consent_given") != 1:
+                raise Reject(
+                    "Le consentement de la personne est obligatoire pour l'inscription au registre."
+                )
+            kind = ctx.conn.execute(
+                select(schema.contacts.c.kind).where(schema.contacts.c.id == cleaned[column])
+            ).scalar()
+            if kind != "person":
+                raise Reject("Seule une personne peut être inscrite au registre.")
+        row = _insert(ctx, spec, m.row_id, cleaned)
+        ctx.buffer.add(entry_for(spec.table.name, row, territory_id=territory))
+        return Outcome("applied", row["server_version"])
+    row = _existing(ctx, spec, m.row_id)
+    territory = _visible_person(ctx, row[column], care=False)
+    if row["deleted"]:
+        raise Reject("Cette ligne a été supprimée entre-temps : modification non appliquée.")
+    if p.role == RECEPTION and spec.table.name == "consents" and row["purpose"] != "registre":
+        raise Reject(NOT_VISIBLE)
+    if m.op == "delete":
+        if not p.is_care:
+            raise Reject("Votre rôle ne permet pas cette suppression.")
+        fresh = _update(ctx, spec, row, {"deleted": 1})
+        ctx.buffer.add(
+            entry_for(spec.table.name, fresh, territory_id=territory, op="remove", reason="deleted")
+        )
+        return Outcome("applied", fresh["server_version"])
+    _only_updatable(spec, values)
+    fresh = _update(ctx, spec, row, clean(spec, ctx.ref, values))
+    ctx.buffer.add(entry_for(spec.table.name, fresh, territory_id=territory))
+    return Outcome("applied", fresh["server_version"])
+
+
+# -- append-only and up-only -----------------------------------------------------------------------
+
+
+def _handouts(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> Outcome:
+    p = ctx.p
+    if m.op != "insert":
+        raise Reject("Une remise de document ne se modifie pas : refusé.")
+    cleaned = clean(spec, ctx.ref, values)
+    _require_insert_fields(spec, cleaned)
+    if cleaned["agent_id"] != p.agent_id:
+        raise Reject("Une remise est enregistrée au nom de son auteur : refusé.")
+    if cleaned.get("person_id"):
+        territory: str | None = _visible_person(ctx, cleaned["person_id"], care=False)
+    else:
+        territory = cleaned.get("territory_id")
+        if territory is not None and not p.has_territory(territory):
+            raise Reject("Territoire hors de votre périmètre : refusé.")
+    _check_actions(ctx, cleaned.get("action_ids") or [])
+    row = _insert(ctx, spec, m.row_id, cleaned)
+    ctx.buffer.add(entry_for("handouts_given", row, territory_id=territory))
+    return Outcome("applied", row["server_version"])
+
+
+def _up_only(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> Outcome:
+    p = ctx.p
+    if m.op != "insert":
+        raise Reject("Cette ligne ne se modifie pas après envoi : refusé.")
+    cleaned = clean(spec, ctx.ref, values)
+    _require_insert_fields(spec, cleaned)
+    if cleaned.get("agent_id") not in (None, p.agent_id):
+        raise Reject("Une ligne est enregistrée au nom de son auteur : refusé.")
+    if spec.table.name == "audit_log":
+        cleaned["agent_id"] = p.agent_id
+        cleaned["detail"] = dumps(cleaned.get("detail") or {})
+        if load_row(ctx.conn, spec.table, m.row_id) is not None:
+            raise Reject("Identifiant déjà utilisé : refusé.")
+        ctx.conn.execute(
+            insert(spec.table).values(
+                id=m.row_id, **cleaned, device_id=p.device_id, received_at_ms=ctx.now_ms
+            )
+        )
+        return Outcome("applied", 1)
+    if not p.has_territory(cleaned["territory_id"]):
+        raise Reject("Territoire hors de votre périmètre : refusé.")
+    row = _insert(ctx, spec, m.row_id, cleaned)
+    return Outcome("applied", row["server_version"])
+
+
+# -- catalogue (server-authoritative) and evaluations ----------------------------------------------
+
+
+def _catalogue(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> Outcome:
+    if ctx.p.role not in CATALOGUE_ROLES:
+        raise Reject("Le catalogue est géré par les coordinateurs et les administrateurs : refusé.")
+    row = load_row(ctx.conn, spec.table, m.row_id, for_update=True)
+    cleaned = clean(spec, ctx.ref, values)
+    facility = cleaned.get("facility_id") if spec.table.name == "actions" else None
+    if facility and load_row(ctx.conn, schema.facilities, facility) is None:
+        raise Reject("Le lieu indiqué n'existe pas : refusé.")
+    if m.op == "delete":
+        if row is None or row["deleted"]:
+            raise Reject(NOT_VISIBLE)
+        fresh = _update(ctx, spec, row, {"deleted": 1})
+        ctx.buffer.add(
+            entry_for(spec.table.name, fresh, territory_id=None, op="remove", reason="deleted")
+        )
+        return Outcome("applied", fresh["server_version"])
+    cleaned.setdefault("updated_at", iso_now())
+    if row is None:
+        if m.op != "insert":
+            raise Reject(NOT_VISIBLE)
+        _require_insert_fields(spec, cleaned)
+        fresh = _insert(ctx, spec, m.row_id, cleaned)
+    else:
+        fresh = _update(ctx, spec, row, {**cleaned, "deleted": 0})
+    ctx.buffer.add(entry_for(spec.table.name, fresh, territory_id=None))
+    return Outcome("applied", fresh["server_version"])
+
+
+def _evaluations(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> Outcome:
+    p = ctx.p
+    if p.role not in CATALOGUE_ROLES:
+        raise Reject("Les évaluations sont saisies par les coordinateurs : refusé.")
+    if m.op == "insert":
+        cleaned = clean(spec, ctx.ref, values)
+        _require_insert_fields(spec, cleaned)
+        if cleaned.get("author_agent_id") not in (None, p.agent_id):
+            raise Reject("Une évaluation est enregistrée au nom de son auteur : refusé.")
+        cleaned["author_agent_id"] = p.agent_id
+        cleaned.setdefault("updated_at", iso_now())
+        if load_row(ctx.conn, schema.actions, cleaned["action_id"]) is None:
+            raise Reject("L'action évaluée n'existe pas : refusé.")
+        row = _insert(ctx, spec, m.row_id, cleaned)
+        ctx.buffer.add(entry_for("action_evaluations", row, territory_id=None))
+        return Outcome("applied", row["server_version"])
+    row = _existing(ctx, spec, m.row_id)
+    if row["author_agent_id"] != p.agent_id:
+        raise Reject("Seul l'auteur d'une évaluation peut la corriger : refusé.")
+    if m.op == "delete":
+        raise Reject("Une évaluation ne se supprime pas : corrigez-la.")
+    _only_updatable(spec, values)
+    fresh = _update(ctx, spec, row, clean(spec, ctx.ref, values))
+    ctx.buffer.add(entry_for("action_evaluations", fresh, territory_id=None))
+    return Outcome("applied", fresh["server_version"])
+
+
+def _resolution(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> Outcome:
+    p = ctx.p
+    if m.op != "update":
+        raise Reject("Un conflit se résout, il ne se crée ni ne se supprime : refusé.")
+    row = _existing(ctx, spec, m.row_id)
+    territory = person_territory(ctx.conn, row.get("person_id"))
+    involved = {row.get("local_agent_id"), row.get("remote_agent_id")}
+    if not p.has_territory(territory) or not (
+        p.role == COORDINATOR or (p.sees_persons and p.agent_id in involved)
+    ):
+        raise Reject(NOT_VISIBLE)
+    _only_updatable(spec, values)
+    fresh = _update(ctx, spec, row, clean(spec, ctx.ref, values))
+    ctx.buffer.add(entry_for("conflicts", fresh, territory_id=territory))
+    return Outcome("applied", fresh["server_version"])
+
+
+Handler = Callable[[Ctx, Spec, Mutation, dict[str, Any]], Outcome]
+HANDLERS: dict[str, Handler] = {
+    "contacts": _contacts,
+    "planned_contacts": _planned,
+    "visits": _visits,
+    "consents": _person_records,
+    "register_enrolments": _person_records,
+    "handouts_given": _handouts,
+    "reception_encounters": _up_only,
+    "audit_log": _up_only,
+    "facilities": _catalogue,
+    "actions": _catalogue,
+    "action_evaluations": _evaluations,
+    "conflicts": _resolution,
+}
+
+__all__ = ["had_access_at", "push"]

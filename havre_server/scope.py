@@ -1,0 +1,151 @@
+"""Who may see what: the matrix of sync.md, as code used by every pull and push.
+
+Each change-log entry carries its *audience* (a class of readers) and scope columns written at
+the time of the change (the person's territory, the agents concerned). A pull keeps an entry when
+the reader belongs to its audience *now*:
+
+=================  =========================================================================
+audience           readers
+=================  =========================================================================
+``all``            everyone (reference data, facilities, actions)
+``coord``          coordinators and administrators (action evaluations)
+``directory``      agents with the entry's territory (agent directory: one entry per territory)
+``person``         social workers, coordinators and reception agents of the territory
+                   (contacts, register enrolment, consents to the register); reception agents
+                   get a projection: identity, contact details and register status only
+``person-private`` social workers and coordinators of the territory (other consents)
+``care``           social workers and coordinators of the territory (visits, handouts given)
+``planned``        coordinators of the territory, and the assigned agent if a social worker or
+                   coordinator of the territory
+``conflict``       coordinators of the territory and the agents whose edits collided
+``target``         only the agents listed (a removal sent to one agent, their own agent row)
+=================  =========================================================================
+
+Scope changes are written to the log when they happen (see push/admin): a person moving from
+*sud* to *nord* writes removals scoped to *sud* then full upserts scoped to *nord* for the person
+and every row that depends on her; an agent whose own role or territories change gets
+``reset_required`` on their next pull (a full download, which removes whatever left their scope
+and brings whatever entered it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+SOCIAL_WORKER = "travailleur-social"
+RECEPTION = "accueil"
+COORDINATOR = "coordinateur"
+ADMINISTRATOR = "administrateur"
+ROLES = (SOCIAL_WORKER, RECEPTION, COORDINATOR, ADMINISTRATOR)
+
+CARE_ROLES = frozenset({SOCIAL_WORKER, COORDINATOR})
+PERSON_ROLES = frozenset({SOCIAL_WORKER, COORDINATOR, RECEPTION})
+CATALOGUE_ROLES = frozenset({COORDINATOR, ADMINISTRATOR})
+
+# What a reception agent receives of a contact and of a register enrolment.
+RECEPTION_CONTACT_FIELDS = frozenset(
+    {
+        "id",
+        "kind",
+        "family_name",
+        "given_names",
+        "organisation_name",
+        "birth_date",
+        "address_line",
+        "postcode",
+        "city",
+        "territory_id",
+        "phone_1",
+        "phone_2",
+        "email",
+        "archived",
+        "created_at",
+        "updated_at",
+    }
+)
+RECEPTION_REGISTER_FIELDS = frozenset(
+    {"id", "person_id", "enrolled_on", "consent_given", "consent_date", "removed_on", "updated_at"}
+)
+DIRECTORY_FIELDS = frozenset(
+    {"id", "display_name", "role", "territory_ids", "work_phone", "updated_at"}
+)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The signed-in agent and device of one request."""
+
+    account_id: str
+    agent_id: str
+    login: str
+    role: str
+    territories: frozenset[str]
+    device_pk: int
+    device_id: str
+    token_hash: str
+    scope_changed_seq: int = 0
+
+    @property
+    def is_care(self) -> bool:
+        return self.role in CARE_ROLES
+
+    @property
+    def sees_persons(self) -> bool:
+        return self.role in PERSON_ROLES
+
+    def has_territory(self, territory_id: str | None) -> bool:
+        return territory_id is not None and territory_id in self.territories
+
+
+def entry_visible(
+    p: Principal, audience: str, territory_id: str | None, scope_agents: Iterable[str]
+) -> bool:
+    agents = set(scope_agents)
+    if audience == "all":
+        return True
+    if audience == "coord":
+        return p.role in CATALOGUE_ROLES
+    if audience == "target":
+        return p.agent_id in agents
+    if not p.has_territory(territory_id):
+        return False
+    if audience == "directory":
+        return True
+    if audience == "person":
+        return p.sees_persons
+    if audience in ("person-private", "care"):
+        return p.is_care
+    if audience == "planned":
+        return p.role == COORDINATOR or (p.is_care and p.agent_id in agents)
+    if audience == "conflict":
+        return p.role == COORDINATOR or (p.sees_persons and p.agent_id in agents)
+    return False
+
+
+def project(p: Principal, table: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """The part of a row this reader may hold."""
+    if table == "agents":
+        allowed = set(DIRECTORY_FIELDS)
+        if fields.get("id") == p.agent_id:
+            allowed.add("server_account")
+        return {k: v for k, v in fields.items() if k in allowed}
+    if p.role == RECEPTION:
+        if table == "contacts":
+            return {k: v for k, v in fields.items() if k in RECEPTION_CONTACT_FIELDS}
+        if table == "register_enrolments":
+            return {k: v for k, v in fields.items() if k in RECEPTION_REGISTER_FIELDS}
+    return fields
+
+
+def field_hlc_for(p: Principal, table: str, field_hlc: dict[str, str] | None) -> Any:
+    if field_hlc is None:
+        return None
+    if p.role == RECEPTION and table == "contacts":
+        return {k: v for k, v in field_hlc.items() if k in RECEPTION_CONTACT_FIELDS}
+    return field_hlc
+
+
+def consent_audience(purpose: str | None) -> str:
+    return "person" if purpose == "registre" else "person-private"

@@ -1,0 +1,158 @@
+"""The shared protocol types refuse hostile or corrupt requests and replies as a whole."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from havre_desktop.sync.protocol import (
+    MAX_PUSH_BATCH,
+    MAX_ROW_JSON_BYTES,
+    Change,
+    ErrorBody,
+    MutationResult,
+    PullReply,
+    PushRequest,
+)
+
+
+def _mutation(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "mutation_id": str(uuid.uuid4()),
+        "table_name": "contacts",
+        "row_id": str(uuid.uuid4()),
+        "op": "update",
+        "changed_fields": {"city": "Harfleur"},
+        "base_version": 1,
+        "hlc": "1795632326621-0001-abcdef0123456789",
+    }
+    data.update(overrides)
+    return data
+
+
+def _push(*mutations: dict[str, Any]) -> dict[str, Any]:
+    return {"device_id": "abcdef0123456789", "client_time_ms": 1, "mutations": list(mutations)}
+
+
+def _reply(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "changes": [
+            {
+                "seq": 3,
+                "table_name": "contacts",
+                "row_id": str(uuid.uuid4()),
+                "op": "upsert",
+                "fields": {"city": "Le Havre"},
+                "server_version": 2,
+            }
+        ],
+        "next_cursor": "3",
+        "has_more": False,
+        "phase": "log",
+        "head_seq": 3,
+    }
+    data.update(overrides)
+    return data
+
+
+def test_a_well_formed_push_and_reply_are_accepted() -> None:
+    assert PushRequest.model_validate_json(PushRequest(**_push(_mutation())).model_dump_json())
+    reply = PullReply.model_validate(_reply())
+    assert reply.changes[0].op == "upsert"
+
+
+@pytest.mark.parametrize(
+    "mutation",
+    [
+        _mutation(base_version="1"),
+        _mutation(op="upsert"),
+        _mutation(row_id="1 OR 1=1"),
+        _mutation(hlc="2026-11-25"),
+        _mutation(changed_fields={"Bad-Key": 1}),
+        _mutation(changed_fields={"notes": "x" * (MAX_ROW_JSON_BYTES + 1)}),
+        _mutation(changed_fields={f"f{i}": i for i in range(65)}),
+        {**_mutation(), "unexpected": True},
+    ],
+)
+def test_hostile_mutations_are_refused(mutation: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        PushRequest.model_validate(_push(mutation))
+
+
+def test_batches_are_bounded_and_ids_unique() -> None:
+    with pytest.raises(ValidationError):
+        PushRequest.model_validate(_push(*[_mutation() for _ in range(MAX_PUSH_BATCH + 1)]))
+    twice = _mutation()
+    with pytest.raises(ValidationError):
+        PushRequest.model_validate(_push(twice, twice))
+    with pytest.raises(ValidationError):
+        PushRequest.model_validate(_push())
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        _reply(has_more="false"),
+        _reply(reset_required=True),  # a reset carrying changes
+        _reply(next_cursor=""),
+        _reply(phase="other"),
+        _reply(
+            changes=[
+                {"seq": 1, "table_name": "x", "row_id": "a", "op": "remove", "server_version": 0}
+            ]
+        ),  # a removal without its reason
+        _reply(
+            changes=[
+                {
+                    "seq": 1,
+                    "table_name": "x",
+                    "row_id": "a",
+                    "op": "upsert",
+                    "reason": "erased",
+                    "fields": {},
+                    "server_version": 0,
+                }
+            ]
+        ),
+        _reply(
+            changes=[
+                {
+                    "seq": -1,
+                    "table_name": "x",
+                    "row_id": "a",
+                    "op": "remove",
+                    "reason": "erased",
+                    "server_version": 0,
+                }
+            ]
+        ),
+        {**_reply(), "injected": "<script>"},
+    ],
+)
+def test_hostile_or_corrupt_pull_replies_are_refused(reply: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        PullReply.model_validate(reply)
+
+
+def test_results_and_errors_are_consistent() -> None:
+    mutation_id = str(uuid.uuid4())
+    with pytest.raises(ValidationError):
+        MutationResult(mutation_id=mutation_id, status="rejected")
+    with pytest.raises(ValidationError):
+        MutationResult(mutation_id=mutation_id, status="duplicate")
+    with pytest.raises(ValidationError):
+        Change.model_validate(
+            {
+                "seq": 1,
+                "table_name": "contacts",
+                "row_id": "a",
+                "op": "remove",
+                "reason": "stolen",
+                "server_version": 1,
+            }
+        )
+    body = ErrorBody(code="device_revoked", message="Cet appareil a été révoqué.", wipe=True)
+    assert ErrorBody.model_validate_json(body.model_dump_json()).wipe is True

@@ -1,0 +1,257 @@
+"""Push: applied, duplicate, conflict, rejected with a reason; clocks; one transaction."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from havre_desktop.core.hlc import Timestamp
+from tests.server.support import (
+    Replica,
+    World,
+    new_person,
+    now_ms,
+    person_fields,
+    visit_fields,
+)
+
+
+def test_insert_is_applied_and_a_retry_answers_duplicate(world: World) -> None:
+    device = world.agent("travailleur-social", ["nord"])
+    person_id = str(uuid.uuid4())
+    mutation = device.mutation(
+        "contacts", person_id, "insert", {**person_fields(), "id": person_id}
+    )
+    first = device.push(mutation)[0]
+    assert first["status"] == "applied"
+    assert first["server_version"] == 1
+    again = device.push(mutation)[0]
+    assert again["status"] == "duplicate"
+    assert again["original_status"] == "applied"
+    assert again["server_version"] == 1
+    # Applied once: one row, one log entry for this mutation.
+    count = world.server.sql(
+        "SELECT count(*) FROM change_log WHERE mutation_id = :m", m=mutation["mutation_id"]
+    )
+    assert count[0][0] == 1
+    assert (
+        world.server.sql("SELECT server_version FROM contacts WHERE id = :i", i=person_id)[0][0]
+        == 1
+    )
+
+
+def test_two_devices_editing_one_field_make_a_conflict_with_both_values(world: World) -> None:
+    first = world.agent("travailleur-social", ["nord"])
+    second = world.agent("travailleur-social", ["nord"])
+    person_id = new_person(first)
+    a = first.mutation("contacts", person_id, "update", {"phone_1": "02 61 91 00 01"}, 1)
+    b = second.mutation(
+        "contacts",
+        person_id,
+        "update",
+        {"phone_1": "02 61 91 00 02"},
+        1,
+        hlc=second.hlc(now_ms() + 1000),
+    )
+    assert first.push(a)[0]["status"] == "applied"
+    result = second.push(b)[0]
+    assert result["status"] == "conflict"
+    assert len(result["conflict_ids"]) == 1
+    conflict_id = result["conflict_ids"][0]
+    # The later stamp wins (second's HLC is later); both values are kept for a person to resolve.
+    coordinator = world.agent("coordinateur", ["nord"])
+    replica = Replica(coordinator).sync()
+    assert replica.get("contacts", person_id)["phone_1"] == "02 61 91 00 02"
+    conflict = replica.get("conflicts", conflict_id)
+    assert {json.loads(conflict["local_value"]), json.loads(conflict["remote_value"])} == {
+        "02 61 91 00 01",
+        "02 61 91 00 02",
+    }
+    assert {conflict["local_agent_id"], conflict["remote_agent_id"]} == {
+        first.agent_id,
+        second.agent_id,
+    }
+    # Both agents whose edits collided see the conflict; a colleague who did not edit does not.
+    assert Replica(first).sync().has("conflicts", conflict_id)
+    assert Replica(second).sync().has("conflicts", conflict_id)
+    bystander = world.agent("travailleur-social", ["nord"])
+    assert not Replica(bystander).sync().has("conflicts", conflict_id)
+    # Resolution is an ordinary edit; the conflict then leaves the lists.
+    resolved = first.push(
+        first.mutation(
+            "conflicts",
+            conflict_id,
+            "update",
+            {"resolved_at": "2026-11-25T10:00:00Z", "resolution": "remote"},
+            1,
+        )
+    )[0]
+    assert resolved["status"] == "applied"
+
+
+def test_different_fields_merge_without_conflict(world: World) -> None:
+    first = world.agent("travailleur-social", ["nord"])
+    second = world.agent("travailleur-social", ["nord"])
+    person_id = new_person(first)
+    a = first.mutation("contacts", person_id, "update", {"phone_1": "02 61 91 00 03"}, 1)
+    b = second.mutation("contacts", person_id, "update", {"city": "Harfleur"}, 1)
+    assert first.push(a)[0]["status"] == "applied"
+    assert second.push(b)[0]["status"] == "applied"
+    row = Replica(first).sync().get("contacts", person_id)
+    assert (row["phone_1"], row["city"]) == ("02 61 91 00 03", "Harfleur")
+
+
+def test_an_older_stamp_loses_but_its_value_is_kept_in_the_conflict(world: World) -> None:
+    first = world.agent("travailleur-social", ["nord"])
+    second = world.agent("travailleur-social", ["nord"])
+    person_id = new_person(first)
+    early = second.hlc(now_ms() - 60_000)
+    a = first.mutation("contacts", person_id, "update", {"mobility": "fauteuil"}, 1)
+    b = second.mutation("contacts", person_id, "update", {"mobility": "alite"}, 1, hlc=early)
+    first.push(a)
+    result = second.push(b)[0]
+    assert result["status"] == "conflict"
+    replica = Replica(first).sync()
+    assert replica.get("contacts", person_id)["mobility"] == "fauteuil"
+    conflict = replica.get("conflicts", result["conflict_ids"][0])
+    assert json.loads(conflict["local_value"]) == "alite"
+
+
+def test_one_device_editing_twice_from_the_same_base_is_not_a_conflict(world: World) -> None:
+    device = world.agent("travailleur-social", ["nord"])
+    person_id = new_person(device)
+    a = device.mutation("contacts", person_id, "update", {"city": "Montivilliers"}, 1)
+    b = device.mutation("contacts", person_id, "update", {"city": "Harfleur"}, 1)
+    results = device.push(a, b)
+    assert [r["status"] for r in results] == ["applied", "applied"]
+    assert Replica(device).sync().get("contacts", person_id)["city"] == "Harfleur"
+
+
+def test_a_rejected_mutation_has_a_french_reason_and_never_fails_the_others(world: World) -> None:
+    device = world.agent("travailleur-social", ["nord"])
+    good_id, bad_id, after_id = (str(uuid.uuid4()) for _ in range(3))
+    results = device.push(
+        device.mutation("contacts", good_id, "insert", {**person_fields(), "id": good_id}),
+        device.mutation(
+            "contacts", bad_id, "insert", {**person_fields(phone_1="12 34"), "id": bad_id}
+        ),
+        device.mutation("contacts", after_id, "insert", {**person_fields(), "id": after_id}),
+    )
+    assert [r["status"] for r in results] == ["applied", "rejected", "applied"]
+    assert "téléphone" in results[1]["reason"]
+    assert world.server.sql("SELECT count(*) FROM contacts WHERE id = :i", i=bad_id)[0][0] == 0
+    # A retry of the refused mutation gets the same answer, as a duplicate.
+    retry = device.push(
+        device.mutation("contacts", bad_id, "insert", {**person_fields(), "id": bad_id})
+        | {"mutation_id": results[1]["mutation_id"]}
+    )[0]
+    assert retry["status"] == "duplicate"
+    assert retry["original_status"] == "rejected"
+    assert "téléphone" in retry["reason"]
+
+
+def test_clock_skew_over_five_minutes_refuses_the_whole_push(world: World) -> None:
+    device = world.agent("travailleur-social", ["nord"])
+    person_id = str(uuid.uuid4())
+    mutation = device.mutation(
+        "contacts", person_id, "insert", {**person_fields(), "id": person_id}
+    )
+    response = device.push_raw([mutation], client_time_ms=now_ms() + 11 * 60_000)
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "clock_skew"
+    assert "5 minutes" in body["message"] and "horloge" in body["message"].lower()
+    assert world.server.sql("SELECT count(*) FROM contacts WHERE id = :i", i=person_id)[0][0] == 0
+    assert (
+        world.server.sql(
+            "SELECT count(*) FROM applied_mutations WHERE mutation_id = :m",
+            m=mutation["mutation_id"],
+        )[0][0]
+        == 0
+    )
+    # Same mutation with a correct clock: applied (nothing was recorded the first time).
+    assert device.push(mutation)[0]["status"] == "applied"
+
+
+def test_a_stamp_from_the_future_is_replaced_by_the_receive_time(world: World) -> None:
+    device = world.agent("travailleur-social", ["nord"])
+    other = world.agent("travailleur-social", ["nord"])
+    person_id = new_person(device)
+    future = device.hlc(now_ms() + 3 * 3600_000)
+    result = device.push(
+        device.mutation("contacts", person_id, "update", {"city": "Sainte-Adresse"}, 1, hlc=future)
+    )[0]
+    assert result["status"] == "applied"
+    adjusted = Timestamp.parse(result["hlc_adjusted_to"])
+    assert adjusted.millis < Timestamp.parse(future).millis
+    assert abs(adjusted.millis - now_ms()) < 60_000
+    original = world.server.sql(
+        "SELECT original_hlc FROM change_log WHERE row_id = :r AND original_hlc IS NOT NULL",
+        r=person_id,
+    )
+    assert original[0][0] == future
+    # A later honest edit on another device wins: the future stamp does not win every merge.
+    later = other.mutation("contacts", person_id, "update", {"city": "Gonfreville"}, 2)
+    assert other.push(later)[0]["status"] == "applied"
+    assert Replica(other).sync().get("contacts", person_id)["city"] == "Gonfreville"
+
+
+def test_visit_revision_by_its_author_only(world: World) -> None:
+    author = world.agent("travailleur-social", ["nord"])
+    colleague = world.agent("travailleur-social", ["nord"])
+    person_id = new_person(author)
+    visit_id = str(uuid.uuid4())
+    author.push(
+        author.mutation("visits", visit_id, "insert", visit_fields(person_id, author.agent_id))
+    )
+    correction = {"wellbeing": 4, "revision": 2}
+    refused = colleague.push(colleague.mutation("visits", visit_id, "update", correction, 1))[0]
+    assert refused["status"] == "rejected"
+    assert "auteur" in refused["reason"]
+    applied = author.push(author.mutation("visits", visit_id, "update", correction, 1))[0]
+    assert applied["status"] == "applied"
+    deleted = author.push(author.mutation("visits", visit_id, "delete", {"deleted": True}, 2))[0]
+    assert deleted["status"] == "rejected"
+    visit = Replica(colleague).sync().get("visits", visit_id)
+    assert (visit["wellbeing"], visit["revision"]) == (4, 2)
+
+
+def test_audit_entries_and_reception_counts_go_up_only(world: World) -> None:
+    desk = world.agent("accueil", ["nord"])
+    audit_id, count_id = str(uuid.uuid4()), str(uuid.uuid4())
+    results = desk.push(
+        desk.mutation(
+            "audit_log",
+            audit_id,
+            "insert",
+            {
+                "id": audit_id,
+                "at": "2026-11-25T09:00:00Z",
+                "agent_id": desk.agent_id,
+                "event": "impression",
+                "entity": "handouts_given",
+                "entity_id": str(uuid.uuid4()),
+                "detail": '{"actions": 2}',
+            },
+        ),
+        desk.mutation(
+            "reception_encounters",
+            count_id,
+            "insert",
+            {
+                "id": count_id,
+                "occurred_at": "2026-11-25T09:05:00Z",
+                "territory_id": "nord",
+                "need_id": "numerique",
+                "age_group_id": "60-74",
+                "agent_id": desk.agent_id,
+                "facility_id": None,
+            },
+        ),
+    )
+    assert [r["status"] for r in results] == ["applied", "applied"]
+    coordinator = Replica(world.agent("coordinateur", ["nord"])).sync()
+    assert not coordinator.has("audit_log", audit_id)
+    assert not coordinator.has("reception_encounters", count_id)
+    update = desk.push(desk.mutation("audit_log", audit_id, "update", {"event": "export"}, 1))[0]
+    assert update["status"] == "rejected"

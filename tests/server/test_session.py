@@ -1,0 +1,175 @@
+"""Sign-in, sign-out, token revocation and expiry, disabled accounts, versions, rate limit."""
+
+from __future__ import annotations
+
+import uuid
+
+from havre_desktop.sync.protocol import API_PREFIX, CLIENT_VERSION_HEADER
+from tests.server.support import CLIENT_VERSION, PASSWORD, World
+
+
+def test_login_gives_a_device_token_and_the_agent(world: World) -> None:
+    device = world.agent("travailleur-social", ["sud"])
+    assert device.agent["role"] == "travailleur-social"
+    assert device.agent["territory_ids"] == ["sud"]
+    changes, _ = device.pull_all()
+    assert any(c["table_name"] == "ref_territories" for c in changes)
+    # The token is stored hashed: its clear text is nowhere in the database.
+    rows = world.server.sql("SELECT token_hash FROM tokens")
+    assert all(device.token not in r[0] for r in rows)
+    assert len(rows[0][0]) == 64
+
+
+def test_bad_password_is_refused_without_telling_which_part(world: World) -> None:
+    login = world.create_agent("accueil", ["nord"])
+    for name, password in ((login, "mauvais-mot-de-passe"), ("inconnu-" + login, PASSWORD)):
+        response = world.client.post(
+            f"{API_PREFIX}/session",
+            json={
+                "login": name,
+                "password": password,
+                "device_id": uuid.uuid4().hex,
+                "client_version": CLIENT_VERSION,
+            },
+        )
+        assert response.status_code == 401
+        assert response.json()["code"] == "bad_credentials"
+        assert response.json()["message"] == "Identifiant ou mot de passe incorrect."
+
+
+def test_logout_closes_the_session_of_this_device_only(world: World) -> None:
+    login = world.create_agent("travailleur-social", ["nord"])
+    laptop = world.sign_in(login)
+    desktop = world.sign_in(login)
+    assert world.client.delete(f"{API_PREFIX}/session", headers=laptop.headers()).status_code == 204
+    refused = laptop.pull_page("0")
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "invalid_token"
+    assert refused.json()["wipe"] is False
+    assert desktop.pull_page("0").status_code == 200
+
+
+def test_expired_token_asks_to_sign_in_again_and_never_wipes(world: World) -> None:
+    device = world.agent("travailleur-social", ["nord"])
+    world.server.sql(
+        "UPDATE tokens SET expires_at_ms = 1 WHERE device_pk IN "
+        "(SELECT id FROM devices WHERE device_id = :d)",
+        d=device.device_id,
+    )
+    for response in (device.pull_page("0"), device.push_raw([])):
+        assert response.status_code == 401
+        body = response.json()
+        assert body["code"] == "token_expired"
+        assert "expiré" in body["message"]
+        assert body["wipe"] is False
+
+
+def test_disabled_account_gets_a_distinct_message_and_keeps_its_data(world: World) -> None:
+    device = world.agent("travailleur-social", ["nord"])
+    assert world.patch_agent(device.agent_id, disabled=True).status_code == 200
+    response = device.pull_page("0")
+    assert response.status_code == 401
+    assert response.json()["code"] == "account_disabled"
+    assert "désactivé" in response.json()["message"]
+    assert response.json()["wipe"] is False
+    login = world.client.post(
+        f"{API_PREFIX}/session",
+        json={
+            "login": device.login,
+            "password": PASSWORD,
+            "device_id": device.device_id,
+            "client_version": CLIENT_VERSION,
+        },
+    )
+    assert login.status_code == 401
+    assert login.json()["code"] == "account_disabled"
+    assert world.patch_agent(device.agent_id, disabled=False).status_code == 200
+    assert device.pull_page("0").status_code == 200
+
+
+def test_revoked_device_is_told_to_wipe_itself(world: World) -> None:
+    device = world.agent("travailleur-social", ["nord"])
+    other = world.sign_in(device.login)
+    response = world.client.post(
+        f"{API_PREFIX}/admin/devices/{device.device_id}/revoke", headers=world.admin.headers()
+    )
+    assert response.status_code == 204
+    for answer in (device.pull_page("0"), device.push_raw([])):
+        assert answer.status_code == 410
+        assert answer.json()["code"] == "device_revoked"
+        assert answer.json()["wipe"] is True
+    # Signing in again from the revoked device is refused the same way.
+    again = world.client.post(
+        f"{API_PREFIX}/session",
+        json={
+            "login": device.login,
+            "password": PASSWORD,
+            "device_id": device.device_id,
+            "client_version": CLIENT_VERSION,
+        },
+    )
+    assert again.status_code == 410
+    assert again.json()["wipe"] is True
+    # The agent's other device is untouched.
+    assert other.pull_page("0").status_code == 200
+
+
+def test_old_client_is_asked_to_update(world: World) -> None:
+    device = world.agent("travailleur-social", ["nord"])
+    response = world.client.get(
+        f"{API_PREFIX}/sync/pull",
+        params={"cursor": "0"},
+        headers={"Authorization": f"Bearer {device.token}", CLIENT_VERSION_HEADER: "0.0.9"},
+    )
+    assert response.status_code == 426
+    assert response.json()["code"] == "client_too_old"
+    assert "mettre à jour" in response.json()["message"]
+    login = world.client.post(
+        f"{API_PREFIX}/session",
+        json={
+            "login": device.login,
+            "password": PASSWORD,
+            "device_id": uuid.uuid4().hex,
+            "client_version": "0.0.1",
+        },
+    )
+    assert login.status_code == 426
+    assert "mettre à jour" in login.json()["message"]
+
+
+def test_repeated_failures_are_rate_limited(world: World) -> None:
+    login = world.create_agent("accueil", ["nord"])
+
+    def attempt(password: str) -> int:
+        return world.client.post(
+            f"{API_PREFIX}/session",
+            json={
+                "login": login,
+                "password": password,
+                "device_id": uuid.uuid4().hex,
+                "client_version": CLIENT_VERSION,
+            },
+        ).status_code
+
+    statuses = [attempt("mauvais-mot-de-passe") for _ in range(5)]
+    assert statuses == [401] * 5
+    limited = world.client.post(
+        f"{API_PREFIX}/session",
+        json={
+            "login": login,
+            "password": PASSWORD,
+            "device_id": uuid.uuid4().hex,
+            "client_version": CLIENT_VERSION,
+        },
+    )
+    assert limited.status_code == 429
+    assert limited.json()["code"] == "too_many_attempts"
+    assert int(limited.headers["Retry-After"]) > 0
+
+
+def test_meta_answers_without_sign_in(world: World) -> None:
+    meta = world.client.get(f"{API_PREFIX}/sync/meta").json()
+    assert meta["protocol_version"] == 1
+    assert meta["schema_version"] >= 1
+    assert meta["min_client_version"] == "0.1.0"
+    assert meta["head_seq"] > 0
