@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QDialog
 
 from havre_desktop.ui.pages.person_form import PersonForm
 from tests.ui.conftest import DemoApp, DialogDriver, Keyboard
@@ -271,3 +273,47 @@ def test_pages_reachable_by_keyboard(demo_app: DemoApp, keyboard: Keyboard) -> N
         assert window.navigation.currentItem().text() == name
     keyboard.key(Qt.Key.Key_PageDown, CTRL)
     assert window.navigation.currentRow() == 0
+
+
+def test_unexpected_error_is_logged_and_what_was_typed_is_kept(
+    demo_app: DemoApp, dialogs: DialogDriver, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from havre_desktop.core import visits
+    from havre_desktop.core.logs import close_logging, configure_logging
+    from havre_desktop.ui.pages.visit_form import VisitForm
+
+    log_path = configure_logging(tmp_path / "logs")
+    persons = demo_app.window.persons_page
+    persons.search_field.setText("lefevre jeanne")
+    persons._search()
+    demo_app.settle()
+    persons.open_fiche(0)
+    demo_app.settle()
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("panne simulée")
+
+    monkeypatch.setattr(visits, "log_visit", broken)
+    seen: list[str] = []
+
+    def fill(dialog: QDialog) -> None:
+        assert isinstance(dialog, VisitForm)
+        dialog.notes.setPlainText("Une note longue que l'agent ne doit pas perdre.")
+        dialog.save()
+        demo_app.qtbot.waitUntil(dialog.general_error.isVisible)
+        seen.append(dialog.general_error.text())
+        assert dialog.notes.toPlainText() == "Une note longue que l'agent ne doit pas perdre."
+        dialog.reject()
+
+    dialogs.when(VisitForm, fill)
+    persons.visit_button.click()
+    dialogs.check()
+    close_logging()
+    assert "erreur inattendue" in seen[0] and "Votre saisie est conservée" in seen[0]
+    assert "RuntimeError: panne simulée" in log_path.read_text("utf-8")
+    assert demo_app.query("SELECT count(*) n FROM visits WHERE is_sample = 0")[0]["n"] == 0
+
+    # An error in a task nobody handles: logged, and a short French word in the status bar.
+    demo_app.database.submit(lambda ws: broken(), lambda _r: None)
+    demo_app.settle()
+    assert "erreur inattendue" in demo_app.window.statusBar().currentMessage()
