@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 from collections.abc import Iterable
 
@@ -138,6 +139,36 @@ class CheckList(QListWidget):
     def focusOutEvent(self, event: QFocusEvent) -> None:
         self._typed = ""
         super().focusOutEvent(event)
+
+
+UNEXPECTED_SAVE_ERROR = (
+    "L'enregistrement a échoué à cause d'une erreur inattendue. Votre saisie est "
+    "conservée ; réessayez."
+)
+
+
+def show_save_error(
+    errors: FormErrors, general: QLabel, error: Exception, logger: logging.Logger
+) -> None:
+    """A refused or failed save: messages under the fields, or one general message.
+
+    What the user typed stays in the form in every case. A validation or environment
+    error is the user's to fix; anything else is a bug, logged with its traceback.
+    """
+    from havre_desktop.core.errors import HavreError, ValidationError
+    from havre_desktop.ui.i18n import tr
+
+    if isinstance(error, ValidationError):
+        unplaced = errors.show(error.errors)
+        general.setText("\n".join(unplaced))
+        general.setVisible(bool(unplaced))
+        return
+    if isinstance(error, HavreError):
+        general.setText(error.message)
+    else:
+        logger.error("saving a form failed", exc_info=error)
+        general.setText(tr(UNEXPECTED_SAVE_ERROR))
+    general.setVisible(True)
 
 
 def checkable_list(items: Iterable[tuple[str, str]], accessible_name: str) -> CheckList:

@@ -20,7 +20,7 @@ from havre_desktop.core import catalogue
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import french_date, tr
-from havre_desktop.ui.models import RowsModel
+from havre_desktop.ui.models import Column, RowsModel
 from havre_desktop.ui.widgets import table_view
 
 
@@ -82,6 +82,46 @@ def render_action_html(action: dict[str, Any], ctx: UiContext) -> str:
     return "\n".join(parts)
 
 
+class ActionBrowser(QSplitter):
+    """A list of actions on the left and the selected one's detail on the right."""
+
+    def __init__(self, context: UiContext, columns: list[Column], list_name: str) -> None:
+        super().__init__()
+        self.ctx = context
+        self.model = RowsModel(columns)
+        self.table = table_view(list_name)
+        self.table.setModel(self.model)
+        self.table.selectionModel().currentRowChanged.connect(
+            lambda current, _previous: self.show_action(current.row())
+        )
+        self.detail = QTextBrowser()
+        self.detail.setAccessibleName(tr("Détail de l'action"))
+        self.addWidget(self.table)
+        self.addWidget(self.detail)
+        self.setStretchFactor(0, 3)
+        self.setStretchFactor(1, 2)
+
+    def show_rows(self, rows: list[dict[str, Any]]) -> None:
+        self.model.set_rows(rows)
+        self.table.resizeColumnsToContents()
+        self.detail.clear()
+        if rows:
+            self.table.selectRow(0)
+
+    def show_action(self, row: int) -> None:
+        found = self.model.row(row)
+        if not found:
+            return
+        action_id = found["id"]
+
+        def job(ws: Workspace) -> dict[str, Any]:
+            return catalogue.get_action(ws, action_id)
+
+        self.ctx.database.submit(
+            job, lambda action: self.detail.setHtml(render_action_html(action, self.ctx))
+        )
+
+
 class ActionsPage(QWidget):
     """Filters on top, the list on the left, the detail on the right."""
 
@@ -116,31 +156,26 @@ class ActionsPage(QWidget):
         grid.addWidget(self.free_only, 1, 5)
         self.step_free.toggled.connect(self.refresh)
         self.free_only.toggled.connect(self.refresh)
-        self.model = RowsModel(
+        self.browser = ActionBrowser(
+            context,
             [
                 (tr("Action"), lambda a: a["title"]),
                 (tr("Quand"), lambda a: a.get("schedule") or ""),
                 (tr("Prix"), lambda a: a.get("price_label") or ""),
                 (tr("Statut"), lambda a: refs["action_statuses"].get(a["status"], "")),
-            ]
+            ],
+            tr("Actions du catalogue"),
         )
-        self.table = table_view(tr("Actions du catalogue"))
-        self.table.setModel(self.model)
-        self.table.selectionModel().currentRowChanged.connect(
-            lambda cur, _p: self.show_action(cur.row())
+        self.model, self.table, self.detail = (
+            self.browser.model,
+            self.browser.table,
+            self.browser.detail,
         )
-        self.detail = QTextBrowser()
-        self.detail.setAccessibleName(tr("Détail de l'action"))
         self.count = QLabel()
         self.count.setAccessibleName(tr("Nombre d'actions"))
-        splitter = QSplitter()
-        splitter.addWidget(self.table)
-        splitter.addWidget(self.detail)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
         layout = QVBoxLayout(self)
         layout.addLayout(grid)
-        layout.addWidget(splitter, 1)
+        layout.addWidget(self.browser, 1)
         layout.addWidget(self.count)
 
     @staticmethod
@@ -170,22 +205,5 @@ class ActionsPage(QWidget):
         )
 
     def _show_actions(self, rows: list[dict[str, Any]]) -> None:
-        self.model.set_rows(rows)
-        self.table.resizeColumnsToContents()
+        self.browser.show_rows(rows)
         self.count.setText(tr("{n} action(s)").format(n=len(rows)))
-        self.detail.clear()
-        if rows:
-            self.table.selectRow(0)
-
-    def show_action(self, row: int) -> None:
-        found = self.model.row(row)
-        if not found:
-            return
-        action_id = found["id"]
-
-        def job(ws: Workspace) -> dict[str, Any]:
-            return catalogue.get_action(ws, action_id)
-
-        self.ctx.database.submit(
-            job, lambda action: self.detail.setHtml(render_action_html(action, self.ctx))
-        )

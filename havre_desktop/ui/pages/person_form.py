@@ -20,9 +20,8 @@ from PySide6.QtWidgets import (
 )
 
 from havre_desktop.core import contacts
-from havre_desktop.core.errors import HavreError, ValidationError
 from havre_desktop.ui.i18n import french_date, tr
-from havre_desktop.ui.widgets import FormErrors, error_label
+from havre_desktop.ui.widgets import FormErrors, error_label, show_save_error
 from havre_desktop.ui.worker import DatabaseService
 
 log = logging.getLogger("havre.ui.persons")
@@ -176,19 +175,4 @@ class PersonForm(QDialog):
 
     def _failed(self, error: Exception) -> None:
         self.buttons.setEnabled(True)
-        if isinstance(error, ValidationError):
-            unplaced = self.errors.show(error.errors)
-            self.general_error.setText("\n".join(unplaced))
-            self.general_error.setVisible(bool(unplaced))
-        elif isinstance(error, HavreError):
-            self.general_error.setText(error.message)
-            self.general_error.setVisible(True)
-        else:
-            log.exception("saving a fiche failed", exc_info=error)
-            self.general_error.setText(
-                tr(
-                    "L'enregistrement a échoué à cause d'une erreur inattendue. Votre saisie est "
-                    "conservée ; réessayez."
-                )
-            )
-            self.general_error.setVisible(True)
+        show_save_error(self.errors, self.general_error, error, log)

@@ -13,8 +13,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSplitter,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -26,10 +24,9 @@ from havre_desktop.printing.layout import Variant
 from havre_desktop.printing.record import PreparedHandout, prepare_reception_handout
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import tr
-from havre_desktop.ui.models import RowsModel
-from havre_desktop.ui.pages.actions_page import render_action_html
+from havre_desktop.ui.pages.actions_page import ActionBrowser
 from havre_desktop.ui.pages.handout_dialog import HandoutChoiceDialog, preview_handout
-from havre_desktop.ui.widgets import error_label, table_view
+from havre_desktop.ui.widgets import error_label
 
 
 class ReceptionPage(QWidget):
@@ -84,20 +81,20 @@ class ReceptionPage(QWidget):
         self.status.setWordWrap(True)
         self.error = error_label()
         self.error.setAccessibleName(tr("Erreur"))
-        self.model = RowsModel(
+        self.browser = ActionBrowser(
+            context,
             [
                 (tr("Action"), lambda a: a["title"]),
                 (tr("Quand"), lambda a: a.get("schedule") or ""),
                 (tr("Prix"), lambda a: a.get("price_label") or ""),
-            ]
+            ],
+            tr("Actions correspondantes"),
         )
-        self.table = table_view(tr("Actions correspondantes"))
-        self.table.setModel(self.model)
-        self.table.selectionModel().currentRowChanged.connect(
-            lambda cur, _prev: self.show_action(cur.row())
+        self.model, self.table, self.detail = (
+            self.browser.model,
+            self.browser.table,
+            self.browser.detail,
         )
-        self.detail = QTextBrowser()
-        self.detail.setAccessibleName(tr("Détail de l'action"))
         self.result_label = QLabel()
         self.result_label.setAccessibleName(tr("Nombre d'actions trouvées"))
         left = QWidget()
@@ -111,14 +108,11 @@ class ReceptionPage(QWidget):
         left_layout.addWidget(self.status)
         left_layout.addWidget(self.error)
         left_layout.addStretch(1)
-        right = QSplitter()
-        right.addWidget(self.table)
-        right.addWidget(self.detail)
         column = QWidget()
         column_layout = QVBoxLayout(column)
         column_layout.setContentsMargins(0, 0, 0, 0)
         column_layout.addWidget(self.result_label)
-        column_layout.addWidget(right, 1)
+        column_layout.addWidget(self.browser, 1)
         layout = QHBoxLayout(self)
         layout.addWidget(left, 1)
         layout.addWidget(column, 3)
@@ -137,25 +131,8 @@ class ReceptionPage(QWidget):
         self.ctx.database.submit(lambda ws: catalogue.list_actions(ws, **filters), self._show)
 
     def _show(self, rows: list[dict[str, Any]]) -> None:
-        self.model.set_rows(rows)
-        self.table.resizeColumnsToContents()
+        self.browser.show_rows(rows)
         self.result_label.setText(tr("{n} action(s) pour ce besoin").format(n=len(rows)))
-        self.detail.clear()
-        if rows:
-            self.table.selectRow(0)
-
-    def show_action(self, row: int) -> None:
-        found = self.model.row(row)
-        if not found:
-            return
-        action_id = found["id"]
-
-        def job(ws: Workspace) -> dict[str, Any]:
-            return catalogue.get_action(ws, action_id)
-
-        self.ctx.database.submit(
-            job, lambda action: self.detail.setHtml(render_action_html(action, self.ctx))
-        )
 
     def print_handout(self) -> None:
         """An anonymous handout of the actions shown (the selected one ticked first)."""

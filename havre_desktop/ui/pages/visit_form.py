@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
 )
 
 from havre_desktop.core import visits
-from havre_desktop.core.errors import HavreError, ValidationError
 from havre_desktop.ui.i18n import french_date, tr
 from havre_desktop.ui.widgets import (
     DateTimeField,
@@ -36,6 +35,7 @@ from havre_desktop.ui.widgets import (
     checked_ids,
     error_label,
     fold,
+    show_save_error,
 )
 from havre_desktop.ui.worker import DatabaseService
 
@@ -210,20 +210,4 @@ class VisitForm(QDialog):
 
     def _failed(self, error: Exception) -> None:
         self.buttons.setEnabled(True)
-        if isinstance(error, ValidationError):
-            unplaced = self.errors.show(error.errors)
-            self.general_error.setText("\n".join(unplaced))
-            self.general_error.setVisible(bool(unplaced))
-        elif isinstance(error, HavreError):
-            self.general_error.setText(error.message)
-            self.general_error.setVisible(True)
-        else:
-            log.error("saving a visit failed", exc_info=error)
-            self.general_error.setText(
-                tr(
-                    "L'enregistrement a échoué à cause d'une erreur inattendue. Votre saisie est "
-                    "conservée ; réessayez."
-                )
-            )
-            self.general_error.setVisible(True)
-        self.general_error.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        show_save_error(self.errors, self.general_error, error, log)
