@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, Table, select
 
+from havre_desktop.core import catalogue, contacts, visits, workspace
 from havre_desktop.core.validation import (
     Checker,
     normalise_phone,
@@ -26,23 +27,10 @@ from havre_server.changelog import ChangeBuffer, Entry
 from havre_server.reference import Reference
 from havre_server.scope import consent_audience
 
-# Same set as the desktop's workspace.JSON_COLUMNS (minus field_hlc, sent apart); a test checks.
-JSON_COLUMNS = frozenset(
-    {
-        "territory_ids",
-        "audience_ids",
-        "need_ids",
-        "proposed_action_ids",
-        "action_ids",
-        "emergency_contacts",
-        "accessibility",
-        "indicators",
-    }
-)
-# Desktop bookkeeping columns that a client may send and the server ignores.
-CLIENT_LOCAL_COLUMNS = frozenset(
-    {"seq", "server_version", "field_hlc", "search_phones", "search_audiences", "is_sample"}
-)
+# The desktop's JSON columns (field_hlc is sent apart) and its bookkeeping columns, which a
+# client may send and the server ignores: one definition, shared with the desktop.
+JSON_COLUMNS = workspace.JSON_COLUMNS - {"field_hlc"}
+CLIENT_LOCAL_COLUMNS = workspace.LOCAL_COLUMNS
 # Never sent down in `fields` (server bookkeeping; versions and clocks travel apart).
 SERVER_ONLY_COLUMNS = frozenset(
     {"field_meta", "field_hlc", "server_version", "deleted", "scope_changed_seq"}
@@ -346,28 +334,9 @@ SPECS: dict[str, Spec] = {
             **_STAMPS,
         },
         frozenset({"kind", "territory_id", "created_at", "updated_at"}),
-        frozenset(
-            {
-                "family_name",
-                "given_names",
-                "organisation_name",
-                "birth_date",
-                "address_line",
-                "postcode",
-                "city",
-                "territory_id",
-                "phone_1",
-                "phone_2",
-                "email",
-                "lives_alone",
-                "mobility",
-                "access_notes",
-                "emergency_contacts",
-                "referent_agent_id",
-                "archived",
-                "updated_at",
-            }
-        ),
+        frozenset(contacts.PERSON_FIELDS)
+        | frozenset(contacts.ORGANISATION_FIELDS)
+        | {"archived", "updated_at"},
         "merge",
     ),
     "planned_contacts": Spec(
@@ -407,22 +376,7 @@ SPECS: dict[str, Spec] = {
         },
         frozenset({"person_id", "agent_id", "occurred_at", "kind", "outcome", "created_at"})
         | {"updated_at"},
-        frozenset(
-            {
-                "occurred_at",
-                "kind",
-                "outcome",
-                "duration_min",
-                "wellbeing",
-                "need_ids",
-                "proposed_action_ids",
-                "handout_given",
-                "follow_up_on",
-                "notes",
-                "revision",
-                "updated_at",
-            }
-        ),
+        frozenset(visits.VISIT_FIELDS) | {"revision", "updated_at"},
         "revision",
     ),
     "consents": Spec(
@@ -569,31 +523,7 @@ SPECS: dict[str, Spec] = {
             "updated_at": _datetime(),
         },
         frozenset({"code", "title", "priority_id", "status"}),
-        frozenset(
-            {
-                "code",
-                "title",
-                "summary",
-                "description",
-                "priority_id",
-                "audience_ids",
-                "need_ids",
-                "territory_ids",
-                "facility_id",
-                "schedule",
-                "contact_name",
-                "contact_phone",
-                "signup",
-                "is_free",
-                "price_label",
-                "accessibility",
-                "accessibility_note",
-                "status",
-                "start_date",
-                "end_date",
-                "updated_at",
-            }
-        ),
+        (frozenset(catalogue.ACTION_COLUMNS) - {"id"}) | {"updated_at"},
         "catalogue",
     ),
     "action_evaluations": Spec(

@@ -13,12 +13,14 @@ import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from havre_desktop.core.clock import Clock
 from havre_desktop.core.errors import NotFoundError
 from havre_desktop.core.hlc import HybridLogicalClock
-from havre_desktop.core.store import Store
+
+if TYPE_CHECKING:  # the server shares this module's column lists without the encrypted store
+    from havre_desktop.core.store import Store
 
 log = logging.getLogger("havre.core.workspace")
 
