@@ -38,6 +38,7 @@ class UiContext:
     settings: dict[str, str] = field(default_factory=dict)
     current_actions: list[dict[str, Any]] = field(default_factory=list)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    colleagues: list[dict[str, Any]] = field(default_factory=list)
 
     def local_now(self) -> datetime:
         """The time in Le Havre, as shown and typed in forms."""
@@ -83,6 +84,7 @@ def load_context_data(ws: Workspace) -> dict[str, Any]:
         "today": ws.clock.today(),
         "settings": settings,
         "now": ws.clock.now,
+        "colleagues": agents.colleagues(ws),
         "current_actions": catalogue.list_actions(
             ws, statuses=["en-cours", "en-test"], limit=10_000
         ),

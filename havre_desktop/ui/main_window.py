@@ -206,4 +206,5 @@ def build_context(database: Any, data: dict[str, Any]) -> UiContext:
         settings=data["settings"],
         current_actions=data["current_actions"],
         now=data["now"],
+        colleagues=data["colleagues"],
     )

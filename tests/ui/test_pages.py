@@ -163,6 +163,14 @@ def test_visit_journal_filters(demo_app: DemoApp) -> None:
     demo_app.settle()
     total = demo_app.query("SELECT count(*) n FROM visits WHERE deleted = 0")[0]["n"]
     assert page.model.rowCount() == total
+    colleague = page.agent.itemData(2)  # all, me, then the colleagues by name
+    page.agent.setCurrentIndex(2)
+    demo_app.settle()
+    by_colleague = demo_app.query("SELECT count(*) n FROM visits WHERE agent_id = ?", (colleague,))[
+        0
+    ]["n"]
+    assert page.model.rowCount() == by_colleague > 0
+    page.agent.setCurrentIndex(0)
     page.kind.setCurrentIndex(page.kind.findData("appel"))
     page.territory.setCurrentIndex(page.territory.findData("sud"))
     demo_app.settle()

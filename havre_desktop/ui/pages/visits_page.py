@@ -87,6 +87,9 @@ class VisitsPage(QWidget):
         self.agent = QComboBox()
         self.agent.addItem(tr("Tous les agents"), None)
         self.agent.addItem(tr("Moi"), context.agent.get("id"))
+        for colleague in context.colleagues:
+            if colleague["id"] != context.agent.get("id"):
+                self.agent.addItem(colleague["display_name"], colleague["id"])
         self.territory = QComboBox()
         self.territory.addItem(tr("Tous les territoires"), None)
         for territory_id, label in refs["territories"].items():
