@@ -11,6 +11,7 @@ import tempfile
 import traceback
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from havre_desktop import APP_NAME, __version__
 
@@ -37,6 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--demo-persons", type=int, default=1500, metavar="N", help=argparse.SUPPRESS
+    )
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="vérifie l'installation sans écran (profil jetable, base, recherche, PDF, Qt) "
+        "puis quitte ; code de sortie 0 si tout va bien",
     )
     return parser
 
@@ -76,6 +83,10 @@ def _install_excepthook(log_path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.self_test:  # headless check of an installation: never opens the real profile
+        from havre_desktop.selftest import run_self_test
+
+        return run_self_test()
 
     from havre_desktop.core.logs import configure_logging
     from havre_desktop.core.paths import ProfilePaths, resolve_profile_dir
@@ -99,6 +110,13 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName(APP_NAME)
     app.setOrganizationName("Ville du Havre")
     app.setApplicationVersion(__version__)
+    from importlib import resources
+
+    from PySide6.QtGui import QIcon
+
+    icon = resources.files("havre_desktop.resources").joinpath("havre-ensemble.png")
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
     qt_translator = QTranslator(app)
     if qt_translator.load(
         QLocale(), "qtbase", "_", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
@@ -118,17 +136,22 @@ def main(argv: list[str] | None = None) -> int:
                 backend = usable_keyring()
             except KeyringUnavailableError:
                 backend = None
-            opened = open_profile(ProfileManager(root, backend))
+            manager = ProfileManager(root, backend)
+            opened = open_profile(manager)
             if opened is None:
                 return 1
             ws = opened
-        return _run_window(app, ws, "" if demo_root is not None else str(root))
+            sync_source = (manager.profile_id, manager.keyring_backend)
+            return _run_window(app, ws, str(root), sync_source)
+        return _run_window(app, ws, "")
     finally:
         if demo_root is not None:
             shutil.rmtree(demo_root, ignore_errors=True)
 
 
-def _run_window(app: object, ws: object, profile_folder: str = "") -> int:
+def _run_window(
+    app: object, ws: object, profile_folder: str = "", sync_source: tuple[str, Any] | None = None
+) -> int:
     from PySide6.QtWidgets import QApplication
 
     from havre_desktop.core.workspace import Workspace
@@ -138,9 +161,20 @@ def _run_window(app: object, ws: object, profile_folder: str = "") -> int:
 
     assert isinstance(app, QApplication) and isinstance(ws, Workspace)
     data = load_context_data(ws)  # before the worker owns the connection
+    sync_store = ws.store.open_another() if sync_source is not None else None
     database = DatabaseService(ws)
     window = MainWindow(build_context(database, data), profile_folder)
     window.show()
+    controllers: list[Any] = []
+    if sync_source is not None and sync_store is not None:
+        from PySide6.QtCore import QTimer
+
+        def attach_sync() -> None:  # after the first screen: httpx and pydantic load here
+            from havre_desktop.ui.sync_controller import start_sync
+
+            controllers.append(start_sync(window, ws, sync_store, *sync_source))
+
+        QTimer.singleShot(0, attach_sync)
     if os.environ.get("HAVRE_EXIT_AFTER_START") == "1":  # smoke runs of the entry point
         from PySide6.QtCore import QTimer
 
@@ -148,6 +182,8 @@ def _run_window(app: object, ws: object, profile_folder: str = "") -> int:
     if os.environ.get("HAVRE_EXIT_WHEN_READY") == "1":  # benchmarks/ui.py times the start
         _exit_when_ready(app, window)
     code = app.exec()
+    for controller in controllers:
+        controller.shutdown()
     database.shutdown()
     return int(code)
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Shared by run-demo.sh and test.sh: system packages (when root and missing) and the venv.
-# Usage: source scripts/bootstrap.sh [runtime|test]
+# Usage: source scripts/bootstrap.sh; havre_install_system_packages [runtime|test|installer]
 set -euo pipefail
 
 HAVRE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,6 +12,9 @@ HAVRE_PYTHON="${HAVRE_PYTHON:-python3}"
 RUNTIME_PACKAGES=(libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
                   libxcb-cursor0 fonts-dejavu-core)
 TEST_PACKAGES=(dbus gnome-keyring libsecret-tools xvfb poppler-utils postgresql)
+# Building the bundle: PyInstaller reads and strips binaries with binutils; the X11
+# platform plugin's last two libraries go into the bundle when they are on the build machine.
+INSTALLER_PACKAGES=(binutils libxcb-icccm4 libxcb-keysyms1)
 
 _havre_missing_packages() {
     local missing=()
@@ -26,6 +29,8 @@ havre_install_system_packages() {
     local wanted=("${RUNTIME_PACKAGES[@]}")
     if [[ "${1:-runtime}" == "test" ]]; then
         wanted+=("${TEST_PACKAGES[@]}")
+    elif [[ "${1:-runtime}" == "installer" ]]; then
+        wanted+=("${INSTALLER_PACKAGES[@]}")
     fi
     command -v dpkg-query >/dev/null || return 0   # not a Debian system: nothing to do here
     local missing

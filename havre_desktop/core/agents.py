@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -13,6 +14,22 @@ log = logging.getLogger("havre.core.agents")
 
 ROLES_WITH_VISIT_NOTES = frozenset({"travailleur-social", "coordinateur"})
 ROLES_EDITING_CATALOGUE = frozenset({"coordinateur", "administrateur"})
+
+# Columns that may hold the id of the profile's own agent: rewritten when the profile is bound
+# to its server account (the server only accepts its own id for the signed-in agent).
+OWNER_ID_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("visits", "agent_id"),
+    ("planned_contacts", "agent_id"),
+    ("reception_encounters", "agent_id"),
+    ("handouts_given", "agent_id"),
+    ("consents", "recorded_by_agent_id"),
+    ("action_evaluations", "author_agent_id"),
+    ("contacts", "referent_agent_id"),
+    ("audit_log", "agent_id"),
+    ("conflicts", "local_agent_id"),
+    ("conflicts", "remote_agent_id"),
+)
+OWNER_ID_FIELDS = frozenset(column for _, column in OWNER_ID_COLUMNS)
 
 
 def clean_agent(ws: Workspace, values: dict[str, Any]) -> dict[str, Any]:
@@ -41,6 +58,59 @@ def create_owner(ws: Workspace, values: dict[str, Any]) -> dict[str, Any]:
         ws.store.set_setting("owner_agent_id", agent_id)
     ws.agent_id = agent_id
     return get(ws, agent_id)
+
+
+def bind_to_server(ws: Workspace, server_agent: dict[str, Any], login: str) -> dict[str, Any]:
+    """Make the profile's agent the server account's agent, in one transaction.
+
+    The desktop made up its own agent id at first run; the server knows the agent by its own
+    id and refuses any other in ``agent_id``-like fields. The local id is therefore replaced
+    by the server's everywhere: the agent row, rows already written (visits, consents, audit
+    entries…) and the edits waiting in the outbox. Name, role and territories become the
+    server's (it decides what this agent may see). Refusing another account on a profile that
+    holds data is the caller's decision (``havre_desktop.sync``).
+    """
+    new_id = str(server_agent["id"])
+    old_id = ws.store.get_setting("owner_agent_id")
+    with ws.store.transaction() as conn:
+        if old_id and old_id != new_id:
+            conn.execute("DELETE FROM agents WHERE id = ?", (new_id,))  # a directory copy
+            conn.execute("UPDATE agents SET id = ? WHERE id = ?", (new_id, old_id))
+            for table, column in OWNER_ID_COLUMNS:
+                conn.execute(
+                    f"UPDATE {table} SET {column} = ? WHERE {column} = ?", (new_id, old_id)
+                )
+            entries = conn.execute("SELECT seq, changed_fields FROM outbox").fetchall()
+            for seq, text in entries:
+                fields = json.loads(text)
+                keys = [k for k in OWNER_ID_FIELDS.intersection(fields) if fields[k] == old_id]
+                if keys:
+                    fields.update(dict.fromkeys(keys, new_id))
+                    conn.execute(
+                        "UPDATE outbox SET changed_fields = ? WHERE seq = ?",
+                        (json.dumps(fields, ensure_ascii=False), seq),
+                    )
+        conn.execute(
+            "INSERT INTO agents (id, display_name, role, territory_ids, work_phone, "
+            "server_account, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE "
+            "SET display_name = excluded.display_name, role = excluded.role, "
+            "territory_ids = excluded.territory_ids, work_phone = excluded.work_phone, "
+            "server_account = excluded.server_account, deleted = 0",
+            (
+                new_id,
+                str(server_agent["display_name"]),
+                str(server_agent["role"]),
+                json.dumps(list(server_agent.get("territory_ids") or []), ensure_ascii=False),
+                server_agent.get("work_phone"),
+                login,
+                ws.clock.now_iso(),
+            ),
+        )
+        ws.store.set_setting("owner_agent_id", new_id)
+    if old_id != new_id:
+        log.info("profile agent bound to its server account")
+    ws.agent_id = new_id
+    return get(ws, new_id)
 
 
 def update_owner(ws: Workspace, values: dict[str, Any]) -> dict[str, Any]:

@@ -78,6 +78,7 @@ class Store:
         self.path = path
         self._tx_depth = 0
         self._owner = threading.get_ident()
+        self._key: bytes | None = None  # kept to open a second connection (sync thread)
 
     @functools.cached_property
     def db(self) -> Any:
@@ -97,6 +98,7 @@ class Store:
         conn = sqlcipher3.connect(str(path), isolation_level=None, check_same_thread=False)
         conn.execute(_key_pragma(key))
         store = cls(conn, path)
+        store._key = key
         store._configure()
         store.migrate()
         log.info("created encrypted database (schema %d)", store.schema_version())
@@ -140,9 +142,20 @@ class Store:
         conn = sqlcipher3.connect(str(path), isolation_level=None, check_same_thread=False)
         conn.execute(_key_pragma(key))
         store = cls(conn, path)
+        store._key = key
         store._configure()
         store.migrate()
         return store
+
+    def open_another(self) -> Store:
+        """A second connection to the same unlocked database, for another thread.
+
+        Sync talks to the network for long moments: with its own connection (WAL lets
+        readers and one writer work side by side) the screens never wait behind it.
+        """
+        if self._key is None:
+            raise StoreError("Cette base n'a pas été ouverte par une clé connue.")
+        return Store.open(self.path, self._key)
 
     def _configure(self) -> None:
         mode = self.conn.execute(f"PRAGMA journal_mode = {JOURNAL_MODE}").fetchone()[0]

@@ -12,12 +12,11 @@ import json
 import logging
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from havre_desktop.core.clock import Clock
 from havre_desktop.core.errors import NotFoundError
-from havre_desktop.core.hlc import HybridLogicalClock
+from havre_desktop.core.hlc import HybridLogicalClock, Timestamp
 
 if TYPE_CHECKING:  # the server shares this module's column lists without the encrypted store
     from havre_desktop.core.store import Store
@@ -74,16 +73,20 @@ def decode_row(row: dict[str, Any]) -> dict[str, Any]:
     return decoded
 
 
-@dataclass
 class Workspace:
-    """Everything a repository needs, passed in (no globals)."""
+    """Everything a repository needs, passed in (no globals).
 
-    store: Store
-    clock: Clock = field(default_factory=Clock)
-    agent_id: str | None = None
-    hlc: HybridLogicalClock = field(init=False)
+    Several workspaces may share one database (the screens' connection and the sync's). What
+    the sync changes about the profile's identity is therefore read back from the database,
+    never only remembered: the agent id (replaced by the server's at the first sign-in), the
+    device id (a new one after a remote wipe) and the last clock stamp (moved past the stamps
+    received at sync, so that a later edit is stamped later).
+    """
 
-    def __post_init__(self) -> None:
+    def __init__(self, store: Store, clock: Clock | None = None, agent_id: str | None = None):
+        self.store = store
+        self.clock = clock or Clock()
+        self._agent_id = agent_id
         device_id = self.sync_meta("device_id")
         if device_id is None:
             device_id = uuid.uuid4().hex
@@ -92,8 +95,27 @@ class Workspace:
         self.hlc = HybridLogicalClock(
             device_id, last=self.sync_meta("last_hlc"), wall=self.clock.millis
         )
-        if self.agent_id is None:
-            self.agent_id = self.store.get_setting("owner_agent_id")
+
+    @property
+    def agent_id(self) -> str | None:
+        """The profile's own agent, as stored (another connection may have bound it)."""
+        stored = self.store.get_setting("owner_agent_id")
+        return stored or self._agent_id
+
+    @agent_id.setter
+    def agent_id(self, value: str | None) -> None:
+        self._agent_id = value
+
+    def catch_up_clock(self) -> None:
+        """Follow the device id and clock stamps another connection may have written."""
+        device_id = self.sync_meta("device_id") or self.device_id
+        stored = self.sync_meta("last_hlc")
+        last = self.hlc.last
+        if stored and Timestamp.parse(stored) > Timestamp.parse(last):
+            last = stored
+        if device_id != self.device_id or last != self.hlc.last:
+            self.device_id = device_id
+            self.hlc = HybridLogicalClock(device_id, last=last, wall=self.clock.millis)
 
     # -- sync_meta --------------------------------------------------------------------
 
@@ -116,6 +138,8 @@ class Workspace:
         assert self.store.in_transaction, "write_row must run inside store.transaction()"
         row = dict(row)
         row.setdefault("id", new_id())
+        if outbox:
+            self.catch_up_clock()
         stamp = self.hlc.now() if outbox else None
         if table in PER_FIELD_TABLES and stamp:
             row["field_hlc"] = json.dumps(
@@ -148,6 +172,8 @@ class Workspace:
         derived = {k: v for k, v in changes.items() if k in LOCAL_COLUMNS}
         if not changed:
             return before
+        if outbox:
+            self.catch_up_clock()
         stamp = self.hlc.now() if outbox else None
         sets = dict(changed)
         sets.update(derived)

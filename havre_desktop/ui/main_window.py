@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QMainWindow,
+    QMessageBox,
     QStackedWidget,
     QTableView,
     QVBoxLayout,
@@ -31,6 +32,10 @@ from havre_desktop.ui.pages.today import TodayPage
 from havre_desktop.ui.pages.visits_page import VisitsPage
 from havre_desktop.ui.theme import Theme
 
+if TYPE_CHECKING:  # sync and its network libraries load after the first screen
+    from havre_desktop.ui.sync_controller import SyncController
+    from havre_desktop.ui.sync_widgets import SyncPage, SyncStatusArea
+
 log = logging.getLogger("havre.ui")
 
 
@@ -40,6 +45,8 @@ class MainWindow(QMainWindow):
     def __init__(self, context: UiContext, profile_folder: str = "") -> None:
         super().__init__()
         self.ctx = context
+        self.sync: SyncController | None = None
+        self._journal_loaded = False
         self.setWindowTitle(
             APP_NAME + (tr(" — démonstration (données fictives)") if context.demo else "")
         )
@@ -62,6 +69,7 @@ class MainWindow(QMainWindow):
         self._add_page(tr("Actions"), self.actions_page)
         self._add_page(tr("Accueil"), self.reception_page)
         self._add_page(tr("Impressions"), self.prints_page)
+        self.sync_page: SyncPage | None = None
         self._add_page(tr("Paramètres"), self.settings_page)
         self.navigation.currentRowChanged.connect(self._page_changed)
 
@@ -84,6 +92,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.agent_label)
         self.pending_label = QLabel()
         self.pending_label.setAccessibleName(tr("Modifications en attente"))
+        self.sync_area: SyncStatusArea | None = None
         self.statusBar().addPermanentWidget(self.pending_label)
 
         self.today_page.open_person.connect(self.show_person)
@@ -115,12 +124,13 @@ class MainWindow(QMainWindow):
             )
         self.adapt_to_font()
         self.resize(1200, 760)
+        # Ma journée first: it is the first screen. The persons list and the catalogue
+        # follow; the visit journal waits until its page is opened.
         self.today_page.refresh()
+        self.persons_page.model.set_search_text("")
         self.actions_page.refresh()
         self.reception_page.refresh()
-        if self.visits_page is not None:
-            self.visits_page.apply_filters()
-        self.data_changed()
+        self._refresh_pending()
 
     def adapt_to_font(self) -> None:
         """After a text size change: the navigation keeps every page name visible."""
@@ -145,6 +155,9 @@ class MainWindow(QMainWindow):
 
     def _page_changed(self, row: int) -> None:
         self.pages.setCurrentIndex(row)
+        if self.pages.currentWidget() is self.visits_page and not self._journal_loaded:
+            self._journal_loaded = True
+            self.visits_page.apply_filters()
 
     def _step(self, delta: int) -> None:
         count = self.navigation.count()
@@ -161,6 +174,53 @@ class MainWindow(QMainWindow):
         self.go_to(self.persons_page)
         self.persons_page.open_person(person_id)
 
+    def attach_sync(self, sync: SyncController) -> None:
+        """Sync arrives after the first screen (its network libraries are not needed before):
+        the Synchronisation page goes before Paramètres, the sync area into the status bar."""
+        from havre_desktop.ui.sync_widgets import SyncPage, SyncStatusArea
+
+        self.sync = sync
+        self.sync_page = SyncPage(sync, self.ctx.now)
+        position = self.pages.indexOf(self.settings_page)
+        self.pages.insertWidget(position, self.sync_page)
+        self.navigation.insertItem(position, tr("Synchronisation"))
+        self.page_names.insert(position, tr("Synchronisation"))
+        QShortcut(
+            QKeySequence(f"Alt+{len(self.page_names)}"),
+            self,
+            activated=lambda: self.navigation.setCurrentRow(len(self.page_names) - 1),
+        )
+        self.statusBar().removeWidget(self.pending_label)
+        self.sync_area = SyncStatusArea(sync, self.ctx.now)
+        self.pending_label = self.sync_area.pending
+        self.statusBar().addPermanentWidget(self.sync_area)
+        sync.finished.connect(lambda _report: self.data_changed())
+        sync.revoked.connect(self._device_revoked)
+        self.adapt_to_font()
+        sync.refresh_status()
+
+    def _device_revoked(self, message: str) -> None:
+        """The local data are gone: say why, then close (the next start signs in afresh)."""
+        QMessageBox.critical(self, tr("Appareil révoqué"), message)
+        self.close()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Warn before quitting with changes not yet sent (they are kept anyway)."""
+        pending = self.pending_label.text()
+        if self.sync is not None and pending and not pending.startswith(tr("Aucune")):
+            answer = QMessageBox.question(
+                self,
+                tr("Modifications non envoyées"),
+                tr(
+                    "{pending} : elles sont gardées sur cet ordinateur et partiront à la "
+                    "prochaine synchronisation. Quitter maintenant ?"
+                ).format(pending=pending),
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+        event.accept()
+
     def _unexpected_error(self, error: Exception) -> None:
         """A bug, not the user's doing: full report in the log, a short French word on screen."""
         log.error("unexpected error in a database task", exc_info=error)
@@ -174,10 +234,15 @@ class MainWindow(QMainWindow):
 
     def data_changed(self) -> None:
         """Something was saved: refresh the counters and the day's plan."""
-        self.ctx.database.submit(lambda ws: ws.pending_changes(), self._show_pending)
+        self._refresh_pending()
         self.today_page.refresh()
 
+    def _refresh_pending(self) -> None:
+        self.ctx.database.submit(lambda ws: ws.pending_changes(), self._show_pending)
+
     def _show_pending(self, count: int) -> None:
+        if self.sync is not None:
+            self.sync.refresh_status()
         text = (
             tr("Aucune modification en attente")
             if count == 0

@@ -66,7 +66,7 @@ class RowsModel(_ColumnsModel):
             return None
         row = self.rows[index.row()]
         if role == Qt.ItemDataRole.UserRole:
-            return row.get("id")
+            return row.get("id") if isinstance(row, dict) else getattr(row, "id", None)
         if role in _DISPLAY_ROLES and 0 <= index.column() < len(self.columns):
             value = self.columns[index.column()][1](row)
             return "" if value is None else str(value)

@@ -323,7 +323,6 @@ def test_pulled_rows_fit_the_desktop_schema(world: World) -> None:
     )
     desktop, required = _desktop_columns()
     for device in (coordinator, world.agent("accueil", ["centre-ouest"])):
-        reception = device.agent["role"] == "accueil"
         changes, _ = device.pull_all()
         tables = {c["table_name"] for c in changes}
         assert {"contacts", "ref_items", "agents", "actions"} <= tables
@@ -333,12 +332,7 @@ def test_pulled_rows_fit_the_desktop_schema(world: World) -> None:
             table = change["table_name"]
             assert set(change["fields"]) <= desktop[table], change
             missing = required[table] - set(change["fields"])
-            if reception and table == "register_enrolments":
-                # Known gap, reported: the desktop declares these NOT NULL, but a reception
-                # agent may only hold the register *status* (sync.md), not the basis.
-                assert missing <= {"basis", "requested_by"}
-            else:
-                assert not missing, (table, missing)
+            assert not missing, (table, missing)
     visit = Replica(coordinator).sync().get("visits", visit_id)
     assert visit["person_id"] == person_id and visit["agent_id"] == worker.agent_id
 

@@ -48,7 +48,7 @@ MODELS = {
     "journee-suivis": lambda w: w.today_page.follow_model,
     "journee-alertes": lambda w: w.today_page.alert_model,
     "journee-non-vus": lambda w: w.today_page.not_seen_model,
-    "journal-visites": lambda w: w.visits_page.model,
+    "journal-visites": lambda w: (w.go_to(w.visits_page), w.visits_page.model)[1],
     "actions": lambda w: w.actions_page.model,
     "accueil": lambda w: w.reception_page.model,
 }
@@ -66,6 +66,7 @@ def test_every_model_passes_the_model_tester(
     persons.open_fiche(0)
     demo_app.settle()
     model = MODELS[name](window)
+    demo_app.settle()
     if name != "journee-alertes":  # no alert campaign in the demo data
         assert model.rowCount() > 0
     qtmodeltester.check(model, force_py=True)  # type: ignore[attr-defined]
@@ -159,6 +160,10 @@ def test_archive_removes_the_person_from_the_list(
 def test_visit_journal_filters(demo_app: DemoApp) -> None:
     page = demo_app.window.visits_page
     assert page is not None
+    assert page.model.rowCount() == 0  # the journal loads when its page is first opened
+    demo_app.window.go_to(page)
+    demo_app.settle()
+    assert page.model.rowCount() > 0
     page.period.setCurrentIndex(page.period.findData(""))  # all time
     demo_app.settle()
     total = demo_app.query("SELECT count(*) n FROM visits WHERE deleted = 0")[0]["n"]

@@ -145,7 +145,6 @@ class PersonsPage(QWidget):
         QShortcut(QKeySequence("Ctrl+N"), self, activated=self.new_visit)
         QShortcut(QKeySequence("Ctrl+E"), self, activated=self.edit_person)
         QShortcut(QKeySequence("Ctrl+P"), self, activated=self.print_handout)
-        self.model.set_search_text("")
 
     # -- search -----------------------------------------------------------------------
 

@@ -1,0 +1,335 @@
+"""Sign-in dialog, the status bar's sync area, and the Synchronisation page."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from havre_desktop.core.errors import HavreError
+from havre_desktop.sync.engine import SyncProgress, SyncReport
+from havre_desktop.sync.local import ConflictView, SyncStatus
+from havre_desktop.ui.i18n import tr
+from havre_desktop.ui.models import RowsModel
+from havre_desktop.ui.sync_controller import SyncController
+from havre_desktop.ui.widgets import error_label, table_view
+
+
+def french_relative_time(iso: str | None, now: datetime) -> str:
+    """'à l'instant', 'il y a 5 minutes', 'il y a 2 heures', 'il y a 3 jours'."""
+    if not iso:
+        return tr("jamais")
+    moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    seconds = max(0, int((now - moment).total_seconds()))
+    if seconds < 60:
+        return tr("à l'instant")
+    minutes = seconds // 60
+    if minutes < 60:
+        return tr("il y a {n} minute(s)").format(n=minutes)
+    hours = minutes // 60
+    if hours < 24:
+        return tr("il y a {n} heure(s)").format(n=hours)
+    return tr("il y a {n} jour(s)").format(n=hours // 24)
+
+
+def error_text(error: Exception) -> str:
+    return error.message if isinstance(error, HavreError) else tr("Erreur inattendue.")
+
+
+class SignInDialog(QDialog):
+    """Server address, user name, password; the device token goes to the keyring."""
+
+    def __init__(
+        self, controller: SyncController, server_url: str = "", parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.setWindowTitle(tr("Connexion au serveur de la Ville"))
+        self.server = QLineEdit(server_url)
+        self.server.setPlaceholderText("https://havre-ensemble.exemple.fr")
+        self.server.setAccessibleName(tr("Adresse du serveur"))
+        self.login = QLineEdit()
+        self.login.setAccessibleName(tr("Identifiant"))
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setAccessibleName(tr("Mot de passe"))
+        self.error = error_label()
+        self.error.setAccessibleName(tr("Erreur de connexion"))
+        form = QFormLayout()
+        for text, widget in (
+            (tr("&Serveur :"), self.server),
+            (tr("&Identifiant :"), self.login),
+            (tr("&Mot de passe :"), self.password),
+        ):
+            label = QLabel(text)
+            label.setBuddy(widget)
+            form.addRow(label, widget)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText(tr("Se &connecter"))
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(tr("Annuler"))
+        self.buttons.accepted.connect(self.submit)
+        self.buttons.rejected.connect(self.reject)
+        intro = QLabel(
+            tr(
+                "Votre mot de passe n'est pas conservé : cet ordinateur reçoit une clé de "
+                "connexion rangée dans le trousseau du système."
+            )
+        )
+        intro.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addWidget(self.error)
+        layout.addWidget(self.buttons)
+        controller.signed_in.connect(self._signed_in)
+        controller.failed.connect(self._failed)
+        (self.login if server_url else self.server).setFocus()
+
+    def submit(self) -> None:
+        self.buttons.setEnabled(False)
+        self.error.setVisible(False)
+        self.controller.sign_in(self.server.text(), self.login.text(), self.password.text())
+
+    def _signed_in(self, _agent: Any) -> None:
+        self.buttons.setEnabled(True)
+        self.accept()
+
+    def _failed(self, error: Exception) -> None:
+        if not self.isVisible():
+            return
+        self.buttons.setEnabled(True)
+        self.error.setText(error_text(error))
+        self.error.setVisible(True)
+        self.password.clear()
+        self.password.setFocus()
+
+
+class SyncStatusArea(QWidget):
+    """In the status bar: network state, changes waiting, last sync, Synchroniser."""
+
+    def __init__(self, controller: SyncController, now: Any) -> None:
+        super().__init__()
+        self.controller = controller
+        self.now = now
+        self.network = QLabel()
+        self.network.setAccessibleName(tr("État du réseau"))
+        self.pending = QLabel()
+        self.pending.setAccessibleName(tr("Modifications en attente"))
+        self.last = QLabel()
+        self.last.setAccessibleName(tr("Dernière synchronisation"))
+        self.bar = QProgressBar()
+        self.bar.setAccessibleName(tr("Avancement de la synchronisation"))
+        self.bar.setMaximumWidth(160)
+        self.bar.setVisible(False)
+        self.button = QPushButton(tr("&Synchroniser"))
+        self.button.setAccessibleName(tr("Synchroniser"))
+        self.button.clicked.connect(controller.sync_now)
+        self.cancel = QPushButton(tr("Annuler"))
+        self.cancel.setAccessibleName(tr("Annuler la synchronisation"))
+        self.cancel.setVisible(False)
+        self.cancel.clicked.connect(controller.cancel)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.network, self.pending, self.last, self.bar, self.button, self.cancel):
+            layout.addWidget(widget)
+        controller.status_changed.connect(self.show_status)
+        controller.progress.connect(self.show_progress)
+        controller.finished.connect(lambda _r: self._stopped())
+        controller.failed.connect(lambda _e: self._stopped())
+
+    def show_status(self, status: SyncStatus) -> None:
+        if not status.signed_in:
+            self.network.setText(tr("Non connecté au serveur"))
+        elif self.controller.online is False:
+            self.network.setText(tr("Hors ligne"))
+        else:
+            self.network.setText(tr("En ligne") if self.controller.online else tr("Connecté"))
+        self.pending.setText(
+            tr("Aucune modification en attente")
+            if status.pending == 0
+            else tr("{n} modification(s) en attente").format(n=status.pending)
+        )
+        self.last.setText(
+            tr("Dernière synchronisation : {when}").format(
+                when=french_relative_time(status.last_success_at, self.now())
+            )
+        )
+        self.button.setEnabled(status.signed_in and not self.controller.running)
+
+    def show_progress(self, progress: SyncProgress) -> None:
+        self.bar.setVisible(True)
+        self.cancel.setVisible(True)
+        self.button.setEnabled(False)
+        self.bar.setMaximum(progress.total or 0)  # 0: busy indicator while the total is unknown
+        self.bar.setValue(progress.done)
+        self.bar.setToolTip(progress.message)
+
+    def _stopped(self) -> None:
+        self.bar.setVisible(False)
+        self.cancel.setVisible(False)
+        self.button.setEnabled(True)
+
+
+class SyncPage(QWidget):
+    """Synchronisation: waiting changes, conflicts to settle, refused changes, history."""
+
+    def __init__(self, controller: SyncController, now: Any) -> None:
+        super().__init__()
+        self.controller = controller
+        self.now = now
+        self.account = QLabel()
+        self.account.setWordWrap(True)
+        self.account.setAccessibleName(tr("Compte"))
+        self.sign_in_button = QPushButton(tr("Se &connecter…"))
+        self.sign_in_button.clicked.connect(self.open_sign_in)
+        self.sign_out_button = QPushButton(tr("Se &déconnecter"))
+        self.sign_out_button.clicked.connect(controller.sign_out)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setAccessibleName(tr("Résultat de la synchronisation"))
+        self.conflict_model = RowsModel(
+            [
+                (tr("Fiche"), lambda c: c.row_label or c.row_id),
+                (tr("Champ"), lambda c: c.field),
+                (tr("Ma valeur"), lambda c: _value(c.local_value)),
+                (tr("Par, le"), lambda c: f"{c.local_agent_name or ''} {c.local_at or ''}".strip()),
+                (tr("Autre valeur"), lambda c: _value(c.remote_value)),
+                (
+                    tr("Par, le "),
+                    lambda c: f"{c.remote_agent_name or ''} {c.remote_at or ''}".strip(),
+                ),
+            ]
+        )
+        self.conflicts = table_view(tr("Conflits à régler"))
+        self.conflicts.setModel(self.conflict_model)
+        self.keep_mine = QPushButton(tr("Garder &ma valeur"))
+        self.keep_other = QPushButton(tr("Garder l'&autre valeur"))
+        self.merged = QLineEdit()
+        self.merged.setAccessibleName(tr("Valeur fusionnée"))
+        self.merged.setPlaceholderText(tr("ou saisir la bonne valeur"))
+        self.use_merged = QPushButton(tr("&Enregistrer cette valeur"))
+        self.keep_mine.clicked.connect(lambda: self.resolve("local"))
+        self.keep_other.clicked.connect(lambda: self.resolve("remote"))
+        self.use_merged.clicked.connect(lambda: self.resolve("merged"))
+        self.rejected_model = RowsModel(
+            [
+                (tr("Modification"), lambda r: f"{r.table_name} ({r.op})"),
+                (tr("Saisie le"), lambda r: r.created_at),
+                (tr("Raison du refus"), lambda r: r.reason),
+            ]
+        )
+        self.rejected = table_view(tr("Modifications refusées"))
+        self.rejected.setModel(self.rejected_model)
+        self.history_model = RowsModel(
+            [
+                (tr("Début"), lambda h: h.started_at),
+                (tr("Résultat"), lambda h: h.message),
+            ]
+        )
+        self.history = table_view(tr("Historique des synchronisations"))
+        self.history.setModel(self.history_model)
+        self.error = error_label()
+        self.error.setAccessibleName(tr("Erreur"))
+        top = QHBoxLayout()
+        top.addWidget(self.account, 1)
+        top.addWidget(self.sign_in_button)
+        top.addWidget(self.sign_out_button)
+        conflicts = QGroupBox(tr("Conflits : deux agents ont modifié la même information"))
+        conflicts_layout = QVBoxLayout(conflicts)
+        conflicts_layout.addWidget(self.conflicts)
+        choice = QHBoxLayout()
+        for widget in (self.keep_mine, self.keep_other, self.merged, self.use_merged):
+            choice.addWidget(widget)
+        conflicts_layout.addLayout(choice)
+        rejected = QGroupBox(tr("Modifications refusées par le serveur"))
+        QVBoxLayout(rejected).addWidget(self.rejected)
+        history = QGroupBox(tr("Historique"))
+        QVBoxLayout(history).addWidget(self.history)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.message)
+        layout.addWidget(self.error)
+        layout.addWidget(conflicts, 2)
+        layout.addWidget(rejected, 1)
+        layout.addWidget(history, 1)
+        controller.status_changed.connect(self.show_status)
+        controller.finished.connect(self._finished)
+        controller.failed.connect(self._failed)
+        controller.revoked.connect(self._failed_text)
+
+    def open_sign_in(self) -> None:
+        SignInDialog(self.controller, self._server_url, self).exec()
+
+    _server_url = ""
+
+    def show_status(self, status: SyncStatus) -> None:
+        self._server_url = status.server_url or ""
+        if status.signed_in:
+            self.account.setText(
+                tr("Connecté en tant que {login} sur {server}.").format(
+                    login=status.account_login or "", server=status.server_url or ""
+                )
+            )
+        else:
+            self.account.setText(tr("Cet ordinateur n'est pas connecté au serveur de la Ville."))
+        self.sign_in_button.setVisible(not status.signed_in)
+        self.sign_out_button.setVisible(status.signed_in)
+        self.conflict_model.set_rows(status.conflicts)  # type: ignore[arg-type]
+        self.rejected_model.set_rows(status.rejected)  # type: ignore[arg-type]
+        self.history_model.set_rows(status.history)  # type: ignore[arg-type]
+        for table in (self.conflicts, self.rejected, self.history):
+            table.resizeColumnsToContents()
+
+    def _finished(self, report: SyncReport) -> None:
+        self.error.setVisible(False)
+        self.message.setText(report.summary())
+
+    def _failed(self, error: Exception) -> None:
+        self._failed_text(error_text(error))
+
+    def _failed_text(self, text: str) -> None:
+        self.error.setText(text)
+        self.error.setVisible(True)
+
+    def resolve(self, which: str) -> None:
+        index = self.conflicts.currentIndex()
+        conflict = self.conflict_model.row(index.row()) if index.isValid() else None
+        if not isinstance(conflict, ConflictView):
+            self._failed_text(tr("Choisissez d'abord un conflit dans la liste."))
+            return
+        if which == "local":
+            value = conflict.local_value
+        elif which == "remote":
+            value = conflict.remote_value
+        else:
+            value = self.merged.text()
+        engine = self.controller.engine
+        self.controller.worker.submit(
+            lambda _ws: engine.resolve(conflict.id, value),
+            lambda _r: self.controller.refresh_status(),
+            self._failed,
+        )
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return tr("(vide)")
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
