@@ -42,6 +42,7 @@ from havre_desktop import __version__
 from havre_desktop.core import agents, contacts
 from havre_desktop.core.errors import HavreError, KeyringUnavailableError, NotFoundError
 from havre_desktop.core.keys import KeyringLike
+from havre_desktop.core.store import Store
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.sync import local
 from havre_desktop.sync.apply import PageApplier
@@ -175,7 +176,7 @@ class SyncEngine:
     # -- helpers ----------------------------------------------------------------------------
 
     @property
-    def store(self) -> Any:
+    def store(self) -> Store:
         return self.ws.store
 
     def _transport(self, url: str) -> Transport:

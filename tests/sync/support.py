@@ -15,7 +15,7 @@ from typing import Any
 from havre_desktop.core.clock import Clock
 from havre_desktop.core.profile import ProfileManager
 from havre_desktop.core.workspace import JSON_COLUMNS, Workspace
-from havre_desktop.sync import SyncEngine, SyncReport
+from havre_desktop.sync.engine import SyncEngine, SyncReport
 from havre_desktop.sync.local import SNAPSHOT_TABLES
 from tests.helpers import MemoryKeyring, new_workspace
 from tests.server.support import PASSWORD, Replica, World

@@ -18,8 +18,9 @@ from havre_desktop.core.hlc import Timestamp
 from havre_desktop.core.keys import KeyringKeyStore, new_database_key
 from havre_desktop.core.store import Store
 from havre_desktop.core.workspace import Workspace
-from havre_desktop.sync import SyncEngine, local
+from havre_desktop.sync import local
 from havre_desktop.sync.apply import PageApplier
+from havre_desktop.sync.engine import SyncEngine
 from havre_desktop.sync.errors import (
     BadCredentialsError,
     DeviceRevokedError,
@@ -388,7 +389,8 @@ def test_screens_and_sync_on_two_connections_share_the_identity(
     laptops: MakeLaptop, world: World
 ) -> None:
     """The UI edits on its connection while the sync runs on another one (same file)."""
-    laptop = laptops(sign_in=False)
+    # Centre Est: the colleague's clock runs ahead, and other tests compare stamps in Nord.
+    laptop = laptops(territories=("centre-est",), sign_in=False)
     screens = laptop.ws
     key = KeyringKeyStore(laptop.keyring, laptop.manager.profile_id).load()
     assert key is not None
@@ -397,7 +399,7 @@ def test_screens_and_sync_on_two_connections_share_the_identity(
         sync_ws = Workspace(sync_store, clock=laptop.clock)
         engine = SyncEngine(sync_ws, profile_id=laptop.manager.profile_id, keyring=laptop.keyring)
         local_id = screens.agent_id
-        login = world.create_agent("travailleur-social", ["nord"])
+        login = world.create_agent("travailleur-social", ["centre-est"])
         engine.sign_in(world.server.base_url, login, PASSWORD)
         laptop.login = login
         assert screens.agent_id == sync_ws.agent_id != local_id  # the screens follow the binding
@@ -405,7 +407,7 @@ def test_screens_and_sync_on_two_connections_share_the_identity(
         log_visit(laptop, person_id)
         assert engine.sync().pushed == 2
         # A colleague whose clock is ahead edits; once pulled, a later edit here is later.
-        colleague = laptops()
+        colleague = laptops(territories=("centre-est",))
         colleague.clock.offset = timedelta(minutes=2)
         colleague.sync()
         contacts.update(colleague.ws, person_id, {"phone_1": "06 44 44 44 44"})

@@ -50,7 +50,7 @@ from hypothesis.stateful import (
 
 from havre_desktop.core import contacts, visits
 from havre_desktop.core.errors import HavreError
-from havre_desktop.sync import SyncReport
+from havre_desktop.sync.engine import SyncReport
 from havre_desktop.sync.errors import DeviceRevokedError, ServerUnreachableError
 from havre_desktop.sync.protocol import API_PREFIX
 from tests.helpers import person_values
