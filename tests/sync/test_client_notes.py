@@ -357,7 +357,7 @@ def test_register_migration_keeps_data_indexes_and_search(
             )
         old.close()
     migrated = Store.open(path, key)
-    assert migrated.schema_version() == store.latest_schema_version() == 3
+    assert migrated.schema_version() == store.latest_schema_version() >= 3
     row: dict[str, Any] | None = migrated.query_one("SELECT * FROM register_enrolments")
     assert row is not None and row["basis"] == "65-plus" and row["server_version"] == 4
     columns = {r["name"]: r for r in migrated.query("PRAGMA table_info(register_enrolments)")}
