@@ -146,13 +146,18 @@ def test_lost_key_recovered_with_the_phrase_or_moved_aside(
 
     memory.secrets.clear()
     messages: list[str] = []
-    monkeypatch.setattr(QMessageBox, "information", lambda _p, _t, text: messages.append(text))
+
+    def read_and_close(box: QDialog) -> None:
+        assert isinstance(box, QMessageBox)
+        messages.append(box.text())
+        box.accept()
 
     def start_new(dialog: QDialog) -> None:
         assert isinstance(dialog, LostKeyDialog)
         dialog._new()
 
     dialogs.when(LostKeyDialog, start_new)
+    dialogs.when(QMessageBox, read_and_close)  # "moved aside", Qt's own message box
     dialogs.when(RecoveryDialog, _note_recovery([]))  # type: ignore[arg-type]
     dialogs.when(AgentDialog, _fill_agent)
     ws = open_profile(manager)

@@ -134,9 +134,7 @@ def test_create_person_shows_french_errors_inline_then_saves(
     assert [o["op"] for o in outbox] == ["insert"]
 
 
-def test_archive_removes_the_person_from_the_list(
-    demo_app: DemoApp, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_archive_removes_the_person_from_the_list(demo_app: DemoApp, dialogs: DialogDriver) -> None:
     from PySide6.QtWidgets import QMessageBox
 
     persons = demo_app.window.persons_page
@@ -146,11 +144,18 @@ def test_archive_removes_the_person_from_the_list(
     persons.open_fiche(0)
     demo_app.settle()
     person_id = persons.current["id"]  # type: ignore[index]
-    monkeypatch.setattr(
-        QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes
-    )  # the confirmation box is Qt's own; the answer is what is under test
+    asked: list[str] = []
+
+    def confirm(box: QDialog) -> None:
+        assert isinstance(box, QMessageBox)
+        asked.append(box.text())
+        box.button(QMessageBox.StandardButton.Yes).click()
+
+    dialogs.when(QMessageBox, confirm)
     persons.archive_button.click()
+    dialogs.check()
     demo_app.settle()
+    assert "reste conservée" in asked[0]
     (row,) = demo_app.query("SELECT archived FROM contacts WHERE id = ?", (person_id,))
     assert row["archived"] == 1
     assert persons.model.rowCount() == 0
