@@ -121,6 +121,9 @@ def child_env(folder: Path) -> dict[str, str]:
     )
     env.pop("HAVRE_EXIT_AFTER_START", None)
     env.pop("HAVRE_PROFILE", None)
+    # An installed application starts from compiled bytecode: let the untimed first run
+    # write it (CI shells often set this variable, which recompiles every module each run).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 

@@ -167,14 +167,16 @@ def _run_window(
     window.show()
     controllers: list[Any] = []
     if sync_source is not None and sync_store is not None:
-        from PySide6.QtCore import QTimer
+        from PySide6.QtCore import Qt, QTimer
 
-        def attach_sync() -> None:  # after the first screen: httpx and pydantic load here
+        def attach_sync() -> None:  # httpx and pydantic load here, after the first screen
             from havre_desktop.ui.sync_controller import start_sync
 
             controllers.append(start_sync(window, ws, sync_store, *sync_source))
 
-        QTimer.singleShot(0, attach_sync)
+        window.today_page.loaded.connect(
+            lambda: QTimer.singleShot(0, attach_sync), Qt.ConnectionType.SingleShotConnection
+        )
     if os.environ.get("HAVRE_EXIT_AFTER_START") == "1":  # smoke runs of the entry point
         from PySide6.QtCore import QTimer
 

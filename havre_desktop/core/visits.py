@@ -308,21 +308,26 @@ def due_contacts(ws: Workspace, on: date, agent_id: str | None = None) -> list[d
 def not_seen_since(
     ws: Workspace, days: int, territory_ids: list[str], limit: int = 100
 ) -> list[dict[str, Any]]:
-    """Persons of these territories with no visit for more than `days` days."""
-    if not territory_ids:
-        return []
+    """Persons of these territories with no visit for more than `days` days, longest first.
+
+    Reads the latest visit the store keeps on each person (``last_visit_at``, migration
+    0005) through a partial index, one territory at a time: the cost follows `limit`,
+    not the number of visits. ``last_visit`` is None for a person never visited.
+    """
     cutoff = (ws.clock.today() - timedelta(days=days)).isoformat()
-    marks = ",".join("?" for _ in territory_ids)
-    rows = ws.store.query(
-        "SELECT c.*, (SELECT max(occurred_at) FROM visits v WHERE v.person_id = c.id "
-        "AND v.deleted = 0) AS last_visit FROM contacts c "
-        "WHERE c.kind = 'person' AND c.deleted = 0 AND c.archived = 0 "
-        f"AND c.territory_id IN ({marks}) "
-        "AND coalesce((SELECT max(occurred_at) FROM visits v WHERE v.person_id = c.id "
-        "AND v.deleted = 0), '') < ? ORDER BY last_visit LIMIT ?",
-        (*territory_ids, cutoff, limit),
-    )
-    return [decode_row(r) for r in rows]
+    found: list[dict[str, Any]] = []
+    for territory in dict.fromkeys(territory_ids):
+        found += ws.store.query(
+            "SELECT *, last_visit_at AS last_visit FROM contacts "
+            "WHERE kind = 'person' AND deleted = 0 AND archived = 0 "
+            "AND territory_id = ? AND last_visit_at < ? ORDER BY last_visit_at LIMIT ?",
+            (territory, cutoff, limit),
+        )
+    found.sort(key=lambda r: (r["last_visit_at"], r["seq"]))
+    rows = [decode_row(r) for r in found[:limit]]
+    for row in rows:
+        row["last_visit"] = row["last_visit"] or None
+    return rows
 
 
 # -- reception desk -------------------------------------------------------------------------

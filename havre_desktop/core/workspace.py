@@ -27,7 +27,15 @@ log = logging.getLogger("havre.core.workspace")
 PER_FIELD_TABLES = frozenset({"contacts", "planned_contacts"})
 # Columns that are bookkeeping, never sent as a user's change.
 LOCAL_COLUMNS = frozenset(
-    {"seq", "server_version", "field_hlc", "search_phones", "search_audiences", "is_sample"}
+    {
+        "seq",
+        "server_version",
+        "field_hlc",
+        "search_phones",
+        "search_audiences",
+        "is_sample",
+        "last_visit_at",  # kept by the store's triggers from the visits (migration 0005)
+    }
 )
 JSON_COLUMNS = frozenset(
     {

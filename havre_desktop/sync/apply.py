@@ -69,7 +69,9 @@ REF_KEYS: dict[str, tuple[str, ...]] = {
     "ref_items": ("list", "id"),
 }
 WIRE_JSON_COLUMNS = JSON_COLUMNS - {"field_hlc"}
-OVERLAY_EXCLUDED = frozenset({"seq", "search_phones", "search_audiences", "field_hlc"})
+OVERLAY_EXCLUDED = frozenset(
+    {"seq", "search_phones", "search_audiences", "field_hlc", "last_visit_at"}
+)
 UNMERGED = frozenset({"id", "created_at", "updated_at", "deleted"})
 
 

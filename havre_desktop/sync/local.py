@@ -49,7 +49,15 @@ PULLED_TABLES = frozenset(
 MERGE_TABLES = frozenset({"contacts", "planned_contacts"})
 # Columns only the desktop has: a server that sends them is not speaking the protocol.
 LOCAL_ONLY_COLUMNS = frozenset(
-    {"seq", "search_phones", "search_audiences", "field_hlc", "server_version", "deleted"}
+    {
+        "seq",
+        "search_phones",
+        "search_audiences",
+        "field_hlc",
+        "server_version",
+        "deleted",
+        "last_visit_at",
+    }
 )
 # Rows of a person, removed with her (children before parents).
 PERSON_DEPENDENTS: tuple[tuple[str, str], ...] = (

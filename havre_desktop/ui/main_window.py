@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QListWidget,
     QMainWindow,
@@ -23,16 +26,16 @@ from PySide6.QtWidgets import (
 from havre_desktop import APP_NAME
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import tr
-from havre_desktop.ui.pages.actions_page import ActionsPage
-from havre_desktop.ui.pages.persons import PersonsPage
-from havre_desktop.ui.pages.prints_page import PrintsPage
-from havre_desktop.ui.pages.reception import ReceptionPage
-from havre_desktop.ui.pages.settings_page import SettingsPage
 from havre_desktop.ui.pages.today import TodayPage
-from havre_desktop.ui.pages.visits_page import VisitsPage
 from havre_desktop.ui.theme import Theme
 
-if TYPE_CHECKING:  # sync and its network libraries load after the first screen
+if TYPE_CHECKING:  # pages other than Ma journée, and sync, load after the first screen
+    from havre_desktop.ui.pages.actions_page import ActionsPage
+    from havre_desktop.ui.pages.persons import PersonsPage
+    from havre_desktop.ui.pages.prints_page import PrintsPage
+    from havre_desktop.ui.pages.reception import ReceptionPage
+    from havre_desktop.ui.pages.settings_page import SettingsPage
+    from havre_desktop.ui.pages.visits_page import VisitsPage
     from havre_desktop.ui.sync_controller import SyncController
     from havre_desktop.ui.sync_widgets import SyncPage, SyncStatusArea
 
@@ -54,23 +57,23 @@ class MainWindow(QMainWindow):
         self.navigation.setObjectName("navigation")
         self.navigation.setAccessibleName(tr("Navigation"))
         self.pages = QStackedWidget()
+        self.profile_folder = profile_folder
         self.today_page = TodayPage(context)
-        self.persons_page = PersonsPage(context)
-        self.visits_page = VisitsPage(context) if context.may_see_visits else None
-        self.actions_page = ActionsPage(context)
-        self.reception_page = ReceptionPage(context)
-        self.prints_page = PrintsPage(context)
-        self.settings_page = SettingsPage(context, profile_folder)
         self.page_names: list[str] = []
-        self._add_page(tr("Ma journée"), self.today_page)
-        self._add_page(tr("Personnes"), self.persons_page)
-        if self.visits_page is not None:
-            self._add_page(tr("Visites"), self.visits_page)
-        self._add_page(tr("Actions"), self.actions_page)
-        self._add_page(tr("Accueil"), self.reception_page)
-        self._add_page(tr("Impressions"), self.prints_page)
+        # Only Ma journée is built before the first screen; every other page is built (and
+        # its modules imported: printing, reportlab, QtPdf…) when first needed, or one per
+        # turn of the event loop once Ma journée is on screen (build_remaining_pages).
+        self._built: dict[str, QWidget] = {}
+        self._builders: dict[str, Callable[[], QWidget]] = {}
+        self._add_page("today", tr("Ma journée"), lambda: self.today_page)
+        self._add_page("persons", tr("Personnes"), self._build_persons)
+        if context.may_see_visits:
+            self._add_page("visits", tr("Visites"), self._build_visits)
+        self._add_page("actions", tr("Actions"), self._build_actions)
+        self._add_page("reception", tr("Accueil"), self._build_reception)
+        self._add_page("prints", tr("Impressions"), self._build_prints)
         self.sync_page: SyncPage | None = None
-        self._add_page(tr("Paramètres"), self.settings_page)
+        self._add_page("settings", tr("Paramètres"), self._build_settings)
         self.navigation.currentRowChanged.connect(self._page_changed)
 
         central = QWidget()
@@ -96,12 +99,6 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.pending_label)
 
         self.today_page.open_person.connect(self.show_person)
-        if self.visits_page is not None:
-            self.visits_page.open_person.connect(self.show_person)
-            self.visits_page.visit_saved.connect(lambda _v: self.data_changed())
-        self.persons_page.data_changed.connect(self.data_changed)
-        self.reception_page.counted.connect(lambda _e: self.data_changed())
-        self.settings_page.changed.connect(self._setting_changed)
         context.database.failed.connect(self._unexpected_error)
 
         QShortcut(QKeySequence("Ctrl+F"), self, activated=self.focus_search)
@@ -124,40 +121,172 @@ class MainWindow(QMainWindow):
             )
         self.adapt_to_font()
         self.resize(1200, 760)
-        # Ma journée first: it is the first screen. The persons list and the catalogue
-        # follow; the visit journal waits until its page is opened.
+        # Ma journée first: it is the first screen. The other pages follow once it is
+        # shown; the visit journal waits until its page is opened.
         self.today_page.refresh()
-        self.persons_page.model.set_search_text("")
-        self.actions_page.refresh()
-        self.reception_page.refresh()
+        self.today_page.loaded.connect(
+            self._first_screen_shown, Qt.ConnectionType.SingleShotConnection
+        )
         self._refresh_pending()
+
+    # -- pages, built when first needed ----------------------------------------------------
+
+    def _add_page(self, key: str, title: str, build: Callable[[], QWidget]) -> None:
+        self.navigation.addItem(title)
+        self.page_names.append(title)
+        self._builders[key] = build
+        if key == "today":
+            self._built[key] = self.today_page
+            self.pages.addWidget(self.today_page)
+        else:  # an empty stand-in keeps the page's place in the stack until it is built
+            self.pages.addWidget(QWidget())
+
+    def _page(self, key: str) -> Any:
+        """The page `key`, built now if it was not yet (None if this role has no such page)."""
+        if key in self._built:
+            return self._built[key]
+        build = self._builders.get(key)
+        if build is None:
+            return None
+        position = list(self._builders).index(key)
+        if self.sync_page is not None and position >= self.pages.indexOf(self.sync_page):
+            position += 1  # the Synchronisation page was inserted before Paramètres
+        page = build()
+        self._built[key] = page
+        stand_in = self.pages.widget(position)
+        current = self.pages.currentIndex()
+        self.pages.insertWidget(position, page)
+        self.pages.removeWidget(stand_in)
+        stand_in.deleteLater()
+        self.pages.setCurrentIndex(current)
+        self._adapt_widgets(page)
+        return page
+
+    @property
+    def pages_built(self) -> list[str]:
+        """Keys of the pages built so far ("today", "persons", "visits"…), in page order."""
+        return [key for key in self._builders if key in self._built]
+
+    def _first_screen_shown(self) -> None:
+        QTimer.singleShot(0, self.build_remaining_pages)
+
+    def build_remaining_pages(self, one_at_a_time: bool = True) -> None:
+        """Build the pages not built yet: one per turn of the event loop, so that the
+        window answers in between (or all at once, for tests and screenshots)."""
+        waiting = [key for key in self._builders if key not in self._built]
+        for key in waiting[:1] if one_at_a_time else waiting:
+            self._page(key)
+        if one_at_a_time and len(waiting) > 1:
+            QTimer.singleShot(0, self.build_remaining_pages)
+
+    def _build_persons(self) -> QWidget:
+        from havre_desktop.ui.pages.persons import PersonsPage
+
+        page = PersonsPage(self.ctx)
+        page.data_changed.connect(self.data_changed)
+        page.model.set_search_text("")
+        return page
+
+    def _build_visits(self) -> QWidget:
+        from havre_desktop.ui.pages.visits_page import VisitsPage
+
+        page = VisitsPage(self.ctx)
+        page.open_person.connect(self.show_person)
+        page.visit_saved.connect(lambda _v: self.data_changed())
+        return page
+
+    def _build_actions(self) -> QWidget:
+        from havre_desktop.ui.pages.actions_page import ActionsPage
+
+        page = ActionsPage(self.ctx)
+        page.refresh()
+        return page
+
+    def _build_reception(self) -> QWidget:
+        from havre_desktop.ui.pages.reception import ReceptionPage
+
+        page = ReceptionPage(self.ctx)
+        page.counted.connect(lambda _e: self.data_changed())
+        page.refresh()
+        return page
+
+    def _build_prints(self) -> QWidget:
+        from havre_desktop.ui.pages.prints_page import PrintsPage
+
+        return PrintsPage(self.ctx)
+
+    def _build_settings(self) -> QWidget:
+        from havre_desktop.ui.pages.settings_page import SettingsPage
+
+        page = SettingsPage(self.ctx, self.profile_folder)
+        page.changed.connect(self._setting_changed)
+        return page
+
+    @property
+    def persons_page(self) -> PersonsPage:
+        page: PersonsPage = self._page("persons")
+        return page
+
+    @property
+    def visits_page(self) -> VisitsPage | None:
+        page: VisitsPage | None = self._page("visits")
+        return page
+
+    @property
+    def actions_page(self) -> ActionsPage:
+        page: ActionsPage = self._page("actions")
+        return page
+
+    @property
+    def reception_page(self) -> ReceptionPage:
+        page: ReceptionPage = self._page("reception")
+        return page
+
+    @property
+    def prints_page(self) -> PrintsPage:
+        page: PrintsPage = self._page("prints")
+        return page
+
+    @property
+    def settings_page(self) -> SettingsPage:
+        page: SettingsPage = self._page("settings")
+        return page
 
     def adapt_to_font(self) -> None:
         """After a text size change: the navigation keeps every page name visible."""
-        for combo in self.findChildren(QComboBox):
+        self._adapt_widgets(self)
+        metrics = self.navigation.fontMetrics()
+        widest = max(metrics.horizontalAdvance(name) for name in self.page_names)
+        self.navigation.setFixedWidth(widest + 2 * metrics.averageCharWidth() + 24)
+
+    @staticmethod
+    def _adapt_widgets(root: QWidget) -> None:
+        for combo in root.findChildren(QComboBox):
             # Long choices (priority names…) must not widen the window: the list that
             # opens shows them in full.
             combo.setSizeAdjustPolicy(
                 QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
             )
             combo.setMinimumContentsLength(14)
-        metrics = self.navigation.fontMetrics()
-        widest = max(metrics.horizontalAdvance(name) for name in self.page_names)
-        self.navigation.setFixedWidth(widest + 2 * metrics.averageCharWidth() + 24)
-        for table in self.findChildren(QTableView):
-            if table.model() is not None and table.model().rowCount() < 5000:
+        for table in root.findChildren(QTableView):
+            if (
+                table.model() is not None
+                and table.model().rowCount() < 5000
+                and table.horizontalHeader().sectionResizeMode(0)
+                == QHeaderView.ResizeMode.Interactive  # not the lists that size themselves
+            ):
                 table.resizeColumnsToContents()
 
-    def _add_page(self, title: str, page: QWidget) -> None:
-        self.navigation.addItem(title)
-        self.pages.addWidget(page)
-        self.page_names.append(title)
-
     def _page_changed(self, row: int) -> None:
+        keys = list(self._builders)
+        if self.sync_page is not None:
+            keys.insert(self.pages.indexOf(self.sync_page), "sync")
+        if 0 <= row < len(keys) and keys[row] != "sync":
+            self._page(keys[row])
         self.pages.setCurrentIndex(row)
-        if self.pages.currentWidget() is self.visits_page and not self._journal_loaded:
+        if keys[row] == "visits" and not self._journal_loaded:
             self._journal_loaded = True
-            self.visits_page.apply_filters()
+            self.visits_page.apply_filters()  # type: ignore[union-attr]
 
     def _step(self, delta: int) -> None:
         count = self.navigation.count()
@@ -181,7 +310,7 @@ class MainWindow(QMainWindow):
 
         self.sync = sync
         self.sync_page = SyncPage(sync, self.ctx.now)
-        position = self.pages.indexOf(self.settings_page)
+        position = list(self._builders).index("settings")  # before Paramètres
         self.pages.insertWidget(position, self.sync_page)
         self.navigation.insertItem(position, tr("Synchronisation"))
         self.page_names.insert(position, tr("Synchronisation"))

@@ -217,3 +217,14 @@ def table_view(accessible_name: str) -> QTableView:
     view.horizontalHeader().setStretchLastSection(True)
     view.setTabKeyNavigation(False)  # Tab leaves the table: keyboard users move between controls
     return view
+
+
+def wrap_short_list(view: QTableView) -> None:
+    """For lists of at most a few hundred rows: every column but the last as wide as its
+    contents, the last one takes the rest and its text wraps, rows as tall as they need.
+    Nothing is cut, even at 200 % text size (sizes follow the data and the font). Modes
+    for the whole header, not per section: a model reset forgets per-section modes."""
+    header = view.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setStretchLastSection(True)
+    view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)

@@ -186,3 +186,47 @@ def test_emergency_contacts_are_one_json_field(workspace: Workspace) -> None:
     ]
     sent = workspace.outbox_entries([person["id"]])[0]["changed_fields"]
     assert json.dumps(sent["emergency_contacts"], ensure_ascii=False).count("06 39 98 00 77") == 1
+
+
+def test_latest_visit_is_kept_on_the_person_and_feeds_not_seen_since(
+    workspace: Workspace,
+) -> None:
+    """Migration 0005's triggers keep `last_visit_at` right through every way a visit
+    changes: logged, corrected to another date, moved to another person, deleted."""
+    old = contacts.create_person(workspace, person_values(family_name="Ancienne"))
+    recent = contacts.create_person(workspace, person_values(family_name="Récente"))
+    never = contacts.create_person(workspace, person_values(family_name="Jamais"))
+    other = contacts.create_person(workspace, person_values(family_name="Ailleurs"))
+    edit = workspace.store.conn.execute
+    edit("UPDATE contacts SET territory_id = 'sud' WHERE id = ?", (other["id"],))
+
+    def last(person: dict[str, object]) -> str:
+        return str(workspace.get_row("contacts", str(person["id"]))["last_visit_at"])
+
+    def not_seen() -> list[str]:
+        rows = visits.not_seen_since(workspace, 60, ["nord"], limit=10)
+        return [r["family_name"] for r in rows]
+
+    def log(person: dict[str, object], when: str) -> dict[str, object]:
+        values = {"occurred_at": when, "kind": "appel", "outcome": "realisee"}
+        return visits.log_visit(workspace, str(person["id"]), values)
+
+    first = log(old, "2026-07-01T10:00")
+    log(old, "2026-06-01T10:00")  # older than the latest: changes nothing
+    log(recent, "2026-11-20T10:00")
+    assert last(old).startswith("2026-07-01") and last(never) == ""
+    assert not_seen() == ["Jamais", "Ancienne"]  # never visited first, then the oldest visit
+    assert visits.not_seen_since(workspace, 60, ["nord"])[0]["last_visit"] is None
+
+    visits.correct_visit(workspace, str(first["id"]), {"occurred_at": "2026-11-01T09:00"})
+    assert last(old).startswith("2026-11-01")
+    assert not_seen() == ["Jamais"]
+
+    edit("UPDATE visits SET deleted = 1 WHERE id = ?", (first["id"],))
+    assert last(old).startswith("2026-06-01")
+    edit("UPDATE visits SET person_id = ? WHERE person_id = ?", (never["id"], old["id"]))
+    assert last(old) == "" and last(never).startswith("2026-06-01")
+    edit("DELETE FROM visits WHERE person_id = ?", (never["id"],))
+    assert last(never) == ""
+    assert sorted(not_seen()) == ["Ancienne", "Jamais"]
+    assert visits.not_seen_since(workspace, 60, []) == []

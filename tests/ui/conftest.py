@@ -164,6 +164,9 @@ def make_app(tmp_path: Path, qtbot: QtBot, role: str = "travailleur-social") -> 
     window.resize(1280, 800)
     window.show()
     qtbot.waitExposed(window)
+    window.build_remaining_pages(one_at_a_time=False)  # the app does it after Ma journée
+    window.activateWindow()
+    qtbot.waitActive(window)
     app = DemoApp(window, ws, database, qtbot)
     app.settle()
     yield app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QPlainTextEdit,
     QPushButton,
+    QTableView,
     QTextEdit,
     QWidget,
 )
@@ -86,6 +87,11 @@ def clipped_texts(root: QWidget) -> list[str]:
                     problems.append(
                         f"header «{text}»: {need}px in a {widget.sectionSize(section)}px column"
                     )
+        elif isinstance(widget, QTableView):
+            if widget.horizontalHeader().sectionResizeMode(0) == (
+                QHeaderView.ResizeMode.ResizeToContents
+            ):
+                problems += clipped_cells(widget)
         elif isinstance(widget, QListWidget):
             room = widget.viewport().width()
             for row in range(widget.count()):
@@ -93,6 +99,38 @@ def clipped_texts(root: QWidget) -> list[str]:
                 need = metrics.horizontalAdvance(item.text()) + 8
                 if widget.objectName() == "navigation" and need > room:
                     problems.append(f"navigation item «{item.text()}»: {need}px in {room}px")
+    return problems
+
+
+def clipped_cells(table: QTableView) -> list[str]:
+    """Cells whose text, wrapped to its column, does not fit in its row. Checked on the
+    short lists that size themselves (Ma journée…); long lists (journal, search) elide."""
+    model = table.model()
+    header = table.horizontalHeader()
+    if model is None:
+        return []
+    metrics = table.fontMetrics()
+    problems = []
+    style = table.style()
+    margin = 2 * (style.pixelMetric(style.PixelMetric.PM_FocusFrameHMargin, None, table) + 1)
+    for column in range(model.columnCount()):
+        right = header.sectionViewportPosition(column) + header.sectionSize(column)
+        if model.rowCount() and right > table.viewport().width() + 1:
+            title = model.headerData(column, Qt.Orientation.Horizontal)
+            problems.append(
+                f"column «{title}» of {table.accessibleName()} ends at {right}px, "
+                f"past the visible {table.viewport().width()}px"
+            )
+    for row in range(min(model.rowCount(), 50)):
+        for column in range(model.columnCount()):
+            text = str(model.data(model.index(row, column)) or "")
+            room = QRect(0, 0, header.sectionSize(column) - margin, 100_000)
+            need = metrics.boundingRect(room, Qt.TextFlag.TextWordWrap, text)
+            if text and (need.width() > room.width() or need.height() > table.rowHeight(row)):
+                problems.append(
+                    f"cell «{text}» of {table.accessibleName()}: {need.width()}×"
+                    f"{need.height()}px in {room.width()}×{table.rowHeight(row)}px"
+                )
     return problems
 
 

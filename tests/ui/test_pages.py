@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication, QDialog
 
 from havre_desktop.ui.pages.person_form import PersonForm
 from tests.ui.conftest import DemoApp, DialogDriver, Keyboard
-from tests.ui.layout_checks import clipped_texts, unnamed_controls
+from tests.ui.layout_checks import clipped_cells, clipped_texts, unnamed_controls
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 
@@ -38,6 +38,8 @@ def test_no_clipped_text_and_every_control_named_on_every_page(
         QApplication.processEvents()
         problems += [f"{name} ({scale} %): {p}" for p in clipped_texts(window)]
         problems += [f"{name} ({scale} %): {p}" for p in unnamed_controls(window)]
+    for table in window.today_page.tables.values():  # every word of the day's lists shows
+        problems += [f"Ma journée ({scale} %): {p}" for p in clipped_cells(table)]
     assert problems == [], "\n".join(problems)
 
 

@@ -32,7 +32,7 @@ from havre_desktop.ui.models import PersonSearchModel, RowsModel
 from havre_desktop.ui.pages.handout_dialog import HandoutChoiceDialog, preview_handout
 from havre_desktop.ui.pages.person_form import PersonForm
 from havre_desktop.ui.pages.visit_form import VisitForm
-from havre_desktop.ui.widgets import table_view
+from havre_desktop.ui.widgets import table_view, wrap_short_list
 
 log = logging.getLogger("havre.ui.persons")
 
@@ -101,6 +101,7 @@ class PersonsPage(QWidget):
         )
         self.history = table_view(tr("Historique des visites"))
         self.history.setModel(self.history_model)
+        wrap_short_list(self.history)  # the notes wrap rather than run off the side
         self.history.setVisible(context.may_see_visits)
         history_label = QLabel(tr("Historique des visites et appels"))
         history_label.setVisible(context.may_see_visits)
@@ -215,7 +216,6 @@ class PersonsPage(QWidget):
         self.current = fiche
         self.fiche.setHtml(render_fiche_html(fiche, self.ctx))
         self.history_model.set_rows(fiche.get("history") or [])
-        self.history.resizeColumnsToContents()
         for button in self._fiche_buttons():
             button.setEnabled(True)
         self.fiche_shown.emit(fiche["id"])

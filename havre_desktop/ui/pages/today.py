@@ -12,7 +12,7 @@ from havre_desktop.core.workspace import Workspace
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import french_date, french_datetime, relative_days, tr
 from havre_desktop.ui.models import RowsModel
-from havre_desktop.ui.widgets import table_view
+from havre_desktop.ui.widgets import table_view, wrap_short_list
 
 PLANNED_KINDS = {
     "visite": "Visite à domicile",
@@ -83,6 +83,7 @@ class TodayPage(QWidget):
             box_layout = QVBoxLayout(box)
             table = table_view(label or tr("Personnes non vues depuis longtemps"))
             table.setModel(model)
+            wrap_short_list(table)
             table.activated.connect(
                 lambda index, m=model: self._activate(m, index.row())  # type: ignore[misc]
             )
@@ -124,6 +125,4 @@ class TodayPage(QWidget):
         self.not_seen_box.setTitle(
             tr("Personnes non contactées depuis plus de {days} jours").format(days=days)
         )
-        for table in self.tables.values():
-            table.resizeColumnsToContents()
         self.loaded.emit()
