@@ -75,6 +75,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from havre_server.logs import configure
 
     configure(args.log_level)
+    if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
+        raise SystemExit("--ssl-certfile et --ssl-keyfile vont ensemble : donnez les deux.")
     url = database_url(args)
     engine = prepare(url)
     settings = Settings.from_env(url, args.min_client_version)
@@ -88,6 +90,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
         proxy_headers=args.proxy_headers,
         forwarded_allow_ips=args.forwarded_allow_ips,
         server_header=False,
+        ssl_certfile=args.ssl_certfile,
+        ssl_keyfile=args.ssl_keyfile,
     )
 
 
@@ -194,6 +198,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="info")
     serve.add_argument("--proxy-headers", action="store_true", help="derrière un mandataire TLS")
     serve.add_argument("--forwarded-allow-ips", default="127.0.0.1")
+    serve.add_argument(
+        "--ssl-certfile", help="certificat TLS (PEM) : le serveur répond alors en https"
+    )
+    serve.add_argument("--ssl-keyfile", help="clé privée du certificat TLS (PEM)")
     serve.set_defaults(func=cmd_serve)
 
     add = sub.add_parser("add-agent", help="créer un agent et son compte")
