@@ -11,6 +11,7 @@ import argparse
 import getpass
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 from platformdirs import user_data_dir
 from sqlalchemy import Engine
 
-from havre_desktop.sync.protocol import AgentCreate, AgentUpdate
+from havre_desktop.sync.protocol import VERSION_PATTERN, AgentCreate, AgentUpdate
 from havre_server import SERVER_VERSION, admin
 from havre_server.changelog import ChangeBuffer, flush, ordering_from_env
 from havre_server.db import DATABASE_ENV, default_database_url, make_engine
@@ -56,6 +57,15 @@ def _password(args: argparse.Namespace) -> str:
     if getpass.getpass("Mot de passe (confirmation) : ") != first:
         raise SystemExit("Les deux mots de passe diffèrent.")
     return first
+
+
+def client_version(text: str) -> str:
+    """``--min-client-version``: three numbers, as the desktop reports its version."""
+    if not re.fullmatch(VERSION_PATTERN, text):
+        raise argparse.ArgumentTypeError(
+            f"version attendue sous la forme 1.2.0 (trois nombres), reçu « {text} »"
+        )
+    return text
 
 
 def _print(data: Any) -> None:
@@ -194,7 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="lancer le serveur")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8765)
-    serve.add_argument("--min-client-version", default=None)
+    serve.add_argument(
+        "--min-client-version",
+        type=client_version,
+        default=None,
+        help="version minimale de l'application de bureau (ex. 0.2.0)",
+    )
     serve.add_argument("--log-level", default="info")
     serve.add_argument("--proxy-headers", action="store_true", help="derrière un mandataire TLS")
     serve.add_argument("--forwarded-allow-ips", default="127.0.0.1")
