@@ -19,7 +19,10 @@ from havre_desktop.sync.engine import SyncEngine, SyncReport
 from havre_desktop.sync.errors import (
     CertificateError,
     DeviceRevokedError,
+    NotSignedInError,
     ServerUnreachableError,
+    SyncCancelledError,
+    SyncError,
 )
 from havre_desktop.sync.local import SyncStatus
 from havre_desktop.ui.worker import DatabaseService
@@ -134,6 +137,10 @@ class SyncController(QObject):
         self.running = False
         if isinstance(error, ServerUnreachableError):
             self.online = False
+        elif isinstance(error, SyncError) and not isinstance(
+            error, NotSignedInError | SyncCancelledError
+        ):
+            self.online = True  # the server answered (a refusal is an answer)
         if isinstance(error, DeviceRevokedError):
             self.revoked.emit(error.message)
         else:

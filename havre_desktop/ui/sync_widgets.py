@@ -120,7 +120,7 @@ class SignInDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         intro = QLabel(
             tr(
-                "Votre mot de passe n'est pas conservé : cet ordinateur reçoit une clé de "
+                "Votre mot de passe n'est pas conservé\u00a0: cet ordinateur reçoit une clé de "
                 "connexion rangée dans le trousseau du système."
             )
         )
@@ -130,6 +130,8 @@ class SignInDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
+        # Wide enough for a whole server address and for the messages to wrap in few lines.
+        self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 70)
         controller.signed_in.connect(self._signed_in)
         controller.failed.connect(self._failed)
         (self.login if server_url else self.server).setFocus()
@@ -316,7 +318,7 @@ class SyncPage(QWidget):
         self.rejected_model = RowsModel(
             [
                 (tr("Modification"), lambda r: f"{r.table_name} ({r.op})"),
-                (tr("Saisie le"), lambda r: r.created_at),
+                (tr("Saisie le"), lambda r: french_moment(r.created_at)),
                 (tr("Raison du refus"), lambda r: r.reason),
             ]
         )
@@ -324,7 +326,7 @@ class SyncPage(QWidget):
         self.rejected.setModel(self.rejected_model)
         self.history_model = RowsModel(
             [
-                (tr("Début"), lambda h: h.started_at),
+                (tr("Date"), lambda h: french_moment(h.started_at)),
                 (tr("Résultat"), lambda h: h.message),
             ]
         )

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+import trustme
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
@@ -25,7 +26,11 @@ from havre_desktop.core import contacts
 from havre_desktop.core.profile import ProfileManager
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.sync.errors import (
+    AccountDisabledError,
     BadCredentialsError,
+    CertificateError,
+    ClientTooOldError,
+    ClockSkewError,
     DeviceRevokedError,
     ServerUnreachableError,
 )
@@ -558,3 +563,227 @@ def test_revoked_device_shows_why_wipes_its_profile_and_touches_nothing_else(
         )
     finally:
         other.close()
+
+
+# -- each error state, with the exact words the agent reads ----------------------------------------
+
+
+def _sign_in_through_dialog(
+    qtbot: QtBot, desk: Desk, dialogs: DialogDriver, url: str, login: str, password: str = PASSWORD
+) -> str:
+    """Fill the sign-in dialog as a person would; return the error it shows (then cancel)."""
+    seen: list[str] = []
+
+    def fill(dialog: object) -> None:
+        assert isinstance(dialog, SignInDialog)
+        dialog.server.setText(url)
+        dialog.login.setText(login)
+        dialog.password.setText(password)
+        dialog.submit()
+        qtbot.waitUntil(dialog.error.isVisible, timeout=20_000)
+        seen.append(dialog.error.text())
+        assert dialog.buttons.isEnabled()  # the agent can correct and try again
+        dialog.reject()
+
+    desk.window.go_to(desk.page)
+    dialogs.when(SignInDialog, fill)
+    desk.page.sign_in_button.click()
+    dialogs.check()
+    assert "n'est pas connecté" in desk.page.account.text()
+    return seen[0]
+
+
+def test_unreachable_server_message(qtbot: QtBot, desks: Any, dialogs: DialogDriver) -> None:
+    desk = desks()
+    shown = _sign_in_through_dialog(qtbot, desk, dialogs, "http://127.0.0.1:9", "camille")
+    assert shown == ServerUnreachableError().message
+    assert shown == (
+        "Le serveur de synchronisation est injoignable (réseau absent ou connexion "
+        "interrompue). Vos modifications restent sur cet ordinateur et seront envoyées plus tard."
+    )
+
+
+def test_untrusted_certificate_message(
+    qtbot: QtBot,
+    desks: Any,
+    dialogs: DialogDriver,
+    world: World,
+    other_process: Any,
+    tmp_path: Path,
+) -> None:
+    ca = trustme.CA()  # a certificate authority this computer does not trust
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    certfile, keyfile, ca_file = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
+    cert.cert_chain_pems[0].write_to_path(str(certfile))
+    cert.private_key_pem.write_to_path(str(keyfile))
+    ca.cert_pem.write_to_path(str(ca_file))
+    process = other_process(
+        "--ssl-certfile", str(certfile), "--ssl-keyfile", str(keyfile), ca_bundle=ca_file
+    )
+    assert process.base_url.startswith("https://")
+    login = world.create_agent("travailleur-social", ["nord"])
+    desk = desks()
+    shown = _sign_in_through_dialog(qtbot, desk, dialogs, process.base_url, login)
+    assert shown == CertificateError().message
+    assert shown == (
+        "Le certificat du serveur n'est pas reconnu : la connexion a été refusée pour protéger "
+        "vos données. Vérifiez l'adresse du serveur ou adressez-vous au service informatique "
+        "(certificat de la Ville à installer). Vos modifications restent sur cet ordinateur et "
+        "seront envoyées plus tard."
+    )
+    # The same server is fine for a computer given the City's certificate authority.
+    trusted = desks("poste-avec-ca", ca_bundle=ca_file)
+    sign_in(qtbot, trusted, process.base_url, login)
+    sync(qtbot, trusted)
+    assert trusted.area.network.text() == "En ligne"
+
+
+def test_wrong_clock_message_and_nothing_leaves(
+    qtbot: QtBot, desks: Any, world: World, server: ServerProcess
+) -> None:
+    desk = desks(clock_offset=timedelta(minutes=10, seconds=5))
+    sign_in(qtbot, desk, server.base_url, world.create_agent("travailleur-social", ["nord"]))
+    new_person(qtbot, desk, family_name="Horloge")
+    waiting = desk.outbox_ids()
+    desk.window.go_to(desk.page)
+    sync_fails(qtbot, desk)
+    assert desk.page.error.text() == ClockSkewError(10).message
+    assert desk.page.error.text() == (
+        "L'horloge de cet ordinateur a environ 10 minutes d'écart avec celle du serveur "
+        "(5 minutes au plus sont admises). Corrigez la date et l'heure de l'ordinateur, puis "
+        "relancez la synchronisation : vos modifications sont conservées et n'ont pas été "
+        "envoyées."
+    )
+    assert desk.area.problem.text() == "Date ou heure de l'ordinateur à corriger"
+    assert desk.area.problem.toolTip() == ClockSkewError(10).message
+    assert desk.outbox_ids() == waiting
+    assert desk.area.pending.text() == "1 modification(s) en attente"
+    assert desk.controller.retry_timer.isActive() is False  # retrying would not help
+
+
+def test_app_too_old_message_at_sign_in_and_at_sync(
+    qtbot: QtBot, desks: Any, dialogs: DialogDriver, world: World, other_process: Any
+) -> None:
+    process: ServerProcess = other_process("--min-client-version", "0.1.0")
+    login = world.create_agent("travailleur-social", ["nord"])
+    desk = desks()
+    sign_in(qtbot, desk, process.base_url, login)
+    new_person(qtbot, desk, family_name="Ancienne")
+    waiting = desk.outbox_ids()
+    # The City upgrades its server and asks for a newer application.
+    process.stop()
+    process.restart("--min-client-version", "99.0.0")
+    desk.window.go_to(desk.page)
+    sync_fails(qtbot, desk)
+    expected = (
+        "Cette version de Havre Ensemble est trop ancienne pour le serveur (version minimale : "
+        "99.0.0). Faites mettre à jour l'application (service informatique) : vos modifications "
+        "sont conservées et seront envoyées après la mise à jour."
+    )
+    assert desk.page.error.text() == ClientTooOldError("99.0.0").message == expected
+    assert desk.area.problem.text() == "Mise à jour de l'application nécessaire"
+    assert desk.outbox_ids() == waiting
+    # A new computer with the same old version cannot even sign in: same words.
+    other = desks("poste-neuf")
+    assert _sign_in_through_dialog(qtbot, other, dialogs, process.base_url, login) == expected
+
+
+def test_wrong_password_message(
+    qtbot: QtBot, desks: Any, dialogs: DialogDriver, world: World, server: ServerProcess
+) -> None:
+    login = world.create_agent("travailleur-social", ["nord"])
+    desk = desks()
+    shown = _sign_in_through_dialog(qtbot, desk, dialogs, server.base_url, login, "pas le bon")
+    assert shown == BadCredentialsError().message == "Identifiant ou mot de passe incorrect."
+
+
+def test_disabled_account_message_and_the_changes_stay(
+    qtbot: QtBot, desks: Any, dialogs: DialogDriver, world: World, server: ServerProcess
+) -> None:
+    login = world.create_agent("travailleur-social", ["nord"])
+    desk = desks()
+    sign_in(qtbot, desk, server.base_url, login)
+    new_person(qtbot, desk, family_name="Désactivée")
+    waiting = desk.outbox_ids()
+    server.cli("disable-agent", login)
+    desk.window.go_to(desk.page)
+    sync_fails(qtbot, desk)
+    expected = (
+        "Votre compte est désactivé : adressez-vous à votre coordinateur. Vos modifications "
+        "restent sur cet ordinateur."
+    )
+    assert desk.page.error.text() == AccountDisabledError().message == expected
+    assert desk.area.problem.text() == "Compte désactivé"
+    assert desk.outbox_ids() == waiting
+    assert desk.query("SELECT family_name FROM contacts WHERE family_name = 'Désactivée'")
+    # Signing in again says the same, and still wipes nothing.
+    other = desks("poste-2")
+    assert _sign_in_through_dialog(qtbot, other, dialogs, server.base_url, login) == expected
+    assert desk.outbox_ids() == waiting
+
+
+# -- warnings before losing sight of unsent changes ----------------------------------------------
+
+
+def test_sign_out_with_unsent_changes_asks_first_and_keeps_them(
+    qtbot: QtBot, desks: Any, world: World, server: ServerProcess, boxes: MessageBoxes
+) -> None:
+    desk = desks()
+    sign_in(qtbot, desk, server.base_url, world.create_agent("travailleur-social", ["nord"]))
+    new_person(qtbot, desk, family_name="Gardée")
+    new_person(qtbot, desk, family_name="Aussi")
+    waiting = desk.outbox_ids()
+    page = desk.page
+    desk.window.go_to(page)
+    qtbot.waitUntil(lambda: desk.area.pending.text() == "2 modification(s) en attente")
+    qtbot.waitUntil(lambda: page._pending == 2)
+    question = (
+        "Modifications non envoyées",
+        "2 modification(s) n'ont pas encore été envoyées au serveur. Elles restent sur cet "
+        "ordinateur et partiront à la prochaine synchronisation, une fois reconnecté(e) avec le "
+        "même compte.\n\nSe déconnecter maintenant ?",
+    )
+    boxes.answer(No)
+    page.sign_out_button.click()
+    assert boxes.seen == [question]
+    desk.app.settle()
+    assert "Connecté en tant que" in page.account.text()  # nothing happened
+
+    boxes.answer(Yes)
+    with qtbot.waitSignal(desk.controller.status_changed, timeout=10_000):
+        page.sign_out_button.click()
+    assert boxes.seen == [question, question]
+    qtbot.waitUntil(lambda: desk.area.network.text() == "Non connecté au serveur")
+    assert page.sign_in_button.isVisible()
+    assert desk.outbox_ids() == waiting  # still there, for the next sign-in
+    assert desk.area.pending.text() == "2 modification(s) en attente"
+
+
+def test_quitting_with_unsent_changes_asks_first_and_keeps_them(
+    qtbot: QtBot, desks: Any, world: World, server: ServerProcess, boxes: MessageBoxes
+) -> None:
+    desk = desks()
+    sign_in(qtbot, desk, server.base_url, world.create_agent("travailleur-social", ["nord"]))
+    new_person(qtbot, desk, family_name="Restée")
+    waiting = desk.outbox_ids()
+    qtbot.waitUntil(lambda: desk.area.pending.text() == "1 modification(s) en attente")
+    question = (
+        "Modifications non envoyées",
+        "1 modification(s) en attente : elles sont gardées sur cet ordinateur et partiront à la "
+        "prochaine synchronisation. Quitter maintenant ?",
+    )
+    boxes.answer(No)
+    desk.window.close()
+    assert boxes.seen == [question]
+    assert desk.window.isVisible()
+    boxes.answer(Yes)
+    desk.window.close()
+    assert boxes.seen == [question, question]
+    assert not desk.window.isVisible()
+    # The changes are in the profile's file: a new connection finds them.
+    store = desk.manager.unlock()
+    try:
+        rows = store.query("SELECT mutation_id FROM outbox")
+    finally:
+        store.close()
+    assert {str(r["mutation_id"]) for r in rows} == waiting
