@@ -26,6 +26,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
+from havre_desktop.sync.errors import ClientTooOldError
 from havre_desktop.sync.protocol import AgentInfo, LoginReply, LoginRequest, version_tuple
 from havre_server import schema
 from havre_server.errors import ApiError
@@ -68,12 +69,7 @@ def check_client_version(version: str | None, minimum: str) -> None:
     except ValueError:
         ok = False
     if not ok:
-        raise ApiError(
-            "client_too_old",
-            f"Cette version de Havre Ensemble est trop ancienne pour le serveur (version "
-            f"minimale : {minimum}). Veuillez mettre à jour l'application : vos modifications "
-            "sont conservées et seront envoyées après la mise à jour.",
-        )
+        raise ApiError("client_too_old", ClientTooOldError(minimum).message)
 
 
 def _too_many(conn: Connection, keys: list[str], settings: AuthSettings, now: int) -> bool:

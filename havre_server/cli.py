@@ -11,6 +11,7 @@ import argparse
 import getpass
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 from platformdirs import user_data_dir
 from sqlalchemy import Engine
 
-from havre_desktop.sync.protocol import AgentCreate, AgentUpdate
+from havre_desktop.sync.protocol import VERSION_PATTERN, AgentCreate, AgentUpdate
 from havre_server import SERVER_VERSION, admin
 from havre_server.changelog import ChangeBuffer, flush, ordering_from_env
 from havre_server.db import DATABASE_ENV, default_database_url, make_engine
@@ -58,6 +59,15 @@ def _password(args: argparse.Namespace) -> str:
     return first
 
 
+def client_version(text: str) -> str:
+    """``--min-client-version``: three numbers, as the desktop reports its version."""
+    if not re.fullmatch(VERSION_PATTERN, text):
+        raise argparse.ArgumentTypeError(
+            f"version attendue sous la forme 1.2.0 (trois nombres), reçu « {text} »"
+        )
+    return text
+
+
 def _print(data: Any) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=2))
 
@@ -75,6 +85,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from havre_server.logs import configure
 
     configure(args.log_level)
+    if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
+        raise SystemExit("--ssl-certfile et --ssl-keyfile vont ensemble : donnez les deux.")
     url = database_url(args)
     engine = prepare(url)
     settings = Settings.from_env(url, args.min_client_version)
@@ -88,6 +100,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
         proxy_headers=args.proxy_headers,
         forwarded_allow_ips=args.forwarded_allow_ips,
         server_header=False,
+        ssl_certfile=args.ssl_certfile,
+        ssl_keyfile=args.ssl_keyfile,
     )
 
 
@@ -190,10 +204,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="lancer le serveur")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8765)
-    serve.add_argument("--min-client-version", default=None)
+    serve.add_argument(
+        "--min-client-version",
+        type=client_version,
+        default=None,
+        help="version minimale de l'application de bureau (ex. 0.2.0)",
+    )
     serve.add_argument("--log-level", default="info")
     serve.add_argument("--proxy-headers", action="store_true", help="derrière un mandataire TLS")
     serve.add_argument("--forwarded-allow-ips", default="127.0.0.1")
+    serve.add_argument(
+        "--ssl-certfile", help="certificat TLS (PEM) : le serveur répond alors en https"
+    )
+    serve.add_argument("--ssl-keyfile", help="clé privée du certificat TLS (PEM)")
     serve.set_defaults(func=cmd_serve)
 
     add = sub.add_parser("add-agent", help="créer un agent et son compte")

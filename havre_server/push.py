@@ -40,6 +40,7 @@ from sqlalchemy import Connection, Engine, exists, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from havre_desktop.core.hlc import Timestamp
+from havre_desktop.sync.errors import ClockSkewError
 from havre_desktop.sync.protocol import (
     MAX_CLOCK_SKEW_MS,
     Mutation,
@@ -114,13 +115,7 @@ def push(
     skew = request.client_time_ms - received
     if abs(skew) > MAX_CLOCK_SKEW_MS:
         minutes = round(abs(skew) / 60000)
-        raise ApiError(
-            "clock_skew",
-            f"L'horloge de cet ordinateur diffère de celle du serveur d'environ {minutes} "
-            "minutes (plus de 5 minutes). Corrigez la date et l'heure de l'ordinateur, puis "
-            "relancez la synchronisation : vos modifications sont conservées et n'ont pas été "
-            "envoyées.",
-        )
+        raise ApiError("clock_skew", ClockSkewError(minutes).message)
     if request.device_id != p.device_id:
         raise ApiError("forbidden", "Ce lot a été préparé par un autre appareil : refusé.")
     for attempt in range(5):

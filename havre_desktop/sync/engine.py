@@ -219,6 +219,10 @@ class SyncEngine:
                 reply = transport.login(request)
             except RevokedByServer:
                 raise self._wiped(started) from None
+            except ClientTooOldError as exc:
+                if exc.minimum is not None:
+                    raise
+                raise ClientTooOldError(self._minimum_version(transport)) from None
             if reply.device_id != self.ws.device_id:
                 self._close_session(transport, reply.token)
                 raise ProtocolError("appareil inattendu dans la réponse de connexion")
@@ -243,6 +247,14 @@ class SyncEngine:
                 local.restart_full_download(self.store)
         log.info("signed in (agent %s, device %s)", reply.agent.id, self.ws.device_id)
         return reply.agent
+
+    @staticmethod
+    def _minimum_version(transport: Transport) -> str | None:
+        """The version the server asks for (said in the message), when it tells."""
+        try:
+            return transport.meta().min_client_version
+        except SyncError:
+            return None
 
     def _close_session(self, transport: Transport, token: str) -> None:
         try:
@@ -539,7 +551,7 @@ class SyncEngine:
                 conn.execute("DELETE FROM outbox WHERE mutation_id = ?", (result.mutation_id,))
                 report.pushed += 1
                 if final == "conflict":
-                    report.conflicts += 1
+                    report.conflicts += max(1, len(result.conflict_ids))  # one per field
                 else:
                     report.applied += 1
                 if result.reason:

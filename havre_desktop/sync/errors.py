@@ -54,13 +54,26 @@ class ClockSkewError(SyncError):
     code = "clock_skew"
 
     def __init__(self, minutes: int | None = None) -> None:
-        about = f"d'environ {minutes} minutes " if minutes is not None else ""
+        gap = f"a environ {_duration(minutes)} d'écart" if minutes else "est décalée"
         super().__init__(
-            f"L'horloge de cet ordinateur diffère de celle du serveur {about}(plus de 5 "
-            "minutes). Corrigez la date et l'heure de l'ordinateur, puis relancez la "
+            f"L'horloge de cet ordinateur {gap} avec celle du serveur (5 minutes au plus "
+            "sont admises). Corrigez la date et l'heure de l'ordinateur, puis relancez la "
             "synchronisation : vos modifications sont conservées et n'ont pas été envoyées."
         )
         self.minutes = minutes
+
+
+def _duration(minutes: int) -> str:
+    """'12 minutes', '3 heures', '2 jours' (a wrong date is often off by days or years)."""
+    if minutes < 120:
+        return f"{minutes} minutes"
+    hours = round(minutes / 60)
+    if hours < 48:
+        return f"{hours} heures"
+    days = round(hours / 24)
+    if days < 730:
+        return f"{days} jours"
+    return f"{round(days / 365)} ans"
 
 
 class ClientTooOldError(SyncError):
@@ -70,9 +83,10 @@ class ClientTooOldError(SyncError):
         needed = f" (version minimale : {minimum})" if minimum else ""
         super().__init__(
             f"Cette version de Havre Ensemble est trop ancienne pour le serveur{needed}. "
-            "Veuillez mettre à jour l'application : vos modifications sont conservées et seront "
-            "envoyées après la mise à jour."
+            "Faites mettre à jour l'application (service informatique) : vos modifications sont "
+            "conservées et seront envoyées après la mise à jour."
         )
+        self.minimum = minimum
 
 
 class BadCredentialsError(SyncError):

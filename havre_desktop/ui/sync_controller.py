@@ -16,13 +16,22 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from havre_desktop.core.store import Store
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.sync.engine import SyncEngine, SyncReport
-from havre_desktop.sync.errors import DeviceRevokedError, ServerUnreachableError
+from havre_desktop.sync.errors import (
+    CertificateError,
+    DeviceRevokedError,
+    NotSignedInError,
+    ServerUnreachableError,
+    SyncCancelledError,
+    SyncError,
+)
 from havre_desktop.sync.local import SyncStatus
 from havre_desktop.ui.worker import DatabaseService
 
 log = logging.getLogger("havre.ui.sync")
 
 DEFAULT_INTERVAL_MINUTES = 10
+RETRY_DELAYS_S: tuple[float, ...] = (30, 60, 120, 300)
+"""After a sync that could not reach the server: next tries, then every 5 minutes."""
 
 
 class _ProgressRelay(QObject):
@@ -38,6 +47,8 @@ class SyncController(QObject):
     progress = Signal(object)  # SyncProgress
     finished = Signal(object)  # SyncReport
     failed = Signal(object)  # the exception (a SyncError carries the French message)
+    sync_failed = Signal(object)  # the same, when it was a sync (not a sign-in) that failed
+    retry_scheduled = Signal(float)  # seconds until the next automatic try
     revoked = Signal(str)  # the French explanation; local data are gone
     signed_in = Signal(object)  # AgentInfo
 
@@ -52,6 +63,11 @@ class SyncController(QObject):
         self._relay.progress.connect(self.progress)
         self.timer = QTimer(self)
         self.timer.timeout.connect(lambda: self.refresh_status(then_sync=True))  # if signed in
+        self.retry_delays_s = RETRY_DELAYS_S
+        self._retries = 0
+        self.retry_timer = QTimer(self)
+        self.retry_timer.setSingleShot(True)
+        self.retry_timer.timeout.connect(self.sync_now)
 
     @classmethod
     def for_store(
@@ -98,12 +114,13 @@ class SyncController(QObject):
         if self.running:
             return
         self.running = True
+        self.retry_timer.stop()
         self._cancel.clear()
         relay, cancel = self._relay, self._cancel
         self.worker.submit(
             lambda _ws: self.engine.sync(relay.progress.emit, cancel.is_set),
             self._done,
-            self._failed,
+            self._sync_failed,
         )
 
     def cancel(self) -> None:
@@ -112,6 +129,7 @@ class SyncController(QObject):
     def _done(self, report: SyncReport) -> None:
         self.running = False
         self.online = True
+        self._retries = 0
         self.finished.emit(report)
         self.refresh_status()
 
@@ -119,14 +137,35 @@ class SyncController(QObject):
         self.running = False
         if isinstance(error, ServerUnreachableError):
             self.online = False
+        elif isinstance(error, SyncError) and not isinstance(
+            error, NotSignedInError | SyncCancelledError
+        ):
+            self.online = True  # the server answered (a refusal is an answer)
         if isinstance(error, DeviceRevokedError):
             self.revoked.emit(error.message)
         else:
             self.failed.emit(error)
         self.refresh_status()
 
+    def _sync_failed(self, error: Exception) -> None:
+        """A sync failed: said like any failure; when the server could not be reached (it
+        may come back any minute), another try is scheduled."""
+        self.running = False
+        transient = isinstance(error, ServerUnreachableError) and not isinstance(
+            error, CertificateError
+        )
+        if transient and self.retry_delays_s:
+            delay = self.retry_delays_s[min(self._retries, len(self.retry_delays_s) - 1)]
+            self._retries += 1
+            self.retry_timer.start(int(delay * 1000))
+            self.retry_scheduled.emit(float(delay))
+        if not isinstance(error, DeviceRevokedError):
+            self.sync_failed.emit(error)
+        self._failed(error)
+
     def shutdown(self) -> None:
         self.timer.stop()
+        self.retry_timer.stop()
         self.cancel()
         self.worker.shutdown()
 

@@ -14,12 +14,14 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
+from havre_desktop.core.clock import PARIS
 from havre_desktop.core.errors import HavreError
 from havre_desktop.sync.engine import SyncProgress, SyncReport
 from havre_desktop.sync.local import ConflictView, SyncStatus
@@ -50,6 +52,35 @@ def french_relative_time(iso: str | None, now: datetime) -> str:
 
 def error_text(error: Exception) -> str:
     return error.message if isinstance(error, HavreError) else tr("Erreur inattendue.")
+
+
+def short_problem(error: Exception) -> str:
+    """A few words for the status bar; the whole message is in its tooltip and on the
+    Synchronisation page."""
+    code = getattr(error, "code", "")
+    words = {
+        "unreachable": tr("Serveur injoignable"),
+        "busy": tr("Serveur momentanément indisponible"),
+        "certificate": tr("Certificat du serveur non reconnu"),
+        "clock_skew": tr("Date ou heure de l'ordinateur à corriger"),
+        "client_too_old": tr("Mise à jour de l'application nécessaire"),
+        "account_disabled": tr("Compte désactivé"),
+        "bad_credentials": tr("Reconnexion nécessaire"),
+        "sign_in_required": tr("Reconnexion nécessaire"),
+        "token_expired": tr("Reconnexion nécessaire"),
+        "not_signed_in": tr("Connexion au serveur nécessaire"),
+        "cancelled": tr("Synchronisation interrompue"),
+    }
+    return words.get(code, tr("Échec de la synchronisation"))
+
+
+def french_delay(seconds: float) -> str:
+    """'30 secondes', '1 minute', '5 minutes'."""
+    if seconds < 60:
+        n = max(1, round(seconds))
+        return tr("{n} seconde").format(n=n) if n == 1 else tr("{n} secondes").format(n=n)
+    n = round(seconds / 60)
+    return tr("{n} minute").format(n=n) if n == 1 else tr("{n} minutes").format(n=n)
 
 
 class SignInDialog(QDialog):
@@ -89,7 +120,7 @@ class SignInDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         intro = QLabel(
             tr(
-                "Votre mot de passe n'est pas conservé : cet ordinateur reçoit une clé de "
+                "Votre mot de passe n'est pas conservé\u00a0: cet ordinateur reçoit une clé de "
                 "connexion rangée dans le trousseau du système."
             )
         )
@@ -99,6 +130,8 @@ class SignInDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
+        # Wide enough for a whole server address and for the messages to wrap in few lines.
+        self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 70)
         controller.signed_in.connect(self._signed_in)
         controller.failed.connect(self._failed)
         (self.login if server_url else self.server).setFocus()
@@ -135,6 +168,9 @@ class SyncStatusArea(QWidget):
         self.pending.setAccessibleName(tr("Modifications en attente"))
         self.last = QLabel()
         self.last.setAccessibleName(tr("Dernière synchronisation"))
+        self.problem = error_label()
+        self.problem.setWordWrap(False)
+        self.problem.setAccessibleName(tr("Problème de synchronisation"))
         self.bar = QProgressBar()
         self.bar.setAccessibleName(tr("Avancement de la synchronisation"))
         self.bar.setMaximumWidth(160)
@@ -148,15 +184,31 @@ class SyncStatusArea(QWidget):
         self.cancel.clicked.connect(controller.cancel)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.network, self.pending, self.last, self.bar, self.button, self.cancel):
+        for widget in (
+            self.network,
+            self.problem,
+            self.pending,
+            self.last,
+            self.bar,
+            self.button,
+            self.cancel,
+        ):
             layout.addWidget(widget)
+        self._revoked = False
         controller.status_changed.connect(self.show_status)
         controller.progress.connect(self.show_progress)
-        controller.finished.connect(lambda _r: self._stopped())
+        controller.finished.connect(self._finished)
         controller.failed.connect(lambda _e: self._stopped())
+        controller.sync_failed.connect(self._sync_failed)
+        controller.retry_scheduled.connect(self._retry_scheduled)
+        controller.signed_in.connect(lambda _a: self._clear_problem())
+        controller.revoked.connect(self._device_revoked)
 
     def show_status(self, status: SyncStatus) -> None:
-        if not status.signed_in:
+        if self._revoked and not status.signed_in:
+            self.network.setText(tr("Appareil révoqué : données effacées"))
+        elif not status.signed_in:
+            self._revoked = False
             self.network.setText(tr("Non connecté au serveur"))
         elif self.controller.online is False:
             self.network.setText(tr("Hors ligne"))
@@ -181,11 +233,48 @@ class SyncStatusArea(QWidget):
         self.bar.setMaximum(progress.total or 0)  # 0: busy indicator while the total is unknown
         self.bar.setValue(progress.done)
         self.bar.setToolTip(progress.message)
+        self.network.setText(progress.message)
+        self._clear_problem()
 
     def _stopped(self) -> None:
         self.bar.setVisible(False)
         self.cancel.setVisible(False)
         self.button.setEnabled(True)
+
+    def _finished(self, _report: SyncReport) -> None:
+        self._clear_problem()
+        self._stopped()
+
+    def _sync_failed(self, error: Exception) -> None:
+        text = short_problem(error)
+        if self._retry_note:
+            text = f"{text} ({self._retry_note})"
+            self._retry_note = ""
+        self.problem.setText(text)
+        self.problem.setToolTip(error_text(error))
+        self.problem.setVisible(True)
+
+    def _retry_scheduled(self, seconds: float) -> None:
+        self._retry_note = tr("nouvel essai dans {delay}").format(delay=french_delay(seconds))
+
+    _retry_note = ""
+
+    def _clear_problem(self) -> None:
+        self.problem.setVisible(False)
+        self.problem.setText("")
+        self.problem.setToolTip("")
+
+    def _device_revoked(self, message: str) -> None:
+        """The wipe removed the unsent changes too: the bar must not count them any more
+        (closing the window right after must not ask about them)."""
+        self._revoked = True
+        self._stopped()
+        self.button.setEnabled(False)
+        self.network.setText(tr("Appareil révoqué : données effacées"))
+        self.pending.setText(tr("Aucune modification en attente"))
+        self.problem.setText(tr("Appareil révoqué"))
+        self.problem.setToolTip(message)
+        self.problem.setVisible(True)
 
 
 class SyncPage(QWidget):
@@ -201,38 +290,35 @@ class SyncPage(QWidget):
         self.sign_in_button = QPushButton(tr("Se &connecter…"))
         self.sign_in_button.clicked.connect(self.open_sign_in)
         self.sign_out_button = QPushButton(tr("Se &déconnecter"))
-        self.sign_out_button.clicked.connect(controller.sign_out)
+        self.sign_out_button.clicked.connect(self.sign_out)
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setAccessibleName(tr("Résultat de la synchronisation"))
         self.conflict_model = RowsModel(
             [
                 (tr("Fiche"), lambda c: c.row_label or c.row_id),
-                (tr("Champ"), lambda c: c.field),
-                (tr("Ma valeur"), lambda c: _value(c.local_value)),
-                (tr("Par, le"), lambda c: f"{c.local_agent_name or ''} {c.local_at or ''}".strip()),
-                (tr("Autre valeur"), lambda c: _value(c.remote_value)),
-                (
-                    tr("Par, le "),
-                    lambda c: f"{c.remote_agent_name or ''} {c.remote_at or ''}".strip(),
-                ),
+                (tr("Information"), lambda c: field_label(c.field)),
+                (tr("Valeur retenue"), lambda c: _value(self._sides(c)[0][0])),
+                (tr("Saisie par, le"), lambda c: self._who(*self._sides(c)[0][1:])),
+                (tr("Valeur écartée"), lambda c: _value(self._sides(c)[1][0])),
+                (tr("Saisie par, le "), lambda c: self._who(*self._sides(c)[1][1:])),
             ]
         )
         self.conflicts = table_view(tr("Conflits à régler"))
         self.conflicts.setModel(self.conflict_model)
-        self.keep_mine = QPushButton(tr("Garder &ma valeur"))
-        self.keep_other = QPushButton(tr("Garder l'&autre valeur"))
+        self.keep_retained = QPushButton(tr("Garder la valeur &retenue"))
+        self.keep_discarded = QPushButton(tr("Reprendre la valeur é&cartée"))
         self.merged = QLineEdit()
-        self.merged.setAccessibleName(tr("Valeur fusionnée"))
+        self.merged.setAccessibleName(tr("Valeur corrigée"))
         self.merged.setPlaceholderText(tr("ou saisir la bonne valeur"))
         self.use_merged = QPushButton(tr("&Enregistrer cette valeur"))
-        self.keep_mine.clicked.connect(lambda: self.resolve("local"))
-        self.keep_other.clicked.connect(lambda: self.resolve("remote"))
+        self.keep_retained.clicked.connect(lambda: self.resolve("retained"))
+        self.keep_discarded.clicked.connect(lambda: self.resolve("discarded"))
         self.use_merged.clicked.connect(lambda: self.resolve("merged"))
         self.rejected_model = RowsModel(
             [
                 (tr("Modification"), lambda r: f"{r.table_name} ({r.op})"),
-                (tr("Saisie le"), lambda r: r.created_at),
+                (tr("Saisie le"), lambda r: french_moment(r.created_at)),
                 (tr("Raison du refus"), lambda r: r.reason),
             ]
         )
@@ -240,7 +326,7 @@ class SyncPage(QWidget):
         self.rejected.setModel(self.rejected_model)
         self.history_model = RowsModel(
             [
-                (tr("Début"), lambda h: h.started_at),
+                (tr("Date"), lambda h: french_moment(h.started_at)),
                 (tr("Résultat"), lambda h: h.message),
             ]
         )
@@ -256,7 +342,7 @@ class SyncPage(QWidget):
         conflicts_layout = QVBoxLayout(conflicts)
         conflicts_layout.addWidget(self.conflicts)
         choice = QHBoxLayout()
-        for widget in (self.keep_mine, self.keep_other, self.merged, self.use_merged):
+        for widget in (self.keep_retained, self.keep_discarded, self.merged, self.use_merged):
             choice.addWidget(widget)
         conflicts_layout.addLayout(choice)
         rejected = QGroupBox(tr("Modifications refusées par le serveur"))
@@ -273,15 +359,35 @@ class SyncPage(QWidget):
         controller.status_changed.connect(self.show_status)
         controller.finished.connect(self._finished)
         controller.failed.connect(self._failed)
+        controller.retry_scheduled.connect(self._retry_scheduled)
         controller.revoked.connect(self._failed_text)
 
     def open_sign_in(self) -> None:
         SignInDialog(self.controller, self._server_url, self).exec()
 
     _server_url = ""
+    _pending = 0
+    _retry_note = ""
+
+    def sign_out(self) -> None:
+        """Sign out; with changes not sent yet, say that they stay here, and ask first."""
+        if self._pending:
+            answer = QMessageBox.question(
+                self,
+                tr("Modifications non envoyées"),
+                tr(
+                    "{n} modification(s) n'ont pas encore été envoyées au serveur. Elles restent "
+                    "sur cet ordinateur et partiront à la prochaine synchronisation, une fois "
+                    "reconnecté(e) avec le même compte.\n\nSe déconnecter maintenant ?"
+                ).format(n=self._pending),
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self.controller.sign_out()
 
     def show_status(self, status: SyncStatus) -> None:
         self._server_url = status.server_url or ""
+        self._pending = status.pending
         if status.signed_in:
             self.account.setText(
                 tr("Connecté en tant que {login} sur {server}.").format(
@@ -302,12 +408,38 @@ class SyncPage(QWidget):
         self.error.setVisible(False)
         self.message.setText(report.summary())
 
+    def _retry_scheduled(self, seconds: float) -> None:
+        self._retry_note = tr("Nouvel essai automatique dans {delay}.").format(
+            delay=french_delay(seconds)
+        )
+
     def _failed(self, error: Exception) -> None:
-        self._failed_text(error_text(error))
+        text = error_text(error)
+        if self._retry_note:
+            text = f"{text} {self._retry_note}"
+            self._retry_note = ""
+        self._failed_text(text)
 
     def _failed_text(self, text: str) -> None:
         self.error.setText(text)
         self.error.setVisible(True)
+
+    @staticmethod
+    def _sides(c: ConflictView) -> tuple[tuple[Any, str | None, str | None, str | None], ...]:
+        """(value, agent id, agent name, when) of the value in the fiche now, then of the
+        other one. Each device sees the same order, whoever pushed first."""
+        local = (c.local_value, c.local_agent_id, c.local_agent_name, c.local_at)
+        remote = (c.remote_value, c.remote_agent_id, c.remote_agent_name, c.remote_at)
+        if c.current_value == c.remote_value and c.current_value != c.local_value:
+            return remote, local
+        return local, remote
+
+    def _who(self, agent_id: str | None, name: str | None, at: str | None) -> str:
+        me = self.controller.engine.ws.agent_id
+        who = name or tr("agent inconnu")
+        if agent_id is not None and agent_id == me:
+            who = tr("{name} (vous)").format(name=who)
+        return f"{who}, {french_moment(at)}" if at else who
 
     def resolve(self, which: str) -> None:
         index = self.conflicts.currentIndex()
@@ -315,12 +447,16 @@ class SyncPage(QWidget):
         if not isinstance(conflict, ConflictView):
             self._failed_text(tr("Choisissez d'abord un conflit dans la liste."))
             return
-        if which == "local":
-            value = conflict.local_value
-        elif which == "remote":
-            value = conflict.remote_value
+        retained, discarded = self._sides(conflict)
+        if which == "retained":
+            value = retained[0]
+        elif which == "discarded":
+            value = discarded[0]
         else:
-            value = self.merged.text()
+            value = self.merged.text().strip()
+            if not value:
+                self._failed_text(tr("Saisissez d'abord la bonne valeur."))
+                return
         engine = self.controller.engine
         self.controller.worker.submit(
             lambda _ws: engine.resolve(conflict.id, value),
@@ -330,6 +466,50 @@ class SyncPage(QWidget):
 
 
 def _value(value: Any) -> str:
-    if value is None:
+    if value is None or value == "":
         return tr("(vide)")
+    if isinstance(value, bool):
+        return tr("oui") if value else tr("non")
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+FIELD_LABELS = {
+    "family_name": "Nom",
+    "given_names": "Prénom",
+    "birth_date": "Date de naissance",
+    "address_line": "Adresse",
+    "postcode": "Code postal",
+    "city": "Ville",
+    "territory_id": "Territoire",
+    "phone_1": "Téléphone",
+    "phone_2": "Autre téléphone",
+    "email": "Courriel",
+    "lives_alone": "Vit seul(e)",
+    "mobility": "Mobilité",
+    "access_notes": "Accès au logement",
+    "emergency_contacts": "Contacts d'urgence",
+    "referent_agent_id": "Référent",
+    "organisation_name": "Nom de l'organisme",
+    "due_on": "Date prévue",
+    "kind": "Type de contact",
+    "reason": "Motif",
+    "agent_id": "Agent",
+    "cancelled": "Annulé",
+}
+
+
+def field_label(name: str) -> str:
+    """The French name of a field, as on the fiche."""
+    return tr(FIELD_LABELS.get(name, name))
+
+
+def french_moment(iso: str) -> str:
+    """'25/11/2026 à 10:32', Le Havre time."""
+    try:
+        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return iso
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    local = moment.astimezone(PARIS)
+    return tr("{day} à {time}").format(day=local.strftime("%d/%m/%Y"), time=local.strftime("%H:%M"))

@@ -7,6 +7,7 @@ import itertools
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -150,11 +151,20 @@ class ServerProcess:
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
     admin_token: str = ""
+    ca_bundle: Path | None = None  # set when the server answers in https (its CA, for checks)
     _engine: Engine | None = None
+    _options: tuple[str, ...] = ()
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.ca_bundle is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
+
+    def verify(self) -> ssl.SSLContext | bool:
+        """What an httpx client of the tests trusts to reach this server."""
+        if self.ca_bundle is None:
+            return True
+        return ssl.create_default_context(cafile=str(self.ca_bundle))
 
     def cli(self, *args: str, stdin: str | None = None, check: bool = True) -> str:
         result = subprocess.run(
@@ -172,7 +182,19 @@ class ServerProcess:
 
     def start(self, *extra: str) -> None:
         self.port = free_port()
-        log = (self.workdir / f"server-{self.port}.log").open("wb")
+        self._options = extra
+        self._launch()
+
+    def restart(self, *extra: str) -> None:
+        """Start again after `stop()`, on the same port, with the same options unless others
+        are given (a server upgraded or reconfigured between two syncs)."""
+        if extra:
+            self._options = extra
+        self._launch()
+
+    def _launch(self) -> None:
+        extra = self._options
+        log = (self.workdir / f"server-{self.port}.log").open("ab")  # a restart appends
         self.process = subprocess.Popen(
             [
                 str(SERVER_BIN),
@@ -198,7 +220,8 @@ class ServerProcess:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
                     pass
-                return httpx.get(f"{self.base_url}{API_PREFIX}/sync/meta").status_code == 200
+                meta = httpx.get(f"{self.base_url}{API_PREFIX}/sync/meta", verify=self.verify())
+                return meta.status_code in (200, 426)  # 426: a client older than asked for
             except (OSError, httpx.HTTPError):
                 return False
 
@@ -405,7 +428,7 @@ class World:
 
     def __init__(self, server: ServerProcess) -> None:
         self.server = server
-        self.client = httpx.Client(base_url=server.base_url, timeout=60)
+        self.client = httpx.Client(base_url=server.base_url, timeout=60, verify=server.verify())
         try:
             self.admin = self.sign_in("admin", ADMIN_PASSWORD)
         except BaseException:

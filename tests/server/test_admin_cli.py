@@ -165,3 +165,15 @@ def test_the_server_imports_no_qt_and_no_desktop_ui() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_serve_refuses_options_it_could_not_honour(capsys: pytest.CaptureFixture[str]) -> None:
+    """A minimum version the protocol cannot carry would make every /sync/meta fail: refused
+    at start, like a certificate without its key."""
+    from havre_server.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["serve", "--min-client-version", "99.0"])
+    assert "version attendue sous la forme 1.2.0" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="--ssl-certfile et --ssl-keyfile vont ensemble"):
+        main(["--database", "sqlite://", "serve", "--ssl-certfile", "cert.pem"])

@@ -1,23 +1,51 @@
-"""Sync from the window against a real havre-server process on loopback."""
+"""Sync from the window against a real havre-server process on loopback.
+
+Every test drives the real window and its sync controller (own connection, own thread) against
+a ``havre-server serve`` process, and checks what a person sees (status bar, Synchronisation
+page, dialogs, message boxes) and what the databases hold (both ends).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+import trustme
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from havre_desktop.core import contacts
+from havre_desktop.core.profile import ProfileManager
+from havre_desktop.core.workspace import Workspace
+from havre_desktop.sync.errors import (
+    AccountDisabledError,
+    BadCredentialsError,
+    CertificateError,
+    ClientTooOldError,
+    ClockSkewError,
+    DeviceRevokedError,
+    ServerUnreachableError,
+)
 from havre_desktop.ui.context import load_context_data
 from havre_desktop.ui.main_window import MainWindow, build_context
 from havre_desktop.ui.sync_controller import SyncController
-from havre_desktop.ui.sync_widgets import SignInDialog
+from havre_desktop.ui.sync_widgets import SignInDialog, SyncPage, SyncStatusArea
 from havre_desktop.ui.worker import DatabaseService
 from tests.helpers import MemoryKeyring, new_workspace, person_values
 from tests.server.support import PASSWORD, ServerProcess, World, make_server, started
 from tests.ui.conftest import DemoApp, DialogDriver
+
+Yes = QMessageBox.StandardButton.Yes
+No = QMessageBox.StandardButton.No
+Ok = QMessageBox.StandardButton.Ok
 
 
 @pytest.fixture(scope="module")
@@ -35,107 +63,727 @@ def world(server: ServerProcess) -> Iterator[World]:
     w.close()
 
 
-def _window(tmp_path: Path, qtbot: QtBot) -> tuple[DemoApp, SyncController]:
-    keyring = MemoryKeyring()
-    ws, manager, _recovery = new_workspace(
-        tmp_path / "profile", keyring, territories=["nord"], now=datetime.now(UTC)
-    )  # the server refuses clocks more than 5 minutes off: this profile's clock is now
-    data = load_context_data(ws)
-    sync_store = ws.store.open_another()
-    database = DatabaseService(ws)
-    window = MainWindow(build_context(database, data), str(tmp_path / "profile"))
-    qtbot.addWidget(window)
-    window.show()
-    controller = SyncController.for_store(ws, sync_store, manager.profile_id, keyring)
-    window.attach_sync(controller)
-    app = DemoApp(window, ws, database, qtbot)
-    app.settle()
-    return app, controller
+@pytest.fixture
+def other_process(server: ServerProcess, tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
+    """Another ``havre-server serve`` on the same database (its own port and options), for
+    the tests that stop, reconfigure or put TLS in front of the server."""
+    made: list[ServerProcess] = []
+
+    def start(*options: str, ca_bundle: Path | None = None) -> ServerProcess:
+        workdir = tmp_path / f"server-{len(made)}"
+        workdir.mkdir()
+        process = ServerProcess(server.backend, server.database_url, server.env, workdir)
+        process.ca_bundle = ca_bundle
+        made.append(process)
+        process.start(*options)
+        return process
+
+    yield start
+    for process in made:
+        process.stop()
+
+
+# -- a desktop: profile, window, sync controller ---------------------------------------------
+
+
+@dataclass
+class Desk:
+    """One desktop profile with its window and its sync controller."""
+
+    app: DemoApp
+    controller: SyncController
+    manager: ProfileManager
+    folder: Path
+    statuses: list[int] = field(default_factory=lambda: [0])
+
+    @property
+    def window(self) -> MainWindow:
+        return self.app.window
+
+    @property
+    def area(self) -> SyncStatusArea:
+        assert self.window.sync_area is not None
+        return self.window.sync_area
+
+    @property
+    def page(self) -> SyncPage:
+        assert self.window.sync_page is not None
+        return self.window.sync_page
+
+    def query(self, sql: str, params: tuple[object, ...] = ()) -> list[dict[str, Any]]:
+        return self.app.query(sql, params)
+
+    def outbox_ids(self) -> set[str]:
+        return {str(r["mutation_id"]) for r in self.query("SELECT mutation_id FROM outbox")}
+
+    def person(self, person_id: str) -> dict[str, Any]:
+        rows = self.query("SELECT * FROM contacts WHERE id = ?", (person_id,))
+        assert rows, f"person {person_id} not on this desktop"
+        return rows[0]
+
+
+@pytest.fixture
+def desks(tmp_path: Path, qtbot: QtBot) -> Iterator[Callable[..., Desk]]:
+    """``desks(name)``: a new profile (own keyring, own folder) and its window, not signed in.
+    ``clock_offset`` makes this computer's clock wrong by that much."""
+    made: list[Desk] = []
+
+    def make(
+        name: str = "profile",
+        *,
+        clock_offset: timedelta = timedelta(0),
+        parent: Path | None = None,
+        **engine_options: Any,
+    ) -> Desk:
+        folder = (parent or tmp_path) / name
+        keyring = MemoryKeyring()
+        # The server refuses clocks more than 5 minutes off: this profile's clock is now
+        # (plus the offset a test asks for).
+        ws, manager, _recovery = new_workspace(
+            folder, keyring, territories=["nord"], now=datetime.now(UTC) + clock_offset
+        )
+        data = load_context_data(ws)
+        sync_store = ws.store.open_another()
+        database = DatabaseService(ws)
+        # Not given to qtbot: its own teardown closes windows before this fixture's, and the
+        # window would ask about unsent changes with nobody to answer.
+        window = MainWindow(build_context(database, data), str(folder))
+        window.resize(1280, 800)
+        window.show()
+        controller = SyncController.for_store(
+            ws, sync_store, manager.profile_id, keyring, **engine_options
+        )
+        window.attach_sync(controller)
+        app = DemoApp(window, ws, database, qtbot)
+        desk = Desk(app, controller, manager, folder)
+        controller.status_changed.connect(
+            lambda _s: desk.statuses.__setitem__(0, desk.statuses[0] + 1)
+        )
+        made.append(desk)
+        app.settle()
+        qtbot.waitUntil(lambda: desk.statuses[0] > 0)
+        return desk
+
+    yield make
+    for desk in made:
+        desk.app.settle()
+        desk.window.sync = None  # closing at teardown must not ask about unsent changes
+        desk.controller.shutdown()
+        desk.app.database.shutdown()
+        desk.window.close()
+        desk.window.deleteLater()
+    QApplication.processEvents()
+
+
+def sign_in(qtbot: QtBot, desk: Desk, url: str, login: str) -> None:
+    with qtbot.waitSignal(desk.controller.signed_in, timeout=20_000):
+        desk.controller.sign_in(url, login, PASSWORD)
+    qtbot.waitUntil(lambda: "Connecté en tant que" in desk.page.account.text(), timeout=10_000)
+    qtbot.waitUntil(desk.area.button.isEnabled)
+
+
+def synced_status(qtbot: QtBot, desk: Desk, action: Callable[[], None], signal: Any) -> None:
+    """Run `action`, wait for `signal`, then for the status read afterwards to be on screen."""
+    qtbot.waitUntil(lambda: not desk.controller.running, timeout=30_000)
+    with qtbot.waitSignal(signal, timeout=30_000):
+        action()
+    shown = desk.statuses[0]
+    qtbot.waitUntil(lambda: desk.statuses[0] > shown, timeout=10_000)
+    desk.app.settle()
+
+
+def sync(qtbot: QtBot, desk: Desk) -> None:
+    """Click *Synchroniser* and wait until it has finished and the new status is shown."""
+    qtbot.waitUntil(desk.area.button.isEnabled, timeout=10_000)
+    synced_status(qtbot, desk, desk.area.button.click, desk.controller.finished)
+
+
+def sync_fails(qtbot: QtBot, desk: Desk) -> None:
+    qtbot.waitUntil(desk.area.button.isEnabled, timeout=10_000)
+    synced_status(qtbot, desk, desk.area.button.click, desk.controller.sync_failed)
+
+
+def edit(qtbot: QtBot, desk: Desk, job: Callable[[Workspace], Any]) -> Any:
+    """Save something as the pages do (through the window's database worker)."""
+    results: list[Any] = []
+
+    def done(result: Any) -> None:
+        results.append(result)
+        desk.window.data_changed()
+
+    desk.app.database.submit(job, done)
+    qtbot.waitUntil(lambda: bool(results), timeout=10_000)
+    desk.app.settle()
+    return results[0]
+
+
+def new_person(qtbot: QtBot, desk: Desk, **values: Any) -> str:
+    row = edit(qtbot, desk, lambda ws: contacts.create_person(ws, person_values(**values)))
+    return str(row["id"])
+
+
+class MessageBoxes:
+    """Answers every message box as it opens (one poller for all of them) and records its
+    title and text. Answers are given in order; without one, a box is answered No (or Ok)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
+        self.answers: list[QMessageBox.StandardButton] = []
+        self._timer = QTimer()
+        self._timer.setInterval(20)
+        self._timer.timeout.connect(self._poll)
+        self._timer.start()
+
+    def answer(self, *buttons: QMessageBox.StandardButton) -> None:
+        self.answers.extend(buttons)
+
+    def _poll(self) -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox) or not box.isVisible():
+            return
+        self.seen.append((box.windowTitle(), box.text()))
+        wanted = self.answers.pop(0) if self.answers else None
+        button = box.button(wanted) if wanted is not None else None
+        button = button or box.button(No) or box.button(Ok)
+        assert button is not None
+        button.click()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+
+@pytest.fixture
+def boxes() -> Iterator[MessageBoxes]:
+    answering = MessageBoxes()
+    yield answering
+    answering.stop()
+
+
+def conflict_rows(page: SyncPage) -> list[list[str]]:
+    model = page.conflict_model
+    return [
+        [str(model.data(model.index(r, c))) for c in range(model.columnCount())]
+        for r in range(model.rowCount())
+    ]
+
+
+# -- sign in, edit, sync ----------------------------------------------------------------------
 
 
 def test_sign_in_edit_offline_sync_and_the_server_has_it(
-    tmp_path: Path, qtbot: QtBot, world: World, server: ServerProcess, dialogs: DialogDriver
+    qtbot: QtBot, world: World, server: ServerProcess, dialogs: DialogDriver, desks: Any
 ) -> None:
     login = world.create_agent("travailleur-social", ["nord"])
-    app, controller = _window(tmp_path, qtbot)
-    try:
-        area, page = app.window.sync_area, app.window.sync_page
-        assert area is not None and page is not None
-        qtbot.waitUntil(lambda: area.network.text() == "Non connecté au serveur")
-        assert not area.button.isEnabled()
+    desk = desks()
+    area, page = desk.area, desk.page
+    assert area.network.text() == "Non connecté au serveur"
+    assert not area.button.isEnabled()
 
-        def wrong_then_right(dialog: object) -> None:
-            assert isinstance(dialog, SignInDialog)
-            dialog.server.setText(server.base_url)
-            dialog.login.setText(login)
-            dialog.password.setText("mauvais mot de passe")
-            dialog.submit()
-            qtbot.waitUntil(dialog.error.isVisible, timeout=10_000)
-            assert "mot de passe" in dialog.error.text().lower()
-            assert dialog.password.text() == ""  # not kept on screen
-            dialog.password.setText(PASSWORD)
-            dialog.submit()
+    def wrong_then_right(dialog: object) -> None:
+        assert isinstance(dialog, SignInDialog)
+        dialog.server.setText(server.base_url)
+        dialog.login.setText(login)
+        dialog.password.setText("mauvais mot de passe")
+        dialog.submit()
+        qtbot.waitUntil(dialog.error.isVisible, timeout=10_000)
+        assert dialog.error.text() == BadCredentialsError().message
+        assert dialog.error.text() == "Identifiant ou mot de passe incorrect."
+        assert dialog.password.text() == ""  # not kept on screen
+        dialog.password.setText(PASSWORD)
+        dialog.submit()
 
-        dialogs.when(SignInDialog, wrong_then_right)
-        page.sign_in_button.click()
-        dialogs.check()
-        qtbot.waitUntil(lambda: "Connecté en tant que" in page.account.text(), timeout=10_000)
+    dialogs.when(SignInDialog, wrong_then_right)
+    page.sign_in_button.click()
+    dialogs.check()
+    qtbot.waitUntil(lambda: "Connecté en tant que" in page.account.text(), timeout=10_000)
 
-        # Offline work: a new person waits in the outbox.
-        app.database.submit(
-            lambda ws: contacts.create_person(
-                ws, person_values(family_name="Synchronisée", given_names="Rose")
-            ),
-            lambda _p: app.window.data_changed(),
-        )
-        qtbot.waitUntil(lambda: area.pending.text() == "1 modification(s) en attente")
-        with qtbot.waitSignal(controller.finished, timeout=30_000):
-            area.button.click()
-        qtbot.waitUntil(lambda: area.pending.text() == "Aucune modification en attente")
-        assert "Synchronisation terminée" in page.message.text()
-        assert "Dernière synchronisation : à l'instant" in area.last.text()
-        assert area.network.text() == "En ligne"
-        # A colleague of the same territory receives her at the next pull.
-        colleague = world.agent("travailleur-social", ["nord"])
-        changes, _cursor = colleague.pull_all()
-        names = {
-            (c.get("fields") or {}).get("family_name")
-            for c in changes
-            if c["table_name"] == "contacts"
-        }
-        assert "Synchronisée" in names
-    finally:
-        app.settle()
-        app.window.sync = None  # closing at teardown must not ask about unsent changes
-        controller.shutdown()
-        app.database.shutdown()
+    # Offline work: a new person waits in the outbox.
+    new_person(qtbot, desk, family_name="Synchronisée", given_names="Rose")
+    qtbot.waitUntil(lambda: area.pending.text() == "1 modification(s) en attente")
+    sync(qtbot, desk)
+    assert area.pending.text() == "Aucune modification en attente"
+    assert "Synchronisation terminée" in page.message.text()
+    assert "Dernière synchronisation : à l'instant" in area.last.text()
+    assert area.network.text() == "En ligne"
+    assert not area.problem.isVisible()
+    # A colleague of the same territory receives her at the next pull.
+    colleague = world.agent("travailleur-social", ["nord"])
+    changes, _cursor = colleague.pull_all()
+    names = {
+        (c.get("fields") or {}).get("family_name") for c in changes if c["table_name"] == "contacts"
+    }
+    assert "Synchronisée" in names
 
 
-def test_server_unreachable_is_said_in_french_and_nothing_is_lost(
-    tmp_path: Path, qtbot: QtBot, dialogs: DialogDriver
+# -- journey 3: two agents, one person ---------------------------------------------------------
+
+
+def test_a_conflict_between_two_agents_is_settled_on_the_page_and_both_converge(
+    qtbot: QtBot, world: World, server: ServerProcess, desks: Any
 ) -> None:
-    app, controller = _window(tmp_path, qtbot)
+    login_a = world.create_agent("travailleur-social", ["nord"], name="Alice")
+    login_b = world.create_agent("travailleur-social", ["nord"], name="Bruno")
+    a, b = desks("poste-alice"), desks("poste-bruno")
+    sign_in(qtbot, a, server.base_url, login_a)
+    sign_in(qtbot, b, server.base_url, login_b)
+    person = new_person(qtbot, a, family_name="Conflit", given_names="Jeanne")
+    sync(qtbot, a)
+    sync(qtbot, b)
+    assert b.person(person)["phone_1"] == "02 61 91 12 34"
+
+    # Both offline: each changes the phone and the address; Bruno also the postcode.
+    edit(
+        qtbot,
+        a,
+        lambda ws: contacts.update(
+            ws, person, {"phone_1": "02 61 91 11 11", "address_line": "3 rue Alpha"}
+        ),
+    )
+    edit(
+        qtbot,
+        b,
+        lambda ws: contacts.update(
+            ws,
+            person,
+            {"phone_1": "02 61 91 22 22", "address_line": "5 rue Bravo", "postcode": "76600"},
+        ),
+    )
+    sync(qtbot, a)
+    sync(qtbot, b)  # the server finds both fields changed twice: two conflicts
+    assert "2 conflit(s) à examiner" in b.page.message.text()
+    sync(qtbot, a)  # Alice receives them
+
+    names = {
+        str(r["id"]): str(r["display_name"]) for r in a.query("SELECT id, display_name FROM agents")
+    }
+    alice = next(n for n in names.values() if n.startswith("Alice"))
+    bruno = next(n for n in names.values() if n.startswith("Bruno"))
+    for desk, me, other in ((a, alice, bruno), (b, bruno, alice)):
+        desk.window.go_to(desk.page)
+        rows = conflict_rows(desk.page)
+        assert sorted(r[1] for r in rows) == ["Adresse", "Téléphone"], rows
+        phone = next(r for r in rows if r[1] == "Téléphone")
+        assert phone[0] == "CONFLIT Jeanne"
+        assert {phone[2], phone[4]} == {"02 61 91 11 11", "02 61 91 22 22"}
+        # Who typed each value, and when; "(vous)" on this agent's own value.
+        mine = (
+            phone[3]
+            if phone[2] == ("02 61 91 11 11" if me == alice else "02 61 91 22 22")
+            else phone[5]
+        )
+        theirs = phone[5] if mine == phone[3] else phone[3]
+        assert mine.startswith(f"{me} (vous), ") and theirs.startswith(f"{other}, ")
+        assert datetime.now().strftime("%d/%m/%Y") in mine
+        # The value kept for now is the same on both desktops, and it is in the fiche.
+        assert desk.person(person)["phone_1"] == phone[2]
+    kept_phone = next(r for r in conflict_rows(a.page) if r[1] == "Téléphone")[2]
+    set_aside_phone = next(r for r in conflict_rows(a.page) if r[1] == "Téléphone")[4]
+    assert next(r for r in conflict_rows(b.page) if r[1] == "Téléphone")[2] == kept_phone
+
+    # Alice settles both: the phone set aside was the right one; the address is typed anew.
+    page = a.page
+    labels = [r[1] for r in conflict_rows(page)]
+    page.conflicts.selectRow(labels.index("Téléphone"))
+    with qtbot.waitSignal(a.controller.status_changed, timeout=10_000):
+        page.keep_discarded.click()
+    qtbot.waitUntil(lambda: page.conflict_model.rowCount() == 1)
+    assert conflict_rows(page)[0][1] == "Adresse"
+    page.conflicts.selectRow(0)
+    page.merged.setText("5 rue Bravo, bâtiment C")
+    with qtbot.waitSignal(a.controller.status_changed, timeout=10_000):
+        page.use_merged.click()
+    qtbot.waitUntil(lambda: page.conflict_model.rowCount() == 0)
+    qtbot.waitUntil(lambda: a.area.pending.text() != "Aucune modification en attente")
+
+    sync(qtbot, a)
+    sync(qtbot, b)
+    for desk in (a, b):
+        fiche = desk.person(person)
+        assert fiche["phone_1"] == set_aside_phone
+        assert fiche["address_line"] == "5 rue Bravo, bâtiment C"
+        assert fiche["postcode"] == "76600"  # Bruno's edit that collided with nothing
+        assert desk.query("SELECT id FROM conflicts WHERE resolved_at IS NULL") == []
+        assert desk.outbox_ids() == set()
+        assert desk.page.conflict_model.rowCount() == 0
+        assert desk.area.pending.text() == "Aucune modification en attente"
+    # The server holds the same.
+    server_row = server.sql(
+        "SELECT phone_1, address_line, postcode FROM contacts WHERE id = :id", id=person
+    )
+    assert tuple(server_row[0]) == (set_aside_phone, "5 rue Bravo, bâtiment C", "76600")
+
+
+# -- the server goes away in the middle of a sync ------------------------------------------------
+
+
+class StopServerAfterFirstPush(httpx.BaseTransport):
+    """The real HTTP transport; once the first push has been answered (and committed), the
+    server process is stopped, before the next batch goes out."""
+
+    def __init__(self, inner: httpx.BaseTransport, server: ServerProcess, done: list[bool]):
+        self.inner, self.server, self.done = inner, server, done
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if request.url.path.endswith("/sync/push") and not self.done:
+            response.read()
+            self.done.append(True)
+            self.server.stop()
+        return response
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_server_stopped_mid_sync_then_restarted_nothing_is_lost(
+    qtbot: QtBot, world: World, other_process: Any, desks: Any
+) -> None:
+    process: ServerProcess = other_process("--min-client-version", "0.1.0")
+    stopped: list[bool] = []
+    desk = desks(
+        push_batch=2, http_wrap=lambda inner: StopServerAfterFirstPush(inner, process, stopped)
+    )
+    desk.controller.retry_delays_s = (1.0,)
+    login = world.create_agent("travailleur-social", ["nord"])
+    sign_in(qtbot, desk, process.base_url, login)
+    people = [new_person(qtbot, desk, family_name=f"Coupure{n}") for n in range(5)]
+    waiting = desk.outbox_ids()
+    assert len(waiting) == 5
+
+    desk.window.go_to(desk.page)
+    with qtbot.waitSignal(desk.controller.retry_scheduled, timeout=30_000):
+        desk.area.button.click()
+    qtbot.waitUntil(lambda: desk.page.error.isVisible(), timeout=10_000)
+    assert stopped == [True]
+    assert desk.page.error.text() == (
+        f"{ServerUnreachableError().message} Nouvel essai automatique dans 1 seconde."
+    )
+    assert desk.page.error.text().startswith(
+        "Le serveur de synchronisation est injoignable (réseau absent ou connexion "
+        "interrompue). Vos modifications restent sur cet ordinateur et seront envoyées plus tard."
+    )
+    qtbot.waitUntil(lambda: desk.area.network.text() == "Hors ligne", timeout=10_000)
+    assert desk.area.problem.text() == "Serveur injoignable (nouvel essai dans 1 seconde)"
+    left = desk.outbox_ids()
+    assert len(left) == 3 and left < waiting  # the first batch of two was acknowledged
+    assert desk.area.pending.text() == "3 modification(s) en attente"
+
+    process.restart()  # the automatic retry finds it back
+    with qtbot.waitSignal(desk.controller.finished, timeout=60_000):
+        pass
+    qtbot.waitUntil(lambda: desk.area.pending.text() == "Aucune modification en attente")
+    qtbot.waitUntil(lambda: desk.area.network.text() == "En ligne")
+    assert not desk.area.problem.isVisible()
+    assert desk.outbox_ids() == set()
+    applied = {
+        str(r[0])
+        for r in process.sql("SELECT mutation_id FROM applied_mutations")
+        if str(r[0]) in waiting
+    }
+    assert applied == waiting  # every edit reached the server, each once
+    on_server = {str(r[0]) for r in process.sql("SELECT id FROM contacts")}
+    assert set(people) <= on_server
+
+
+# -- a lost laptop ----------------------------------------------------------------------------
+
+
+def _fingerprint(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_revoked_device_shows_why_wipes_its_profile_and_touches_nothing_else(
+    qtbot: QtBot,
+    world: World,
+    server: ServerProcess,
+    desks: Any,
+    boxes: MessageBoxes,
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "postes"
+    home.mkdir()
+    sibling = home / "notes-personnelles.txt"
+    sibling.write_text("À ne pas effacer.\n", "utf-8")
+    other_ws, _other_manager, _ = new_workspace(home / "autre-profil", MemoryKeyring())
+    kept = contacts.create_person(other_ws, person_values(family_name="Gardée"))
+    other_ws.store.close()
+    before = _fingerprint(home / "autre-profil")
+
+    login = world.create_agent("travailleur-social", ["nord"])
+    desk = desks("profil-vole", parent=home)
+    sign_in(qtbot, desk, server.base_url, login)
+    new_person(qtbot, desk, family_name="Envoyée")
+    sync(qtbot, desk)
+    new_person(qtbot, desk, family_name="Pasenvoyée")
+    names = {r["family_name"] for r in desk.query("SELECT family_name FROM contacts")}
+    assert {"Envoyée", "Pasenvoyée"} <= names  # with the territory's other persons
+
+    # The coordinator revokes the laptop from the server's shell.
+    devices = json.loads(server.cli("list-devices", "--login", login))
+    assert len(devices) == 1
+    device_id = devices[0]["device_id"]
+    assert "Appareil révoqué" in server.cli("revoke-device", device_id)
+
+    boxes.answer(Ok)
+    desk.window.go_to(desk.page)
+    with qtbot.waitSignal(desk.controller.revoked, timeout=30_000):
+        desk.area.button.click()
+    qtbot.waitUntil(lambda: not desk.window.isVisible(), timeout=10_000)
+    expected = DeviceRevokedError(1).message
+    assert expected == (
+        "Cet appareil a été révoqué par votre coordinateur (ordinateur perdu ou volé) : ses "
+        "données locales ont été effacées (1 modification non envoyée a été perdue). Pour "
+        "travailler à nouveau sur cet ordinateur, reconnectez-vous : vos données vous seront "
+        "renvoyées par le serveur."
+    )
+    # One box, saying why; no question about unsent changes (they are gone).
+    assert boxes.seen == [("Appareil révoqué", expected)]
+    assert desk.page.error.text() == expected
+    assert desk.area.pending.text() == "Aucune modification en attente"
+
+    # The profile's data is gone, from its file too (read through a new connection).
+    store = desk.manager.unlock()
     try:
-        page = app.window.sync_page
-        assert page is not None
-        seen: list[str] = []
-
-        def unreachable(dialog: object) -> None:
-            assert isinstance(dialog, SignInDialog)
-            dialog.server.setText("http://127.0.0.1:9")  # nothing listens there
-            dialog.login.setText("camille")
-            dialog.password.setText("x")
-            dialog.submit()
-            qtbot.waitUntil(dialog.error.isVisible, timeout=20_000)
-            seen.append(dialog.error.text())
-            dialog.reject()
-
-        dialogs.when(SignInDialog, unreachable)
-        page.sign_in_button.click()
-        dialogs.check()
-        assert "serveur" in seen[0].lower() and ("joindre" in seen[0] or "injoignable" in seen[0])
+        for table in ("contacts", "outbox", "visits", "actions", "conflicts"):
+            assert store.scalar(f"SELECT count(*) FROM {table}") == 0, table
+        assert store.scalar("SELECT count(*) FROM agents") == 1  # the profile still opens
     finally:
-        app.settle()
-        app.window.sync = None  # closing at teardown must not ask about unsent changes
-        controller.shutdown()
-        app.database.shutdown()
+        store.close()
+    # Nothing else on the machine: the file beside it, another profile.
+    assert sibling.read_text("utf-8") == "À ne pas effacer.\n"
+    assert _fingerprint(home / "autre-profil") == before
+    other = ProfileManager(home / "autre-profil", _other_manager.keyring_backend).unlock()
+    try:
+        assert other.scalar("SELECT family_name FROM contacts WHERE id = ?", (kept["id"],)) == (
+            "Gardée"
+        )
+    finally:
+        other.close()
+
+
+# -- each error state, with the exact words the agent reads ----------------------------------------
+
+
+def _sign_in_through_dialog(
+    qtbot: QtBot, desk: Desk, dialogs: DialogDriver, url: str, login: str, password: str = PASSWORD
+) -> str:
+    """Fill the sign-in dialog as a person would; return the error it shows (then cancel)."""
+    seen: list[str] = []
+
+    def fill(dialog: object) -> None:
+        assert isinstance(dialog, SignInDialog)
+        dialog.server.setText(url)
+        dialog.login.setText(login)
+        dialog.password.setText(password)
+        dialog.submit()
+        qtbot.waitUntil(dialog.error.isVisible, timeout=20_000)
+        seen.append(dialog.error.text())
+        assert dialog.buttons.isEnabled()  # the agent can correct and try again
+        dialog.reject()
+
+    desk.window.go_to(desk.page)
+    dialogs.when(SignInDialog, fill)
+    desk.page.sign_in_button.click()
+    dialogs.check()
+    assert "n'est pas connecté" in desk.page.account.text()
+    return seen[0]
+
+
+def test_unreachable_server_message(qtbot: QtBot, desks: Any, dialogs: DialogDriver) -> None:
+    desk = desks()
+    shown = _sign_in_through_dialog(qtbot, desk, dialogs, "http://127.0.0.1:9", "camille")
+    assert shown == ServerUnreachableError().message
+    assert shown == (
+        "Le serveur de synchronisation est injoignable (réseau absent ou connexion "
+        "interrompue). Vos modifications restent sur cet ordinateur et seront envoyées plus tard."
+    )
+
+
+def test_untrusted_certificate_message(
+    qtbot: QtBot,
+    desks: Any,
+    dialogs: DialogDriver,
+    world: World,
+    other_process: Any,
+    tmp_path: Path,
+) -> None:
+    ca = trustme.CA()  # a certificate authority this computer does not trust
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    certfile, keyfile, ca_file = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
+    cert.cert_chain_pems[0].write_to_path(str(certfile))
+    cert.private_key_pem.write_to_path(str(keyfile))
+    ca.cert_pem.write_to_path(str(ca_file))
+    process = other_process(
+        "--ssl-certfile", str(certfile), "--ssl-keyfile", str(keyfile), ca_bundle=ca_file
+    )
+    assert process.base_url.startswith("https://")
+    login = world.create_agent("travailleur-social", ["nord"])
+    desk = desks()
+    shown = _sign_in_through_dialog(qtbot, desk, dialogs, process.base_url, login)
+    assert shown == CertificateError().message
+    assert shown == (
+        "Le certificat du serveur n'est pas reconnu : la connexion a été refusée pour protéger "
+        "vos données. Vérifiez l'adresse du serveur ou adressez-vous au service informatique "
+        "(certificat de la Ville à installer). Vos modifications restent sur cet ordinateur et "
+        "seront envoyées plus tard."
+    )
+    # The same server is fine for a computer given the City's certificate authority.
+    trusted = desks("poste-avec-ca", ca_bundle=ca_file)
+    sign_in(qtbot, trusted, process.base_url, login)
+    sync(qtbot, trusted)
+    assert trusted.area.network.text() == "En ligne"
+
+
+def test_wrong_clock_message_and_nothing_leaves(
+    qtbot: QtBot, desks: Any, world: World, server: ServerProcess
+) -> None:
+    desk = desks(clock_offset=timedelta(minutes=10, seconds=5))
+    sign_in(qtbot, desk, server.base_url, world.create_agent("travailleur-social", ["nord"]))
+    new_person(qtbot, desk, family_name="Horloge")
+    waiting = desk.outbox_ids()
+    desk.window.go_to(desk.page)
+    sync_fails(qtbot, desk)
+    assert desk.page.error.text() == ClockSkewError(10).message
+    assert desk.page.error.text() == (
+        "L'horloge de cet ordinateur a environ 10 minutes d'écart avec celle du serveur "
+        "(5 minutes au plus sont admises). Corrigez la date et l'heure de l'ordinateur, puis "
+        "relancez la synchronisation : vos modifications sont conservées et n'ont pas été "
+        "envoyées."
+    )
+    assert desk.area.problem.text() == "Date ou heure de l'ordinateur à corriger"
+    assert desk.area.problem.toolTip() == ClockSkewError(10).message
+    assert desk.outbox_ids() == waiting
+    assert desk.area.pending.text() == "1 modification(s) en attente"
+    assert desk.controller.retry_timer.isActive() is False  # retrying would not help
+
+
+def test_app_too_old_message_at_sign_in_and_at_sync(
+    qtbot: QtBot, desks: Any, dialogs: DialogDriver, world: World, other_process: Any
+) -> None:
+    process: ServerProcess = other_process("--min-client-version", "0.1.0")
+    login = world.create_agent("travailleur-social", ["nord"])
+    desk = desks()
+    sign_in(qtbot, desk, process.base_url, login)
+    new_person(qtbot, desk, family_name="Ancienne")
+    waiting = desk.outbox_ids()
+    # The City upgrades its server and asks for a newer application.
+    process.stop()
+    process.restart("--min-client-version", "99.0.0")
+    desk.window.go_to(desk.page)
+    sync_fails(qtbot, desk)
+    expected = (
+        "Cette version de Havre Ensemble est trop ancienne pour le serveur (version minimale : "
+        "99.0.0). Faites mettre à jour l'application (service informatique) : vos modifications "
+        "sont conservées et seront envoyées après la mise à jour."
+    )
+    assert desk.page.error.text() == ClientTooOldError("99.0.0").message == expected
+    assert desk.area.problem.text() == "Mise à jour de l'application nécessaire"
+    assert desk.outbox_ids() == waiting
+    # A new computer with the same old version cannot even sign in: same words.
+    other = desks("poste-neuf")
+    assert _sign_in_through_dialog(qtbot, other, dialogs, process.base_url, login) == expected
+
+
+def test_wrong_password_message(
+    qtbot: QtBot, desks: Any, dialogs: DialogDriver, world: World, server: ServerProcess
+) -> None:
+    login = world.create_agent("travailleur-social", ["nord"])
+    desk = desks()
+    shown = _sign_in_through_dialog(qtbot, desk, dialogs, server.base_url, login, "pas le bon")
+    assert shown == BadCredentialsError().message == "Identifiant ou mot de passe incorrect."
+
+
+def test_disabled_account_message_and_the_changes_stay(
+    qtbot: QtBot, desks: Any, dialogs: DialogDriver, world: World, server: ServerProcess
+) -> None:
+    login = world.create_agent("travailleur-social", ["nord"])
+    desk = desks()
+    sign_in(qtbot, desk, server.base_url, login)
+    new_person(qtbot, desk, family_name="Désactivée")
+    waiting = desk.outbox_ids()
+    server.cli("disable-agent", login)
+    desk.window.go_to(desk.page)
+    sync_fails(qtbot, desk)
+    expected = (
+        "Votre compte est désactivé : adressez-vous à votre coordinateur. Vos modifications "
+        "restent sur cet ordinateur."
+    )
+    assert desk.page.error.text() == AccountDisabledError().message == expected
+    assert desk.area.problem.text() == "Compte désactivé"
+    assert desk.outbox_ids() == waiting
+    assert desk.query("SELECT family_name FROM contacts WHERE family_name = 'Désactivée'")
+    # Signing in again says the same, and still wipes nothing.
+    other = desks("poste-2")
+    assert _sign_in_through_dialog(qtbot, other, dialogs, server.base_url, login) == expected
+    assert desk.outbox_ids() == waiting
+
+
+# -- warnings before losing sight of unsent changes ----------------------------------------------
+
+
+def test_sign_out_with_unsent_changes_asks_first_and_keeps_them(
+    qtbot: QtBot, desks: Any, world: World, server: ServerProcess, boxes: MessageBoxes
+) -> None:
+    desk = desks()
+    sign_in(qtbot, desk, server.base_url, world.create_agent("travailleur-social", ["nord"]))
+    new_person(qtbot, desk, family_name="Gardée")
+    new_person(qtbot, desk, family_name="Aussi")
+    waiting = desk.outbox_ids()
+    page = desk.page
+    desk.window.go_to(page)
+    qtbot.waitUntil(lambda: desk.area.pending.text() == "2 modification(s) en attente")
+    qtbot.waitUntil(lambda: page._pending == 2)
+    question = (
+        "Modifications non envoyées",
+        "2 modification(s) n'ont pas encore été envoyées au serveur. Elles restent sur cet "
+        "ordinateur et partiront à la prochaine synchronisation, une fois reconnecté(e) avec le "
+        "même compte.\n\nSe déconnecter maintenant ?",
+    )
+    boxes.answer(No)
+    page.sign_out_button.click()
+    assert boxes.seen == [question]
+    desk.app.settle()
+    assert "Connecté en tant que" in page.account.text()  # nothing happened
+
+    boxes.answer(Yes)
+    with qtbot.waitSignal(desk.controller.status_changed, timeout=10_000):
+        page.sign_out_button.click()
+    assert boxes.seen == [question, question]
+    qtbot.waitUntil(lambda: desk.area.network.text() == "Non connecté au serveur")
+    assert page.sign_in_button.isVisible()
+    assert desk.outbox_ids() == waiting  # still there, for the next sign-in
+    assert desk.area.pending.text() == "2 modification(s) en attente"
+
+
+def test_quitting_with_unsent_changes_asks_first_and_keeps_them(
+    qtbot: QtBot, desks: Any, world: World, server: ServerProcess, boxes: MessageBoxes
+) -> None:
+    desk = desks()
+    sign_in(qtbot, desk, server.base_url, world.create_agent("travailleur-social", ["nord"]))
+    new_person(qtbot, desk, family_name="Restée")
+    waiting = desk.outbox_ids()
+    qtbot.waitUntil(lambda: desk.area.pending.text() == "1 modification(s) en attente")
+    question = (
+        "Modifications non envoyées",
+        "1 modification(s) en attente : elles sont gardées sur cet ordinateur et partiront à la "
+        "prochaine synchronisation. Quitter maintenant ?",
+    )
+    boxes.answer(No)
+    desk.window.close()
+    assert boxes.seen == [question]
+    assert desk.window.isVisible()
+    boxes.answer(Yes)
+    desk.window.close()
+    assert boxes.seen == [question, question]
+    assert not desk.window.isVisible()
+    # The changes are in the profile's file: a new connection finds them.
+    store = desk.manager.unlock()
+    try:
+        rows = store.query("SELECT mutation_id FROM outbox")
+    finally:
+        store.close()
+    assert {str(r["mutation_id"]) for r in rows} == waiting

@@ -1,0 +1,338 @@
+"""Screenshots of sync in the window, against a real havre-server on loopback, fake data only.
+
+QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/sync_screenshots.py [dossier]
+
+Saves into docs/screenshots/ (or the folder given): the sign-in dialog, the status bar in each
+state (not signed in, changes waiting, syncing with progress, up to date, offline, error) and the
+Synchronisation page with two conflicts between two agents. The server runs from a throwaway
+folder and is stopped at the end; every person and phone number is fictional.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import httpx
+from keyring.backend import KeyringBackend
+from keyring.errors import PasswordDeleteError
+from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtWidgets import QApplication
+
+from havre_desktop.core import agents, contacts
+from havre_desktop.core.clock import Clock
+from havre_desktop.core.profile import ProfileManager
+from havre_desktop.core.workspace import Workspace
+from havre_desktop.sync.engine import SyncEngine
+from havre_desktop.ui.context import load_context_data
+from havre_desktop.ui.main_window import MainWindow, build_context
+from havre_desktop.ui.sync_controller import SyncController
+from havre_desktop.ui.sync_widgets import SignInDialog
+from havre_desktop.ui.worker import DatabaseService
+
+REPO = Path(__file__).resolve().parents[1]
+PASSWORD = "mot-de-passe-fictif"
+FAST_HASHES = {"HAVRE_SERVER_ARGON2_TIME_COST": "1", "HAVRE_SERVER_ARGON2_MEMORY_KIB": "8192"}
+
+
+class MemoryKeyring(KeyringBackend):
+    """Tokens and database keys of these throwaway profiles live in memory only."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.secrets.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.secrets[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self.secrets.pop((service, username), None) is None:
+            raise PasswordDeleteError("absent")
+
+
+class SlowPushes(httpx.BaseTransport):
+    """The real transport; each push waits a moment while `slow[0]` (a slow mobile network),
+    so that the progress can be seen."""
+
+    def __init__(self, inner: httpx.BaseTransport, slow: list[bool]) -> None:
+        self.inner, self.slow = inner, slow
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.slow[0] and request.url.path.endswith("/sync/push"):
+            time.sleep(1.0)
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class Server:
+    """``havre-server`` in a throwaway folder, on a free loopback port."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.env = {**os.environ, **FAST_HASHES}
+        self.env.pop("HAVRE_SERVER_DATABASE", None)
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def cli(self, *args: str, stdin: str | None = None) -> None:
+        command = [sys.executable, "-m", "havre_server.cli", "--data-dir", str(self.folder)]
+        subprocess.run(
+            [*command, *args], input=stdin, text=True, env=self.env, check=True, capture_output=True
+        )
+
+    def add_agent(self, login: str, name: str) -> None:
+        self.cli(
+            "add-agent",
+            "--login",
+            login,
+            "--name",
+            name,
+            "--role",
+            "travailleur-social",
+            "--territory",
+            "nord",
+            "--password-stdin",
+            stdin=PASSWORD + "\n",
+        )
+
+    def start(self) -> None:
+        command = [sys.executable, "-m", "havre_server.cli", "--data-dir", str(self.folder)]
+        self.process = subprocess.Popen(
+            [*command, "serve", "--port", str(self.port), "--log-level", "warning"],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/api/v1/sync/meta").status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("le serveur n'a pas démarré")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(30)
+            self.process = None
+
+
+def wait(condition: Callable[[], object], timeout_ms: int = 30_000) -> None:
+    """Run the event loop until `condition()` holds."""
+    if condition():
+        return
+    loop = QEventLoop()
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: loop.quit() if condition() else None)
+    timer.start()
+    QTimer.singleShot(timeout_ms, loop.quit)
+    loop.exec()
+    if not condition():
+        raise RuntimeError("timed out")
+
+
+def profile(folder: Path, name: str) -> tuple[Workspace, ProfileManager, MemoryKeyring]:
+    keyring = MemoryKeyring()
+    manager = ProfileManager(folder, keyring)
+    created = manager.create()
+    ws = Workspace(created.store, clock=Clock())
+    agents.create_owner(
+        ws,
+        {
+            "display_name": name,
+            "role": "travailleur-social",
+            "territory_ids": ["nord"],
+            "work_phone": "02 61 91 00 10",
+        },
+    )
+    return ws, manager, keyring
+
+
+PERSONS = [
+    ("Lefèvre", "Jeanne", "14 rue de la Mare-Rouge", "02 61 91 12 34"),
+    ("Dubois", "Marcel", "3 allée des Tilleuls", "02 61 91 45 67"),
+    ("Nguyen", "Thérèse", "27 rue Jules-Siegfried", "06 39 98 21 09"),
+]
+
+
+def main() -> int:
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
+    out.mkdir(parents=True, exist_ok=True)
+    app = QApplication(sys.argv[:1])
+    with tempfile.TemporaryDirectory(prefix="havre-sync-shots-") as tmp:
+        root = Path(tmp)
+        server = Server(root / "serveur")
+        server.cli("init")
+        server.cli("import-catalogue", str(REPO / "db" / "sample_catalogue.json"))
+        server.add_agent("camille", "Camille Exemple")
+        server.add_agent("bruno", "Bruno Fictif")
+        server.start()
+        try:
+            shoot(app, root, server, out)
+        finally:
+            server.stop()
+    print(f"captures enregistrées dans {out}")
+    return 0
+
+
+def shoot(app: QApplication, root: Path, server: Server, out: Path) -> None:
+    ws, manager, keyring = profile(root / "camille", "Camille Exemple")
+    data = load_context_data(ws)
+    database = DatabaseService(ws)
+    window = MainWindow(build_context(database, data), str(root / "camille"))
+    window.resize(1280, 800)
+    window.show()
+    slow = [False]
+    controller = SyncController.for_store(
+        ws,
+        ws.store.open_another(),
+        manager.profile_id,
+        keyring,
+        push_batch=1,
+        http_wrap=lambda inner: SlowPushes(inner, slow),
+    )
+    window.attach_sync(controller)
+    area, page = window.sync_area, window.sync_page
+    assert area is not None and page is not None
+    statuses = [0]
+    controller.status_changed.connect(lambda _s: statuses.__setitem__(0, statuses[0] + 1))
+
+    def settle() -> None:
+        wait(lambda: database.pending == 0 and controller.worker.pending == 0)
+        app.processEvents()
+
+    def status_bar(name: str) -> None:
+        settle()
+        window.statusBar().grab().save(str(out / f"sync-barre-{name}.png"))
+
+    def run(job: Callable[[Workspace], Any]) -> Any:
+        done: list[Any] = []
+        database.submit(job, lambda r: (done.append(r), window.data_changed()))
+        wait(lambda: bool(done))
+        settle()
+        return done[0]
+
+    def sync() -> None:
+        seen = statuses[0]
+        area.button.click()
+        wait(lambda: not controller.running and statuses[0] > seen)
+        settle()
+
+    wait(lambda: statuses[0] > 0)
+    status_bar("non-connecte")
+
+    # The sign-in dialog, filled in (the password shows as dots).
+    dialog = SignInDialog(controller, "", window)
+    dialog.server.setText(server.url)
+    dialog.login.setText("camille")
+    dialog.password.setText(PASSWORD)
+    dialog.show()
+    app.processEvents()
+    dialog.grab().save(str(out / "sync-connexion.png"))
+    dialog.submit()
+    wait(lambda: not dialog.isVisible())
+    wait(lambda: "Connecté en tant que" in page.account.text())
+
+    people = [
+        run(
+            lambda w, p=p: contacts.create_person(
+                w,
+                {
+                    "family_name": p[0],
+                    "given_names": p[1],
+                    "birth_date": "12/03/1939",
+                    "territory_id": "nord",
+                    "address_line": p[2],
+                    "postcode": "76620",
+                    "phone_1": p[3],
+                    "lives_alone": True,
+                    "mobility": "autonome",
+                },
+            )
+        )["id"]
+        for p in PERSONS
+    ]
+    status_bar("en-attente")
+
+    # Syncing, on a slow network: the progress bar and the step.
+    slow[0] = True
+    seen = statuses[0]
+    area.button.click()
+    wait(lambda: area.bar.isVisible() and area.bar.value() >= 1)
+    window.statusBar().grab().save(str(out / "sync-barre-en-cours.png"))
+    wait(lambda: not controller.running and statuses[0] > seen)
+    slow[0] = False
+    status_bar("a-jour")
+
+    # Journey 3: Bruno, on his own laptop, changed the same phone number and address.
+    bruno_ws, bruno_manager, bruno_keyring = profile(root / "bruno", "Bruno Fictif")
+    bruno = SyncEngine(bruno_ws, profile_id=bruno_manager.profile_id, keyring=bruno_keyring)
+    bruno.sign_in(server.url, "bruno", PASSWORD)
+    bruno.sync()
+    lefevre = people[0]
+    run(
+        lambda w: contacts.update(
+            w,
+            lefevre,
+            {"phone_1": "02 61 91 55 66", "address_line": "14 rue de la Mare-Rouge, 4e étage"},
+        )
+    )
+    contacts.update(
+        bruno_ws,
+        lefevre,
+        {"phone_1": "02 61 91 77 88", "address_line": "14 bis rue de la Mare-Rouge"},
+    )
+    sync()
+    bruno.sync()
+    sync()
+    window.go_to(page)
+    settle()
+    page.conflicts.selectRow(0)
+    app.processEvents()
+    window.grab().save(str(out / "sync-conflits.png"))
+
+    # The server goes away: offline, the change waits, another try is planned.
+    window.go_to(window.today_page)
+    server.stop()
+    run(lambda w: contacts.update(w, people[1], {"phone_2": "06 39 98 33 44"}))
+    sync()
+    status_bar("hors-ligne")
+
+    # Back, but this account was disabled meanwhile: an error the agent must act on.
+    server.start()
+    server.cli("disable-agent", "camille")
+    sync()
+    status_bar("erreur")
+
+    controller.shutdown()
+    database.shutdown()
+    bruno_ws.store.close()
+    window.sync = None  # the change left waiting is fake data: no question on closing
+    window.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
