@@ -12,6 +12,10 @@ Targets (issue #4):
   the size of the database;
 * mutations per second accepted by a server on PostgreSQL from 20 concurrent clients, each
   its own signed-in agent and device pushing batches over HTTP: >= 500/s with 0 errors.
+  20 clients x 500 mutations in pushes of 50 (a day of visits and edits per push), 10,000
+  in all: long enough (about 15 s) for the rate to settle, short enough to run every time.
+  The server runs as deployed on PostgreSQL, one process per core (``serve --workers 2``
+  on the 2-core machine of the figures); a single process is measured too, for information.
 
 Usage: ``python benchmarks/sync.py [--quick] [--check]`` (see benchmarks/common.py).
 
@@ -89,6 +93,7 @@ class Sizes:
     clients: int
     mutations_per_client: int
     push_batch: int
+    server_workers: int  # havre-server processes for the throughput target
 
 
 FULL = Sizes(
@@ -102,6 +107,7 @@ FULL = Sizes(
     clients=20,
     mutations_per_client=500,
     push_batch=50,
+    server_workers=2,
 )
 QUICK = Sizes(
     persons=2_000,
@@ -114,6 +120,7 @@ QUICK = Sizes(
     clients=20,
     mutations_per_client=100,
     push_batch=50,
+    server_workers=2,
 )
 
 
@@ -478,100 +485,122 @@ class Pusher:
 
 
 def throughput(folder: Path, sizes: Sizes) -> None:
-    import random
-
     cluster = PostgresCluster()
     progress("starting PostgreSQL 15...")
     cluster.start()
     try:
-        workdir = folder / "postgresql"
-        server = make_server("postgresql", cluster.new_database(), workdir)
-        with started(server, "--min-client-version", "0.1.0", "--log-level", "warning"):
-            world = World(server)
-            pushers: list[Pusher] = []
-            try:
-                for i in range(sizes.clients):
-                    territory = TERRITORIES[i % len(TERRITORIES)]
-                    signed = world.agent("travailleur-social", [territory])
-                    own = httpx.Client(base_url=server.base_url, timeout=120)
-                    device = Device(
-                        server, signed.login, signed.agent, signed.token, signed.device_id, own
-                    )
-                    pushers.append(Pusher(device, territory, []))
-                # Each agent starts with a few persons of their own (setup, not timed).
-                for pusher in pushers:
-                    d = pusher.device
-                    mutations = []
-                    for _ in range(5):
-                        pid = str(uuid.uuid4())
-                        fields = person_fields(pusher.territory)
-                        fields["id"] = pid
-                        mutations.append(d.mutation("contacts", pid, "insert", fields))
-                        pusher.persons.append(pid)
-                    assert all(r["status"] == "applied" for r in d.push(*mutations))
-                batches = [_batches(p, sizes, random.Random(i)) for i, p in enumerate(pushers)]
-                gate = threading.Barrier(sizes.clients + 1)
-
-                def work(pusher: Pusher, todo: list[list[dict[str, Any]]]) -> None:
-                    gate.wait()
-                    for batch in todo:
-                        try:
-                            response = pusher.device.push_raw(batch)
-                        except httpx.HTTPError as exc:
-                            pusher.errors += len(batch)
-                            pusher.first_error = pusher.first_error or repr(exc)
-                            continue
-                        if response.status_code != 200:
-                            pusher.errors += len(batch)
-                            pusher.first_error = pusher.first_error or response.text[:300]
-                            continue
-                        for result in response.json()["results"]:
-                            if result["status"] == "applied":
-                                pusher.accepted += 1
-                            else:
-                                pusher.errors += 1
-                                pusher.first_error = pusher.first_error or json.dumps(result)
-
-                threads = [
-                    threading.Thread(target=work, args=(p, b), daemon=True)
-                    for p, b in zip(pushers, batches, strict=True)
-                ]
-                for thread in threads:
-                    thread.start()
-                progress(
-                    f"pushing {sizes.clients} x {sizes.mutations_per_client} mutations "
-                    f"in batches of {sizes.push_batch}..."
-                )
-                gate.wait()
-                start = time.perf_counter()
-                for thread in threads:
-                    thread.join()
-                elapsed = time.perf_counter() - start
-            finally:
-                for p in pushers:
-                    p.device.client.close()
-                world.close()
+        runs = {
+            workers: push_run(cluster, folder / f"postgresql-{workers}", sizes, workers)
+            for workers in (sizes.server_workers, 1)
+        }
     finally:
         cluster.stop()
-    accepted = sum(p.accepted for p in pushers)
-    errors = sum(p.errors for p in pushers)
-    firsts = [p.first_error for p in pushers if p.first_error]
-    if firsts:
-        progress(f"first error: {firsts[0]}")
     total = sizes.clients * sizes.mutations_per_client
+    workload = (
+        f"{sizes.clients} clients (threads, each its own agent, device and HTTP connection) x "
+        f"{sizes.mutations_per_client} mutations in pushes of {sizes.push_batch}: 70% new "
+        "visits, 20% contact edits, 10% new persons; PostgreSQL 15"
+    )
+    accepted, errors, elapsed = runs[sizes.server_workers]
     emit(
         "push.mutations_per_s",
         accepted / elapsed,
         "/s",
         ">= 500",
         notes=(
-            f"{accepted} of {total} accepted in {elapsed:.2f} s; {sizes.clients} clients "
-            f"(threads, own agent, device and HTTP connection), batches of {sizes.push_batch}: "
-            "70% new visits, 20% contact edits, 10% new persons; PostgreSQL 15"
+            f"havre-server serve --workers {sizes.server_workers} (one per core); {accepted} of "
+            f"{total} accepted in {elapsed:.2f} s; {workload}"
         ),
         digits=1,
     )
     emit("push.errors", errors, "errors", "<= 0", digits=0)
+    accepted, errors, elapsed = runs[1]
+    emit(
+        "push.mutations_per_s_one_worker",
+        accepted / elapsed,
+        "/s",
+        notes=f"the same with a single server process; {errors} errors",
+        digits=1,
+    )
+
+
+def push_run(
+    cluster: PostgresCluster, workdir: Path, sizes: Sizes, workers: int
+) -> tuple[int, int, float]:
+    """(mutations accepted, errors, seconds) for every client pushing its batches at once."""
+    import random
+
+    server = make_server("postgresql", cluster.new_database(), workdir)
+    extra = ("--min-client-version", "0.1.0", "--log-level", "warning", "--workers", str(workers))
+    with started(server, *extra):
+        world = World(server)
+        pushers: list[Pusher] = []
+        try:
+            for i in range(sizes.clients):
+                territory = TERRITORIES[i % len(TERRITORIES)]
+                signed = world.agent("travailleur-social", [territory])
+                own = httpx.Client(base_url=server.base_url, timeout=120)
+                device = Device(
+                    server, signed.login, signed.agent, signed.token, signed.device_id, own
+                )
+                pushers.append(Pusher(device, territory, []))
+            # Each agent starts with a few persons of their own (setup, not timed).
+            for pusher in pushers:
+                d = pusher.device
+                mutations = []
+                for _ in range(5):
+                    pid = str(uuid.uuid4())
+                    fields = person_fields(pusher.territory)
+                    fields["id"] = pid
+                    mutations.append(d.mutation("contacts", pid, "insert", fields))
+                    pusher.persons.append(pid)
+                assert all(r["status"] == "applied" for r in d.push(*mutations))
+            batches = [_batches(p, sizes, random.Random(i)) for i, p in enumerate(pushers)]
+            gate = threading.Barrier(sizes.clients + 1)
+            threads = [
+                threading.Thread(target=_push_all, args=(p, b, gate), daemon=True)
+                for p, b in zip(pushers, batches, strict=True)
+            ]
+            for thread in threads:
+                thread.start()
+            progress(
+                f"pushing {sizes.clients} x {sizes.mutations_per_client} mutations in batches "
+                f"of {sizes.push_batch} ({workers} server process(es))..."
+            )
+            gate.wait()
+            start = time.perf_counter()
+            for thread in threads:
+                thread.join()
+            elapsed = time.perf_counter() - start
+        finally:
+            for p in pushers:
+                p.device.client.close()
+            world.close()
+    firsts = [p.first_error for p in pushers if p.first_error]
+    if firsts:
+        progress(f"first error: {firsts[0]}")
+    return sum(p.accepted for p in pushers), sum(p.errors for p in pushers), elapsed
+
+
+def _push_all(pusher: Pusher, todo: list[list[dict[str, Any]]], gate: threading.Barrier) -> None:
+    gate.wait()
+    for batch in todo:
+        try:
+            response = pusher.device.push_raw(batch)
+        except httpx.HTTPError as exc:
+            pusher.errors += len(batch)
+            pusher.first_error = pusher.first_error or repr(exc)
+            continue
+        if response.status_code != 200:
+            pusher.errors += len(batch)
+            pusher.first_error = pusher.first_error or response.text[:300]
+            continue
+        for result in response.json()["results"]:
+            if result["status"] == "applied":
+                pusher.accepted += 1
+            else:
+                pusher.errors += 1
+                pusher.first_error = pusher.first_error or json.dumps(result)
 
 
 def _batches(pusher: Pusher, sizes: Sizes, rng: Any) -> list[list[dict[str, Any]]]:
