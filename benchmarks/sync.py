@@ -30,6 +30,7 @@ PostgreSQL 15 is started as in the server tests (``tests/server/support.py``).
 from __future__ import annotations
 
 import json
+import random
 import statistics
 import sys
 import tempfile
@@ -403,8 +404,6 @@ class Editor:
     """Another agent's edits on the server: new visits, contact changes, new persons."""
 
     def __init__(self, site: Site, seed: int) -> None:
-        import random
-
         self.site = site
         self.device = site.editor
         self.rng = random.Random(seed)
@@ -528,8 +527,6 @@ def push_run(
     cluster: PostgresCluster, workdir: Path, sizes: Sizes, workers: int
 ) -> tuple[int, int, float]:
     """(mutations accepted, errors, seconds) for every client pushing its batches at once."""
-    import random
-
     server = make_server("postgresql", cluster.new_database(), workdir)
     extra = ("--min-client-version", "0.1.0", "--log-level", "warning", "--workers", str(workers))
     with started(server, *extra):
@@ -603,7 +600,7 @@ def _push_all(pusher: Pusher, todo: list[list[dict[str, Any]]], gate: threading.
                 pusher.first_error = pusher.first_error or json.dumps(result)
 
 
-def _batches(pusher: Pusher, sizes: Sizes, rng: Any) -> list[list[dict[str, Any]]]:
+def _batches(pusher: Pusher, sizes: Sizes, rng: random.Random) -> list[list[dict[str, Any]]]:
     """The pushes of one client, made in advance (so the clock is not spent on JSON)."""
     d = pusher.device
     version = dict.fromkeys(pusher.persons, 1)
