@@ -78,6 +78,10 @@ def cmd_init(args: argparse.Namespace) -> None:
     print("Base prête.")
 
 
+LOG_LEVEL_ENV = "HAVRE_SERVER_LOG_LEVEL"
+MIN_CLIENT_VERSION_ENV = "HAVRE_SERVER_MIN_CLIENT_VERSION"
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -89,20 +93,39 @@ def cmd_serve(args: argparse.Namespace) -> None:
         raise SystemExit("--ssl-certfile et --ssl-keyfile vont ensemble : donnez les deux.")
     url = database_url(args)
     engine = prepare(url)
+    options: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "log_config": None,
+        "access_log": False,
+        "proxy_headers": args.proxy_headers,
+        "forwarded_allow_ips": args.forwarded_allow_ips,
+        "server_header": False,
+        "ssl_certfile": args.ssl_certfile,
+        "ssl_keyfile": args.ssl_keyfile,
+    }
+    if args.workers > 1:
+        # Several processes (one per core): each builds its application from the environment.
+        engine.dispose()
+        os.environ[DATABASE_ENV] = url
+        os.environ[LOG_LEVEL_ENV] = args.log_level
+        if args.min_client_version:
+            os.environ[MIN_CLIENT_VERSION_ENV] = args.min_client_version
+        uvicorn.run("havre_server.cli:worker_app", factory=True, workers=args.workers, **options)
+        return
     settings = Settings.from_env(url, args.min_client_version)
-    app = create_app(settings, engine)
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        log_config=None,
-        access_log=False,
-        proxy_headers=args.proxy_headers,
-        forwarded_allow_ips=args.forwarded_allow_ips,
-        server_header=False,
-        ssl_certfile=args.ssl_certfile,
-        ssl_keyfile=args.ssl_keyfile,
-    )
+    uvicorn.run(create_app(settings, engine), **options)
+
+
+def worker_app() -> Any:
+    """The application of one worker process of ``serve --workers N`` (settings from the
+    environment the parent prepared; the database is already migrated)."""
+    from havre_server.app import Settings, create_app
+    from havre_server.logs import configure
+
+    configure(os.environ.get(LOG_LEVEL_ENV, "info"))
+    url = os.environ[DATABASE_ENV]
+    return create_app(Settings.from_env(url), make_engine(url))
 
 
 def cmd_add_agent(args: argparse.Namespace) -> None:
@@ -211,6 +234,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="version minimale de l'application de bureau (ex. 0.2.0)",
     )
     serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processus serveurs (PostgreSQL : un par cœur ; SQLite : 1 suffit)",
+    )
     serve.add_argument("--proxy-headers", action="store_true", help="derrière un mandataire TLS")
     serve.add_argument("--forwarded-allow-ips", default="127.0.0.1")
     serve.add_argument(

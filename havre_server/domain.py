@@ -11,9 +11,10 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, select
+from sqlalchemy import Connection, Row, Select, Table, bindparam, select
 
 from havre_desktop.core import catalogue, contacts, visits, workspace
 from havre_desktop.core.validation import (
@@ -597,13 +598,26 @@ def wire_fields(row: dict[str, Any], table: str = "") -> dict[str, Any]:
     return {k: v for k, v in row.items() if k not in SERVER_ONLY_COLUMNS and k not in extra}
 
 
+# Statements run for every mutation are built once, with named parameters: building one per
+# call (values coerced into bind parameters, cache key computed again) cost the server more
+# CPU than the database spent answering it.
+
+
+@cache
+def _load_row_query(table: Table, for_update: bool) -> Select[Any]:
+    query = select(table).where(table.c.id == bindparam("row_pk"))
+    return query.with_for_update() if for_update else query
+
+
+_PERSON_TERRITORY = select(schema.contacts.c.territory_id, schema.contacts.c.deleted).where(
+    schema.contacts.c.id == bindparam("row_pk")
+)
+
+
 def load_row(
     conn: Connection, table: Table, row_id: str, *, for_update: bool = False
 ) -> dict[str, Any] | None:
-    query = select(table).where(table.c.id == row_id)
-    if for_update:
-        query = query.with_for_update()
-    row = conn.execute(query).first()
+    row = conn.execute(_load_row_query(table, for_update), {"row_pk": row_id}).first()
     return None if row is None else decode(row)
 
 
@@ -611,11 +625,7 @@ def person_territory(conn: Connection, person_id: str | None) -> str | None:
     """The territory of a live contact, or None when it does not exist (or was deleted)."""
     if person_id is None:
         return None
-    row = conn.execute(
-        select(schema.contacts.c.territory_id, schema.contacts.c.deleted).where(
-            schema.contacts.c.id == person_id
-        )
-    ).first()
+    row = conn.execute(_PERSON_TERRITORY, {"row_pk": person_id}).first()
     if row is None or row.deleted:
         return None
     return str(row.territory_id)

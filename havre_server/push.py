@@ -34,9 +34,22 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, exists, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Insert,
+    Table,
+    Update,
+    bindparam,
+    exists,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from havre_desktop.core.hlc import Timestamp
@@ -58,6 +71,7 @@ from havre_server.domain import (
     Reject,
     Spec,
     clean,
+    decode,
     emit_person_move,
     encode,
     entry_for,
@@ -148,8 +162,14 @@ def _apply_batch(
     buffer = ChangeBuffer()
     results: list[MutationResult] = []
     counter = 0
+    answered = _previous_many(conn, [m.mutation_id for m in request.mutations])
+    handled: set[str] = set()
     for m in request.mutations:
-        previous = _previous(conn, m.mutation_id)
+        if m.mutation_id in handled:  # sent twice in one batch: the first one is recorded
+            previous = _previous(conn, m.mutation_id)
+        else:
+            previous = answered.get(m.mutation_id)
+        handled.add(m.mutation_id)
         if previous is not None:
             results.append(_duplicate(previous, p))
             continue
@@ -206,6 +226,34 @@ def _previous(conn: Connection, mutation_id: str) -> dict[str, Any] | None:
     return None if row is None else dict(row._mapping)
 
 
+# Statements run for every mutation, built once (see domain.py).
+_AM = schema.applied_mutations
+_PREVIOUS_MANY = select(_AM).where(_AM.c.mutation_id.in_(bindparam("ids", expanding=True)))
+_RECORD = insert(_AM)
+_ERASED = select(
+    exists().where(
+        schema.erased_rows.c.table_name == bindparam("erased_table"),
+        schema.erased_rows.c.row_id == bindparam("erased_id"),
+    )
+)
+
+
+@cache
+def _insert_returning(table: Table) -> Insert:
+    return insert(table).returning(*table.c)
+
+
+@cache
+def _update_returning(table: Table) -> Update:
+    return update(table).where(table.c.id == bindparam("row_pk")).returning(*table.c)
+
+
+def _previous_many(conn: Connection, mutation_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The recorded results of a batch's mutations, in one query (those already received)."""
+    rows = conn.execute(_PREVIOUS_MANY, {"ids": sorted(set(mutation_ids))})
+    return {str(r.mutation_id): dict(r._mapping) for r in rows}
+
+
 def _duplicate(previous: dict[str, Any], p: Principal) -> MutationResult:
     if previous["device_id"] != p.device_id:
         return MutationResult(
@@ -233,20 +281,21 @@ def _record(
     received: int,
 ) -> None:
     conn.execute(
-        insert(schema.applied_mutations).values(
-            mutation_id=m.mutation_id,
-            device_id=p.device_id,
-            agent_id=p.agent_id,
-            table_name=m.table_name,
-            row_id=m.row_id,
-            status=outcome.status,
-            reason=outcome.reason,
-            server_version=outcome.server_version,
-            conflict_ids=dumps(outcome.conflict_ids),
-            hlc=m.hlc,
-            adjusted_hlc=adjusted,
-            received_at_ms=received,
-        )
+        _RECORD,
+        {
+            "mutation_id": m.mutation_id,
+            "device_id": p.device_id,
+            "agent_id": p.agent_id,
+            "table_name": m.table_name,
+            "row_id": m.row_id,
+            "status": outcome.status,
+            "reason": outcome.reason,
+            "server_version": outcome.server_version,
+            "conflict_ids": dumps(outcome.conflict_ids),
+            "hlc": m.hlc,
+            "adjusted_hlc": adjusted,
+            "received_at_ms": received,
+        },
     )
 
 
@@ -302,15 +351,7 @@ def _only_updatable(spec: Spec, values: dict[str, Any]) -> None:
 
 
 def _is_erased(conn: Connection, table: str, row_id: str) -> bool:
-    return bool(
-        conn.execute(
-            select(
-                exists().where(
-                    schema.erased_rows.c.table_name == table, schema.erased_rows.c.row_id == row_id
-                )
-            )
-        ).scalar()
-    )
+    return bool(conn.execute(_ERASED, {"erased_table": table, "erased_id": row_id}).scalar())
 
 
 def _existing(ctx: Ctx, spec: Spec, row_id: str) -> dict[str, Any]:
@@ -338,27 +379,20 @@ def _new_version(row: dict[str, Any] | None) -> int:
 
 
 def _insert(ctx: Ctx, spec: Spec, row_id: str, values: dict[str, Any]) -> dict[str, Any]:
-    if load_row(ctx.conn, spec.table, row_id) is not None or _is_erased(
-        ctx.conn, spec.table.name, row_id
-    ):
+    """The new row as stored. An id already used raises IntegrityError (primary key), which
+    `_apply_batch` answers "Identifiant déjà utilisé"; an erased row's id is refused here."""
+    if _is_erased(ctx.conn, spec.table.name, row_id):
         raise Reject("Identifiant déjà utilisé : refusé.")
     stored = {"id": row_id, **values, "server_version": 1}
-    ctx.conn.execute(insert(spec.table).values(**encode(stored)))
-    row = load_row(ctx.conn, spec.table, row_id)
-    assert row is not None
-    return row
+    row = ctx.conn.execute(_insert_returning(spec.table), encode(stored)).one()
+    return decode(row)
 
 
 def _update(ctx: Ctx, spec: Spec, row: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     version = _new_version(row)
-    ctx.conn.execute(
-        update(spec.table)
-        .where(spec.table.c.id == row["id"])
-        .values(**encode(values), server_version=version)
-    )
-    fresh = load_row(ctx.conn, spec.table, row["id"])
-    assert fresh is not None
-    return fresh
+    params = {**encode(values), "server_version": version, "row_pk": row["id"]}
+    fresh = ctx.conn.execute(_update_returning(spec.table), params).one()
+    return decode(fresh)
 
 
 # -- contacts and planned contacts: per-field merge ------------------------------------------------

@@ -118,6 +118,34 @@ class PageStats:
     ignored: int = 0
 
 
+class _Inserts:
+    """New rows of a page, written by ``executemany`` in runs of one table and column list.
+
+    A run is written before any other statement of the page that could read or change rows
+    (updates, removals, conflicts, lookups), so the order of effects is unchanged.
+    """
+
+    def __init__(self, conn: sqlcipher3.Connection) -> None:
+        self.conn = conn
+        self.key: tuple[str, tuple[str, ...]] | None = None
+        self.rows: list[tuple[Any, ...]] = []
+
+    def add(self, table: str, row: dict[str, Any]) -> None:
+        key = (table, tuple(row))
+        if key != self.key:
+            self.flush()
+            self.key = key
+        self.rows.append(tuple(row.values()))
+
+    def flush(self) -> None:
+        if self.key is None:
+            return
+        table, columns = self.key
+        rows, self.rows, self.key = self.rows, [], None
+        marks = ", ".join("?" for _ in columns)
+        self.conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+
 class PageApplier:
     """Applies pull pages for one workspace (one instance per sync)."""
 
@@ -125,6 +153,8 @@ class PageApplier:
         self.ws = ws
         self.tables = table_infos(ws)
         self._audience_labels: dict[str, str] | None = None
+        self._inserts = _Inserts(ws.store.conn)
+        self._known: dict[str, dict[str, dict[str, Any]]] | None = None
 
     # -- entry point ------------------------------------------------------------------------
 
@@ -140,29 +170,33 @@ class PageApplier:
             raise ProtocolError("fin de téléchargement complet sans suite")
         if in_snapshot and not page.has_more and not page.snapshot_done:
             raise ProtocolError("téléchargement complet inachevé")
-        for change in page.changes:
-            self._check_shape(change)
+        encoded = [self._check_shape(change) for change in page.changes]
         store = self.ws.store
         stats = PageStats()
+        seen: list[tuple[str, str]] = []
         try:
             with foreign_keys_off(store), store.transaction():
                 role = agents.current_role(self.ws)
                 owner = store.get_setting("owner_agent_id")
                 pending = pending_rows(store)
-                for change in page.changes:
+                self._inserts = _Inserts(store.conn)
+                self._known = self._existing_rows(page)
+                for change, values in zip(page.changes, encoded, strict=True):
                     if change.op == "remove":
                         stats.removed += self._remove(change, pending, owner)
-                    elif self._upsert(change, pending, role, owner):
+                    elif self._upsert(change, values, pending, role, owner):
                         stats.received += 1
                         if change.table_name == "agents" and change.row_id == owner:
+                            self._inserts.flush()
                             role = agents.current_role(self.ws)  # may have changed
                         if page.phase == "snapshot" and change.table_name not in REF_TABLES:
-                            store.conn.execute(
-                                "INSERT OR IGNORE INTO sync_snapshot_seen VALUES (?, ?)",
-                                (change.table_name, change.row_id),
-                            )
+                            seen.append((change.table_name, change.row_id))
                     else:
                         stats.ignored += 1
+                self._inserts.flush()
+                store.conn.executemany(
+                    "INSERT OR IGNORE INTO sync_snapshot_seen VALUES (?, ?)", seen
+                )
                 if page.snapshot_done:
                     stats.removed += self._sweep(owner)
                     set_meta(store, FULL_DOWNLOAD_DUE, None)
@@ -177,12 +211,13 @@ class PageApplier:
 
     # -- checks -----------------------------------------------------------------------------
 
-    def _check_shape(self, change: Change) -> None:
+    def _check_shape(self, change: Change) -> dict[str, Any] | None:
+        """Checks a change before anything is written; returns its values as stored."""
         table = change.table_name
         if table not in PULLED_TABLES:
             raise ProtocolError(f"table « {table} » inconnue de cette application")
         if change.fields is None:
-            return
+            return None
         info = self.tables[table]
         allowed = info.columns - (set() if table in REF_TABLES else LOCAL_ONLY_COLUMNS)
         unknown = sorted(set(change.fields) - allowed)
@@ -198,8 +233,26 @@ class PageApplier:
             unknown = sorted(set(change.field_hlc) - info.columns)
             if unknown or table not in MERGE_TABLES:
                 raise ProtocolError(f"horodatages inattendus dans {table}")
-        for column, value in change.fields.items():
-            self._encode(info, column, value)
+        return self._encode_row(info, change.fields)
+
+    def _encode_row(self, info: TableInfo, fields: dict[str, Any]) -> dict[str, Any]:
+        """`_encode` of every field, the common cases (text, integer, null) inline."""
+        types = info.types
+        encoded: dict[str, Any] = {}
+        for column, value in fields.items():
+            if column not in WIRE_JSON_COLUMNS:
+                kind = type(value)
+                if kind is str and types.get(column) != "INTEGER":
+                    encoded[column] = value
+                    continue
+                if value is None:
+                    encoded[column] = None
+                    continue
+                if kind is int and types.get(column) != "TEXT":
+                    encoded[column] = value
+                    continue
+            encoded[column] = self._encode(info, column, value)
+        return encoded
 
     def _encode(self, info: TableInfo, column: str, value: Any) -> Any:
         """A value received → the value stored; wrong types are refused."""
@@ -222,9 +275,44 @@ class PageApplier:
 
     # -- upserts ----------------------------------------------------------------------------
 
+    def _existing_rows(self, page: PullReply) -> dict[str, dict[str, dict[str, Any]]] | None:
+        """The local rows of a page's upserts, read in a few queries instead of one per row.
+
+        Only for pages whose changes touch each row once, with no removal and no conflict:
+        then nothing else writes those rows while the page is applied, and what is read here
+        is what a lookup at each row would read. None otherwise (rows are read one by one).
+        """
+        wanted: dict[str, list[str]] = {}
+        keys: set[tuple[str, str]] = set()
+        for change in page.changes:
+            key = (change.table_name, change.row_id)
+            if change.op != "upsert" or change.table_name == "conflicts" or key in keys:
+                return None
+            keys.add(key)
+            if change.table_name not in REF_TABLES:
+                wanted.setdefault(change.table_name, []).append(change.row_id)
+        known: dict[str, dict[str, dict[str, Any]]] = {}
+        for table, ids in wanted.items():
+            rows = known.setdefault(table, {})
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ", ".join("?" for _ in chunk)
+                for row in self.ws.store.query(
+                    f"SELECT * FROM {table} WHERE id IN ({marks})", tuple(chunk)
+                ):
+                    rows[str(row["id"])] = row
+        return known
+
+    def _existing(self, table: str, row_id: str) -> dict[str, Any] | None:
+        if self._known is not None:
+            return self._known.get(table, {}).get(row_id)
+        self._inserts.flush()
+        return self.ws.store.query_one(f"SELECT * FROM {table} WHERE id = ?", (row_id,))
+
     def _upsert(
         self,
         change: Change,
+        values_in: dict[str, Any] | None,
         pending: dict[tuple[str, str], Pending],
         role: str | None,
         owner: str | None,
@@ -234,6 +322,7 @@ class PageApplier:
         info = self.tables[table]
         conn = self.ws.store.conn
         if table in REF_TABLES:
+            self._inserts.flush()
             self._upsert_reference(info, fields)
             return True
         if not may_hold(role, owner, table, fields):
@@ -246,11 +335,13 @@ class PageApplier:
             # What this role may not hold is emptied (a role may have changed since).
             hidden = info.columns - allowed - LOCAL_ONLY_COLUMNS - {"is_sample"}
             encoded.update({k: info.empty[k] for k in hidden})
-        encoded.update({k: self._encode(info, k, v) for k, v in fields.items() if k != "id"})
-        existing = self.ws.store.query_one(f"SELECT * FROM {table} WHERE id = ?", (row_id,))
+        stored = values_in or {}
+        encoded.update({k: stored[k] for k in fields if k != "id"})
+        existing = self._existing(table, row_id)
         mine = pending.get((table, row_id))
         keep = mine.fields if mine else set()
         if table == "conflicts":
+            self._inserts.flush()
             self._upsert_conflict(row_id, encoded, existing, mine, pending, role)
             return True
         version = change.server_version
@@ -279,10 +370,9 @@ class PageApplier:
                 }
                 row.update(encode_row(overlay))
             row.update(self._derived(table, row))
-            columns = ", ".join(row)
-            marks = ", ".join("?" for _ in row)
-            conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuple(row.values()))
+            self._inserts.add(table, row)
         else:
+            self._inserts.flush()
             values.update(self._derived(table, {**existing, **values}))
             assignments = ", ".join(f"{k} = ?" for k in values)
             conn.execute(
@@ -405,6 +495,7 @@ class PageApplier:
         table, row_id = change.table_name, change.row_id
         if table in REF_TABLES or (table == "agents" and row_id == owner):
             return 0
+        self._inserts.flush()
         conn = self.ws.store.conn
         targets: list[tuple[str, str]] = []
         if table == "contacts":
@@ -485,21 +576,22 @@ class PageApplier:
     def _receive_stamps(self, page: PullReply) -> None:
         """Move this device's clock past every stamp received (causality of later edits)."""
         latest: Timestamp | None = None
+        stamps: set[str] = set()  # a row's fields often share one stamp: parse each once
         for change in page.changes:
-            stamps = list((change.field_hlc or {}).values())
+            stamps.update((change.field_hlc or {}).values())
             if change.table_name == "conflicts" and change.fields:
-                stamps += [
+                stamps.update(
                     str(change.fields[k])
                     for k in ("local_hlc", "remote_hlc")
                     if isinstance(change.fields.get(k), str)
-                ]
-            for text in stamps:
-                try:
-                    stamp = Timestamp.parse(text)
-                except ValueError:
-                    continue
-                if latest is None or stamp > latest:
-                    latest = stamp
+                )
+        for text in stamps:
+            try:
+                stamp = Timestamp.parse(text)
+            except ValueError:
+                continue
+            if latest is None or stamp > latest:
+                latest = stamp
         if latest is None:
             return
         try:

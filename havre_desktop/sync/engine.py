@@ -31,6 +31,7 @@ import json
 import logging
 import platform
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,7 @@ from havre_desktop.sync.protocol import (
     MetaReply,
     Mutation,
     MutationResult,
+    PullReply,
     PushReply,
     PushRequest,
     version_tuple,
@@ -692,10 +694,27 @@ class SyncEngine:
         if cursor == "0":
             local.restart_full_download(self.store)
         start = int(cursor) if cursor.isdigit() else None
+        with _PagePrefetch(transport, token, self.pull_limit) as pages:
+            self._pull_pages(pages, applier, cursor, start, report, notify, stop)
+
+    def _pull_pages(
+        self,
+        pages: _PagePrefetch,
+        applier: PageApplier,
+        cursor: str,
+        start: int | None,
+        report: SyncReport,
+        notify: ProgressCallback,
+        stop: CancelCheck,
+    ) -> None:
         stuck = 0
         for _ in range(MAX_PAGES_PER_SYNC):
             self._check_cancel(stop)
-            page = transport.pull(token, cursor, self.pull_limit)
+            page = pages.get(cursor)
+            if page.has_more and not page.reset_required:
+                # The next page is asked for while this one is applied (same request, same
+                # order: the server works while the local database does).
+                pages.ask(page.next_cursor)
             if page.reset_required:
                 report.resets += 1
                 if report.resets > MAX_RESETS_PER_SYNC:
@@ -739,6 +758,58 @@ class SyncEngine:
                 start = int(page.next_cursor)
             cursor = page.next_cursor
         raise ProtocolError("téléchargement sans fin")
+
+
+class _PagePrefetch:
+    """Pull pages, the next one fetched in the background while the current one is applied.
+
+    Only one request is ever in flight and pages are requested in the same order as without
+    it. A prefetched page is used only if its cursor is the one asked for next; otherwise it
+    is dropped (pulls change nothing on the server). Its errors are raised by :meth:`get`,
+    where a direct request would have raised them.
+    """
+
+    def __init__(self, transport: Transport, token: str, limit: int) -> None:
+        self.transport = transport
+        self.token = token
+        self.limit = limit
+        self._executor: ThreadPoolExecutor | None = None
+        self._ahead: tuple[str, Future[PullReply]] | None = None
+
+    def __enter__(self) -> _PagePrefetch:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._drop()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)  # never close the transport under a request
+
+    def _fetch(self, cursor: str) -> PullReply:
+        return self.transport.pull(self.token, cursor, self.limit)
+
+    def ask(self, cursor: str) -> None:
+        self._drop()
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="havre-pull")
+        self._ahead = (cursor, self._executor.submit(self._fetch, cursor))
+
+    def get(self, cursor: str) -> PullReply:
+        if self._ahead is not None and self._ahead[0] == cursor:
+            future = self._ahead[1]
+            self._ahead = None
+            return future.result()
+        self._drop()
+        return self._fetch(cursor)
+
+    def _drop(self) -> None:
+        if self._ahead is None:
+            return
+        future = self._ahead[1]
+        self._ahead = None
+        try:
+            future.result()  # wait: one request at a time
+        except Exception:  # an unused page: its error does not matter
+            log.debug("prefetched pull page dropped")
 
 
 def resolve_conflict(ws: Workspace, conflict_id: str, value: JsonValue) -> None:
