@@ -42,6 +42,7 @@ from pydantic import JsonValue, ValidationError
 from havre_desktop import __version__
 from havre_desktop.core import agents, contacts
 from havre_desktop.core.errors import HavreError, KeyringUnavailableError, NotFoundError
+from havre_desktop.core.french import count
 from havre_desktop.core.keys import KeyringLike
 from havre_desktop.core.store import Store
 from havre_desktop.core.workspace import Workspace
@@ -135,16 +136,18 @@ class SyncReport:
         }
 
     def summary(self) -> str:
-        parts = [f"{self.pushed} modification(s) envoyée(s)"]
+        parts = [count(self.pushed, "{n} modification envoyée", "{n} modifications envoyées")]
         if self.conflicts:
-            parts.append(f"{self.conflicts} conflit(s) à examiner")
+            parts.append(count(self.conflicts, "{n} conflit à examiner", "{n} conflits à examiner"))
         if self.rejected:
-            parts.append(f"{self.rejected} refusée(s)")
+            parts.append(count(self.rejected, "{n} refusée", "{n} refusées"))
         if self.notices:
-            parts.append(f"{len(self.notices)} signalée(s)")
-        parts.append(f"{self.received} élément(s) reçu(s)")
+            parts.append(count(len(self.notices), "{n} signalée", "{n} signalées"))
+        parts.append(count(self.received, "{n} élément reçu", "{n} éléments reçus"))
         if self.removed:
-            parts.append(f"{self.removed} retiré(s) de cet ordinateur")
+            parts.append(
+                count(self.removed, "{n} retiré de cet ordinateur", "{n} retirés de cet ordinateur")
+            )
         return "Synchronisation terminée : " + ", ".join(parts) + "."
 
 
@@ -738,7 +741,9 @@ class SyncEngine:
                     "réception",
                     done,
                     total,
-                    f"Réception des données ({report.received} élément(s))…",
+                    "Réception des données ("
+                    + count(report.received, "{n} élément", "{n} éléments")
+                    + ")…",
                 )
             )
             if not page.has_more:

@@ -11,6 +11,8 @@ from datetime import date, datetime
 
 from PySide6.QtCore import QCoreApplication
 
+from havre_desktop.core.french import count
+
 CONTEXT = "havre"
 
 
@@ -59,3 +61,10 @@ def relative_days(value: str | None, today: date) -> str:
     if delta < 0:
         return tr("il y a {n} jours").format(n=-delta)
     return tr("dans {n} jours").format(n=delta)
+
+
+def pending_text(n: int) -> str:
+    """The status bar's count of the agent's own changes not yet acknowledged."""
+    if n == 0:
+        return tr("Aucune modification en attente")
+    return count(n, tr("{n} modification en attente"), tr("{n} modifications en attente"))

@@ -24,8 +24,9 @@ from PySide6.QtWidgets import (
 )
 
 from havre_desktop import APP_NAME
+from havre_desktop.core.french import count as plural
 from havre_desktop.ui.context import UiContext
-from havre_desktop.ui.i18n import tr
+from havre_desktop.ui.i18n import pending_text, tr
 from havre_desktop.ui.pages.today import TodayPage
 from havre_desktop.ui.theme import Theme
 
@@ -335,15 +336,22 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Warn before quitting with changes not yet sent (they are kept anyway)."""
-        pending = self.pending_label.text()
-        if self.sync is not None and pending and not pending.startswith(tr("Aucune")):
+        pending = self.sync_area.pending_count if self.sync_area is not None else 0
+        if self.sync is not None and pending:
             answer = QMessageBox.question(
                 self,
                 tr("Modifications non envoyées"),
-                tr(
-                    "{pending} : elles sont gardées sur cet ordinateur et partiront à la "
-                    "prochaine synchronisation. Quitter maintenant ?"
-                ).format(pending=pending),
+                plural(
+                    pending,
+                    tr(
+                        "{n} modification en attente : elle est gardée sur cet ordinateur et "
+                        "partira à la prochaine synchronisation. Quitter maintenant ?"
+                    ),
+                    tr(
+                        "{n} modifications en attente : elles sont gardées sur cet ordinateur "
+                        "et partiront à la prochaine synchronisation. Quitter maintenant ?"
+                    ),
+                ),
             )
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
@@ -372,12 +380,7 @@ class MainWindow(QMainWindow):
     def _show_pending(self, count: int) -> None:
         if self.sync is not None:
             self.sync.refresh_status()
-        text = (
-            tr("Aucune modification en attente")
-            if count == 0
-            else tr("{n} modification(s) en attente").format(n=count)
-        )
-        self.pending_label.setText(text)
+        self.pending_label.setText(pending_text(count))
 
     def _setting_changed(self, key: str, value: str) -> None:
         if self.theme is not None and key in ("text_scale", "high_contrast"):

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from havre_desktop.core.french import count
 from havre_desktop.ui.i18n import tr
 
 log = logging.getLogger("havre.ui.printing")
@@ -89,7 +90,7 @@ class PdfPreviewDialog(QDialog):
         self.view.setDocument(self.document)
         self.view.setPageMode(QPdfView.PageMode.MultiPage)
         self.view.setZoomMode(QPdfView.ZoomMode.FitToWidth)
-        self.pages_label = QLabel(tr("{n} page(s)").format(n=self.document.pageCount()))
+        self.pages_label = QLabel(count(self.document.pageCount(), tr("{n} page"), tr("{n} pages")))
         self.pages_label.setAccessibleName(tr("Nombre de pages"))
         self.print_button = QPushButton(tr("&Imprimer…"))
         self.print_button.setAccessibleName(tr("Imprimer"))

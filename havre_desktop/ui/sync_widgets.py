@@ -23,9 +23,10 @@ from PySide6.QtWidgets import (
 
 from havre_desktop.core.clock import PARIS
 from havre_desktop.core.errors import HavreError
+from havre_desktop.core.french import count
 from havre_desktop.sync.engine import SyncProgress, SyncReport
 from havre_desktop.sync.local import ConflictView, SyncStatus
-from havre_desktop.ui.i18n import tr
+from havre_desktop.ui.i18n import pending_text, tr
 from havre_desktop.ui.models import RowsModel
 from havre_desktop.ui.sync_controller import SyncController
 from havre_desktop.ui.widgets import error_label, table_view
@@ -43,11 +44,11 @@ def french_relative_time(iso: str | None, now: datetime) -> str:
         return tr("à l'instant")
     minutes = seconds // 60
     if minutes < 60:
-        return tr("il y a {n} minute(s)").format(n=minutes)
+        return count(minutes, tr("il y a {n} minute"), tr("il y a {n} minutes"))
     hours = minutes // 60
     if hours < 24:
-        return tr("il y a {n} heure(s)").format(n=hours)
-    return tr("il y a {n} jour(s)").format(n=hours // 24)
+        return count(hours, tr("il y a {n} heure"), tr("il y a {n} heures"))
+    return count(hours // 24, tr("il y a {n} jour"), tr("il y a {n} jours"))
 
 
 def error_text(error: Exception) -> str:
@@ -195,6 +196,7 @@ class SyncStatusArea(QWidget):
         ):
             layout.addWidget(widget)
         self._revoked = False
+        self.pending_count = 0  # what the label says, for the warning before quitting
         controller.status_changed.connect(self.show_status)
         controller.progress.connect(self.show_progress)
         controller.finished.connect(self._finished)
@@ -214,11 +216,8 @@ class SyncStatusArea(QWidget):
             self.network.setText(tr("Hors ligne"))
         else:
             self.network.setText(tr("En ligne") if self.controller.online else tr("Connecté"))
-        self.pending.setText(
-            tr("Aucune modification en attente")
-            if status.pending == 0
-            else tr("{n} modification(s) en attente").format(n=status.pending)
-        )
+        self.pending_count = status.pending
+        self.pending.setText(pending_text(status.pending))
         self.last.setText(
             tr("Dernière synchronisation : {when}").format(
                 when=french_relative_time(status.last_success_at, self.now())
@@ -271,7 +270,8 @@ class SyncStatusArea(QWidget):
         self._stopped()
         self.button.setEnabled(False)
         self.network.setText(tr("Appareil révoqué : données effacées"))
-        self.pending.setText(tr("Aucune modification en attente"))
+        self.pending_count = 0
+        self.pending.setText(pending_text(0))
         self.problem.setText(tr("Appareil révoqué"))
         self.problem.setToolTip(message)
         self.problem.setVisible(True)
@@ -375,11 +375,20 @@ class SyncPage(QWidget):
             answer = QMessageBox.question(
                 self,
                 tr("Modifications non envoyées"),
-                tr(
-                    "{n} modification(s) n'ont pas encore été envoyées au serveur. Elles restent "
-                    "sur cet ordinateur et partiront à la prochaine synchronisation, une fois "
-                    "reconnecté(e) avec le même compte.\n\nSe déconnecter maintenant ?"
-                ).format(n=self._pending),
+                count(
+                    self._pending,
+                    tr(
+                        "{n} modification n'a pas encore été envoyée au serveur. Elle reste sur "
+                        "cet ordinateur et partira à la prochaine synchronisation, une fois "
+                        "reconnecté(e) avec le même compte.\n\nSe déconnecter maintenant ?"
+                    ),
+                    tr(
+                        "{n} modifications n'ont pas encore été envoyées au serveur. Elles "
+                        "restent sur cet ordinateur et partiront à la prochaine synchronisation, "
+                        "une fois reconnecté(e) avec le même compte.\n\nSe déconnecter "
+                        "maintenant ?"
+                    ),
+                ),
             )
             if answer != QMessageBox.StandardButton.Yes:
                 return

@@ -321,7 +321,7 @@ def test_status_for_the_ui(laptops: MakeLaptop, world: World) -> None:
     assert status.pending == 0 and status.last_success_at
     (entry,) = status.history
     assert entry.outcome == "ok" and entry.pushed == 2 and entry.message == report.summary()
-    assert "2 modification(s) envoyée(s)" in entry.message
+    assert "2 modifications envoyées" in entry.message
 
 
 # -- migrations --------------------------------------------------------------------------------

@@ -128,7 +128,7 @@ def test_find_lefevre_and_log_the_visit_with_the_keyboard_only(
     assert row["phone_1"] == "06 39 98 41 07"
 
     # Back at the office: three changes waiting (visit, follow-up, phone number).
-    qtbot.waitUntil(lambda: window.pending_label.text() == "3 modification(s) en attente")
+    qtbot.waitUntil(lambda: window.pending_label.text() == "3 modifications en attente")
     # Two weeks later the follow-up is in her Ma journée.
     later: list[dict[str, list[dict[str, object]]]] = []
     app.database.submit(

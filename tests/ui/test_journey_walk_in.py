@@ -50,7 +50,7 @@ def test_walk_in_finds_step_free_leisure_prints_very_large_and_counts_anonymousl
     }
     shown = {page.model.row(r)["id"] for r in range(page.model.rowCount())}  # type: ignore[index]
     assert shown == set(expected) and len(expected) >= 2
-    assert page.result_label.text() == f"{len(expected)} action(s) pour ce besoin"
+    assert page.result_label.text() == f"{len(expected)} actions pour ce besoin"
 
     page.table.setCurrentIndex(page.model.index(0, 0))
     first = page.model.row(0)["id"]  # type: ignore[index]
@@ -117,4 +117,4 @@ def test_walk_in_finds_step_free_leisure_prints_very_large_and_counts_anonymousl
     columns = {r["name"] for r in app.query("PRAGMA table_info(reception_encounters)")}
     assert not columns & {"person_id", "family_name", "given_names", "phone_1", "birth_date"}
     assert page.status.text() == "Passage compté : Loisirs, rompre l'isolement, Le Havre Est."
-    app.qtbot.waitUntil(lambda: window.pending_label.text() == "2 modification(s) en attente")
+    app.qtbot.waitUntil(lambda: window.pending_label.text() == "2 modifications en attente")

@@ -84,7 +84,7 @@ def test_ma_journee_lists_today_and_opens_the_fiche(demo_app: DemoApp, keyboard:
     )
     assert today.due_model.rowCount() == len(due) == 6
     assert today.follow_model.rowCount() == 2
-    assert "6 contact(s) prévu(s), 2 suivi(s) promis" in today.title.text()
+    assert "6 contacts prévus, 2 suivis promis" in today.title.text()
     assert today.not_seen_model.rowCount() > 0
     table = today.tables["due"]
     table.setFocus()
@@ -197,7 +197,7 @@ def test_visit_journal_filters(demo_app: DemoApp) -> None:
     kinds = {page.model.data(page.model.index(r, 2)) for r in range(min(30, expected))}
     territories = {page.model.data(page.model.index(r, 4)) for r in range(min(30, expected))}
     assert kinds == {"Appel"} and territories == {"Le Havre Sud"}
-    assert page.count.text() == f"{expected} visite(s)"
+    assert page.count.text() == f"{expected} visites"
 
 
 def test_actions_catalogue_filters_and_detail(demo_app: DemoApp) -> None:
@@ -245,7 +245,7 @@ def test_reception_finds_actions_and_counts_the_encounter(demo_app: DemoApp) -> 
     )
     assert page.status.text() == "Passage compté : Loisirs, rompre l'isolement, Le Havre Est."
     demo_app.qtbot.waitUntil(
-        lambda: demo_app.window.pending_label.text() == "1 modification(s) en attente"
+        lambda: demo_app.window.pending_label.text() == "1 modification en attente"
     )
 
 

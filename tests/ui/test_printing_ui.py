@@ -46,7 +46,9 @@ def test_handout_from_the_fiche_preview_print_and_record(
     def preview(dialog: QDialog) -> None:
         assert isinstance(dialog, PdfPreviewDialog)
         demo_app.qtbot.waitUntil(lambda: dialog.document.pageCount() > 0)
-        assert dialog.pages_label.text() == f"{dialog.document.pageCount()} page(s)"
+        assert dialog.pages_label.text() == (
+            f"{dialog.document.pageCount()} page" + ("s" if dialog.document.pageCount() > 1 else "")
+        )
         pages.append(dialog.print_to(_pdf_printer(printed)))
         dialog.accept()
 
@@ -101,7 +103,7 @@ def test_batch_letters_run_with_progress_and_can_be_cancelled(demo_app: DemoApp)
     result = finished.args[0]
     assert not result.cancelled and result.done == result.total - result.without_address
     assert page.progress.value() == page.progress.maximum()
-    assert "courrier(s) prêts" in page.letter_status.text()
+    assert "courriers prêts" in page.letter_status.text()
     page.last_preview.close()
 
 

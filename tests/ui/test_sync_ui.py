@@ -299,7 +299,7 @@ def test_sign_in_edit_offline_sync_and_the_server_has_it(
 
     # Offline work: a new person waits in the outbox.
     new_person(qtbot, desk, family_name="Synchronisée", given_names="Rose")
-    qtbot.waitUntil(lambda: area.pending.text() == "1 modification(s) en attente")
+    qtbot.waitUntil(lambda: area.pending.text() == "1 modification en attente")
     sync(qtbot, desk)
     assert area.pending.text() == "Aucune modification en attente"
     assert "Synchronisation terminée" in page.message.text()
@@ -350,7 +350,7 @@ def test_a_conflict_between_two_agents_is_settled_on_the_page_and_both_converge(
     )
     sync(qtbot, a)
     sync(qtbot, b)  # the server finds both fields changed twice: two conflicts
-    assert "2 conflit(s) à examiner" in b.page.message.text()
+    assert "2 conflits à examiner" in b.page.message.text()
     sync(qtbot, a)  # Alice receives them
 
     names = {
@@ -466,7 +466,7 @@ def test_server_stopped_mid_sync_then_restarted_nothing_is_lost(
     assert desk.area.problem.text() == "Serveur injoignable (nouvel essai dans 1 seconde)"
     left = desk.outbox_ids()
     assert len(left) == 3 and left < waiting  # the first batch of two was acknowledged
-    assert desk.area.pending.text() == "3 modification(s) en attente"
+    assert desk.area.pending.text() == "3 modifications en attente"
 
     process.restart()  # the automatic retry finds it back
     with qtbot.waitSignal(desk.controller.finished, timeout=60_000):
@@ -657,7 +657,7 @@ def test_wrong_clock_message_and_nothing_leaves(
     assert desk.area.problem.text() == "Date ou heure de l'ordinateur à corriger"
     assert desk.area.problem.toolTip() == ClockSkewError(10).message
     assert desk.outbox_ids() == waiting
-    assert desk.area.pending.text() == "1 modification(s) en attente"
+    assert desk.area.pending.text() == "1 modification en attente"
     assert desk.controller.retry_timer.isActive() is False  # retrying would not help
 
 
@@ -735,11 +735,11 @@ def test_sign_out_with_unsent_changes_asks_first_and_keeps_them(
     waiting = desk.outbox_ids()
     page = desk.page
     desk.window.go_to(page)
-    qtbot.waitUntil(lambda: desk.area.pending.text() == "2 modification(s) en attente")
+    qtbot.waitUntil(lambda: desk.area.pending.text() == "2 modifications en attente")
     qtbot.waitUntil(lambda: page._pending == 2)
     question = (
         "Modifications non envoyées",
-        "2 modification(s) n'ont pas encore été envoyées au serveur. Elles restent sur cet "
+        "2 modifications n'ont pas encore été envoyées au serveur. Elles restent sur cet "
         "ordinateur et partiront à la prochaine synchronisation, une fois reconnecté(e) avec le "
         "même compte.\n\nSe déconnecter maintenant ?",
     )
@@ -756,7 +756,7 @@ def test_sign_out_with_unsent_changes_asks_first_and_keeps_them(
     qtbot.waitUntil(lambda: desk.area.network.text() == "Non connecté au serveur")
     assert page.sign_in_button.isVisible()
     assert desk.outbox_ids() == waiting  # still there, for the next sign-in
-    assert desk.area.pending.text() == "2 modification(s) en attente"
+    assert desk.area.pending.text() == "2 modifications en attente"
 
 
 def test_quitting_with_unsent_changes_asks_first_and_keeps_them(
@@ -766,10 +766,10 @@ def test_quitting_with_unsent_changes_asks_first_and_keeps_them(
     sign_in(qtbot, desk, server.base_url, world.create_agent("travailleur-social", ["nord"]))
     new_person(qtbot, desk, family_name="Restée")
     waiting = desk.outbox_ids()
-    qtbot.waitUntil(lambda: desk.area.pending.text() == "1 modification(s) en attente")
+    qtbot.waitUntil(lambda: desk.area.pending.text() == "1 modification en attente")
     question = (
         "Modifications non envoyées",
-        "1 modification(s) en attente : elles sont gardées sur cet ordinateur et partiront à la "
+        "1 modification en attente : elle est gardée sur cet ordinateur et partira à la "
         "prochaine synchronisation. Quitter maintenant ?",
     )
     boxes.answer(No)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from havre_desktop.core import catalogue
+from havre_desktop.core.french import count
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import french_date, tr
@@ -206,4 +207,4 @@ class ActionsPage(QWidget):
 
     def _show_actions(self, rows: list[dict[str, Any]]) -> None:
         self.browser.show_rows(rows)
-        self.count.setText(tr("{n} action(s)").format(n=len(rows)))
+        self.count.setText(count(len(rows), tr("{n} action"), tr("{n} actions")))

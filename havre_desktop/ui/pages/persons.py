@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from havre_desktop.core import contacts, visits
+from havre_desktop.core.french import count, french_number
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.printing.layout import Variant
 from havre_desktop.printing.record import PreparedHandout, prepare_personal_handout
@@ -172,9 +173,12 @@ class PersonsPage(QWidget):
 
     def _show_count(self) -> None:
         self.table.resizeColumnsToContents()
-        count = self.model.rowCount()
-        more = "+" if self.model.canFetchMore() else ""
-        self.count_label.setText(tr("{n}{more} personne(s)").format(n=count, more=more))
+        shown = self.model.rowCount()
+        if self.model.canFetchMore():  # more rows come as the list scrolls
+            text = tr("{n} personnes et plus").format(n=french_number(shown))
+        else:
+            text = count(shown, tr("{n} personne"), tr("{n} personnes"))
+        self.count_label.setText(text)
 
     def _open_first(self) -> None:
         """Enter in the search field: search now and open the first result."""

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from havre_desktop.core import audit
 from havre_desktop.core.errors import HavreError
+from havre_desktop.core.french import count
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.printing.handouts import territory_programme_for
 from havre_desktop.printing.layout import Variant
@@ -248,16 +249,17 @@ class PrintsPage(QWidget):
             )
         else:
             missing = (
-                tr(" {n} personne(s) sans adresse n'ont pas de courrier.").format(
-                    n=result.without_address
+                count(
+                    result.without_address,
+                    tr(" {n} personne sans adresse n'a pas de courrier."),
+                    tr(" {n} personnes sans adresse n'ont pas de courrier."),
                 )
                 if result.without_address
                 else ""
             )
             self.letter_status.setText(
-                tr("{done} courrier(s) prêts ({pages} pages).").format(
-                    done=result.done, pages=result.pages
-                )
+                count(result.done, tr("{n} courrier prêt"), tr("{n} courriers prêts"))
+                + count(result.pages, tr(" ({n} page)."), tr(" ({n} pages)."))
                 + missing
             )
             self._preview(

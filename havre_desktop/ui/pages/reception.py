@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from havre_desktop.core import catalogue, visits
 from havre_desktop.core.errors import HavreError
+from havre_desktop.core.french import count
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.printing.layout import Variant
 from havre_desktop.printing.record import PreparedHandout, prepare_reception_handout
@@ -132,7 +133,9 @@ class ReceptionPage(QWidget):
 
     def _show(self, rows: list[dict[str, Any]]) -> None:
         self.browser.show_rows(rows)
-        self.result_label.setText(tr("{n} action(s) pour ce besoin").format(n=len(rows)))
+        self.result_label.setText(
+            count(len(rows), tr("{n} action pour ce besoin"), tr("{n} actions pour ce besoin"))
+        )
 
     def print_handout(self) -> None:
         """An anonymous handout of the actions shown (the selected one ticked first)."""

@@ -8,6 +8,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGroupBox, QLabel, QPushButton, QTableView, QVBoxLayout, QWidget
 
 from havre_desktop.core import contacts, visits
+from havre_desktop.core.french import count
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import french_date, french_datetime, relative_days, tr
@@ -113,9 +114,10 @@ class TodayPage(QWidget):
     def _show(self, plan: dict[str, list[dict[str, Any]]]) -> None:
         days = self.ctx.settings.get("not_seen_days", "60")
         self.title.setText(
-            tr("Ma journée — {date} : {n} contact(s) prévu(s), {f} suivi(s) promis").format(
-                date=french_date(self.ctx.today), n=len(plan["due"]), f=len(plan["follow_ups"])
-            )
+            tr("Ma journée — {date} : ").format(date=french_date(self.ctx.today))
+            + count(len(plan["due"]), tr("{n} contact prévu"), tr("{n} contacts prévus"))
+            + ", "
+            + count(len(plan["follow_ups"]), tr("{n} suivi promis"), tr("{n} suivis promis"))
         )
         self.due_model.set_rows(plan["due"])
         self.follow_model.set_rows(plan["follow_ups"])

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from havre_desktop.core import contacts
+from havre_desktop.core.french import count
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import french_datetime, tr
 from havre_desktop.ui.models import PersonSearchModel, VisitJournalModel
@@ -154,7 +155,7 @@ class VisitsPage(QWidget):
         layout.addWidget(self.count)
 
     def _loaded(self) -> None:
-        self.count.setText(tr("{n} visite(s)").format(n=self.model.rowCount()))
+        self.count.setText(count(self.model.rowCount(), tr("{n} visite"), tr("{n} visites")))
         if self.model.rowCount() and self.model.is_loaded(0):
             self.table.resizeColumnsToContents()  # measures the visible rows only
 
