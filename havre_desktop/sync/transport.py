@@ -179,10 +179,13 @@ class Transport:
         wrap: HttpWrap | None = None,
     ) -> None:
         self.base_url = normalise_server_url(base_url)
-        verify: ssl.SSLContext | bool = True
+        # The computer's own certificate store (Windows' store, /etc/ssl/certs on Debian…),
+        # where the City's IT installs the City's certificate authority, rather than the
+        # authorities bundled with httpx; `ca_bundle` adds one more file of authorities.
+        verify = ssl.create_default_context()
         if ca_bundle is not None:
             try:
-                verify = ssl.create_default_context(cafile=str(ca_bundle))
+                verify.load_verify_locations(cafile=str(ca_bundle))
             except (OSError, ssl.SSLError) as exc:
                 raise SyncError(
                     f"Le fichier de certificats « {ca_bundle} » est introuvable ou illisible : "

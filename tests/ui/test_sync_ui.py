@@ -610,6 +610,7 @@ def test_untrusted_certificate_message(
     world: World,
     other_process: Any,
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ca = trustme.CA()  # a certificate authority this computer does not trust
     cert = ca.issue_cert("127.0.0.1", "localhost")
@@ -636,6 +637,13 @@ def test_untrusted_certificate_message(
     sign_in(qtbot, trusted, process.base_url, login)
     sync(qtbot, trusted)
     assert trusted.area.network.text() == "En ligne"
+    # … and for one configured system-wide to trust it (OpenSSL's SSL_CERT_FILE), with no
+    # setting in the application.
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    installed = desks("poste-ca-systeme")
+    sign_in(qtbot, installed, process.base_url, world.create_agent("travailleur-social", ["nord"]))
+    sync(qtbot, installed)
+    assert installed.area.network.text() == "En ligne"
 
 
 def test_wrong_clock_message_and_nothing_leaves(
