@@ -12,6 +12,7 @@ from pytestqt.qtbot import QtBot
 from havre_desktop.core.demo import DemoSize, seed_demo
 from havre_desktop.ui.context import load_context_data
 from havre_desktop.ui.main_window import MainWindow, build_context
+from havre_desktop.ui.sync_controller import SyncController
 from havre_desktop.ui.worker import DatabaseService
 from tests.helpers import MemoryKeyring, new_workspace
 
@@ -52,28 +53,43 @@ def test_the_main_window_module_imports_nothing_the_first_screen_does_not_need()
 
 
 def test_other_pages_are_built_after_ma_journee_is_shown(tmp_path: Path, qtbot: QtBot) -> None:
-    ws, _manager, _recovery = new_workspace(tmp_path / "profile", MemoryKeyring())
+    """As the application starts: Ma journée, then sync arrives while the other pages are
+    being built in the background; every navigation entry still opens its own page."""
+    keyring = MemoryKeyring()
+    ws, manager, _recovery = new_workspace(tmp_path / "profile", keyring)
     seed_demo(ws, DemoSize(persons=200, organisations=5, visits=600), with_owner=False)
+    data = load_context_data(ws)
+    sync_store = ws.store.open_another()
     database = DatabaseService(ws)
+    controller = SyncController.for_store(ws, sync_store, manager.profile_id, keyring)
+    window = MainWindow(build_context(database, data))
+    qtbot.addWidget(window)
     try:
-        window = MainWindow(build_context(database, load_context_data(ws)))
-        qtbot.addWidget(window)
         assert window.pages_built == ["today"]
         with qtbot.waitSignal(window.today_page.loaded, timeout=10_000):
             window.show()
         assert window.today_page.not_seen_model.rowCount() > 0
-        qtbot.waitUntil(
-            lambda: (
-                window.pages_built
-                == ["today", "persons", "visits", "actions", "reception", "prints", "settings"]
-            ),
-            timeout=10_000,
-        )
+        window.attach_sync(controller)  # the application does it right after this signal
+        assert len(window.pages_built) < 7  # the other pages are still on their way
+        all_pages = ["today", "persons", "visits", "actions", "reception", "prints", "settings"]
+        qtbot.waitUntil(lambda: window.pages_built == all_pages, timeout=10_000)
         qtbot.waitUntil(lambda: window.persons_page.model.rowCount() > 0, timeout=10_000)
-        # A page built in the background keeps its place: Alt+2 is still Personnes.
-        window.navigation.setCurrentRow(1)
-        assert window.pages.currentWidget() is window.persons_page
-        window.navigation.setCurrentRow(0)
-        assert window.pages.currentWidget() is window.today_page
+        expected = {
+            "Ma journée": window.today_page,
+            "Personnes": window.persons_page,
+            "Visites": window.visits_page,
+            "Actions": window.actions_page,
+            "Accueil": window.reception_page,
+            "Impressions": window.prints_page,
+            "Synchronisation": window.sync_page,
+            "Paramètres": window.settings_page,
+        }
+        assert window.page_names == list(expected)
+        for row, page in enumerate(expected.values()):
+            window.navigation.setCurrentRow(row)
+            assert window.pages.currentWidget() is page, window.page_names[row]
+        assert window.pages.count() == len(expected)  # no stand-in left behind
     finally:
+        window.sync = None  # nothing to send: closing must not ask
+        controller.shutdown()
         database.shutdown()
