@@ -59,6 +59,7 @@ from havre_desktop.core.profile import ProfileManager
 from havre_desktop.core.store import Store
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.sync.engine import SyncEngine, SyncReport
+from havre_desktop.sync.local import SNAPSHOT_TABLES
 from havre_server import schema
 from havre_server.changelog import ChangeBuffer, Ordering, flush
 from havre_server.db import make_engine
@@ -301,20 +302,9 @@ class Desktop:
         self.ws.store.close()
 
 
-# Tables a first sync fills, parents first (reference lists are in every new profile already).
-SYNCED_TABLES = (
-    "agents",
-    "facilities",
-    "actions",
-    "action_evaluations",
-    "contacts",
-    "consents",
-    "register_enrolments",
-    "visits",
-    "handouts_given",
-    "planned_contacts",
-    "conflicts",
-)
+# Tables a first sync fills, parents first (the client's snapshot order is children first;
+# reference lists are in every new profile already).
+SYNCED_TABLES = tuple(reversed(SNAPSHOT_TABLES))
 
 
 def synced_rows(desktop: Desktop) -> dict[str, list[dict[str, Any]]]:

@@ -25,8 +25,9 @@ from havre_desktop.ui.worker import DatabaseService
 PAGE_FILES = ["ma-journee", "personnes", "visites", "actions", "accueil", "parametres"]
 
 
-def wait(condition: Callable[[], object], timeout_ms: int = 8000) -> None:
-    """Run the event loop until `condition()` holds (or the timeout passes)."""
+def wait(condition: Callable[[], object], timeout_ms: int = 30_000) -> None:
+    """Run the event loop until `condition()` holds; a screenshot of a page still loading
+    is worse than none, so a timeout is an error."""
     if condition():
         return
     loop = QEventLoop()
@@ -36,6 +37,8 @@ def wait(condition: Callable[[], object], timeout_ms: int = 8000) -> None:
     timer.start()
     QTimer.singleShot(timeout_ms, loop.quit)
     loop.exec()
+    if not condition():
+        raise RuntimeError("la page n'a pas fini de se charger")
 
 
 def settle(database: DatabaseService) -> None:

@@ -11,8 +11,6 @@ folder and is stopped at the end; every person and phone number is fictional.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,11 +19,10 @@ from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The repository root: the server and keyring helpers of the tests are reused here.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
-from keyring.backend import KeyringBackend
-from keyring.errors import PasswordDeleteError
-from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 from havre_desktop.core import agents, contacts
@@ -38,30 +35,9 @@ from havre_desktop.ui.main_window import MainWindow, build_context
 from havre_desktop.ui.sync_controller import SyncController
 from havre_desktop.ui.sync_widgets import SignInDialog
 from havre_desktop.ui.worker import DatabaseService
-
-REPO = Path(__file__).resolve().parents[1]
-PASSWORD = "mot-de-passe-fictif"
-FAST_HASHES = {"HAVRE_SERVER_ARGON2_TIME_COST": "1", "HAVRE_SERVER_ARGON2_MEMORY_KIB": "8192"}
-
-
-class MemoryKeyring(KeyringBackend):
-    """Tokens and database keys of these throwaway profiles live in memory only."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.secrets.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.secrets[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.secrets.pop((service, username), None) is None:
-            raise PasswordDeleteError("absent")
+from scripts.screenshots import wait
+from tests.helpers import MemoryKeyring
+from tests.server.support import PASSWORD, ServerProcess, make_server
 
 
 class SlowPushes(httpx.BaseTransport):
@@ -78,80 +54,6 @@ class SlowPushes(httpx.BaseTransport):
 
     def close(self) -> None:
         self.inner.close()
-
-
-class Server:
-    """``havre-server`` in a throwaway folder, on a free loopback port."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.env = {**os.environ, **FAST_HASHES}
-        self.env.pop("HAVRE_SERVER_DATABASE", None)
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = int(sock.getsockname()[1])
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def cli(self, *args: str, stdin: str | None = None) -> None:
-        command = [sys.executable, "-m", "havre_server.cli", "--data-dir", str(self.folder)]
-        subprocess.run(
-            [*command, *args], input=stdin, text=True, env=self.env, check=True, capture_output=True
-        )
-
-    def add_agent(self, login: str, name: str) -> None:
-        self.cli(
-            "add-agent",
-            "--login",
-            login,
-            "--name",
-            name,
-            "--role",
-            "travailleur-social",
-            "--territory",
-            "nord",
-            "--password-stdin",
-            stdin=PASSWORD + "\n",
-        )
-
-    def start(self) -> None:
-        command = [sys.executable, "-m", "havre_server.cli", "--data-dir", str(self.folder)]
-        self.process = subprocess.Popen(
-            [*command, "serve", "--port", str(self.port), "--log-level", "warning"],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/api/v1/sync/meta").status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("le serveur n'a pas démarré")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(30)
-            self.process = None
-
-
-def wait(condition: Callable[[], object], timeout_ms: int = 30_000) -> None:
-    """Run the event loop until `condition()` holds."""
-    if condition():
-        return
-    loop = QEventLoop()
-    timer = QTimer()
-    timer.setInterval(10)
-    timer.timeout.connect(lambda: loop.quit() if condition() else None)
-    timer.start()
-    QTimer.singleShot(timeout_ms, loop.quit)
-    loop.exec()
-    if not condition():
-        raise RuntimeError("timed out")
 
 
 def profile(folder: Path, name: str) -> tuple[Workspace, ProfileManager, MemoryKeyring]:
@@ -184,12 +86,16 @@ def main() -> int:
     app = QApplication(sys.argv[:1])
     with tempfile.TemporaryDirectory(prefix="havre-sync-shots-") as tmp:
         root = Path(tmp)
-        server = Server(root / "serveur")
-        server.cli("init")
-        server.cli("import-catalogue", str(REPO / "db" / "sample_catalogue.json"))
-        server.add_agent("camille", "Camille Exemple")
-        server.add_agent("bruno", "Bruno Fictif")
-        server.start()
+        folder = root / "serveur"
+        server = make_server("sqlite", f"sqlite:///{folder / 'havre-server.db'}", folder)
+        for login, name in (("camille", "Camille Exemple"), ("bruno", "Bruno Fictif")):
+            server.cli(
+                "add-agent",
+                *("--login", login, "--name", name, "--role", "travailleur-social"),
+                *("--territory", "nord", "--password-stdin"),
+                stdin=PASSWORD + "\n",
+            )
+        server.start("--log-level", "warning")
         try:
             shoot(app, root, server, out)
         finally:
@@ -198,7 +104,7 @@ def main() -> int:
     return 0
 
 
-def shoot(app: QApplication, root: Path, server: Server, out: Path) -> None:
+def shoot(app: QApplication, root: Path, server: ServerProcess, out: Path) -> None:
     ws, manager, keyring = profile(root / "camille", "Camille Exemple")
     data = load_context_data(ws)
     database = DatabaseService(ws)
@@ -246,7 +152,7 @@ def shoot(app: QApplication, root: Path, server: Server, out: Path) -> None:
 
     # The sign-in dialog, filled in (the password shows as dots).
     dialog = SignInDialog(controller, "", window)
-    dialog.server.setText(server.url)
+    dialog.server.setText(server.base_url)
     dialog.login.setText("camille")
     dialog.password.setText(PASSWORD)
     dialog.show()
@@ -290,7 +196,7 @@ def shoot(app: QApplication, root: Path, server: Server, out: Path) -> None:
     # Journey 3: Bruno, on his own laptop, changed the same phone number and address.
     bruno_ws, bruno_manager, bruno_keyring = profile(root / "bruno", "Bruno Fictif")
     bruno = SyncEngine(bruno_ws, profile_id=bruno_manager.profile_id, keyring=bruno_keyring)
-    bruno.sign_in(server.url, "bruno", PASSWORD)
+    bruno.sign_in(server.base_url, "bruno", PASSWORD)
     bruno.sync()
     lefevre = people[0]
     run(
@@ -322,7 +228,7 @@ def shoot(app: QApplication, root: Path, server: Server, out: Path) -> None:
     status_bar("hors-ligne")
 
     # Back, but this account was disabled meanwhile: an error the agent must act on.
-    server.start()
+    server.restart()
     server.cli("disable-agent", "camille")
     sync()
     status_bar("erreur")
