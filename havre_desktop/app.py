@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import shutil
@@ -132,11 +133,9 @@ def main(argv: list[str] | None = None) -> int:
             from havre_desktop.core.profile import ProfileManager
             from havre_desktop.ui.startup import open_profile
 
-            try:
-                backend = usable_keyring()
-            except KeyringUnavailableError:
-                backend = None
-            manager = ProfileManager(root, backend)
+            manager = ProfileManager(root, None)
+            with contextlib.suppress(KeyringUnavailableError):  # else: the passphrase fallback
+                manager.keyring_backend = usable_keyring(manager.remembered_backend)
             opened = open_profile(manager)
             if opened is None:
                 return 1

@@ -28,6 +28,7 @@ from havre_desktop.core.keys import (
     KeyringKeyStore,
     KeyringLike,
     KeySlots,
+    describe_backend,
     new_database_key,
     new_recovery_passphrase,
     normalise_passphrase,
@@ -130,6 +131,7 @@ class ProfileManager:
         )
         if method is UnlockMethod.KEYRING:
             self._keystore().save(key)
+            self._remember_backend()
         else:
             assert passphrase is not None
             self.slots.set_slot(key, normalise_passphrase(passphrase), "passphrase")
@@ -149,7 +151,21 @@ class ProfileManager:
                 "Saisissez la phrase de récupération notée à la création du profil, ou "
                 "commencez un nouveau profil : l'ancienne base sera mise de côté, intacte."
             )
-        return Store.open(self.paths.database, key)
+        store = Store.open(self.paths.database, key)
+        self._remember_backend()
+        return store
+
+    @property
+    def remembered_backend(self) -> str | None:
+        """The keyring backend that holds this profile's key (see keys.usable_keyring)."""
+        name = self.info().get("keyring_backend")
+        return str(name) if name else None
+
+    def _remember_backend(self) -> None:
+        name = describe_backend(self.keyring_backend)
+        info = self.info()
+        if info.get("keyring_backend") != name:
+            self._write_info({**info, "keyring_backend": name})
 
     def unlock_with_passphrase(self, passphrase: str) -> Store:
         key = self.slots.unlock(normalise_passphrase(passphrase), "passphrase")

@@ -25,13 +25,15 @@ def main() -> int:
     )
     created.store.close()
     state = ProfileManager(root, keys.usable_keyring()).state()
-    reopened = ProfileManager(root, keys.usable_keyring()).unlock()
+    remembered = ProfileManager(root, None).remembered_backend  # as the app starts
+    reopened = ProfileManager(root, keys.usable_keyring(remembered)).unlock()
     count = reopened.scalar("SELECT count(*) FROM contacts")
     reopened.close()
     print(
         json.dumps(
             {
                 "backend": keys.describe_backend(backend),
+                "remembered_backend": remembered,
                 "profile_id": manager.profile_id,
                 "state_after_restart": state.value,
                 "persons": count,

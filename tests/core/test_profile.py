@@ -178,3 +178,37 @@ def test_the_key_never_goes_to_an_insecure_backend(monkeypatch: pytest.MonkeyPat
             keys.usable_keyring()
     finally:
         keyring.set_keyring(MemoryKeyring())
+
+
+def test_the_backend_holding_the_key_is_remembered_and_used_at_the_next_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real file-based backend (keyrings.alt, allowed for tests only) stands for the
+    system's: once it holds the key, the next start goes straight to it, even when a
+    search through the installed backends would find none."""
+    from keyrings.alt.file import PlaintextKeyring
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv(keys.INSECURE_KEYRING_ENV, "1")
+    monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)  # no Secret Service here
+    manager = ProfileManager(tmp_path / "profile", PlaintextKeyring())
+    manager.create().store.close()
+    assert manager.remembered_backend == "keyrings.alt.file.PlaintextKeyring"
+
+    keyring.set_keyring(fail.Keyring())  # the search would find no backend at all
+    try:
+        at_start = ProfileManager(tmp_path / "profile", None)
+        at_start.keyring_backend = keys.usable_keyring(at_start.remembered_backend)
+        assert at_start.state() is ProfileState.KEYRING
+        at_start.unlock().close()
+        # A backend that cannot run here (no D-Bus session): back to the search, which
+        # here says there is no keyring, and the passphrase fallback takes over.
+        with pytest.raises(KeyringUnavailableError):
+            keys.usable_keyring("keyring.backends.SecretService.Keyring")
+        # Never a plaintext file on an agent's computer, even if one was remembered.
+        monkeypatch.delenv(keys.INSECURE_KEYRING_ENV)
+        with pytest.raises(KeyringUnavailableError):
+            keys.usable_keyring("keyrings.alt.file.PlaintextKeyring")
+    finally:
+        keyring.set_keyring(MemoryKeyring())

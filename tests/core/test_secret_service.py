@@ -57,6 +57,7 @@ def test_key_is_stored_in_and_read_back_from_the_secret_service(tmp_path: Path) 
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "child.json").read_text())
     assert report["backend"] == "keyring.backends.SecretService.Keyring"
+    assert report["remembered_backend"] == report["backend"]  # reopened through it
     assert report["state_after_restart"] == "keyring"
     assert report["persons"] == 1
     key_hex = (tmp_path / "key.txt").read_text().strip()
