@@ -365,9 +365,11 @@ def _existing(ctx: Ctx, spec: Spec, row_id: str) -> dict[str, Any]:
 
 def _visible_person(ctx: Ctx, person_id: str | None, *, care: bool) -> str:
     """The person's territory if the pushing agent may see her now; refused otherwise."""
-    if person_id is not None and _is_erased(ctx.conn, "contacts", person_id):
-        raise Reject("Cette personne a été effacée (RGPD) : modification refusée.")
     territory = person_territory(ctx.conn, person_id)
+    # An erased person has no row left: looked up only then, for the message (one query
+    # less per mutation in the usual case).
+    if territory is None and person_id is not None and _is_erased(ctx.conn, "contacts", person_id):
+        raise Reject("Cette personne a été effacée (RGPD) : modification refusée.")
     allowed = ctx.p.is_care if care else ctx.p.sees_persons
     if territory is None or not allowed or not ctx.p.has_territory(territory):
         raise Reject(NOT_VISIBLE)
@@ -691,10 +693,10 @@ def _visits(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> Outcom
             raise Reject("Une visite ne peut être enregistrée qu'au nom de son auteur : refusé.")
         if not p.is_care:
             raise Reject("Votre rôle ne permet pas d'enregistrer des visites.")
-        if _is_erased(ctx.conn, "contacts", cleaned["person_id"]):
-            raise Reject("Cette personne a été effacée (RGPD) : visite refusée.")
         territory = person_territory(ctx.conn, cleaned["person_id"])
-        if territory is None:
+        if territory is None:  # an erased person has no row left: the reason, then
+            if _is_erased(ctx.conn, "contacts", cleaned["person_id"]):
+                raise Reject("Cette personne a été effacée (RGPD) : visite refusée.")
             raise Reject(NOT_VISIBLE)
         sees_now = p.has_territory(territory)
         if not sees_now and not had_access_at(

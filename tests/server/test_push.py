@@ -255,3 +255,27 @@ def test_audit_entries_and_reception_counts_go_up_only(world: World) -> None:
     assert not coordinator.has("reception_encounters", count_id)
     update = desk.push(desk.mutation("audit_log", audit_id, "update", {"event": "export"}, 1))[0]
     assert update["status"] == "rejected"
+
+
+def test_pushes_about_an_erased_person_are_refused_with_the_reason(world: World) -> None:
+    """After an RGPD erasure, a laptop that was offline still holds her: its late visit and
+    edit are refused saying why, and nothing about her comes back on the server."""
+    worker = world.agent("travailleur-social", ["nord"])
+    person_id = new_person(worker)
+    unseen = str(uuid.uuid4())  # never existed: refused, but not as erased
+    world.server.cli("erase-person", person_id)
+    visit_id = str(uuid.uuid4())
+    late_visit, late_edit, stranger = worker.push(
+        worker.mutation("visits", visit_id, "insert", visit_fields(person_id, worker.agent_id)),
+        worker.mutation("contacts", person_id, "update", {"phone_2": "06 39 98 10 20"}, 1),
+        worker.mutation(
+            "visits", str(uuid.uuid4()), "insert", visit_fields(unseen, worker.agent_id)
+        ),
+    )
+    assert late_visit["status"] == "rejected"
+    assert late_visit["reason"] == "Cette personne a été effacée (RGPD) : visite refusée."
+    assert late_edit["status"] == "rejected"
+    assert "effacée (RGPD)" in late_edit["reason"]
+    assert stranger["status"] == "rejected" and "RGPD" not in stranger["reason"]
+    assert world.server.sql("SELECT count(*) FROM contacts WHERE id = :i", i=person_id)[0][0] == 0
+    assert world.server.sql("SELECT count(*) FROM visits WHERE id = :i", i=visit_id)[0][0] == 0
