@@ -120,6 +120,10 @@ class Ctx:
     stamp: str = ""
     stamp_ms: int = 0
     mutation: Mutation | None = None
+    # Ids the batch inserts, looked up in erased_rows in one query before applying it:
+    # those checked, and among them those erased (see _erased_among).
+    inserts_checked: frozenset[tuple[str, str]] = frozenset()
+    inserts_erased: frozenset[tuple[str, str]] = frozenset()
 
 
 def push(
@@ -163,6 +167,8 @@ def _apply_batch(
     results: list[MutationResult] = []
     counter = 0
     answered = _previous_many(conn, [m.mutation_id for m in request.mutations])
+    checked = frozenset((m.table_name, m.row_id) for m in request.mutations if m.op == "insert")
+    erased = _erased_among(conn, checked)
     handled: set[str] = set()
     for m in request.mutations:
         if m.mutation_id in handled:  # sent twice in one batch: the first one is recorded
@@ -180,7 +186,9 @@ def _apply_batch(
             stamp = Timestamp(received, counter, original.node)
             counter += 1
             adjusted = str(stamp)
-        ctx = Ctx(conn, p, ref, received, ChangeBuffer(), str(stamp), stamp.millis, m)
+        ctx = Ctx(
+            conn, p, ref, received, ChangeBuffer(), str(stamp), stamp.millis, m, checked, erased
+        )
         try:
             with conn.begin_nested():
                 outcome = _apply(ctx, m)
@@ -238,6 +246,13 @@ _ERASED = select(
 )
 
 
+_ER = schema.erased_rows
+_ERASED_AMONG = select(_ER.c.table_name, _ER.c.row_id).where(
+    _ER.c.table_name.in_(bindparam("tables", expanding=True)),  # the primary key's order
+    _ER.c.row_id.in_(bindparam("ids", expanding=True)),
+)
+
+
 @cache
 def _insert_returning(table: Table) -> Insert:
     return insert(table).returning(*table.c)
@@ -246,6 +261,17 @@ def _insert_returning(table: Table) -> Insert:
 @cache
 def _update_returning(table: Table) -> Update:
     return update(table).where(table.c.id == bindparam("row_pk")).returning(*table.c)
+
+
+def _erased_among(conn: Connection, keys: frozenset[tuple[str, str]]) -> frozenset[tuple[str, str]]:
+    """Which of these (table, id) were erased (RGPD), in one query for a whole batch. An id
+    erased while the batch runs belonged to a row that existed: inserting it again fails
+    on the primary key or answers "duplicate", as before."""
+    if not keys:
+        return frozenset()
+    tables = sorted({table for table, _id in keys})
+    rows = conn.execute(_ERASED_AMONG, {"tables": tables, "ids": sorted({i for _t, i in keys})})
+    return frozenset((str(r.table_name), str(r.row_id)) for r in rows) & keys
 
 
 def _previous_many(conn: Connection, mutation_ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -383,7 +409,10 @@ def _new_version(row: dict[str, Any] | None) -> int:
 def _insert(ctx: Ctx, spec: Spec, row_id: str, values: dict[str, Any]) -> dict[str, Any]:
     """The new row as stored. An id already used raises IntegrityError (primary key), which
     `_apply_batch` answers "Identifiant déjà utilisé"; an erased row's id is refused here."""
-    if _is_erased(ctx.conn, spec.table.name, row_id):
+    key = (spec.table.name, row_id)
+    if key in ctx.inserts_erased or (
+        key not in ctx.inserts_checked and _is_erased(ctx.conn, spec.table.name, row_id)
+    ):
         raise Reject("Identifiant déjà utilisé : refusé.")
     stored = {"id": row_id, **values, "server_version": 1}
     row = ctx.conn.execute(_insert_returning(spec.table), encode(stored)).one()

@@ -277,5 +277,13 @@ def test_pushes_about_an_erased_person_are_refused_with_the_reason(world: World)
     assert late_edit["status"] == "rejected"
     assert "effacée (RGPD)" in late_edit["reason"]
     assert stranger["status"] == "rejected" and "RGPD" not in stranger["reason"]
+    # Her id cannot be given to a new fiche either, alone or beside another new fiche.
+    again = {**person_fields(), "id": person_id}
+    for batch in ([again], [again, {**person_fields(), "id": str(uuid.uuid4())}]):
+        mutations = [worker.mutation("contacts", str(f["id"]), "insert", f) for f in batch]
+        results = worker.push(*mutations)
+        assert results[0]["status"] == "rejected"
+        assert results[0]["reason"] == "Identifiant déjà utilisé : refusé."
+        assert all(r["status"] == "applied" for r in results[1:])
     assert world.server.sql("SELECT count(*) FROM contacts WHERE id = :i", i=person_id)[0][0] == 0
     assert world.server.sql("SELECT count(*) FROM visits WHERE id = :i", i=visit_id)[0][0] == 0
