@@ -52,10 +52,9 @@ import sqlcipher3
 from sqlalchemy import Engine
 
 from benchmarks.common import emit, finish, ms, parser, progress, time_ns
-from havre_desktop.core import agents, demo
+from havre_desktop.core import demo
 from havre_desktop.core.clock import Clock
 from havre_desktop.core.hlc import Timestamp
-from havre_desktop.core.profile import ProfileManager
 from havre_desktop.core.store import Store
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.sync.engine import SyncEngine, SyncReport
@@ -64,7 +63,7 @@ from havre_server import schema
 from havre_server.changelog import ChangeBuffer, Ordering, flush
 from havre_server.db import make_engine
 from havre_server.domain import decode, entry_for
-from tests.helpers import MemoryKeyring
+from tests.helpers import MemoryKeyring, new_workspace
 from tests.server.support import (
     PASSWORD,
     Device,
@@ -278,17 +277,13 @@ class Desktop:
     @classmethod
     def create(cls, root: Path, role: str, territories: list[str]) -> Desktop:
         keyring = MemoryKeyring()
-        manager = ProfileManager(root, keyring)
-        created = manager.create()
-        ws = Workspace(created.store, clock=Clock())
-        agents.create_owner(
-            ws,
-            {
-                "display_name": "Agent de mesure (fictif)",
-                "role": role,
-                "territory_ids": territories,
-                "work_phone": "02 61 91 00 01",
-            },
+        ws, manager, _recovery = new_workspace(
+            root,
+            keyring,
+            role=role,
+            territories=territories,
+            clock=Clock(),
+            name="Agent de mesure (fictif)",
         )
         engine = SyncEngine(
             ws, profile_id=manager.profile_id, keyring=keyring, device_label="poste de mesure"

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 from PySide6.QtWidgets import QApplication
 
-from havre_desktop.core import agents, contacts
+from havre_desktop.core import contacts
 from havre_desktop.core.clock import Clock
 from havre_desktop.core.profile import ProfileManager
 from havre_desktop.core.workspace import Workspace
@@ -36,7 +36,7 @@ from havre_desktop.ui.sync_controller import SyncController
 from havre_desktop.ui.sync_widgets import SignInDialog
 from havre_desktop.ui.worker import DatabaseService
 from scripts.screenshots import wait
-from tests.helpers import MemoryKeyring
+from tests.helpers import MemoryKeyring, new_workspace
 from tests.server.support import PASSWORD, ServerProcess, make_server
 
 
@@ -57,19 +57,9 @@ class SlowPushes(httpx.BaseTransport):
 
 
 def profile(folder: Path, name: str) -> tuple[Workspace, ProfileManager, MemoryKeyring]:
+    """A profile on the real clock (the server refuses clocks more than 5 minutes off)."""
     keyring = MemoryKeyring()
-    manager = ProfileManager(folder, keyring)
-    created = manager.create()
-    ws = Workspace(created.store, clock=Clock())
-    agents.create_owner(
-        ws,
-        {
-            "display_name": name,
-            "role": "travailleur-social",
-            "territory_ids": ["nord"],
-            "work_phone": "02 61 91 00 10",
-        },
-    )
+    ws, manager, _recovery = new_workspace(folder, keyring, clock=Clock(), name=name)
     return ws, manager, keyring
 
 

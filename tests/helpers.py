@@ -9,7 +9,7 @@ from keyring.backend import KeyringBackend
 from keyring.errors import PasswordDeleteError
 
 from havre_desktop.core import agents
-from havre_desktop.core.clock import FixedClock
+from havre_desktop.core.clock import Clock, FixedClock
 from havre_desktop.core.profile import ProfileManager
 from havre_desktop.core.workspace import Workspace
 
@@ -46,15 +46,18 @@ def new_workspace(
     role: str = "travailleur-social",
     territories: list[str] | None = None,
     now: datetime = TEST_NOW,
+    clock: Clock | None = None,
+    name: str = "Agent Fictif",
 ) -> tuple[Workspace, ProfileManager, str]:
-    """A fresh encrypted profile with its agent; returns (workspace, manager, recovery)."""
+    """A fresh encrypted profile with its agent; returns (workspace, manager, recovery).
+    Its clock is fixed at `now` unless another `clock` is given (the real one: Clock())."""
     manager = ProfileManager(root, keyring or MemoryKeyring())
     created = manager.create()
-    ws = Workspace(created.store, clock=FixedClock(now))
+    ws = Workspace(created.store, clock=clock or FixedClock(now))
     agents.create_owner(
         ws,
         {
-            "display_name": "Agent Fictif",
+            "display_name": name,
             "role": role,
             "territory_ids": territories or ["nord"],
             "work_phone": "02 61 91 00 01",

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QKeyEvent
+from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QApplication, QDialog, QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -149,6 +150,14 @@ class DemoApp:
         self.database.submit(lambda ws: ws.store.query(sql, params), result.append)
         self.qtbot.waitUntil(lambda: bool(result), timeout=10_000)
         return result[0]
+
+
+def pdf_printer(path: Path) -> QPrinter:
+    """A real QPrinter writing a PDF file: what "Imprimer" sends is checked page by page."""
+    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    printer.setOutputFileName(str(path))
+    return printer
 
 
 def make_app(tmp_path: Path, qtbot: QtBot, role: str = "travailleur-social") -> Iterator[DemoApp]:

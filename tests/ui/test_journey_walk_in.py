@@ -14,12 +14,11 @@ from pathlib import Path
 import pdfplumber
 import pypdf
 from PySide6.QtCore import Qt
-from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QDialog
 
 from havre_desktop.ui.pages.handout_dialog import HandoutChoiceDialog
 from havre_desktop.ui.print_preview import PdfPreviewDialog
-from tests.ui.conftest import DemoApp, DialogDriver, Keyboard
+from tests.ui.conftest import DemoApp, DialogDriver, Keyboard, pdf_printer
 
 ALT = Qt.KeyboardModifier.AltModifier
 
@@ -77,10 +76,7 @@ def test_walk_in_finds_step_free_leisure_prints_very_large_and_counts_anonymousl
     def print_it(dialog: QDialog) -> None:
         assert isinstance(dialog, PdfPreviewDialog)
         app.qtbot.waitUntil(lambda: dialog.document.pageCount() > 0)
-        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
-        printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
-        printer.setOutputFileName(str(printed))
-        pages.append(dialog.print_to(printer))
+        pages.append(dialog.print_to(pdf_printer(printed)))
         dialog.save_to(saved)
         dialog.accept()
 

@@ -5,19 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pypdf
-from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QApplication, QDialog
 
 from havre_desktop.ui.pages.handout_dialog import HandoutChoiceDialog
 from havre_desktop.ui.print_preview import PdfPreviewDialog
-from tests.ui.conftest import DemoApp, DialogDriver
-
-
-def _pdf_printer(path: Path) -> QPrinter:
-    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
-    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
-    printer.setOutputFileName(str(path))
-    return printer
+from tests.ui.conftest import DemoApp, DialogDriver, pdf_printer
 
 
 def test_handout_from_the_fiche_preview_print_and_record(
@@ -49,7 +41,7 @@ def test_handout_from_the_fiche_preview_print_and_record(
         assert dialog.pages_label.text() == (
             f"{dialog.document.pageCount()} page" + ("s" if dialog.document.pageCount() > 1 else "")
         )
-        pages.append(dialog.print_to(_pdf_printer(printed)))
+        pages.append(dialog.print_to(pdf_printer(printed)))
         dialog.accept()
 
     dialogs.when(HandoutChoiceDialog, choose)
