@@ -52,9 +52,9 @@ import sqlcipher3
 from sqlalchemy import Engine
 
 from benchmarks.common import emit, finish, ms, parser, progress, time_ns
+from havre_common.hlc import Timestamp
 from havre_desktop.core import demo
 from havre_desktop.core.clock import Clock
-from havre_desktop.core.hlc import Timestamp
 from havre_desktop.core.store import Store
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.sync.engine import SyncEngine, SyncReport

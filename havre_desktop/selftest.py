@@ -127,7 +127,8 @@ def _encrypted(run: _Run) -> str:
 
 
 def _migrations(run: _Run) -> str:
-    from havre_desktop.core.store import latest_schema_version, load_reference_data
+    from havre_common.reference import load_reference_data
+    from havre_desktop.core.store import latest_schema_version
 
     latest = latest_schema_version()
     current = run.store.schema_version()

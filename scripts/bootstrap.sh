@@ -53,13 +53,21 @@ havre_venv() {
         "$HAVRE_PYTHON" -m venv "$HAVRE_VENV"
     fi
     local stamp="$HAVRE_VENV/.installed-$extras"
-    if [[ ! -f "$stamp" || "$HAVRE_ROOT/pyproject.toml" -nt "$stamp" ]]; then
+    local newer=0 project
+    for project in pyproject.toml common/pyproject.toml server/pyproject.toml; do
+        [[ "$HAVRE_ROOT/$project" -nt "$stamp" ]] && newer=1
+    done
+    if [[ ! -f "$stamp" || "$newer" == 1 ]]; then
         "$HAVRE_VENV/bin/python" -m pip install -q --upgrade pip
+        # Three distributions (README, "Layout"): the shared contract, the server (the tests
+        # run a real one) and the desktop, installed together so that each finds the others.
+        local wanted=(-e "$HAVRE_ROOT/common")
         if [[ -n "$extras" ]]; then
-            "$HAVRE_VENV/bin/python" -m pip install -q -e "$HAVRE_ROOT[$extras]"
+            wanted+=(-e "$HAVRE_ROOT/server" -e "$HAVRE_ROOT[$extras]")
         else
-            "$HAVRE_VENV/bin/python" -m pip install -q -e "$HAVRE_ROOT"
+            wanted+=(-e "$HAVRE_ROOT")
         fi
+        "$HAVRE_VENV/bin/python" -m pip install -q "${wanted[@]}"
         touch "$stamp"
     fi
 }

@@ -22,6 +22,7 @@ from typing import Any
 
 import sqlcipher3
 
+from havre_common.reference import reference_text
 from havre_desktop.core.errors import (
     NotADatabaseError,
     SchemaTooNewError,
@@ -55,13 +56,6 @@ def migration_files() -> list[tuple[int, str, str]]:
 
 def latest_schema_version() -> int:
     return len(migration_files())
-
-
-def load_reference_data() -> dict[str, Any]:
-    """db/reference_data.json, the fixed ids shared with the server."""
-    text = resources.files("havre_desktop.db").joinpath("reference_data.json").read_text("utf-8")
-    data: dict[str, Any] = json.loads(text)
-    return data
 
 
 def _key_pragma(key: bytes) -> str:
@@ -199,9 +193,7 @@ class Store:
 
     def _load_reference_data(self) -> None:
         """Reference data from db/ (same ids as the server), reloaded when the file changed."""
-        text = (
-            resources.files("havre_desktop.db").joinpath("reference_data.json").read_text("utf-8")
-        )
+        text = reference_text()
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         if self.get_setting("reference_data_sha256") == digest:
             return  # opening stays read-only when nothing changed

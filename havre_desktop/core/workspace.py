@@ -14,9 +14,9 @@ import uuid
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from havre_common.hlc import HybridLogicalClock, Timestamp
 from havre_desktop.core.clock import Clock
 from havre_desktop.core.errors import NotFoundError
-from havre_desktop.core.hlc import HybridLogicalClock, Timestamp
 
 if TYPE_CHECKING:  # the server shares this module's column lists without the encrypted store
     from havre_desktop.core.store import Store

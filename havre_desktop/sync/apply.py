@@ -32,8 +32,9 @@ from typing import Any
 
 import sqlcipher3
 
+from havre_common.hlc import ClockDriftError, Timestamp
+from havre_common.protocol import Change, PullReply
 from havre_desktop.core import agents
-from havre_desktop.core.hlc import ClockDriftError, Timestamp
 from havre_desktop.core.validation import phone_search_text
 from havre_desktop.core.workspace import JSON_COLUMNS, Workspace, encode_row
 from havre_desktop.sync.errors import ProtocolError
@@ -54,7 +55,6 @@ from havre_desktop.sync.local import (
     reject_entry,
     set_meta,
 )
-from havre_desktop.sync.protocol import Change, PullReply
 
 log = logging.getLogger("havre.sync")
 

@@ -39,6 +39,21 @@ from typing import Any
 import httpx
 from pydantic import JsonValue, ValidationError
 
+from havre_common.protocol import (
+    DEFAULT_PULL_LIMIT,
+    MAX_CLOCK_SKEW_MS,
+    MAX_PUSH_BATCH,
+    PROTOCOL_VERSION,
+    AgentInfo,
+    LoginRequest,
+    MetaReply,
+    Mutation,
+    MutationResult,
+    PullReply,
+    PushReply,
+    PushRequest,
+    version_tuple,
+)
 from havre_desktop import __version__
 from havre_desktop.core import agents, contacts
 from havre_desktop.core.errors import HavreError, KeyringUnavailableError, NotFoundError
@@ -60,21 +75,6 @@ from havre_desktop.sync.errors import (
     SignInRequiredError,
     SyncCancelledError,
     SyncError,
-)
-from havre_desktop.sync.protocol import (
-    DEFAULT_PULL_LIMIT,
-    MAX_CLOCK_SKEW_MS,
-    MAX_PUSH_BATCH,
-    PROTOCOL_VERSION,
-    AgentInfo,
-    LoginRequest,
-    MetaReply,
-    Mutation,
-    MutationResult,
-    PullReply,
-    PushReply,
-    PushRequest,
-    version_tuple,
 )
 from havre_desktop.sync.transport import (
     DEFAULT_TIMEOUT,

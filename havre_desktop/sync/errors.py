@@ -7,6 +7,7 @@ whose ``discarded`` says how many unsent edits the wipe removed.
 
 from __future__ import annotations
 
+from havre_common.messages import client_too_old_message, clock_skew_message
 from havre_desktop.core.errors import HavreError
 
 KEPT = "Vos modifications restent sur cet ordinateur et seront envoyées plus tard."
@@ -54,38 +55,15 @@ class ClockSkewError(SyncError):
     code = "clock_skew"
 
     def __init__(self, minutes: int | None = None) -> None:
-        gap = f"a environ {_duration(minutes)} d'écart" if minutes else "est décalée"
-        super().__init__(
-            f"L'horloge de cet ordinateur {gap} avec celle du serveur (5 minutes au plus "
-            "sont admises). Corrigez la date et l'heure de l'ordinateur, puis relancez la "
-            "synchronisation : vos modifications sont conservées et n'ont pas été envoyées."
-        )
+        super().__init__(clock_skew_message(minutes))
         self.minutes = minutes
-
-
-def _duration(minutes: int) -> str:
-    """'12 minutes', '3 heures', '2 jours' (a wrong date is often off by days or years)."""
-    if minutes < 120:
-        return f"{minutes} minutes"
-    hours = round(minutes / 60)
-    if hours < 48:
-        return f"{hours} heures"
-    days = round(hours / 24)
-    if days < 730:
-        return f"{days} jours"
-    return f"{round(days / 365)} ans"
 
 
 class ClientTooOldError(SyncError):
     code = "client_too_old"
 
     def __init__(self, minimum: str | None = None) -> None:
-        needed = f" (version minimale : {minimum})" if minimum else ""
-        super().__init__(
-            f"Cette version de Havre Ensemble est trop ancienne pour le serveur{needed}. "
-            "Faites mettre à jour l'application (service informatique) : vos modifications sont "
-            "conservées et seront envoyées après la mise à jour."
-        )
+        super().__init__(client_too_old_message(minimum))
         self.minimum = minimum
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from havre_desktop.core.hlc import HybridLogicalClock, Timestamp
+from havre_common.hlc import HybridLogicalClock, Timestamp
 from havre_desktop.core.store import Store
 from havre_desktop.core.workspace import Workspace
 

@@ -28,6 +28,17 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from havre_common.protocol import (
+    API_PREFIX,
+    CLIENT_VERSION_HEADER,
+    ErrorBody,
+    LoginReply,
+    LoginRequest,
+    MetaReply,
+    PullReply,
+    PushReply,
+    PushRequest,
+)
 from havre_desktop import KEYRING_SERVICE
 from havre_desktop.core.errors import KeyringUnavailableError
 from havre_desktop.core.keys import KeyringLike
@@ -45,17 +56,6 @@ from havre_desktop.sync.errors import (
     SyncError,
     TokenExpiredError,
     TooManyAttemptsError,
-)
-from havre_desktop.sync.protocol import (
-    API_PREFIX,
-    CLIENT_VERSION_HEADER,
-    ErrorBody,
-    LoginReply,
-    LoginRequest,
-    MetaReply,
-    PullReply,
-    PushReply,
-    PushRequest,
 )
 
 log = logging.getLogger("havre.sync")

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from havre_common.hlc import ClockDriftError, HybridLogicalClock, Timestamp
 from havre_desktop.core import audit, catalogue, contacts, visits
 from havre_desktop.core.clock import FixedClock
 from havre_desktop.core.demo import DemoSize, seed_demo
-from havre_desktop.core.hlc import ClockDriftError, HybridLogicalClock, Timestamp
 from havre_desktop.core.store import Store
 from havre_desktop.core.workspace import Workspace
 from tests.helpers import TEST_NOW, MemoryKeyring, new_workspace, person_values

@@ -21,8 +21,8 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, create_engine, text
 
-from havre_desktop.core.hlc import Timestamp
-from havre_desktop.sync.protocol import API_PREFIX, CLIENT_VERSION_HEADER
+from havre_common.hlc import Timestamp
+from havre_common.protocol import API_PREFIX, CLIENT_VERSION_HEADER
 from havre_server.db import normalise_url
 
 CLIENT_VERSION = "0.1.0"

@@ -158,7 +158,7 @@ def test_the_server_imports_no_qt_and_no_desktop_ui() -> None:
     import sys
 
     code = (
-        "import sys, havre_server.app, havre_server.cli, havre_desktop.sync.protocol;"
+        "import sys, havre_server.app, havre_server.cli, havre_common.protocol;"
         "bad = [m for m in sys.modules if m.startswith(('PySide6', 'havre_desktop.ui', "
         "'sqlcipher3', 'sqlite_utils'))];"
         "print(bad); sys.exit(1 if bad else 0)"

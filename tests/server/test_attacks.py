@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from havre_desktop.sync.protocol import API_PREFIX, CLIENT_VERSION_HEADER, MAX_PUSH_BATCH
+from havre_common.protocol import API_PREFIX, CLIENT_VERSION_HEADER, MAX_PUSH_BATCH
 from tests.server.support import (
     CLIENT_VERSION,
     Device,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from havre_desktop.sync.protocol import (
+from havre_common.protocol import (
     MAX_PUSH_BATCH,
     MAX_ROW_JSON_BYTES,
     Change,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from havre_desktop.core.hlc import Timestamp
+from havre_common.hlc import Timestamp
 from tests.server.support import (
     Replica,
     World,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from havre_desktop.sync.protocol import API_PREFIX, CLIENT_VERSION_HEADER
+from havre_common.protocol import API_PREFIX, CLIENT_VERSION_HEADER
 from tests.server.support import CLIENT_VERSION, ServerProcess, World, make_server, started
 
 LONG = os.environ.get("HAVRE_LONG_RUN") == "1"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from havre_desktop.sync.protocol import API_PREFIX, CLIENT_VERSION_HEADER
+from havre_common.protocol import API_PREFIX, CLIENT_VERSION_HEADER
 from tests.server.support import CLIENT_VERSION, PASSWORD, World
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from havre_common.protocol import API_PREFIX
 from havre_desktop.core import contacts, visits
-from havre_desktop.sync.protocol import API_PREFIX
 from tests.helpers import person_values
 from tests.server.support import World
 from tests.sync.support import Laptop

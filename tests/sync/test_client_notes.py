@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from havre_common.hlc import Timestamp
 from havre_desktop.core import catalogue, contacts, search, store, visits
 from havre_desktop.core.errors import PermissionDeniedError
-from havre_desktop.core.hlc import Timestamp
 from havre_desktop.core.keys import KeyringKeyStore, new_database_key
 from havre_desktop.core.store import Store
 from havre_desktop.core.workspace import Workspace

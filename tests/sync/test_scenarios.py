@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from havre_common.hlc import Timestamp
+from havre_common.protocol import CLIENT_VERSION_HEADER
 from havre_desktop.core import contacts
-from havre_desktop.core.hlc import Timestamp
 from havre_desktop.sync.errors import (
     AccountDisabledError,
     ClientTooOldError,
@@ -18,7 +19,6 @@ from havre_desktop.sync.errors import (
     DeviceRevokedError,
     TokenExpiredError,
 )
-from havre_desktop.sync.protocol import CLIENT_VERSION_HEADER
 from havre_desktop.sync.transport import Transport
 from tests.server.support import World
 from tests.sync.conftest import MakeLaptop

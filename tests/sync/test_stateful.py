@@ -48,11 +48,11 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from havre_common.protocol import API_PREFIX
 from havre_desktop.core import contacts, visits
 from havre_desktop.core.errors import HavreError
 from havre_desktop.sync.engine import SyncReport
 from havre_desktop.sync.errors import DeviceRevokedError, ServerUnreachableError
-from havre_desktop.sync.protocol import API_PREFIX
 from tests.helpers import person_values
 from tests.server.support import ServerProcess, World
 from tests.sync.scenario_helpers import delete_row, revoke_device, visit_values

@@ -26,8 +26,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
-from havre_desktop.sync.errors import ClientTooOldError
-from havre_desktop.sync.protocol import AgentInfo, LoginReply, LoginRequest, version_tuple
+from havre_common.messages import client_too_old_message
+from havre_common.protocol import AgentInfo, LoginReply, LoginRequest, version_tuple
 from havre_server import schema
 from havre_server.errors import ApiError
 from havre_server.scope import Principal
@@ -69,7 +69,7 @@ def check_client_version(version: str | None, minimum: str) -> None:
     except ValueError:
         ok = False
     if not ok:
-        raise ApiError("client_too_old", ClientTooOldError(minimum).message)
+        raise ApiError("client_too_old", client_too_old_message(minimum))
 
 
 def _too_many(conn: Connection, keys: list[str], settings: AuthSettings, now: int) -> bool:

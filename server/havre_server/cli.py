@@ -20,7 +20,7 @@ from typing import Any
 from platformdirs import user_data_dir
 from sqlalchemy import Engine
 
-from havre_desktop.sync.protocol import VERSION_PATTERN, AgentCreate, AgentUpdate
+from havre_common.protocol import VERSION_PATTERN, AgentCreate, AgentUpdate
 from havre_server import SERVER_VERSION, admin
 from havre_server.changelog import ChangeBuffer, flush, ordering_from_env
 from havre_server.db import DATABASE_ENV, default_database_url, make_engine

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from havre_desktop.sync.protocol import (
+from havre_common.protocol import (
     API_PREFIX,
     CLIENT_VERSION_HEADER,
     DEFAULT_PULL_LIMIT,

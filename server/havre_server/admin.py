@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from havre_desktop.sync.protocol import (
+from havre_common.protocol import (
     AgentCreate,
     AgentOut,
     AgentUpdate,

@@ -52,9 +52,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from havre_desktop.core.hlc import Timestamp
-from havre_desktop.sync.errors import ClockSkewError
-from havre_desktop.sync.protocol import (
+from havre_common.hlc import Timestamp
+from havre_common.messages import clock_skew_message
+from havre_common.protocol import (
     MAX_CLOCK_SKEW_MS,
     Mutation,
     MutationResult,
@@ -133,7 +133,7 @@ def push(
     skew = request.client_time_ms - received
     if abs(skew) > MAX_CLOCK_SKEW_MS:
         minutes = round(abs(skew) / 60000)
-        raise ApiError("clock_skew", ClockSkewError(minutes).message)
+        raise ApiError("clock_skew", clock_skew_message(minutes))
     if request.device_id != p.device_id:
         raise ApiError("forbidden", "Ce lot a été préparé par un autre appareil : refusé.")
     for attempt in range(5):

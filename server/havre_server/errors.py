@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from havre_desktop.sync.protocol import ERROR_STATUS, ErrorBody
+from havre_common.protocol import ERROR_STATUS, ErrorBody
 
 
 class ApiError(Exception):

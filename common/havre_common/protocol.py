@@ -9,7 +9,7 @@ refused as a whole instead of being half-applied.
 Wire conventions
 ----------------
 * JSON under ``/api/v1``; times are integers in milliseconds since the epoch (UTC) and
-  hybrid logical clock stamps are strings (see ``havre_desktop.core.hlc``).
+  hybrid logical clock stamps are strings (see ``havre_common.hlc``).
 * Authenticated calls send ``Authorization: Bearer <token>``; sync calls also send
   ``X-Havre-Client-Version`` (the desktop's version, ``MAJOR.MINOR.PATCH``).
 * Errors always have an :class:`ErrorBody` with a stable ``code`` and a French ``message``

@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, Table, and_, exists, or_, select
 
-from havre_desktop.sync.protocol import Change, PullReply
+from havre_common.protocol import Change, PullReply
 from havre_server import schema
 from havre_server.changelog import head_seq
 from havre_server.db import get_state
