@@ -41,8 +41,9 @@ MAX_PUSH_BATCH = 200
 MAX_PULL_LIMIT = 1000
 DEFAULT_PULL_LIMIT = 500
 MAX_FIELDS_PER_ROW = 64
-MAX_ROW_JSON_BYTES = 64 * 1024
-"""Serialised size of one mutation's or one change's fields."""
+MAX_ROW_JSON_BYTES = 128 * 1024
+"""Serialised size of one mutation's or one change's fields. Every row the contract accepts
+fits (``Table.max_row_json_bytes``, checked by tests/test_contract.py)."""
 MAX_CLOCK_SKEW_MS = 5 * 60 * 1000
 """Beyond this difference between the client's and the server's clock a push is refused."""
 MAX_CURSOR_LENGTH = 200

@@ -12,6 +12,7 @@ import logging
 from importlib import resources
 from typing import Any
 
+from havre_common import contract
 from havre_desktop.core import agents
 from havre_desktop.core.errors import PermissionDeniedError
 from havre_desktop.core.validation import Checker
@@ -26,41 +27,9 @@ ACCESSIBILITY_FLAGS = {
     "sign_language": "Langue des signes",
     "adapted_transport": "Transport adapté possible",
 }
-FACILITY_COLUMNS = (
-    "id",
-    "kind_id",
-    "name",
-    "address_line",
-    "postcode",
-    "city",
-    "territory_id",
-    "phone",
-    "opening_hours",
-    "step_free",
-)
-ACTION_COLUMNS = (
-    "id",
-    "code",
-    "title",
-    "summary",
-    "description",
-    "priority_id",
-    "audience_ids",
-    "need_ids",
-    "territory_ids",
-    "facility_id",
-    "schedule",
-    "contact_name",
-    "contact_phone",
-    "signup",
-    "is_free",
-    "price_label",
-    "accessibility",
-    "accessibility_note",
-    "status",
-    "start_date",
-    "end_date",
-)
+# The catalogue's columns as the contract declares them (what an import or an edit may set).
+FACILITY_COLUMNS = tuple(n for n in contract.FACILITIES.names if n != "updated_at")
+ACTION_COLUMNS = tuple(n for n in contract.ACTIONS.names if n != "updated_at")
 
 
 def load_sample_catalogue() -> dict[str, Any]:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from havre_common.values import normalise_phone
 from havre_desktop.core import audit
 from havre_desktop.core.errors import ValidationError
-from havre_desktop.core.validation import Checker, normalise_phone, phone_search_text
+from havre_desktop.core.validation import Checker, phone_search_text
 from havre_desktop.core.workspace import Workspace, decode_row, new_id
 
 log = logging.getLogger("havre.core.contacts")

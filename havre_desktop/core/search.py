@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from havre_desktop.core.validation import normalise_phone
+from havre_common.values import normalise_phone
 from havre_desktop.core.workspace import Workspace, decode_row
 
 _WORD = re.compile(r"\w+", re.UNICODE)

@@ -7,43 +7,20 @@ store, or raises `ValidationError` with one message per field.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
+from havre_common.values import (
+    EMAIL_MESSAGE,
+    POSTCODE_MESSAGE,
+    is_email,
+    is_postcode,
+    normalise_phone,
+    parse_date,
+)
 from havre_desktop.core.errors import ValidationError
 
 _DIGITS = re.compile(r"\d")
-_DATE_FR = re.compile(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})\s*$")
-_DATE_ISO = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_POSTCODE = re.compile(r"^\d{5}$")
-
-PHONE_MESSAGE = (
-    "Numéro de téléphone invalide : saisissez 10 chiffres commençant par 0 "
-    "(par exemple 02 61 91 12 34 ou 06 39 98 12 34), ou au format +33."
-)
-
-
-def normalise_phone(text: str) -> str:
-    """A French number in any usual writing → ``06 12 34 56 78``; raise ValueError if not one.
-
-    Accepted: 0612345678, 06 12 34 56 78, 06.12.34.56.78, 06-12-34-56-78,
-    +33 6 12 34 56 78, +33 (0)6 12 34 56 78, 0033 6 12 34 56 78.
-    """
-    raw = text.strip()
-    if not raw or re.search(r"[^\d\s.\-+()]", raw):
-        raise ValueError(PHONE_MESSAGE)
-    compact = re.sub(r"[\s.\-]", "", raw)
-    compact = compact.replace("(0)", "")
-    if compact.startswith("+33"):
-        national = "0" + compact[3:]
-    elif compact.startswith("0033"):
-        national = "0" + compact[4:]
-    else:
-        national = compact
-    if not re.fullmatch(r"0[1-9]\d{8}", national):
-        raise ValueError(PHONE_MESSAGE)
-    return " ".join(national[i : i + 2] for i in range(0, 10, 2))
 
 
 def phone_search_text(*phones: str | None) -> str:
@@ -54,39 +31,6 @@ def phone_search_text(*phones: str | None) -> str:
             digits = "".join(_DIGITS.findall(phone))
             parts.append(f"{phone} {digits}")
     return " ".join(parts)
-
-
-def parse_date(text: str | date | None) -> date | None:
-    """``JJ/MM/AAAA`` (as typed in France) or ISO ``AAAA-MM-JJ``; raise ValueError otherwise."""
-    if text is None:
-        return None
-    if isinstance(text, datetime):
-        return text.date()
-    if isinstance(text, date):
-        return text
-    if not text.strip():
-        return None
-    match = _DATE_FR.match(text)
-    try:
-        if match:
-            day, month, year = (int(g) for g in match.groups())
-            return date(year, month, day)
-        match = _DATE_ISO.match(text)
-        if match:
-            year, month, day = (int(g) for g in match.groups())
-            return date(year, month, day)
-    except ValueError:
-        pass
-    raise ValueError(f"Date invalide : « {text} ». Saisissez-la sous la forme JJ/MM/AAAA.")
-
-
-def parse_datetime(text: str | datetime) -> datetime:
-    if isinstance(text, datetime):
-        return text
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"Date et heure invalides : « {text} ».") from None
 
 
 class Checker:
@@ -212,14 +156,14 @@ class Checker:
 
     def email(self, values: dict[str, Any], field: str) -> str | None:
         text = self.optional_text(values, field)
-        if text and not _EMAIL.match(text):
-            self.fail(field, "Adresse électronique invalide (exemple : prenom.nom@exemple.fr).")
+        if text and not is_email(text):
+            self.fail(field, EMAIL_MESSAGE)
             return None
         return text
 
     def postcode(self, values: dict[str, Any], field: str) -> str | None:
         text = self.optional_text(values, field)
-        if text and not _POSTCODE.match(text):
-            self.fail(field, "Code postal invalide : 5 chiffres (par exemple 76600).")
+        if text and not is_postcode(text):
+            self.fail(field, POSTCODE_MESSAGE)
             return None
         return text

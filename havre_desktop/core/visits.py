@@ -11,24 +11,20 @@ from array import array
 from datetime import date, timedelta
 from typing import Any
 
+from havre_common import contract
+from havre_common.values import parse_datetime
 from havre_desktop.core import agents, audit
 from havre_desktop.core.errors import PermissionDeniedError, ValidationError
-from havre_desktop.core.validation import Checker, parse_datetime
+from havre_desktop.core.validation import Checker
 from havre_desktop.core.workspace import Workspace, decode_row
 
 log = logging.getLogger("havre.core.visits")
 
-VISIT_FIELDS = (
-    "occurred_at",
-    "kind",
-    "outcome",
-    "duration_min",
-    "wellbeing",
-    "need_ids",
-    "proposed_action_ids",
-    "handout_given",
-    "follow_up_on",
-    "notes",
+# What an agent records about a visit (the contract's fields, without the bookkeeping).
+VISIT_FIELDS = tuple(
+    f.name
+    for f in contract.VISITS.fields
+    if f.updatable and f.name not in ("revision", "created_at", "updated_at")
 )
 
 

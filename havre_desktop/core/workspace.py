@@ -14,9 +14,11 @@ import uuid
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from havre_common import contract
 from havre_common.hlc import HybridLogicalClock, Timestamp
+from havre_common.validation import ContractViolation, clean
 from havre_desktop.core.clock import Clock
-from havre_desktop.core.errors import NotFoundError
+from havre_desktop.core.errors import NotFoundError, ValidationError
 
 if TYPE_CHECKING:  # the server shares this module's column lists without the encrypted store
     from havre_desktop.core.store import Store
@@ -24,32 +26,15 @@ if TYPE_CHECKING:  # the server shares this module's column lists without the en
 log = logging.getLogger("havre.core.workspace")
 
 # Tables whose rows merge field by field (sync.md: contacts, planned contacts).
-PER_FIELD_TABLES = frozenset({"contacts", "planned_contacts"})
-# Columns that are bookkeeping, never sent as a user's change.
-LOCAL_COLUMNS = frozenset(
-    {
-        "seq",
-        "server_version",
-        "field_hlc",
-        "search_phones",
-        "search_audiences",
-        "is_sample",
-        "last_visit_at",  # kept by the store's triggers from the visits (migration 0005)
-    }
-)
-JSON_COLUMNS = frozenset(
-    {
-        "territory_ids",
-        "audience_ids",
-        "need_ids",
-        "proposed_action_ids",
-        "action_ids",
-        "emergency_contacts",
-        "accessibility",
-        "indicators",
-        "field_hlc",
-    }
-)
+PER_FIELD_TABLES = contract.MERGE_TABLES
+# Columns that are bookkeeping, never sent as a user's change (the contract's local columns,
+# the sync state and the clocks that travel apart).
+LOCAL_COLUMNS = contract.DESKTOP_LOCAL_COLUMNS | {
+    "server_version",
+    contract.CLOCK_COLUMN,
+    contract.SAMPLE_COLUMN,
+}
+JSON_COLUMNS = contract.JSON_FIELDS | {contract.CLOCK_COLUMN}
 # Columns stamped once at creation or by the store itself, never merged per field.
 UNMERGED_COLUMNS = frozenset({"id", "created_at", "updated_at", "deleted"})
 
@@ -79,6 +64,20 @@ def decode_row(row: dict[str, Any]) -> dict[str, Any]:
         if isinstance(value, str):
             decoded[key] = json.loads(value)
     return decoded
+
+
+_NOT_CHECKED = LOCAL_COLUMNS | {"deleted"}
+
+
+def _checked(table: str, values: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+    """A user's edit as the contract stores it; refused as the server would refuse it (the
+    same validation, the same French messages), before anything is written."""
+    if table not in contract.TABLES:
+        return {}
+    try:
+        return clean(table, values, creating=creating, ignore=_NOT_CHECKED)
+    except ContractViolation as exc:
+        raise ValidationError(exc.errors) from None
 
 
 class Workspace:
@@ -147,6 +146,7 @@ class Workspace:
         row = dict(row)
         row.setdefault("id", new_id())
         if outbox:
+            row.update(_checked(table, row, creating=True))
             self.catch_up_clock()
         stamp = self.hlc.now() if outbox else None
         if table in PER_FIELD_TABLES and stamp:
@@ -180,6 +180,8 @@ class Workspace:
         derived = {k: v for k, v in changes.items() if k in LOCAL_COLUMNS}
         if not changed:
             return before
+        if outbox:
+            changed.update(_checked(table, changed, creating=False))
         if outbox:
             self.catch_up_clock()
         stamp = self.hlc.now() if outbox else None

@@ -39,6 +39,7 @@ from typing import Any
 import httpx
 from pydantic import JsonValue, ValidationError
 
+from havre_common import contract
 from havre_common.protocol import (
     DEFAULT_PULL_LIMIT,
     MAX_CLOCK_SKEW_MS,
@@ -475,7 +476,7 @@ class SyncEngine:
             if not isinstance(fields, dict):
                 refused.append((entry, "Modification illisible : elle n'a pas pu être envoyée."))
                 continue
-            if role == local.RECEPTION and entry["table_name"] == "consents":
+            if role == contract.RECEPTION and entry["table_name"] == "consents":
                 purpose = fields.get("purpose")
                 if purpose is None:
                     purpose = self.store.scalar(

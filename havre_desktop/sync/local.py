@@ -21,143 +21,49 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from havre_common import contract
 from havre_common.hlc import HybridLogicalClock, Timestamp
 from havre_desktop.core.store import Store
 from havre_desktop.core.workspace import Workspace
 
 log = logging.getLogger("havre.sync")
 
-# -- what travels -------------------------------------------------------------------------------
+# -- what travels (derived from the contract, havre_common.contract) ----------------------------
 
-REF_TABLES = ("ref_territories", "ref_stakes", "ref_priorities", "ref_items")
-PULLED_TABLES = frozenset(
-    {
-        *REF_TABLES,
-        "agents",
-        "facilities",
-        "actions",
-        "action_evaluations",
-        "contacts",
-        "consents",
-        "register_enrolments",
-        "visits",
-        "handouts_given",
-        "planned_contacts",
-        "conflicts",
-    }
-)
-MERGE_TABLES = frozenset({"contacts", "planned_contacts"})
+REF_TABLES = contract.REFERENCE_TABLE_NAMES
+PULLED_TABLES = contract.PULLED_TABLES
+MERGE_TABLES = contract.MERGE_TABLES
 # Columns only the desktop has: a server that sends them is not speaking the protocol.
-LOCAL_ONLY_COLUMNS = frozenset(
-    {
-        "seq",
-        "search_phones",
-        "search_audiences",
-        "field_hlc",
-        "server_version",
-        "deleted",
-        "last_visit_at",
-    }
-)
-# Rows of a person, removed with her (children before parents).
-PERSON_DEPENDENTS: tuple[tuple[str, str], ...] = (
-    ("planned_contacts", "person_id"),
-    ("visits", "person_id"),
-    ("handouts_given", "person_id"),
-    ("consents", "contact_id"),
-    ("register_enrolments", "person_id"),
-)
+LOCAL_ONLY_COLUMNS = contract.DESKTOP_LOCAL_COLUMNS | {
+    contract.CLOCK_COLUMN,
+    *contract.SYNC_STATE_COLUMNS,
+}
+# Rows of a person, removed with her (children before parents: a follow-up names its visit).
+PERSON_DEPENDENTS: tuple[tuple[str, str], ...] = tuple(reversed(contract.PERSON_DEPENDENTS))
 # Tables a full download is authoritative for (children before parents).
-SNAPSHOT_TABLES = (
-    "conflicts",
-    "planned_contacts",
-    "handouts_given",
-    "visits",
-    "register_enrolments",
-    "consents",
-    "contacts",
-    "action_evaluations",
-    "actions",
-    "facilities",
-    "agents",
+SNAPSHOT_TABLES = tuple(
+    name for name in reversed(contract.TABLES) if name in PULLED_TABLES and name not in REF_TABLES
 )
-# Everything a wipe deletes (the owner's own agent row excepted).
+# Everything a wipe deletes (the owner's own agent row excepted, and the reference lists).
 WIPED_TABLES = (
-    "conflicts",
-    "planned_contacts",
-    "handouts_given",
-    "visits",
-    "register_enrolments",
-    "consents",
-    "contacts",
-    "reception_encounters",
-    "action_evaluations",
-    "actions",
-    "facilities",
+    *(name for name in reversed(contract.TABLES) if name not in REF_TABLES and name != "agents"),
     "outbox",
-    "audit_log",
     "sync_rejections",
     "sync_snapshot_seen",
 )
 # Tables of personal data: a rejected edit about a row of these that is no longer on the device
 # loses its values.
-PERSONAL_TABLES = (
-    "contacts",
-    "consents",
-    "register_enrolments",
-    "visits",
-    "planned_contacts",
-    "handouts_given",
-    "conflicts",
-)
+PERSONAL_TABLES = contract.PERSONAL_TABLES
 # Tables whose rows mean "this profile holds data" (signing in as another account is refused).
 DATA_TABLES = (
-    "contacts",
-    "visits",
-    "consents",
-    "register_enrolments",
-    "planned_contacts",
-    "handouts_given",
-    "reception_encounters",
-    "action_evaluations",
-    "conflicts",
+    *(
+        name
+        for name, spec in contract.TABLES.items()
+        if name in contract.PUSHED_TABLES and spec.policy is not contract.Policy.CATALOGUE
+    ),
     "outbox",
-    "audit_log",
     "sync_rejections",
 )
-
-# What a reception agent may hold (sync.md: identity, contact details and register status).
-# The server has the same sets (havre_server.scope); a test checks that they agree.
-RECEPTION_CONTACT_FIELDS = frozenset(
-    {
-        "id",
-        "kind",
-        "family_name",
-        "given_names",
-        "organisation_name",
-        "birth_date",
-        "address_line",
-        "postcode",
-        "city",
-        "territory_id",
-        "phone_1",
-        "phone_2",
-        "email",
-        "archived",
-        "created_at",
-        "updated_at",
-    }
-)
-RECEPTION_REGISTER_FIELDS = frozenset(
-    {"id", "person_id", "enrolled_on", "consent_given", "consent_date", "removed_on", "updated_at"}
-)
-
-SOCIAL_WORKER = "travailleur-social"
-RECEPTION = "accueil"
-COORDINATOR = "coordinateur"
-ADMINISTRATOR = "administrateur"
-CARE_ROLES = frozenset({SOCIAL_WORKER, COORDINATOR})
-PERSON_ROLES = frozenset({SOCIAL_WORKER, COORDINATOR, RECEPTION})
 
 
 def may_hold(role: str | None, owner_id: str | None, table: str, row: dict[str, Any]) -> bool:
@@ -165,36 +71,28 @@ def may_hold(role: str | None, owner_id: str | None, table: str, row: dict[str, 
 
     Used on rows received (a server sending more is not trusted) and on rows this device sent
     but will never receive back (reception encounters, a follow-up assigned to a colleague,
-    a reception agent's handouts): those leave the device once acknowledged.
+    a reception agent's handouts): those leave the device once acknowledged. The contract says
+    which roles read a table; two tables add a rule about the row itself.
     """
-    if table in REF_TABLES or table in ("agents", "facilities", "actions"):
-        return True
-    if table in ("reception_encounters", "audit_log"):
+    spec = contract.TABLES.get(table)
+    if spec is None or table not in PULLED_TABLES:
         return False
-    if table == "action_evaluations":
-        return role in (COORDINATOR, ADMINISTRATOR)
-    if table in ("contacts", "register_enrolments", "conflicts"):
-        return role in PERSON_ROLES
-    if table == "consents":
-        if role == RECEPTION:
-            return row.get("purpose") == "registre"
-        return role in PERSON_ROLES
-    if table in ("visits", "handouts_given"):
-        return role in CARE_ROLES
-    if table == "planned_contacts":
-        if role == COORDINATOR:
-            return True
-        return role == SOCIAL_WORKER and row.get("agent_id") == owner_id
-    return False
+    if spec.readers == contract.ALL_ROLES:
+        return True
+    if table == "consents" and role == contract.RECEPTION:
+        return row.get("purpose") == "registre"
+    if table == "planned_contacts" and role == contract.SOCIAL_WORKER:
+        return row.get("agent_id") == owner_id
+    return role in spec.readers
 
 
 def projection(role: str | None, table: str) -> frozenset[str] | None:
-    """The fields of a row this role may hold (None: all of them)."""
-    if role == RECEPTION and table == "contacts":
-        return RECEPTION_CONTACT_FIELDS
-    if role == RECEPTION and table == "register_enrolments":
-        return RECEPTION_REGISTER_FIELDS
-    return None
+    """The fields of a row this role may hold (None: all of them). The agent directory's
+    projection is the server's (an agent's own row carries their login)."""
+    spec = contract.TABLES.get(table)
+    if spec is None or table == "agents" or not spec.projected_for(role):
+        return None
+    return spec.readable_by(role)
 
 
 # -- small helpers --------------------------------------------------------------------------------
@@ -349,15 +247,33 @@ def reject_entry(
     store.conn.execute("DELETE FROM outbox WHERE mutation_id = ?", (entry["mutation_id"],))
 
 
+def _gone_condition(table: str) -> str:
+    """SQL, over a rejection ``r`` of ``table``: the person it is about is no longer here."""
+    column = dict(contract.PERSON_DEPENDENTS).get(table)
+    if table == "contacts":
+        return "NOT EXISTS (SELECT 1 FROM contacts c WHERE c.id = r.row_id)"
+    if column is None:  # conflicts: about a row, whose person the device does not keep
+        return f"NOT EXISTS (SELECT 1 FROM {table} t WHERE t.id = r.row_id)"
+    person = (
+        f"COALESCE(json_extract(r.changed_fields, '$.{column}'), "
+        f"(SELECT t.{column} FROM {table} t WHERE t.id = r.row_id))"
+    )
+    return f"({person} IS NULL OR NOT EXISTS (SELECT 1 FROM contacts c WHERE c.id = {person}))"
+
+
 def forget_values_of_absent_rows(store: Store) -> int:
-    """Rejected edits about rows of people no longer on the device keep their field names and
-    reason, not the values typed (least data: deleted, no longer permitted or erased)."""
+    """Rejected edits about people no longer on the device keep their field names and reason,
+    not the values typed (least data: deleted, no longer permitted or erased).
+
+    An edit about a person still on the device keeps what was typed even when its own row is
+    gone (a new visit the server refused is removed by the next full download): the agent sees
+    it with the reason until they correct or discard it. Nothing an agent saved is lost.
+    """
     forgotten = 0
     for table in PERSONAL_TABLES:
         rows = store.query(
             "SELECT r.mutation_id, r.changed_fields FROM sync_rejections r "
-            "WHERE r.table_name = ? AND r.values_removed = 0 AND NOT EXISTS "
-            f"(SELECT 1 FROM {table} t WHERE t.id = r.row_id)",
+            f"WHERE r.table_name = ? AND r.values_removed = 0 AND {_gone_condition(table)}",
             (table,),
         )
         for row in rows:

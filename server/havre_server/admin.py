@@ -26,6 +26,7 @@ from havre_common.protocol import (
     DeviceOut,
     EraseReply,
 )
+from havre_common.values import normalise_phone
 from havre_server import schema
 from havre_server.auth import hash_password, now_ms
 from havre_server.changelog import ChangeBuffer, Entry, Ordering, flush
@@ -96,7 +97,7 @@ def _directory_entries(
                 op="upsert",
                 audience="directory",
                 territory_id=territory,
-                fields=wire_fields(agent),
+                fields=wire_fields(agent, "agents"),
                 server_version=int(agent["server_version"]),
             )
         )
@@ -198,8 +199,6 @@ def create_agent(
 def _clean_phone(phone: str | None) -> str | None:
     if not phone:
         return None
-    from havre_desktop.core.validation import normalise_phone
-
     try:
         return normalise_phone(phone)
     except ValueError as exc:
@@ -275,7 +274,7 @@ def update_agent(
                     op="upsert",
                     audience="target",
                     scope_agent_ids=[agent_id],
-                    fields=wire_fields(fresh),
+                    fields=wire_fields(fresh, "agents"),
                     server_version=int(fresh["server_version"]),
                 )
             )
@@ -472,7 +471,7 @@ def import_catalogue(
                         row_id=str(row_id),
                         op="upsert",
                         audience="all",
-                        fields=wire_fields(fresh),
+                        fields=wire_fields(fresh, table_name),
                         server_version=int(fresh["server_version"]),
                     )
                 )

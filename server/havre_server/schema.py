@@ -1,9 +1,9 @@
 """The server's tables (SQLAlchemy Core), one definition for SQLite and PostgreSQL.
 
-Domain tables mirror the desktop's (``db/migrations/0001_initial.sql``): same table names, same
-column names, JSON lists and objects stored as JSON text, booleans as 0/1, so a row travels
-between both sides without renaming. Columns that only the desktop needs (``seq`` for FTS,
-``search_*``) are not here; server-only columns are:
+The synced tables are built from the data contract (:mod:`havre_common.contract`): the desktop
+has the same table and column names, JSON lists and objects stored as JSON text, booleans as
+0/1, so a row travels between both sides without renaming. Columns that only the desktop needs
+(``seq`` for FTS, ``search_*``) are declared there as local; server-only columns are:
 
 * ``server_version`` (mirrored name): incremented by every change of the row;
 * ``field_meta`` on the per-field merged tables: field → ``{"v": version, "a": agent,
@@ -14,11 +14,13 @@ Bookkeeping: ``change_log`` (append-only, what pulls read), ``applied_mutations`
 once), accounts, devices, tokens, ``login_failures``, ``agent_territories`` (scope
 membership), ``territory_history``/``agent_territory_history`` (who could see whom, when: a
 visit logged offline before access was lost is still accepted), ``erased_rows`` (ids only, so an
-erased person cannot come back through a late push), ``sync_state`` and ``schema_version``.
+erased person cannot come back through a late push) and ``sync_state``. The history of this
+schema is Alembic's (``havre_server/alembic``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import (
@@ -32,6 +34,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+
+from havre_common import contract
 
 metadata = MetaData()
 
@@ -49,55 +53,93 @@ def _sync_columns() -> list[Column[Any]]:
     ]
 
 
-# -- reference data -------------------------------------------------------------------------
+# -- synced tables, derived from the contract (havre_common.contract) ---------------------------
 
-ref_territories = Table(
-    "ref_territories",
-    metadata,
-    Column("id", String(40), primary_key=True),
-    Column("name", Text, nullable=False),
-    Column("sort", Integer, nullable=False),
-)
-ref_stakes = Table(
-    "ref_stakes",
-    metadata,
-    Column("id", String(40), primary_key=True),
-    Column("number", Integer, nullable=False),
-    Column("name", Text, nullable=False),
-)
-ref_priorities = Table(
-    "ref_priorities",
-    metadata,
-    Column("id", String(40), primary_key=True),
-    Column("number", Integer, nullable=False),
-    Column("stake_id", String(40), nullable=False),
-    Column("name", Text, nullable=False),
-)
-ref_items = Table(
-    "ref_items",
-    metadata,
-    Column("list", String(40), primary_key=True),
-    Column("id", String(40), primary_key=True),
-    Column("name", Text, nullable=False),
-    Column("sort", Integer, nullable=False),
-)
 
-# -- agents and accounts --------------------------------------------------------------------
+def _column(f: contract.Field) -> Column[Any]:
+    """The server column of one contract field (same name and meaning as on the desktop)."""
+    kind: Any
+    if f.kind in (contract.Kind.INTEGER, contract.Kind.BOOLEAN):
+        kind = Integer
+    elif f.stored_length is not None:
+        kind = String(f.stored_length)
+    else:
+        kind = Text
+    primary = f.name == "id"
+    return Column(
+        f.name,
+        kind,
+        primary_key=primary,
+        nullable=not (primary or f.not_null),
+        server_default=f.default,
+    )
 
-agents = Table(
-    "agents",
+
+_SERVER_COLUMNS: dict[str, Callable[[], Column[Any]]] = {
+    # field → {"v": version, "a": agent, "d": device} of its last change (per-field merge).
+    "field_meta": lambda: Column("field_meta", Text, nullable=False, server_default="{}"),
+    # The change-log seq of the last change of an agent's own scope (role or territories);
+    # a pull cursor below it must re-download (reset_required).
+    "scope_changed_seq": lambda: Column(
+        "scope_changed_seq", BigInteger, nullable=False, server_default="0"
+    ),
+    # The person a conflict is about, for scope and erasure.
+    "person_id": lambda: Column("person_id", String(36)),
+    # Which device sent an audit entry (NULL for the server's own) and when.
+    "device_id": lambda: Column("device_id", String(64)),
+    "received_at_ms": lambda: Column("received_at_ms", BigInteger, nullable=False),
+}
+
+
+def contract_table(spec: contract.Table, *extra: Index) -> Table:
+    """A server table with exactly the contract's columns and its bookkeeping."""
+    columns: list[Column[Any]] = []
+    for f in spec.fields:
+        column = _column(f)
+        if spec.primary_key != ("id",) and f.name in spec.primary_key:
+            column = Column(f.name, column.type, primary_key=True)
+        columns.append(column)
+    if spec.field_clocks:
+        columns.append(Column(contract.CLOCK_COLUMN, Text, nullable=False, server_default="{}"))
+    if spec.sample_flag:
+        columns.append(_bool(contract.SAMPLE_COLUMN))
+    if spec.synced_state:
+        columns.extend(_sync_columns())
+    columns.extend(_SERVER_COLUMNS[name]() for name in spec.server_columns)
+    return Table(spec.name, metadata, *columns, *extra)
+
+
+ref_territories = contract_table(contract.TABLES["ref_territories"])
+ref_stakes = contract_table(contract.TABLES["ref_stakes"])
+ref_priorities = contract_table(contract.TABLES["ref_priorities"])
+ref_items = contract_table(contract.TABLES["ref_items"])
+agents = contract_table(contract.AGENTS)
+facilities = contract_table(contract.FACILITIES)
+actions = contract_table(contract.ACTIONS)
+action_evaluations = contract_table(contract.ACTION_EVALUATIONS)
+contacts = contract_table(contract.CONTACTS, Index("contacts_territory", "territory_id"))
+consents = contract_table(contract.CONSENTS, Index("consents_contact", "contact_id"))
+register_enrolments = contract_table(
+    contract.REGISTER_ENROLMENTS, Index("register_person", "person_id")
+)
+visits = contract_table(contract.VISITS, Index("visits_person", "person_id"))
+planned_contacts = contract_table(contract.PLANNED_CONTACTS, Index("planned_person", "person_id"))
+reception_encounters = contract_table(contract.RECEPTION_ENCOUNTERS)
+handouts_given = contract_table(contract.HANDOUTS_GIVEN, Index("handouts_person", "person_id"))
+audit_log = contract_table(contract.AUDIT_LOG)
+conflicts = contract_table(contract.CONFLICTS, Index("conflicts_row", "table_name", "row_id"))
+
+# -- agents' accounts, devices and scope (server-only) --------------------------------------
+
+accounts = Table(
+    "accounts",
     metadata,
     Column("id", String(36), primary_key=True),
-    Column("display_name", Text, nullable=False),
-    Column("role", String(40), nullable=False),
-    Column("territory_ids", Text, nullable=False, server_default="[]"),
-    Column("work_phone", Text),
-    Column("server_account", String(100)),
-    *_sync_columns(),
-    Column("updated_at", Text, nullable=False),
-    # Server-only: the change-log seq of the last change of this agent's own scope (role or
-    # territories); a pull cursor below it must re-download (reset_required).
-    Column("scope_changed_seq", BigInteger, nullable=False, server_default="0"),
+    Column("login", String(100), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("agent_id", String(36), nullable=False, unique=True),
+    _bool("disabled"),
+    Column("created_at_ms", BigInteger, nullable=False),
 )
 agent_territories = Table(
     "agent_territories",
@@ -115,16 +157,6 @@ agent_territory_history = Table(
     Column("from_ms", BigInteger, nullable=False),
     Column("to_ms", BigInteger),
     Index("agent_territory_history_agent", "agent_id"),
-)
-accounts = Table(
-    "accounts",
-    metadata,
-    Column("id", String(36), primary_key=True),
-    Column("login", String(100), nullable=False, unique=True),
-    Column("password_hash", Text, nullable=False),
-    Column("agent_id", String(36), nullable=False, unique=True),
-    _bool("disabled"),
-    Column("created_at_ms", BigInteger, nullable=False),
 )
 devices = Table(
     "devices",
@@ -158,235 +190,6 @@ login_failures = Table(
     Column("key", String(200), nullable=False),
     Column("at_ms", BigInteger, nullable=False),
     Index("login_failures_key", "key", "at_ms"),
-)
-
-# -- catalogue ------------------------------------------------------------------------------
-
-facilities = Table(
-    "facilities",
-    metadata,
-    Column("id", String(36), primary_key=True),
-    Column("kind_id", String(40), nullable=False),
-    Column("name", Text, nullable=False),
-    Column("address_line", Text),
-    Column("postcode", Text),
-    Column("city", Text),
-    Column("territory_id", String(40)),
-    Column("phone", Text),
-    Column("opening_hours", Text),
-    _bool("step_free"),
-    _bool("is_sample"),
-    *_sync_columns(),
-    Column("updated_at", Text, nullable=False),
-)
-actions = Table(
-    "actions",
-    metadata,
-    Column("id", String(36), primary_key=True),
-    Column("code", Text, nullable=False),
-    Column("title", Text, nullable=False),
-    Column("summary", Text, nullable=False, server_default=""),
-    Column("description", Text, nullable=False, server_default=""),
-    Column("priority_id", String(40), nullable=False),
-    Column("audience_ids", Text, nullable=False, server_default="[]"),
-    Column("need_ids", Text, nullable=False, server_default="[]"),
-    Column("territory_ids", Text, nullable=False, server_default="[]"),
-    Column("facility_id", String(36)),
-    Column("schedule", Text),
-    Column("contact_name", Text),
-    Column("contact_phone", Text),
-    Column("signup", Text),
-    _bool("is_free", 1),
-    Column("price_label", Text),
-    Column("accessibility", Text, nullable=False, server_default="{}"),
-    Column("accessibility_note", Text),
-    Column("status", String(40), nullable=False),
-    Column("start_date", Text),
-    Column("end_date", Text),
-    _bool("is_sample"),
-    *_sync_columns(),
-    Column("updated_at", Text, nullable=False),
-)
-action_evaluations = Table(
-    "action_evaluations",
-    metadata,
-    Column("id", String(36), primary_key=True),
-    Column("action_id", String(36), nullable=False),
-    Column("evaluated_on", Text, nullable=False),
-    Column("participants", Integer),
-    Column("verdict", String(20), nullable=False),
-    Column("indicators", Text, nullable=False, server_default="{}"),
-    Column("comment", Text),
-    Column("author_agent_id", String(36)),
-    *_sync_columns(),
-    Column("updated_at", Text, nullable=False),
-)
-
-# -- personal data --------------------------------------------------------------------------
-
-contacts = Table(
-    "contacts",
-    metadata,
-    Column("id", String(36), primary_key=True),
-    Column("kind", String(20), nullable=False),
-    Column("family_name", Text),
-    Column("given_names", Text),
-    Column("organisation_name", Text),
-    Column("birth_date", Text),
-    Column("address_line", Text),
-    Column("postcode", Text),
-    Column("city", Text),
-    Column("territory_id", String(40), nullable=False),
-    Column("phone_1", Text),
-    Column("phone_2", Text),
-    Column("email", Text),
-    Column("lives_alone", Integer),
-    Column("mobility", String(40)),
-    Column("access_notes", Text),
-    Column("emergency_contacts", Text, nullable=False, server_default="[]"),
-    Column("referent_agent_id", String(36)),
-    _bool("archived"),
-    Column("field_hlc", Text, nullable=False, server_default="{}"),
-    Column("field_meta", Text, nullable=False, server_default="{}"),
-    _bool("is_sample"),
-    *_sync_columns(),
-    Column("created_at", Text, nullable=False),
-    Column("updated_at", Text, nullable=False),
-    Index("contacts_territory", "territory_id"),
-)
-consents = Table(
-    "consents",
-    metadata,
-    Column("id", String(36), primary_key=True),
-    Column("contact_id", String(36), nullable=False),
-    Column("purpose", String(40), nullable=False),
-    Column("given", Integer, nullable=False),
-    Column("recorded_on", Text, nullable=False),
-    Column("method", Text, nullable=False),
-    Column("recorded_by_agent_id", String(36)),
-    Column("withdrawn_on", Text),
-    *_sync_columns(),
-    Column("updated_at", Text, nullable=False),
-    Index("consents_contact", "contact_id"),
-)
-register_enrolments = Table(
-    "register_enrolments",
-    metadata,
-    Column("id", String(36), primary_key=True),
-    Column("person_id", String(36), nullable=False),
-    Column("enrolled_on", Text, nullable=False),
-    Column("basis", String(40), nullable=False),
-    Column("requested_by", String(20), nullable=False),
-    Column("requester_name", Text),
-    Column("consent_given", Integer, nullable=False),
-    Column("consent_date", Text, nullable=False),
-    Column("removed_on", Text),
-    Column("removal_reason", Text),
-    *_sync_columns(),
-    Column("updated_at", Text, nullable=False),
-    Index("register_person", "person_id"),
-)
-visits = Table(
-    "visits",
-    metadata,
-    Column("id", String(36), primary_key=True),
-    Column("person_id", String(36), nullable=False),
-    Column("agent_id", String(36), nullable=False),
-    Column("occurred_at", Text, nullable=False),
-    Column("kind", String(40), nullable=False),
-    Column("outcome", String(40), nullable=False),
-    Column("duration_min", Integer),
-    Column("wellbeing", Integer),
-    Column("need_ids", Text, nullable=False, server_default="[]"),
-    Column("proposed_action_ids", Text, nullable=False, server_default="[]"),
-    _bool("handout_given"),
-    Column("follow_up_on", Text),
-    Column("notes", Text),
-    Column("revision", Integer, nullable=False, server_default="1"),
-    _bool("is_sample"),
-    *_sync_columns(),
-    Column("created_at", Text, nullable=False),
-    Column("updated_at", Text, nullable=False),
-    Index("visits_person", "person_id"),
-)
-planned_contacts = Table(
-    "planned_contacts",
-    metadata,
-    Column("id", String(36), primary_key=True),
-    Column("person_id", String(36), nullable=False),
-    Column("agent_id", String(36), nullable=False),
-    Column("due_on", Text, nullable=False),
-    Column("kind", String(40), nullable=False),
-    Column("reason", Text),
-    Column("done_by_visit_id", String(36)),
-    _bool("cancelled"),
-    Column("field_hlc", Text, nullable=False, server_default="{}"),
-    Column("field_meta", Text, nullable=False, server_default="{}"),
-    _bool("is_sample"),
-    *_sync_columns(),
-    Column("updated_at", Text, nullable=False),
-    Index("planned_person", "person_id"),
-)
-reception_encounters = Table(
-    "reception_encounters",
-    metadata,
-    Column("id", String(36), primary_key=True),
-    Column("occurred_at", Text, nullable=False),
-    Column("territory_id", String(40), nullable=False),
-    Column("need_id", String(40), nullable=False),
-    Column("age_group_id", String(40)),
-    Column("agent_id", String(36), nullable=False),
-    Column("facility_id", String(36)),
-    *_sync_columns(),
-)
-handouts_given = Table(
-    "handouts_given",
-    metadata,
-    Column("id", String(36), primary_key=True),
-    Column("person_id", String(36)),
-    Column("agent_id", String(36), nullable=False),
-    Column("given_at", Text, nullable=False),
-    Column("action_ids", Text, nullable=False, server_default="[]"),
-    Column("variant", String(20), nullable=False, server_default="large"),
-    Column("visit_id", String(36)),
-    Column("territory_id", String(40)),
-    *_sync_columns(),
-    Index("handouts_person", "person_id"),
-)
-audit_log = Table(
-    "audit_log",
-    metadata,
-    Column("id", String(36), primary_key=True),
-    Column("at", Text, nullable=False),
-    Column("agent_id", String(36)),
-    Column("event", String(60), nullable=False),
-    Column("entity", String(60)),
-    Column("entity_id", String(100)),
-    Column("detail", Text),
-    # Server-only: which device sent it (NULL for the server's own entries) and when.
-    Column("device_id", String(64)),
-    Column("received_at_ms", BigInteger, nullable=False),
-)
-conflicts = Table(
-    "conflicts",
-    metadata,
-    Column("id", String(36), primary_key=True),
-    Column("table_name", String(40), nullable=False),
-    Column("row_id", String(36), nullable=False),
-    Column("field", String(64), nullable=False),
-    Column("local_value", Text),
-    Column("remote_value", Text),
-    Column("local_hlc", Text),
-    Column("remote_hlc", Text),
-    Column("local_agent_id", String(36)),
-    Column("remote_agent_id", String(36)),
-    Column("created_at", Text, nullable=False),
-    Column("resolved_at", Text),
-    Column("resolution", Text),
-    # Server-only: the person the row belongs to, for scope and erasure.
-    Column("person_id", String(36)),
-    *_sync_columns(),
-    Index("conflicts_row", "table_name", "row_id"),
 )
 
 # -- sync bookkeeping -----------------------------------------------------------------------
@@ -454,13 +257,6 @@ sync_state = Table(
     metadata,
     Column("key", String(40), primary_key=True),
     Column("value", Text, nullable=False),
-)
-schema_version = Table(
-    "schema_version",
-    metadata,
-    Column("version", Integer, primary_key=True),
-    Column("name", String(100), nullable=False),
-    Column("applied_at_ms", BigInteger, nullable=False),
 )
 
 TABLES: dict[str, Table] = {t.name: t for t in metadata.sorted_tables}

@@ -34,43 +34,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-SOCIAL_WORKER = "travailleur-social"
-RECEPTION = "accueil"
-COORDINATOR = "coordinateur"
-ADMINISTRATOR = "administrateur"
-ROLES = (SOCIAL_WORKER, RECEPTION, COORDINATOR, ADMINISTRATOR)
+from havre_common import contract
 
-CARE_ROLES = frozenset({SOCIAL_WORKER, COORDINATOR})
-PERSON_ROLES = frozenset({SOCIAL_WORKER, COORDINATOR, RECEPTION})
-CATALOGUE_ROLES = frozenset({COORDINATOR, ADMINISTRATOR})
+# Roles and what each may read: the contract's (one definition for both sides).
+SOCIAL_WORKER = contract.SOCIAL_WORKER
+RECEPTION = contract.RECEPTION
+COORDINATOR = contract.COORDINATOR
+ADMINISTRATOR = contract.ADMINISTRATOR
+ROLES = contract.ROLES
+CARE_ROLES = contract.CARE_ROLES
+PERSON_ROLES = contract.PERSON_ROLES
+CATALOGUE_ROLES = contract.CATALOGUE_ROLES
 
 # What a reception agent receives of a contact and of a register enrolment.
-RECEPTION_CONTACT_FIELDS = frozenset(
-    {
-        "id",
-        "kind",
-        "family_name",
-        "given_names",
-        "organisation_name",
-        "birth_date",
-        "address_line",
-        "postcode",
-        "city",
-        "territory_id",
-        "phone_1",
-        "phone_2",
-        "email",
-        "archived",
-        "created_at",
-        "updated_at",
-    }
-)
-RECEPTION_REGISTER_FIELDS = frozenset(
-    {"id", "person_id", "enrolled_on", "consent_given", "consent_date", "removed_on", "updated_at"}
-)
-DIRECTORY_FIELDS = frozenset(
-    {"id", "display_name", "role", "territory_ids", "work_phone", "updated_at"}
-)
+RECEPTION_CONTACT_FIELDS = contract.CONTACTS.readable_by(RECEPTION)
+RECEPTION_REGISTER_FIELDS = contract.REGISTER_ENROLMENTS.readable_by(RECEPTION)
+# The agent directory; an agent's own row also carries their login (``server_account``).
+DIRECTORY_FIELDS = contract.AGENTS.readable_by(SOCIAL_WORKER)
 
 
 @dataclass(frozen=True)

@@ -152,8 +152,8 @@ def test_failed_action_leaves_nothing_half_saved(workspace: Workspace) -> None:
                 "family_name": "Moitié",
                 "given_names": "Rien",
                 "territory_id": "nord",
-                "created_at": "x",
-                "updated_at": "x",
+                "created_at": workspace.clock.now_iso(),
+                "updated_at": workspace.clock.now_iso(),
             },
         )
         raise RuntimeError("interrompu")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from havre_common.values import PHONE_MESSAGE, normalise_phone, parse_date
 from havre_desktop.core import agents, contacts, visits
 from havre_desktop.core.errors import PermissionDeniedError, ValidationError
-from havre_desktop.core.validation import PHONE_MESSAGE, normalise_phone, parse_date
 from havre_desktop.core.workspace import Workspace
 from tests.helpers import person_values
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -44,9 +45,17 @@ def coordinator_ws(tmp_path: Path, memory_keyring: MemoryKeyring) -> Iterator[Wo
     ws.store.close()
 
 
+def fixture_id(name: str) -> str:
+    """A stable UUID for a short name in these tests (row ids are UUIDs, as the contract says)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"havre-test:{name}"))
+
+
+FACILITY_ID = fixture_id("fac-1")
+
+
 def action(action_id: str, title: str, **overrides: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
-        "id": action_id,
+        "id": fixture_id(action_id),
         "code": f"A-P06-{action_id[-3:]}",
         "title": title,
         "summary": f"Résumé simple de l'activité {title}.",
@@ -55,7 +64,7 @@ def action(action_id: str, title: str, **overrides: Any) -> dict[str, Any]:
         "audience_ids": ["seniors"],
         "need_ids": ["isolement"],
         "territory_ids": ["nord"],
-        "facility_id": "fac-1",
+        "facility_id": FACILITY_ID,
         "schedule": "Tous les jeudis, de 14 h à 16 h",
         "contact_name": "Service Seniors (fictif)",
         "contact_phone": "02 61 91 44 55",
@@ -73,7 +82,7 @@ def action(action_id: str, title: str, **overrides: Any) -> dict[str, Any]:
 
 
 FACILITY = {
-    "id": "fac-1",
+    "id": FACILITY_ID,
     "kind_id": "maison-municipale",
     "name": "Maison municipale d'essai (fictive)",
     "address_line": "1 rue de l'Essai",

@@ -17,6 +17,7 @@ from havre_desktop.printing.handouts import HandoutData, Programme
 from havre_desktop.printing.layout import TYPOGRAPHY, Para, Span, Variant, wrap
 from tests.printing import pdfcheck
 from tests.printing.conftest import (
+    FACILITY_ID,
     HOSTILE_FAMILY,
     HOSTILE_GIVEN,
     HOSTILE_TITLE,
@@ -228,7 +229,7 @@ def test_territory_programme_of_40_actions_flows_with_nothing_cut(
             summary=f"Description courte numéro {n:02d}, pour savoir de quoi il s'agit.",
             territory_ids=["sud"],
             status="en-test" if n % 7 == 0 else "en-cours",
-            facility_id=None if n % 5 == 0 else "fac-1",
+            facility_id=None if n % 5 == 0 else FACILITY_ID,
         )
         for n in range(40)
     ]

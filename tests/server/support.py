@@ -154,6 +154,7 @@ class ServerProcess:
     ca_bundle: Path | None = None  # set when the server answers in https (its CA, for checks)
     _engine: Engine | None = None
     _options: tuple[str, ...] = ()
+    binary: Path = SERVER_BIN  # another install of the server (a venv without the desktop)
 
     @property
     def base_url(self) -> str:
@@ -168,7 +169,7 @@ class ServerProcess:
 
     def cli(self, *args: str, stdin: str | None = None, check: bool = True) -> str:
         result = subprocess.run(
-            [str(SERVER_BIN), "--database", self.database_url, *args],
+            [str(self.binary), "--database", self.database_url, *args],
             input=stdin,
             capture_output=True,
             text=True,
@@ -197,7 +198,7 @@ class ServerProcess:
         log = (self.workdir / f"server-{self.port}.log").open("ab")  # a restart appends
         self.process = subprocess.Popen(
             [
-                str(SERVER_BIN),
+                str(self.binary),
                 "--database",
                 self.database_url,
                 "serve",
@@ -257,14 +258,18 @@ class ServerProcess:
 
 
 def make_server(
-    backend: str, database_url: str, workdir: Path, env: dict[str, str] | None = None
+    backend: str,
+    database_url: str,
+    workdir: Path,
+    env: dict[str, str] | None = None,
+    binary: Path = SERVER_BIN,
 ) -> ServerProcess:
     full_env = dict(os.environ)
     full_env.update(TEST_ENV)
     full_env.update(env or {})
     full_env.pop("HAVRE_SERVER_DATABASE", None)
     workdir.mkdir(parents=True, exist_ok=True)
-    server = ServerProcess(backend, database_url, full_env, workdir)
+    server = ServerProcess(backend, database_url, full_env, workdir, binary=binary)
     server.cli("init")
     server.cli(
         "add-agent",

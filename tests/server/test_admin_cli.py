@@ -8,12 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect
 
-from havre_desktop.core.workspace import JSON_COLUMNS as DESKTOP_JSON_COLUMNS
-from havre_server.domain import JSON_COLUMNS
-from havre_server.migrations import SchemaTooNewError, latest_version, migrate
-from havre_server.schema import metadata
 from tests.server.support import PASSWORD, Replica, ServerProcess, World, new_person, new_visit
 
 
@@ -115,25 +110,6 @@ def test_invalid_catalogue_is_refused_whole(
     out = server.cli("import-catalogue", str(path), check=False)
     assert "valeur inconnue" in out
     assert server.sql("SELECT count(*) FROM facilities")[0][0] == before
-
-
-def test_migrated_database_matches_the_declared_schema(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path / 'm.db'}")
-    assert migrate(engine) == list(range(1, latest_version() + 1))
-    assert migrate(engine) == []  # idempotent
-    inspector = inspect(engine)
-    assert set(inspector.get_table_names()) == set(metadata.tables)
-    for name, table in metadata.tables.items():
-        assert {c["name"] for c in inspector.get_columns(name)} == set(table.c.keys())
-    with engine.begin() as conn:
-        conn.exec_driver_sql("INSERT INTO schema_version VALUES (999, 'future', 0)")
-    with pytest.raises(SchemaTooNewError):
-        migrate(engine)
-    engine.dispose()
-
-
-def test_server_and_desktop_agree_on_json_columns() -> None:
-    assert DESKTOP_JSON_COLUMNS - {"field_hlc"} == JSON_COLUMNS
 
 
 def test_server_logs_hold_no_personal_data(world: World) -> None:

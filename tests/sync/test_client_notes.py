@@ -30,7 +30,6 @@ from havre_desktop.sync.errors import (
     SyncError,
 )
 from havre_desktop.sync.transport import Transport
-from havre_server import scope
 from tests.helpers import person_values
 from tests.server.support import PASSWORD, World, free_port
 from tests.sync.conftest import MakeLaptop
@@ -285,11 +284,6 @@ def test_a_role_change_leaves_only_what_the_new_role_may_hold(
         "registre"
     }
     assert differences(worker, world) == []
-
-
-def test_reception_field_sets_match_the_server() -> None:
-    assert local.RECEPTION_CONTACT_FIELDS == scope.RECEPTION_CONTACT_FIELDS
-    assert local.RECEPTION_REGISTER_FIELDS == scope.RECEPTION_REGISTER_FIELDS
 
 
 def test_token_is_in_the_keyring_and_in_no_file(laptops: MakeLaptop, world: World) -> None:

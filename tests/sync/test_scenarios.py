@@ -4,6 +4,7 @@ real encrypted profiles on disk, a real server process on loopback."""
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -301,3 +302,43 @@ def test_old_client_version(laptops: MakeLaptop, world: World, tmp_path: Path) -
     worker.engine.client_version = "0.1.0"
     assert worker.sync().pushed == 1
     assert CLIENT_VERSION_HEADER  # sent on every request (see transport)
+
+
+def test_a_refused_new_visit_keeps_its_note_after_the_full_download(
+    laptops: MakeLaptop, world: World
+) -> None:
+    """Issue 11: a visit the server refused was removed by the full download that follows a
+    refusal, and the rejected edit then lost its values: the note typed was gone for good."""
+    from havre_common.reference import load_reference
+
+    reference = load_reference()
+    admin = world.admin
+    action_id = str(uuid.uuid4())
+    action = {
+        "code": "TEST-REFUS",
+        "title": "Atelier fictif supprimé entre-temps",
+        "priority_id": sorted(reference.labels("priorities"))[0],
+        "status": sorted(reference.labels("action_statuses"))[0],
+    }
+    (created,) = admin.push(admin.mutation("actions", action_id, "insert", action, 0))
+    assert created["status"] == "applied"
+    worker = laptops()
+    person_id = new_person(worker)
+    worker.sync()
+    note = "Mme X. souhaite participer à l'atelier. " * 100
+    visit_id = log_visit(worker, person_id, proposed_action_ids=[action_id], notes=note.strip())
+    (deleted,) = admin.push(admin.mutation("actions", action_id, "delete", {}, 1))
+    assert deleted["status"] == "applied"
+    report = worker.sync()
+    assert report.rejected == 1
+    assert not worker.has("visits", visit_id)  # the server never had it: the download removed it
+    (rejected,) = worker.engine.status().rejected
+    assert "action proposée" in rejected.reason
+    assert not rejected.values_removed  # the person is still here: what was typed is kept
+    assert rejected.changed_fields["notes"] == note.strip()
+    assert worker.ws.pending_changes() == 0
+    worker.sync()  # a later sync does not take it away either
+    (still,) = worker.engine.status().rejected
+    assert still.changed_fields["notes"] == note.strip()
+    worker.engine.dismiss_rejection(still.mutation_id)  # the agent discards it
+    assert worker.engine.status().rejected == []

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import shiboken6
 from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtPrintSupport import QPrinter
@@ -181,8 +182,11 @@ def make_app(tmp_path: Path, qtbot: QtBot, role: str = "travailleur-social") -> 
     yield app
     app.settle()
     database.shutdown()
-    window.close()
-    window.deleteLater()
+    # pytest-qt closes the widgets it was given before this teardown runs, and on a loaded
+    # machine their deferred deletion may already have happened.
+    if shiboken6.isValid(window):
+        window.close()
+        window.deleteLater()
     QApplication.processEvents()
     gc.collect()  # free this test's Qt objects now, not all together at interpreter exit
 

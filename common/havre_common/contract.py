@@ -1,0 +1,905 @@
+"""The data contract: every synced table and field, described once for the desktop and the server.
+
+Everything that both sides must agree on about the synced data is declared here and derived
+elsewhere, never typed again (see ../shared/design/contract.md):
+
+* the server's tables (``havre_server.schema`` builds SQLAlchemy ``Table`` objects from it);
+* validation, on both sides (:mod:`havre_common.validation`, French messages with the labels
+  below): the desktop refuses to save what the server would refuse;
+* the sync field and table lists: what travels, what stays on the device or on the server,
+  which tables merge per field, which rows depend on a person (scope, erasure, wipe);
+* what a role may read (reception agents: identity, contact details and register status);
+* the maximum lengths of the desktop's input fields, and the hypothesis strategies of the tests.
+
+The desktop's SQL migrations stay hand-written; ``tests/test_contract.py`` compares the migrated
+local schema and the server's migrated schema with this contract, so drift fails CI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Final
+
+# -- roles and small enumerations (defined once; French labels) ---------------------------------
+
+SOCIAL_WORKER: Final = "travailleur-social"
+RECEPTION: Final = "accueil"
+COORDINATOR: Final = "coordinateur"
+ADMINISTRATOR: Final = "administrateur"
+ROLES: Final = (SOCIAL_WORKER, RECEPTION, COORDINATOR, ADMINISTRATOR)
+
+CARE_ROLES: Final = frozenset({SOCIAL_WORKER, COORDINATOR})
+"""Roles that see visits and everything said about a person (never reception agents)."""
+PERSON_ROLES: Final = frozenset({SOCIAL_WORKER, COORDINATOR, RECEPTION})
+"""Roles that see persons of their territories (reception agents: a projection)."""
+CATALOGUE_ROLES: Final = frozenset({COORDINATOR, ADMINISTRATOR})
+"""Roles that edit the catalogue and read action evaluations."""
+ALL_ROLES: Final = frozenset(ROLES)
+
+ENUMS: Final[MappingProxyType[str, MappingProxyType[str, str]]] = MappingProxyType(
+    {
+        name: MappingProxyType(values)
+        for name, values in {
+            "contact_kinds": {"person": "Personne", "organisation": "Organisme"},
+            "consent_purposes": {
+                "fiche": "Tenue de la fiche",
+                "registre": "Registre des personnes vulnérables",
+                "partage-partenaires": "Partage avec les partenaires",
+            },
+            "planned_kinds": {
+                "visite": "Visite",
+                "appel": "Appel",
+                "suivi": "Suivi",
+                "appel-alerte": "Appel d'alerte",
+            },
+            "requesters": {"personne": "La personne", "tiers": "Un tiers"},
+            "verdicts": {"poursuivre": "Poursuivre", "adapter": "Adapter", "arreter": "Arrêter"},
+            "handout_variants": {"large": "Gros caractères", "very-large": "Très gros caractères"},
+            "accessibility_flags": {
+                "step_free": "Accès de plain-pied",
+                "hearing_loop": "Boucle magnétique",
+                "easy_read": "Facile à lire et à comprendre",
+                "sign_language": "Langue des signes",
+                "adapted_transport": "Transport adapté",
+            },
+        }.items()
+    }
+)
+"""Closed lists of the contract. Lists that the City edits (territories, needs, visit kinds…)
+are reference data (:mod:`havre_common.reference`), named by ``Field.choices`` the same way."""
+
+
+# -- fields ------------------------------------------------------------------------------------
+
+
+class Kind(StrEnum):
+    """What a field holds, on the wire and in both databases."""
+
+    TEXT = "text"  # str, limited by max_length; one line unless multiline
+    INTEGER = "integer"  # int within minimum..maximum
+    BOOLEAN = "boolean"  # stored 0/1
+    DATE = "date"  # ISO date (the desktop also accepts JJ/MM/AAAA when typed)
+    TIMESTAMP = "timestamp"  # ISO 8601 date and time
+    UUID = "uuid"  # a row id
+    UUID_LIST = "uuid_list"  # JSON list of row ids
+    CHOICE = "choice"  # one id of an enumeration or a reference list
+    CHOICE_LIST = "choice_list"  # JSON list of such ids
+    PHONE = "phone"  # French number, stored as "06 12 34 56 78"
+    EMAIL = "email"
+    POSTCODE = "postcode"  # five digits
+    CODE = "code"  # a short machine identifier matching ``pattern``
+    OBJECT = "object"  # small JSON object (evaluation indicators, audit detail)
+    FLAGS = "flags"  # JSON object of ``choices`` → bool (accessibility)
+    CONTACT_LIST = "contact_list"  # JSON list of {name, relation, phone} (emergency contacts)
+
+
+JSON_KINDS: Final = frozenset(
+    {Kind.UUID_LIST, Kind.CHOICE_LIST, Kind.OBJECT, Kind.FLAGS, Kind.CONTACT_LIST}
+)
+"""Kinds stored as JSON text in both databases."""
+
+
+class Sync(StrEnum):
+    """Where a table's rows travel."""
+
+    BOTH = "both"  # edited on devices and on the server, sent both ways
+    DOWN = "down"  # written on the server (or by coordinators), received by devices
+    UP = "up"  # written on devices, sent up, removed locally once acknowledged
+    LOCAL = "local"  # never leaves the device
+    SERVER = "server"  # never leaves the server
+
+
+class Policy(StrEnum):
+    """How the server applies a pushed row (sync.md, "Policies")."""
+
+    MERGE = "merge"  # per-field last-writer-wins by (HLC, device), conflicts kept
+    REVISION = "revision"  # created once; later changes are revisions (author, closing fields)
+    APPEND = "append"  # created once, never changed
+    CATALOGUE = "catalogue"  # server-authoritative, coordinators and administrators only
+    RESOLUTION = "resolution"  # conflicts: only their resolution is written by devices
+    SERVER = "server"  # written by the server alone (reference data, the agent directory)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of a synced table, as both sides see it.
+
+    ``required``: must be given (non-empty) when the row is created. ``updatable``: may change
+    after creation. ``writers``: roles that may set a non-empty value (None: the table's
+    writers). ``readers``: roles that receive the field (None: whoever receives the row).
+    ``default``: the stored value when none is given (SQL default on both sides). ``filled``:
+    not required from a device because the writer fills it when absent (the server's stamps).
+    A field that is required, filled or has a default is NOT NULL.
+    """
+
+    name: str
+    kind: Kind
+    label: str
+    required: bool = False
+    max_length: int | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+    choices: str | None = None
+    pattern: str | None = None
+    multiline: bool = False
+    updatable: bool = True
+    writers: frozenset[str] | None = None
+    readers: frozenset[str] | None = None
+    default: str | None = None
+    max_items: int | None = None
+    filled: bool = False
+
+    @property
+    def not_null(self) -> bool:
+        return self.required or self.filled or self.default is not None
+
+    @property
+    def is_json(self) -> bool:
+        return self.kind in JSON_KINDS
+
+    @property
+    def stored_length(self) -> int | None:
+        """The length of the server's ``VARCHAR`` for short identifiers (None: ``TEXT``)."""
+        if self.kind in (Kind.UUID, Kind.CHOICE, Kind.CODE):
+            return self.max_length
+        return None
+
+    def max_json_bytes(self) -> int:
+        """An upper bound of the UTF-8 size of this field's value in a pull page's JSON.
+
+        Control characters are refused (validation), so a character takes at most 4 bytes
+        (outside the BMP) or 2 (an escaped quote, backslash, or a line break in a multi-line
+        text); the name, quotes, colon and comma are counted.
+        """
+        overhead = len(self.name) + 4
+        if self.kind in (Kind.INTEGER,):
+            return overhead + 20
+        if self.kind is Kind.BOOLEAN:
+            return overhead + 5
+        if self.kind in (Kind.DATE, Kind.TIMESTAMP):
+            return overhead + 2 + 40
+        if self.kind in (Kind.UUID, Kind.CHOICE, Kind.CODE, Kind.PHONE, Kind.POSTCODE):
+            return overhead + 2 + 4 * int(self.max_length or 40)
+        if self.kind in (Kind.UUID_LIST, Kind.CHOICE_LIST):
+            return overhead + 2 + int(self.max_items or 0) * (4 * int(self.max_length or 40) + 3)
+        if self.kind is Kind.CONTACT_LIST:
+            one = 2 + (6 + 4 * 200 + 3) + (10 + 4 * 100 + 3) + (7 + 14 + 3)
+            return overhead + 2 + int(self.max_items or 0) * (one + 1)
+        return overhead + 2 + 4 * int(self.max_length or 0)
+
+
+# Fields that many tables share.
+def _id() -> Field:
+    return Field("id", Kind.UUID, "Identifiant", required=True, max_length=36, updatable=False)
+
+
+def _territory(required: bool = True, label: str = "Territoire") -> Field:
+    return Field("territory_id", Kind.CHOICE, label, required, max_length=40, choices="territories")
+
+
+def _stamp(name: str, label: str, required: bool = True, **kw: object) -> Field:
+    return Field(name, Kind.TIMESTAMP, label, required=required, max_length=40, **kw)  # type: ignore[arg-type]
+
+
+def _uuid(name: str, label: str, required: bool = False, **kw: object) -> Field:
+    return Field(name, Kind.UUID, label, required, max_length=36, **kw)  # type: ignore[arg-type]
+
+
+def _text(name: str, label: str, limit: int, **kw: object) -> Field:
+    return Field(name, Kind.TEXT, label, max_length=limit, **kw)  # type: ignore[arg-type]
+
+
+def _flag(name: str, label: str, default: str = "0", **kw: object) -> Field:
+    return Field(name, Kind.BOOLEAN, label, default=default, **kw)  # type: ignore[arg-type]
+
+
+def _phone(name: str, label: str) -> Field:
+    return Field(name, Kind.PHONE, label, max_length=40)
+
+
+def _choices(name: str, label: str, reference: str) -> Field:
+    return Field(
+        name, Kind.CHOICE_LIST, label, choices=reference, max_length=40, max_items=50, default="[]"
+    )
+
+
+# -- tables ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Table:
+    """One synced table.
+
+    ``writers``: roles whose devices may push rows of it. ``readers``: roles whose devices
+    receive it (the server filters further by territory, see ``havre_server.scope``).
+    ``person_column``: the column naming the person a row is about (scope, erasure, wipe,
+    subject access); "id" for the contacts themselves. ``local_columns``: desktop-only
+    bookkeeping (search text, FTS keys, derived dates). ``server_columns``: server-only
+    bookkeeping, never sent down. ``synced_state``: whether the row carries the sync columns
+    ``server_version`` and ``deleted`` on both sides. ``field_clocks``: per-field HLCs
+    (``field_hlc``) travel with the row.
+    """
+
+    name: str
+    label: str
+    fields: tuple[Field, ...]
+    sync: Sync
+    policy: Policy
+    writers: frozenset[str] = frozenset()
+    readers: frozenset[str] = ALL_ROLES
+    person_column: str | None = None
+    local_columns: tuple[str, ...] = ()
+    server_columns: tuple[str, ...] = ()
+    synced_state: bool = True
+    field_clocks: bool = False
+    sample_flag: bool = False
+    primary_key: tuple[str, ...] = ("id",)
+    personal: bool = False
+
+    def __post_init__(self) -> None:
+        names = [f.name for f in self.fields]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.name}: a field is declared twice")
+
+    @property
+    def by_name(self) -> MappingProxyType[str, Field]:
+        return MappingProxyType({f.name: f for f in self.fields})
+
+    def field(self, name: str) -> Field:
+        return self.by_name[name]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    @property
+    def required(self) -> frozenset[str]:
+        return frozenset(f.name for f in self.fields if f.required)
+
+    @property
+    def updatable(self) -> frozenset[str]:
+        """Fields a device may change after creation (``id`` never)."""
+        return frozenset(f.name for f in self.fields if f.updatable and f.name != "id")
+
+    @property
+    def json_fields(self) -> frozenset[str]:
+        return frozenset(f.name for f in self.fields if f.is_json)
+
+    def readable_by(self, role: str | None) -> frozenset[str]:
+        """The fields a device of this role holds (least data)."""
+        return frozenset(
+            f.name
+            for f in self.fields
+            if f.readers is None or (role is not None and role in f.readers)
+        )
+
+    def projected_for(self, role: str | None) -> bool:
+        """Whether a device of this role holds only part of the row."""
+        return self.readable_by(role) != frozenset(self.names)
+
+    def max_row_json_bytes(self) -> int:
+        """Upper bound of one row's ``fields`` as JSON (what a pull page carries)."""
+        return 2 + sum(f.max_json_bytes() for f in self.fields)
+
+    @property
+    def sync_columns(self) -> tuple[str, ...]:
+        return ("server_version", "deleted") if self.synced_state else ()
+
+
+_STAMPS = (_stamp("created_at", "Créé le", updatable=False), _stamp("updated_at", "Modifié le"))
+_EVERYONE_BUT_RECEPTION = frozenset({SOCIAL_WORKER, COORDINATOR, ADMINISTRATOR})
+
+REFERENCE_TABLES: Final = (
+    Table(
+        "ref_territories",
+        "Territoires",
+        (
+            Field("id", Kind.CODE, "Identifiant", True, max_length=40, pattern=r"^[a-z-]{1,40}$"),
+            _text("name", "Nom", 200, required=True),
+            Field("sort", Kind.INTEGER, "Ordre", True, minimum=0, maximum=1000),
+        ),
+        Sync.DOWN,
+        Policy.SERVER,
+        synced_state=False,
+    ),
+    Table(
+        "ref_stakes",
+        "Enjeux",
+        (
+            Field(
+                "id", Kind.CODE, "Identifiant", True, max_length=40, pattern=r"^[a-z0-9-]{1,40}$"
+            ),
+            Field("number", Kind.INTEGER, "Numéro", True, minimum=0, maximum=100),
+            _text("name", "Nom", 300, required=True),
+        ),
+        Sync.DOWN,
+        Policy.SERVER,
+        synced_state=False,
+    ),
+    Table(
+        "ref_priorities",
+        "Priorités",
+        (
+            Field(
+                "id", Kind.CODE, "Identifiant", True, max_length=40, pattern=r"^[a-z0-9-]{1,40}$"
+            ),
+            Field("number", Kind.INTEGER, "Numéro", True, minimum=0, maximum=100),
+            Field(
+                "stake_id", Kind.CODE, "Enjeu", True, max_length=40, pattern=r"^[a-z0-9-]{1,40}$"
+            ),
+            _text("name", "Nom", 300, required=True),
+        ),
+        Sync.DOWN,
+        Policy.SERVER,
+        synced_state=False,
+    ),
+    Table(
+        "ref_items",
+        "Listes de référence",
+        (
+            Field("list", Kind.CODE, "Liste", True, max_length=40, pattern=r"^[a-z_]{1,40}$"),
+            Field(
+                "id", Kind.CODE, "Identifiant", True, max_length=40, pattern=r"^[a-z0-9-]{1,40}$"
+            ),
+            _text("name", "Nom", 300, required=True),
+            Field("sort", Kind.INTEGER, "Ordre", True, minimum=0, maximum=1000),
+        ),
+        Sync.DOWN,
+        Policy.SERVER,
+        synced_state=False,
+        primary_key=("list", "id"),
+    ),
+)
+
+AGENTS: Final = Table(
+    "agents",
+    "Annuaire des agents",
+    (
+        _id(),
+        _text("display_name", "Nom", 200, required=True),
+        Field("role", Kind.CHOICE, "Rôle", True, max_length=40, choices="roles"),
+        Field(
+            "territory_ids",
+            Kind.CHOICE_LIST,
+            "Territoires",
+            choices="territories",
+            max_length=40,
+            max_items=10,
+            default="[]",
+        ),
+        _phone("work_phone", "Téléphone professionnel"),
+        # The agent's own login: sent only in their own agent row (havre_server.scope).
+        Field(
+            "server_account",
+            Kind.CODE,
+            "Compte",
+            max_length=100,
+            pattern=r"^[a-z0-9._-]{2,100}$",
+            readers=frozenset(),
+        ),
+        _stamp("updated_at", "Modifié le"),
+    ),
+    Sync.DOWN,
+    Policy.SERVER,
+    server_columns=("scope_changed_seq",),
+)
+
+FACILITIES: Final = Table(
+    "facilities",
+    "Lieux",
+    (
+        _id(),
+        Field(
+            "kind_id", Kind.CHOICE, "Type de lieu", True, max_length=40, choices="facility_kinds"
+        ),
+        _text("name", "Nom du lieu", 300, required=True),
+        _text("address_line", "Adresse", 300),
+        Field("postcode", Kind.POSTCODE, "Code postal", max_length=5),
+        _text("city", "Commune", 100),
+        _territory(required=False),
+        _phone("phone", "Téléphone"),
+        _text("opening_hours", "Horaires", 1000, multiline=True),
+        _flag("step_free", "Accès de plain-pied"),
+        _stamp("updated_at", "Modifié le", required=False, filled=True),
+    ),
+    Sync.DOWN,
+    Policy.CATALOGUE,
+    writers=CATALOGUE_ROLES,
+    sample_flag=True,
+)
+
+ACTIONS: Final = Table(
+    "actions",
+    "Actions",
+    (
+        _id(),
+        Field("code", Kind.TEXT, "Code", True, max_length=40),
+        _text("title", "Intitulé", 300, required=True),
+        _text("summary", "Résumé", 2000, multiline=True, default=""),
+        _text("description", "Description", 10000, multiline=True, default=""),
+        Field("priority_id", Kind.CHOICE, "Priorité", True, max_length=40, choices="priorities"),
+        _choices("audience_ids", "Publics", "audiences"),
+        _choices("need_ids", "Besoins", "need_kinds"),
+        Field(
+            "territory_ids",
+            Kind.CHOICE_LIST,
+            "Territoires",
+            choices="territories",
+            max_length=40,
+            max_items=10,
+            default="[]",
+        ),
+        _uuid("facility_id", "Lieu"),
+        _text("schedule", "Horaires", 1000, multiline=True),
+        _text("contact_name", "Contact", 200),
+        _phone("contact_phone", "Téléphone du contact"),
+        _text("signup", "Inscription", 1000, multiline=True),
+        _flag("is_free", "Gratuit", default="1"),
+        _text("price_label", "Tarif", 200),
+        Field(
+            "accessibility",
+            Kind.FLAGS,
+            "Accessibilité",
+            choices="accessibility_flags",
+            default="{}",
+            max_length=200,
+        ),
+        _text("accessibility_note", "Précisions sur l'accessibilité", 2000, multiline=True),
+        Field("status", Kind.CHOICE, "Statut", True, max_length=40, choices="action_statuses"),
+        Field("start_date", Kind.DATE, "Début", max_length=40),
+        Field("end_date", Kind.DATE, "Fin", max_length=40),
+        _stamp("updated_at", "Modifié le", required=False, filled=True),
+    ),
+    Sync.DOWN,
+    Policy.CATALOGUE,
+    writers=CATALOGUE_ROLES,
+    local_columns=("seq", "search_audiences"),
+    sample_flag=True,
+)
+
+ACTION_EVALUATIONS: Final = Table(
+    "action_evaluations",
+    "Évaluations des actions",
+    (
+        _id(),
+        _uuid("action_id", "Action", required=True, updatable=False),
+        Field("evaluated_on", Kind.DATE, "Date de l'évaluation", True, max_length=40),
+        Field("participants", Kind.INTEGER, "Participants", minimum=0, maximum=1_000_000),
+        Field("verdict", Kind.CHOICE, "Décision", True, max_length=20, choices="verdicts"),
+        Field("indicators", Kind.OBJECT, "Indicateurs", max_length=4000, default="{}"),
+        _text("comment", "Commentaire", 5000, multiline=True),
+        _uuid("author_agent_id", "Auteur", updatable=False),
+        _stamp("updated_at", "Modifié le", required=False, filled=True),
+    ),
+    Sync.BOTH,
+    Policy.REVISION,
+    writers=CATALOGUE_ROLES,
+    readers=CATALOGUE_ROLES,
+)
+
+_RECEPTION_TOO = frozenset({SOCIAL_WORKER, COORDINATOR, ADMINISTRATOR, RECEPTION})
+_NOT_RECEPTION = frozenset({SOCIAL_WORKER, COORDINATOR, ADMINISTRATOR})
+
+CONTACTS: Final = Table(
+    "contacts",
+    "Personnes et organismes",
+    (
+        _id(),
+        Field(
+            "kind",
+            Kind.CHOICE,
+            "Type de fiche",
+            True,
+            max_length=20,
+            choices="contact_kinds",
+            updatable=False,
+        ),
+        _text("family_name", "Nom", 200),
+        _text("given_names", "Prénom", 200),
+        _text("organisation_name", "Nom de l'organisme", 200),
+        Field("birth_date", Kind.DATE, "Date de naissance", max_length=40),
+        _text("address_line", "Adresse", 300),
+        Field("postcode", Kind.POSTCODE, "Code postal", max_length=5),
+        _text("city", "Commune", 100),
+        _territory(),
+        _phone("phone_1", "Téléphone"),
+        _phone("phone_2", "Autre téléphone"),
+        Field("email", Kind.EMAIL, "Adresse électronique", max_length=200),
+        # What reception agents never receive: situation at home, access, emergency contacts.
+        Field(
+            "lives_alone",
+            Kind.BOOLEAN,
+            "Vit seul(e)",
+            readers=_NOT_RECEPTION,
+            writers=_NOT_RECEPTION,
+        ),
+        Field(
+            "mobility",
+            Kind.CHOICE,
+            "Mobilité",
+            max_length=40,
+            choices="mobility_levels",
+            readers=_NOT_RECEPTION,
+            writers=_NOT_RECEPTION,
+        ),
+        _text(
+            "access_notes",
+            "Accès au logement",
+            2000,
+            multiline=True,
+            readers=_NOT_RECEPTION,
+            writers=_NOT_RECEPTION,
+        ),
+        Field(
+            "emergency_contacts",
+            Kind.CONTACT_LIST,
+            "Contacts d'urgence",
+            max_items=10,
+            default="[]",
+            readers=_NOT_RECEPTION,
+            writers=_NOT_RECEPTION,
+        ),
+        _uuid("referent_agent_id", "Référent", readers=_NOT_RECEPTION, writers=_NOT_RECEPTION),
+        _flag("archived", "Archivée"),
+        *_STAMPS,
+    ),
+    Sync.BOTH,
+    Policy.MERGE,
+    writers=PERSON_ROLES,
+    readers=PERSON_ROLES,
+    person_column="id",
+    local_columns=("seq", "search_phones", "last_visit_at"),
+    server_columns=("field_meta",),
+    field_clocks=True,
+    sample_flag=True,
+)
+
+CONSENTS: Final = Table(
+    "consents",
+    "Consentements",
+    (
+        _id(),
+        _uuid("contact_id", "Personne", required=True, updatable=False),
+        Field(
+            "purpose",
+            Kind.CHOICE,
+            "Objet",
+            True,
+            max_length=40,
+            choices="consent_purposes",
+            updatable=False,
+        ),
+        Field("given", Kind.BOOLEAN, "Consentement donné", True, updatable=False),
+        Field("recorded_on", Kind.DATE, "Recueilli le", True, max_length=40, updatable=False),
+        _text("method", "Recueilli comment", 500, required=True, updatable=False),
+        _uuid("recorded_by_agent_id", "Recueilli par", updatable=False),
+        Field("withdrawn_on", Kind.DATE, "Retiré le", max_length=40),
+        _stamp("updated_at", "Modifié le"),
+    ),
+    Sync.BOTH,
+    Policy.REVISION,
+    writers=PERSON_ROLES,
+    readers=PERSON_ROLES,
+    person_column="contact_id",
+)
+
+REGISTER_ENROLMENTS: Final = Table(
+    "register_enrolments",
+    "Inscriptions au registre",
+    (
+        _id(),
+        _uuid("person_id", "Personne", required=True, updatable=False),
+        Field("enrolled_on", Kind.DATE, "Inscrite le", True, max_length=40, updatable=False),
+        Field(
+            "basis",
+            Kind.CHOICE,
+            "Motif",
+            True,
+            max_length=40,
+            choices="register_bases",
+            updatable=False,
+            readers=_NOT_RECEPTION,
+        ),
+        Field(
+            "requested_by",
+            Kind.CHOICE,
+            "Demandée par",
+            True,
+            max_length=20,
+            choices="requesters",
+            updatable=False,
+            readers=_NOT_RECEPTION,
+        ),
+        _text("requester_name", "Nom du demandeur", 200, updatable=False, readers=_NOT_RECEPTION),
+        Field("consent_given", Kind.BOOLEAN, "Consentement", True, updatable=False),
+        Field(
+            "consent_date", Kind.DATE, "Date du consentement", True, max_length=40, updatable=False
+        ),
+        Field("removed_on", Kind.DATE, "Radiée le", max_length=40),
+        _text(
+            "removal_reason", "Motif de la radiation", 500, multiline=True, readers=_NOT_RECEPTION
+        ),
+        _stamp("updated_at", "Modifié le"),
+    ),
+    Sync.BOTH,
+    Policy.REVISION,
+    writers=PERSON_ROLES,
+    readers=PERSON_ROLES,
+    person_column="person_id",
+)
+
+VISITS: Final = Table(
+    "visits",
+    "Visites",
+    (
+        _id(),
+        _uuid("person_id", "Personne", required=True, updatable=False),
+        _uuid("agent_id", "Agent", required=True, updatable=False),
+        _stamp("occurred_at", "Date de la visite"),
+        Field("kind", Kind.CHOICE, "Type de contact", True, max_length=40, choices="visit_kinds"),
+        Field("outcome", Kind.CHOICE, "Résultat", True, max_length=40, choices="visit_outcomes"),
+        Field("duration_min", Kind.INTEGER, "Durée (minutes)", minimum=1, maximum=600),
+        Field("wellbeing", Kind.INTEGER, "Bien-être", minimum=1, maximum=5),
+        _choices("need_ids", "Besoins", "need_kinds"),
+        Field(
+            "proposed_action_ids",
+            Kind.UUID_LIST,
+            "Actions proposées",
+            max_length=36,
+            max_items=50,
+            default="[]",
+        ),
+        _flag("handout_given", "Document remis"),
+        Field("follow_up_on", Kind.DATE, "Date de suivi", max_length=40),
+        _text("notes", "Notes", 10000, multiline=True),
+        Field("revision", Kind.INTEGER, "Révision", minimum=1, maximum=10000, default="1"),
+        *_STAMPS,
+    ),
+    Sync.BOTH,
+    Policy.REVISION,
+    writers=CARE_ROLES,
+    readers=CARE_ROLES,
+    person_column="person_id",
+    sample_flag=True,
+)
+
+PLANNED_CONTACTS: Final = Table(
+    "planned_contacts",
+    "Contacts prévus",
+    (
+        _id(),
+        _uuid("person_id", "Personne", required=True, updatable=False),
+        _uuid("agent_id", "Agent", required=True),
+        Field("due_on", Kind.DATE, "Prévu le", True, max_length=40),
+        Field("kind", Kind.CHOICE, "Type", True, max_length=40, choices="planned_kinds"),
+        _text("reason", "Motif", 2000, multiline=True),
+        _uuid("done_by_visit_id", "Fait lors de la visite"),
+        _flag("cancelled", "Annulé"),
+        _stamp("updated_at", "Modifié le"),
+    ),
+    Sync.BOTH,
+    Policy.MERGE,
+    writers=CARE_ROLES,
+    readers=CARE_ROLES,
+    person_column="person_id",
+    server_columns=("field_meta",),
+    field_clocks=True,
+    sample_flag=True,
+)
+
+RECEPTION_ENCOUNTERS: Final = Table(
+    "reception_encounters",
+    "Accueils",
+    (
+        _id(),
+        _stamp("occurred_at", "Date"),
+        _territory(),
+        Field("need_id", Kind.CHOICE, "Besoin", True, max_length=40, choices="need_kinds"),
+        Field("age_group_id", Kind.CHOICE, "Tranche d'âge", max_length=40, choices="age_groups"),
+        _uuid("agent_id", "Agent", required=True),
+        _uuid("facility_id", "Lieu"),
+    ),
+    Sync.UP,
+    Policy.APPEND,
+    writers=ALL_ROLES,
+    readers=frozenset(),
+)
+
+HANDOUTS_GIVEN: Final = Table(
+    "handouts_given",
+    "Documents remis",
+    (
+        _id(),
+        _uuid("person_id", "Personne", updatable=False),
+        _uuid("agent_id", "Agent", required=True),
+        _stamp("given_at", "Remis le"),
+        Field("action_ids", Kind.UUID_LIST, "Actions", max_length=36, max_items=50, default="[]"),
+        Field(
+            "variant",
+            Kind.CHOICE,
+            "Taille des caractères",
+            True,
+            max_length=20,
+            choices="handout_variants",
+            default="large",
+        ),
+        _uuid("visit_id", "Visite"),
+        _territory(required=False),
+    ),
+    Sync.BOTH,
+    Policy.APPEND,
+    writers=ALL_ROLES,
+    readers=CARE_ROLES,
+    person_column="person_id",
+)
+
+AUDIT_LOG: Final = Table(
+    "audit_log",
+    "Journal d'audit",
+    (
+        _id(),
+        _stamp("at", "Date"),
+        _uuid("agent_id", "Agent"),
+        Field(
+            "event", Kind.CODE, "Évènement", True, max_length=60, pattern=r"^[a-z][a-z0-9-]{0,59}$"
+        ),
+        Field("entity", Kind.CODE, "Objet", max_length=60, pattern=r"^[a-z_]{1,60}$"),
+        Field(
+            "entity_id",
+            Kind.CODE,
+            "Identifiant de l'objet",
+            max_length=100,
+            pattern=r"^[A-Za-z0-9:_.-]{1,100}$",
+        ),
+        Field("detail", Kind.OBJECT, "Détail", max_length=4000),
+    ),
+    Sync.UP,
+    Policy.APPEND,
+    writers=ALL_ROLES,
+    readers=frozenset(),
+    server_columns=("device_id", "received_at_ms"),
+    synced_state=False,
+)
+
+CONFLICTS: Final = Table(
+    "conflicts",
+    "Conflits",
+    (
+        _id(),
+        Field(
+            "table_name",
+            Kind.CODE,
+            "Table",
+            True,
+            max_length=40,
+            pattern=r"^[a-z_]{1,40}$",
+            updatable=False,
+        ),
+        _uuid("row_id", "Ligne", required=True, updatable=False),
+        Field(
+            "field",
+            Kind.CODE,
+            "Champ",
+            True,
+            max_length=64,
+            pattern=r"^[a-z][a-z0-9_]{0,63}$",
+            updatable=False,
+        ),
+        _text("local_value", "Valeur gardée", 12000, multiline=True, updatable=False),
+        _text("remote_value", "Valeur écartée", 12000, multiline=True, updatable=False),
+        Field("local_hlc", Kind.TEXT, "Horodatage gardé", max_length=84, updatable=False),
+        Field("remote_hlc", Kind.TEXT, "Horodatage écarté", max_length=84, updatable=False),
+        _uuid("local_agent_id", "Agent (valeur gardée)", updatable=False),
+        _uuid("remote_agent_id", "Agent (valeur écartée)", updatable=False),
+        _stamp("created_at", "Créé le", updatable=False),
+        _stamp("resolved_at", "Résolu le", required=False),
+        _text("resolution", "Résolution", 2000, multiline=True),
+    ),
+    Sync.BOTH,
+    Policy.RESOLUTION,
+    writers=PERSON_ROLES,
+    readers=PERSON_ROLES,
+    server_columns=("person_id",),
+    personal=True,
+)
+
+TABLES: Final[MappingProxyType[str, Table]] = MappingProxyType(
+    {
+        t.name: t
+        for t in (
+            *REFERENCE_TABLES,
+            AGENTS,
+            FACILITIES,
+            ACTIONS,
+            ACTION_EVALUATIONS,
+            CONTACTS,
+            CONSENTS,
+            REGISTER_ENROLMENTS,
+            VISITS,
+            PLANNED_CONTACTS,
+            RECEPTION_ENCOUNTERS,
+            HANDOUTS_GIVEN,
+            AUDIT_LOG,
+            CONFLICTS,
+        )
+    }
+)
+"""Every synced table, parents before children (the order inserts can follow)."""
+
+
+# -- derived lists (what used to be typed out in a dozen places) ---------------------------------
+
+
+def tables(*, sync: Sync | None = None, policy: Policy | None = None) -> Iterator[Table]:
+    for table in TABLES.values():
+        if (sync is None or table.sync is sync) and (policy is None or table.policy is policy):
+            yield table
+
+
+REFERENCE_TABLE_NAMES: Final = tuple(t.name for t in REFERENCE_TABLES)
+PULLED_TABLES: Final = frozenset(
+    t.name for t in TABLES.values() if t.sync in (Sync.BOTH, Sync.DOWN) and t.readers
+)
+"""Tables whose rows a pull may bring to a device."""
+PUSHED_TABLES: Final = frozenset(t.name for t in TABLES.values() if t.writers)
+"""Tables a device may push rows of."""
+MERGE_TABLES: Final = frozenset(t.name for t in tables(policy=Policy.MERGE))
+UP_ONLY_TABLES: Final = frozenset(t.name for t in tables(sync=Sync.UP))
+"""Rows sent up and removed from the device once acknowledged (reception, audit)."""
+PERSON_TABLES: Final = tuple(t.name for t in TABLES.values() if t.person_column)
+"""Tables of personal data, the person's own fiche first (parents before children)."""
+PERSONAL_TABLES: Final = tuple(t.name for t in TABLES.values() if t.person_column or t.personal)
+"""Tables whose rows are about a person (least data: wipe, erasure, rejected edits)."""
+PERSON_DEPENDENTS: Final = tuple(
+    (t.name, str(t.person_column))
+    for t in TABLES.values()
+    if t.person_column and t.person_column != "id"
+)
+"""(table, column naming the person) for every row that belongs to a person."""
+JSON_FIELDS: Final = frozenset(f.name for t in TABLES.values() for f in t.fields if f.is_json)
+"""Fields stored as JSON text (same name, same meaning in every table)."""
+DESKTOP_LOCAL_COLUMNS: Final = frozenset(c for t in TABLES.values() for c in t.local_columns)
+"""Columns only the desktop has: never sent up, refused when a server sends them."""
+SERVER_ONLY_COLUMNS: Final = frozenset(c for t in TABLES.values() for c in t.server_columns)
+"""Columns only the server has: never sent down."""
+SYNC_STATE_COLUMNS: Final = ("server_version", "deleted")
+CLOCK_COLUMN: Final = "field_hlc"
+SAMPLE_COLUMN: Final = "is_sample"
+"""Marks demonstration rows (sample catalogue, demo data); kept on each side, never sent."""
+
+
+def ui_max_length(table: str, field_name: str) -> int:
+    """The maximum length of a desktop input bound to this field (0: no limit)."""
+    found = TABLES[table].field(field_name)
+    return int(found.max_length or 0) if found.kind is not Kind.OBJECT else 0
+
+
+def field_label(table: str, field_name: str) -> str:
+    return TABLES[table].field(field_name).label
+
+
+def enum_values(name: str) -> MappingProxyType[str, str]:
+    return ENUMS[name]

@@ -1,0 +1,1 @@
+"""Alembic's environment and the server's schema history (``versions/``)."""
