@@ -8,12 +8,20 @@ them as clocks, which is what the per-field merge needs.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 MAX_DRIFT_MS = 5 * 60 * 1000
 _MAX_COUNTER = 0xFFFF
+_MAX_MILLIS = 10**13 - 1  # 13 digits: the year 2286
+NODE_PATTERN = r"[A-Za-z0-9_-]{1,64}"
+STAMP_PATTERN = rf"^[0-9]{{13}}-[0-9a-f]{{4}}-{NODE_PATTERN}$"
+"""A stamp as the protocol accepts it. ASCII classes, not ``\\d``: the protocol's regex engine
+would match other scripts' digits with it, and ``int()`` reads them."""
+_STAMP = re.compile(STAMP_PATTERN)
+_NODE = re.compile(NODE_PATTERN)
 
 
 class ClockDriftError(Exception):
@@ -22,18 +30,31 @@ class ClockDriftError(Exception):
 
 @dataclass(frozen=True, order=True)
 class Timestamp:
+    """One stamp; refuses values whose text would not parse back to the same stamp."""
+
     millis: int
     counter: int
     node: str
+
+    def __post_init__(self) -> None:
+        if not (
+            0 <= self.millis <= _MAX_MILLIS
+            and 0 <= self.counter <= _MAX_COUNTER
+            and _NODE.fullmatch(self.node)
+        ):
+            raise ValueError(
+                f"horodatage HLC invalide : {self.millis}, {self.counter}, {self.node!r}"
+            )
 
     def __str__(self) -> str:
         return f"{self.millis:013d}-{self.counter:04x}-{self.node}"
 
     @classmethod
     def parse(cls, text: str) -> Timestamp:
-        millis, counter, node = text.split("-", 2)
-        if len(millis) != 13 or len(counter) != 4 or not node:
+        """The stamp written as ``text``, which must be exactly its canonical form."""
+        if not _STAMP.fullmatch(text):
             raise ValueError(f"horodatage HLC invalide : {text!r}")
+        millis, counter, node = text.split("-", 2)
         return cls(int(millis), int(counter, 16), node)
 
 
@@ -52,7 +73,8 @@ class HybridLogicalClock:
     ) -> None:
         self.node = node
         self._wall = wall
-        self._last = Timestamp.parse(last) if last else Timestamp(0, 0, node)
+        origin = Timestamp(0, 0, node)  # refuses a node that no stamp could carry
+        self._last = Timestamp.parse(last) if last else origin
 
     @property
     def last(self) -> str:
@@ -64,11 +86,7 @@ class HybridLogicalClock:
         if wall > self._last.millis:
             self._last = Timestamp(wall, 0, self.node)
         else:
-            counter = self._last.counter + 1
-            if counter > _MAX_COUNTER:
-                self._last = Timestamp(self._last.millis + 1, 0, self.node)
-            else:
-                self._last = Timestamp(self._last.millis, counter, self.node)
+            self._last = self._next(self._last.millis, self._last.counter + 1)
         return str(self._last)
 
     def receive(self, remote: str) -> None:
@@ -88,4 +106,11 @@ class HybridLogicalClock:
             counter = stamp.counter + 1
         else:
             counter = 0
-        self._last = Timestamp(millis, counter, self.node)
+        self._last = self._next(millis, counter)
+
+    def _next(self, millis: int, counter: int) -> Timestamp:
+        """(millis, counter), carried into the next millisecond when the counter is full:
+        four hex digits is all the stamp's text (and the protocol) has room for."""
+        if counter > _MAX_COUNTER:
+            return Timestamp(millis + 1, 0, self.node)
+        return Timestamp(millis, counter, self.node)

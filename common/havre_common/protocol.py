@@ -32,6 +32,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 
+from havre_common.hlc import STAMP_PATTERN
+
 PROTOCOL_VERSION = 1
 API_PREFIX = "/api/v1"
 CLIENT_VERSION_HEADER = "X-Havre-Client-Version"
@@ -50,7 +52,7 @@ MAX_CURSOR_LENGTH = 200
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 DEVICE_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
-HLC_PATTERN = r"^\d{13}-[0-9a-f]{4}-[A-Za-z0-9_-]{1,64}$"
+HLC_PATTERN = STAMP_PATTERN
 VERSION_PATTERN = r"^\d{1,4}\.\d{1,4}\.\d{1,4}$"
 ROW_ID_PATTERN = r"^[A-Za-z0-9:_.-]{1,100}$"
 TABLE_PATTERN = r"^[a-z_]{1,40}$"

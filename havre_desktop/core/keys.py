@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from havre_desktop import KEYRING_SERVICE
 from havre_desktop.core.errors import KeyringUnavailableError, WrongPassphraseError
+from havre_desktop.core.files import write_file
 
 log = logging.getLogger("havre.core.keys")
 
@@ -270,10 +271,8 @@ class KeySlots:
         return slots
 
     def write(self, slots: list[dict[str, Any]]) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"version": 1, "slots": slots}, indent=2), "utf-8")
-        os.replace(tmp, self.path)
-        _fsync_dir(self.path.parent)
+        text = json.dumps({"version": 1, "slots": slots}, indent=2)
+        write_file(self.path, text.encode("utf-8"))
 
     def kinds(self) -> set[str]:
         return {str(s.get("kind")) for s in self.read()}
@@ -292,16 +291,3 @@ class KeySlots:
         if kind == "recovery":
             raise WrongPassphraseError("La phrase de récupération ne correspond pas à ce profil.")
         raise WrongPassphraseError("Mot de passe incorrect.")
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import enum
 import json
 import logging
-import os
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from havre_desktop.core.errors import (
     KeyringUnavailableError,
     ProfileError,
 )
+from havre_desktop.core.files import write_file
 from havre_desktop.core.keys import (
     KeyringKeyStore,
     KeyringLike,
@@ -76,9 +76,7 @@ class ProfileManager:
         return data
 
     def _write_info(self, info: dict[str, Any]) -> None:
-        tmp = self.paths.profile_info.with_suffix(".tmp")
-        tmp.write_text(json.dumps(info, indent=2), "utf-8")
-        os.replace(tmp, self.paths.profile_info)
+        write_file(self.paths.profile_info, json.dumps(info, indent=2).encode("utf-8"))
 
     @property
     def profile_id(self) -> str:

@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import lru_cache
-from pathlib import Path
 from typing import IO
 
 from reportlab.lib.pagesizes import A4
@@ -705,24 +703,3 @@ def build(flow: Sequence[Flow], variant: Variant, meta: Metadata) -> bytes:
     typo = TYPOGRAPHY[variant]
     with BUILD_LOCK:
         return render([paginate(flow, typo)], typo, meta)
-
-
-def write_atomically(path: Path, produce: Callable[[IO[bytes]], bool]) -> bool:
-    """Write through a temporary file renamed into place only when `produce` returns True.
-
-    A cancelled or failed batch leaves nothing behind: no half-printed file of
-    personal letters lying in a folder.
-    """
-    path = Path(path)
-    partial = path.with_name(f".{path.name}.partiel")
-    try:
-        with partial.open("wb") as handle:
-            complete = produce(handle)
-        if complete:
-            os.replace(partial, path)
-            return True
-        partial.unlink(missing_ok=True)
-        return False
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise

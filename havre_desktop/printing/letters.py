@@ -28,6 +28,7 @@ from typing import IO
 
 from havre_desktop.core import agents, audit
 from havre_desktop.core.errors import PermissionDeniedError, ValidationError
+from havre_desktop.core.files import replace_file
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.printing import data
 from havre_desktop.printing.data import (
@@ -48,7 +49,6 @@ from havre_desktop.printing.layout import (
     draw_section,
     new_canvas,
     paginate,
-    write_atomically,
 )
 from havre_desktop.printing.text import day_month_year
 from havre_desktop.printing.wording import Words
@@ -278,7 +278,9 @@ def write_letters(
             canvas.save()
             return True
 
-    written = write_atomically(Path(path), produce)
+    # A cancelled or failed batch leaves nothing behind: no half-printed file of personal
+    # letters lying in a folder.
+    written = replace_file(Path(path), produce, private=False)
     done = state.done
     if written:
         audit.record(

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from havre_desktop.core.files import write_file
 from havre_desktop.core.french import count
 from havre_desktop.ui.i18n import tr
 
@@ -132,9 +133,7 @@ class PdfPreviewDialog(QDialog):
             QMessageBox.warning(self, tr("Impression"), str(exc))
 
     def save_to(self, path: Path) -> None:
-        tmp = path.with_suffix(path.suffix + ".part")
-        tmp.write_bytes(self.pdf)
-        tmp.replace(path)
+        write_file(path, self.pdf, private=False)
         self._done("saved")
 
     def save_with_dialog(self) -> None:

@@ -488,10 +488,16 @@ _BOOL_COLUMNS = ("step_free", "is_free")
 def read_catalogue_csv(path: Path) -> list[dict[str, Any]]:
     """One CSV (header row, ``;`` or ``,`` separated, UTF-8): lists separated by ``|``,
     booleans as oui/non/1/0, ``accessibility`` as the ``|``-separated flags that are true."""
-    text = path.read_text("utf-8-sig")
-    dialect = csv.Sniffer().sniff(text.splitlines()[0], delimiters=";,")
+    # newline="": the csv module reads the line ends itself, so that a quoted cell keeps its
+    # line breaks (a description over several lines); split lines would lose them.
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        # Only the separator is guessed: a dialect sniffed from the header alone misreads the
+        # doubled quotes ("") of a cell, as Excel writes a quote inside one.
+        delimiter = csv.Sniffer().sniff(handle.readline(), delimiters=";,").delimiter
+        handle.seek(0)
+        records = list(csv.DictReader(handle, delimiter=delimiter))
     rows: list[dict[str, Any]] = []
-    for raw in csv.DictReader(text.splitlines(), dialect=dialect):
+    for raw in records:
         row: dict[str, Any] = {}
         for key, value in raw.items():
             if key is None:

@@ -71,6 +71,7 @@ def test_a_well_formed_push_and_reply_are_accepted() -> None:
         _mutation(op="upsert"),
         _mutation(row_id="1 OR 1=1"),
         _mutation(hlc="2026-11-25"),
+        _mutation(hlc="١٧٩٥٦٣٢٣٢٦٦٢١-0001-abcdef0123456789"),  # Arabic-Indic digits
         _mutation(changed_fields={"Bad-Key": 1}),
         _mutation(changed_fields={"notes": "x" * (MAX_ROW_JSON_BYTES + 1)}),
         _mutation(changed_fields={f"f{i}": i for i in range(65)}),
