@@ -200,12 +200,36 @@ class Workspace:
         )
         if outbox and stamp:
             op = "delete" if changed.get("deleted") else "update"
-            self._record_mutation(
-                table, row_id, op, changed, int(current.get("server_version") or 0), stamp
-            )
+            base = self._base_version(table, row_id, current, changed)
+            self._record_mutation(table, row_id, op, changed, base, stamp)
         after = dict(before)
         after.update(sets)
         return decode_row(encode_row(after))
+
+    def _base_version(
+        self, table: str, row_id: str, current: dict[str, Any], changed: dict[str, Any]
+    ) -> int:
+        """The version of the server's row this edit was made on: the one last pulled (an
+        acknowledgement never changes it), or less for a field with an edit still waiting.
+
+        A pull keeps a waiting field's local value while it moves the row to a newer version,
+        so the device has seen that field only up to the base of its first waiting edit. One
+        base covers the whole edit: the lowest of its fields' (a conflict may then be recorded
+        on a field seen later, never a concurrent change hidden).
+        """
+        base = int(current.get("server_version") or 0)
+        fields = set(changed) - UNMERGED_COLUMNS
+        for text, waiting_base in self.store.conn.execute(
+            "SELECT changed_fields, base_version FROM outbox WHERE table_name = ? AND row_id = ?",
+            (table, row_id),
+        ):
+            try:
+                waiting = json.loads(text)
+            except ValueError:
+                continue  # unreadable: the sync rejects it without sending it
+            if int(waiting_base) < base and isinstance(waiting, dict) and fields & waiting.keys():
+                base = int(waiting_base)
+        return base
 
     def _record_mutation(
         self,

@@ -5,6 +5,10 @@ Rules (sync.md):
 * A row arrives whole (``fields`` is the row as this agent may see it). Fields with an edit
   still waiting in the outbox keep their local value: a pull never overwrites a pending edit.
   Every other field takes the server's value — the server merges, the device follows.
+* The row's ``server_version`` becomes the version received: what the device has seen is what
+  it pulled, and the base version of its next edit comes from there. A state older than the
+  row's (replayed) is skipped, and so is a state older than this device's own acknowledged
+  edit of the row (``sync_acked``): the newer state, which contains it, is still to come.
 * Contacts and planned contacts keep the server's per-field clocks (``field_hlc``); a conflict
   row received tells which of the two values won (the later stamp, as on the server) and the
   device shows the winner in the row when the field is not pending, so a device whose edit
@@ -47,6 +51,7 @@ from havre_desktop.sync.local import (
     REF_TABLES,
     SNAPSHOT_TABLES,
     Pending,
+    acked_versions,
     foreign_keys_off,
     forget_values_of_absent_rows,
     may_hold,
@@ -155,6 +160,7 @@ class PageApplier:
         self._audience_labels: dict[str, str] | None = None
         self._inserts = _Inserts(ws.store.conn)
         self._known: dict[str, dict[str, dict[str, Any]]] | None = None
+        self._acked: dict[tuple[str, str], int] = {}
 
     # -- entry point ------------------------------------------------------------------------
 
@@ -181,6 +187,7 @@ class PageApplier:
                 pending = pending_rows(store)
                 self._inserts = _Inserts(store.conn)
                 self._known = self._existing_rows(page)
+                self._acked = acked_versions(store)
                 for change, values in zip(page.changes, encoded, strict=True):
                     if change.op == "remove":
                         stats.removed += self._remove(change, pending, owner)
@@ -347,6 +354,14 @@ class PageApplier:
         version = change.server_version
         if existing is not None and int(existing.get("server_version") or 0) > version:
             return True  # an older state replayed after a newer one (idempotent)
+        acked = self._acked.get((table, row_id))
+        if acked is not None:
+            if acked > version:
+                return True  # older than this device's own edit: the newer state will come
+            del self._acked[(table, row_id)]
+            conn.execute(
+                "DELETE FROM sync_acked WHERE table_name = ? AND row_id = ?", (table, row_id)
+            )
         values = {k: v for k, v in encoded.items() if k not in keep}
         if "server_version" in info.columns:
             values["server_version"] = version
@@ -507,6 +522,11 @@ class PageApplier:
             self._discard_erased(targets, row_id if table == "contacts" else None, pending)
         removed = 0
         for target_table, target_id in targets:
+            if self._acked.pop((target_table, target_id), None) is not None:
+                conn.execute(
+                    "DELETE FROM sync_acked WHERE table_name = ? AND row_id = ?",
+                    (target_table, target_id),
+                )
             if target_table != "conflicts":
                 conn.execute(
                     "DELETE FROM conflicts WHERE table_name = ? AND row_id = ?",
@@ -569,6 +589,12 @@ class PageApplier:
             )
             removed += max(cursor.rowcount, 0)
         conn.execute("DELETE FROM sync_snapshot_seen")
+        for table in SNAPSHOT_TABLES:
+            conn.execute(
+                f"DELETE FROM sync_acked WHERE table_name = ? AND NOT EXISTS "
+                f"(SELECT 1 FROM {table} t WHERE t.id = sync_acked.row_id)",
+                (table,),
+            )
         return removed
 
     # -- clocks -----------------------------------------------------------------------------

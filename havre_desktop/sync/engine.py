@@ -13,7 +13,10 @@ Outcome of each edit sent (``MutationResult``):
 
 * ``applied`` / ``conflict`` (and ``duplicate`` of those): the outbox entry is deleted. Rows
   this agent will never receive back (reception encounters, a follow-up assigned to a
-  colleague, a reception agent's handouts) leave the device then.
+  colleague, a reception agent's handouts) leave the device then. The version the server gave
+  the row is kept apart (``sync_acked``), never as the row's ``server_version``: what the
+  device has seen is what it pulled (sync.md), and the server may have applied the edit on top
+  of changes still to be pulled. A later edit's base version therefore never hides them.
 * ``rejected`` (and ``duplicate`` of a rejection): the entry moves to ``sync_rejections`` with
   the server's French reason and the values typed: visible until the agent dismisses it, never
   counted as waiting, never blocking the others. The device's copy of the row may now differ
@@ -88,6 +91,9 @@ from havre_desktop.sync.transport import (
 
 log = logging.getLogger("havre.sync")
 
+# Rows whose pulled states are skipped when older than an acknowledgement (see apply.py);
+# conflicts are resolved through their own rule, reference data is never pushed.
+ACK_TRACKED_TABLES = local.PULLED_TABLES - {"conflicts", *local.REF_TABLES}
 MAX_RESETS_PER_SYNC = 3
 FULL_DOWNLOAD_DUE = local.FULL_DOWNLOAD_DUE
 MAX_PAGES_PER_SYNC = 100_000
@@ -577,11 +583,10 @@ class SyncEngine:
         row = store.query_one(f"SELECT * FROM {table} WHERE id = ?", (row_id,))
         if row is None:
             return
-        if result.server_version is not None and "server_version" in row:
-            store.conn.execute(
-                f"UPDATE {table} SET server_version = max(server_version, ?) WHERE id = ?",
-                (result.server_version, row_id),
-            )
+        # Not the row's server_version: the server may have applied this edit on top of changes
+        # this device has not pulled yet, and base versions must not claim to have seen them.
+        if result.server_version is not None and table in ACK_TRACKED_TABLES:
+            local.record_ack(store, table, row_id, result.server_version)
         if result.hlc_adjusted_to and table in local.MERGE_TABLES:
             stamps: dict[str, str] = json.loads(row.get("field_hlc") or "{}")
             moved = {k: result.hlc_adjusted_to for k, v in stamps.items() if v == entry["hlc"]}
@@ -608,6 +613,9 @@ class SyncEngine:
         )
         if not still:
             store.conn.execute(f"DELETE FROM {table} WHERE id = ?", (row_id,))
+            store.conn.execute(
+                "DELETE FROM sync_acked WHERE table_name = ? AND row_id = ?", (table, row_id)
+            )
 
     def _push_audit(
         self,

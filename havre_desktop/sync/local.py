@@ -2,7 +2,13 @@
 
 Tables (db/migrations): ``sync_meta`` (key/value), ``outbox`` (written by the core with every
 edit), ``sync_rejections`` (edits refused, kept visible until dismissed), ``sync_history``,
-``sync_snapshot_seen`` (rows received during a full download) and ``conflicts``.
+``sync_snapshot_seen`` (rows received during a full download), ``sync_acked`` (versions the
+server gave this device's own edits, not received by a pull yet) and ``conflicts``.
+
+What a device has seen is what it pulled: a row's ``server_version`` is set by pulls only, and
+the base version of an edit comes from it (``Workspace.update_row``). An acknowledgement goes
+to ``sync_acked``, which only lets a pull skip states of the row older than the device's own
+edit; it is never a base version.
 
 Keys of ``sync_meta`` written here: ``server_url``, ``account_login``, ``bound_agent_id``,
 ``token_expires_at_ms``, ``pull_cursor``, ``full_download_due``, ``server_schema_version``,
@@ -50,6 +56,7 @@ WIPED_TABLES = (
     "outbox",
     "sync_rejections",
     "sync_snapshot_seen",
+    "sync_acked",
 )
 # Tables of personal data: a rejected edit about a row of these that is no longer on the device
 # loses its values.
@@ -129,10 +136,33 @@ FULL_DOWNLOAD_DUE = "full_download_due"
 
 
 def restart_full_download(store: Store) -> None:
-    """The next pull starts a full download (the outbox is kept)."""
+    """The next pull starts a full download (the outbox is kept). It sends the rows as they
+    are now, never older than an acknowledgement already received: ``sync_acked`` has
+    nothing left to skip."""
     with store.transaction() as conn:
         set_meta(store, "pull_cursor", "0")
         conn.execute("DELETE FROM sync_snapshot_seen")
+        conn.execute("DELETE FROM sync_acked")
+
+
+def record_ack(store: Store, table: str, row_id: str, version: int) -> None:
+    """Remember the version the server gave this device's own edit of a row (inside the
+    caller's transaction), until a pull brings the row at that version or later."""
+    store.conn.execute(
+        "INSERT INTO sync_acked VALUES (?, ?, ?) ON CONFLICT(table_name, row_id) "
+        "DO UPDATE SET server_version = max(server_version, excluded.server_version)",
+        (table, row_id, version),
+    )
+
+
+def acked_versions(store: Store) -> dict[tuple[str, str], int]:
+    """(table, row id) → the latest acknowledged version not yet received by a pull."""
+    return {
+        (str(table), str(row_id)): int(version)
+        for table, row_id, version in store.conn.execute(
+            "SELECT table_name, row_id, server_version FROM sync_acked"
+        )
+    }
 
 
 def full_download_due(store: Store) -> None:

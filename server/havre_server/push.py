@@ -15,6 +15,10 @@ Policies (sync.md):
   the mutation just received, ``remote_*`` = the value the server held), sent to the agents
   concerned and to coordinators. A field the client had already seen (unchanged on the server
   since its base version) is the client's newer edit and is applied whatever the clocks say.
+  The base version is what the device pulled, never what an acknowledgement said (sync.md):
+  a field last changed by this same device is its own earlier edit, not a conflict.
+* every table — a ``base_version`` above the row's own version is refused: no device can have
+  seen it, and it would hide the changes up to it from the merge.
 * visits — append-only by UUID; a correction is a new revision by its author, who must still see
   the person. A visit logged while the author still had access (by its HLC) is accepted even if
   the access was lost since (it happened); the author then gets it removed at the next pull.
@@ -389,6 +393,18 @@ def _existing(ctx: Ctx, spec: Spec, row_id: str) -> dict[str, Any]:
     return row
 
 
+def _seen_version(m: Mutation, row: dict[str, Any]) -> None:
+    """Refuse a base version the row never had. A device has seen only versions it pulled;
+    a higher base would hide from the merge every change up to it (a concurrent edit then
+    overwritten with no conflict). Checked once the row is known to be visible to the agent."""
+    version = int(row.get("server_version") or 0)
+    if m.base_version > version:
+        raise Reject(
+            f"Version de la fiche inconnue du serveur (version {m.base_version} annoncée, "
+            f"le serveur en est à la version {version}) : modification refusée."
+        )
+
+
 def _visible_person(ctx: Ctx, person_id: str | None, *, care: bool) -> str:
     """The person's territory if the pushing agent may see her now; refused otherwise."""
     territory = person_territory(ctx.conn, person_id)
@@ -554,6 +570,7 @@ def _contacts(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> Outc
     row = _existing(ctx, spec, m.row_id)
     if row["deleted"] or not p.sees_persons or not p.has_territory(row["territory_id"]):
         raise Reject(NOT_VISIBLE)
+    _seen_version(m, row)
     old_territory = row["territory_id"]
     if m.op == "delete":
         if not p.is_care:
@@ -636,6 +653,7 @@ def _planned(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> Outco
     territory = _visible_person(ctx, row["person_id"], care=True)
     if p.role != COORDINATOR and row["agent_id"] != p.agent_id:
         raise Reject(NOT_VISIBLE)
+    _seen_version(m, row)
     if m.op == "delete":
         fresh = _update(ctx, spec, row, {"deleted": 1})
         ctx.buffer.add(
@@ -745,6 +763,7 @@ def _visits(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> Outcom
     if row["agent_id"] != p.agent_id:
         raise Reject("Seul l'auteur d'une visite peut la corriger : refusé.")
     territory = _visible_person(ctx, row["person_id"], care=True)
+    _seen_version(m, row)
     _only_updatable(spec, values)
     cleaned = clean(spec, ctx.ref, values)
     _check_actions(ctx, cleaned.get("proposed_action_ids") or [])
@@ -804,6 +823,7 @@ def _person_records(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -
         raise Reject("Cette ligne a été supprimée entre-temps : modification non appliquée.")
     if p.role == RECEPTION and spec.table.name == "consents" and row["purpose"] != "registre":
         raise Reject(NOT_VISIBLE)
+    _seen_version(m, row)
     if m.op == "delete":
         if not p.is_care:
             raise Reject("Votre rôle ne permet pas cette suppression.")
@@ -873,6 +893,8 @@ def _catalogue(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> Out
     if ctx.p.role not in CATALOGUE_ROLES:
         raise Reject("Le catalogue est géré par les coordinateurs et les administrateurs : refusé.")
     row = load_row(ctx.conn, spec.table, m.row_id, for_update=True)
+    if row is not None:
+        _seen_version(m, row)
     cleaned = clean(spec, ctx.ref, values)
     facility = cleaned.get("facility_id") if spec.table.name == "actions" else None
     if facility and load_row(ctx.conn, schema.facilities, facility) is None:
@@ -918,6 +940,7 @@ def _evaluations(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> O
         raise Reject("Seul l'auteur d'une évaluation peut la corriger : refusé.")
     if m.op == "delete":
         raise Reject("Une évaluation ne se supprime pas : corrigez-la.")
+    _seen_version(m, row)
     _only_updatable(spec, values)
     fresh = _update(ctx, spec, row, clean(spec, ctx.ref, values))
     ctx.buffer.add(entry_for("action_evaluations", fresh, territory_id=None))
@@ -935,6 +958,7 @@ def _resolution(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> Ou
         p.role == COORDINATOR or (p.sees_persons and p.agent_id in involved)
     ):
         raise Reject(NOT_VISIBLE)
+    _seen_version(m, row)
     _only_updatable(spec, values)
     fresh = _update(ctx, spec, row, clean(spec, ctx.ref, values))
     ctx.buffer.add(entry_for("conflicts", fresh, territory_id=territory))

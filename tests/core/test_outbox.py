@@ -62,6 +62,32 @@ def test_person_creation_and_edit_write_outbox_entries(workspace: Workspace) -> 
     assert len({e["mutation_id"] for e in entries}) == 2
 
 
+def test_base_version_is_the_version_pulled_or_that_of_an_edit_still_waiting(
+    workspace: Workspace,
+) -> None:
+    """What a device has seen is what it pulled; a pull keeps a field with an edit waiting,
+    so that field was seen only up to the base of the waiting edit."""
+    person_id = contacts.create_person(workspace, person_values())["id"]
+    store = workspace.store
+
+    def pulled(version: int) -> None:  # what applying a pull page does to the row's version
+        with store.transaction() as conn:
+            conn.execute(
+                "UPDATE contacts SET server_version = ? WHERE id = ?", (version, person_id)
+            )
+
+    pulled(3)
+    with store.transaction() as conn:
+        conn.execute("DELETE FROM outbox")  # the creation was sent and acknowledged
+    contacts.update(workspace, person_id, {"phone_1": "06 39 98 00 01"})
+    pulled(5)  # the phone, waiting, kept its local value
+    contacts.update(workspace, person_id, {"city": "Harfleur"})
+    contacts.update(workspace, person_id, {"phone_1": "06 39 98 00 02"})
+    contacts.update(workspace, person_id, {"phone_1": "06 39 98 00 03", "city": "Montivilliers"})
+    entries = workspace.outbox_entries([person_id])
+    assert [e["base_version"] for e in entries] == [3, 5, 3, 3]
+
+
 def test_edit_with_no_change_records_nothing(workspace: Workspace) -> None:
     person = contacts.create_person(workspace, person_values())
     before = workspace.pending_changes()

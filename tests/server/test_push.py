@@ -287,3 +287,48 @@ def test_pushes_about_an_erased_person_are_refused_with_the_reason(world: World)
         assert all(r["status"] == "applied" for r in results[1:])
     assert world.server.sql("SELECT count(*) FROM contacts WHERE id = :i", i=person_id)[0][0] == 0
     assert world.server.sql("SELECT count(*) FROM visits WHERE id = :i", i=visit_id)[0][0] == 0
+
+
+def test_a_base_version_the_row_never_had_is_refused(world: World) -> None:
+    """A device can only have seen versions that exist: a base above the row's version would
+    hide from the merge every later change up to it. Refused, saying why; nothing applied."""
+    device = world.agent("travailleur-social", ["nord"])
+    person_id = new_person(device)  # version 1
+    visit_id = str(uuid.uuid4())
+    device.push(
+        device.mutation("visits", visit_id, "insert", visit_fields(person_id, device.agent_id))
+    )
+    edit, deletion, correction = device.push(
+        device.mutation("contacts", person_id, "update", {"city": "Harfleur"}, 2),
+        device.mutation("contacts", person_id, "delete", {"deleted": True}, 7),
+        device.mutation("visits", visit_id, "update", {"wellbeing": 4, "revision": 2}, 2),
+    )
+    assert edit == {
+        "mutation_id": edit["mutation_id"],
+        "status": "rejected",
+        "original_status": None,
+        "reason": "Version de la fiche inconnue du serveur (version 2 annoncée, le serveur en "
+        "est à la version 1) : modification refusée.",
+        "server_version": None,
+        "conflict_ids": [],
+        "hlc_adjusted_to": None,
+    }
+    assert deletion["status"] == "rejected" and "version 7 annoncée" in deletion["reason"]
+    assert correction["status"] == "rejected" and "version 2 annoncée" in correction["reason"]
+    (person,) = world.server.sql(
+        "SELECT city, deleted, server_version FROM contacts WHERE id = :i", i=person_id
+    )
+    assert tuple(person) == ("Le Havre", 0, 1)
+    (visit,) = world.server.sql("SELECT wellbeing, revision FROM visits WHERE id = :i", i=visit_id)
+    assert tuple(visit) == (3, 1)
+    for result in (edit, deletion, correction):
+        logged = world.server.sql(
+            "SELECT count(*) FROM change_log WHERE mutation_id = :m", m=result["mutation_id"]
+        )
+        assert logged[0][0] == 0
+    # With the version the row has, the same edits are applied.
+    applied = device.push(
+        device.mutation("contacts", person_id, "update", {"city": "Harfleur"}, 1),
+        device.mutation("visits", visit_id, "update", {"wellbeing": 4, "revision": 2}, 1),
+    )
+    assert [r["status"] for r in applied] == ["applied", "applied"]
