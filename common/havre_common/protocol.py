@@ -53,7 +53,7 @@ MAX_CURSOR_LENGTH = 200
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 DEVICE_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
 HLC_PATTERN = STAMP_PATTERN
-VERSION_PATTERN = r"^\d{1,4}\.\d{1,4}\.\d{1,4}$"
+VERSION_PATTERN = r"^[0-9]{1,4}\.[0-9]{1,4}\.[0-9]{1,4}$"  # ASCII: \d takes other digits
 ROW_ID_PATTERN = r"^[A-Za-z0-9:_.-]{1,100}$"
 TABLE_PATTERN = r"^[a-z_]{1,40}$"
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -140,7 +140,10 @@ def _check_fields(value: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def version_tuple(text: str) -> tuple[int, ...]:
-    """``"0.10.2"`` → ``(0, 10, 2)``, for comparing client versions."""
+    """``"0.10.2"`` → ``(0, 10, 2)``, for comparing client versions; ValueError for anything
+    but ASCII ``MAJOR.MINOR.PATCH`` (``int()`` alone would read "٩.٩.٩" as 9.9.9)."""
+    if not re.fullmatch(VERSION_PATTERN, text):
+        raise ValueError(f"version invalide : {text[:20]!r}")
     return tuple(int(part) for part in text.split("."))
 
 

@@ -297,6 +297,8 @@ def clean_value(f: Field, value: Any, ref: Reference | None = None) -> Any:
 
 def _clean(f: Field, value: Any, ref: Reference) -> Any:
     if isinstance(value, str):
+        if f.multiline:  # a line break typed on Windows, or from a spreadsheet's cell
+            value = value.replace("\r\n", "\n")
         problem = _bad_characters(value, f.multiline)
         if problem:
             raise _Refused(f"{problem}.")

@@ -15,11 +15,15 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QPlainTextEdit,
     QTableView,
     QWidget,
 )
+
+from havre_common import contract
 
 
 def error_label() -> QLabel:
@@ -30,12 +34,59 @@ def error_label() -> QLabel:
     return label
 
 
-class FormErrors:
-    """Maps field names to the error label shown under each field."""
+def french_count(value: int, noun: str = "") -> str:
+    """12345 → "12 345"; with a noun, agreed: "1 caractère", "12 345 caractères"."""
+    number = f"{value:,}".replace(",", "\u00a0")
+    if not noun:
+        return number
+    return f"{number} {noun}{'s' if value > 1 else ''}"
 
-    def __init__(self) -> None:
+
+class LengthHint(QLabel):
+    """Under a multi-line text: how much room is left once near the contract's limit, and by
+    how much it is over (the text is kept: the agent shortens it, nothing is cut silently)."""
+
+    def __init__(self, edit: QPlainTextEdit, limit: int) -> None:
+        super().__init__()
+        self.edit = edit
+        self.limit = limit
+        self.setWordWrap(True)
+        self.setAccessibleName("Longueur du texte")
+        edit.textChanged.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self) -> None:
+        length = len(self.edit.toPlainText())
+        if length > self.limit:
+            self.setProperty("role", "error")
+            self.setText(
+                f"Trop long de {french_count(length - self.limit, 'caractère')} : "
+                f"raccourcissez le texte (au plus {french_count(self.limit, 'caractère')})."
+            )
+        elif length >= self.limit * 0.9:
+            self.setProperty("role", None)
+            left = self.limit - length
+            self.setText(
+                f"Encore {french_count(left, 'caractère')} possible{'s' if left > 1 else ''}."
+            )
+        else:
+            self.setText("")
+        self.style().unpolish(self)
+        self.style().polish(self)
+        self.setVisible(bool(self.text()))
+
+
+class FormErrors:
+    """Maps field names to the error label shown under each field.
+
+    Given the contract's table, each field's input takes the contract's maximum length (the
+    limit the server checks): a one-line input stops there, a multi-line text shows how much
+    room is left."""
+
+    def __init__(self, table: str | None = None) -> None:
         self.labels: dict[str, QLabel] = {}
         self.widgets: dict[str, QWidget] = {}
+        self.table = table
 
     def add_row(self, form: QFormLayout, text: str, field: str, widget: QWidget) -> QLabel:
         label = QLabel(text)
@@ -51,11 +102,22 @@ class FormErrors:
         box = QVBoxLayout(container)
         box.setContentsMargins(0, 0, 0, 0)
         box.addWidget(widget)
+        limit = self._limit(field)
+        if limit and isinstance(widget, QLineEdit):
+            widget.setMaxLength(limit)
+        elif limit and isinstance(widget, QPlainTextEdit):
+            box.addWidget(LengthHint(widget, limit))
         box.addWidget(error)
         form.addRow(label, container)
         self.labels[field] = error
         self.widgets[field] = widget
         return label
+
+    def _limit(self, field: str) -> int:
+        spec = contract.TABLES.get(self.table or "")
+        if spec is None or field not in spec.by_name:
+            return 0
+        return contract.ui_max_length(spec.name, field)
 
     def clear(self) -> None:
         for label in self.labels.values():

@@ -13,9 +13,11 @@ from havre_common.protocol import (
     MAX_ROW_JSON_BYTES,
     Change,
     ErrorBody,
+    LoginRequest,
     MutationResult,
     PullReply,
     PushRequest,
+    version_tuple,
 )
 
 
@@ -157,3 +159,16 @@ def test_results_and_errors_are_consistent() -> None:
         )
     body = ErrorBody(code="device_revoked", message="Cet appareil a été révoqué.", wipe=True)
     assert ErrorBody.model_validate_json(body.model_dump_json()).wipe is True
+
+
+@pytest.mark.parametrize(
+    "text", ["٠.١.٠", "0.1.0\n", " 0.1.0", "0.1", "0.1.0.0", "+0.1.0", "0_1.1.0"]
+)
+def test_versions_are_ascii_major_minor_patch(text: str) -> None:
+    with pytest.raises(ValueError):
+        version_tuple(text)
+    with pytest.raises(ValidationError):
+        LoginRequest.model_validate(
+            {"login": "a", "password": "b", "device_id": "d" * 12, "client_version": text}
+        )
+    assert version_tuple("0.10.2") == (0, 10, 2)

@@ -8,6 +8,7 @@ fault-injecting transport so that a device is acknowledged past changes it never
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -168,9 +169,26 @@ def test_a_field_kept_by_a_pull_was_not_seen_by_it(laptops: MakeLaptop, world: W
     with _screens(a) as screens:
 
         def type_while_receiving(status: int, body: bytes) -> tuple[int, bytes]:
-            # Not checked on this path: a value the server refuses (its rules are stricter).
-            with screens.store.transaction():
-                screens.update_row("contacts", person_id, {"phone_1": "12 34"})
+            # A value the server refuses, waiting in the outbox as a version of the app
+            # before the contract's checks saved it (the desktop now refuses to save it).
+            with screens.store.transaction() as conn:
+                base = conn.execute(
+                    "SELECT server_version FROM contacts WHERE id = ?", (person_id,)
+                ).fetchone()[0]
+                conn.execute("UPDATE contacts SET phone_1 = '12 34' WHERE id = ?", (person_id,))
+                conn.execute(
+                    "INSERT INTO outbox (mutation_id, table_name, row_id, op, changed_fields, "
+                    "base_version, hlc, created_at) "
+                    "VALUES (?, 'contacts', ?, 'update', ?, ?, ?, ?)",
+                    (
+                        str(uuid.uuid4()),
+                        person_id,
+                        json.dumps({"phone_1": "12 34"}),
+                        base,
+                        screens.hlc.now(),
+                        screens.clock.now_iso(),
+                    ),
+                )
             return status, body
 
         a.plan.add("pull", "rewrite", rewrite=type_while_receiving)

@@ -337,3 +337,64 @@ def test_unexpected_error_is_logged_and_what_was_typed_is_kept(
     demo_app.database.submit(lambda ws: broken(), lambda _r: None)
     demo_app.settle()
     assert "erreur inattendue" in demo_app.window.statusBar().currentMessage()
+
+
+def test_inputs_take_the_contracts_limits_and_a_long_note_is_kept_with_a_message(
+    demo_app: DemoApp, dialogs: DialogDriver
+) -> None:
+    """The limits the server checks are the inputs' own (issue 11): a name stops at 200
+    characters; a note over 10,000 says by how much and is refused before saving, kept."""
+    from havre_common import contract
+    from havre_desktop.ui.pages.person_form import PersonForm
+    from havre_desktop.ui.pages.visit_form import VisitForm
+    from havre_desktop.ui.widgets import LengthHint
+
+    persons = demo_app.window.persons_page
+    persons.search_field.setText("lefevre jeanne")
+    persons._search()
+    demo_app.settle()
+    persons.open_fiche(0)
+    demo_app.settle()
+    seen: dict[str, object] = {}
+
+    def edit(dialog: QDialog) -> None:
+        assert isinstance(dialog, PersonForm)
+        seen["family_name"] = dialog.family_name.maxLength()
+        seen["postcode"] = dialog.postcode.maxLength()
+        seen["phone_1"] = dialog.phone_1.maxLength()
+        dialog.reject()
+
+    dialogs.when(PersonForm, edit)
+    persons.edit_button.click()
+    dialogs.check()
+    assert seen == {
+        "family_name": contract.CONTACTS.field("family_name").max_length,
+        "postcode": 5,
+        "phone_1": contract.CONTACTS.field("phone_1").max_length,
+    }
+    limit = int(contract.VISITS.field("notes").max_length or 0)
+    before = demo_app.query("SELECT count(*) n FROM visits")[0]["n"]
+
+    def fill(dialog: QDialog) -> None:
+        assert isinstance(dialog, VisitForm)
+        (hint,) = dialog.findChildren(LengthHint)
+        dialog.notes.setPlainText("n" * (limit - 100))
+        seen["near"] = hint.text()
+        dialog.notes.setPlainText("n" * (limit + 1))
+        seen["over"] = hint.text()
+        dialog.save()
+        demo_app.qtbot.waitUntil(dialog.errors.labels["notes"].isVisible)
+        seen["error"] = dialog.errors.labels["notes"].text()
+        seen["kept"] = len(dialog.notes.toPlainText())
+        dialog.reject()
+
+    dialogs.when(VisitForm, fill)
+    persons.visit_button.click()
+    dialogs.check()
+    assert seen["near"] == "Encore 100 caractères possibles."
+    assert seen["over"] == (
+        "Trop long de 1 caractère : raccourcissez le texte (au plus 10\u00a0000 caractères)."
+    )
+    assert seen["error"] == "Notes : texte trop long (10\u00a0001 caractères, au plus 10\u00a0000)."
+    assert seen["kept"] == limit + 1
+    assert demo_app.query("SELECT count(*) n FROM visits")[0]["n"] == before

@@ -42,7 +42,7 @@ class PersonForm(QDialog):
         self.person = person
         self.saved: dict[str, Any] | None = None
         self.setWindowTitle(tr("Modifier la fiche") if person else tr("Nouvelle personne"))
-        self.errors = FormErrors()
+        self.errors = FormErrors("contacts")
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.family_name = QLineEdit()

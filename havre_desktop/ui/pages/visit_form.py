@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from havre_common import contract
 from havre_desktop.core import visits
 from havre_desktop.ui.i18n import french_date, tr
 from havre_desktop.ui.widgets import (
@@ -60,7 +61,7 @@ class VisitForm(QDialog):
         self.saved: dict[str, Any] | None = None
         name = f"{(person.get('family_name') or '').upper()} {person.get('given_names') or ''}"
         self.setWindowTitle(tr("Nouvelle visite — {name}").format(name=name.strip()))
-        self.errors = FormErrors()
+        self.errors = FormErrors("visits")
         self.kind = QComboBox()
         for kind_id, label in references["visit_kinds"].items():
             self.kind.addItem(label, kind_id)
@@ -71,11 +72,12 @@ class VisitForm(QDialog):
         for outcome_id, label in references["visit_outcomes"].items():
             self.outcome.addItem(label, outcome_id)
         self.duration = QSpinBox()
-        self.duration.setRange(0, 600)
+        # 0 is "not given"; the maximum is the contract's (the server checks the same).
+        self.duration.setRange(0, int(contract.VISITS.field("duration_min").maximum or 0))
         self.duration.setSpecialValueText(tr("non précisée"))
         self.duration.setSuffix(tr(" min"))
         self.wellbeing = QSpinBox()
-        self.wellbeing.setRange(0, 5)
+        self.wellbeing.setRange(0, int(contract.VISITS.field("wellbeing").maximum or 0))
         self.wellbeing.setSpecialValueText(tr("non évalué"))
         self.wellbeing.setSuffix(tr(" / 5"))
         self.needs = checkable_list(references["need_kinds"].items(), tr("Besoins repérés"))
