@@ -3,6 +3,7 @@
 import json
 import logging
 import os
+import re
 import time
 import zlib
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -14,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BeforeValidator
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -21,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from havre_common.protocol import (
     API_PREFIX,
     CLIENT_VERSION_HEADER,
+    CURSOR_PATTERN,
     DEFAULT_PULL_LIMIT,
     DEVICE_ID_PATTERN,
     MAX_CLOCK_SKEW_MS,
@@ -95,6 +98,17 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _ascii_number(value: Any) -> Any:
+    """A query integer as ASCII digits only: ``int()`` (and pydantic's lax mode, which the
+    query string gets) would take ``'1_000'``, ``' 12'`` or ``'+12'``."""
+    if isinstance(value, str) and not re.fullmatch(r"0|[1-9][0-9]{0,17}", value):
+        raise ValueError("nombre entier attendu, en chiffres de 0 à 9")
+    return value
+
+
+QueryNumber = Annotated[int, BeforeValidator(_ascii_number)]
+
+
 class BodyLimit:
     """Refuse bodies over the limit (413) before the application sees them; gzip bodies are
     inflated with the same bound (no zip bomb)."""
@@ -114,7 +128,8 @@ class BodyLimit:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
+        # isascii: "²" (b"\xb2" in latin-1) passes isdigit() and fails int().
+        if declared.isascii() and declared.isdigit() and int(declared) > self.max_bytes:
             await self._refuse(send)
             return
         chunks: list[bytes] = []
@@ -325,14 +340,18 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
 
     @app.get(
         f"{API_PREFIX}/sync/pull",
-        responses=ERRORS,
+        responses={400: {"model": ErrorBody}, **ERRORS},
         tags=["sync"],
         dependencies=[Depends(sync_client)],
     )
     def pull(
         p: Agent,
-        cursor: Annotated[str, Query(min_length=1, max_length=MAX_CURSOR_LENGTH)] = "0",
-        limit: Annotated[int, Query(ge=1, le=MAX_PULL_LIMIT)] = DEFAULT_PULL_LIMIT,
+        # Checked by pull() itself: a malformed cursor is a 400 invalid_cursor.
+        cursor: Annotated[
+            str,
+            Query(json_schema_extra={"pattern": CURSOR_PATTERN, "maxLength": MAX_CURSOR_LENGTH}),
+        ] = "0",
+        limit: Annotated[QueryNumber, Query(ge=1, le=MAX_PULL_LIMIT)] = DEFAULT_PULL_LIMIT,
     ) -> PullReply:
         """The changes after ``cursor`` that this agent may see now (``"0"``: full download)."""
         return do_pull(engine, p, cursor, limit)
