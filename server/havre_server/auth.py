@@ -27,7 +27,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from havre_common.messages import client_too_old_message
-from havre_common.protocol import AgentInfo, LoginReply, LoginRequest, version_tuple
+from havre_common.protocol import AgentInfo, LoginReply, LoginRequest, printable, version_tuple
 from havre_server import schema
 from havre_server.errors import ApiError
 from havre_server.scope import Principal
@@ -182,10 +182,13 @@ def login(
         device_id=request.device_id,
         agent=AgentInfo(
             id=agent.id,
-            display_name=agent.display_name,
+            # Stored before names were checked for control characters: shown, not refused.
+            display_name=printable(agent.display_name, multiline=False),
             role=agent.role,
             territory_ids=json.loads(agent.territory_ids),
-            work_phone=agent.work_phone,
+            work_phone=None
+            if agent.work_phone is None
+            else printable(agent.work_phone, multiline=False),
         ),
         server_time_ms=now,
     )

@@ -129,3 +129,81 @@ def test_the_client_version_header_in_other_digits_is_refused(world: World) -> N
     )
     assert response.status_code == 426, _seen(response)
     assert _error(response).code == "client_too_old"
+
+
+# -- control characters and lone surrogates -----------------------------------------------------
+
+BAD_TEXT = ["\x00", "\x1f", "\x7f", "\x85", "\ud800"]
+
+
+def _refused_as_invalid(response: httpx.Response) -> None:
+    assert response.status_code == 422, _seen(response)
+    body = _error(response)
+    assert body.code == "invalid_request"
+    assert "Requête invalide" in body.message
+
+
+@pytest.mark.parametrize("bad", BAD_TEXT)
+@pytest.mark.parametrize("where", ["login", "password", "device_label"])
+def test_control_characters_in_a_sign_in_are_refused(world: World, where: str, bad: str) -> None:
+    login = world.create_agent("accueil", ["nord"])
+    values = {"login": login, "password": PASSWORD, "device_label": "poste de test"}
+    values[where] = values[where][:3] + bad + values[where][3:]
+    response = _sign_in(world, values.pop("login"), values.pop("password"), **values)
+    _refused_as_invalid(response)
+    assert world.server.sql(
+        "SELECT count(*) FROM devices d JOIN accounts a ON a.id = d.account_id WHERE a.login = :l",
+        l=login,
+    ) == [(0,)]
+    # The account still signs in normally.
+    assert _sign_in(world, login, PASSWORD).status_code == 200
+
+
+@pytest.mark.parametrize("bad", BAD_TEXT)
+def test_control_characters_in_an_unknown_key_are_refused(world: World, bad: str) -> None:
+    login = world.create_agent("accueil", ["nord"])
+    # The name of an unknown key is quoted back in the error's details.
+    _refused_as_invalid(_sign_in(world, login, PASSWORD, **{f"cl{bad}e": 1}))
+
+
+def _admin_post(world: World, path: str, body: dict[str, Any], patch: bool = False) -> Any:
+    method = "PATCH" if patch else "POST"
+    return world.client.request(
+        method,
+        f"{API_PREFIX}{path}",
+        content=json.dumps(body).encode("ascii"),
+        headers={**world.admin.headers(), "Content-Type": "application/json"},
+    )
+
+
+@pytest.mark.parametrize("bad", BAD_TEXT)
+@pytest.mark.parametrize("where", ["display_name", "password", "work_phone"])
+def test_control_characters_in_a_new_agent_are_refused(world: World, where: str, bad: str) -> None:
+    login = f"nouveau-{uuid.uuid4().hex[:8]}"
+    body = {
+        "login": login,
+        "password": PASSWORD,
+        "display_name": "Martine Durand",
+        "role": "accueil",
+        "territory_ids": ["nord"],
+        "work_phone": "02 61 91 01 01",
+    }
+    body[where] = str(body[where])[:4] + bad + str(body[where])[4:]
+    _refused_as_invalid(_admin_post(world, "/admin/agents", body))
+    assert world.server.sql("SELECT count(*) FROM accounts WHERE login = :l", l=login) == [(0,)]
+
+
+@pytest.mark.parametrize("bad", BAD_TEXT)
+@pytest.mark.parametrize("where", ["display_name", "work_phone"])
+def test_control_characters_in_an_agent_update_are_refused(
+    world: World, where: str, bad: str
+) -> None:
+    device = world.agent("accueil", ["nord"])
+    before = world.server.sql("SELECT display_name FROM agents WHERE id = :i", i=device.agent_id)
+    value = {"display_name": "Martine Durand", "work_phone": "02 61 91 01 01"}[where]
+    response = _admin_post(
+        world, f"/admin/agents/{device.agent_id}", {where: value[:4] + bad + value[4:]}, patch=True
+    )
+    _refused_as_invalid(response)
+    after = world.server.sql("SELECT display_name FROM agents WHERE id = :i", i=device.agent_id)
+    assert after == before
