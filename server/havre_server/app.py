@@ -1,10 +1,17 @@
-"""The FastAPI application: every endpoint typed with the protocol models (OpenAPI = contract)."""
+"""The FastAPI application: every endpoint typed with the protocol models (OpenAPI = contract).
+
+Every request gets an id (the client's ``X-Request-ID`` when it is a plain token, else a new
+one), sent back in ``X-Request-ID`` and written on its log line. An unexpected exception is
+answered 500 with the generic :class:`ErrorBody` and logged once, with the route template, the
+request id and the traceback.
+"""
 
 import json
 import logging
 import os
 import re
 import time
+import uuid
 import zlib
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
@@ -94,8 +101,15 @@ class Settings:
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody} for status in (401, 403, 404, 409, 410, 413, 422, 426, 429, 503)
+    status: {"model": ErrorBody}
+    for status in (401, 403, 404, 409, 410, 413, 422, 426, 429, 500, 503)
 }
+
+INTERNAL_ERROR_MESSAGE = (
+    "Erreur interne du serveur : réessayez plus tard. Si elle se répète, signalez-la à "
+    "l'administrateur avec sa référence."
+)
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 def _ascii_number(value: Any) -> Any:
@@ -107,6 +121,78 @@ def _ascii_number(value: Any) -> Any:
 
 
 QueryNumber = Annotated[int, BeforeValidator(_ascii_number)]
+
+
+def _error_bytes(code: str, message: str, details: list[str] | None = None) -> bytes:
+    body = ErrorBody(code=code, message=message, details=details or [])
+    return body.model_dump_json().encode("utf-8")
+
+
+class RequestLog:
+    """The outermost layer: a request id, one log line per request, and the 500s.
+
+    A handler's unexpected exception ends here: one error line (method, route template,
+    request id, traceback; see logs.py for what a traceback holds) and the generic ErrorBody
+    for the client, nothing more from uvicorn. The route is read from the ASGI scope that the
+    router fills in, which is why no layer below copies the scope.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(
+        self,
+        scope: MutableMapping[str, Any],
+        receive: Callable[[], Awaitable[Any]],
+        send: Callable[[Any], Awaitable[None]],
+    ) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        sent = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = sent if _REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
+        started = time.perf_counter()
+        status = 0
+
+        async def send_with_id(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        def fields(answered: int) -> dict[str, Any]:
+            return {
+                "event": "request",
+                "method": scope.get("method"),
+                "route": getattr(scope.get("route"), "path", "?"),
+                "status": answered,
+                "request_id": request_id,
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+            }
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.error("request failed", exc_info=True, extra=fields(500))
+            if status == 0:
+                body = _error_bytes(
+                    "internal_error", INTERNAL_ERROR_MESSAGE, [f"Référence : {request_id}"]
+                )
+                await send_with_id(
+                    {
+                        "type": "http.response.start",
+                        "status": 500,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
+                await send_with_id({"type": "http.response.body", "body": body})
+            return
+        log.info("request", extra=fields(status))
 
 
 class BodyLimit:
@@ -157,7 +243,7 @@ class BodyLimit:
             if len(data) > self.max_bytes or inflater.unconsumed_tail:
                 await self._refuse(send)
                 return
-            scope = dict(scope)
+            # In place: RequestLog reads the route the router writes into this same scope.
             scope["headers"] = [
                 (k, v) for k, v in scope["headers"] if k.lower() != b"content-encoding"
             ]
@@ -185,7 +271,7 @@ class BodyLimit:
     async def _send(
         send: Callable[[Any], Awaitable[None]], status: int, code: str, message: str
     ) -> None:
-        body = ErrorBody(code=code, message=message).model_dump_json().encode("utf-8")
+        body = _error_bytes(code, message)
         await send(
             {
                 "type": "http.response.start",
@@ -258,28 +344,9 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         body = ErrorBody(code="busy", message="Serveur momentanément indisponible : réessayez.")
         return JSONResponse(status_code=503, content=body.model_dump())
 
-    @app.middleware("http")
-    async def _access_log(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "?")
-        log.info(
-            "request",
-            extra={
-                "event": "request",
-                "method": request.method,
-                "route": path,
-                "status": response.status_code,
-                "ms": round((time.perf_counter() - started) * 1000, 1),
-            },
-        )
-        return response
-
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestLog)  # added last: the outermost of ours
 
     def principal(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
