@@ -1,21 +1,144 @@
-"""The server as the City runs it: errors that can be traced in its log."""
+"""The server as the City runs it: a private data folder, errors that can be traced in its log."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
-from collections.abc import Callable
+import stat
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from havre_common.protocol import API_PREFIX, ErrorBody
 from tests.server.support import (
     PASSWORD,
+    SERVER_BIN,
+    STARTUP_TIMEOUT_S,
+    TEST_ENV,
     ServerProcess,
     World,
+    free_port,
     wait_until,
 )
+
+# -- the data folder ----------------------------------------------------------------------------
+
+
+def _server_env() -> dict[str, str]:
+    env = {**os.environ, **TEST_ENV}
+    env.pop("HAVRE_SERVER_DATABASE", None)
+    env.pop("HAVRE_SERVER_DATA", None)
+    return env
+
+
+def _cli(data: Path, *args: str, stdin: str | None = None) -> None:
+    subprocess.run(
+        [str(SERVER_BIN), "--data-dir", str(data), *args],
+        env=_server_env(),
+        input=stdin,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        check=True,
+        umask=0o002,  # a lax umask, as a shared service account may have
+    )
+
+
+@pytest.fixture
+def serving(tmp_path: Path) -> Iterator[Callable[[Path], str]]:
+    """``havre-server --data-dir D serve`` on a free port; returns its base URL."""
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def serve(data: Path) -> str:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        log = (tmp_path / f"serve-{port}.log").open("wb")
+        process = subprocess.Popen(
+            [str(SERVER_BIN), "--data-dir", str(data), "serve", "--port", str(port)],
+            env=_server_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            umask=0o002,
+        )
+        log.close()
+        processes.append(process)
+
+        def ready() -> bool:
+            if process.poll() is not None:
+                raise RuntimeError("server exited")
+            try:
+                return httpx.get(f"{base}{API_PREFIX}/sync/meta").status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(ready, STARTUP_TIMEOUT_S, "the server to answer")
+        return base
+
+    yield serve
+    for process in processes:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _modes(folder: Path) -> dict[str, int]:
+    return {p.name: stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir()}
+
+
+def test_the_data_folder_and_its_files_are_private(
+    tmp_path: Path, serving: Callable[[Path], str]
+) -> None:
+    data = tmp_path / "nouveau" / "donnees"
+    _cli(data, "init")
+    _cli(
+        data,
+        "add-agent",
+        "--login",
+        "admin",
+        "--name",
+        "Administration",
+        "--role",
+        "administrateur",
+        "--territory",
+        "nord",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    base = serving(data)
+    with httpx.Client(base_url=base) as client:
+        signed_in = client.post(
+            f"{API_PREFIX}/session",
+            json={
+                "login": "admin",
+                "password": PASSWORD,
+                "device_id": "poste-de-test-01",
+                "client_version": "0.1.0",
+            },
+        )
+        assert signed_in.status_code == 200, signed_in.text
+    modes = _modes(data)
+    # The database and its write-ahead log and shared memory, while the server runs.
+    assert {"havre-server.db", "havre-server.db-wal", "havre-server.db-shm"} <= set(modes)
+    assert modes == dict.fromkeys(modes, 0o600)
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+
+
+def test_an_existing_data_folder_is_made_private(tmp_path: Path) -> None:
+    data = tmp_path / "donnees"
+    data.mkdir(mode=0o755)
+    data.chmod(0o755)
+    old = data / "havre-server.db"
+    old.touch()
+    old.chmod(0o644)  # a database left by an older version
+    _cli(data, "init")
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    assert _modes(data) == {"havre-server.db": 0o600}
+
 
 # -- errors answered 500 ----------------------------------------------------------------------
 
