@@ -3,7 +3,8 @@
 Every request gets an id (the client's ``X-Request-ID`` when it is a plain token, else a new
 one), sent back in ``X-Request-ID`` and written on its log line. An unexpected exception is
 answered 500 with the generic :class:`ErrorBody` and logged once, with the route template, the
-request id and the traceback.
+request id and the traceback. The API docs (``/api/v1/docs``) serve Swagger UI from the
+``swagger-ui-bundle-v2`` package: the City's network may have no internet.
 """
 
 import json
@@ -15,12 +16,15 @@ import uuid
 import zlib
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 
+import swagger_ui_bundle
 from fastapi import Depends, FastAPI, Header, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BeforeValidator
 from sqlalchemy import Engine
@@ -58,7 +62,7 @@ from havre_common.protocol import (
 from havre_server import SERVER_VERSION, admin, auth
 from havre_server.auth import AuthSettings
 from havre_server.changelog import Ordering, head_seq, ordering_from_env
-from havre_server.errors import ApiError
+from havre_server.errors import ApiError, not_found
 from havre_server.migrations import current_version
 from havre_server.pull import pull as do_pull
 from havre_server.push import now_ms
@@ -110,6 +114,14 @@ INTERNAL_ERROR_MESSAGE = (
     "l'administrateur avec sa référence."
 )
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+# Swagger UI's files as the package ships them: only those the docs page loads are served.
+_DOCS_FILES = FilePath(str(swagger_ui_bundle.swagger_ui_path))
+_DOCS_ASSETS = {
+    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+    "swagger-ui.css": "text/css; charset=utf-8",
+    "favicon-32x32.png": "image/png",
+}
 
 
 def _ascii_number(value: Any) -> Any:
@@ -305,7 +317,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
             "portent un code stable et un message en français."
         ),
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # served below from local files, not from a CDN
         redoc_url=None,
     )
     bearer = HTTPBearer(auto_error=False, description="Jeton de l'appareil (POST /session)")
@@ -422,6 +434,33 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     ) -> PullReply:
         """The changes after ``cursor`` that this agent may see now (``"0"``: full download)."""
         return do_pull(engine, p, cursor, limit)
+
+    # -- API docs, with no internet ----------------------------------------------------------
+
+    docs_assets = f"{API_PREFIX}/docs/assets"
+
+    @app.get(f"{API_PREFIX}/docs", include_in_schema=False)
+    def docs(request: Request) -> HTMLResponse:
+        root = str(request.scope.get("root_path", "")).rstrip("/")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{app.title} — API",
+            swagger_js_url=f"{root}{docs_assets}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{docs_assets}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{docs_assets}/favicon-32x32.png",
+            # No badge from validator.swagger.io: it would send the schema's address out.
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
+    @app.get(f"{docs_assets}/{{name}}", include_in_schema=False)
+    def docs_asset(name: str) -> FileResponse:
+        if name not in _DOCS_ASSETS:
+            raise not_found("Fichier inconnu.")
+        return FileResponse(
+            _DOCS_FILES / name,
+            media_type=_DOCS_ASSETS[name],
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
 
     # -- administration ---------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""The server as the City runs it: a private data folder, errors that can be traced in its log."""
+"""The server as the City runs it: a private data folder, errors that can be traced in its log,
+and API docs that work on a network with no internet."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 import pytest
@@ -209,3 +211,26 @@ def test_a_request_id_is_made_when_the_client_sends_none_or_a_bad_one(world: Wor
     assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids) and len(set(ids)) == 3
     given = world.client.get(f"{API_PREFIX}/sync/meta", headers={"X-Request-ID": "poste-7:42"})
     assert given.headers["X-Request-ID"] == "poste-7:42"
+
+
+# -- API docs with no internet ----------------------------------------------------------------
+
+
+def test_the_api_docs_need_no_internet(world: World) -> None:
+    base = world.server.base_url
+    page = world.client.get(f"{API_PREFIX}/docs")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    html = page.text
+    references = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", html)
+    references += re.findall(r"""url:\s*["']([^"']+)["']""", html)
+    absolute = re.findall(r"""https?://[^\s"'<>)]+""", html)
+    assert all(urlsplit(u).netloc == urlsplit(base).netloc for u in absolute), absolute
+    assets = {urljoin(str(page.url), r) for r in references}
+    kinds = {urlsplit(a).path.rsplit(".", 1)[-1] for a in assets}
+    assert {"js", "css", "json"} <= kinds, assets
+    for asset in assets:
+        assert urlsplit(asset).netloc == urlsplit(base).netloc, asset
+        response = world.client.get(asset)
+        assert response.status_code == 200, asset
+        assert len(response.content) > 100, asset
