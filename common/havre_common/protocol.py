@@ -14,6 +14,12 @@ Wire conventions
   ``X-Havre-Client-Version`` (the desktop's version, ``MAJOR.MINOR.PATCH``).
 * Errors always have an :class:`ErrorBody` with a stable ``code`` and a French ``message``
   meant for the person at the screen (see :data:`ERROR_STATUS`).
+* Text: names, logins, passwords and labels are :data:`Text` (no control character, no lone
+  surrogate: PostgreSQL refuses NUL, UTF-8 cannot carry a lone surrogate, and neither belongs
+  in a name); messages are :data:`French` (several lines allowed, other control characters
+  replaced, never refused: a message quoting a bad value must still reach the person).
+  Digits in patterns are ASCII ``[0-9]``: pydantic's ``\\d`` also matches ``'٣'``, which
+  ``int()`` reads as 3.
 
 Pull cursors are opaque strings. ``"0"`` asks for a full download: the server first sends a
 *snapshot* of every row the agent may see now (``phase == "snapshot"``), then switches to the
@@ -30,9 +36,18 @@ import json
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    field_validator,
+    model_validator,
+)
 
 from havre_common.hlc import STAMP_PATTERN
+from havre_common.values import NOT_MULTILINE_TEXT, NOT_TEXT
 
 PROTOCOL_VERSION = 1
 API_PREFIX = "/api/v1"
@@ -49,6 +64,8 @@ fits (``Table.max_row_json_bytes``, checked by tests/test_contract.py)."""
 MAX_CLOCK_SKEW_MS = 5 * 60 * 1000
 """Beyond this difference between the client's and the server's clock a push is refused."""
 MAX_CURSOR_LENGTH = 200
+CURSOR_PATTERN = r"^[!-~]{1,200}$"
+"""Cursors are opaque, but printable ASCII: a client may read a log cursor as a number."""
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 DEVICE_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
@@ -56,7 +73,7 @@ HLC_PATTERN = STAMP_PATTERN
 VERSION_PATTERN = r"^[0-9]{1,4}\.[0-9]{1,4}\.[0-9]{1,4}$"  # ASCII: \d takes other digits
 ROW_ID_PATTERN = r"^[A-Za-z0-9:_.-]{1,100}$"
 TABLE_PATTERN = r"^[a-z_]{1,40}$"
-FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}\Z")  # \Z: "$" also matches before a final "\n"
 
 Role = Literal["travailleur-social", "accueil", "coordinateur", "administrateur"]
 MutationOp = Literal["insert", "update", "delete"]
@@ -65,12 +82,33 @@ RemovalReason = Literal["deleted", "revoked", "erased"]
 MutationStatus = Literal["applied", "duplicate", "conflict", "rejected"]
 Phase = Literal["snapshot", "log"]
 
+# C0 and C1 control characters, DEL, and lone surrogates (Unicode categories Cc and Cs).
+
+
+def _refuse_control_characters(value: str) -> str:
+    if NOT_TEXT.search(value):
+        raise ValueError("caractère de contrôle ou invalide dans le texte")
+    return value
+
+
+def printable(value: str, *, multiline: bool = True) -> str:
+    """``value`` with every control character (but line feeds and tabs when ``multiline``)
+    and every lone surrogate replaced by U+FFFD: for quoting a received value in a message."""
+    return (NOT_MULTILINE_TEXT if multiline else NOT_TEXT).sub("\ufffd", value)
+
+
+Text = Annotated[str, AfterValidator(_refuse_control_characters)]
+"""One line of text typed by a person or a program: refused if it has a control character."""
+French = Annotated[str, Field(max_length=2000), AfterValidator(printable)]
+"""A message for the person at the screen (several lines allowed), made printable."""
+
 Uuid = Annotated[str, Field(pattern=UUID_PATTERN, max_length=36)]
 DeviceId = Annotated[str, Field(pattern=DEVICE_ID_PATTERN)]
 HlcStamp = Annotated[str, Field(pattern=HLC_PATTERN, max_length=84)]
 TerritoryId = Annotated[str, Field(pattern=r"^[a-z-]{1,40}$")]
-ShortText = Annotated[str, Field(max_length=200)]
-French = Annotated[str, Field(max_length=2000)]
+ShortText = Annotated[Text, Field(max_length=200)]
+Phone = Annotated[Text, Field(max_length=40)]
+Cursor = Annotated[str, Field(pattern=CURSOR_PATTERN, max_length=MAX_CURSOR_LENGTH)]
 
 
 class _Model(BaseModel):
@@ -125,7 +163,7 @@ def _check_fields(value: dict[str, Any] | None) -> dict[str, Any] | None:
         raise ValueError(f"trop de champs (au plus {MAX_FIELDS_PER_ROW})")
     for key in value:
         if key not in _GOOD_FIELD_NAMES:
-            if not FIELD_NAME.match(key):
+            if not FIELD_NAME.fullmatch(key):
                 raise ValueError("nom de champ invalide")
             if len(_GOOD_FIELD_NAMES) < 1000:
                 _GOOD_FIELD_NAMES.add(key)
@@ -161,6 +199,7 @@ class ErrorBody(_Model):
 
 
 ERROR_STATUS: dict[str, int] = {
+    "invalid_cursor": 400,
     "invalid_request": 422,
     "body_too_large": 413,
     "missing_token": 401,
@@ -176,6 +215,7 @@ ERROR_STATUS: dict[str, int] = {
     "not_found": 404,
     "conflict": 409,
     "busy": 503,
+    "internal_error": 500,
 }
 """Stable error codes and their HTTP status. ``device_revoked`` (410) is the only one that asks
 the client to wipe itself; the 401 codes ask for a new sign-in and never wipe."""
@@ -185,10 +225,10 @@ the client to wipe itself; the 401 codes ask for a new sign-in and never wipe.""
 
 
 class LoginRequest(_Model):
-    login: Annotated[str, Field(min_length=1, max_length=100)]
-    password: Annotated[str, Field(min_length=1, max_length=256)]
+    login: Annotated[Text, Field(min_length=1, max_length=100)]
+    password: Annotated[Text, Field(min_length=1, max_length=256)]
     device_id: DeviceId
-    device_label: Annotated[str, Field(max_length=100)] = ""
+    device_label: Annotated[Text, Field(max_length=100)] = ""
     client_version: Annotated[str, Field(pattern=VERSION_PATTERN)]
 
 
@@ -197,11 +237,11 @@ class AgentInfo(_Model):
     display_name: ShortText
     role: Role
     territory_ids: Annotated[list[TerritoryId], Field(max_length=10)]
-    work_phone: Annotated[str, Field(max_length=40)] | None = None
+    work_phone: Phone | None = None
 
 
 class LoginReply(_Model):
-    token: Annotated[str, Field(min_length=20, max_length=200)]
+    token: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{20,200}$")]
     expires_at_ms: int
     device_id: DeviceId
     agent: AgentInfo
@@ -321,7 +361,7 @@ class Change(_Model):
 
 class PullReply(_Model):
     changes: Annotated[list[Change], Field(max_length=MAX_PULL_LIMIT)]
-    next_cursor: Annotated[str, Field(min_length=1, max_length=MAX_CURSOR_LENGTH)]
+    next_cursor: Cursor
     has_more: bool
     reset_required: bool = False
     phase: Phase
@@ -342,37 +382,37 @@ class PullReply(_Model):
 
 class AgentCreate(_Model):
     login: Annotated[str, Field(pattern=r"^[a-z0-9._-]{2,100}$")]
-    password: Annotated[str, Field(min_length=10, max_length=256)]
-    display_name: Annotated[str, Field(min_length=1, max_length=200)]
+    password: Annotated[Text, Field(min_length=10, max_length=256)]
+    display_name: Annotated[Text, Field(min_length=1, max_length=200)]
     role: Role
     territory_ids: Annotated[list[TerritoryId], Field(min_length=1, max_length=10)]
-    work_phone: Annotated[str, Field(max_length=40)] | None = None
+    work_phone: Phone | None = None
 
 
 class AgentUpdate(_Model):
-    display_name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    display_name: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
     role: Role | None = None
     territory_ids: Annotated[list[TerritoryId], Field(min_length=1, max_length=10)] | None = None
-    work_phone: Annotated[str, Field(max_length=40)] | None = None
+    work_phone: Phone | None = None
     disabled: bool | None = None
 
 
 class AgentOut(_Model):
     id: Uuid
-    login: Annotated[str, Field(max_length=100)] | None
+    login: Annotated[Text, Field(max_length=100)] | None
     display_name: ShortText
     role: Role
     territory_ids: list[TerritoryId]
-    work_phone: Annotated[str, Field(max_length=40)] | None = None
+    work_phone: Phone | None = None
     disabled: bool
 
 
 class DeviceOut(_Model):
     device_id: DeviceId
     agent_id: Uuid
-    login: Annotated[str, Field(max_length=100)]
-    label: Annotated[str, Field(max_length=100)]
-    client_version: Annotated[str, Field(max_length=20)] | None
+    login: Annotated[Text, Field(max_length=100)]
+    label: Annotated[Text, Field(max_length=100)]
+    client_version: Annotated[Text, Field(max_length=20)] | None
     created_at_ms: int
     last_seen_at_ms: int | None
     revoked_at_ms: int | None

@@ -18,6 +18,8 @@ from havre_common.contract import ENUMS, TABLES, Field, Kind, Table
 from havre_common.reference import Reference, load_reference
 from havre_common.values import (
     EMAIL_MESSAGE,
+    NOT_MULTILINE_TEXT,
+    NOT_TEXT,
     POSTCODE_MESSAGE,
     is_email,
     is_postcode,
@@ -53,17 +55,15 @@ def _number(value: int | None) -> str:
 def _bad_characters(text: str, multiline: bool) -> str | None:
     """Why this text cannot be stored, or None: control characters (NUL included, which
     PostgreSQL refuses), lone surrogates (not UTF-8), and line breaks in a one-line field."""
-    for char in text:
-        code = ord(char)
-        if code < 0x20 or 0x7F <= code <= 0x9F:
-            if multiline and char in "\n\t":
-                continue
-            if char in "\n\r":
-                return "un retour à la ligne n'est pas admis dans ce champ"
-            return "caractère de contrôle interdit"
-        if 0xD800 <= code <= 0xDFFF:
-            return "caractère invalide"
-    return None
+    found = (NOT_MULTILINE_TEXT if multiline else NOT_TEXT).search(text)
+    if found is None:
+        return None
+    character = found.group()
+    if "\ud800" <= character <= "\udfff":
+        return "caractère invalide"
+    if character in "\n\r":
+        return "un retour à la ligne n'est pas admis dans ce champ"
+    return "caractère de contrôle interdit"
 
 
 def _allowed(f: Field, ref: Reference) -> Mapping[str, str]:

@@ -9,6 +9,12 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
+NOT_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+"""What one line of text may not hold: control characters (NUL included, which PostgreSQL
+refuses), C1 controls, lone surrogates (not UTF-8)."""
+NOT_MULTILINE_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+"""The same for several lines: tabs and line feeds allowed."""
+
 PHONE_MESSAGE = (
     "Numéro de téléphone invalide : saisissez 10 chiffres commençant par 0 "
     "(par exemple 02 61 91 12 34 ou 06 39 98 12 34), ou au format +33."

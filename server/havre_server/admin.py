@@ -25,6 +25,7 @@ from havre_common.protocol import (
     CatalogueImportReply,
     DeviceOut,
     EraseReply,
+    printable,
 )
 from havre_common.values import normalise_phone
 from havre_server import schema
@@ -122,17 +123,23 @@ def _set_territories(conn: Connection, agent_id: str, old: list[str], new: list[
         conn.execute(insert(history).values(agent_id=agent_id, territory_id=territory, from_ms=now))
 
 
+def _shown(value: str | None) -> str | None:
+    """A stored name as a reply may carry it: values stored before names were checked for
+    control characters are shown (replaced characters), not a 500 for the whole list."""
+    return None if value is None else printable(value, multiline=False)
+
+
 def _agent_out(conn: Connection, agent: dict[str, Any]) -> AgentOut:
     account = conn.execute(
         select(schema.accounts).where(schema.accounts.c.agent_id == agent["id"])
     ).first()
     return AgentOut(
         id=agent["id"],
-        login=None if account is None else account.login,
-        display_name=agent["display_name"],
+        login=None if account is None else _shown(account.login),
+        display_name=printable(agent["display_name"], multiline=False),
         role=agent["role"],
         territory_ids=list(agent["territory_ids"]),
-        work_phone=agent["work_phone"],
+        work_phone=_shown(agent["work_phone"]),
         disabled=bool(account.disabled) if account is not None else True,
     )
 
@@ -336,9 +343,9 @@ def list_devices(
                 DeviceOut(
                     device_id=row.device_id,
                     agent_id=row.agent_id,
-                    login=row.login,
-                    label=row.label,
-                    client_version=row.client_version,
+                    login=printable(row.login, multiline=False),
+                    label=printable(row.label, multiline=False),
+                    client_version=_shown(row.client_version),
                     created_at_ms=row.created_at_ms,
                     last_seen_at_ms=row.last_seen_at_ms,
                     revoked_at_ms=row.revoked_at_ms,

@@ -1,19 +1,32 @@
-"""The FastAPI application: every endpoint typed with the protocol models (OpenAPI = contract)."""
+"""The FastAPI application: every endpoint typed with the protocol models (OpenAPI = contract).
+
+Every request gets an id (the client's ``X-Request-ID`` when it is a plain token, else a new
+one), sent back in ``X-Request-ID`` and written on its log line. An unexpected exception is
+answered 500 with the generic :class:`ErrorBody` and logged once, with the route template, the
+request id and the traceback. The API docs (``/api/v1/docs``) serve Swagger UI from the
+``swagger-ui-bundle-v2`` package: the City's network may have no internet.
+"""
 
 import json
 import logging
 import os
+import re
 import time
+import uuid
 import zlib
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 
+import swagger_ui_bundle
 from fastapi import Depends, FastAPI, Header, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BeforeValidator
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -21,6 +34,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from havre_common.protocol import (
     API_PREFIX,
     CLIENT_VERSION_HEADER,
+    CURSOR_PATTERN,
     DEFAULT_PULL_LIMIT,
     DEVICE_ID_PATTERN,
     MAX_CLOCK_SKEW_MS,
@@ -48,7 +62,7 @@ from havre_common.protocol import (
 from havre_server import SERVER_VERSION, admin, auth
 from havre_server.auth import AuthSettings
 from havre_server.changelog import Ordering, head_seq, ordering_from_env
-from havre_server.errors import ApiError
+from havre_server.errors import ApiError, not_found
 from havre_server.migrations import current_version
 from havre_server.pull import pull as do_pull
 from havre_server.push import now_ms
@@ -91,8 +105,106 @@ class Settings:
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody} for status in (401, 403, 404, 409, 410, 413, 422, 426, 429, 503)
+    status: {"model": ErrorBody}
+    for status in (401, 403, 404, 409, 410, 413, 422, 426, 429, 500, 503)
 }
+
+INTERNAL_ERROR_MESSAGE = (
+    "Erreur interne du serveur : réessayez plus tard. Si elle se répète, signalez-la à "
+    "l'administrateur avec sa référence."
+)
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+# Swagger UI's files as the package ships them: only those the docs page loads are served.
+_DOCS_FILES = FilePath(str(swagger_ui_bundle.swagger_ui_path))
+_DOCS_ASSETS = {
+    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+    "swagger-ui.css": "text/css; charset=utf-8",
+    "favicon-32x32.png": "image/png",
+}
+
+
+def _ascii_number(value: Any) -> Any:
+    """A query integer as ASCII digits only: ``int()`` (and pydantic's lax mode, which the
+    query string gets) would take ``'1_000'``, ``' 12'`` or ``'+12'``."""
+    if isinstance(value, str) and not re.fullmatch(r"0|[1-9][0-9]{0,17}", value):
+        raise ValueError("nombre entier attendu, en chiffres de 0 à 9")
+    return value
+
+
+QueryNumber = Annotated[int, BeforeValidator(_ascii_number)]
+
+
+def _error_bytes(code: str, message: str, details: list[str] | None = None) -> bytes:
+    body = ErrorBody(code=code, message=message, details=details or [])
+    return body.model_dump_json().encode("utf-8")
+
+
+class RequestLog:
+    """The outermost layer: a request id, one log line per request, and the 500s.
+
+    A handler's unexpected exception ends here: one error line (method, route template,
+    request id, traceback; see logs.py for what a traceback holds) and the generic ErrorBody
+    for the client, nothing more from uvicorn. The route is read from the ASGI scope that the
+    router fills in, which is why no layer below copies the scope.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(
+        self,
+        scope: MutableMapping[str, Any],
+        receive: Callable[[], Awaitable[Any]],
+        send: Callable[[Any], Awaitable[None]],
+    ) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        sent = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = sent if _REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
+        started = time.perf_counter()
+        status = 0
+
+        async def send_with_id(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        def fields(answered: int) -> dict[str, Any]:
+            return {
+                "event": "request",
+                "method": scope.get("method"),
+                "route": getattr(scope.get("route"), "path", "?"),
+                "status": answered,
+                "request_id": request_id,
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+            }
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.error("request failed", exc_info=True, extra=fields(500))
+            if status == 0:
+                body = _error_bytes(
+                    "internal_error", INTERNAL_ERROR_MESSAGE, [f"Référence : {request_id}"]
+                )
+                await send_with_id(
+                    {
+                        "type": "http.response.start",
+                        "status": 500,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
+                await send_with_id({"type": "http.response.body", "body": body})
+            return
+        log.info("request", extra=fields(status))
 
 
 class BodyLimit:
@@ -114,7 +226,8 @@ class BodyLimit:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
+        # isascii: "²" (b"\xb2" in latin-1) passes isdigit() and fails int().
+        if declared.isascii() and declared.isdigit() and int(declared) > self.max_bytes:
             await self._refuse(send)
             return
         chunks: list[bytes] = []
@@ -142,7 +255,7 @@ class BodyLimit:
             if len(data) > self.max_bytes or inflater.unconsumed_tail:
                 await self._refuse(send)
                 return
-            scope = dict(scope)
+            # In place: RequestLog reads the route the router writes into this same scope.
             scope["headers"] = [
                 (k, v) for k, v in scope["headers"] if k.lower() != b"content-encoding"
             ]
@@ -170,7 +283,7 @@ class BodyLimit:
     async def _send(
         send: Callable[[Any], Awaitable[None]], status: int, code: str, message: str
     ) -> None:
-        body = ErrorBody(code=code, message=message).model_dump_json().encode("utf-8")
+        body = _error_bytes(code, message)
         await send(
             {
                 "type": "http.response.start",
@@ -204,7 +317,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
             "portent un code stable et un message en français."
         ),
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # served below from local files, not from a CDN
         redoc_url=None,
     )
     bearer = HTTPBearer(auto_error=False, description="Jeton de l'appareil (POST /session)")
@@ -243,28 +356,9 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         body = ErrorBody(code="busy", message="Serveur momentanément indisponible : réessayez.")
         return JSONResponse(status_code=503, content=body.model_dump())
 
-    @app.middleware("http")
-    async def _access_log(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "?")
-        log.info(
-            "request",
-            extra={
-                "event": "request",
-                "method": request.method,
-                "route": path,
-                "status": response.status_code,
-                "ms": round((time.perf_counter() - started) * 1000, 1),
-            },
-        )
-        return response
-
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestLog)  # added last: the outermost of ours
 
     def principal(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
@@ -325,17 +419,48 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
 
     @app.get(
         f"{API_PREFIX}/sync/pull",
-        responses=ERRORS,
+        responses={400: {"model": ErrorBody}, **ERRORS},
         tags=["sync"],
         dependencies=[Depends(sync_client)],
     )
     def pull(
         p: Agent,
-        cursor: Annotated[str, Query(min_length=1, max_length=MAX_CURSOR_LENGTH)] = "0",
-        limit: Annotated[int, Query(ge=1, le=MAX_PULL_LIMIT)] = DEFAULT_PULL_LIMIT,
+        # Checked by pull() itself: a malformed cursor is a 400 invalid_cursor.
+        cursor: Annotated[
+            str,
+            Query(json_schema_extra={"pattern": CURSOR_PATTERN, "maxLength": MAX_CURSOR_LENGTH}),
+        ] = "0",
+        limit: Annotated[QueryNumber, Query(ge=1, le=MAX_PULL_LIMIT)] = DEFAULT_PULL_LIMIT,
     ) -> PullReply:
         """The changes after ``cursor`` that this agent may see now (``"0"``: full download)."""
         return do_pull(engine, p, cursor, limit)
+
+    # -- API docs, with no internet ----------------------------------------------------------
+
+    docs_assets = f"{API_PREFIX}/docs/assets"
+
+    @app.get(f"{API_PREFIX}/docs", include_in_schema=False)
+    def docs(request: Request) -> HTMLResponse:
+        root = str(request.scope.get("root_path", "")).rstrip("/")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{app.title} — API",
+            swagger_js_url=f"{root}{docs_assets}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{docs_assets}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{docs_assets}/favicon-32x32.png",
+            # No badge from validator.swagger.io: it would send the schema's address out.
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
+    @app.get(f"{docs_assets}/{{name}}", include_in_schema=False)
+    def docs_asset(name: str) -> FileResponse:
+        if name not in _DOCS_ASSETS:
+            raise not_found("Fichier inconnu.")
+        return FileResponse(
+            _DOCS_FILES / name,
+            media_type=_DOCS_ASSETS[name],
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
 
     # -- administration ---------------------------------------------------------------------
 

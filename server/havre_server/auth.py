@@ -7,6 +7,10 @@
   revoked by a logout or by revoking the device.
 * Login rate limiting: failures are counted in the database per login and per client address
   over a sliding window (works across restarts); beyond the limit, 429 with ``Retry-After``.
+  An attempt is counted *before* its password is checked (and uncounted when it was right),
+  checking and counting under a lock per key: a burst of simultaneous guesses gets no more
+  tries than the limit. A disabled account answers exactly as a wrong password until the
+  password is right.
 * Answers: a revoked device gets 410 ``device_revoked`` with ``wipe: true`` (the only answer
   that makes a client wipe itself); an expired token, a closed session, a disabled account get
   distinct 401 codes and French messages, and never wipe.
@@ -24,11 +28,12 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, text, update
 
 from havre_common.messages import client_too_old_message
-from havre_common.protocol import AgentInfo, LoginReply, LoginRequest, version_tuple
+from havre_common.protocol import AgentInfo, LoginReply, LoginRequest, printable, version_tuple
 from havre_server import schema
+from havre_server.db import is_postgres
 from havre_server.errors import ApiError
 from havre_server.scope import Principal
 
@@ -72,6 +77,22 @@ def check_client_version(version: str | None, minimum: str) -> None:
         raise ApiError("client_too_old", client_too_old_message(minimum))
 
 
+# Namespace of the per-key advisory locks (the two-key form never meets changelog's one-key lock).
+_LOGIN_LOCK_SPACE = 0x4C6F67  # "Log"
+
+
+def _lock_keys(conn: Connection, keys: list[str]) -> None:
+    """Serialise the attempts on each key until the end of the transaction, so that counting
+    and recording an attempt is atomic. PostgreSQL: one advisory lock per key, taken in a fixed
+    order (no deadlock). SQLite: BEGIN IMMEDIATE already serialises every writing transaction."""
+    if is_postgres(conn):
+        for key in sorted(keys):
+            conn.execute(
+                text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"),
+                {"space": _LOGIN_LOCK_SPACE, "key": key},
+            )
+
+
 def _too_many(conn: Connection, keys: list[str], settings: AuthSettings, now: int) -> bool:
     since = now - settings.failure_window_s * 1000
     lf = schema.login_failures
@@ -94,18 +115,22 @@ def login(
     now = now_ms()
     login_name = request.login.strip().lower()
     keys = [f"login:{login_name}", f"addr:{client_address}"]
+    lf = schema.login_failures
     with engine.begin() as conn:
-        conn.execute(
-            delete(schema.login_failures).where(
-                schema.login_failures.c.at_ms < now - settings.failure_window_s * 1000
-            )
-        )
+        conn.execute(delete(lf).where(lf.c.at_ms < now - settings.failure_window_s * 1000))
+        _lock_keys(conn, keys)
         if _too_many(conn, keys, settings, now):
             raise ApiError(
                 "too_many_attempts",
                 "Trop de tentatives de connexion : réessayez dans quelques minutes.",
                 retry_after_s=settings.failure_window_s,
             )
+        # Counted as a failure now, while the keys are locked; uncounted below if it was right.
+        attempt_ids = list(
+            conn.execute(
+                insert(lf).returning(lf.c.id), [{"key": k, "at_ms": now} for k in keys]
+            ).scalars()
+        )
         account = conn.execute(
             select(schema.accounts).where(schema.accounts.c.login == login_name)
         ).first()
@@ -115,10 +140,14 @@ def login(
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         valid = False
     if not valid or account is None:
-        with engine.begin() as conn:
-            conn.execute(insert(schema.login_failures), [{"key": k, "at_ms": now} for k in keys])
+        # Whatever the account's state (disabled, device revoked): the same answer.
         log.info("login refused")
         raise ApiError("bad_credentials", "Identifiant ou mot de passe incorrect.")
+    with engine.begin() as conn:
+        # The right password: this attempt was no guess, and the login's failures are forgiven.
+        conn.execute(
+            delete(lf).where(or_(lf.c.id.in_(attempt_ids), lf.c.key == f"login:{login_name}"))
+        )
     with engine.begin() as conn:
         if account.disabled:
             raise ApiError(
@@ -167,11 +196,6 @@ def login(
                 expires_at_ms=expires,
             )
         )
-        conn.execute(
-            delete(schema.login_failures).where(
-                schema.login_failures.c.key == f"login:{login_name}"
-            )
-        )
         agent = conn.execute(
             select(schema.agents).where(schema.agents.c.id == account.agent_id)
         ).one()
@@ -182,10 +206,13 @@ def login(
         device_id=request.device_id,
         agent=AgentInfo(
             id=agent.id,
-            display_name=agent.display_name,
+            # Stored before names were checked for control characters: shown, not refused.
+            display_name=printable(agent.display_name, multiline=False),
             role=agent.role,
             territory_ids=json.loads(agent.territory_ids),
-            work_phone=agent.work_phone,
+            work_phone=None
+            if agent.work_phone is None
+            else printable(agent.work_phone, multiline=False),
         ),
         server_time_ms=now,
     )

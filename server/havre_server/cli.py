@@ -294,7 +294,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+PRIVATE_UMASK = 0o077
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    # Every file the server creates (database, -wal, -shm, anything later) is its user's only.
+    os.umask(PRIVATE_UMASK)
     args = build_parser().parse_args(argv)
     try:
         args.func(args)

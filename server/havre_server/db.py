@@ -22,9 +22,25 @@ from havre_server.schema import sync_state
 DATABASE_ENV = "HAVRE_SERVER_DATABASE"
 
 
+DATABASE_FILE = "havre-server.db"
+
+
 def default_database_url(data_dir: Path) -> str:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{data_dir / 'havre-server.db'}"
+    make_private(data_dir)
+    return f"sqlite:///{data_dir / DATABASE_FILE}"
+
+
+def make_private(data_dir: Path) -> None:
+    """The data folder readable by the server's own user only (0700), and the database files
+    already in it (0600): they hold every person's record. New files are private through the
+    umask that ``havre-server`` sets at start; SQLite gives its -wal and -shm files the
+    database file's mode."""
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    data_dir.chmod(0o700)
+    for name in (DATABASE_FILE, f"{DATABASE_FILE}-wal", f"{DATABASE_FILE}-shm"):
+        path = data_dir / name
+        if path.exists():
+            path.chmod(0o600)
 
 
 def normalise_url(url: str) -> str:

@@ -9,6 +9,11 @@ Cursors (opaque to clients):
   scope.py), projected for the agent's role. Entries written after ``H`` during a snapshot are
   sent again afterwards: applying them is idempotent (a row carries its server version).
 
+A cursor is read by a strict grammar (ASCII digits, no sign, no leading zero, at most 18 digits,
+row ids as the protocol writes them); anything else is a 400 ``invalid_cursor``. ``int()`` and
+``str.isdigit()`` alone would take ``'١٢٣'``, ``'1_000'`` or ``' 12 '`` for numbers, or fail
+on ``'²'``, and a NUL in the row id is an error of PostgreSQL.
+
 ``reset_required`` (the client starts again from ``"0"``, keeping its outbox) when the cursor is
 below the retained log (``log_floor``), beyond the head (a cursor from another or a restored
 server), or below the agent's ``scope_changed_seq`` (their role or territories changed: the full
@@ -21,6 +26,7 @@ examined (entries of other territories are skipped by SQL; the finer rules run i
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -180,27 +186,30 @@ SNAPSHOT: list[tuple[Table, Callable[[Principal], Select[Any] | None]]] = [
 ]
 
 
+_NUMBER = r"(0|[1-9][0-9]{0,17})"  # below 2**63: fits PostgreSQL's bigint
+_LOG_CURSOR = re.compile(_NUMBER)
+_SNAPSHOT_CURSOR = re.compile(rf"s\.{_NUMBER}\.{_NUMBER}\.([A-Za-z0-9:_.-]{{1,100}})")
+
+
 def _invalid_cursor() -> ApiError:
-    return ApiError("invalid_request", "Curseur de synchronisation invalide.")
+    return ApiError("invalid_cursor", "Curseur de synchronisation invalide.")
 
 
 def pull(engine: Engine, p: Principal, cursor: str, limit: int) -> PullReply:
+    snapshot = _SNAPSHOT_CURSOR.fullmatch(cursor)
+    if snapshot is None and _LOG_CURSOR.fullmatch(cursor) is None:
+        raise _invalid_cursor()
     with engine.connect().execution_options(havre_read_only=True) as conn, conn.begin():
         head = head_seq(conn)
         if cursor == "0":
             return _snapshot(conn, p, head, head, 0, "", limit)
-        if cursor.startswith("s."):
-            parts = cursor.split(".", 3)
-            if len(parts) != 4 or not parts[1].isdigit() or not parts[2].isdigit():
-                raise _invalid_cursor()
-            at, table_index, last = int(parts[1]), int(parts[2]), parts[3]
+        if snapshot is not None:
+            at, table_index, last = int(snapshot[1]), int(snapshot[2]), snapshot[3]
             if at > head or table_index >= len(SNAPSHOT) or at < p.scope_changed_seq:
                 return _reset(head)
             if at < int(get_state(conn, "log_floor", "0")):
                 return _reset(head)
             return _snapshot(conn, p, head, at, table_index, last, limit)
-        if not cursor.isdigit() or len(cursor) > 18:
-            raise _invalid_cursor()
         since = int(cursor)
         floor = int(get_state(conn, "log_floor", "0"))
         if since > head or since < floor or since < p.scope_changed_seq:

@@ -222,7 +222,7 @@ def test_reusing_an_existing_id_to_overwrite_a_person(scene: Scene) -> None:
 def test_a_forged_snapshot_cursor_reveals_nothing(scene: Scene) -> None:
     for cursor in ("s.0.8.", "s.999999999.8.", "-1", "1e9", "s.1.99.x", "0" * 30):
         response = scene.attacker.pull_page(cursor)
-        assert response.status_code in (200, 422)
+        assert response.status_code in (200, 400)
         _no_leak(response)
     changes, _ = scene.attacker.pull_all()
     assert scene.person_id not in json.dumps(changes)

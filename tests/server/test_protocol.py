@@ -11,12 +11,14 @@ from pydantic import ValidationError
 from havre_common.protocol import (
     MAX_PUSH_BATCH,
     MAX_ROW_JSON_BYTES,
+    AgentUpdate,
     Change,
     ErrorBody,
     LoginRequest,
     MutationResult,
     PullReply,
     PushRequest,
+    printable,
     version_tuple,
 )
 
@@ -172,3 +174,47 @@ def test_versions_are_ascii_major_minor_patch(text: str) -> None:
             {"login": "a", "password": "b", "device_id": "d" * 12, "client_version": text}
         )
     assert version_tuple("0.10.2") == (0, 10, 2)
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\t", "\n", "\x1b", "\x7f", "\x9b", "\ud800", "\udfff"])
+def test_text_with_control_characters_or_lone_surrogates_is_refused(bad: str) -> None:
+    login = {
+        "login": "agent",
+        "password": "mot-de-passe",
+        "device_id": "abcdef0123456789",
+        "client_version": "0.1.0",
+    }
+    assert LoginRequest.model_validate(login)
+    for key in ("login", "password", "device_label"):
+        with pytest.raises(ValidationError):
+            LoginRequest.model_validate({**login, key: f"ab{bad}cd"})
+    with pytest.raises(ValidationError):
+        AgentUpdate.model_validate({"display_name": f"Martine{bad}Durand"})
+
+
+def test_a_message_is_made_printable_never_refused() -> None:
+    body = ErrorBody(code="invalid_request", message="Ligne 1\nLigne 2\tfin", details=["a\x00b"])
+    assert body.message == "Ligne 1\nLigne 2\tfin"
+    assert body.details == ["a\ufffdb"]
+    assert printable("x\ud800\x1by") == "x\ufffd\ufffdy"
+    assert printable("a\nb", multiline=False) == "a\ufffdb"
+
+
+@pytest.mark.parametrize("digits", ["١٧٩٥٦٣٢٣٢٦٦٢١", "１７９５６３２３２６６２１"])
+def test_stamps_and_versions_are_ascii_digits(digits: str) -> None:
+    with pytest.raises(ValidationError):
+        PushRequest.model_validate(_push(_mutation(hlc=f"{digits}-0001-abcdef0123456789")))
+    with pytest.raises(ValueError):
+        version_tuple(f"{digits[:1]}.1.0")
+    assert version_tuple("0.10.2") == (0, 10, 2)
+
+
+@pytest.mark.parametrize("cursor", ["١٢", "²", "12 ", "s.1.0.é"])
+def test_a_reply_with_a_cursor_outside_printable_ascii_is_refused(cursor: str) -> None:
+    with pytest.raises(ValidationError):
+        PullReply.model_validate(_reply(next_cursor=cursor))
+
+
+def test_a_field_name_with_a_final_line_feed_is_refused() -> None:
+    with pytest.raises(ValidationError):
+        PushRequest.model_validate(_push(_mutation(changed_fields={"city\n": "Rouen"})))

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
 
 from havre_common.protocol import API_PREFIX, CLIENT_VERSION_HEADER
-from tests.server.support import CLIENT_VERSION, PASSWORD, World
+from tests.server.support import CLIENT_VERSION, PASSWORD, TEST_ENV, World
 
 
 def test_login_gives_a_device_token_and_the_agent(world: World) -> None:
@@ -165,6 +169,60 @@ def test_repeated_failures_are_rate_limited(world: World) -> None:
     assert limited.status_code == 429
     assert limited.json()["code"] == "too_many_attempts"
     assert int(limited.headers["Retry-After"]) > 0
+
+
+def _attempt(client: httpx.Client, login: str, password: str) -> httpx.Response:
+    return client.post(
+        f"{API_PREFIX}/session",
+        json={
+            "login": login,
+            "password": password,
+            "device_id": uuid.uuid4().hex,
+            "client_version": CLIENT_VERSION,
+        },
+    )
+
+
+def test_a_burst_of_wrong_passwords_gets_no_more_tries_than_allowed(world: World) -> None:
+    login = world.create_agent("accueil", ["nord"])
+    allowed = int(TEST_ENV["HAVRE_SERVER_LOGIN_MAX_FAILURES"])
+    burst = 24
+    start = threading.Barrier(burst)
+
+    def attempt(_: int) -> tuple[int, str]:
+        # One connection per thread, all sent at once.
+        with httpx.Client(base_url=world.server.base_url, timeout=120) as client:
+            start.wait(timeout=60)
+            response = _attempt(client, login, "mauvais-mot-de-passe")
+        return response.status_code, response.json()["code"]
+
+    with ThreadPoolExecutor(burst) as pool:
+        answers = list(pool.map(attempt, range(burst)))
+    tried = answers.count((401, "bad_credentials"))
+    assert answers.count((429, "too_many_attempts")) == burst - tried
+    assert tried <= allowed, f"{tried} wrong passwords tried at once, {allowed} allowed"
+    # The limit holds for the right password too until the window has passed.
+    assert _attempt(world.client, login, PASSWORD).status_code == 429
+
+
+def test_a_disabled_account_answers_like_a_wrong_password(world: World) -> None:
+    active = world.create_agent("accueil", ["nord"])
+    disabled = world.sign_in(world.create_agent("accueil", ["nord"]))
+    assert world.patch_agent(disabled.agent_id, disabled=True).status_code == 200
+
+    def seen(response: httpx.Response) -> tuple[int, bytes, list[str]]:
+        varying = {"date", "x-request-id"}
+        return response.status_code, response.content, sorted(set(response.headers) - varying)
+
+    wrong = seen(_attempt(world.client, active, "mauvais-mot-de-passe"))
+    assert wrong[0] == 401
+    assert seen(_attempt(world.client, disabled.login, "mauvais-mot-de-passe")) == wrong
+    assert seen(_attempt(world.client, "inconnu-" + active, "mauvais-mot-de-passe")) == wrong
+    # Only the right password tells that the account is disabled.
+    right = _attempt(world.client, disabled.login, PASSWORD)
+    assert right.status_code == 401
+    assert right.json()["code"] == "account_disabled"
+    assert "désactivé" in right.json()["message"]
 
 
 def test_meta_answers_without_sign_in(world: World) -> None:
