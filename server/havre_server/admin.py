@@ -187,7 +187,13 @@ def create_agent(
             row = _agent_row(conn, agent_id)
             assert row is not None
             _directory_entries(row, [], buffer)
-            flush(conn, buffer, ordering)
+            seqs = flush(conn, buffer, ordering)
+            # Their scope begins now: no cursor from before may ever read the log for them.
+            conn.execute(
+                update(schema.agents)
+                .where(schema.agents.c.id == agent_id)
+                .values(scope_changed_seq=max(seqs))
+            )
             out = _agent_out(conn, row)
     except IntegrityError:
         raise ApiError("conflict", "Cet identifiant de connexion existe déjà.") from None

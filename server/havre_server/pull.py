@@ -9,10 +9,19 @@ Cursors (opaque to clients):
   scope.py), projected for the agent's role. Entries written after ``H`` during a snapshot are
   sent again afterwards: applying them is idempotent (a row carries its server version).
 
+History stays on the server (sync.md). A device receives log entries only from the snapshot
+point of its own current full download (``device_pull_state.start_seq``, noted when it asks for
+``"0"``) and from the last change of its agent's scope: a new device, a new agent, an agent who
+gained a territory or a cursor copied from another profile get ``reset_required``, never the
+log from before. And an entry is sent only if no later entry about the same row, visible to
+the reader, is already in the log (a superseded one would hand out the old values of an edited
+row, or a row deleted since, e.g. to a device whose snapshot was read after them).
+
 ``reset_required`` (the client starts again from ``"0"``, keeping its outbox) when the cursor is
 below the retained log (``log_floor``), beyond the head (a cursor from another or a restored
-server), or below the agent's ``scope_changed_seq`` (their role or territories changed: the full
-download brings what entered the scope and, being authoritative, removes what left it).
+server), below the agent's ``scope_changed_seq`` (their role or territories changed: the full
+download brings what entered the scope and, being authoritative, removes what left it) or
+below the device's own start.
 
 Work per request is bounded: at most ``limit`` changes, and at most ``SCAN_LIMIT`` log entries
 examined (entries of other territories are skipped by SQL; the finer rules run in Python).
@@ -21,15 +30,18 @@ examined (entries of other territories are skipped by SQL; the finer rules run i
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, Table, and_, exists, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from havre_common.protocol import Change, PullReply
 from havre_server import schema
 from havre_server.changelog import head_seq
-from havre_server.db import get_state
+from havre_server.db import get_state, is_postgres
 from havre_server.domain import decode, wire_fields
 from havre_server.errors import ApiError
 from havre_server.reference import ref_row_id
@@ -42,8 +54,11 @@ from havre_server.scope import (
     field_hlc_for,
     project,
 )
+from havre_server.sync_tables import device_pull_state
 
 SCAN_LIMIT = 5000
+SEEN_REFRESH_MS = 3600 * 1000
+"""A device's pull state is written when its position moves, else at most once an hour."""
 
 c = schema.contacts
 
@@ -184,28 +199,111 @@ def _invalid_cursor() -> ApiError:
     return ApiError("invalid_request", "Curseur de synchronisation invalide.")
 
 
+@dataclass(frozen=True)
+class DeviceState:
+    start_seq: int
+    cursor_seq: int
+    seen_at_ms: int
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where the device stands after this request: ``start`` is set when a download begins."""
+
+    cursor_seq: int
+    start: bool = False
+
+
 def pull(engine: Engine, p: Principal, cursor: str, limit: int) -> PullReply:
     with engine.connect().execution_options(havre_read_only=True) as conn, conn.begin():
-        head = head_seq(conn)
-        if cursor == "0":
-            return _snapshot(conn, p, head, head, 0, "", limit)
-        if cursor.startswith("s."):
-            parts = cursor.split(".", 3)
-            if len(parts) != 4 or not parts[1].isdigit() or not parts[2].isdigit():
-                raise _invalid_cursor()
-            at, table_index, last = int(parts[1]), int(parts[2]), parts[3]
-            if at > head or table_index >= len(SNAPSHOT) or at < p.scope_changed_seq:
-                return _reset(head)
-            if at < int(get_state(conn, "log_floor", "0")):
-                return _reset(head)
-            return _snapshot(conn, p, head, at, table_index, last, limit)
-        if not cursor.isdigit() or len(cursor) > 18:
+        state = _device_state(conn, p.device_pk)
+        reply, position = _serve(conn, p, state, cursor, limit)
+    _remember(engine, p, state, position)
+    return reply
+
+
+def _serve(
+    conn: Connection, p: Principal, state: DeviceState | None, cursor: str, limit: int
+) -> tuple[PullReply, Position | None]:
+    head = head_seq(conn)
+    if cursor == "0":
+        return _snapshot(conn, p, head, head, 0, "", limit), Position(head, start=True)
+    if cursor.startswith("s."):
+        parts = cursor.split(".", 3)
+        if len(parts) != 4 or not parts[1].isdigit() or not parts[2].isdigit():
             raise _invalid_cursor()
-        since = int(cursor)
-        floor = int(get_state(conn, "log_floor", "0"))
-        if since > head or since < floor or since < p.scope_changed_seq:
-            return _reset(head)
-        return _log(conn, p, head, since, limit)
+        at, table_index, last = int(parts[1]), int(parts[2]), parts[3]
+        if table_index >= len(SNAPSHOT) or _too_old(conn, p, state, head, at):
+            return _reset(head), None
+        return _snapshot(conn, p, head, at, table_index, last, limit), Position(at)
+    if not cursor.isdigit() or len(cursor) > 18:
+        raise _invalid_cursor()
+    since = int(cursor)
+    if _too_old(conn, p, state, head, since):
+        return _reset(head), None
+    return _log(conn, p, head, since, limit), Position(since)
+
+
+def _too_old(
+    conn: Connection, p: Principal, state: DeviceState | None, head: int, since: int
+) -> bool:
+    """Whether a cursor at ``since`` must start again from ``"0"`` (see the module's doc)."""
+    if state is None or since < state.start_seq:
+        return True  # not from this device's own download: history before it stays here
+    if since > head or since < p.scope_changed_seq:
+        return True
+    return since < int(get_state(conn, "log_floor", "0"))
+
+
+def _device_state(conn: Connection, device_pk: int) -> DeviceState | None:
+    s = device_pull_state
+    row = conn.execute(
+        select(s.c.start_seq, s.c.cursor_seq, s.c.seen_at_ms).where(s.c.device_pk == device_pk)
+    ).first()
+    if row is None:
+        return None
+    return DeviceState(int(row.start_seq), int(row.cursor_seq), int(row.seen_at_ms))
+
+
+def _upsert(conn: Connection, table: Table, values: dict[str, Any], update: dict[str, Any]) -> Any:
+    dialect: Any = postgresql if is_postgres(conn) else sqlite
+    keys = [c.name for c in table.primary_key.columns]
+    statement = dialect.insert(table).values(**values)
+    return statement.on_conflict_do_update(index_elements=keys, set_=update)
+
+
+def _remember(
+    engine: Engine,
+    p: Principal,
+    state: DeviceState | None,
+    position: Position | None,
+) -> None:
+    """Write the device's position (where its history begins; how far it has read).
+
+    A separate short transaction after the read: a pull holds no write lock while it reads.
+    """
+    now = int(time.time() * 1000)
+    moved = position is not None and (
+        position.start
+        or state is None
+        or state.cursor_seq != position.cursor_seq
+        or now - state.seen_at_ms >= SEEN_REFRESH_MS
+    )
+    if not moved:
+        return
+    assert position is not None
+    values = {"cursor_seq": position.cursor_seq, "seen_at_ms": now}
+    if position.start:
+        values["start_seq"] = position.cursor_seq
+    with engine.begin() as conn:
+        conn.execute(
+            _upsert(
+                conn,
+                device_pull_state,
+                {"device_pk": p.device_pk, "start_seq": position.cursor_seq, **values},
+                values,
+            )
+        )
 
 
 def _reset(head: int) -> PullReply:
@@ -278,28 +376,44 @@ def _snapshot_change(p: Principal, table: str, data: dict[str, Any], at: int) ->
     )
 
 
-def _log(conn: Connection, p: Principal, head: int, since: int, limit: int) -> PullReply:
-    log = schema.change_log
+def _territory_filter(p: Principal) -> Any:
+    log_table = schema.change_log
     territories = sorted(p.territories)
-    territory_filter = (
-        or_(log.c.territory_id.is_(None), log.c.territory_id.in_(territories))
-        if territories
-        else log.c.territory_id.is_(None)
-    )
+    if territories:
+        return or_(log_table.c.territory_id.is_(None), log_table.c.territory_id.in_(territories))
+    return log_table.c.territory_id.is_(None)
+
+
+def _visible(p: Principal, row: Any) -> bool:
+    agents = json.loads(row.scope_agent_ids) if row.scope_agent_ids else []
+    return entry_visible(p, row.audience, row.territory_id, agents)
+
+
+def _log(conn: Connection, p: Principal, head: int, since: int, limit: int) -> PullReply:
+    change_log = schema.change_log
     rows = conn.execute(
-        select(log)
-        .where(log.c.seq > since, log.c.seq <= head, territory_filter)
-        .order_by(log.c.seq)
+        select(change_log)
+        .where(change_log.c.seq > since, change_log.c.seq <= head, _territory_filter(p))
+        .order_by(change_log.c.seq)
         .limit(SCAN_LIMIT)
     ).all()
+    # The last entry of each row this reader may see, in the scanned range and, when the scan
+    # stopped short of the head, beyond it: an earlier one is never sent (see the module doc).
+    latest: dict[tuple[str, str], int] = {}
+    for row in rows:
+        if _visible(p, row):
+            latest[(row.table_name, row.row_id)] = int(row.seq)
+    scanned_to = int(rows[-1].seq) if len(rows) == SCAN_LIMIT else head
+    later = _seen_later(conn, p, latest, scanned_to, head) if scanned_to < head else set()
     changes: list[Change] = []
     cursor = since
     stopped_early = False
     for row in rows:
-        agents = json.loads(row.scope_agent_ids) if row.scope_agent_ids else []
-        if entry_visible(p, row.audience, row.territory_id, agents):
-            changes.append(_log_change(p, row))
         cursor = int(row.seq)
+        key = (row.table_name, row.row_id)
+        if latest.get(key) != cursor or key in later:
+            continue  # not visible, or superseded by a later entry this reader receives
+        changes.append(_log_change(p, row))
         if len(changes) == limit:
             stopped_early = True
             break
@@ -309,6 +423,37 @@ def _log(conn: Connection, p: Principal, head: int, since: int, limit: int) -> P
     return PullReply(
         changes=changes, next_cursor=str(cursor), has_more=has_more, phase="log", head_seq=head
     )
+
+
+def _seen_later(
+    conn: Connection, p: Principal, keys: Iterable[tuple[str, str]], after: int, head: int
+) -> set[tuple[str, str]]:
+    """Which of these rows have an entry in ``(after, head]`` that this reader may see."""
+    change_log = schema.change_log
+    by_table: dict[str, list[str]] = {}
+    for table, row_id in keys:
+        by_table.setdefault(table, []).append(row_id)
+    found: set[tuple[str, str]] = set()
+    for table, ids in by_table.items():
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = conn.execute(
+                select(
+                    change_log.c.table_name,
+                    change_log.c.row_id,
+                    change_log.c.audience,
+                    change_log.c.territory_id,
+                    change_log.c.scope_agent_ids,
+                ).where(
+                    change_log.c.table_name == table,
+                    change_log.c.row_id.in_(chunk),
+                    change_log.c.seq > after,
+                    change_log.c.seq <= head,
+                    _territory_filter(p),
+                )
+            ).all()
+            found.update((r.table_name, r.row_id) for r in rows if _visible(p, r))
+    return found
 
 
 def _log_change(p: Principal, row: Any) -> Change:
