@@ -18,10 +18,10 @@ the reader, is already in the log (a superseded one would hand out the old value
 row, or a row deleted since, e.g. to a device whose snapshot was read after them).
 
 ``reset_required`` (the client starts again from ``"0"``, keeping its outbox) when the cursor is
-below the retained log (``log_floor``), beyond the head (a cursor from another or a restored
-server), below the agent's ``scope_changed_seq`` (their role or territories changed: the full
-download brings what entered the scope and, being authoritative, removes what left it) or
-below the device's own start.
+below the retained log (``log_floor``, raised by compaction: changelog.compact), beyond the head
+(a cursor from another or a restored server), below the agent's ``scope_changed_seq`` (their
+role or territories changed: the full download brings what entered the scope and, being
+authoritative, removes what left it) or below the device's own start.
 
 Work per request is bounded: at most ``limit`` changes, and at most ``SCAN_LIMIT`` log entries
 examined (entries of other territories are skipped by SQL; the finer rules run in Python).
@@ -241,7 +241,12 @@ def _serve(
     since = int(cursor)
     if _too_old(conn, p, state, head, since):
         return _reset(head), None
-    return _log(conn, p, head, since, limit), Position(since)
+    reply = _log(conn, p, head, since, limit)
+    # PostgreSQL reads each statement at its own moment: a compaction committed after the
+    # floor was checked may have removed entries this page needed. Checked again, afterwards.
+    if since < int(get_state(conn, "log_floor", "0")):
+        return _reset(head), None
+    return reply, Position(since)
 
 
 def _too_old(
