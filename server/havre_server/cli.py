@@ -264,6 +264,12 @@ def cmd_compact_log(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_scrub_database(args: argparse.Namespace) -> None:
+    engine = prepare(database_url(args))
+    admin.scrub_database_files(engine)
+    print("Fichiers de la base nettoyés.")
+
+
 def non_negative(text: str) -> int:
     value = int(text)
     if value < 0:
@@ -362,6 +368,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compact_log.set_defaults(func=cmd_compact_log)
 
+    scrub = sub.add_parser(
+        "scrub-database",
+        help="SQLite : réécrire les fichiers de la base sans les données supprimées",
+    )
+    scrub.set_defaults(func=cmd_scrub_database)
     return parser
 
 
