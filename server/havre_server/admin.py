@@ -665,3 +665,43 @@ def scrub_database_files(engine: Engine) -> None:
     finally:
         raw.close()
     log.info("database files scrubbed ms=%d", round((time.monotonic() - started) * 1000))
+
+
+# -- rows a pull could not serve -----------------------------------------------------------------
+
+PROBLEMS = {
+    "too_large": "trop volumineuse pour une page de synchronisation",
+    "invalid": "invalide pour le protocole",
+}
+
+
+def list_unservable(engine: Engine, actor: Principal | None) -> list[dict[str, Any]]:
+    """Rows or log entries that pulls had to skip (ids only), most recent first."""
+    if actor is not None and actor.role != ADMINISTRATOR:
+        raise forbidden()
+    u = unservable_rows
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(u).order_by(u.c.last_seen_at_ms.desc(), u.c.table_name, u.c.row_id)
+        ).all()
+    return [
+        {
+            "table_name": r.table_name,
+            "row_id": r.row_id,
+            "problem": r.problem,
+            "description": PROBLEMS.get(r.problem, r.problem),
+            "seq": r.seq,
+            "first_seen_at_ms": r.first_seen_at_ms,
+            "last_seen_at_ms": r.last_seen_at_ms,
+            "occurrences": r.occurrences,
+        }
+        for r in rows
+    ]
+
+
+def clear_unservable(engine: Engine, actor: Principal | None) -> int:
+    """Forget the list (after a repair); rows still unservable are recorded again."""
+    if actor is not None and actor.role != ADMINISTRATOR:
+        raise forbidden()
+    with engine.begin() as conn:
+        return int(conn.execute(delete(unservable_rows)).rowcount or 0)

@@ -264,6 +264,15 @@ def cmd_compact_log(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_unservable_rows(args: argparse.Namespace) -> None:
+    engine = prepare(database_url(args))
+    if args.clear:
+        cleared = french_count(admin.clear_unservable(engine, None), "{n} ligne", "{n} lignes")
+        print(f"Liste vidée ({cleared}) : les lignes encore illisibles y reviendront.")
+        return
+    _print(admin.list_unservable(engine, None))
+
+
 def cmd_scrub_database(args: argparse.Namespace) -> None:
     engine = prepare(database_url(args))
     admin.scrub_database_files(engine)
@@ -367,6 +376,12 @@ def build_parser() -> argparse.ArgumentParser:
         f"(sinon ${ACTIVE_DAYS_ENV}, 30 par défaut)",
     )
     compact_log.set_defaults(func=cmd_compact_log)
+
+    unservable = sub.add_parser(
+        "unservable-rows", help="lignes que la synchronisation a dû sauter (identifiants)"
+    )
+    unservable.add_argument("--clear", action="store_true", help="vider la liste")
+    unservable.set_defaults(func=cmd_unservable_rows)
 
     scrub = sub.add_parser(
         "scrub-database",

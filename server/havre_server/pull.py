@@ -23,6 +23,11 @@ below the retained log (``log_floor``, raised by compaction: changelog.compact),
 role or territories changed: the full download brings what entered the scope and, being
 authoritative, removes what left it) or below the device's own start.
 
+One row never blocks everyone: a row or log entry that cannot be put in a reply (larger than
+``MAX_ROW_JSON_BYTES`` or invalid for the reply model: written behind the server's back, or by
+an older server) is skipped, logged by ids and recorded in ``unservable_rows`` for
+administrators (``havre-server unservable-rows``); the other rows are served.
+
 Work per request is bounded: at most ``limit`` changes, and at most ``SCAN_LIMIT`` log entries
 examined (entries of other territories are skipped by SQL; the finer rules run in Python).
 """
@@ -30,6 +35,7 @@ examined (entries of other territories are skipped by SQL; the finer rules run i
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -38,7 +44,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Select, Table, and_, exists, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from havre_common.protocol import Change, PullReply
+from havre_common.protocol import MAX_ROW_JSON_BYTES, Change, PullReply
 from havre_server import schema
 from havre_server.changelog import head_seq
 from havre_server.db import get_state, is_postgres
@@ -54,7 +60,9 @@ from havre_server.scope import (
     field_hlc_for,
     project,
 )
-from havre_server.sync_tables import device_pull_state
+from havre_server.sync_tables import device_pull_state, unservable_rows
+
+log = logging.getLogger("havre.server.pull")
 
 SCAN_LIMIT = 5000
 SEEN_REFRESH_MS = 3600 * 1000
@@ -214,39 +222,49 @@ class Position:
     start: bool = False
 
 
+@dataclass(frozen=True)
+class Unservable:
+    table_name: str
+    row_id: str
+    problem: str  # too_large | invalid
+    seq: int | None
+
+
 def pull(engine: Engine, p: Principal, cursor: str, limit: int) -> PullReply:
     with engine.connect().execution_options(havre_read_only=True) as conn, conn.begin():
         state = _device_state(conn, p.device_pk)
-        reply, position = _serve(conn, p, state, cursor, limit)
-    _remember(engine, p, state, position)
+        reply, position, skipped = _serve(conn, p, state, cursor, limit)
+    _remember(engine, p, state, position, skipped)
     return reply
 
 
 def _serve(
     conn: Connection, p: Principal, state: DeviceState | None, cursor: str, limit: int
-) -> tuple[PullReply, Position | None]:
+) -> tuple[PullReply, Position | None, list[Unservable]]:
     head = head_seq(conn)
     if cursor == "0":
-        return _snapshot(conn, p, head, head, 0, "", limit), Position(head, start=True)
+        reply, skipped = _snapshot(conn, p, head, head, 0, "", limit)
+        return reply, Position(head, start=True), skipped
     if cursor.startswith("s."):
         parts = cursor.split(".", 3)
         if len(parts) != 4 or not parts[1].isdigit() or not parts[2].isdigit():
             raise _invalid_cursor()
         at, table_index, last = int(parts[1]), int(parts[2]), parts[3]
         if table_index >= len(SNAPSHOT) or _too_old(conn, p, state, head, at):
-            return _reset(head), None
-        return _snapshot(conn, p, head, at, table_index, last, limit), Position(at)
+            return _reset(head), None, []
+        reply, skipped = _snapshot(conn, p, head, at, table_index, last, limit)
+        return reply, Position(at), skipped
     if not cursor.isdigit() or len(cursor) > 18:
         raise _invalid_cursor()
     since = int(cursor)
     if _too_old(conn, p, state, head, since):
-        return _reset(head), None
-    reply = _log(conn, p, head, since, limit)
+        return _reset(head), None, []
+    reply, skipped = _log(conn, p, head, since, limit)
     # PostgreSQL reads each statement at its own moment: a compaction committed after the
     # floor was checked may have removed entries this page needed. Checked again, afterwards.
     if since < int(get_state(conn, "log_floor", "0")):
-        return _reset(head), None
-    return reply, Position(since)
+        return _reset(head), None, []
+    return reply, Position(since), skipped
 
 
 def _too_old(
@@ -282,8 +300,9 @@ def _remember(
     p: Principal,
     state: DeviceState | None,
     position: Position | None,
+    skipped: list[Unservable],
 ) -> None:
-    """Write the device's position (where its history begins; how far it has read).
+    """Write the device's position (for history and compaction) and the skipped rows.
 
     A separate short transaction after the read: a pull holds no write lock while it reads.
     """
@@ -294,21 +313,45 @@ def _remember(
         or state.cursor_seq != position.cursor_seq
         or now - state.seen_at_ms >= SEEN_REFRESH_MS
     )
-    if not moved:
+    if not moved and not skipped:
         return
-    assert position is not None
-    values = {"cursor_seq": position.cursor_seq, "seen_at_ms": now}
-    if position.start:
-        values["start_seq"] = position.cursor_seq
     with engine.begin() as conn:
-        conn.execute(
-            _upsert(
-                conn,
-                device_pull_state,
-                {"device_pk": p.device_pk, "start_seq": position.cursor_seq, **values},
-                values,
+        if moved:
+            assert position is not None
+            values = {"cursor_seq": position.cursor_seq, "seen_at_ms": now}
+            if position.start:
+                values["start_seq"] = position.cursor_seq
+            conn.execute(
+                _upsert(
+                    conn,
+                    device_pull_state,
+                    {"device_pk": p.device_pk, "start_seq": position.cursor_seq, **values},
+                    values,
+                )
             )
-        )
+        for item in skipped:
+            u = unservable_rows
+            conn.execute(
+                _upsert(
+                    conn,
+                    u,
+                    {
+                        "table_name": item.table_name,
+                        "row_id": item.row_id,
+                        "problem": item.problem,
+                        "seq": item.seq,
+                        "first_seen_at_ms": now,
+                        "last_seen_at_ms": now,
+                        "occurrences": 1,
+                    },
+                    {
+                        "problem": item.problem,
+                        "seq": item.seq,
+                        "last_seen_at_ms": now,
+                        "occurrences": u.c.occurrences + 1,
+                    },
+                )
+            )
 
 
 def _reset(head: int) -> PullReply:
@@ -317,10 +360,36 @@ def _reset(head: int) -> PullReply:
     )
 
 
+def _unservable(
+    table: str, row_id: str, seq: int | None, exc: Exception, fields: Any
+) -> Unservable:
+    """Record of a row that cannot be served; logged by ids only (never its content)."""
+    problem = "invalid"
+    try:
+        if isinstance(fields, str):
+            fields = json.loads(fields)
+        size = len(json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+        if size > MAX_ROW_JSON_BYTES:
+            problem = "too_large"
+    except (TypeError, ValueError):
+        pass
+    row_id = row_id[:100]
+    log.warning(
+        "row not served table=%s row=%s seq=%s problem=%s error=%s",
+        table,
+        row_id,
+        seq,
+        problem,
+        type(exc).__name__,
+    )
+    return Unservable(table, row_id, problem, seq)
+
+
 def _snapshot(
     conn: Connection, p: Principal, head: int, at: int, table_index: int, last: str, limit: int
-) -> PullReply:
+) -> tuple[PullReply, list[Unservable]]:
     changes: list[Change] = []
+    skipped: list[Unservable] = []
     for index in range(table_index, len(SNAPSHOT)):
         table, make_query = SNAPSHOT[index]
         query = make_query(p)
@@ -343,19 +412,24 @@ def _snapshot(
             query = query.order_by(table.c.id)
         wanted = limit - len(changes)
         rows = conn.execute(query.limit(wanted)).all()
+        last_id = ""
         for row in rows:
-            data = decode(row)
-            changes.append(_snapshot_change(p, table.name, data, at))
+            key = row._mapping
+            last_id = f"{key['list']}:{key['id']}" if table.name == "ref_items" else str(key["id"])
+            try:
+                changes.append(_snapshot_change(p, table.name, decode(row), at))
+            except (ValueError, TypeError, KeyError) as exc:
+                skipped.append(_unservable(table.name, last_id, None, exc, dict(key)))
         if len(rows) == wanted:
-            last_id = changes[-1].row_id
-            return PullReply(
+            reply = PullReply(
                 changes=changes,
                 next_cursor=f"s.{at}.{index}.{last_id}",
                 has_more=True,
                 phase="snapshot",
                 head_seq=head,
             )
-    return PullReply(
+            return reply, skipped
+    reply = PullReply(
         changes=changes,
         next_cursor=str(at),
         has_more=True,
@@ -363,6 +437,7 @@ def _snapshot(
         snapshot_done=True,
         head_seq=head,
     )
+    return reply, skipped
 
 
 def _snapshot_change(p: Principal, table: str, data: dict[str, Any], at: int) -> Change:
@@ -394,7 +469,9 @@ def _visible(p: Principal, row: Any) -> bool:
     return entry_visible(p, row.audience, row.territory_id, agents)
 
 
-def _log(conn: Connection, p: Principal, head: int, since: int, limit: int) -> PullReply:
+def _log(
+    conn: Connection, p: Principal, head: int, since: int, limit: int
+) -> tuple[PullReply, list[Unservable]]:
     change_log = schema.change_log
     rows = conn.execute(
         select(change_log)
@@ -402,12 +479,16 @@ def _log(conn: Connection, p: Principal, head: int, since: int, limit: int) -> P
         .order_by(change_log.c.seq)
         .limit(SCAN_LIMIT)
     ).all()
+    skipped: list[Unservable] = []
     # The last entry of each row this reader may see, in the scanned range and, when the scan
     # stopped short of the head, beyond it: an earlier one is never sent (see the module doc).
     latest: dict[tuple[str, str], int] = {}
     for row in rows:
-        if _visible(p, row):
-            latest[(row.table_name, row.row_id)] = int(row.seq)
+        try:
+            if _visible(p, row):
+                latest[(row.table_name, row.row_id)] = int(row.seq)
+        except ValueError as exc:  # its scope is unreadable: sent to no one, reported
+            skipped.append(_unservable(row.table_name, row.row_id, int(row.seq), exc, None))
     scanned_to = int(rows[-1].seq) if len(rows) == SCAN_LIMIT else head
     later = _seen_later(conn, p, latest, scanned_to, head) if scanned_to < head else set()
     changes: list[Change] = []
@@ -418,16 +499,21 @@ def _log(conn: Connection, p: Principal, head: int, since: int, limit: int) -> P
         key = (row.table_name, row.row_id)
         if latest.get(key) != cursor or key in later:
             continue  # not visible, or superseded by a later entry this reader receives
-        changes.append(_log_change(p, row))
+        try:
+            changes.append(_log_change(p, row))
+        except (ValueError, TypeError, KeyError) as exc:
+            skipped.append(_unservable(row.table_name, row.row_id, cursor, exc, row.fields))
+            continue
         if len(changes) == limit:
             stopped_early = True
             break
     if not stopped_early and len(rows) < SCAN_LIMIT:
         cursor = head
     has_more = cursor < head
-    return PullReply(
+    reply = PullReply(
         changes=changes, next_cursor=str(cursor), has_more=has_more, phase="log", head_seq=head
     )
+    return reply, skipped
 
 
 def _seen_later(
@@ -457,7 +543,12 @@ def _seen_later(
                     _territory_filter(p),
                 )
             ).all()
-            found.update((r.table_name, r.row_id) for r in rows if _visible(p, r))
+            for r in rows:
+                try:
+                    if _visible(p, r):
+                        found.add((r.table_name, r.row_id))
+                except ValueError:
+                    continue  # reported when a pull reaches it
     return found
 
 
