@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -32,10 +33,20 @@ from havre_server import schema
 from havre_server.auth import hash_password, now_ms
 from havre_server.changelog import ChangeBuffer, Entry, Ordering, flush
 from havre_server.db import dumps
-from havre_server.domain import SPECS, Reject, clean, decode, entry_for, load_row, wire_fields
+from havre_server.domain import (
+    PERSON_DEPENDENTS,
+    SPECS,
+    Reject,
+    clean,
+    decode,
+    entry_for,
+    load_row,
+    wire_fields,
+)
 from havre_server.errors import ApiError, forbidden, not_found
 from havre_server.push import iso_now
 from havre_server.reference import Reference
+from havre_server.schema import unservable_rows
 from havre_server.scope import ADMINISTRATOR, COORDINATOR, RECEPTION, SOCIAL_WORKER, Principal
 
 log = logging.getLogger("havre.server.admin")
@@ -195,7 +206,13 @@ def create_agent(
             row = _agent_row(conn, agent_id)
             assert row is not None
             _directory_entries(row, [], buffer)
-            flush(conn, buffer, ordering)
+            seqs = flush(conn, buffer, ordering)
+            # Their scope begins now: no cursor from before may ever read the log for them.
+            conn.execute(
+                update(schema.agents)
+                .where(schema.agents.c.id == agent_id)
+                .values(scope_changed_seq=max(seqs))
+            )
             out = _agent_out(conn, row)
     except IntegrityError:
         raise ApiError("conflict", "Cet identifiant de connexion existe déjà.") from None
@@ -535,14 +552,10 @@ def read_catalogue_csv(path: Path) -> list[dict[str, Any]]:
 # -- erasure (RGPD) ---------------------------------------------------------------------------
 
 
-ERASE_TABLES = (
-    (schema.consents, "contact_id"),
-    (schema.register_enrolments, "person_id"),
-    (schema.visits, "person_id"),
-    (schema.handouts_given, "person_id"),
-    (schema.planned_contacts, "person_id"),
-    (schema.conflicts, "person_id"),
-)
+ERASE_TABLES = PERSON_DEPENDENTS
+"""Every table whose rows belong to a person (the contract's, and the conflicts about her)."""
+ERASED_REASON = "Fiche effacée (RGPD) : motif retiré."
+"""Replaces the refusal reasons recorded about her rows (a reason may quote a typed value)."""
 
 
 def erase_person(
@@ -555,14 +568,20 @@ def erase_person(
     """Remove a person and everything about her, everywhere; always wins.
 
     Every device that may hold her receives removals (``erased``); past log entries about her
-    are scrubbed (their content replaced by a removal), so no pull can ever send her data
-    again; her id is kept in ``erased_rows`` so a late push cannot bring her back; one audit
-    entry records who erased what, by ids and counts only.
+    are scrubbed (their content replaced by a removal, in place: a deleted head entry would let
+    SQLite hand its seq out again), so no pull can ever send her data again; the refusal
+    reasons recorded for edits of her rows are replaced (they may quote a typed value); her id
+    is kept in ``erased_rows`` so a late push cannot bring her back; one audit entry records
+    who erased what, by ids and counts only. Then no byte of her is left in the database files
+    either (:func:`scrub_database_files`).
     """
     _require_manager(actor)
     buffer = ChangeBuffer()
     removed: dict[str, int] = {}
     with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            # Deleted content is overwritten with zeros instead of left in free space.
+            conn.exec_driver_sql("PRAGMA secure_delete = ON")
         person = load_row(conn, schema.contacts, person_id, for_update=True)
         if person is None:
             raise not_found("Personne introuvable ou hors de votre périmètre.")
@@ -598,9 +617,106 @@ def erase_person(
             .where(log_table.c.person_id == person_id)
             .values(op="remove", reason="erased", fields=None, field_hlc=None)
         )
+        am, unservable = schema.applied_mutations, unservable_rows
+        by_table: dict[str, list[str]] = {}
+        for table_name, row in rows:
+            by_table.setdefault(table_name, []).append(str(row["id"]))
+        for table_name, ids in by_table.items():
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                conn.execute(
+                    update(am)
+                    .where(am.c.table_name == table_name, am.c.row_id.in_(chunk))
+                    .where(am.c.reason.is_not(None))
+                    .values(reason=ERASED_REASON)
+                )
+                conn.execute(
+                    delete(unservable).where(
+                        unservable.c.table_name == table_name, unservable.c.row_id.in_(chunk)
+                    )
+                )
         audit_id = _server_audit(
             conn, actor, "effacement-rgpd", "contacts", person_id, {"motif": reason, **removed}
         )
         flush(conn, buffer, ordering)
     log.info("person erased rows=%d", sum(removed.values()))
+    scrub_database_files(engine)
     return EraseReply(person_id=person_id, removed=removed, audit_id=audit_id)
+
+
+def scrub_database_files(engine: Engine) -> None:
+    """SQLite: leave no trace of deleted content in the files, write-ahead log included.
+
+    ``VACUUM`` rebuilds the database from its live rows only (content deleted before
+    ``secure_delete`` was on, or left behind by earlier versions of rows, stays in free space
+    otherwise), then ``wal_checkpoint(TRUNCATE)`` copies the log into the database and empties
+    the ``-wal`` file, whose old frames hold every earlier version of the pages. Both wait for
+    the other connections (busy timeout); the checkpoint is retried while readers hold it back.
+
+    PostgreSQL: nothing here. Deleted and updated rows stay as dead tuples in the table files
+    until ``VACUUM`` makes the space reusable, and their bytes until it is reused; only
+    ``VACUUM FULL`` of the tables concerned rewrites the files (README, deployment notes). WAL
+    segments and backups keep them until they are recycled or expire.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    started = time.monotonic()
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("PRAGMA secure_delete = ON")
+        cursor.execute("VACUUM")
+        for _attempt in range(3):  # each attempt waits for readers up to the busy timeout
+            busy, _frames, _done = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if not busy:
+                break
+        else:
+            raise ApiError(
+                "busy",
+                "Effacement fait, mais le nettoyage des fichiers de la base n'a pas pu aboutir "
+                ": relancez « havre-server scrub-database ».",
+            )
+        cursor.close()
+    finally:
+        raw.close()
+    log.info("database files scrubbed ms=%d", round((time.monotonic() - started) * 1000))
+
+
+# -- rows a pull could not serve -----------------------------------------------------------------
+
+PROBLEMS = {
+    "too_large": "trop volumineuse pour une page de synchronisation",
+    "invalid": "invalide pour le protocole",
+}
+
+
+def list_unservable(engine: Engine, actor: Principal | None) -> list[dict[str, Any]]:
+    """Rows or log entries that pulls had to skip (ids only), most recent first."""
+    if actor is not None and actor.role != ADMINISTRATOR:
+        raise forbidden()
+    u = unservable_rows
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(u).order_by(u.c.last_seen_at_ms.desc(), u.c.table_name, u.c.row_id)
+        ).all()
+    return [
+        {
+            "table_name": r.table_name,
+            "row_id": r.row_id,
+            "problem": r.problem,
+            "description": PROBLEMS.get(r.problem, r.problem),
+            "seq": r.seq,
+            "first_seen_at_ms": r.first_seen_at_ms,
+            "last_seen_at_ms": r.last_seen_at_ms,
+            "occurrences": r.occurrences,
+        }
+        for r in rows
+    ]
+
+
+def clear_unservable(engine: Engine, actor: Principal | None) -> int:
+    """Forget the list (after a repair); rows still unservable are recorded again."""
+    if actor is not None and actor.role != ADMINISTRATOR:
+        raise forbidden()
+    with engine.begin() as conn:
+        return int(conn.execute(delete(unservable_rows)).rowcount or 0)

@@ -11,6 +11,19 @@ the lock is released by the commit, so seq values become visible in seq order an
 a gap-free prefix. The lock is held only for the final inserts and the commit, not while the
 push is applied. SQLite needs nothing: ``BEGIN IMMEDIATE`` already serialises writers.
 
+**Compaction** (:func:`compact`, run periodically by ``havre-server serve`` and by
+``havre-server compact-log``). History stays on the server, but not forever: an entry goes once
+every active device has passed it. *Active*: not revoked and seen (signed in, pushed or pulled)
+in the last ``active_days`` days (``HAVRE_SERVER_ACTIVE_DEVICE_DAYS``, 30 by default, the
+lifetime of a token). The floor is the lowest position (``device_pull_state.cursor_seq``) of the
+active devices; entries at or below it are removed and ``log_floor`` is raised to it, so that a
+device coming back from further behind gets ``reset_required`` and downloads everything again
+(its outbox is kept by the client). Entries superseded by a later entry about the same row for
+the same readers (same audience, territory and agents) are removed wherever they are: that
+later entry, a whole row or a removal, tells every one of those readers all they need. The
+entry at the head is always kept: SQLite hands out ``max(seq) + 1`` as the next seq, and a
+reused seq would be skipped by a device whose cursor is already there.
+
 Test-only settings (environment, read by :func:`ordering_from_env`; never set in production):
 ``HAVRE_SERVER_TEST_UNSAFE_SEQ=1`` switches the lock off, and
 ``HAVRE_SERVER_TEST_COMMIT_DELAY_MS=N`` waits a random 0–N ms between taking seq values and
@@ -20,20 +33,26 @@ without the protection and none with it.
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, Engine, and_, delete, exists, func, or_, select, text
 
-from havre_server.db import dumps, is_postgres
-from havre_server.schema import change_log
+from havre_server.db import dumps, get_state, is_postgres, set_state
+from havre_server.schema import change_log, device_pull_state, devices
+
+log = logging.getLogger("havre.server.changelog")
 
 ADVISORY_LOCK_KEY = 7423002
 UNSAFE_ENV = "HAVRE_SERVER_TEST_UNSAFE_SEQ"
 DELAY_ENV = "HAVRE_SERVER_TEST_COMMIT_DELAY_MS"
+ACTIVE_DAYS_ENV = "HAVRE_SERVER_ACTIVE_DEVICE_DAYS"
+DEFAULT_ACTIVE_DAYS = 30
+DAY_MS = 24 * 3600 * 1000
 
 
 @dataclass(frozen=True)
@@ -121,3 +140,76 @@ def flush(conn: Connection, buffer: ChangeBuffer, ordering: Ordering) -> list[in
 
 def head_seq(conn: Connection) -> int:
     return int(conn.execute(select(func.coalesce(func.max(change_log.c.seq), 0))).scalar_one())
+
+
+# -- compaction -----------------------------------------------------------------------------------
+
+
+def active_days_from_env() -> int:
+    return int(os.environ.get(ACTIVE_DAYS_ENV, str(DEFAULT_ACTIVE_DAYS)) or DEFAULT_ACTIVE_DAYS)
+
+
+@dataclass(frozen=True)
+class Compaction:
+    floor: int
+    head: int
+    active_devices: int
+    superseded: int
+    below_floor: int
+
+
+def log_floor_for(conn: Connection, head: int, now_ms: int, active_days: int) -> tuple[int, int]:
+    """(lowest position of the active devices, or the head when none; how many are active)."""
+    d, s = devices, device_pull_state
+    seen = func.coalesce(s.c.seen_at_ms, 0)
+    since = now_ms - active_days * DAY_MS
+    row = conn.execute(
+        select(func.min(s.c.cursor_seq), func.count())
+        .select_from(d.join(s, s.c.device_pk == d.c.id))
+        .where(
+            d.c.revoked_at_ms.is_(None),
+            or_(d.c.last_seen_at_ms >= since, seen >= since),
+        )
+    ).one()
+    lowest, count = row
+    return (head if lowest is None else min(int(lowest), head)), int(count)
+
+
+def compact(engine: Engine, active_days: int, now_ms: int | None = None) -> Compaction:
+    """Remove the entries every active device has passed, and superseded ones (see above)."""
+    now = int(time.time() * 1000) if now_ms is None else now_ms
+    with engine.begin() as conn:
+        if is_postgres(conn):
+            # Writers commit their entries under this lock: once held, every seq up to the
+            # head is committed, and no entry is written while this runs.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+        head = head_seq(conn)
+        lowest, active = log_floor_for(conn, head, now, active_days)
+        floor = max(lowest, int(get_state(conn, "log_floor", "0")))
+        later = change_log.alias("later")
+        superseded = conn.execute(
+            delete(change_log).where(
+                exists().where(
+                    later.c.table_name == change_log.c.table_name,
+                    later.c.row_id == change_log.c.row_id,
+                    later.c.seq > change_log.c.seq,
+                    later.c.audience == change_log.c.audience,
+                    later.c.territory_id.is_not_distinct_from(change_log.c.territory_id),
+                    later.c.scope_agent_ids.is_not_distinct_from(change_log.c.scope_agent_ids),
+                )
+            )
+        ).rowcount
+        below = conn.execute(
+            delete(change_log).where(and_(change_log.c.seq <= floor, change_log.c.seq < head))
+        ).rowcount
+        set_state(conn, "log_floor", str(floor))
+    result = Compaction(floor, head, active, int(superseded or 0), int(below or 0))
+    log.info(
+        "change log compacted floor=%d head=%d active_devices=%d superseded=%d below_floor=%d",
+        result.floor,
+        result.head,
+        result.active_devices,
+        result.superseded,
+        result.below_floor,
+    )
+    return result

@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import logging
 import os
 import re
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,8 +23,16 @@ from platformdirs import user_data_dir
 from sqlalchemy import Engine
 
 from havre_common.protocol import VERSION_PATTERN, AgentCreate, AgentUpdate
+from havre_desktop.core.french import count as french_count
 from havre_server import SERVER_VERSION, admin
-from havre_server.changelog import ChangeBuffer, flush, ordering_from_env
+from havre_server.changelog import (
+    ACTIVE_DAYS_ENV,
+    ChangeBuffer,
+    active_days_from_env,
+    compact,
+    flush,
+    ordering_from_env,
+)
 from havre_server.db import DATABASE_ENV, default_database_url, make_engine
 from havre_server.errors import ApiError
 from havre_server.migrations import migrate
@@ -80,6 +90,30 @@ def cmd_init(args: argparse.Namespace) -> None:
 
 LOG_LEVEL_ENV = "HAVRE_SERVER_LOG_LEVEL"
 MIN_CLIENT_VERSION_ENV = "HAVRE_SERVER_MIN_CLIENT_VERSION"
+COMPACT_INTERVAL_ENV = "HAVRE_SERVER_COMPACT_INTERVAL_S"
+DEFAULT_COMPACT_INTERVAL_S = 6 * 3600
+
+log = logging.getLogger("havre.server.cli")
+
+
+def start_compaction(url: str, interval_s: float, active_days: int) -> threading.Event:
+    """Compact the change log every ``interval_s`` seconds in a daemon thread of this process
+    (the parent of ``--workers``: one compactor per server); set the event to stop it."""
+    stop = threading.Event()
+
+    def run() -> None:
+        engine = make_engine(url)
+        try:
+            while not stop.wait(interval_s):
+                try:
+                    compact(engine, active_days)
+                except Exception:  # the next round tries again; serving goes on meanwhile
+                    log.exception("change log compaction failed")
+        finally:
+            engine.dispose()
+
+    threading.Thread(target=run, name="havre-compaction", daemon=True).start()
+    return stop
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -104,6 +138,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
         "ssl_certfile": args.ssl_certfile,
         "ssl_keyfile": args.ssl_keyfile,
     }
+    interval = float(os.environ.get(COMPACT_INTERVAL_ENV, str(DEFAULT_COMPACT_INTERVAL_S)))
+    if interval > 0:
+        start_compaction(url, interval, active_days_from_env())
     if args.workers > 1:
         # Several processes (one per core): each builds its application from the environment.
         engine.dispose()
@@ -213,6 +250,42 @@ def cmd_erase_person(args: argparse.Namespace) -> None:
     _print(out.model_dump())
 
 
+def cmd_compact_log(args: argparse.Namespace) -> None:
+    engine = prepare(database_url(args))
+    days = args.active_days if args.active_days is not None else active_days_from_env()
+    done = compact(engine, days)
+    active = french_count(done.active_devices, "{n} appareil actif", "{n} appareils actifs")
+    superseded = french_count(done.superseded, "{n} entrée remplacée", "{n} entrées remplacées")
+    below = french_count(done.below_floor, "{n} entrée antérieure", "{n} entrées antérieures")
+    print(
+        f"Journal compacté : plancher {done.floor} (tête {done.head}), {active} sur "
+        f"{french_count(days, '{n} jour', '{n} jours')} ; supprimées : {superseded}, {below} au "
+        "plancher."
+    )
+
+
+def cmd_unservable_rows(args: argparse.Namespace) -> None:
+    engine = prepare(database_url(args))
+    if args.clear:
+        cleared = french_count(admin.clear_unservable(engine, None), "{n} ligne", "{n} lignes")
+        print(f"Liste vidée ({cleared}) : les lignes encore illisibles y reviendront.")
+        return
+    _print(admin.list_unservable(engine, None))
+
+
+def cmd_scrub_database(args: argparse.Namespace) -> None:
+    engine = prepare(database_url(args))
+    admin.scrub_database_files(engine)
+    print("Fichiers de la base nettoyés.")
+
+
+def non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("nombre positif ou nul attendu")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="havre-server", description="Serveur central Havre Ensemble."
@@ -291,6 +364,30 @@ def build_parser() -> argparse.ArgumentParser:
     erase.add_argument("person_id")
     erase.add_argument("--reason", default="demande-personne")
     erase.set_defaults(func=cmd_erase_person)
+
+    compact_log = sub.add_parser(
+        "compact-log",
+        help="compacter le journal des modifications (le serveur le fait aussi régulièrement)",
+    )
+    compact_log.add_argument(
+        "--active-days",
+        type=non_negative,
+        help="un appareil vu dans ces derniers jours est actif "
+        f"(sinon ${ACTIVE_DAYS_ENV}, 30 par défaut)",
+    )
+    compact_log.set_defaults(func=cmd_compact_log)
+
+    unservable = sub.add_parser(
+        "unservable-rows", help="lignes que la synchronisation a dû sauter (identifiants)"
+    )
+    unservable.add_argument("--clear", action="store_true", help="vider la liste")
+    unservable.set_defaults(func=cmd_unservable_rows)
+
+    scrub = sub.add_parser(
+        "scrub-database",
+        help="SQLite : réécrire les fichiers de la base sans les données supprimées",
+    )
+    scrub.set_defaults(func=cmd_scrub_database)
     return parser
 
 

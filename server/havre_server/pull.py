@@ -14,10 +14,24 @@ row ids as the protocol writes them); anything else is a 400 ``invalid_cursor``.
 ``str.isdigit()`` alone would take ``'١٢٣'``, ``'1_000'`` or ``' 12 '`` for numbers, or fail
 on ``'²'``, and a NUL in the row id is an error of PostgreSQL.
 
+History stays on the server (sync.md). A device receives log entries only from the snapshot
+point of its own current full download (``device_pull_state.start_seq``, noted when it asks for
+``"0"``) and from the last change of its agent's scope: a new device, a new agent, an agent who
+gained a territory or a cursor copied from another profile get ``reset_required``, never the
+log from before. And an entry is sent only if no later entry about the same row, visible to
+the reader, is already in the log (a superseded one would hand out the old values of an edited
+row, or a row deleted since, e.g. to a device whose snapshot was read after them).
+
 ``reset_required`` (the client starts again from ``"0"``, keeping its outbox) when the cursor is
-below the retained log (``log_floor``), beyond the head (a cursor from another or a restored
-server), or below the agent's ``scope_changed_seq`` (their role or territories changed: the full
-download brings what entered the scope and, being authoritative, removes what left it).
+below the retained log (``log_floor``, raised by compaction: changelog.compact), beyond the head
+(a cursor from another or a restored server), below the agent's ``scope_changed_seq`` (their
+role or territories changed: the full download brings what entered the scope and, being
+authoritative, removes what left it) or below the device's own start.
+
+One row never blocks everyone: a row or log entry that cannot be put in a reply (larger than
+``MAX_ROW_JSON_BYTES`` or invalid for the reply model: written behind the server's back, or by
+an older server) is skipped, logged by ids and recorded in ``unservable_rows`` for
+administrators (``havre-server unservable-rows``); the other rows are served.
 
 Work per request is bounded: at most ``limit`` changes, and at most ``SCAN_LIMIT`` log entries
 examined (entries of other territories are skipped by SQL; the finer rules run in Python).
@@ -26,19 +40,24 @@ examined (entries of other territories are skipped by SQL; the finer rules run i
 from __future__ import annotations
 
 import json
+import logging
 import re
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, Table, and_, exists, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 
-from havre_common.protocol import Change, PullReply
+from havre_common.protocol import MAX_ROW_JSON_BYTES, Change, PullReply
 from havre_server import schema
 from havre_server.changelog import head_seq
-from havre_server.db import get_state
+from havre_server.db import get_state, is_postgres
 from havre_server.domain import decode, wire_fields
 from havre_server.errors import ApiError
 from havre_server.reference import ref_row_id
+from havre_server.schema import device_pull_state, unservable_rows
 from havre_server.scope import (
     CATALOGUE_ROLES,
     COORDINATOR,
@@ -49,7 +68,11 @@ from havre_server.scope import (
     project,
 )
 
+log = logging.getLogger("havre.server.pull")
+
 SCAN_LIMIT = 5000
+SEEN_REFRESH_MS = 3600 * 1000
+"""A device's pull state is written when its position moves, else at most once an hour."""
 
 c = schema.contacts
 
@@ -195,26 +218,151 @@ def _invalid_cursor() -> ApiError:
     return ApiError("invalid_cursor", "Curseur de synchronisation invalide.")
 
 
+@dataclass(frozen=True)
+class DeviceState:
+    start_seq: int
+    cursor_seq: int
+    seen_at_ms: int
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where the device stands after this request: ``start`` is set when a download begins."""
+
+    cursor_seq: int
+    start: bool = False
+
+
+@dataclass(frozen=True)
+class Unservable:
+    table_name: str
+    row_id: str
+    problem: str  # too_large | invalid
+    seq: int | None
+
+
 def pull(engine: Engine, p: Principal, cursor: str, limit: int) -> PullReply:
-    snapshot = _SNAPSHOT_CURSOR.fullmatch(cursor)
-    if snapshot is None and _LOG_CURSOR.fullmatch(cursor) is None:
+    if _SNAPSHOT_CURSOR.fullmatch(cursor) is None and _LOG_CURSOR.fullmatch(cursor) is None:
         raise _invalid_cursor()
     with engine.connect().execution_options(havre_read_only=True) as conn, conn.begin():
-        head = head_seq(conn)
-        if cursor == "0":
-            return _snapshot(conn, p, head, head, 0, "", limit)
-        if snapshot is not None:
-            at, table_index, last = int(snapshot[1]), int(snapshot[2]), snapshot[3]
-            if at > head or table_index >= len(SNAPSHOT) or at < p.scope_changed_seq:
-                return _reset(head)
-            if at < int(get_state(conn, "log_floor", "0")):
-                return _reset(head)
-            return _snapshot(conn, p, head, at, table_index, last, limit)
-        since = int(cursor)
-        floor = int(get_state(conn, "log_floor", "0"))
-        if since > head or since < floor or since < p.scope_changed_seq:
-            return _reset(head)
-        return _log(conn, p, head, since, limit)
+        state = _device_state(conn, p.device_pk)
+        reply, position, skipped = _serve(conn, p, state, cursor, limit)
+    _remember(engine, p, state, position, skipped)
+    return reply
+
+
+def _serve(
+    conn: Connection, p: Principal, state: DeviceState | None, cursor: str, limit: int
+) -> tuple[PullReply, Position | None, list[Unservable]]:
+    head = head_seq(conn)
+    if cursor == "0":
+        reply, skipped = _snapshot(conn, p, head, head, 0, "", limit)
+        return reply, Position(head, start=True), skipped
+    snapshot = _SNAPSHOT_CURSOR.fullmatch(cursor)
+    if snapshot is not None:
+        at, table_index, last = int(snapshot[1]), int(snapshot[2]), snapshot[3]
+        if table_index >= len(SNAPSHOT) or _too_old(conn, p, state, head, at):
+            return _reset(head), None, []
+        reply, skipped = _snapshot(conn, p, head, at, table_index, last, limit)
+        return reply, Position(at), skipped
+    if _LOG_CURSOR.fullmatch(cursor) is None:  # checked before: pull() refuses it (400)
+        raise _invalid_cursor()
+    since = int(cursor)
+    if _too_old(conn, p, state, head, since):
+        return _reset(head), None, []
+    reply, skipped = _log(conn, p, head, since, limit)
+    # PostgreSQL reads each statement at its own moment: a compaction committed after the
+    # floor was checked may have removed entries this page needed. Checked again, afterwards.
+    if since < int(get_state(conn, "log_floor", "0")):
+        return _reset(head), None, []
+    return reply, Position(since), skipped
+
+
+def _too_old(
+    conn: Connection, p: Principal, state: DeviceState | None, head: int, since: int
+) -> bool:
+    """Whether a cursor at ``since`` must start again from ``"0"`` (see the module's doc)."""
+    if state is None or since < state.start_seq:
+        return True  # not from this device's own download: history before it stays here
+    if since > head or since < p.scope_changed_seq:
+        return True
+    return since < int(get_state(conn, "log_floor", "0"))
+
+
+def _device_state(conn: Connection, device_pk: int) -> DeviceState | None:
+    s = device_pull_state
+    row = conn.execute(
+        select(s.c.start_seq, s.c.cursor_seq, s.c.seen_at_ms).where(s.c.device_pk == device_pk)
+    ).first()
+    if row is None:
+        return None
+    return DeviceState(int(row.start_seq), int(row.cursor_seq), int(row.seen_at_ms))
+
+
+def _upsert(conn: Connection, table: Table, values: dict[str, Any], update: dict[str, Any]) -> Any:
+    dialect: Any = postgresql if is_postgres(conn) else sqlite
+    keys = [c.name for c in table.primary_key.columns]
+    statement = dialect.insert(table).values(**values)
+    return statement.on_conflict_do_update(index_elements=keys, set_=update)
+
+
+def _remember(
+    engine: Engine,
+    p: Principal,
+    state: DeviceState | None,
+    position: Position | None,
+    skipped: list[Unservable],
+) -> None:
+    """Write the device's position (for history and compaction) and the skipped rows.
+
+    A separate short transaction after the read: a pull holds no write lock while it reads.
+    """
+    now = int(time.time() * 1000)
+    moved = position is not None and (
+        position.start
+        or state is None
+        or state.cursor_seq != position.cursor_seq
+        or now - state.seen_at_ms >= SEEN_REFRESH_MS
+    )
+    if not moved and not skipped:
+        return
+    with engine.begin() as conn:
+        if moved:
+            assert position is not None
+            values = {"cursor_seq": position.cursor_seq, "seen_at_ms": now}
+            if position.start:
+                values["start_seq"] = position.cursor_seq
+            conn.execute(
+                _upsert(
+                    conn,
+                    device_pull_state,
+                    {"device_pk": p.device_pk, "start_seq": position.cursor_seq, **values},
+                    values,
+                )
+            )
+        for item in skipped:
+            u = unservable_rows
+            conn.execute(
+                _upsert(
+                    conn,
+                    u,
+                    {
+                        "table_name": item.table_name,
+                        "row_id": item.row_id,
+                        "problem": item.problem,
+                        "seq": item.seq,
+                        "first_seen_at_ms": now,
+                        "last_seen_at_ms": now,
+                        "occurrences": 1,
+                    },
+                    {
+                        "problem": item.problem,
+                        "seq": item.seq,
+                        "last_seen_at_ms": now,
+                        "occurrences": u.c.occurrences + 1,
+                    },
+                )
+            )
 
 
 def _reset(head: int) -> PullReply:
@@ -223,10 +371,36 @@ def _reset(head: int) -> PullReply:
     )
 
 
+def _unservable(
+    table: str, row_id: str, seq: int | None, exc: Exception, fields: Any
+) -> Unservable:
+    """Record of a row that cannot be served; logged by ids only (never its content)."""
+    problem = "invalid"
+    try:
+        if isinstance(fields, str):
+            fields = json.loads(fields)
+        size = len(json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+        if size > MAX_ROW_JSON_BYTES:
+            problem = "too_large"
+    except (TypeError, ValueError):
+        pass
+    row_id = row_id[:100]
+    log.warning(
+        "row not served table=%s row=%s seq=%s problem=%s error=%s",
+        table,
+        row_id,
+        seq,
+        problem,
+        type(exc).__name__,
+    )
+    return Unservable(table, row_id, problem, seq)
+
+
 def _snapshot(
     conn: Connection, p: Principal, head: int, at: int, table_index: int, last: str, limit: int
-) -> PullReply:
+) -> tuple[PullReply, list[Unservable]]:
     changes: list[Change] = []
+    skipped: list[Unservable] = []
     for index in range(table_index, len(SNAPSHOT)):
         table, make_query = SNAPSHOT[index]
         query = make_query(p)
@@ -249,19 +423,24 @@ def _snapshot(
             query = query.order_by(table.c.id)
         wanted = limit - len(changes)
         rows = conn.execute(query.limit(wanted)).all()
+        last_id = ""
         for row in rows:
-            data = decode(row)
-            changes.append(_snapshot_change(p, table.name, data, at))
+            key = row._mapping
+            last_id = f"{key['list']}:{key['id']}" if table.name == "ref_items" else str(key["id"])
+            try:
+                changes.append(_snapshot_change(p, table.name, decode(row), at))
+            except (ValueError, TypeError, KeyError) as exc:
+                skipped.append(_unservable(table.name, last_id, None, exc, dict(key)))
         if len(rows) == wanted:
-            last_id = changes[-1].row_id
-            return PullReply(
+            reply = PullReply(
                 changes=changes,
                 next_cursor=f"s.{at}.{index}.{last_id}",
                 has_more=True,
                 phase="snapshot",
                 head_seq=head,
             )
-    return PullReply(
+            return reply, skipped
+    reply = PullReply(
         changes=changes,
         next_cursor=str(at),
         has_more=True,
@@ -269,6 +448,7 @@ def _snapshot(
         snapshot_done=True,
         head_seq=head,
     )
+    return reply, skipped
 
 
 def _snapshot_change(p: Principal, table: str, data: dict[str, Any], at: int) -> Change:
@@ -287,37 +467,100 @@ def _snapshot_change(p: Principal, table: str, data: dict[str, Any], at: int) ->
     )
 
 
-def _log(conn: Connection, p: Principal, head: int, since: int, limit: int) -> PullReply:
-    log = schema.change_log
+def _territory_filter(p: Principal) -> Any:
+    log_table = schema.change_log
     territories = sorted(p.territories)
-    territory_filter = (
-        or_(log.c.territory_id.is_(None), log.c.territory_id.in_(territories))
-        if territories
-        else log.c.territory_id.is_(None)
-    )
+    if territories:
+        return or_(log_table.c.territory_id.is_(None), log_table.c.territory_id.in_(territories))
+    return log_table.c.territory_id.is_(None)
+
+
+def _visible(p: Principal, row: Any) -> bool:
+    agents = json.loads(row.scope_agent_ids) if row.scope_agent_ids else []
+    return entry_visible(p, row.audience, row.territory_id, agents)
+
+
+def _log(
+    conn: Connection, p: Principal, head: int, since: int, limit: int
+) -> tuple[PullReply, list[Unservable]]:
+    change_log = schema.change_log
     rows = conn.execute(
-        select(log)
-        .where(log.c.seq > since, log.c.seq <= head, territory_filter)
-        .order_by(log.c.seq)
+        select(change_log)
+        .where(change_log.c.seq > since, change_log.c.seq <= head, _territory_filter(p))
+        .order_by(change_log.c.seq)
         .limit(SCAN_LIMIT)
     ).all()
+    skipped: list[Unservable] = []
+    # The last entry of each row this reader may see, in the scanned range and, when the scan
+    # stopped short of the head, beyond it: an earlier one is never sent (see the module doc).
+    latest: dict[tuple[str, str], int] = {}
+    for row in rows:
+        try:
+            if _visible(p, row):
+                latest[(row.table_name, row.row_id)] = int(row.seq)
+        except ValueError as exc:  # its scope is unreadable: sent to no one, reported
+            skipped.append(_unservable(row.table_name, row.row_id, int(row.seq), exc, None))
+    scanned_to = int(rows[-1].seq) if len(rows) == SCAN_LIMIT else head
+    later = _seen_later(conn, p, latest, scanned_to, head) if scanned_to < head else set()
     changes: list[Change] = []
     cursor = since
     stopped_early = False
     for row in rows:
-        agents = json.loads(row.scope_agent_ids) if row.scope_agent_ids else []
-        if entry_visible(p, row.audience, row.territory_id, agents):
-            changes.append(_log_change(p, row))
         cursor = int(row.seq)
+        key = (row.table_name, row.row_id)
+        if latest.get(key) != cursor or key in later:
+            continue  # not visible, or superseded by a later entry this reader receives
+        try:
+            changes.append(_log_change(p, row))
+        except (ValueError, TypeError, KeyError) as exc:
+            skipped.append(_unservable(row.table_name, row.row_id, cursor, exc, row.fields))
+            continue
         if len(changes) == limit:
             stopped_early = True
             break
     if not stopped_early and len(rows) < SCAN_LIMIT:
         cursor = head
     has_more = cursor < head
-    return PullReply(
+    reply = PullReply(
         changes=changes, next_cursor=str(cursor), has_more=has_more, phase="log", head_seq=head
     )
+    return reply, skipped
+
+
+def _seen_later(
+    conn: Connection, p: Principal, keys: Iterable[tuple[str, str]], after: int, head: int
+) -> set[tuple[str, str]]:
+    """Which of these rows have an entry in ``(after, head]`` that this reader may see."""
+    change_log = schema.change_log
+    by_table: dict[str, list[str]] = {}
+    for table, row_id in keys:
+        by_table.setdefault(table, []).append(row_id)
+    found: set[tuple[str, str]] = set()
+    for table, ids in by_table.items():
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = conn.execute(
+                select(
+                    change_log.c.table_name,
+                    change_log.c.row_id,
+                    change_log.c.audience,
+                    change_log.c.territory_id,
+                    change_log.c.scope_agent_ids,
+                ).where(
+                    change_log.c.table_name == table,
+                    change_log.c.row_id.in_(chunk),
+                    change_log.c.seq > after,
+                    change_log.c.seq <= head,
+                    _territory_filter(p),
+                )
+            ).all()
+            for r in rows:
+                try:
+                    if _visible(p, r):
+                        found.add((r.table_name, r.row_id))
+                except ValueError:
+                    continue  # reported when a pull reaches it
+    return found
 
 
 def _log_change(p: Principal, row: Any) -> Change:
