@@ -163,7 +163,7 @@ def test_a_note_longer_than_the_server_accepts_is_not_saved_on_the_desktop(
             },
         )
     assert refused.value.errors == {
-        "notes": "Notes : texte trop long (10\u00a0001 caractères, au plus 10\u00a0000)."
+        "notes": "Notes : texte trop long (10\u202f001 caractères, au plus 10\u202f000)."
     }
     assert ws.store.scalar("SELECT count(*) FROM visits") == 0
     assert ws.store.scalar("SELECT count(*) FROM outbox WHERE table_name = 'visits'") == 0

@@ -15,6 +15,7 @@ from functools import cache
 from typing import Any
 
 from havre_common.contract import ENUMS, TABLES, Field, Kind, Table
+from havre_common.french import french_number
 from havre_common.reference import Reference, load_reference
 from havre_common.values import (
     EMAIL_MESSAGE,
@@ -47,11 +48,6 @@ class _Refused(Exception):
         self.message = message
 
 
-def _number(value: int | None) -> str:
-    """10000 → "10 000" (French thousands separator, a non-breaking space)."""
-    return f"{int(value or 0):,}".replace(",", "\u00a0")
-
-
 def _bad_characters(text: str, multiline: bool) -> str | None:
     """Why this text cannot be stored, or None: control characters (NUL included, which
     PostgreSQL refuses), lone surrogates (not UTF-8), and line breaks in a one-line field."""
@@ -82,7 +78,8 @@ def _text(f: Field, value: Any) -> Any:
     value = value.strip()
     if f.max_length is not None and len(value) > f.max_length:
         raise _Refused(
-            f"texte trop long ({_number(len(value))} caractères, au plus {_number(f.max_length)})."
+            f"texte trop long ({french_number(len(value))} caractères, "
+            f"au plus {french_number(f.max_length)})."
         )
     return value
 
@@ -203,7 +200,9 @@ def _object(f: Field, value: Any) -> Any:
     except (ValueError, TypeError, UnicodeEncodeError):
         raise _Refused("objet JSON invalide.") from None
     if size > int(f.max_length or 0):
-        raise _Refused(f"objet trop volumineux (au plus {_number(f.max_length)} caractères).")
+        raise _Refused(
+            f"objet trop volumineux (au plus {french_number(int(f.max_length or 0))} caractères)."
+        )
     return value
 
 

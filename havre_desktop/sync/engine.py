@@ -43,6 +43,7 @@ import httpx
 from pydantic import JsonValue, ValidationError
 
 from havre_common import contract
+from havre_common.french import count
 from havre_common.protocol import (
     DEFAULT_PULL_LIMIT,
     MAX_CLOCK_SKEW_MS,
@@ -61,7 +62,6 @@ from havre_common.protocol import (
 from havre_desktop import __version__
 from havre_desktop.core import agents, contacts
 from havre_desktop.core.errors import HavreError, KeyringUnavailableError, NotFoundError
-from havre_desktop.core.french import count
 from havre_desktop.core.keys import KeyringLike
 from havre_desktop.core.store import Store
 from havre_desktop.core.workspace import Workspace

@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 from PySide6.QtCore import QCoreApplication
 
-from havre_desktop.core.french import count
+from havre_common.french import count
 
 CONTEXT = "havre"
 

@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from havre_common.french import count as plural
 from havre_desktop import APP_NAME
-from havre_desktop.core.french import count as plural
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import pending_text, tr
 from havre_desktop.ui.pages.today import TodayPage

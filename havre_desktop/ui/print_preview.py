@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from havre_common.french import count
 from havre_desktop.core.files import write_file
-from havre_desktop.core.french import count
 from havre_desktop.ui.i18n import tr
 
 log = logging.getLogger("havre.ui.printing")

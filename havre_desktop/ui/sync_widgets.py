@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from havre_common.french import count
 from havre_desktop.core.clock import PARIS
 from havre_desktop.core.errors import HavreError
-from havre_desktop.core.french import count
 from havre_desktop.sync.engine import SyncProgress, SyncReport
 from havre_desktop.sync.local import ConflictView, SyncStatus
 from havre_desktop.ui.i18n import pending_text, tr

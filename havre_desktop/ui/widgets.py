@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from havre_common import contract
+from havre_common.french import count
 
 
 def error_label() -> QLabel:
@@ -34,12 +35,8 @@ def error_label() -> QLabel:
     return label
 
 
-def french_count(value: int, noun: str = "") -> str:
-    """12345 → "12 345"; with a noun, agreed: "1 caractère", "12 345 caractères"."""
-    number = f"{value:,}".replace(",", "\u00a0")
-    if not noun:
-        return number
-    return f"{number} {noun}{'s' if value > 1 else ''}"
+def characters(n: int) -> str:
+    return count(n, "{n} caractère", "{n} caractères")
 
 
 class LengthHint(QLabel):
@@ -60,14 +57,17 @@ class LengthHint(QLabel):
         if length > self.limit:
             self.setProperty("role", "error")
             self.setText(
-                f"Trop long de {french_count(length - self.limit, 'caractère')} : "
-                f"raccourcissez le texte (au plus {french_count(self.limit, 'caractère')})."
+                f"Trop long de {characters(length - self.limit)} : "
+                f"raccourcissez le texte (au plus {characters(self.limit)})."
             )
         elif length >= self.limit * 0.9:
             self.setProperty("role", None)
-            left = self.limit - length
             self.setText(
-                f"Encore {french_count(left, 'caractère')} possible{'s' if left > 1 else ''}."
+                count(
+                    self.limit - length,
+                    "Encore {n} caractère possible.",
+                    "Encore {n} caractères possibles.",
+                )
             )
         else:
             self.setText("")

@@ -22,8 +22,8 @@ from typing import Any
 from platformdirs import user_data_dir
 from sqlalchemy import Engine
 
+from havre_common.french import count as french_count
 from havre_common.protocol import VERSION_PATTERN, AgentCreate, AgentUpdate
-from havre_desktop.core.french import count as french_count
 from havre_server import SERVER_VERSION, admin
 from havre_server.changelog import (
     ACTIVE_DAYS_ENV,

@@ -211,7 +211,8 @@ SNAPSHOT: list[tuple[Table, Callable[[Principal], Select[Any] | None]]] = [
 
 _NUMBER = r"(0|[1-9][0-9]{0,17})"  # below 2**63: fits PostgreSQL's bigint
 _LOG_CURSOR = re.compile(_NUMBER)
-_SNAPSHOT_CURSOR = re.compile(rf"s\.{_NUMBER}\.{_NUMBER}\.([A-Za-z0-9:_.-]{{1,100}})")
+# An empty row id means the table from its beginning (what "0" starts with).
+_SNAPSHOT_CURSOR = re.compile(rf"s\.{_NUMBER}\.{_NUMBER}\.([A-Za-z0-9:_.-]{{0,100}})")
 
 
 def _invalid_cursor() -> ApiError:

@@ -65,7 +65,7 @@ def test_a_refusal_never_echoes_unbounded_input(world: World) -> None:
     for result in results:
         assert len(result["reason"]) < 200, result["reason"]
     assert results[0]["reason"].startswith("Mobilité : valeur inconnue « xxxx")
-    assert results[2]["reason"] == ("Nom : texte trop long (30\u00a0000 caractères, au plus 200).")
+    assert results[2]["reason"] == ("Nom : texte trop long (30\u202f000 caractères, au plus 200).")
 
 
 def test_the_catalogue_import_is_checked_by_the_contract_all_or_nothing(world: World) -> None:

@@ -393,8 +393,8 @@ def test_inputs_take_the_contracts_limits_and_a_long_note_is_kept_with_a_message
     dialogs.check()
     assert seen["near"] == "Encore 100 caractères possibles."
     assert seen["over"] == (
-        "Trop long de 1 caractère : raccourcissez le texte (au plus 10\u00a0000 caractères)."
+        "Trop long de 1 caractère : raccourcissez le texte (au plus 10\u202f000 caractères)."
     )
-    assert seen["error"] == "Notes : texte trop long (10\u00a0001 caractères, au plus 10\u00a0000)."
+    assert seen["error"] == "Notes : texte trop long (10\u202f001 caractères, au plus 10\u202f000)."
     assert seen["kept"] == limit + 1
     assert demo_app.query("SELECT count(*) n FROM visits")[0]["n"] == before

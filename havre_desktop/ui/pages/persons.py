@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from havre_common.french import count, french_number
 from havre_desktop.core import contacts, visits
-from havre_desktop.core.french import count, french_number
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.printing.layout import Variant
 from havre_desktop.printing.record import PreparedHandout, prepare_personal_handout

@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from havre_common.french import count
 from havre_desktop.core import audit
 from havre_desktop.core.errors import HavreError
-from havre_desktop.core.french import count
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.printing.handouts import territory_programme_for
 from havre_desktop.printing.layout import Variant

@@ -17,9 +17,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from havre_common.french import count
 from havre_desktop.core import catalogue, visits
 from havre_desktop.core.errors import HavreError
-from havre_desktop.core.french import count
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.printing.layout import Variant
 from havre_desktop.printing.record import PreparedHandout, prepare_reception_handout

@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from havre_common.french import count
 from havre_desktop.core import contacts
-from havre_desktop.core.french import count
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import french_datetime, tr
 from havre_desktop.ui.models import PersonSearchModel, VisitJournalModel

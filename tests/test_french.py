@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from havre_desktop.core.french import count, french_number
+from havre_common.french import count, french_number
 
 
 @pytest.mark.parametrize(
