@@ -207,4 +207,3 @@ def test_control_characters_in_an_agent_update_are_refused(
     _refused_as_invalid(response)
     after = world.server.sql("SELECT display_name FROM agents WHERE id = :i", i=device.agent_id)
     assert after == before
-
