@@ -6,7 +6,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QApplication,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -17,15 +19,19 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
+from havre_common import contract
+from havre_common.contract import Field, Kind
 from havre_common.french import count
+from havre_common.reference import load_reference
 from havre_desktop.core.clock import PARIS
 from havre_desktop.core.errors import HavreError
 from havre_desktop.sync.engine import SyncProgress, SyncReport
-from havre_desktop.sync.local import ConflictView, SyncStatus
+from havre_desktop.sync.local import ConflictView, RejectedEdit, SyncStatus
 from havre_desktop.ui.i18n import pending_text, tr
 from havre_desktop.ui.models import RowsModel
 from havre_desktop.ui.sync_controller import SyncController
@@ -297,7 +303,7 @@ class SyncPage(QWidget):
         self.conflict_model = RowsModel(
             [
                 (tr("Fiche"), lambda c: c.row_label or c.row_id),
-                (tr("Information"), lambda c: field_label(c.field)),
+                (tr("Information"), lambda c: field_label(c.table_name, c.field)),
                 (tr("Valeur retenue"), lambda c: _value(self._sides(c)[0][0])),
                 (tr("Saisie par, le"), lambda c: self._who(*self._sides(c)[0][1:])),
                 (tr("Valeur écartée"), lambda c: _value(self._sides(c)[1][0])),
@@ -317,13 +323,27 @@ class SyncPage(QWidget):
         self.use_merged.clicked.connect(lambda: self.resolve("merged"))
         self.rejected_model = RowsModel(
             [
-                (tr("Modification"), lambda r: f"{r.table_name} ({r.op})"),
+                (tr("Modification"), rejected_label),
                 (tr("Saisie le"), lambda r: french_moment(r.created_at)),
                 (tr("Raison du refus"), lambda r: r.reason),
             ]
         )
         self.rejected = table_view(tr("Modifications refusées"))
         self.rejected.setModel(self.rejected_model)
+        self.rejected.selectionModel().currentRowChanged.connect(self._show_rejected)
+        # What was typed stays readable (and can be copied to type it again) until the agent
+        # discards it: a refused edit is never lost silently.
+        self.rejected_detail = QLabel()
+        self.rejected_detail.setWordWrap(True)
+        self.rejected_detail.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+            | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
+        self.rejected_detail.setAccessibleName(tr("Ce qui avait été saisi"))
+        self.copy_rejected = QPushButton(tr("Co&pier ce qui avait été saisi"))
+        self.copy_rejected.clicked.connect(self._copy_rejected)
+        self.discard_rejected = QPushButton(tr("Écarter cette modi&fication"))
+        self.discard_rejected.clicked.connect(self._discard_rejected)
         self.history_model = RowsModel(
             [
                 (tr("Date"), lambda h: french_moment(h.started_at)),
@@ -346,7 +366,20 @@ class SyncPage(QWidget):
             choice.addWidget(widget)
         conflicts_layout.addLayout(choice)
         rejected = QGroupBox(tr("Modifications refusées par le serveur"))
-        QVBoxLayout(rejected).addWidget(self.rejected)
+        rejected_layout = QVBoxLayout(rejected)
+        rejected_layout.addWidget(self.rejected)
+        # A long note scrolls inside its own frame instead of pushing the page's lists away.
+        detail_frame = QScrollArea()
+        detail_frame.setWidgetResizable(True)
+        detail_frame.setWidget(self.rejected_detail)
+        detail_frame.setMaximumHeight(self.fontMetrics().lineSpacing() * 8)
+        self.rejected_detail_frame = detail_frame
+        rejected_layout.addWidget(detail_frame)
+        rejected_actions = QHBoxLayout()
+        rejected_actions.addWidget(self.copy_rejected)
+        rejected_actions.addWidget(self.discard_rejected)
+        rejected_actions.addStretch(1)
+        rejected_layout.addLayout(rejected_actions)
         history = QGroupBox(tr("Historique"))
         QVBoxLayout(history).addWidget(self.history)
         layout = QVBoxLayout(self)
@@ -361,6 +394,7 @@ class SyncPage(QWidget):
         controller.failed.connect(self._failed)
         controller.retry_scheduled.connect(self._retry_scheduled)
         controller.revoked.connect(self._failed_text)
+        self._show_rejected()
 
     def open_sign_in(self) -> None:
         SignInDialog(self.controller, self._server_url, self).exec()
@@ -409,6 +443,7 @@ class SyncPage(QWidget):
         self.sign_out_button.setVisible(status.signed_in)
         self.conflict_model.set_rows(status.conflicts)  # type: ignore[arg-type]
         self.rejected_model.set_rows(status.rejected)  # type: ignore[arg-type]
+        self._show_rejected()
         self.history_model.set_rows(status.history)  # type: ignore[arg-type]
         for table in (self.conflicts, self.rejected, self.history):
             table.resizeColumnsToContents()
@@ -473,6 +508,94 @@ class SyncPage(QWidget):
             self._failed,
         )
 
+    # -- refused edits ------------------------------------------------------------------------
+
+    def _current_rejected(self) -> RejectedEdit | None:
+        index = self.rejected.currentIndex()
+        edit = self.rejected_model.row(index.row()) if index.isValid() else None
+        return edit if isinstance(edit, RejectedEdit) else None
+
+    def _show_rejected(self, *_args: object) -> None:
+        edit = self._current_rejected()
+        self.rejected_detail.setText(typed_text(edit) if edit else "")
+        self.rejected_detail_frame.setVisible(edit is not None)
+        self.copy_rejected.setEnabled(edit is not None and not edit.values_removed)
+        self.discard_rejected.setEnabled(edit is not None)
+
+    def _copy_rejected(self) -> None:
+        edit = self._current_rejected()
+        if edit is not None:
+            QApplication.clipboard().setText(typed_text(edit))
+
+    def _discard_rejected(self) -> None:
+        edit = self._current_rejected()
+        if edit is None:
+            self._failed_text(tr("Choisissez d'abord une modification refusée dans la liste."))
+            return
+        answer = QMessageBox.question(
+            self,
+            tr("Écarter la modification refusée"),
+            tr(
+                "Ce qui avait été saisi ne sera plus gardé sur cet ordinateur. Copiez-le d'abord "
+                "si vous voulez le saisir à nouveau.\n\nÉcarter cette modification ?"
+            ),
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        engine = self.controller.engine
+        self.controller.worker.submit(
+            lambda _ws: engine.dismiss_rejection(edit.mutation_id),
+            lambda _r: self.controller.refresh_status(),
+            self._failed,
+        )
+
+
+OPERATIONS = {
+    "insert": "nouvelle saisie",
+    "update": "modification",
+    "delete": "suppression",
+}
+
+
+def rejected_label(edit: RejectedEdit) -> str:
+    """'Visites — nouvelle saisie' (the table's French name from the contract)."""
+    spec = contract.TABLES.get(edit.table_name)
+    table = spec.label if spec else edit.table_name
+    return f"{tr(table)} — {tr(OPERATIONS.get(edit.op, edit.op))}"
+
+
+_NOT_SHOWN = (Kind.UUID, Kind.UUID_LIST, Kind.TIMESTAMP)
+
+
+def typed_text(edit: RejectedEdit) -> str:
+    """What the agent had typed, field by field with the fiche's labels."""
+    if edit.values_removed:
+        return tr(
+            "Les valeurs saisies ne sont plus sur cet ordinateur : la fiche n'y est plus "
+            "(supprimée, effacée ou hors de votre périmètre)."
+        )
+    spec = contract.TABLES.get(edit.table_name)
+    lines = []
+    for name, value in edit.changed_fields.items():
+        f = spec.by_name.get(name) if spec else None
+        if f is None or f.kind in _NOT_SHOWN or name == "revision" or value in (None, "", []):
+            continue
+        lines.append(f"{field_label(edit.table_name, name)} : {_shown(f, value)}")
+    return "\n".join(lines) or tr("(aucune valeur saisie)")
+
+
+def _shown(f: Field, value: Any) -> str:
+    labels = load_reference().labels(f.choices) if f.choices else {}
+    if f.choices in contract.ENUMS:
+        labels = dict(contract.ENUMS[str(f.choices)])
+    if isinstance(value, str) and value in labels:
+        return labels[value]
+    if isinstance(value, list) and labels:
+        return ", ".join(labels.get(str(v), str(v)) for v in value) or tr("(vide)")
+    if f.kind is Kind.BOOLEAN and value in (0, 1):
+        return _value(bool(value))
+    return _value(value)
+
 
 def _value(value: Any) -> str:
     if value is None or value == "":
@@ -482,34 +605,11 @@ def _value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-FIELD_LABELS = {
-    "family_name": "Nom",
-    "given_names": "Prénom",
-    "birth_date": "Date de naissance",
-    "address_line": "Adresse",
-    "postcode": "Code postal",
-    "city": "Ville",
-    "territory_id": "Territoire",
-    "phone_1": "Téléphone",
-    "phone_2": "Autre téléphone",
-    "email": "Courriel",
-    "lives_alone": "Vit seul(e)",
-    "mobility": "Mobilité",
-    "access_notes": "Accès au logement",
-    "emergency_contacts": "Contacts d'urgence",
-    "referent_agent_id": "Référent",
-    "organisation_name": "Nom de l'organisme",
-    "due_on": "Date prévue",
-    "kind": "Type de contact",
-    "reason": "Motif",
-    "agent_id": "Agent",
-    "cancelled": "Annulé",
-}
-
-
-def field_label(name: str) -> str:
-    """The French name of a field, as on the fiche."""
-    return tr(FIELD_LABELS.get(name, name))
+def field_label(table: str, name: str) -> str:
+    """The French name of a field, as the contract (and the fiche) names it."""
+    spec = contract.TABLES.get(table)
+    f = spec.by_name.get(name) if spec else None
+    return tr(f.label) if f else name
 
 
 def french_moment(iso: str) -> str:

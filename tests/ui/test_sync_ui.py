@@ -798,3 +798,73 @@ def test_quitting_with_unsent_changes_asks_first_and_keeps_them(
     finally:
         store.close()
     assert {str(r["mutation_id"]) for r in rows} == waiting
+
+
+def test_a_refused_visit_stays_readable_with_its_reason_until_the_agent_discards_it(
+    qtbot: QtBot, world: World, server: ServerProcess, desks: Any, boxes: MessageBoxes
+) -> None:
+    """Issue 11: what the agent typed in a visit the server refused stays on the page, in
+    French, with the reason, can be copied, and leaves only when the agent discards it."""
+    import uuid
+
+    from havre_desktop.core import visits
+
+    admin = world.admin
+    action_id = str(uuid.uuid4())
+    action = {
+        "code": "UI-REFUS",
+        "title": "Atelier fictif",
+        "priority_id": "P06",
+        "status": "en-cours",
+    }
+    assert admin.push(admin.mutation("actions", action_id, "insert", action, 0))[0]["status"] == (
+        "applied"
+    )
+    login = world.create_agent("travailleur-social", ["nord"])
+    desk = desks()
+    sign_in(qtbot, desk, server.base_url, login)
+    person_id = new_person(qtbot, desk, family_name="Refusée", given_names="Odile")
+    sync(qtbot, desk)
+    note = "Mme R. voulait s'inscrire à l'atelier ; rappeler sa fille."
+    edit(
+        qtbot,
+        desk,
+        lambda ws: visits.log_visit(
+            ws,
+            person_id,
+            {
+                "occurred_at": ws.clock.now_iso(),
+                "kind": "visite-domicile",
+                "outcome": "realisee",
+                "wellbeing": 4,
+                "proposed_action_ids": [action_id],
+                "notes": note,
+            },
+        ),
+    )
+    assert admin.push(admin.mutation("actions", action_id, "delete", {}, 1))[0]["status"] == (
+        "applied"
+    )
+    sync(qtbot, desk)
+    page = desk.page
+    model = page.rejected_model
+    qtbot.waitUntil(lambda: model.rowCount() == 1, timeout=10_000)
+    assert str(model.data(model.index(0, 0))) == "Visites — nouvelle saisie"
+    assert "action proposée n'existe pas" in str(model.data(model.index(0, 2)))
+    page.rejected.setCurrentIndex(model.index(0, 0))
+    detail = page.rejected_detail.text()
+    assert f"Notes : {note}" in detail
+    assert "Type de contact : Visite à domicile" in detail
+    assert "Résultat : Réalisée" in detail and "Bien-être : 4" in detail
+    page.copy_rejected.click()
+    assert note in QApplication.clipboard().text()
+    # Discarding asks first; "No" keeps it.
+    boxes.answer(QMessageBox.StandardButton.No)
+    page.discard_rejected.click()
+    qtbot.waitUntil(lambda: len(boxes.seen) == 1)
+    assert model.rowCount() == 1
+    boxes.answer(QMessageBox.StandardButton.Yes)
+    page.discard_rejected.click()
+    qtbot.waitUntil(lambda: model.rowCount() == 0, timeout=10_000)
+    assert boxes.seen[-1][0] == "Écarter la modification refusée"
+    assert not page.discard_rejected.isEnabled()
