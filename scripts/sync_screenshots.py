@@ -4,8 +4,9 @@ QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/sync_screenshots.py [dossier]
 
 Saves into docs/screenshots/ (or the folder given): the sign-in dialog, the status bar in each
 state (not signed in, changes waiting, syncing with progress, up to date, offline, error) and the
-Synchronisation page with two conflicts between two agents. The server runs from a throwaway
-folder and is stopped at the end; every person and phone number is fictional.
+Synchronisation page with two conflicts between two agents, and with a visit the server
+refused. The server runs from a throwaway folder and is stopped at the end; every person and
+phone number is fictional.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 from PySide6.QtWidgets import QApplication
 
-from havre_desktop.core import contacts
+from havre_desktop.core import contacts, visits
 from havre_desktop.core.clock import Clock
 from havre_desktop.core.profile import ProfileManager
 from havre_desktop.core.workspace import Workspace
@@ -37,7 +39,7 @@ from havre_desktop.ui.sync_widgets import SignInDialog
 from havre_desktop.ui.worker import DatabaseService
 from scripts.screenshots import wait
 from tests.helpers import MemoryKeyring, new_workspace
-from tests.server.support import PASSWORD, ServerProcess, make_server
+from tests.server.support import PASSWORD, ServerProcess, World, make_server
 
 
 class SlowPushes(httpx.BaseTransport):
@@ -209,6 +211,36 @@ def shoot(app: QApplication, root: Path, server: ServerProcess, out: Path) -> No
     page.conflicts.selectRow(0)
     app.processEvents()
     window.grab().save(str(out / "sync-conflits.png"))
+
+    # A visit the server refuses (the workshop it proposes left the catalogue meanwhile): the
+    # page shows why, and what had been typed, until Camille discards it.
+    world = World(server)
+    admin = world.admin
+    workshop = str(uuid.uuid4())
+    fields = {"code": "F-ATELIER", "title": "Atelier mémoire (fictif)", "priority_id": "P06"}
+    admin.push(admin.mutation("actions", workshop, "insert", {**fields, "status": "en-cours"}))
+    sync()
+    run(
+        lambda w: visits.log_visit(
+            w,
+            people[1],
+            {
+                "occurred_at": w.clock.now_iso(),
+                "kind": "visite-domicile",
+                "outcome": "realisee",
+                "duration_min": 40,
+                "wellbeing": 3,
+                "proposed_action_ids": [workshop],
+                "notes": "M. Dubois aimerait un atelier mémoire près de chez lui ; rappeler jeudi.",
+            },
+        )
+    )
+    admin.push(admin.mutation("actions", workshop, "delete", {}, 1))
+    world.close()
+    sync()
+    page.rejected.selectRow(0)
+    app.processEvents()
+    window.grab().save(str(out / "sync-refus.png"))
 
     # The server goes away: offline, the change waits, another try is planned.
     window.go_to(window.today_page)
