@@ -55,6 +55,9 @@ DEVICE_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
 HLC_PATTERN = STAMP_PATTERN
 VERSION_PATTERN = r"^\d{1,4}\.\d{1,4}\.\d{1,4}$"
 ROW_ID_PATTERN = r"^[A-Za-z0-9:_.-]{1,100}$"
+ONE_LINE_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
+"""The protocol's own free texts (logins, device labels, agents' names): no control character,
+as the contract's one-line texts (PostgreSQL refuses NUL in text)."""
 TABLE_PATTERN = r"^[a-z_]{1,40}$"
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
@@ -182,10 +185,10 @@ the client to wipe itself; the 401 codes ask for a new sign-in and never wipe.""
 
 
 class LoginRequest(_Model):
-    login: Annotated[str, Field(min_length=1, max_length=100)]
+    login: Annotated[str, Field(min_length=1, max_length=100, pattern=ONE_LINE_PATTERN)]
     password: Annotated[str, Field(min_length=1, max_length=256)]
     device_id: DeviceId
-    device_label: Annotated[str, Field(max_length=100)] = ""
+    device_label: Annotated[str, Field(max_length=100, pattern=ONE_LINE_PATTERN)] = ""
     client_version: Annotated[str, Field(pattern=VERSION_PATTERN)]
 
 
@@ -337,17 +340,20 @@ class PullReply(_Model):
 # -- administration (coordinators and administrators) -------------------------------------------
 
 
+AgentName = Annotated[str, Field(min_length=1, max_length=200, pattern=ONE_LINE_PATTERN)]
+
+
 class AgentCreate(_Model):
     login: Annotated[str, Field(pattern=r"^[a-z0-9._-]{2,100}$")]
     password: Annotated[str, Field(min_length=10, max_length=256)]
-    display_name: Annotated[str, Field(min_length=1, max_length=200)]
+    display_name: AgentName
     role: Role
     territory_ids: Annotated[list[TerritoryId], Field(min_length=1, max_length=10)]
     work_phone: Annotated[str, Field(max_length=40)] | None = None
 
 
 class AgentUpdate(_Model):
-    display_name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    display_name: AgentName | None = None
     role: Role | None = None
     territory_ids: Annotated[list[TerritoryId], Field(min_length=1, max_length=10)] | None = None
     work_phone: Annotated[str, Field(max_length=40)] | None = None
