@@ -266,8 +266,32 @@ class MetaReply(_Model):
 # -- push ---------------------------------------------------------------------------------------
 
 
+def _document_mutation(schema: dict[str, Any]) -> None:
+    """The published schema describes ``changed_fields`` per table and operation (from the
+    contract); what is accepted stays this model's (then the validation's, per field)."""
+    from havre_common.json_schema import mutation_variants
+
+    schema["oneOf"] = mutation_variants()
+
+
+def _document_rows(table: str) -> Any:
+    def document(schema: dict[str, Any]) -> None:
+        from havre_common.json_schema import catalogue_row_schema
+
+        schema["items"] = catalogue_row_schema(table)
+
+    return document
+
+
 class Mutation(_Model):
-    """One outbox entry, as the client wrote it in the same transaction as the edit."""
+    """One outbox entry, as the client wrote it in the same transaction as the edit.
+
+    ``changed_fields`` holds fields of ``table_name`` as the contract describes them (the
+    published OpenAPI lists them per table and operation); the server checks them field by
+    field, and answers a refusal per mutation rather than refusing the whole batch.
+    """
+
+    model_config = ConfigDict(json_schema_extra=_document_mutation)
 
     mutation_id: Uuid
     table_name: Annotated[str, Field(pattern=TABLE_PATTERN)]
@@ -422,8 +446,13 @@ CatalogueRow = Annotated[dict[str, JsonValue], Field(max_length=MAX_FIELDS_PER_R
 
 
 class CatalogueImport(_Model):
-    facilities: Annotated[list[CatalogueRow], Field(max_length=5000)] = []
-    actions: Annotated[list[CatalogueRow], Field(max_length=5000)] = []
+    facilities: Annotated[
+        list[CatalogueRow],
+        Field(max_length=5000, json_schema_extra=_document_rows("facilities")),
+    ] = []
+    actions: Annotated[
+        list[CatalogueRow], Field(max_length=5000, json_schema_extra=_document_rows("actions"))
+    ] = []
 
 
 class CatalogueImportReply(_Model):

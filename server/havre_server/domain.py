@@ -74,11 +74,23 @@ SPECS: dict[str, Spec] = {
 def clean(
     spec: Spec, ref: Reference, values: dict[str, Any], *, role: str | None = None
 ) -> dict[str, Any]:
-    """Checked values (only the given keys); raises Reject with every problem in French."""
+    """Checked values (only the given keys); raises Reject with every problem in French.
+
+    A stamp the server fills (``Field.filled``) sent empty is left out, so that the writer fills
+    it as when absent: its column is NOT NULL."""
     try:
-        return validation.clean(spec.contract, values, creating=False, role=role, ref=ref)
+        cleaned = validation.clean(spec.contract, values, creating=False, role=role, ref=ref)
     except ContractViolation as exc:
         raise Reject(str(exc)) from None
+    for name in _filled(spec.contract.name) & cleaned.keys():
+        if cleaned[name] is None:
+            del cleaned[name]
+    return cleaned
+
+
+@cache
+def _filled(table: str) -> frozenset[str]:
+    return frozenset(f.name for f in contract.TABLES[table].fields if f.filled)
 
 
 def is_empty(value: Any) -> bool:

@@ -18,6 +18,7 @@ import pytest
 from havre_common.protocol import API_PREFIX, CLIENT_VERSION_HEADER, MAX_PUSH_BATCH
 from tests.server.support import (
     CLIENT_VERSION,
+    PASSWORD,
     Device,
     Replica,
     World,
@@ -78,6 +79,44 @@ def _refused(scene: Scene, mutation: dict[str, Any], device: Device | None = Non
     after = scene.state()
     assert after[0] == before[0] and after[1] == before[1]
     return str(result["reason"])
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "a\x07b", "ligne 1\nligne 2"])
+def test_control_characters_in_logins_labels_and_agent_names(scene: Scene, text: str) -> None:
+    """Refused at the door (422). PostgreSQL refuses NUL in text: a sign-in whose login or
+    device label held one, or an agent named with one, answered 500 (found by schemathesis)."""
+    client, admin = scene.world.client, scene.world.admin
+    devices = "SELECT count(*) FROM devices"
+    before = scene.world.server.sql(devices)
+    sign_in = {
+        "login": scene.owner.login,
+        "password": PASSWORD,
+        "device_id": uuid.uuid4().hex,
+        "client_version": CLIENT_VERSION,
+    }
+    for changed in ({"device_label": text}, {"login": text}):
+        response = client.post(f"{API_PREFIX}/session", json={**sign_in, **changed})
+        assert response.status_code == 422, response.text
+        assert response.json()["code"] == "invalid_request"
+    created = client.post(
+        f"{API_PREFIX}/admin/agents",
+        json={
+            "login": "nom-invalide",
+            "password": "0123456789ab",
+            "display_name": text,
+            "role": "accueil",
+            "territory_ids": ["nord"],
+        },
+        headers=admin.headers(),
+    )
+    assert created.status_code == 422, created.text
+    renamed = client.patch(
+        f"{API_PREFIX}/admin/agents/{scene.owner.agent_id}",
+        json={"display_name": text},
+        headers=admin.headers(),
+    )
+    assert renamed.status_code == 422, renamed.text
+    assert scene.world.server.sql(devices) == before
 
 
 # -- authentication -------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import json
 import uuid
 
 from havre_common.hlc import Timestamp
+from havre_common.protocol import API_PREFIX
 from tests.server.support import (
     Replica,
     World,
@@ -332,3 +333,41 @@ def test_a_base_version_the_row_never_had_is_refused(world: World) -> None:
         device.mutation("visits", visit_id, "update", {"wellbeing": 4, "revision": 2}, 1),
     )
     assert [r["status"] for r in applied] == ["applied", "applied"]
+
+
+def test_an_empty_stamp_the_server_fills_is_filled(world: World) -> None:
+    """``updated_at`` of the catalogue and of evaluations is filled by the server when absent;
+    sent as null it was stored as NULL in a NOT NULL column: a 500 for a catalogue import, a
+    push refused as "Identifiant déjà utilisé" (found by schemathesis)."""
+    coordinator = world.agent("coordinateur", ["nord"])
+    facility_id = str(uuid.uuid4())
+    facility = {"id": facility_id, "kind_id": "creche", "name": "Crèche", "updated_at": None}
+    result = coordinator.push(coordinator.mutation("facilities", facility_id, "insert", facility))
+    assert result[0]["status"] == "applied", result
+    action_id = str(world.server.sql("SELECT id FROM actions ORDER BY id")[0][0])
+    evaluation_id = str(uuid.uuid4())
+    evaluation = {
+        "id": evaluation_id,
+        "action_id": action_id,
+        "evaluated_on": "2026-06-01",
+        "verdict": "poursuivre",
+        "updated_at": None,
+    }
+    inserted = coordinator.push(
+        coordinator.mutation("action_evaluations", evaluation_id, "insert", evaluation)
+    )
+    assert inserted[0]["status"] == "applied", inserted
+    changed = coordinator.push(
+        coordinator.mutation(
+            "action_evaluations", evaluation_id, "update", {"participants": 3, "updated_at": None}
+        )
+    )
+    assert changed[0]["status"] == "applied", changed
+    imported = world.client.post(
+        f"{API_PREFIX}/admin/catalogue",
+        json={"facilities": [{"kind_id": "ecole", "name": "École", "updated_at": None}]},
+        headers=world.admin.headers(),
+    )
+    assert imported.status_code == 200, imported.text
+    for table in ("facilities", "action_evaluations"):
+        assert world.server.sql(f"SELECT count(*) FROM {table} WHERE updated_at IS NULL")[0][0] == 0
