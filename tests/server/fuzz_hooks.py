@@ -31,10 +31,12 @@ from collections import defaultdict
 from typing import Any
 
 import schemathesis
+from pydantic import BaseModel, ValidationError
 
 from havre_common import contract, validation
 from havre_common.contract import Kind
 from havre_common.hlc import Timestamp
+from havre_common.protocol import MAX_PULL_LIMIT, AgentCreate, AgentUpdate, EraseRequest
 
 STATS = os.environ.get("HAVRE_FUZZ_STATS", "")
 ROLE = os.environ.get("HAVRE_FUZZ_ROLE") or None
@@ -81,6 +83,7 @@ ERASABLE: list[str] = list((WORLD.get("erasable") or {}).get(ROLE or "", []))
 for _persons in (WORLD.get("erasable") or {}).values():  # erase targets only
     for _person in _persons:
         ROWS["contacts"].pop(_person, None)
+SPARE: dict[str, list[str]] = (WORLD.get("spare") or {}).get(ROLE or "", {})
 CURSORS: list[str] = ["0"]
 SENT_MUTATIONS: list[str] = []
 FAULTS: dict[str, list[str]] = {}
@@ -276,7 +279,25 @@ def _fit_push(body: dict[str, Any]) -> None:
             _fit_mutation(mutation, used)
 
 
+def _repair(model: type[BaseModel], body: dict[str, Any], defaults: dict[str, Any]) -> None:
+    """Values of ``body`` the protocol refuses replaced by valid ones, unknown keys dropped
+    (what schemathesis generated otherwise stays)."""
+    try:
+        model.model_validate(body)
+    except ValidationError as exc:
+        for error in exc.errors():
+            key = error["loc"][0] if error["loc"] else None
+            if error["type"] == "extra_forbidden":
+                body.pop(str(key), None)
+            elif key in defaults:
+                body[str(key)] = defaults[str(key)]
+
+
 def _fit_pull(query: dict[str, Any]) -> None:
+    limit = query.get("limit")
+    valid = limit is None or (type(limit) is int and 1 <= limit <= MAX_PULL_LIMIT)
+    if _likely() and not valid:
+        query["limit"] = RNG.choice([1, 7, 100, 500, MAX_PULL_LIMIT])
     draw = RNG.random()
     if draw < 0.4:
         query["cursor"] = "0"
@@ -287,7 +308,7 @@ def _fit_pull(query: dict[str, Any]) -> None:
 
 
 def _spare_agent() -> str | None:
-    return _pick(WORLD.get("spare_agents", []))
+    return _pick(SPARE.get("agents", []))
 
 
 def _territories() -> list[str]:
@@ -295,6 +316,16 @@ def _territories() -> list[str]:
 
 
 def _fit_agent_body(body: dict[str, Any], creating: bool) -> None:
+    defaults = {
+        "login": f"agent-{RNG.getrandbits(32):08x}",
+        "password": "mot-de-passe-de-test",
+        "display_name": "Agent de test",
+        "role": contract.SOCIAL_WORKER,
+        "territory_ids": TERRITORIES[:1],
+        "work_phone": None,
+        "disabled": False,
+    }
+    _repair(AgentCreate if creating else AgentUpdate, body, defaults)
     if "territory_ids" in body or creating:
         body["territory_ids"] = _territories()
     if "work_phone" in body:
@@ -349,22 +380,25 @@ def _fit(case: Any) -> None:
     elif path == f"{API}/admin/devices/{{device_id}}/revoke":
         protected = WORLD.get("protected_devices", [])
         if RNG.random() < 0.7 or path_parameters.get("device_id") in protected:
-            path_parameters["device_id"] = _pick(WORLD.get("spare_devices", [])) or "device-0000"
+            path_parameters["device_id"] = _pick(SPARE.get("devices", [])) or "device-0000"
     elif path == f"{API}/admin/persons/{{person_id}}/erase":
         if _likely() or path_parameters.get("person_id") in PERSONS:
             path_parameters["person_id"] = _pick(ERASABLE) or _fresh_uuid()
+        if body is not None and _likely():
+            _repair(EraseRequest, body, {"reason": "demande-personne"})
     elif path == f"{API}/admin/catalogue" and method == "POST" and body is not None:
         _fit_catalogue(body)
     elif path == f"{API}/session" and method == "POST" and body is not None and _sign_in():
-        body["login"] = _pick(WORLD["spare_logins"])
+        body["login"] = _pick(SPARE["logins"])
         body["password"] = WORLD["password"]
         body["device_id"] = f"{RNG.getrandbits(64):016x}"
         body["client_version"] = WORLD["client_version"]
+        body["device_label"] = "Poste de test"
 
 
 def _sign_in() -> bool:
     """Three sign-ins in ten are a spare agent's, with the right password."""
-    return RNG.random() < 0.3 and bool(WORLD.get("spare_logins"))
+    return RNG.random() < 0.3 and bool(SPARE.get("logins"))
 
 
 @schemathesis.hook

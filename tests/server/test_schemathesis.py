@@ -113,16 +113,17 @@ def _build(world: World) -> dict[str, Any]:
     worker, coordinator = devices["travailleur-social"], devices["coordinateur"]
     colleague = world.agent("travailleur-social", ["nord"])
     elsewhere = world.agent("coordinateur", ["sud"])
-    spare_logins = [
-        world.create_agent(role, territories)
-        for role, territories in (
-            ("travailleur-social", ["nord"]),
-            ("accueil", ["nord"]),
-            ("travailleur-social", ["sud"]),
-        )
-    ]
-    spare_devices = [world.sign_in(login) for login in spare_logins]
-    spare_devices.append(world.sign_in(colleague.login))
+    # Each run its own spare agents (that a coordinator manages) and devices: one run's changes
+    # (a role, territories, a revoked device) do not turn the next one's requests into 404s.
+    spare: dict[str, dict[str, list[str]]] = {}
+    for role in ROLES:
+        logins = [world.create_agent(kind, ["nord"]) for kind in ("travailleur-social", "accueil")]
+        signed_in = [world.sign_in(login) for login in [*logins, logins[0]]]
+        spare[role] = {
+            "agents": sorted({d.agent_id for d in signed_in}),
+            "devices": [d.device_id for d in signed_in],
+            "logins": logins,
+        }
 
     persons = [new_person(worker) for _ in range(4)]
     organisation = _insert(
@@ -136,7 +137,7 @@ def _build(world: World) -> dict[str, Any]:
             "updated_at": iso(),
         },
     )
-    erasable = {role: [new_person(worker) for _ in range(4)] for role in ROLES}
+    erasable = {role: [new_person(worker) for _ in range(8)] for role in ROLES}
     person_elsewhere = new_person(elsewhere, "sud")
     actions = [str(r[0]) for r in world.server.sql("SELECT id FROM actions ORDER BY id")]
     owned: dict[str, dict[str, list[str]]] = {}
@@ -238,9 +239,7 @@ def _build(world: World) -> dict[str, Any]:
         "care_agents": [worker.agent_id, coordinator.agent_id, colleague.agent_id],
         "protected_agents": [d.agent_id for d in agents],
         "protected_devices": [d.device_id for d in agents],
-        "spare_agents": [d.agent_id for d in spare_devices[:3]],
-        "spare_devices": [d.device_id for d in spare_devices],
-        "spare_logins": spare_logins,
+        "spare": spare,
         "password": PASSWORD,
         "client_version": CLIENT_VERSION,
     }
