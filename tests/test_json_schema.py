@@ -4,6 +4,7 @@ tell) do not, and every pushable table and operation is described."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -11,7 +12,7 @@ import jsonschema_rs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from havre_common import contract, json_schema, validation
+from havre_common import contract, json_schema, validation, values
 from havre_common.protocol import CatalogueImport, Mutation
 from tests import contract_strategies as cs
 
@@ -78,3 +79,16 @@ def test_the_date_patterns_spell_the_validations_years() -> None:
     assert (validation.MIN_YEAR, validation.MAX_YEAR) == (1900, 2200)
     for year, fits in ((1899, False), (1900, True), (2199, True), (2200, True), (2201, False)):
         assert _valid({"pattern": json_schema.DATE_PATTERN}, f"{year}-06-01") is fits
+
+
+def test_the_text_patterns_refuse_what_the_validation_refuses() -> None:
+    """The schemas' character classes are havre_common.values' (NOT_TEXT, NOT_MULTILINE_TEXT),
+    written with escapes a JSON Schema carries (fullmatch: "$" ends the text in ECMA-262,
+    where Python's also matches before a final line feed)."""
+    one_line = re.compile(json_schema.value_schema(contract.CONTACTS.field("city"))["pattern"])
+    several = re.compile(json_schema.value_schema(contract.VISITS.field("notes"))["pattern"])
+    for code in [*range(0x3000), *range(0xE000, 0x10000), 0x1F642, 0x10FFFF]:
+        character = chr(code)
+        assert bool(one_line.fullmatch(character)) is not bool(values.NOT_TEXT.search(character))
+        fits = bool(several.fullmatch(character))
+        assert fits is not bool(values.NOT_MULTILINE_TEXT.search(character)), hex(code)
