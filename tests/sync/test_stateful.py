@@ -31,7 +31,11 @@ changes nothing) and the guarantees are checked:
 1. nothing lost: every edit made on a desktop was applied, or applied with a conflict, or
    rejected with a reason the agent sees (the same reason as the server's); edits discarded by
    a wipe are the ones the wipe reported, never applied after the revocation (one whose reply
-   was lost before may have been applied);
+   was lost before may have been applied); an edit answered "applied" is in the row, a
+   field of an edit answered "conflict" is in the row or in a conflict row; and no value an
+   agent's edit put in a row (contacts, planned contacts) was replaced by another device's edit
+   whose agent had not seen it on screen, unless a conflict row keeps both values (read from
+   the server's change_log: each entry is the whole row after one edit);
 2. exactly once: the server holds no edit these desktops did not make, each visit once, and each
    edit's change-log entries come from one single application;
 3. convergence: every desktop holds exactly the server's view of what its agent may see;
@@ -155,6 +159,7 @@ NOT_VALUES = (
     | contract.DESKTOP_LOCAL_COLUMNS
     | {contract.CLOCK_COLUMN}
 )
+MERGED = tuple(sorted(contract.MERGE_TABLES))  # contacts, planned contacts: per-field merge
 
 STATS: Counter[str] = Counter()
 
@@ -270,6 +275,9 @@ class SyncMachine(RuleBasedStateMachine):
         self.made: list[set[str]] = []  # mutation ids created on each desktop
         self.kinds: dict[str, tuple[str, str, str]] = {}  # mutation id → (table, op, row id)
         self.values: dict[str, dict[str, Any]] = {}  # mutation id → the fields it sends
+        # mutation id → the value each field it changes had on the desktop when it was typed
+        # (what its agent saw on screen and chose to replace), for the merged tables
+        self.saw: dict[str, dict[str, Any]] = {}
         self.discarded: set[str] = set()  # lost in a wipe (reported)
         self.wiped_rejections: set[str] = set()  # rejected, shown, then wiped with the rest
         self.devices: set[str] = set()
@@ -326,9 +334,22 @@ class SyncMachine(RuleBasedStateMachine):
             return None
         return held[index % len(held)]
 
-    def record(self, laptop: Laptop, screens: Workspace | None = None) -> None:
-        """Note the desktop's new outbox entries; ``screens``: the connection they were made
-        on, if not the laptop's."""
+    def merged_rows(self, ws: Workspace) -> dict[tuple[str, str], dict[str, Any]]:
+        """The rows merged field by field as the screens show them (before an edit)."""
+        return {
+            (table, str(row["id"])): row
+            for table in MERGED
+            for row in ws.store.query(f"SELECT * FROM {table}")
+        }
+
+    def record(
+        self,
+        laptop: Laptop,
+        before: dict[tuple[str, str], dict[str, Any]] | None = None,
+        screens: Workspace | None = None,
+    ) -> None:
+        """Note the desktop's new outbox entries; ``before``: its merged rows before the edit;
+        ``screens``: the connection it was made on, if not the laptop's."""
         index = self.laptops.index(laptop)
         for entry in (screens or laptop.ws).outbox_entries():
             mutation_id = str(entry["mutation_id"])
@@ -338,6 +359,11 @@ class SyncMachine(RuleBasedStateMachine):
             self.made[index].add(mutation_id)
             self.kinds[mutation_id] = (table, op, row_id)
             self.values[mutation_id] = dict(entry["changed_fields"])
+            if before is not None and op == "update" and (table, row_id) in before:
+                shown = before[(table, row_id)]
+                self.saw[mutation_id] = {
+                    k: shown.get(k) for k in self.values[mutation_id] if k not in NOT_VALUES
+                }
 
     def held(self, laptop: Laptop, person_id: str | None) -> bool:
         if person_id is None:
@@ -347,13 +373,14 @@ class SyncMachine(RuleBasedStateMachine):
 
     def edit(self, laptop: Laptop, action: Any) -> None:
         """Run a user action; refusals of the core (validation, permissions) are normal."""
+        before = self.merged_rows(laptop.ws)
         try:
             action()
         except HavreError:
             STATS["refused-locally"] += 1
         else:
             STATS["edits"] += 1
-        self.record(laptop)
+        self.record(laptop, before)
 
     def add_person(self, laptop: Laptop, territory: str) -> None:
         values = person_values(territory_id=territory)
@@ -649,13 +676,14 @@ class SyncMachine(RuleBasedStateMachine):
             requests.append(endpoint)
             if len(requests) != at + 1:
                 return
+            shown = self.merged_rows(screens)
             try:
                 contacts.update(screens, person_id, typed)
             except HavreError:  # the person just left this desktop
                 STATS["refused-locally"] += 1
             else:
                 STATS[f"edits-while-{endpoint}ing"] += 1
-            self.record(laptop, screens)  # now: a later batch of this sync may send it
+            self.record(laptop, shown, screens)  # now: a later batch of this sync may send it
 
         laptop.plan.on_request = on_request
         return screens
@@ -996,6 +1024,7 @@ class SyncMachine(RuleBasedStateMachine):
                 f"applied after revocation: {mutation_id}"
             )
             STATS["wiped-edits-applied-before"] += 1
+        self.check_merged_rows()
         # 2. Exactly once.
         audit_ids = {k for k, v in server.items() if v[2] == "audit_log"}
         invented = set(server) - made - audit_ids
@@ -1055,6 +1084,108 @@ class SyncMachine(RuleBasedStateMachine):
                 ):
                     assert rejected["values_removed"] == 1
         STATS["edits-checked"] += len(made)
+
+    def check_merged_rows(self) -> None:
+        """Guarantee 1 on the rows merged field by field (contacts, planned contacts), from the
+        server's change_log, whose entries are the whole row after each edit, in order.
+
+        * An edit answered "applied" is in the row after it; a field of an edit answered
+          "conflict" is in the row after it or in a conflict row of that edit.
+        * A value that one device's edit put in a field and another device's edit replaced:
+          the second edit's agent had that value on screen when typing (the desktop's row
+          before the edit), or that edit left a conflict row with both values. Otherwise a
+          concurrent edit was lost silently (as when an acknowledgement raised a row's
+          version past changes the device never pulled: test_seen_versions.py).
+        """
+        marks = ",".join(f"'{d}'" for d in sorted(self.devices))
+        answers = {
+            str(r[0]): (str(r[1]), [str(c) for c in json.loads(r[2] or "[]")])
+            for r in self.world.server.sql(
+                "SELECT mutation_id, status, conflict_ids FROM applied_mutations "
+                f"WHERE device_id IN ({marks})"
+            )
+        }
+        rows = sorted({(t, r) for t, _op, r in self.kinds.values() if t in MERGED})
+        kept: dict[str, tuple[str, str, str]] = {}  # conflict id → (field, edit's, server's)
+        for table, row_id in rows:
+            for conflict in self.world.server.sql(
+                "SELECT id, field, local_value, remote_value FROM conflicts "
+                "WHERE table_name = :t AND row_id = :r",
+                t=table,
+                r=row_id,
+            ):
+                column = str(conflict[1])
+                kept[str(conflict[0])] = (
+                    column,
+                    canon(column, json.loads(conflict[2])),
+                    canon(column, json.loads(conflict[3])),
+                )
+
+        def in_conflict(mutation: str, column: str, mine: str, theirs: str | None) -> bool:
+            return any(
+                kept.get(c, ("",))[0] == column
+                and kept[c][1] == mine
+                and (theirs is None or kept[c][2] == theirs)
+                for c in answers.get(mutation, ("", []))[1]
+            )
+
+        edits: dict[tuple[str, str], list[str]] = {}
+        for mutation_id, (table, op, row_id) in self.kinds.items():
+            if op == "update" and mutation_id in answers:
+                edits.setdefault((table, row_id), []).append(mutation_id)
+        for table, row_id in rows:
+            state: dict[str, Any] | None = None
+            writer: dict[str, str | None] = {}  # column → the device whose edit put its value
+            after: dict[str, dict[str, Any]] = {}  # edit → the row after it
+            for text, device, mutation in self.world.server.sql(
+                "SELECT fields, device_id, mutation_id FROM change_log "
+                "WHERE table_name = :t AND row_id = :r AND op = 'upsert' ORDER BY seq",
+                t=table,
+                r=row_id,
+            ):
+                new: dict[str, Any] = json.loads(text)
+                for column in sorted(new.keys() - NOT_VALUES):
+                    if state is None:
+                        writer[column] = device
+                        continue
+                    old_value, new_value = (
+                        canon(column, state.get(column)),
+                        canon(column, new[column]),
+                    )
+                    if old_value == new_value:
+                        continue
+                    by, writer[column] = writer.get(column), device
+                    if by is None or device is None or by == device:
+                        continue
+                    STATS["overwrites"] += 1
+                    saw = self.saw.get(str(mutation), {})
+                    if column in saw and canon(column, saw[column]) == old_value:
+                        STATS["overwrites-seen"] += 1
+                        continue
+                    assert in_conflict(str(mutation), column, new_value, old_value), (
+                        f"{table} {row_id}.{column}: {old_value} (device {by}) replaced by "
+                        f"{new_value} (device {device}, edit {mutation}, its agent saw "
+                        f"{saw.get(column, '?')!r}) without a conflict row"
+                    )
+                    STATS["overwrites-in-conflict"] += 1
+                state = new
+                if mutation is not None:
+                    after[str(mutation)] = new
+            for mutation_id in edits.get((table, row_id), []):
+                if mutation_id not in after:  # nothing changed (the same values, or all lost)
+                    continue
+                status = answers[mutation_id][0]
+                for column, value in self.values[mutation_id].items():
+                    if column in NOT_VALUES:
+                        continue
+                    mine = canon(column, value)
+                    if canon(column, after[mutation_id].get(column)) == mine:
+                        continue
+                    assert status == "conflict" and in_conflict(mutation_id, column, mine, None), (
+                        f"edit {mutation_id} answered {status}: {table} {row_id}.{column} is "
+                        f"{after[mutation_id].get(column)!r} after it, not {value!r}"
+                    )
+                STATS["merged-edits-checked"] += 1
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
