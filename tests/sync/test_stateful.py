@@ -244,7 +244,9 @@ def run_child_sync(
             proc.send_signal(signal.SIGKILL)  # no-op if it already exited
             child.returncode = proc.wait(60)
             child.lines.extend(line.rstrip("\n") for line in proc.stdout)
-    if not child.killed and child.end.split(" ", 1)[0] not in ("DONE", "WIPED", "FAILED"):
+    if child.end.split(" ", 1)[0] in ("DONE", "WIPED", "FAILED"):
+        child.killed = False  # the sync had ended: not a kill mid-sync
+    elif not child.killed:
         raise AssertionError(f"sync child died on its own ({child.returncode}): {log.read_text()}")
     return child
 
