@@ -1,7 +1,8 @@
-"""Shared test helpers: an in-memory keyring and ready-made profiles on real files."""
+"""Shared test helpers: test keyrings (in memory, in a file), ready-made profiles on real files."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from keyring.errors import PasswordDeleteError
 
 from havre_desktop.core import agents
 from havre_desktop.core.clock import Clock, FixedClock
+from havre_desktop.core.files import write_file
 from havre_desktop.core.profile import ProfileManager
 from havre_desktop.core.workspace import Workspace
 
@@ -37,6 +39,43 @@ class MemoryKeyring(KeyringBackend):
             del self.secrets[(service, username)]
         except KeyError:
             raise PasswordDeleteError("absent") from None
+
+
+class FileKeyring(MemoryKeyring):
+    """A test keyring whose secrets live in one owner-only JSON file, read at every call and
+    replaced whole at every change: a child process started by a test (tests/sync/sync_child.py)
+    opens the same profile with the same key and token, and what one process deletes (a wiped
+    device's token) the other no longer finds, as with the system's keyring. Tests only."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        self._load()
+
+    def _load(self) -> None:
+        if self.path.exists():
+            entries = json.loads(self.path.read_text("utf-8"))
+            self.secrets = {(service, user): secret for service, user, secret in entries}
+        else:
+            self.secrets = {}
+
+    def _save(self) -> None:
+        entries = [[service, user, secret] for (service, user), secret in self.secrets.items()]
+        write_file(self.path, json.dumps(entries).encode("utf-8"))
+
+    def get_password(self, service: str, username: str) -> str | None:
+        self._load()
+        return super().get_password(service, username)
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self._load()
+        super().set_password(service, username, password)
+        self._save()
+
+    def delete_password(self, service: str, username: str) -> None:
+        self._load()
+        super().delete_password(service, username)
+        self._save()
 
 
 def new_workspace(

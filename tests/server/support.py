@@ -6,6 +6,7 @@ import contextlib
 import itertools
 import os
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -66,9 +67,18 @@ class PostgresCluster:
 
     PostgreSQL refuses to run as root: when the tests run as root the cluster belongs to the
     ``postgres`` user (folder chowned to it, programs run through ``runuser``).
+
+    By default the cluster trades durability for speed (``fsync``, ``synchronous_commit`` and
+    ``full_page_writes`` off): a test that only needs a PostgreSQL does not wait for the disk.
+    ``durable=True`` keeps PostgreSQL's production settings (all three on, and ``initdb``
+    syncs its files), for the tests that kill processes and check that nothing committed is
+    lost; :meth:`setting` reads what the running cluster uses.
     """
 
-    def __init__(self) -> None:
+    DURABLE = ("fsync", "synchronous_commit", "full_page_writes")
+
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable
         self.bindir = Path(
             subprocess.run(
                 ["pg_config", "--bindir"], check=True, capture_output=True, text=True
@@ -102,11 +112,13 @@ class PostgresCluster:
             "-E",
             "UTF8",
             "--locale=C",
-            "--no-sync",
+            *(() if self.durable else ("--no-sync",)),
         )
+        switch = "on" if self.durable else "off"
         options = (
-            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
+            + " ".join(f"-c {name}={switch}" for name in self.DURABLE)
+            + " -c max_connections=200"
         )
         self._run(
             str(self.bindir / "pg_ctl"),
@@ -126,6 +138,15 @@ class PostgresCluster:
         with contextlib.suppress(Exception):
             self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
         shutil.rmtree(self.root, ignore_errors=True)
+
+    def setting(self, name: str) -> str:
+        """The value the running cluster uses for one setting (``SHOW``)."""
+        engine = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres")
+        try:
+            with engine.connect() as conn:
+                return str(conn.execute(text(f"SHOW {name}")).scalar_one())
+        finally:
+            engine.dispose()
 
     def new_database(self) -> str:
         name = f"havre_{next(self._dbs)}_{uuid.uuid4().hex[:6]}"
@@ -232,6 +253,14 @@ class ServerProcess:
         return "\n".join(
             p.read_text("utf-8", "replace") for p in sorted(self.workdir.glob("server-*.log"))
         )
+
+    def kill(self) -> None:
+        """SIGKILL the server process (no shutdown: requests in flight are cut, a transaction
+        not yet committed is left to the database to roll back); ``restart()`` starts it again
+        on the same port. For a single process, not ``serve --workers N``."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -61,6 +61,10 @@ class FaultPlan:
     applied: list[tuple[str, str]] = field(default_factory=list)
     seen: list[str] = field(default_factory=list)
     seen_cursors: list[str] = field(default_factory=list)
+    fault_cursors: list[str] = field(default_factory=list)  # pulls a rule fired on
+    # Shown each request before it goes on (a test's trigger: kill the server while a push
+    # is in flight…); runs on the thread that sends the request.
+    on_request: Callable[[httpx.Request], None] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, endpoint: str, fault: str, **options: object) -> FaultPlan:
@@ -72,10 +76,13 @@ class FaultPlan:
 
     def match(self, request: httpx.Request) -> Rule | None:
         name = endpoint_of(request)
+        if self.on_request is not None:
+            self.on_request(request)
         with self._lock:
             self.seen.append(name)
+            cursor = request.url.params.get("cursor", "")
             if name == "pull":
-                self.seen_cursors.append(request.url.params.get("cursor", ""))
+                self.seen_cursors.append(cursor)
             for rule in self.rules:
                 if rule.endpoint not in (name, "*") or rule.times <= 0:
                     continue
@@ -84,6 +91,8 @@ class FaultPlan:
                     continue
                 rule.times -= 1
                 self.applied.append((name, rule.fault))
+                if name == "pull":
+                    self.fault_cursors.append(cursor)
                 return rule
         return None
 

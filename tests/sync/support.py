@@ -82,9 +82,17 @@ class Laptop:
     def reopen(self) -> None:
         """Close the database and open it again from the file (an application restart)."""
         self.ws.store.close()
+        self.open()
+
+    def open(self) -> None:
+        """Open the profile from its files after ``close()`` (an application start: after
+        another process used it, or was killed while using it). The engine keeps its page
+        and batch sizes."""
+        pull_limit, push_batch = self.engine.pull_limit, self.engine.push_batch
         store = self.manager.unlock()
         self.ws = Workspace(store, clock=self.clock)
         self.engine = self._engine()
+        self.engine.pull_limit, self.engine.push_batch = pull_limit, push_batch
 
     def close(self) -> None:
         self.ws.store.close()
