@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 from keyring.backend import KeyringBackend
 from keyring.errors import PasswordDeleteError
@@ -119,3 +123,30 @@ def person_values(**overrides: object) -> dict[str, object]:
     }
     values.update(overrides)
     return values
+
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def start_child(
+    module: str,
+    *args: str,
+    env: dict[str, str] | None = None,
+    stderr: IO[str] | int = subprocess.PIPE,
+) -> subprocess.Popen[str]:
+    """Start `python -m module` from the project's root, as a real separate process (the tests
+    that SIGKILL a writer or a sync need one); pipes for stdin and stdout, text in UTF-8."""
+    child_env = dict(os.environ if env is None else env)
+    child_env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(PROJECT_ROOT), child_env.get("PYTHONPATH", "")) if p
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", module, *args],
+        cwd=PROJECT_ROOT,
+        env=child_env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        encoding="utf-8",
+    )

@@ -18,8 +18,6 @@ import json
 import os
 import random
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -34,9 +32,8 @@ from havre_desktop.core.clock import FixedClock
 from havre_desktop.core.store import JOURNAL_MODE, SYNCHRONOUS_FULL, Store
 from havre_desktop.core.workspace import Workspace
 from tests.core.crash_writer import notes_for
-from tests.helpers import TEST_NOW, person_values
+from tests.helpers import TEST_NOW, person_values, start_child
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CI_KILLS = 25
 LONG_RUN_KILLS = 200
 DEFAULT_SEED = 20261125
@@ -102,9 +99,6 @@ def run_and_kill(
     env = dict(os.environ)
     env.update(
         {
-            "PYTHONPATH": os.pathsep.join(
-                p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p
-            ),
             "HAVRE_CRASH_DB": str(db),
             "HAVRE_CRASH_PERSON": person_id,
             "HAVRE_CRASH_RUN": str(run),
@@ -129,16 +123,7 @@ def run_and_kill(
 
     with (
         log.open("w", encoding="utf-8") as stderr,
-        subprocess.Popen(
-            [sys.executable, "-m", "tests.core.crash_writer"],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-            encoding="utf-8",
-        ) as proc,
+        start_child("tests.core.crash_writer", env=env, stderr=stderr) as proc,
     ):
         assert proc.stdin is not None and proc.stdout is not None
         output = ChildOutput(proc.stdout)

@@ -6,7 +6,6 @@ import os
 import signal
 import stat
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -16,9 +15,8 @@ import pytest
 from havre_desktop.core.files import replace_file, write_file
 from havre_desktop.core.keys import KeySlots
 from havre_desktop.core.profile import ProfileManager
-from tests.helpers import MemoryKeyring
+from tests.helpers import MemoryKeyring, start_child
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CHILD_TIMEOUT_S = 60
 OLD = [{"kind": "old"}]
 NEW = [{"kind": "new"}]  # what tests/core/atomic_writer.py writes
@@ -90,19 +88,7 @@ def test_a_cancelled_or_failed_write_changes_nothing(tmp_path: Path) -> None:
 
 
 def _child(path: Path, step: str) -> subprocess.Popen[str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p
-    )
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.core.atomic_writer", str(path), step],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return start_child("tests.core.atomic_writer", str(path), step)
 
 
 def test_the_data_is_on_disk_before_the_rename_and_the_rename_after(tmp_path: Path) -> None:

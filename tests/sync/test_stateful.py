@@ -55,7 +55,6 @@ import gzip
 import json
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -88,7 +87,7 @@ from havre_desktop.sync.engine import SyncReport
 from havre_desktop.sync.errors import DeviceRevokedError, ServerUnreachableError
 from havre_server.admin import ERASED_REASON
 from havre_server.changelog import DELAY_ENV
-from tests.helpers import FileKeyring, person_values
+from tests.helpers import FileKeyring, person_values, start_child
 from tests.server.support import PostgresCluster, ServerProcess, World, make_server, started
 from tests.sync.scenario_helpers import delete_row, revoke_device, visit_values
 from tests.sync.support import Laptop, differences, normalise
@@ -102,7 +101,6 @@ EXAMPLES = int(
 STEPS = int(os.environ.get("HAVRE_SYNC_STEPS") or (LONG_STEPS if LONG_RUN else CI_STEPS))
 SEED = int(os.environ.get("HAVRE_SYNC_SEED") or 20261125)
 SETTLE_ROUNDS = 8
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 ROLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("travailleur-social", ("nord",)),
@@ -197,10 +195,6 @@ def run_child_sync(
     ``kill_at``-th event (request, reply or progress step), unless the sync ended before.
     The laptop's own connection must be closed."""
     assert isinstance(laptop.keyring, FileKeyring)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p
-    )
     settings_line = json.dumps(
         {
             "root": str(laptop.root),
@@ -213,16 +207,7 @@ def run_child_sync(
     child = ChildSync()
     with (
         log.open("w", encoding="utf-8") as stderr,
-        subprocess.Popen(
-            [sys.executable, "-m", "tests.sync.sync_child"],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-            encoding="utf-8",
-        ) as proc,
+        start_child("tests.sync.sync_child", stderr=stderr) as proc,
     ):
         assert proc.stdin is not None and proc.stdout is not None
         try:
