@@ -1,4 +1,5 @@
-"""Save PNG screenshots of every page on demo data, at 100 % and 200 % text size.
+"""Save PNG screenshots of every page on demo data, at 100 % and 200 % text size, and in the
+high-contrast theme (at 100 %).
 
 QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py [dossier]
 """
@@ -22,7 +23,15 @@ from havre_desktop.ui.context import load_context_data
 from havre_desktop.ui.main_window import MainWindow, build_context
 from havre_desktop.ui.worker import DatabaseService
 
-PAGE_FILES = ["ma-journee", "personnes", "visites", "actions", "accueil", "parametres"]
+PAGE_FILES = {
+    "today": "ma-journee",
+    "persons": "personnes",
+    "visits": "visites",
+    "actions": "actions",
+    "reception": "accueil",
+    "prints": "impressions",
+    "settings": "parametres",
+}
 
 
 def wait(condition: Callable[[], object], timeout_ms: int = 30_000) -> None:
@@ -59,9 +68,13 @@ def main() -> int:
         window.resize(1280, 800)
         window.show()
         settle(database)
-        for scale in (100, 200):
+        for scale, high_contrast, suffix in (
+            (100, False, "100"),
+            (200, False, "200"),
+            (100, True, "contraste"),
+        ):
             assert window.theme is not None
-            window.theme.apply(scale)
+            window.theme.apply(scale, high_contrast)
             window.adapt_to_font()
             settle(database)
             persons = window.persons_page
@@ -70,11 +83,11 @@ def main() -> int:
             settle(database)
             persons.open_fiche(0)
             settle(database)
-            for row, name in enumerate(PAGE_FILES):
-                window.navigation.setCurrentRow(row)
+            for key, name in PAGE_FILES.items():
+                window.show_page(key)
                 settle(database)
                 window.adapt_to_font()
-                window.grab().save(str(out / f"{name}-{scale}.png"))
+                window.grab().save(str(out / f"{name}-{suffix}.png"))
         database.shutdown()
     print(f"captures enregistrées dans {out}")
     return 0

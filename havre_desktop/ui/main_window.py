@@ -268,7 +268,7 @@ class MainWindow(QMainWindow):
             combo.setSizeAdjustPolicy(
                 QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
             )
-            combo.setMinimumContentsLength(14)
+            combo.setMinimumContentsLength(10)
         for table in root.findChildren(QTableView):
             if (
                 table.model() is not None
@@ -295,6 +295,19 @@ class MainWindow(QMainWindow):
 
     def go_to(self, page: QWidget) -> None:
         self.navigation.setCurrentRow(self.pages.indexOf(page))
+
+    @property
+    def page_keys(self) -> list[str]:
+        """Keys of the pages this role has ("today", "persons"…), in navigation order."""
+        return list(self._builders)
+
+    def show_page(self, key: str) -> QWidget:
+        """Show the page `key` (built now if needed), addressed by name, not by position."""
+        page: QWidget | None = self._page(key)
+        if page is None:
+            raise KeyError(key)
+        self.go_to(page)
+        return page
 
     def focus_search(self) -> None:
         self.go_to(self.persons_page)

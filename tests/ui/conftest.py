@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import shiboken6
 from PySide6.QtCore import QEvent, Qt, QTimer
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QFont, QKeyEvent, QPalette
 from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QApplication, QDialog, QLabel, QWidget
 from pytestqt.qtbot import QtBot
@@ -169,6 +169,11 @@ def make_app(tmp_path: Path, qtbot: QtBot, role: str = "travailleur-social") -> 
     ws.store.set_setting("demo", "1")
     data = load_context_data(ws)
     database = DatabaseService(ws)
+    qapp = QApplication.instance()
+    assert isinstance(qapp, QApplication)
+    # The theme changes the application's font, palette and style sheet: put them back
+    # after the test, or the next window's 100 % would be this one's 200 %.
+    font, palette, style_sheet = QFont(qapp.font()), QPalette(qapp.palette()), qapp.styleSheet()
     window = MainWindow(build_context(database, data), str(tmp_path / "profile"))
     qtbot.addWidget(window)
     window.resize(1280, 800)
@@ -189,6 +194,11 @@ def make_app(tmp_path: Path, qtbot: QtBot, role: str = "travailleur-social") -> 
         window.deleteLater()
     QApplication.processEvents()
     gc.collect()  # free this test's Qt objects now, not all together at interpreter exit
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    if qapp.styleSheet() != style_sheet:  # re-polishing every widget is not free
+        qapp.setStyleSheet(style_sheet)
+    qapp.setPalette(palette)
+    qapp.setFont(font)
 
 
 @pytest.fixture

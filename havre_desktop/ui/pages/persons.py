@@ -10,6 +10,7 @@ from PySide6.QtCore import QDateTime, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -126,19 +127,25 @@ class PersonsPage(QWidget):
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
-        buttons = QHBoxLayout()
-        for button in self._fiche_buttons():
-            buttons.addWidget(button)
-        buttons.addStretch(1)
+        # Two by two: four in a row widen the page past a 1366-pixel screen at 200 % text.
+        buttons = QGridLayout()
+        shown_buttons = [
+            b for b in self._fiche_buttons() if b is not self.visit_button or context.may_see_visits
+        ]
+        for position, button in enumerate(shown_buttons):
+            buttons.addWidget(button, position // 2, position % 2)
+        buttons.setColumnStretch(2, 1)
         right_layout.addLayout(buttons)
         right_layout.addWidget(self.fiche, 3)
         right_layout.addWidget(history_label)
         right_layout.addWidget(self.history, 2)
+        # The fiche and its history (notes that wrap) get most of the width: at 200 % text
+        # the results still show name and phone, the rest is a scroll away.
         splitter = QSplitter()
         splitter.addWidget(left)
         splitter.addWidget(right)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 3)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(splitter, 1)
