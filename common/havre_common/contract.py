@@ -50,9 +50,11 @@ ENUMS: Final[MappingProxyType[str, MappingProxyType[str, str]]] = MappingProxyTy
                 "partage-partenaires": "Partage avec les partenaires",
             },
             "planned_kinds": {
-                "visite": "Visite",
+                "visite": "Visite à domicile",
                 "appel": "Appel",
                 "suivi": "Suivi",
+                "suivi-visite": "Suivi par une visite",
+                "suivi-appel": "Suivi par un appel",
                 "appel-alerte": "Appel d'alerte",
             },
             "requesters": {"personne": "La personne", "tiers": "Un tiers"},

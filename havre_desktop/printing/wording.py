@@ -118,7 +118,7 @@ class Words:
             return []
         who = planned.agent_name or "Un agent de la Ville"
         when = long_date(planned.due_on)
-        if planned.kind == "visite":
+        if planned.kind in ("visite", "suivi-visite"):
             text = f"{who} viendra vous voir chez vous le {when}."
         elif planned.kind == "suivi":
             text = f"{who} prendra de vos nouvelles le {when}."

@@ -72,6 +72,10 @@ def test_find_lefevre_and_log_the_visit_with_the_keyboard_only(
         keyboard.key(Qt.Key.Key_Space)
         keyboard.key(Qt.Key.Key_Tab)
         keyboard.type("15")  # follow-up in 15 days
+        keyboard.key(Qt.Key.Key_Tab)  # by a visit (as this contact was)
+        assert form.follow_up_kind.currentData() == "suivi-visite"
+        keyboard.key(Qt.Key.Key_Tab)  # what was promised
+        keyboard.type("Apporter le dossier d'aide à domicile", counted=False)
         keyboard.key(Qt.Key.Key_Tab)
         keyboard.key(Qt.Key.Key_Space)  # handout given
         keyboard.key(Qt.Key.Key_Tab)
@@ -136,4 +140,67 @@ def test_find_lefevre_and_log_the_visit_with_the_keyboard_only(
     )
     qtbot.waitUntil(lambda: bool(later))
     due_for_her = [p for p in later[0]["follow_ups"] if p["person_id"] == jeanne["id"]]
-    assert [p["due_on"] for p in due_for_her] == [(today + timedelta(days=15)).isoformat()]
+    assert [(p["due_on"], p["kind"], p["reason"]) for p in due_for_her] == [
+        (
+            (today + timedelta(days=15)).isoformat(),
+            "suivi-visite",
+            "Apporter le dossier d'aide à domicile",
+        )
+    ]
+
+
+def test_a_person_absent_stays_to_visit_on_a_new_date(
+    demo_app: DemoApp, keyboard: Keyboard, dialogs: DialogDriver
+) -> None:
+    """Nobody at the door: the visit is logged as "Personne absente", the planned visit
+    stays open and moves to the date proposed (the next working day); she does not drop
+    off Ma journée."""
+    app, qtbot = demo_app, demo_app.qtbot
+    window, today_page = app.window, app.window.today_page
+    today = window.ctx.today
+    first = today_page.due_model.row(0)
+    assert first is not None
+    planned_id, person_id = first["id"], first["person_id"]
+    table = today_page.tables["due"]
+    window.activateWindow()
+    table.setFocus()
+    table.selectRow(0)
+    keyboard.key(Qt.Key.Key_Return)  # her fiche
+    persons = window.persons_page
+    qtbot.waitUntil(lambda: persons.current is not None and persons.current["id"] == person_id)
+    proposed = today + timedelta(days=1)
+    while proposed.weekday() >= 5:
+        proposed += timedelta(days=1)
+
+    def absent() -> None:
+        form = _active_dialog(VisitForm)
+        assert isinstance(form, VisitForm)
+        qtbot.waitUntil(form.kind.hasFocus)
+        keyboard.key(Qt.Key.Key_Tab)  # date and time: now
+        keyboard.key(Qt.Key.Key_Tab)  # outcome
+        keyboard.type("P")  # Personne absente
+        assert form.outcome.currentData() == "absent"
+        assert form.follow_up.value() == (proposed - today).days
+        shown = form.follow_up_date.text()
+        day = proposed.strftime("%d/%m/%Y")
+        assert shown == f"Le contact prévu reste à faire : il est reporté au {day}.", shown
+        keyboard.key(Qt.Key.Key_Return, CTRL)
+
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is not None)
+    dialogs.soon(absent)
+    keyboard.key(Qt.Key.Key_N, CTRL)
+    dialogs.check()
+    app.settle()
+    (visit,) = app.query(
+        "SELECT outcome FROM visits WHERE person_id = ? AND is_sample = 0", (person_id,)
+    )
+    assert visit["outcome"] == "absent"
+    (planned,) = app.query(
+        "SELECT due_on, done_by_visit_id FROM planned_contacts WHERE id = ?", (planned_id,)
+    )
+    assert planned == {"due_on": proposed.isoformat(), "done_by_visit_id": None}
+    later: list[dict[str, list[dict[str, object]]]] = []
+    app.database.submit(lambda ws: visits.day_plan(ws, proposed, 60), later.append)
+    qtbot.waitUntil(lambda: bool(later))
+    assert planned_id in [p["id"] for p in later[0]["due"]]

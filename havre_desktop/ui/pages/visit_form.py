@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QLabel,
+    QLineEdit,
     QListWidgetItem,
     QPlainTextEdit,
     QSpinBox,
@@ -94,8 +95,17 @@ class VisitForm(QDialog):
         self.follow_up.setSuffix(tr(" jours"))
         self.follow_up_date = QLabel()
         self.follow_up_date.setAccessibleName(tr("Date du suivi"))
+        self.follow_up_date.setWordWrap(True)
+        self.follow_up_kind = QComboBox()
+        for kind_id in visits.FOLLOW_UP_KINDS:
+            self.follow_up_kind.addItem(visits.PLANNED_KINDS[kind_id], kind_id)
+        self.follow_up_reason = QLineEdit()
+        self.follow_up_reason.setMaxLength(contract.ui_max_length("planned_contacts", "reason"))
+        self.follow_up_reason.setPlaceholderText(tr("Ce qui a été promis (facultatif)"))
         self.follow_up.valueChanged.connect(self._show_follow_up_date)
         self.occurred_at.dateTimeChanged.connect(self._show_follow_up_date)
+        self.kind.currentIndexChanged.connect(self._default_follow_up_kind)
+        self.outcome.currentIndexChanged.connect(self._outcome_changed)
         self.handout = QCheckBox(tr("Document remis à la personne"))
         self.notes = QPlainTextEdit()
         self.notes.setTabChangesFocus(True)
@@ -113,6 +123,8 @@ class VisitForm(QDialog):
             (tr("Actions pr&oposées :"), "proposed_action_ids", self.actions),
             (tr("&Suivi :"), "follow_up_on", self.follow_up),
             ("", "follow_up_label", self.follow_up_date),
+            (tr("Suivi &par :"), "follow_up_kind", self.follow_up_kind),
+            (tr("&Motif du suivi :"), "follow_up_reason", self.follow_up_reason),
             (tr("Document :"), "handout_given", self.handout),
             (tr("&Notes :"), "notes", self.notes),
         ):
@@ -136,6 +148,7 @@ class VisitForm(QDialog):
         layout.addWidget(buttons)
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             QShortcut(QKeySequence(keys), self, activated=self.save)
+        self._default_follow_up_kind()
         self._show_follow_up_date()
         self.kind.setFocus()
 
@@ -167,6 +180,24 @@ class VisitForm(QDialog):
             if action["id"] == current_id:
                 self.actions.setCurrentItem(item)
 
+    def _default_follow_up_kind(self, *_args: object) -> None:
+        """A call promises a call, a visit a visit (the agent may choose otherwise)."""
+        wanted = (
+            "suivi-appel" if str(self.kind.currentData()).startswith("appel") else "suivi-visite"
+        )
+        self.follow_up_kind.setCurrentIndex(self.follow_up_kind.findData(wanted))
+
+    def _outcome_changed(self, *_args: object) -> None:
+        """Nobody reached: what was planned stays to do; a new date is proposed (the next
+        working day), which the agent can change or clear."""
+        if self.outcome.currentData() in visits.NOT_REACHED_OUTCOMES and not self.follow_up.value():
+            start = self.occurred_at.dateTime().date().toPython()
+            days = 1
+            while (start + timedelta(days=days)).weekday() >= 5:  # not on a Saturday or Sunday
+                days += 1
+            self.follow_up.setValue(days)
+        self._show_follow_up_date()
+
     def _follow_up_iso(self) -> str | None:
         days = self.follow_up.value()
         if not days:
@@ -176,9 +207,16 @@ class VisitForm(QDialog):
 
     def _show_follow_up_date(self, *_args: object) -> None:
         iso = self._follow_up_iso()
-        self.follow_up_date.setText(
-            tr("Suivi prévu le {date}").format(date=french_date(iso)) if iso else ""
-        )
+        not_reached = self.outcome.currentData() in visits.NOT_REACHED_OUTCOMES
+        if iso and not_reached:
+            text = tr("Le contact prévu reste à faire : il est reporté au {date}.")
+        elif not_reached:
+            text = tr("Le contact prévu reste à faire, à sa date.")
+        else:
+            text = tr("Suivi prévu le {date}") if iso else ""
+        self.follow_up_date.setText(text.format(date=french_date(iso)))
+        self.follow_up_kind.setEnabled(bool(iso))
+        self.follow_up_reason.setEnabled(bool(iso))
 
     def values(self) -> dict[str, Any]:
         moment = self.occurred_at.dateTime().toPython()
@@ -191,6 +229,8 @@ class VisitForm(QDialog):
             "need_ids": checked_ids(self.needs),
             "proposed_action_ids": checked_ids(self.actions),
             "follow_up_on": self._follow_up_iso(),
+            "follow_up_kind": self.follow_up_kind.currentData(),
+            "follow_up_reason": self.follow_up_reason.text(),
             "handout_given": self.handout.isChecked(),
             "notes": self.notes.toPlainText(),
         }
