@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
@@ -20,6 +21,14 @@ def _active_dialog(kind: type) -> object:
     widget = QApplication.activeModalWidget()
     assert isinstance(widget, kind), widget
     return widget
+
+
+def _day_plan(app: DemoApp, day: date) -> dict[str, list[dict[str, Any]]]:
+    """Ma journée's lists for another day, read through the database thread."""
+    found: list[dict[str, list[dict[str, Any]]]] = []
+    app.database.submit(lambda ws: visits.day_plan(ws, day, 60), found.append)
+    app.qtbot.waitUntil(lambda: bool(found))
+    return found[0]
 
 
 def test_find_lefevre_and_log_the_visit_with_the_keyboard_only(
@@ -134,12 +143,8 @@ def test_find_lefevre_and_log_the_visit_with_the_keyboard_only(
     # Back at the office: three changes waiting (visit, follow-up, phone number).
     qtbot.waitUntil(lambda: window.pending_label.text() == "3 modifications en attente")
     # Two weeks later the follow-up is in her Ma journée.
-    later: list[dict[str, list[dict[str, object]]]] = []
-    app.database.submit(
-        lambda ws: visits.day_plan(ws, today + timedelta(days=15), 60), later.append
-    )
-    qtbot.waitUntil(lambda: bool(later))
-    due_for_her = [p for p in later[0]["follow_ups"] if p["person_id"] == jeanne["id"]]
+    later = _day_plan(app, today + timedelta(days=15))
+    due_for_her = [p for p in later["follow_ups"] if p["person_id"] == jeanne["id"]]
     assert [(p["due_on"], p["kind"], p["reason"]) for p in due_for_her] == [
         (
             (today + timedelta(days=15)).isoformat(),
@@ -200,7 +205,4 @@ def test_a_person_absent_stays_to_visit_on_a_new_date(
         "SELECT due_on, done_by_visit_id FROM planned_contacts WHERE id = ?", (planned_id,)
     )
     assert planned == {"due_on": proposed.isoformat(), "done_by_visit_id": None}
-    later: list[dict[str, list[dict[str, object]]]] = []
-    app.database.submit(lambda ws: visits.day_plan(ws, proposed, 60), later.append)
-    qtbot.waitUntil(lambda: bool(later))
-    assert planned_id in [p["id"] for p in later[0]["due"]]
+    assert planned_id in [p["id"] for p in _day_plan(app, proposed)["due"]]
