@@ -43,3 +43,11 @@ def french_datetime(value: str | None) -> str:
     text = str(value)
     hour = text[11:16] if len(text) >= 16 else ""
     return f"{french_date(text)} {hour}".strip()
+
+
+def address_lines(address_line: object, postcode: object, city: object) -> list[str]:
+    """A French address as it is written: the street (with floor and building), then the
+    postcode and the town on a line of their own ("76620 Le Havre")."""
+    street = str(address_line or "").strip()
+    town = " ".join(str(p).strip() for p in (postcode, city) if p and str(p).strip())
+    return [line for line in (street, town) if line]

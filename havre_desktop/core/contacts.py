@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from havre_common import contract
 from havre_common.values import normalise_phone
 from havre_desktop.core import audit
 from havre_desktop.core.errors import ValidationError
@@ -244,10 +245,7 @@ def list_page(
 def record_consent(ws: Workspace, contact_id: str, values: dict[str, Any]) -> dict[str, Any]:
     check = Checker()
     purpose = check.choice(
-        values,
-        "purpose",
-        "Objet du consentement",
-        {"fiche": "Fiche", "registre": "Registre", "partage-partenaires": "Partage"},
+        values, "purpose", "Objet du consentement", contract.ENUMS["consent_purposes"]
     )
     recorded_on = check.date(
         values,

@@ -31,6 +31,12 @@ def age_on(birth_iso: str | None, today: date) -> int | None:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
+def age_text(birth_iso: str | None, today: date) -> str:
+    """'87 ans' ('' when the birth date is not known)."""
+    age = age_on(birth_iso, today)
+    return "" if age is None else count(age, tr("{n} an"), tr("{n} ans"))
+
+
 def relative_days(value: str | None, today: date) -> str:
     """'aujourd'hui', 'il y a 3 jours', 'dans 15 jours' — for due dates and last contacts."""
     if not value:

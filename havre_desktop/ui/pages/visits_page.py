@@ -44,7 +44,9 @@ class PersonPicker(QDialog):
         self.person_id: str | None = None
         self.field = QLineEdit()
         self.field.setAccessibleName(tr("Rechercher une personne"))
-        self.model = PersonSearchModel(context.database, context.references["territories"])
+        self.model = PersonSearchModel(
+            context.database, context.references["territories"], lambda: context.today
+        )
         self.table = table_view(tr("Personnes trouvées"))
         self.table.setModel(self.model)
         self.field.textChanged.connect(self.model.set_search_text)
