@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -10,8 +11,6 @@ from PySide6.QtCore import QDate
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
-    QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QLineEdit,
     QVBoxLayout,
@@ -20,8 +19,9 @@ from PySide6.QtWidgets import (
 
 from havre_common import contract
 from havre_desktop.core import contacts
+from havre_desktop.core.workspace import Workspace
 from havre_desktop.ui.i18n import tr
-from havre_desktop.ui.widgets import FormErrors, error_label, show_save_error
+from havre_desktop.ui.widgets import SavingForm
 from havre_desktop.ui.worker import DatabaseService
 
 log = logging.getLogger("havre.ui.persons")
@@ -30,7 +30,7 @@ log = logging.getLogger("havre.ui.persons")
 METHODS = ("Oral, en présence de l'agent", "Écrit, formulaire signé", "Par téléphone")
 
 
-class ConsentForm(QDialog):
+class ConsentForm(SavingForm):
     """One consent or refusal, for one purpose; saving runs on the worker, errors inline."""
 
     def __init__(
@@ -40,12 +40,9 @@ class ConsentForm(QDialog):
         today: date,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
-        self._db = database
+        super().__init__(database, "consents", log, parent)
         self.person = person
-        self.saved: dict[str, Any] | None = None
         self.setWindowTitle(tr("Consentement — {name}").format(name=contacts.display_name(person)))
-        self.errors = FormErrors("consents")
         self.purpose = QComboBox()
         for purpose_id, label in contract.ENUMS["consent_purposes"].items():
             self.purpose.addItem(label, purpose_id)
@@ -70,15 +67,6 @@ class ConsentForm(QDialog):
             (tr("&Recueilli comment :"), "method", self.method),
         ):
             self.errors.add_row(form, text, field, widget)
-        self.general_error = error_label()
-        self.general_error.setAccessibleName(tr("Erreur"))
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.buttons.button(QDialogButtonBox.StandardButton.Save).setText(tr("&Enregistrer"))
-        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(tr("Annuler"))
-        self.buttons.accepted.connect(self.save)
-        self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.general_error)
@@ -93,20 +81,6 @@ class ConsentForm(QDialog):
             "method": self.method.currentText(),
         }
 
-    def save(self) -> None:
-        if not self.buttons.isEnabled():
-            return  # a save is already on its way
+    def save_job(self) -> Callable[[Workspace], dict[str, Any]]:
         values, person_id = self.values(), self.person["id"]
-        self.buttons.setEnabled(False)
-        self._db.submit(
-            lambda ws: contacts.record_consent(ws, person_id, values), self._saved, self._failed
-        )
-
-    def _saved(self, consent: dict[str, Any]) -> None:
-        self.buttons.setEnabled(True)
-        self.saved = consent
-        self.accept()
-
-    def _failed(self, error: Exception) -> None:
-        self.buttons.setEnabled(True)
-        show_save_error(self.errors, self.general_error, error, log)
+        return lambda ws: contacts.record_consent(ws, person_id, values)

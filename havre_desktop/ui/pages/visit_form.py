@@ -7,6 +7,7 @@ item and Space ticks it; Ctrl+Entrée saves from anywhere in the form.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -15,8 +16,6 @@ from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QLabel,
     QLineEdit,
@@ -29,22 +28,21 @@ from PySide6.QtWidgets import (
 
 from havre_common import contract
 from havre_desktop.core import visits
+from havre_desktop.core.workspace import Workspace
 from havre_desktop.ui.i18n import french_date, tr
 from havre_desktop.ui.widgets import (
     DateTimeField,
-    FormErrors,
+    SavingForm,
     checkable_list,
     checked_ids,
-    error_label,
     fold,
-    show_save_error,
 )
 from havre_desktop.ui.worker import DatabaseService
 
 log = logging.getLogger("havre.ui.visits")
 
 
-class VisitForm(QDialog):
+class VisitForm(SavingForm):
     """Log a visit for one person; the proposed actions can be printed right after."""
 
     def __init__(
@@ -56,13 +54,10 @@ class VisitForm(QDialog):
         now: QDateTime | None = None,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
-        self._db = database
+        super().__init__(database, "visits", log, parent)
         self.person = person
-        self.saved: dict[str, Any] | None = None
         name = f"{(person.get('family_name') or '').upper()} {person.get('given_names') or ''}"
         self.setWindowTitle(tr("Nouvelle visite — {name}").format(name=name.strip()))
-        self.errors = FormErrors("visits")
         self.kind = QComboBox()
         for kind_id, label in references["visit_kinds"].items():
             self.kind.addItem(label, kind_id)
@@ -129,23 +124,13 @@ class VisitForm(QDialog):
             (tr("&Notes :"), "notes", self.notes),
         ):
             self.errors.add_row(form, text, field, widget)
-        self.general_error = error_label()
-        self.general_error.setAccessibleName(tr("Erreur"))
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.button(QDialogButtonBox.StandardButton.Save).setText(tr("&Enregistrer"))
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(tr("Annuler"))
-        buttons.accepted.connect(self.save)
-        buttons.rejected.connect(self.reject)
-        self.buttons = buttons
         hint = QLabel(tr("Ctrl+Entrée enregistre la visite. Espace coche un besoin ou une action."))
         hint.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(hint)
         layout.addWidget(self.general_error)
-        layout.addWidget(buttons)
+        layout.addWidget(self.buttons)
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             QShortcut(QKeySequence(keys), self, activated=self.save)
         self._default_follow_up_kind()
@@ -235,21 +220,6 @@ class VisitForm(QDialog):
             "notes": self.notes.toPlainText(),
         }
 
-    def save(self) -> None:
-        if not self.buttons.isEnabled():
-            return  # a save is already on its way
-        values = self.values()
-        person_id = self.person["id"]
-        self.buttons.setEnabled(False)
-        self._db.submit(
-            lambda ws: visits.log_visit(ws, person_id, values), self._saved, self._failed
-        )
-
-    def _saved(self, visit: dict[str, Any]) -> None:
-        self.buttons.setEnabled(True)
-        self.saved = visit
-        self.accept()
-
-    def _failed(self, error: Exception) -> None:
-        self.buttons.setEnabled(True)
-        show_save_error(self.errors, self.general_error, error, log)
+    def save_job(self) -> Callable[[Workspace], dict[str, Any]]:
+        values, person_id = self.values(), self.person["id"]
+        return lambda ws: visits.log_visit(ws, person_id, values)
