@@ -565,7 +565,8 @@ CONTACTS: Final = Table(
             writers=_NOT_RECEPTION,
         ),
         _uuid("referent_agent_id", "Référent", readers=_NOT_RECEPTION, writers=_NOT_RECEPTION),
-        _flag("archived", "Archivée"),
+        # A reception desk counts walk-ins; it does not decide a fiche is closed.
+        _flag("archived", "Archivée", writers=_NOT_RECEPTION),
         *_STAMPS,
     ),
     Sync.BOTH,

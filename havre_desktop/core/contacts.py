@@ -12,8 +12,8 @@ from typing import Any
 
 from havre_common import contract
 from havre_common.values import normalise_phone
-from havre_desktop.core import audit
-from havre_desktop.core.errors import ValidationError
+from havre_desktop.core import agents, audit
+from havre_desktop.core.errors import PermissionDeniedError, ValidationError
 from havre_desktop.core.validation import Checker, phone_search_text
 from havre_desktop.core.workspace import Workspace, decode_row, new_id
 
@@ -189,7 +189,12 @@ def update(ws: Workspace, contact_id: str, changes: dict[str, Any]) -> dict[str,
 
 
 def archive(ws: Workspace, contact_id: str, archived: bool = True) -> dict[str, Any]:
-    """Archived fiches leave the lists but stay on record (and keep syncing)."""
+    """Archived fiches leave the lists but stay on record (and keep syncing). Not a
+    reception desk's decision (the contract's writers; the server refuses it too)."""
+    writers = contract.CONTACTS.field("archived").writers
+    role = agents.current_role(ws)
+    if role is not None and writers is not None and role not in writers:
+        raise PermissionDeniedError("Votre rôle ne permet pas d'archiver une fiche.")
     with ws.store.transaction():
         ws.update_row("contacts", contact_id, {"archived": archived})
     return get(ws, contact_id)

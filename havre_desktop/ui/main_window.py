@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from havre_common import contract
 from havre_common.french import count as plural
 from havre_desktop import APP_NAME
 from havre_desktop.ui.context import UiContext
@@ -129,6 +130,9 @@ class MainWindow(QMainWindow):
             self._first_screen_shown, Qt.ConnectionType.SingleShotConnection
         )
         self._refresh_pending()
+        if context.role == contract.RECEPTION:
+            # A reception desk's day is walk-ins, not rounds: its session opens on Accueil.
+            self.show_page("reception")
 
     # -- pages, built when first needed ----------------------------------------------------
 

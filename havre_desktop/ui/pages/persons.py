@@ -96,6 +96,9 @@ class PersonsPage(QWidget):
         self.archive_button = QPushButton(tr("&Archiver"))
         self.archive_button.setAccessibleName(tr("Archiver la fiche"))
         self.archive_button.clicked.connect(self.archive_person)
+        archivists = contract.CONTACTS.field("archived").writers
+        may_archive = archivists is None or context.role in archivists
+        self.archive_button.setVisible(may_archive)
         for button in self._fiche_buttons():
             button.setEnabled(False)
         self.history_model = RowsModel(
@@ -134,9 +137,11 @@ class PersonsPage(QWidget):
         right_layout.setContentsMargins(0, 0, 0, 0)
         # Two by two: four in a row widen the page past a 1366-pixel screen at 200 % text.
         buttons = QGridLayout()
-        shown_buttons = [
-            b for b in self._fiche_buttons() if b is not self.visit_button or context.may_see_visits
-        ]
+        not_for_this_role = {
+            self.visit_button: not context.may_see_visits,
+            self.archive_button: not may_archive,
+        }
+        shown_buttons = [b for b in self._fiche_buttons() if not not_for_this_role.get(b)]
         for position, button in enumerate(shown_buttons):
             buttons.addWidget(button, position // 2, position % 2)
         buttons.setColumnStretch(2, 1)
