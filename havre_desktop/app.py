@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             from havre_desktop.core.errors import KeyringUnavailableError
             from havre_desktop.core.keys import usable_keyring
             from havre_desktop.core.profile import ProfileManager
-            from havre_desktop.ui.startup import open_profile
+            from havre_desktop.ui.startup import choose_pin_if_none, open_profile
 
             manager = ProfileManager(root, None)
             with contextlib.suppress(KeyringUnavailableError):  # else: the passphrase fallback
@@ -140,8 +140,9 @@ def main(argv: list[str] | None = None) -> int:
             if opened is None:
                 return 1
             ws = opened
+            choose_pin_if_none(ws)
             sync_source = (manager.profile_id, manager.keyring_backend)
-            return _run_window(app, ws, str(root), sync_source)
+            return _run_window(app, ws, str(root), sync_source, manager.verify_secret)
         return _run_window(app, ws, "")
     finally:
         if demo_root is not None:
@@ -149,7 +150,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run_window(
-    app: object, ws: object, profile_folder: str = "", sync_source: tuple[str, Any] | None = None
+    app: object,
+    ws: object,
+    profile_folder: str = "",
+    sync_source: tuple[str, Any] | None = None,
+    verify_secret: Any = None,
 ) -> int:
     from PySide6.QtWidgets import QApplication
 
@@ -162,7 +167,10 @@ def _run_window(
     data = load_context_data(ws)  # before the worker owns the connection
     sync_store = ws.store.open_another() if sync_source is not None else None
     database = DatabaseService(ws)
-    window = MainWindow(build_context(database, data), profile_folder)
+    window = MainWindow(build_context(database, data), profile_folder, verify_secret)
+    from havre_desktop.ui.lock import SessionLockMonitor
+
+    window.lock.listen_to_session(SessionLockMonitor.for_desktop())
     window.show()
     controllers: list[Any] = []
     if sync_source is not None and sync_store is not None:

@@ -22,6 +22,7 @@ from havre_desktop.core.errors import (
     KeyMissingError,
     KeyringUnavailableError,
     ProfileError,
+    WrongPassphraseError,
 )
 from havre_desktop.core.files import write_file
 from havre_desktop.core.keys import (
@@ -185,6 +186,24 @@ class ProfileManager:
             except KeyringUnavailableError:
                 log.warning("key could not be restored to the keyring after recovery")
         return store
+
+    def verify_secret(self, text: str) -> bool:
+        """Whether `text` is this profile's passphrase or its recovery passphrase (the app lock
+        asks it after too many wrong PINs). Nothing is opened or changed."""
+        kinds = self.slots.kinds()
+        if "passphrase" in kinds:
+            try:
+                self.slots.unlock(normalise_passphrase(text), "passphrase")
+                return True
+            except WrongPassphraseError:
+                pass
+        if "recovery" in kinds and normalise_recovery_passphrase(text):
+            try:
+                self.slots.unlock(normalise_recovery_passphrase(text), "recovery")
+                return True
+            except WrongPassphraseError:
+                pass
+        return False
 
     def change_passphrase(self, old_passphrase: str, new_passphrase: str) -> None:
         """Re-wrap the (unchanged) database key under a new passphrase."""

@@ -34,22 +34,26 @@ MIN_PASSPHRASE = 10
 class PassphraseDialog(QDialog):
     """Choose (twice) or type the passphrase that protects the profile."""
 
+    title = "Mot de passe du profil"
+    field_name = "Mot de passe"
+    cancel_text = "Annuler"
+
     def __init__(self, explanation: str, *, confirm: bool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Mot de passe du profil")
+        self.setWindowTitle(self.title)
         text = QLabel(explanation)
         text.setWordWrap(True)
         self.passphrase = QLineEdit()
         self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
-        self.passphrase.setAccessibleName("Mot de passe")
+        self.passphrase.setAccessibleName(self.field_name)
         self.confirmation = QLineEdit()
         self.confirmation.setEchoMode(QLineEdit.EchoMode.Password)
-        self.confirmation.setAccessibleName("Confirmation du mot de passe")
+        self.confirmation.setAccessibleName(f"Confirmation du {self.field_name.lower()}")
         self.error = QLabel()
         self.error.setWordWrap(True)
         self.error.setAccessibleName("Message d'erreur")
         form = QFormLayout()
-        form.addRow("&Mot de passe :", self.passphrase)
+        form.addRow(f"&{self.field_name} :", self.passphrase)
         if confirm:
             form.addRow("&Confirmation :", self.confirmation)
         self._confirm = confirm
@@ -57,7 +61,7 @@ class PassphraseDialog(QDialog):
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Valider")
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Annuler")
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(self.cancel_text)
         buttons.accepted.connect(self._check)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -66,12 +70,17 @@ class PassphraseDialog(QDialog):
         layout.addWidget(self.error)
         layout.addWidget(buttons)
 
+    def refusal(self, value: str) -> str | None:
+        """Why a new passphrase is refused (None: accepted)."""
+        if len(value) < MIN_PASSPHRASE:
+            return f"Le mot de passe doit compter au moins {MIN_PASSPHRASE} caractères."
+        return None
+
     def _check(self) -> None:
         value = self.passphrase.text()
-        if self._confirm and len(value) < MIN_PASSPHRASE:
-            self.error.setText(
-                f"Le mot de passe doit compter au moins {MIN_PASSPHRASE} caractères."
-            )
+        refused = self.refusal(value) if self._confirm else None
+        if refused:
+            self.error.setText(refused)
             return
         if self._confirm and value != self.confirmation.text():
             self.error.setText("Les deux saisies ne sont pas identiques.")
@@ -271,3 +280,19 @@ def _create(manager: ProfileManager, parent: QWidget | None) -> Store | None:
     created = manager.create(passphrase)
     RecoveryDialog(created.recovery_passphrase, parent).exec()
     return created.store
+
+
+def choose_pin_if_none(ws: Workspace, parent: QWidget | None = None) -> bool:
+    """At first run (and at the first start of a profile made before the app lock): ask the
+    lock code. "Plus tard" is allowed: the lock then asks the profile's passphrase or its
+    recovery passphrase, and Paramètres offers to choose the code. True if one is set."""
+    from havre_desktop.core import applock
+    from havre_desktop.ui.lock import PinDialog, pin_explanation
+
+    if applock.has_pin(ws):
+        return True
+    dialog = PinDialog(pin_explanation(), parent)
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return False
+    applock.set_pin(ws, dialog.pin.text())
+    return True

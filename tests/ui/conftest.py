@@ -139,6 +139,7 @@ class DemoApp:
     ws: Workspace
     database: DatabaseService
     qtbot: QtBot
+    recovery: str = ""  # the profile's recovery passphrase (the app lock asks it after 5 PINs)
 
     def settle(self) -> None:
         """Wait until the worker has answered everything asked so far."""
@@ -162,14 +163,16 @@ def pdf_printer(path: Path) -> QPrinter:
 
 
 def make_app(tmp_path: Path, qtbot: QtBot, role: str = "travailleur-social") -> Iterator[DemoApp]:
-    ws, _manager, _recovery = new_workspace(
+    ws, manager, recovery = new_workspace(
         tmp_path / "profile", MemoryKeyring(), role=role, territories=["nord"]
     )
     seed_demo(ws, DemoSize(persons=600, organisations=10, visits=2_000), with_owner=False)
     ws.store.set_setting("demo", "1")
     data = load_context_data(ws)
     database = DatabaseService(ws)
-    window = MainWindow(build_context(database, data), str(tmp_path / "profile"))
+    window = MainWindow(
+        build_context(database, data), str(tmp_path / "profile"), manager.verify_secret
+    )
     qtbot.addWidget(window)
     window.resize(1280, 800)
     window.show()
@@ -177,7 +180,7 @@ def make_app(tmp_path: Path, qtbot: QtBot, role: str = "travailleur-social") -> 
     window.build_remaining_pages(one_at_a_time=False)  # the app does it after Ma journée
     window.activateWindow()
     qtbot.waitActive(window)
-    app = DemoApp(window, ws, database, qtbot)
+    app = DemoApp(window, ws, database, qtbot, recovery)
     app.settle()
     yield app
     app.settle()

@@ -7,14 +7,18 @@ from html import escape
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QDialog,
     QFormLayout,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
+    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
+from havre_desktop.core import applock
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import tr
@@ -24,6 +28,8 @@ class SettingsPage(QWidget):
     """Changes apply at once and are kept in the (encrypted) profile."""
 
     changed = Signal(str, str)  # setting key, new value
+    lock_now = Signal()
+    pin_changed = Signal()
 
     def __init__(self, context: UiContext, profile_folder: str = "") -> None:
         super().__init__()
@@ -68,6 +74,22 @@ class SettingsPage(QWidget):
         )
         self.idle_lock.valueChanged.connect(lambda v: self._save("idle_lock_minutes", str(v)))
         self.not_seen.valueChanged.connect(lambda v: self._save("not_seen_days", str(v)))
+        security = QGroupBox(tr("Verrouillage"))
+        security_layout = QVBoxLayout(security)
+        self.pin_status = QLabel()
+        self.pin_status.setWordWrap(True)
+        self.pin_status.setAccessibleName(tr("Code de verrouillage"))
+        self.pin_button = QPushButton(tr("C&hoisir le code de verrouillage…"))
+        self.pin_button.clicked.connect(self.choose_pin)
+        lock_button = QPushButton(tr("Verrouiller &maintenant (Ctrl+L)"))
+        lock_button.clicked.connect(self.lock_now)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.pin_button)
+        buttons.addWidget(lock_button)
+        buttons.addStretch(1)
+        security_layout.addWidget(self.pin_status)
+        security_layout.addLayout(buttons)
+        self._read_pin_state()
         profile = QGroupBox(tr("Profil"))
         profile_layout = QVBoxLayout(profile)
         agent = context.agent
@@ -96,6 +118,7 @@ class SettingsPage(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(display)
         layout.addWidget(work)
+        layout.addWidget(security)
         layout.addWidget(profile)
         layout.addStretch(1)
 
@@ -106,3 +129,37 @@ class SettingsPage(QWidget):
             ws.store.set_setting(key, value)
 
         self.ctx.database.submit(job, lambda _r: self.changed.emit(key, value))
+
+    # -- the lock code ----------------------------------------------------------------
+
+    def _read_pin_state(self) -> None:
+        self.ctx.database.submit(applock.has_pin, self._show_pin_state)
+
+    def _show_pin_state(self, has_pin: bool) -> None:
+        self.has_pin = has_pin
+        self.pin_status.setText(
+            tr("Un code de verrouillage est choisi : il rouvre l'application verrouillée.")
+            if has_pin
+            else tr(
+                "Aucun code de verrouillage n'est choisi : l'application verrouillée ne se "
+                "rouvre qu'avec le mot de passe du profil ou la phrase de récupération."
+            )
+        )
+        self.pin_button.setText(
+            tr("C&hanger le code de verrouillage…")
+            if has_pin
+            else tr("C&hoisir le code de verrouillage…")
+        )
+
+    def choose_pin(self) -> None:
+        from havre_desktop.ui.lock import PinDialog, pin_explanation
+
+        self.pin_dialog = PinDialog(pin_explanation(), self)
+        if self.pin_dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        pin = self.pin_dialog.pin.text()
+        self.ctx.database.submit(lambda ws: applock.set_pin(ws, pin), self._pin_saved)
+
+    def _pin_saved(self, _result: object) -> None:
+        self._show_pin_state(True)
+        self.pin_changed.emit()
