@@ -17,12 +17,21 @@ from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 from havre_desktop.app import open_demo_workspace
+from havre_desktop.core import applock
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.ui.context import load_context_data
 from havre_desktop.ui.main_window import MainWindow, build_context
 from havre_desktop.ui.worker import DatabaseService
 
-PAGE_FILES = ["ma-journee", "personnes", "visites", "actions", "accueil", "parametres"]
+PAGE_FILES = [
+    "ma-journee",
+    "personnes",
+    "visites",
+    "actions",
+    "accueil",
+    "impressions",
+    "parametres",
+]
 
 
 def wait(condition: Callable[[], object], timeout_ms: int = 30_000) -> None:
@@ -53,6 +62,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="havre-shots-") as tmp:
         ws = open_demo_workspace(Path(tmp), 1500)
         assert isinstance(ws, Workspace)
+        applock.set_pin(ws, "2580")  # the lock page asks a code, as on an agent's laptop
         data = load_context_data(ws)
         database = DatabaseService(ws)
         window = MainWindow(build_context(database, data))
@@ -75,6 +85,14 @@ def main() -> int:
                 settle(database)
                 window.adapt_to_font()
                 window.grab().save(str(out / f"{name}-{scale}.png"))
+            if scale == 100:  # the lock page over the fiche, after one wrong code
+                window.go_to(persons)
+                window.lock.lock("raccourci")
+                window.lock.attempt("1357")
+                settle(database)
+                window.grab().save(str(out / "verrouillage.png"))
+                window.lock.unlock()
+                settle(database)
         database.shutdown()
     print(f"captures enregistrées dans {out}")
     return 0

@@ -20,6 +20,7 @@ from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -200,11 +201,15 @@ class LockPage(QWidget):
         box.addWidget(self.button, 0, Qt.AlignmentFlag.AlignLeft)
         box.addWidget(self.message)
         panel = QWidget()
-        panel.setMaximumWidth(640)
+        panel.setFixedWidth(self.fontMetrics().averageCharWidth() * 64)
         panel.setLayout(box)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(panel)
+        row.addStretch(1)
         outer = QVBoxLayout(self)
         outer.addStretch(1)
-        outer.addWidget(panel, 0, Qt.AlignmentFlag.AlignHCenter)
+        outer.addLayout(row)
         outer.addStretch(2)
         self.setTabOrder(self.field, self.button)
 
