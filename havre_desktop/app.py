@@ -9,7 +9,6 @@ import os
 import shutil
 import sys
 import tempfile
-import traceback
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -65,7 +64,9 @@ def open_demo_workspace(root: Path, persons: int) -> object:
 
 def _install_excepthook(log_path: Path) -> None:
     def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
-        log.error("unexpected error:\n%s", "".join(traceback.format_exception(kind, value, tb)))
+        # The log's formatter keeps the frames and the type, not the message (it may quote
+        # personal data): see core/logs.py.
+        log.error("unexpected error", exc_info=(kind, value, tb))
         try:
             from PySide6.QtWidgets import QApplication, QMessageBox
 
