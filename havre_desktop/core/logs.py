@@ -6,8 +6,9 @@ every generated name.
 
 Tracebacks (the crash reports of this application: unexpected errors go to the log) keep
 the frames (file, line, function) and the type of each exception, never its message nor
-the source lines (file and line are enough for a known version): a message may quote the data being handled (a validation error quotes the value
-refused, a KeyError its key, a database error the row).
+the source lines (file and line are enough for a known version): a message may quote the
+data being handled (a validation error quotes the value refused, a KeyError its key, a
+database error the row).
 """
 
 from __future__ import annotations
