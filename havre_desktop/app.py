@@ -103,6 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     log_path = configure_logging(ProfilePaths(root).logs)
     _install_excepthook(log_path)
     log.info("starting %s %s (demo=%s)", APP_NAME, __version__, bool(args.demo))
+    from havre_desktop.core.files import wipe_leftovers
+
+    wiped = wipe_leftovers(Path(tempfile.gettempdir()))
+    if wiped:
+        log.info("%d folders of letters left by an earlier version wiped", wiped)
 
     from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
     from PySide6.QtWidgets import QApplication
