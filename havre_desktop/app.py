@@ -40,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--demo-persons", type=int, default=1500, metavar="N", help=argparse.SUPPRESS
     )
     parser.add_argument(
+        "--restaurer",
+        metavar="FICHIER",
+        help="restaure une sauvegarde chiffrée du profil (Paramètres > Sauvegarder le profil) "
+        "dans un dossier de profil vide ; la phrase de récupération est demandée",
+    )
+    parser.add_argument(
         "--self-test",
         action="store_true",
         help="vérifie l'installation sans écran (profil jetable, base, recherche, PDF, Qt) "
@@ -142,13 +148,18 @@ def main(argv: list[str] | None = None) -> int:
             manager = ProfileManager(root, None)
             with contextlib.suppress(KeyringUnavailableError):  # else: the passphrase fallback
                 manager.keyring_backend = usable_keyring(manager.remembered_backend)
-            opened = open_profile(manager)
+            if args.restaurer:
+                from havre_desktop.ui.startup import restore_profile
+
+                opened = restore_profile(manager, Path(args.restaurer))
+            else:
+                opened = open_profile(manager)
             if opened is None:
                 return 1
             ws = opened
             choose_pin_if_none(ws)
             sync_source = (manager.profile_id, manager.keyring_backend)
-            return _run_window(app, ws, str(root), sync_source, manager.verify_secret)
+            return _run_window(app, ws, str(root), sync_source, manager)
         return _run_window(app, ws, "")
     finally:
         if demo_root is not None:
@@ -160,7 +171,7 @@ def _run_window(
     ws: object,
     profile_folder: str = "",
     sync_source: tuple[str, Any] | None = None,
-    verify_secret: Any = None,
+    profile: Any = None,
 ) -> int:
     from PySide6.QtWidgets import QApplication
 
@@ -173,7 +184,7 @@ def _run_window(
     data = load_context_data(ws)  # before the worker owns the connection
     sync_store = ws.store.open_another() if sync_source is not None else None
     database = DatabaseService(ws)
-    window = MainWindow(build_context(database, data), profile_folder, verify_secret)
+    window = MainWindow(build_context(database, data), profile_folder, profile)
     from havre_desktop.ui.lock import SessionLockMonitor
 
     window.lock.listen_to_session(SessionLockMonitor.for_desktop())

@@ -32,6 +32,7 @@ from havre_desktop.ui.pages.today import TodayPage
 from havre_desktop.ui.theme import Theme
 
 if TYPE_CHECKING:  # pages other than Ma journée, and sync, load after the first screen
+    from havre_desktop.core.profile import ProfileManager
     from havre_desktop.ui.pages.actions_page import ActionsPage
     from havre_desktop.ui.pages.persons import PersonsPage
     from havre_desktop.ui.pages.prints_page import PrintsPage
@@ -51,9 +52,11 @@ class MainWindow(QMainWindow):
         self,
         context: UiContext,
         profile_folder: str = "",
-        verify_secret: Callable[[str], bool] | None = None,
+        profile: ProfileManager | None = None,
     ) -> None:
+        """`profile` unlocks the lock after five wrong codes and makes backups (None: a demo)."""
         super().__init__()
+        self.profile = profile
         self.ctx = context
         self.sync: SyncController | None = None
         self._journal_loaded = False
@@ -134,7 +137,7 @@ class MainWindow(QMainWindow):
             context.database,
             context.now,
             int(context.settings.get("idle_lock_minutes", "10")),
-            verify_secret,
+            profile.verify_secret if profile is not None else None,
             demo=context.demo,
         )
         if context.settings.get("lock_engaged") == "1":
@@ -236,7 +239,7 @@ class MainWindow(QMainWindow):
     def _build_settings(self) -> QWidget:
         from havre_desktop.ui.pages.settings_page import SettingsPage
 
-        page = SettingsPage(self.ctx, self.profile_folder)
+        page = SettingsPage(self.ctx, self.profile_folder, self.profile)
         page.changed.connect(self._setting_changed)
         page.lock_now.connect(lambda: self.lock.lock("raccourci"))
         page.pin_changed.connect(self.lock.refresh_pin_state)

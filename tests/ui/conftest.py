@@ -170,9 +170,7 @@ def make_app(tmp_path: Path, qtbot: QtBot, role: str = "travailleur-social") -> 
     ws.store.set_setting("demo", "1")
     data = load_context_data(ws)
     database = DatabaseService(ws)
-    window = MainWindow(
-        build_context(database, data), str(tmp_path / "profile"), manager.verify_secret
-    )
+    window = MainWindow(build_context(database, data), str(tmp_path / "profile"), manager)
     qtbot.addWidget(window)
     window.resize(1280, 800)
     window.show()

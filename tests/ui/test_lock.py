@@ -385,6 +385,9 @@ def test_closed_while_locked_opens_locked(demo_app: DemoApp) -> None:
     again.show()
     app.qtbot.waitUntil(lambda: again in again.lock.veils)
     assert not again.navigation.isVisible()
+    # The pages go on being built behind the lock (the last one is Paramètres).
+    app.qtbot.waitUntil(lambda: "settings" in again.pages_built, timeout=10_000)
+    assert not again.navigation.isVisible()
     again.close()
 
 

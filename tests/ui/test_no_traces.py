@@ -103,7 +103,7 @@ def coordinator_desk(qtbot: QtBot, session_folders: dict[str, Path], server: Any
     data = load_context_data(ws)
     sync_store = ws.store.open_another()
     database = DatabaseService(ws)
-    window = MainWindow(build_context(database, data), str(folder), manager.verify_secret)
+    window = MainWindow(build_context(database, data), str(folder), manager)
     window.resize(1280, 800)
     window.show()
     window.build_remaining_pages(one_at_a_time=False)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from html import escape
+from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -18,10 +20,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from havre_common.french import count
 from havre_desktop.core import applock
+from havre_desktop.core.errors import HavreError
+from havre_desktop.core.profile import ProfileManager
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import tr
+
+log = logging.getLogger("havre.ui.settings")
 
 
 class SettingsPage(QWidget):
@@ -31,9 +38,12 @@ class SettingsPage(QWidget):
     lock_now = Signal()
     pin_changed = Signal()
 
-    def __init__(self, context: UiContext, profile_folder: str = "") -> None:
+    def __init__(
+        self, context: UiContext, profile_folder: str = "", profile: ProfileManager | None = None
+    ) -> None:
         super().__init__()
         self.ctx = context
+        self.profile = profile
         settings = context.settings
         self.text_scale = QSpinBox()
         self.text_scale.setRange(100, 200)
@@ -115,6 +125,17 @@ class SettingsPage(QWidget):
         info.setWordWrap(True)
         info.setAccessibleName(tr("Informations du profil"))
         profile_layout.addWidget(info)
+        self.backup_button = QPushButton(tr("&Sauvegarder le profil…"))
+        self.backup_button.clicked.connect(self.choose_backup_file)
+        self.backup_status = QLabel()
+        self.backup_status.setWordWrap(True)
+        self.backup_status.setAccessibleName(tr("État de la sauvegarde"))
+        backup_row = QHBoxLayout()
+        backup_row.addWidget(self.backup_button)
+        backup_row.addStretch(1)
+        profile_layout.addLayout(backup_row)
+        profile_layout.addWidget(self.backup_status)
+        self.backup_button.setVisible(profile is not None)  # a demo profile has no backup
         layout = QVBoxLayout(self)
         layout.addWidget(display)
         layout.addWidget(work)
@@ -163,3 +184,54 @@ class SettingsPage(QWidget):
     def _pin_saved(self, _result: object) -> None:
         self._show_pin_state(True)
         self.pin_changed.emit()
+
+    # -- backup -----------------------------------------------------------------------
+
+    def choose_backup_file(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        from havre_desktop.core.backup import BACKUP_SUFFIX
+
+        name, _filter = QFileDialog.getSaveFileName(
+            self,
+            tr("Sauvegarder le profil"),
+            f"havre-profil-{self.ctx.today.isoformat()}{BACKUP_SUFFIX}",
+            tr("Sauvegardes Havre Ensemble (*{suffix})").format(suffix=BACKUP_SUFFIX),
+        )
+        if name:
+            self.backup_to(Path(name if name.endswith(BACKUP_SUFFIX) else name + BACKUP_SUFFIX))
+
+    def backup_to(self, path: Path) -> None:
+        """Write the backup on the database worker; say what it holds and how it opens."""
+        from havre_desktop.core.backup import BackupInfo, create_backup
+
+        profile = self.profile
+        assert profile is not None
+        self.backup_button.setEnabled(False)
+        self.backup_status.setText(tr("Sauvegarde en cours…"))
+
+        def done(info: BackupInfo) -> None:
+            self.backup_button.setEnabled(True)
+            self.backup_status.setText(
+                count(
+                    info.outbox,
+                    tr("Sauvegarde enregistrée ({n} modification non envoyée incluse). "),
+                    tr("Sauvegarde enregistrée ({n} modifications non envoyées incluses). "),
+                )
+                + tr(
+                    "Elle est chiffrée : seule la phrase de récupération du profil l'ouvre "
+                    "(havre-desktop --restaurer FICHIER sur le nouvel ordinateur)."
+                )
+            )
+
+        def failed(error: Exception) -> None:
+            self.backup_button.setEnabled(True)
+            message = error.message if isinstance(error, HavreError) else None
+            if isinstance(error, OSError):
+                message = tr("Le fichier n'a pas pu être écrit : {e}").format(e=error.strerror)
+            if message is None:
+                log.error("backup failed", exc_info=error)
+                message = tr("La sauvegarde a échoué (erreur inattendue).")
+            self.backup_status.setText(message)
+
+        self.ctx.database.submit(lambda ws: create_backup(ws, profile, path), done, failed)
