@@ -19,6 +19,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
+    QDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -187,7 +188,9 @@ class LockPage(QWidget):
         self.field_label.setBuddy(self.field)
         self.button = QPushButton(tr("&Déverrouiller"))
         self.button.setAccessibleName(tr("Déverrouiller"))
-        self.button.setDefault(True)
+        # Not the default button: Entrée in a veiled dialog must not reach its own buttons;
+        # the field's returnPressed submits.
+        self.button.setAutoDefault(False)
         self.button.clicked.connect(self._submit)
         self.field.returnPressed.connect(self._submit)
         self.message = error_label()
@@ -343,7 +346,21 @@ class AppLock(QObject):
                 self.idle.activity()
         elif kind == QEvent.Type.Show and self.locked and isinstance(watched, QWidget):
             self._veil_late(watched)
-        return False
+        elif (
+            kind == QEvent.Type.Close
+            and self.locked
+            and isinstance(watched, QDialog)
+            and watched in self.veils
+        ):
+            event.ignore()  # a form closed while locked would lose what was typed
+            return True
+        # Échap would close (reject) a veiled dialog, and its typed text with it.
+        return (
+            self.locked
+            and kind == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Escape
+        )
 
     def _veil_late(self, widget: QWidget) -> None:
         """A window, or a widget of a veiled window, shown while locked: put it away too."""

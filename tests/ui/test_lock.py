@@ -333,6 +333,9 @@ def test_a_visit_being_typed_survives_the_lock(
         assert not form.notes.isVisible()
         assert form.windowTitle() == "Havre Ensemble — verrouillé"
         _assert_nothing_personal(app, keyboard)
+        keyboard.key(Qt.Key.Key_Escape)  # neither Échap nor closing the window ends the form
+        form.close()
+        assert form.isVisible() and window.lock.locked
         _type_in_lock(app, keyboard, "9999")  # a wrong code first
         assert window.lock.locked and form.isVisible()
         _type_in_lock(app, keyboard, PIN)
