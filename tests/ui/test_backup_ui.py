@@ -5,10 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtWidgets import QDialog, QMessageBox
+from pytestqt.qtbot import QtBot
 
+from havre_desktop.app import open_demo_workspace
 from havre_desktop.core import contacts
 from havre_desktop.core.profile import ProfileManager, ProfileState
+from havre_desktop.core.workspace import Workspace
+from havre_desktop.ui.context import load_context_data
+from havre_desktop.ui.main_window import MainWindow, build_context
 from havre_desktop.ui.startup import RestorePhraseDialog, restore_profile
+from havre_desktop.ui.worker import DatabaseService
 from tests.helpers import MemoryKeyring, person_values
 from tests.ui.conftest import DemoApp, DialogDriver
 
@@ -65,3 +71,19 @@ def test_backup_from_settings_then_restore_with_the_recovery_phrase(
     assert [r["table_name"] for r in ws.outbox_entries()] == ["contacts"]
     ws.store.close()
     assert manager.state() is ProfileState.KEYRING
+
+
+def test_a_demo_profile_offers_no_backup(qtbot: QtBot, tmp_path: Path) -> None:
+    """The throwaway demo profile has no recovery phrase: nothing to back up."""
+    ws = open_demo_workspace(tmp_path, 20)
+    assert isinstance(ws, Workspace)
+    database = DatabaseService(ws)
+    window = MainWindow(build_context(database, load_context_data(ws)))
+    qtbot.addWidget(window)
+    try:
+        window.show()
+        window.go_to(window.settings_page)
+        assert window.settings_page.isVisible()
+        assert not window.settings_page.backup_button.isVisible()
+    finally:
+        database.shutdown()

@@ -135,7 +135,7 @@ class SettingsPage(QWidget):
         backup_row.addStretch(1)
         profile_layout.addLayout(backup_row)
         profile_layout.addWidget(self.backup_status)
-        self.backup_button.setVisible(profile is not None)  # a demo profile has no backup
+        self.backup_button.setVisible(self.profile is not None)  # a demo profile has none
         layout = QVBoxLayout(self)
         layout.addWidget(display)
         layout.addWidget(work)
