@@ -112,6 +112,14 @@ class PdfPreviewDialog(QDialog):
         layout.addWidget(self.view, 1)
         layout.addLayout(buttons)
         self.resize(900, 1000)
+        self.finished.connect(self._release)
+
+    def _release(self) -> None:
+        """Closed: the document (names, addresses) is let go, not kept until the next one."""
+        self.document.close()
+        self._buffer.close()
+        self._bytes.clear()
+        self.pdf = b""
 
     # -- output -----------------------------------------------------------------------
 

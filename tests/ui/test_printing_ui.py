@@ -100,6 +100,8 @@ def test_batch_letters_run_with_progress_and_can_be_cancelled(demo_app: DemoApp)
     assert result.path is None and result.pdf is not None and result.pdf.startswith(b"%PDF-")
     assert page.last_preview.pdf == result.pdf
     page.last_preview.close()
+    # Closed, the preview lets the letters go.
+    assert page.last_preview.pdf == b"" and page.last_preview.document.pageCount() == 0
 
 
 def test_register_mailing_outside_the_alert_plan_is_refused(coordinator_app: DemoApp) -> None:
