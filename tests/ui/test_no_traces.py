@@ -21,8 +21,8 @@ from typing import Any
 
 import pypdf
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QFileDialog
 from pytestqt.qtbot import QtBot
 
 from havre_desktop.core import contacts
@@ -189,15 +189,24 @@ def test_a_working_session_leaves_no_clear_text_outside_the_database(
         dialog.actions.item(0).setCheckState(Qt.CheckState.Checked)
         dialog.accept()
 
-    def save_preview(dialog: object) -> None:
-        assert isinstance(dialog, PdfPreviewDialog)
-        dialog.save_to(chosen / "document.pdf")
-        dialog.accept()
+    def save_preview(preview: object) -> None:
+        assert isinstance(preview, PdfPreviewDialog)
+
+        def choose_file(dialog: object) -> None:  # Qt's own file dialog (it keeps a history)
+            assert isinstance(dialog, QFileDialog)
+            dialog.setDirectory(str(chosen))  # the name the application suggests is kept
+            dialog.accept()
+            QTimer.singleShot(0, preview.accept)  # then the preview is closed
+
+        dialogs.when(QFileDialog, choose_file)
+        # "Enregistrer en PDF…": the agent's explicit choice (after this handler returns: the
+        # file dialog runs its own event loop).
+        QTimer.singleShot(0, preview.save_button.click)
 
     dialogs.when(HandoutChoiceDialog, choose_actions)
     dialogs.when(PdfPreviewDialog, save_preview)
     page.print_handout()
-    qtbot.waitUntil(lambda: (chosen / "document.pdf").exists(), timeout=20_000)
+    qtbot.waitUntil(lambda: (chosen / "document-personne.pdf").exists(), timeout=20_000)
     dialogs.check()
     app.settle()
 
@@ -261,4 +270,4 @@ def test_a_working_session_leaves_no_clear_text_outside_the_database(
         == 3
     )
     # The saved handout is where she chose (and the scan would have seen the name in it).
-    assert str(first["family_name"]).encode() in _text_of(chosen / "document.pdf")
+    assert str(first["family_name"]).encode() in _text_of(chosen / "document-personne.pdf")
