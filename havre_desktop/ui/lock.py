@@ -12,6 +12,7 @@ the profile's passphrase or its recovery passphrase reopens the window.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -85,6 +86,15 @@ class IdleWatcher(QObject):
             self.idle.emit()
 
 
+def logind_session_path(session_id: str) -> str:
+    """logind's object for a session, its id escaped as sd-bus does ("2" → ``_32``)."""
+    escaped = "".join(
+        c if c.isascii() and c.isalnum() and not (i == 0 and c.isdigit()) else f"_{ord(c):02x}"
+        for i, c in enumerate(session_id)
+    )
+    return f"/org/freedesktop/login1/session/{escaped}"
+
+
 class SessionLockMonitor(QObject):
     """The desktop says the session locks or the computer goes to sleep (Linux, D-Bus).
 
@@ -92,11 +102,15 @@ class SessionLockMonitor(QObject):
     bus and to logind's ``Session.Lock`` and ``Manager.PrepareForSleep(true)`` on the system
     bus. The buses are passed in (tests use a private bus daemon); where there is no D-Bus
     (Windows, macOS, no session bus) it listens to nothing and the idle delay still applies.
+    `session_id` (``$XDG_SESSION_ID``) narrows ``Lock`` to this session's object; unknown, the
+    lock of any session of the machine locks the window (the safe side).
     """
 
     lock_requested = Signal(str)  # "ecran-de-veille", "session", "veille"
 
-    def __init__(self, session_bus: object | None, system_bus: object | None) -> None:
+    def __init__(
+        self, session_bus: object | None, system_bus: object | None, session_id: str = ""
+    ) -> None:
         super().__init__()
         self.listening: list[str] = []
         for bus, service, path, interface, name, slot in (
@@ -119,7 +133,7 @@ class SessionLockMonitor(QObject):
             (
                 system_bus,
                 "org.freedesktop.login1",
-                "",
+                logind_session_path(session_id) if session_id else "",
                 "org.freedesktop.login1.Session",
                 "Lock",
                 "session_locked()",
@@ -146,7 +160,11 @@ class SessionLockMonitor(QObject):
             from PySide6.QtDBus import QDBusConnection
         except ImportError:  # a build of Qt without D-Bus
             return cls(None, None)
-        return cls(QDBusConnection.sessionBus(), QDBusConnection.systemBus())
+        return cls(
+            QDBusConnection.sessionBus(),
+            QDBusConnection.systemBus(),
+            os.environ.get("XDG_SESSION_ID", ""),
+        )
 
     @Slot(bool)
     def screensaver_changed(self, active: bool) -> None:

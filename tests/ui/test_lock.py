@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from havre_desktop.core import applock
 from havre_desktop.core.clock import FixedClock
 from havre_desktop.core.workspace import Workspace
-from havre_desktop.ui.lock import LockPage, PinDialog, SessionLockMonitor
+from havre_desktop.ui.lock import LockPage, PinDialog, SessionLockMonitor, logind_session_path
 from havre_desktop.ui.pages.visit_form import VisitForm
 from havre_desktop.ui.startup import choose_pin_if_none
 from tests.ui.conftest import DemoApp, DialogDriver, Keyboard
@@ -220,7 +220,7 @@ def test_session_lock_and_suspend_signals_lock_the_window(
     bus = QDBusConnection.connectToBus(private_bus, "havre-test-listener")
     assert bus.isConnected()
     # The same private bus stands for the session bus (screensaver) and the system bus (logind).
-    monitor = SessionLockMonitor(bus, bus)
+    monitor = SessionLockMonitor(bus, bus, session_id="2")
     assert len(monitor.listening) == 4
     window.lock.listen_to_session(monitor)
 
@@ -244,22 +244,24 @@ def test_session_lock_and_suspend_signals_lock_the_window(
     # logind, from the name org.freedesktop.login1 (a service on the bus, as on a laptop).
     logind = QDBusConnection.connectToBus(private_bus, "havre-test-logind")
     assert logind.registerService("org.freedesktop.login1")
-    assert logind.send(
-        QDBusMessage.createSignal(
-            "/org/freedesktop/login1/session/_32", "org.freedesktop.login1.Session", "Lock"
-        )
-    )
-    app.qtbot.waitUntil(lambda: window.lock.locked)
-    assert window.lock.reason == "session"
-    _type_in_lock(app, keyboard, PIN)
+
+    def session_lock(session: str) -> QDBusMessage:
+        path = f"/org/freedesktop/login1/session/{session}"
+        return QDBusMessage.createSignal(path, "org.freedesktop.login1.Session", "Lock")
+
     sleep = QDBusMessage.createSignal(
         "/org/freedesktop/login1", "org.freedesktop.login1.Manager", "PrepareForSleep"
     )
     sleep.setArguments([True])
-    assert logind.send(sleep)
+    # Another user's session locking (session 3) does not lock this one; the suspend does.
+    assert logind.send(session_lock("_33")) and logind.send(sleep)
     app.qtbot.waitUntil(lambda: window.lock.locked)
     assert window.lock.reason == "veille"
     _assert_nothing_personal(app, keyboard)
+    _type_in_lock(app, keyboard, PIN)
+    assert logind.send(session_lock("_32"))  # this session (XDG_SESSION_ID=2)
+    app.qtbot.waitUntil(lambda: window.lock.locked)
+    assert window.lock.reason == "session"
 
 
 def test_five_wrong_pins_then_only_the_passphrase_or_recovery_phrase(
@@ -415,3 +417,9 @@ def test_first_run_asks_the_lock_code(workspace: Workspace, dialogs: DialogDrive
     dialogs.check()
     assert applock.check_pin(workspace, "4871").ok
     assert choose_pin_if_none(workspace)  # asked once only
+
+
+def test_logind_session_paths() -> None:
+    assert logind_session_path("2") == "/org/freedesktop/login1/session/_32"
+    assert logind_session_path("c1") == "/org/freedesktop/login1/session/c1"
+    assert logind_session_path("a-b") == "/org/freedesktop/login1/session/a_2db"
