@@ -423,3 +423,22 @@ def test_logind_session_paths() -> None:
     assert logind_session_path("2") == "/org/freedesktop/login1/session/_32"
     assert logind_session_path("c1") == "/org/freedesktop/login1/session/c1"
     assert logind_session_path("a-b") == "/org/freedesktop/login1/session/a_2db"
+
+
+# A popup on the offscreen platform: its own notices, not the application's.
+@pytest.mark.qt_log_ignore("This plugin does not support (raise|grabbing the keyboard)")
+def test_an_open_list_is_closed_by_the_lock(demo_app: DemoApp, keyboard: Keyboard) -> None:
+    app, window = demo_app, demo_app.window
+    page = window.prints_page
+    window.go_to(page)
+    page.letter_kind.setFocus()
+    page.letter_kind.showPopup()
+    app.qtbot.waitUntil(lambda: QApplication.activePopupWidget() is not None)
+    keyboard.key(Qt.Key.Key_L, CTRL)  # the open list has the keyboard
+    assert window.lock.locked
+    assert QApplication.activePopupWidget() is None
+    # The offscreen platform does not hand activation back to the window after a popup.
+    window.activateWindow()
+    app.qtbot.waitActive(window)
+    app.qtbot.waitUntil(_input_page(app).field.hasFocus)
+    _assert_nothing_personal(app, keyboard)
