@@ -18,6 +18,7 @@ from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 from havre_desktop.app import open_demo_workspace
+from havre_desktop.core import applock
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.ui.context import load_context_data
 from havre_desktop.ui.main_window import MainWindow, build_context
@@ -62,6 +63,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="havre-shots-") as tmp:
         ws = open_demo_workspace(Path(tmp), 1500)
         assert isinstance(ws, Workspace)
+        applock.set_pin(ws, "2580")  # the lock page asks a code, as on an agent's laptop
         data = load_context_data(ws)
         database = DatabaseService(ws)
         window = MainWindow(build_context(database, data))
@@ -88,6 +90,14 @@ def main() -> int:
                 settle(database)
                 window.adapt_to_font()
                 window.grab().save(str(out / f"{name}-{suffix}.png"))
+            if suffix == "100":  # the lock page over the fiche, after one wrong code
+                window.go_to(persons)
+                window.lock.lock("raccourci")
+                window.lock.attempt("1357")
+                settle(database)
+                window.grab().save(str(out / "verrouillage.png"))
+                window.lock.unlock()
+                settle(database)
         database.shutdown()
     print(f"captures enregistrées dans {out}")
     return 0

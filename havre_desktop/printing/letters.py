@@ -11,16 +11,19 @@ and cold alerts and must not be used for anything else: `write_letters`
 refuses any register mailing whose kind is not an alert-plan letter, before
 reading a single row of it. The query of the register lives only here.
 
-A batch is written to a temporary file renamed into place at the end: a
-cancelled batch leaves no half-printed file of personal letters behind, and
-reports how many letters were done when it stopped.
+The application keeps a batch in memory (`letters_pdf`): names and addresses
+reach a disk only when the agent saves or prints them. `write_letters` writes
+one to a file (scripts) through a temporary file renamed into place at the end.
+Either way a cancelled batch leaves no half-printed letters behind, and reports
+how many letters were done when it stopped.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -95,7 +98,8 @@ RecipientSource = FollowedBy | RegisterOf
 
 @dataclass(frozen=True)
 class BatchResult:
-    """What a batch did; `path` is None when it was cancelled (nothing written)."""
+    """What a batch did; `path` (write_letters) or `pdf` (letters_pdf) is None when it was
+    cancelled or had nobody to write to (nothing written)."""
 
     total: int
     done: int
@@ -104,6 +108,11 @@ class BatchResult:
     path: Path | None
     without_address: int = 0
     skipped_ids: tuple[str, ...] = field(default=(), repr=False)
+    pdf: bytes | None = field(default=None, repr=False)  # letters_pdf: the document itself
+
+    @property
+    def written(self) -> bool:
+        return not self.cancelled and self.done > 0
 
 
 def check_register_use(kind: LetterKind) -> None:
@@ -235,6 +244,51 @@ def write_letters(
     `progress(done, total)` is called after each letter; `cancelled()` is asked
     before each one (both from the calling thread: the UI runs this in a worker).
     """
+    # A cancelled or failed batch leaves nothing behind: no half-printed file of personal
+    # letters lying in a folder.
+    result = _letters(
+        ws,
+        kind,
+        source,
+        lambda produce: replace_file(Path(path), produce, private=False),
+        variant,
+        progress,
+        cancelled,
+        city,
+    )
+    return replace(result, path=Path(path) if result.written else None)
+
+
+def letters_pdf(
+    ws: Workspace,
+    kind: LetterKind,
+    source: RecipientSource,
+    *,
+    variant: Variant = Variant.LARGE,
+    progress: Progress | None = None,
+    cancelled: CancelCheck | None = None,
+    city: CityContact = DEMO_CITY_CONTACT,
+) -> BatchResult:
+    """The same letters kept in memory (`BatchResult.pdf`): nothing is written to a disk
+    until the agent saves or prints them (the application's way: no clear-text copy of
+    names and addresses in a temporary folder)."""
+    buffer = io.BytesIO()
+    result = _letters(
+        ws, kind, source, lambda produce: produce(buffer), variant, progress, cancelled, city
+    )
+    return replace(result, pdf=buffer.getvalue() if result.written else None)
+
+
+def _letters(
+    ws: Workspace,
+    kind: LetterKind,
+    source: RecipientSource,
+    write: Callable[[Callable[[IO[bytes]], bool]], bool],
+    variant: Variant,
+    progress: Progress | None,
+    cancelled: CancelCheck | None,
+    city: CityContact,
+) -> BatchResult:
     recipients = recipients_for(ws, kind, source)
     with_address = [r for r in recipients if r.address_line]
     skipped = tuple(r.id for r in recipients if not r.address_line)
@@ -278,9 +332,7 @@ def write_letters(
             canvas.save()
             return True
 
-    # A cancelled or failed batch leaves nothing behind: no half-printed file of personal
-    # letters lying in a folder.
-    written = replace_file(Path(path), produce, private=False)
+    written = write(produce)
     done = state.done
     if written:
         audit.record(
@@ -303,7 +355,7 @@ def write_letters(
         done=done,
         cancelled=state.cancelled,
         pages=state.pages,
-        path=Path(path) if written else None,
+        path=None,
         without_address=len(skipped),
         skipped_ids=skipped,
     )

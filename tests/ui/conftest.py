@@ -139,6 +139,7 @@ class DemoApp:
     ws: Workspace
     database: DatabaseService
     qtbot: QtBot
+    recovery: str = ""  # the profile's recovery passphrase (the app lock asks it after 5 PINs)
 
     def settle(self) -> None:
         """Wait until the worker has answered everything asked so far."""
@@ -162,7 +163,7 @@ def pdf_printer(path: Path) -> QPrinter:
 
 
 def make_app(tmp_path: Path, qtbot: QtBot, role: str = "travailleur-social") -> Iterator[DemoApp]:
-    ws, _manager, _recovery = new_workspace(
+    ws, manager, recovery = new_workspace(
         tmp_path / "profile", MemoryKeyring(), role=role, territories=["nord"]
     )
     seed_demo(ws, DemoSize(persons=600, organisations=10, visits=2_000), with_owner=False)
@@ -174,7 +175,7 @@ def make_app(tmp_path: Path, qtbot: QtBot, role: str = "travailleur-social") -> 
     # The theme changes the application's font, palette and style sheet: put them back
     # after the test, or the next window's 100 % would be this one's 200 %.
     font, palette, style_sheet = QFont(qapp.font()), QPalette(qapp.palette()), qapp.styleSheet()
-    window = MainWindow(build_context(database, data), str(tmp_path / "profile"))
+    window = MainWindow(build_context(database, data), str(tmp_path / "profile"), manager)
     qtbot.addWidget(window)
     window.resize(1280, 800)
     window.show()
@@ -182,7 +183,7 @@ def make_app(tmp_path: Path, qtbot: QtBot, role: str = "travailleur-social") -> 
     window.build_remaining_pages(one_at_a_time=False)  # the app does it after Ma journée
     window.activateWindow()
     qtbot.waitActive(window)
-    app = DemoApp(window, ws, database, qtbot)
+    app = DemoApp(window, ws, database, qtbot, recovery)
     app.settle()
     yield app
     app.settle()

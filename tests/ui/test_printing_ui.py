@@ -85,7 +85,7 @@ def test_batch_letters_run_with_progress_and_can_be_cancelled(demo_app: DemoApp)
         qtbot.waitUntil(lambda: page.progress.value() >= 1, timeout=30_000)
         page.cancel_button.click()
     result = finished.args[0]
-    assert result.cancelled and result.path is None and result.done < result.total
+    assert result.cancelled and result.pdf is None and result.done < result.total
     assert "annulés" in page.letter_status.text()
     assert page.letter_button.isEnabled() and not page.cancel_button.isEnabled()
 
@@ -96,7 +96,12 @@ def test_batch_letters_run_with_progress_and_can_be_cancelled(demo_app: DemoApp)
     assert not result.cancelled and result.done == result.total - result.without_address
     assert page.progress.value() == page.progress.maximum()
     assert "courriers prêts" in page.letter_status.text()
+    # The letters stay in memory until the agent prints or saves them.
+    assert result.path is None and result.pdf is not None and result.pdf.startswith(b"%PDF-")
+    assert page.last_preview.pdf == result.pdf
     page.last_preview.close()
+    # Closed, the preview lets the letters go.
+    assert page.last_preview.pdf == b"" and page.last_preview.document.pageCount() == 0
 
 
 def test_register_mailing_outside_the_alert_plan_is_refused(coordinator_app: DemoApp) -> None:

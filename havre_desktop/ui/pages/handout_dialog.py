@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from havre_desktop.core import audit
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.printing.layout import Variant
 from havre_desktop.printing.record import PreparedHandout, record_given
@@ -137,7 +138,13 @@ def preview_handout(
     def show(prepared: PreparedHandout) -> None:
         recorded: list[bool] = []
 
-        def on_output(_how: str) -> None:
+        def on_output(how: str) -> None:
+            if how == "saved":  # a file the agent chose to keep: audited each time (ids only)
+                entity = "contacts" if prepared.person_id else "handouts_given"
+                context.database.submit(
+                    lambda ws: audit.record(ws, "export", entity, prepared.person_id),
+                    lambda _r: None,
+                )
             if recorded:
                 return  # printed twice or printed and saved: one handout given
             recorded.append(True)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-import tempfile
 import threading
 from datetime import timedelta
-from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
@@ -34,7 +32,7 @@ from havre_desktop.printing.letters import (
     FollowedBy,
     LetterKind,
     RegisterOf,
-    write_letters,
+    letters_pdf,
 )
 from havre_desktop.printing.report import activity_report_for
 from havre_desktop.ui.context import UiContext
@@ -203,13 +201,7 @@ class PrintsPage(QWidget):
     def start_letters(self) -> None:
         kind = LetterKind(self.letter_kind.currentData())
         source_key = str(self.letter_source.currentData())
-        source: FollowedBy | RegisterOf
-        if source_key == "followed":
-            source = FollowedBy(str(self.ctx.agent.get("id") or ""))
-        else:
-            source = RegisterOf(source_key.split(":", 1)[1])
-        folder = Path(tempfile.mkdtemp(prefix="havre-courriers-"))
-        path = folder / f"courriers-{kind.value}.pdf"
+        register = RegisterOf(source_key.split(":", 1)[1]) if source_key != "followed" else None
         self._cancel.clear()
         self.error.setVisible(False)
         self.letter_button.setEnabled(False)
@@ -219,11 +211,13 @@ class PrintsPage(QWidget):
         signals, cancel = self._signals, self._cancel
 
         def job(ws: Workspace) -> BatchResult:
-            return write_letters(
+            # The agent as stored now: the first sign-in binds the profile to its server
+            # account (another id than the one read when the window opened).
+            source = register or FollowedBy(str(ws.agent_id or ""))
+            return letters_pdf(
                 ws,
                 kind,
                 source,
-                path,
                 progress=lambda done, total: signals.progress.emit(done, total),
                 cancelled=cancel.is_set,
             )
@@ -241,7 +235,7 @@ class PrintsPage(QWidget):
     def _letters_done(self, result: BatchResult) -> None:
         self.letter_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
-        if result.cancelled or result.path is None:
+        if result.cancelled or result.pdf is None:
             self.letter_status.setText(
                 tr(
                     "Courriers annulés après {done} sur {total} : aucun fichier n'a été gardé."
@@ -263,9 +257,9 @@ class PrintsPage(QWidget):
                 + missing
             )
             self._preview(
-                result.path.read_bytes(),
+                result.pdf,
                 self.letter_kind.currentText(),
-                result.path.name,
+                f"courriers-{self.letter_kind.currentData()}.pdf",
                 "courriers",
             )
         self.batch_finished.emit(result)
