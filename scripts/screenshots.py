@@ -75,8 +75,9 @@ def main() -> int:
             (200, False, "200"),
             (100, True, "contraste"),
         ):
-            assert window.theme is not None
-            window.theme.apply(scale, high_contrast)
+            # Through Paramètres, as a user would: the page then shows the size in use.
+            window.settings_page.text_scale.setValue(scale)
+            window.settings_page.high_contrast.setChecked(high_contrast)
             window.adapt_to_font()
             settle(database)
             persons = window.persons_page

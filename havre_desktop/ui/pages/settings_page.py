@@ -6,15 +6,17 @@ import logging
 from html import escape
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -71,9 +73,8 @@ class SettingsPage(QWidget):
             (work_form, tr("Personnes &non vues depuis plus de :"), self.not_seen),
         ):
             if text:
-                label = QLabel(text)
+                label = QLabel(text)  # short: unwrapped, a wrapped label was cut at 200 %
                 label.setBuddy(widget)
-                label.setWordWrap(True)
                 widget.setAccessibleName(text.replace("&", "").rstrip(" :"))
                 form.addRow(label, widget)
             else:
@@ -136,12 +137,22 @@ class SettingsPage(QWidget):
         profile_layout.addLayout(backup_row)
         profile_layout.addWidget(self.backup_status)
         self.backup_button.setVisible(self.profile is not None)  # a demo profile has none
+        # The groups scroll: at 200 % text they are taller than a 768-pixel screen.
+        content = QWidget()
+        inner = QVBoxLayout(content)
+        inner.addWidget(display)
+        inner.addWidget(work)
+        inner.addWidget(security)
+        inner.addWidget(profile)
+        inner.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(content)
         layout = QVBoxLayout(self)
-        layout.addWidget(display)
-        layout.addWidget(work)
-        layout.addWidget(security)
-        layout.addWidget(profile)
-        layout.addStretch(1)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(scroll)
 
     def _save(self, key: str, value: str) -> None:
         self.ctx.settings[key] = value
