@@ -346,6 +346,7 @@ class SavingForm(QDialog):
         self.buttons.setEnabled(True)
         self.saved = row
         self.accept()
+        self._db.changes.announce(self.announces)
 
     def _failed(self, error: Exception) -> None:
         self.buttons.setEnabled(True)

@@ -33,6 +33,8 @@ METHODS = ("Oral, en présence de l'agent", "Écrit, formulaire signé", "Par t�
 class ConsentForm(SavingForm):
     """One consent or refusal, for one purpose; saving runs on the worker, errors inline."""
 
+    announces = ("consents",)
+
     def __init__(
         self,
         database: DatabaseService,

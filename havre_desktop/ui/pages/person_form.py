@@ -30,6 +30,8 @@ log = logging.getLogger("havre.ui.persons")
 class PersonForm(SavingForm):
     """The fiche form. Saving runs on the worker; on error, what was typed stays."""
 
+    announces = ("contacts",)
+
     def __init__(
         self,
         database: DatabaseService,

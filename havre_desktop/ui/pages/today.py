@@ -14,6 +14,7 @@ from havre_desktop.core.workspace import Workspace
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import french_date, french_datetime, relative_days, tr
 from havre_desktop.ui.models import RowsModel
+from havre_desktop.ui.operations import Changes
 from havre_desktop.ui.widgets import table_view, wrap_short_list
 
 PLANNED_KINDS = contract.ENUMS["planned_kinds"]
@@ -28,7 +29,6 @@ class TodayPage(QWidget):
     def __init__(self, context: UiContext) -> None:
         super().__init__()
         self.ctx = context
-        today = context.today
         territories = context.references["territories"]
 
         def name(row: dict[str, Any]) -> str:
@@ -38,7 +38,9 @@ class TodayPage(QWidget):
             (tr("Personne"), name),
             (
                 tr("Prévu"),
-                lambda r: f"{french_date(r['due_on'])} ({relative_days(r['due_on'], today)})",
+                lambda r: (
+                    f"{french_date(r['due_on'])} ({relative_days(r['due_on'], self.ctx.today)})"
+                ),
             ),
             (tr("Type"), lambda r: tr(PLANNED_KINDS.get(r["kind"], r["kind"]))),
             (tr("Motif"), lambda r: r.get("reason") or ""),
@@ -92,6 +94,12 @@ class TodayPage(QWidget):
             if key == "alerts":
                 self.alert_box = box
         layout.addWidget(self.refresh_button)
+        context.database.changes.changed.connect(self._changes)
+
+    def _changes(self, changes: Changes) -> None:
+        """A visit, a plan, a sync or a new day: the day's lists are read again."""
+        if changes.touches("planned_contacts", "visits", "contacts", "agents"):
+            self.refresh()
 
     def _activate(self, model: RowsModel, row: int) -> None:
         found = model.row(row)

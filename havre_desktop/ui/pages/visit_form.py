@@ -45,6 +45,8 @@ log = logging.getLogger("havre.ui.visits")
 class VisitForm(SavingForm):
     """Log a visit for one person; the proposed actions can be printed right after."""
 
+    announces = ("visits", "planned_contacts")
+
     def __init__(
         self,
         database: DatabaseService,

@@ -24,6 +24,7 @@ from havre_desktop.core import contacts
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import french_datetime, tr
 from havre_desktop.ui.models import PersonSearchModel, VisitJournalModel
+from havre_desktop.ui.operations import Changes
 from havre_desktop.ui.pages.visit_form import VisitForm
 from havre_desktop.ui.widgets import table_view
 
@@ -81,6 +82,8 @@ class VisitsPage(QWidget):
     def __init__(self, context: UiContext) -> None:
         super().__init__()
         self.ctx = context
+        self._shown = False  # the journal is read when its page is first opened
+        context.database.changes.changed.connect(self._changes)
         refs = context.references
         self.period = QComboBox()
         for value, label in PERIODS:
@@ -172,7 +175,14 @@ class VisitsPage(QWidget):
         }
 
     def apply_filters(self) -> None:
+        self._shown = True
         self.model.set_filters(self.current_filters())
+
+    def _changes(self, changes: Changes) -> None:
+        """Once the journal was shown: visits saved here or pulled, names changed, the
+        period's start moved by a new day."""
+        if self._shown and changes.touches("visits", "contacts"):
+            self.apply_filters()
 
     def _activate(self, index: Any) -> None:
         row = self.model.row(index.row())
@@ -196,5 +206,4 @@ class VisitsPage(QWidget):
             parent=self,
         )
         if form.exec() == QDialog.DialogCode.Accepted and form.saved:
-            self.visit_saved.emit(form.saved)
-            self.model.refresh()
+            self.visit_saved.emit(form.saved)  # the journal follows the announcement
