@@ -369,6 +369,7 @@ class MainWindow(QMainWindow):
         self.pending_label = self.sync_area.pending
         self.statusBar().addPermanentWidget(self.sync_area)
         sync.finished.connect(self._synced)
+        sync.worker.failed.connect(self._unexpected_error)  # a sync job without its own handler
         sync.revoked.connect(self._device_revoked)
         self.adapt_to_font()
         sync.refresh_status()

@@ -506,6 +506,25 @@ def _fingerprint(folder: Path) -> dict[str, str]:
     }
 
 
+def test_signing_out_a_device_revoked_meanwhile_says_so_and_wipes_it(
+    qtbot: QtBot, world: World, server: ServerProcess, desks: Any, boxes: MessageBoxes
+) -> None:
+    """A failed sign-out used to be silent: the wipe happened and nobody was told."""
+    login = world.create_agent("travailleur-social", ["nord"])
+    desk = desks("profil-deconnecte")
+    sign_in(qtbot, desk, server.base_url, login)
+    new_person(qtbot, desk, family_name="Envoyée")
+    sync(qtbot, desk)
+    devices = json.loads(server.cli("list-devices", "--login", login))
+    assert "Appareil révoqué" in server.cli("revoke-device", devices[0]["device_id"])
+    boxes.answer(Ok)
+    with qtbot.waitSignal(desk.controller.revoked, timeout=30_000):
+        desk.page.sign_out_button.click()
+    qtbot.waitUntil(lambda: bool(boxes.seen), timeout=10_000)
+    assert boxes.seen[0][0] == "Appareil révoqué"
+    assert desk.page.error.text() == DeviceRevokedError(0).message
+
+
 def test_revoked_device_shows_why_wipes_its_profile_and_touches_nothing_else(
     qtbot: QtBot,
     world: World,
@@ -758,8 +777,8 @@ def test_sign_out_with_unsent_changes_asks_first_and_keeps_them(
     question = (
         "Modifications non envoyées",
         "2 modifications n'ont pas encore été envoyées au serveur. Elles restent sur cet "
-        "ordinateur et partiront à la prochaine synchronisation, une fois reconnecté(e) avec le "
-        "même compte.\n\nSe déconnecter maintenant ?",
+        "ordinateur et partiront à la prochaine synchronisation, après une nouvelle connexion "
+        "avec le même compte.\n\nSe déconnecter maintenant ?",
     )
     boxes.answer(No)
     page.sign_out_button.click()
