@@ -12,9 +12,10 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,20 @@ def wait_until(predicate: Any, timeout: float, what: str, interval: float = 0.02
             return
         time.sleep(interval)
     raise TimeoutError(f"timed out waiting for {what}")
+
+
+def follow_log(
+    pull: Callable[[str], dict[str, Any]], cursor: str, done: threading.Event
+) -> Iterator[dict[str, Any]]:
+    """Pull pages from `cursor` on, as a device following the log while others write, until
+    `done` is set and a page reached the head (read after `done`: nothing written is left)."""
+    while True:
+        finished = done.is_set()
+        page = pull(cursor)
+        yield page
+        cursor = page["next_cursor"]
+        if finished and not page["has_more"]:
+            return
 
 
 # -- PostgreSQL ----------------------------------------------------------------------------------
