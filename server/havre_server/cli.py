@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 from havre_common.french import count as french_count
 from havre_common.protocol import VERSION_PATTERN, AgentCreate, AgentUpdate
 from havre_server import SERVER_VERSION, admin, config
+from havre_server.backup import BackupError
 from havre_server.changelog import (
     ACTIVE_DAYS_ENV,
     ChangeBuffer,
@@ -291,6 +292,31 @@ def cmd_scrub_database(args: argparse.Namespace) -> None:
     print("Fichiers de la base nettoyés.")
 
 
+def cmd_backup(args: argparse.Namespace) -> None:
+    from havre_server.backup import backup
+
+    done = backup(database_url(args), Path(args.file))
+    print(
+        f"Sauvegarde chiffrée écrite : {args.file} (base {done.kind}, {_megabytes(done.size)}, "
+        f"schéma {done.schema}, journal jusqu'à {done.head_seq})."
+    )
+
+
+def cmd_restore(args: argparse.Namespace) -> None:
+    from havre_server.backup import restore
+
+    done = restore(database_url(args), Path(args.file))
+    print(
+        f"Sauvegarde du {done.created_at} restaurée (base {done.kind}, {_megabytes(done.size)}, "
+        f"schéma {done.schema}). Les appareils synchronisés après cette sauvegarde "
+        "téléchargeront tout à nouveau à leur prochaine synchronisation."
+    )
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:.1f} Mo".replace(".", ",")
+
+
 def non_negative(text: str) -> int:
     value = int(text)
     if value < 0:
@@ -402,6 +428,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="SQLite : réécrire les fichiers de la base sans les données supprimées",
     )
     scrub.set_defaults(func=cmd_scrub_database)
+
+    save = sub.add_parser(
+        "backup",
+        help="sauvegarde chiffrée de la base, serveur en marche "
+        "(phrase de passe : backup.passphrase_file)",
+    )
+    save.add_argument("file", help="fichier de sauvegarde à écrire")
+    save.set_defaults(func=cmd_backup)
+
+    load = sub.add_parser("restore", help="restaurer une sauvegarde dans une base neuve")
+    load.add_argument("file", help="fichier de sauvegarde")
+    load.set_defaults(func=cmd_restore)
     return parser
 
 
@@ -422,6 +460,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.func(args)
     except ApiError as exc:
         print(exc.message, file=sys.stderr)
+        return 1
+    except BackupError as exc:
+        print(exc, file=sys.stderr)
         return 1
     except ValueError as exc:  # pydantic validation of the arguments
         print(f"Paramètres invalides : {exc}", file=sys.stderr)

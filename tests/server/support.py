@@ -175,6 +175,17 @@ class PostgresCluster:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
 
 
+@contextlib.contextmanager
+def running_cluster(durable: bool = False) -> Iterator[PostgresCluster]:
+    """A started cluster, stopped (and its folder removed) at the end."""
+    cluster = PostgresCluster(durable=durable)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
 # -- the server process --------------------------------------------------------------------------
 
 

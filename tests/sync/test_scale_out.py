@@ -33,7 +33,7 @@ from tests.server.support import (
 )
 from tests.sync.faults import FaultyTransport
 from tests.sync.scenario_helpers import applied_statuses, log_visit, new_person
-from tests.sync.support import Laptop, differences
+from tests.sync.support import Laptop, RoundRobin, differences
 
 TERRITORY = "centre-est"
 PUSHERS = 4
@@ -41,42 +41,22 @@ EDITS_EACH = 8  # per person: one insert, then numbered edits of one field
 PERSONS_EACH = 3
 
 
-class RoundRobin(httpx.BaseTransport):
-    """A load balancer: each request goes to the next server of the list."""
-
-    def __init__(self, inner: httpx.BaseTransport, ports: list[int]) -> None:
-        self.inner = inner
-        self.ports = itertools.cycle(ports)
-        self.sent: list[tuple[str, int]] = []
-
-    def close(self) -> None:
-        self.inner.close()
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        port = next(self.ports)
-        request.url = request.url.copy_with(port=port)
-        self.sent.append((request.url.path.rsplit("/", 1)[-1], port))
-        return self.inner.handle_request(request)
-
-
 @pytest.fixture(scope="module")
-def two_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[ServerProcess]]:
-    cluster = PostgresCluster()
-    cluster.start()
-    servers: list[ServerProcess] = []
+def two_servers(
+    pg_cluster: PostgresCluster, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[list[ServerProcess]]:
+    tmp = tmp_path_factory.mktemp("scale-out")
+    first = make_server("postgresql", pg_cluster.new_database(), tmp / "a")
+    second = ServerProcess("postgresql", first.database_url, first.env, tmp / "b")
+    (tmp / "b").mkdir()
+    servers = [first, second]
     try:
-        tmp = tmp_path_factory.mktemp("scale-out")
-        first = make_server("postgresql", cluster.new_database(), tmp / "a")
-        second = ServerProcess("postgresql", first.database_url, first.env, tmp / "b")
-        (tmp / "b").mkdir()
-        servers = [first, second]
         for server in servers:
             server.start("--min-client-version", "0.1.0")
         yield servers
     finally:
         for server in servers:
             server.stop()
-        cluster.stop()
 
 
 def _through(device: Device, world: World) -> Device:
