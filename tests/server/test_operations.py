@@ -14,6 +14,7 @@ import httpx
 import pytest
 from alembic import command
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import create_engine, text
 
 from havre_common.protocol import API_PREFIX
 from havre_server.config import OPTIONS
@@ -22,6 +23,7 @@ from tests.server.support import (
     REPO,
     SERVER_BIN,
     TEST_ENV,
+    PostgresCluster,
     ServerProcess,
     World,
     free_port,
@@ -172,6 +174,29 @@ def test_a_database_one_migration_behind_is_not_ready(
         assert client.get("/ready").status_code == 200
     finally:
         client.close()
+
+
+def test_a_server_whose_database_is_gone_is_alive_but_not_ready(
+    server_factory: MakeServer, postgres: PostgresCluster
+) -> None:
+    server = server_factory("postgresql")
+    name = server.database_url.rsplit("/", 1)[1]
+    admin = create_engine(
+        f"postgresql+psycopg://postgres@127.0.0.1:{postgres.port}/postgres",
+        isolation_level="AUTOCOMMIT",
+    )
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        assert client.get("/ready").status_code == 200
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        finally:
+            admin.dispose()
+        answer = client.get("/ready")
+        assert answer.status_code == 503
+        assert answer.json() == {"status": "not_ready", "reason": "Base de données injoignable."}
+        assert client.get("/health").status_code == 200
+        assert "havre_database_up 0.0" in client.get("/metrics").text
 
 
 # -- metrics and logs --------------------------------------------------------------------------
