@@ -312,6 +312,24 @@ class ServerProcess:
             return list(result.all()) if result.returns_rows else []
 
 
+def install_server(venv: Path, sources: Path = REPO) -> Path:
+    """A fresh virtual environment with only the shared contract and the server of ``sources``
+    (a checkout: this one, or an older release's); returns its ``havre-server``."""
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    subprocess.run(
+        [
+            str(venv / "bin" / "pip"),
+            "install",
+            "-q",
+            str(sources / "common"),
+            str(sources / "server"),
+        ],
+        check=True,
+        timeout=900,
+    )
+    return venv / "bin" / "havre-server"
+
+
 def make_server(
     backend: str,
     database_url: str,
