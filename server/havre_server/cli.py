@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import sys
 import tempfile
 import threading
@@ -155,13 +156,18 @@ def cmd_serve(args: argparse.Namespace) -> None:
     if workers > 1:
         # Several processes (one per core): each builds its application from the environment.
         engine.dispose()
+        shared: str | None = None
         if not os.environ.get(MULTIPROC_ENV):  # the workers' metrics, shared (metrics.py)
-            os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="havre-metrics-")
+            shared = os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="havre-metrics-")
         os.environ[DATABASE_ENV] = url
         os.environ[LOG_LEVEL_ENV] = log_level
         if args.min_client_version:
             os.environ[MIN_CLIENT_VERSION_ENV] = args.min_client_version
-        uvicorn.run("havre_server.cli:worker_app", factory=True, workers=workers, **options)
+        try:
+            uvicorn.run("havre_server.cli:worker_app", factory=True, workers=workers, **options)
+        finally:
+            if shared is not None:
+                shutil.rmtree(shared, ignore_errors=True)
         return
     settings = Settings.from_env(url, args.min_client_version)
     uvicorn.run(create_app(settings, engine), **options)
