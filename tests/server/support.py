@@ -501,6 +501,19 @@ class Replica:
         return {row_id for (t, row_id) in self.rows if t == table}
 
 
+def attempt_sign_in(client: httpx.Client, login: str, password: str) -> httpx.Response:
+    """One sign-in from a new device, whatever its answer."""
+    return client.post(
+        f"{API_PREFIX}/session",
+        json={
+            "login": login,
+            "password": password,
+            "device_id": uuid.uuid4().hex,
+            "client_version": CLIENT_VERSION,
+        },
+    )
+
+
 class World:
     """Agents and devices on one server, each test with its own fresh agents."""
 

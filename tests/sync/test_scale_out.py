@@ -21,12 +21,16 @@ from typing import Any
 import httpx
 import pytest
 
+from havre_common.protocol import API_PREFIX
 from havre_desktop.sync.errors import ServerUnreachableError
 from tests.server.support import (
+    PASSWORD,
+    TEST_ENV,
     Device,
     PostgresCluster,
     ServerProcess,
     World,
+    attempt_sign_in,
     follow_log,
     make_server,
     person_fields,
@@ -197,5 +201,31 @@ def test_a_client_switching_servers_mid_sync_and_concurrent_pushes_through_both(
             assert row is not None and row["access_notes"] == last
     finally:
         laptop.close()
+        for world in worlds:
+            world.close()
+
+
+def test_sessions_and_login_limits_hold_across_servers(two_servers: list[ServerProcess]) -> None:
+    worlds = [World(server) for server in two_servers]
+    try:
+        # A token made by one server works on the other; a logout on one closes it on both.
+        device = worlds[0].agent("travailleur-social", [TERRITORY])
+        elsewhere = _through(device, worlds[1])
+        assert elsewhere.pull_page("0", 10).status_code == 200
+        closed = worlds[1].client.delete(f"{API_PREFIX}/session", headers=device.headers())
+        assert closed.status_code == 204
+        assert device.pull_page("0", 10).status_code == 401
+        # Failed sign-ins are counted in the database: spread over both servers, the limit
+        # is the same as on one.
+        login = worlds[0].create_agent("accueil", [TERRITORY])
+        allowed = int(TEST_ENV["HAVRE_SERVER_LOGIN_MAX_FAILURES"])
+        answers = [
+            attempt_sign_in(worlds[i % 2].client, login, "mauvais-mot-de-passe").status_code
+            for i in range(allowed)
+        ]
+        assert answers == [401] * allowed
+        for world in worlds:
+            assert attempt_sign_in(world.client, login, PASSWORD).status_code == 429
+    finally:
         for world in worlds:
             world.close()
