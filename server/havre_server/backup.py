@@ -45,6 +45,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from sqlalchemy import Engine, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from havre_server import SERVER_VERSION
 from havre_server.changelog import head_seq, open_restore_gap
@@ -154,13 +155,16 @@ def _seal(
 
 
 def read_header(source: IO[bytes], path: Path) -> tuple[dict[str, Any], bytes]:
-    if source.read(len(MAGIC)) != MAGIC:
+    start = source.read(len(MAGIC) + 4)
+    if len(start) < len(MAGIC) + 4 or start[: len(MAGIC)] != MAGIC:
         raise BackupError(f"{path} n'est pas une sauvegarde Havre Ensemble.")
-    (length,) = struct.unpack(">I", source.read(4))
+    (length,) = struct.unpack(">I", start[len(MAGIC) :])
     raw = source.read(length)
     try:
         header: dict[str, Any] = json.loads(raw)
-    except ValueError:
+        for value in (header["kdf"]["salt"], header["nonce_prefix"]):
+            base64.b64decode(value, validate=True)
+    except (ValueError, KeyError, TypeError):
         raise BackupError(f"En-tête de sauvegarde illisible : {path}") from None
     return header, raw
 
@@ -222,6 +226,8 @@ def backup(url: str, output: Path) -> Summary:
     passphrase()  # a missing passphrase stops here, before any copy
     output = output.resolve()
     partial = output.with_name(output.name + ".partiel")
+    if not output.parent.is_dir():
+        raise BackupError(f"Dossier de la sauvegarde introuvable : {output.parent}")
     try:
         with partial.open("wb") as out:
             if kind == "sqlite":
@@ -358,8 +364,15 @@ def restore(url: str, path: Path) -> Summary:
 
 
 def _check_empty(engine: Engine) -> None:
-    with engine.connect() as conn:
-        tables = inspect(conn).get_table_names()
+    try:
+        with engine.connect() as conn:
+            tables = inspect(conn).get_table_names()
+    except SQLAlchemyError as exc:
+        raise BackupError(
+            f"Base cible injoignable ({type(getattr(exc, 'orig', None) or exc).__name__}) : "
+            "créez-la vide, "
+            "vérifiez son adresse et ses droits."
+        ) from None
     if tables:
         raise BackupError(
             "La base cible n'est pas vide : restaurez dans une base neuve (fichier absent, ou "

@@ -152,15 +152,20 @@ def test_a_backup_is_encrypted_and_a_wrong_key_or_a_damaged_file_restores_nothin
     damaged.write_bytes(data[:-40] + bytes([data[-40] ^ 1]) + data[-39:])
     cut = tmp_path / "coupee.havre"
     cut.write_bytes(data[: len(data) // 2])
+    not_a_backup = tmp_path / "notes.txt"
+    not_a_backup.write_text("rien", "utf-8")
     for file, env, message in [
+        (not_a_backup, None, "n'est pas une sauvegarde Havre Ensemble"),
         (saved, wrong, "Phrase de passe incorrecte, ou sauvegarde altérée"),
         (damaged, None, "sauvegarde altérée"),
         (cut, None, "incomplète"),
     ]:
         said, target = restore(file, env)
-        assert message in said
+        assert message in said and "Traceback" not in said
         assert tables(target) == 0  # nothing restored from a file that fails its checks
 
+    nowhere = source.cli("backup", str(tmp_path / "absent" / "x.havre"), check=False)
+    assert f"Dossier de la sauvegarde introuvable : {tmp_path / 'absent'}" in nowhere
     no_key = {k: v for k, v in source.env.items() if "BACKUP_PASSPHRASE" not in k}
     unkeyed = ServerProcess("sqlite", source.database_url, no_key, tmp_path)
     refused = unkeyed.cli("backup", str(tmp_path / "x.havre"), check=False)
