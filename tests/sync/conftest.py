@@ -18,6 +18,7 @@ from tests.server.support import (
     ServerProcess,
     World,
     make_server,
+    running_cluster,
     started,
 )
 from tests.sync.support import Laptop
@@ -43,6 +44,13 @@ def sync_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
     finally:
         if cluster is not None:
             cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PostgresCluster]:
+    """A PostgreSQL cluster for the tests that need one whatever the session's backend."""
+    with running_cluster() as cluster:
+        yield cluster
 
 
 @pytest.fixture
