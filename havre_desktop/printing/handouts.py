@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from havre_common.french import de
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.printing import data
 from havre_desktop.printing.data import (
@@ -26,12 +27,14 @@ from havre_desktop.printing.layout import (
     BUILD_LOCK,
     TYPOGRAPHY,
     Flow,
+    LaidOut,
     Metadata,
     PageBreak,
     Span,
     Variant,
     paginate,
     render,
+    sparse_pages,
 )
 from havre_desktop.printing.text import clean, long_date
 from havre_desktop.printing.wording import Words
@@ -64,35 +67,73 @@ class HandoutData:
     territory_id: str = ""  # not printed: recorded with the handout given
 
 
-def handout_flow(handout: HandoutData, variant: Variant) -> list[Flow]:
+def handout_flow(handout: HandoutData, variant: Variant, compact: bool = False) -> list[Flow]:
+    """What a handout says, in reading order; the useful numbers come right after who and when.
+
+    `compact` leaves the accessibility notes and sign-up details out of the actions
+    (whom to call stays), and the sentence under "Les activités pour vous":
+    `handout_pdf` uses it when the full text would not fit the handout's sheets.
+    """
     w = Words(TYPOGRAPHY[variant])
     flow: list[Flow] = [w.h1("Des activités pour vous")]
     if handout.recipient_name is not None:
-        flow.append(w.p(f"Ce document est pour {clean(handout.recipient_name)}."))
+        flow.append(w.line(f"Ce document est pour {clean(handout.recipient_name)}.", name=True))
     elif handout.place:
-        flow.append(w.p(f"Vous avez reçu ce document à l'accueil : {clean(handout.place)}."))
+        flow.append(
+            w.line(f"Vous avez reçu ce document à l'accueil : {clean(handout.place)}.", name=True)
+        )
     else:
-        flow.append(w.p("Vous avez reçu ce document à l'accueil de la Ville du Havre."))
+        flow.append(w.line("Vous avez reçu ce document à l'accueil de la Ville du Havre."))
     flow.append(w.p(f"Date : {long_date(handout.given_on)}."))
+    # On the first page, whatever the size: the part of the handout that goes on the fridge.
+    flow.append(w.numbers_block(handout.city, handout.alert))
     flow += w.agent_block(handout.agent, handout.city)
+    flow += w.next_contact_block(handout.next_contact)
     if handout.alert:
         flow.append(w.heat_block())
-    flow += w.next_contact_block(handout.next_contact)
-    # On the first page: the part of the handout that goes on the fridge.
-    flow.append(w.numbers_block(handout.city, handout.alert))
     if handout.message.strip():
-        who = handout.agent.name if handout.agent else "la Ville"
-        flow += w.message_block(f"Un mot de {who}", handout.message)
+        who = clean(handout.agent.name) if handout.agent else "la Ville"
+        flow += w.message_block(f"Un mot {de(who)}", handout.message)
     count = len(handout.actions)
     flow.append(w.h2("Les activités pour vous"))
-    flow.append(
-        w.p("Voici l'activité dont nous avons parlé.")
-        if count == 1
-        else w.p(f"Voici les {count} activités dont nous avons parlé.")
-    )
-    flow += w.actions_blocks(handout.actions, handout.agent, handout.city)
-    flow.append(w.register_block(handout.city))
+    if not compact:
+        flow.append(
+            w.p("Voici l'activité dont nous avons parlé.")
+            if count == 1
+            else w.p(f"Voici les {count} activités dont nous avons parlé.")
+        )
+    flow += w.actions_blocks(handout.actions, handout.agent, handout.city, compact=compact)
     return flow
+
+
+def page_target(actions: int, variant: Variant) -> int:
+    """The most pages a handout of this many actions should take (handouts.md, Length).
+
+    Up to 3 actions: one sheet printed on both sides at 16 pt, two sheets at 22 pt;
+    each further action may add a page.
+    """
+    base = 2 if variant is Variant.LARGE else 4
+    return base + max(0, actions - 3)
+
+
+def layout_handout(handout: HandoutData, variant: Variant) -> LaidOut:
+    """The handout laid out in full, or without the optional details when that is shorter.
+
+    The shorter text is taken when the full one goes over the page target, takes more
+    sheets (printed on both sides), or leaves a page with fewer than MIN_LINES lines.
+    """
+    typo = TYPOGRAPHY[variant]
+    target = page_target(len(handout.actions), variant)
+
+    def cost(laid: LaidOut) -> tuple[bool, int, int]:
+        pages = len(laid.pages)
+        return (pages > target, (pages + 1) // 2, len(sparse_pages(laid)))
+
+    full = paginate(handout_flow(handout, variant), typo)
+    if cost(full) == (False, 1, 0):
+        return full
+    shorter = paginate(handout_flow(handout, variant, compact=True), typo)
+    return shorter if cost(shorter) < cost(full) else full
 
 
 def handout_pdf(handout: HandoutData, variant: Variant = Variant.LARGE) -> bytes:
@@ -100,7 +141,7 @@ def handout_pdf(handout: HandoutData, variant: Variant = Variant.LARGE) -> bytes
     meta = PERSONAL_META if handout.recipient_name is not None else RECEPTION_META
     typo = TYPOGRAPHY[variant]
     with BUILD_LOCK:
-        return render([paginate(handout_flow(handout, variant), typo)], typo, meta)
+        return render([layout_handout(handout, variant)], typo, meta)
 
 
 def load_personal_handout(
@@ -235,7 +276,7 @@ def _programme_flow(
         flow.append(PageBreak())
         for index, action in enumerate(programme.actions):
             flow.append(w.action_block(action, None, programme.city, anchor=f"action-{index}"))
-    flow.append(w.numbers_block(programme.city, programme.alert, anchor="numeros"))
+    flow.append(w.numbers_block(programme.city, programme.alert, anchor="numeros", register=False))
     flow.append(w.register_block(programme.city, anchor="registre"))
     return flow
 

@@ -58,6 +58,7 @@ class Typography:
     """Sizes and measures of one variant (points)."""
 
     body: float
+    min_body: float  # the smallest a name may shrink to, so no word of it is cut
     leading_ratio: float = 1.5
     max_chars: int = 70
     margin: float = 2.5 * cm
@@ -77,8 +78,8 @@ class Typography:
 
     @property
     def number(self) -> float:
-        """Phone numbers: bigger than the body, so they are easy to find."""
-        return round(self.body * 1.25)
+        """Phone numbers: bigger than the body, so they are easy to find (20 and 26 pt)."""
+        return self.body + 4
 
     @property
     def header(self) -> float:
@@ -90,8 +91,9 @@ class Typography:
 
 
 TYPOGRAPHY = {
-    Variant.LARGE: Typography(body=16),
-    Variant.VERY_LARGE: Typography(body=22),
+    # Never below 14 pt anywhere; the very large variant stays within 20-24 pt.
+    Variant.LARGE: Typography(body=16, min_body=14),
+    Variant.VERY_LARGE: Typography(body=22, min_body=20),
 }
 
 
@@ -116,6 +118,9 @@ class Para:
     space_after: float = 0.0
     keep_with_next: bool = False
     anchor: str | None = None
+    # A name or an address: when one of its words (cut at hyphens) is wider than a line,
+    # the paragraph is set smaller, down to this size, rather than cut inside a word.
+    min_size: float | None = None
 
 
 @dataclass(frozen=True)
@@ -123,14 +128,17 @@ class Group:
     """Paragraphs kept on one page when they fit on one; optionally framed by a box.
 
     A group with a `continued` heading may instead be split, at paragraph
-    boundaries, when much of the page is still free: that heading is then
-    repeated at the top of the next page ("Atelier mémoire (suite)"), so a
-    reader never finds a page of details without knowing what they are about.
+    boundaries, when much of the page is still free (unless `keep`), or when it
+    is taller than a page: that heading is then repeated at the top of the next
+    page ("Atelier mémoire (suite)"), so a reader never finds a page of details
+    without knowing what they are about.
     """
 
     items: tuple[Para, ...]
     boxed: bool = False
     continued: Para | None = None
+    # Never split when it fits on one page, however much of the page it leaves free.
+    keep: bool = False
 
 
 @dataclass(frozen=True)
@@ -212,8 +220,8 @@ class Geometry:
             header_rule=header_rule,
             footer_baseline=footer_baseline,
             footer_rule=footer_rule,
-            frame_top=header_rule - 0.8 * size,
-            frame_bottom=footer_rule + 0.8 * size,
+            frame_top=header_rule - 0.45 * size,
+            frame_bottom=footer_rule + 0.45 * size,
         )
 
 
@@ -263,6 +271,20 @@ def _word_width(word: Word, size: float) -> float:
     return sum(fonts.text_width(text, bold, size) for text, bold in word)
 
 
+_AFTER_HYPHEN = re.compile(r"(?<=[-\u2010])(?=.)")
+
+
+def _hyphen_pieces(word: Word) -> list[Word]:
+    """A compound word cut after its own hyphens ("Dupont-", "Lefèvre"): no hyphen is added."""
+    pieces: list[list[tuple[str, bool]]] = [[]]
+    for text, bold in word:
+        for index, part in enumerate(_AFTER_HYPHEN.split(text)):
+            if index:
+                pieces.append([])
+            pieces[-1].append((part, bold))
+    return [tuple(piece) for piece in pieces if piece]
+
+
 def _split_long_word(word: Word, size: float, width: float, max_chars: int) -> list[Word]:
     """A word wider than a line (a pasted web address) is cut, never left to overflow."""
     chunks: list[Word] = []
@@ -310,15 +332,31 @@ class _LineBuilder:
             self._width += fonts.text_width(text, bold, self.size)
             self._chars += len(text)
 
-    def add(self, word: Word) -> None:
+    def add(self, word: Word, glue: bool = False) -> None:
+        """Add a word after a space (or right after the previous piece, `glue`)."""
         width = _word_width(word, self.size)
         chars = sum(len(text) for text, _ in word)
         if width > self.width or chars > self.max_chars:
-            for chunk in _split_long_word(word, self.size, self.width, self.max_chars):
-                self.add(chunk)
+            pieces = _hyphen_pieces(word)
+            if len(pieces) > 1:
+                # Wider than a line: wrapped at its own hyphens before anything is cut.
+                for index, piece in enumerate(pieces):
+                    self.add(piece, glue=glue or index > 0)
+                return
+            for index, chunk in enumerate(
+                _split_long_word(word, self.size, self.width, self.max_chars)
+            ):
+                self.add(chunk, glue=glue or index > 0)
             return
         if not self._segments:
             self._append(word, with_space=False)
+            return
+        if glue:
+            if self._width + width <= self.width and self._chars + chars <= self.max_chars:
+                self._append(word, with_space=False)
+            else:
+                self.end_line()
+                self._append(word, with_space=False)
             return
         space = fonts.text_width(" ", self._segments[-1][1], self.size)
         if self._width + space + width <= self.width and self._chars + 1 + chars <= self.max_chars:
@@ -338,9 +376,31 @@ def wrap(para: Para, width: float, typo: Typography) -> list[Line]:
     return list(_wrap(para, width, typo))
 
 
+def _fitting_size(para: Para, width: float, typo: Typography) -> float:
+    """The paragraph's size, or a smaller one (down to `min_size`) at which no word is cut."""
+    if para.min_size is None:
+        return para.size
+    pieces = [
+        piece
+        for word in _words(para.spans)
+        if isinstance(word, tuple)
+        for piece in _hyphen_pieces(word)
+    ]
+    size = para.size
+    while size > para.min_size and any(
+        _word_width(piece, size) > width or sum(len(t) for t, _ in piece) > typo.max_chars
+        for piece in pieces
+    ):
+        size = max(para.min_size, size - 1)
+    return size
+
+
 @lru_cache(maxsize=8192)
 def _wrap(para: Para, width: float, typo: Typography) -> tuple[Line, ...]:
     # Cached: a batch repeats the same actions and the same fixed wording.
+    size = _fitting_size(para, width, typo)
+    if size != para.size:
+        para = replace(para, size=size)
     builder = _LineBuilder(para.size, width, typo.max_chars)
     pending_break = False
     for word in _words(para.spans):
@@ -386,6 +446,7 @@ class _Block:
     keep_together: bool = False
     continued: tuple[Line, ...] = ()
     page_break: bool = False
+    never_split: bool = False  # a kept-together block that fits on a page: never split
 
     @property
     def lines(self) -> list[Line]:
@@ -519,7 +580,7 @@ def _group_block(group: Group, geo: Geometry, box_id: int) -> _Block:
     if group.boxed and not whole_fits and not continued:
         # A box taller than a page and with no heading to repeat flows without its frame.
         return _group_block(replace(group, boxed=False), geo, -1)
-    return replace(block, keep_together=whole_fits)
+    return replace(block, keep_together=whole_fits, never_split=whole_fits and group.keep)
 
 
 def _chain(units: Sequence[_Unit]) -> list[Line]:
@@ -538,7 +599,7 @@ def _moves_whole(pager: _Paginator, block: _Block) -> bool:
         return False
     if not pager.fits(block.lines, fresh_page=True):
         return False
-    return not block.continued or pager.free_share() < SPLIT_WHEN_FREE
+    return block.never_split or not block.continued or pager.free_share() < SPLIT_WHEN_FREE
 
 
 def _units_ahead(pager: _Paginator, blocks: Sequence[_Block]) -> list[_Unit]:
@@ -584,6 +645,15 @@ def paginate(flow: Iterable[Flow], typo: Typography, header: str = CITY_IDENTITY
                 pager.continuation = block.continued
         pager.continuation = ()
     return LaidOut(pages=pager.pages, anchors=pager.anchors, header=header)
+
+
+# No page of a document holds fewer lines of text than this (header and page number apart).
+MIN_LINES = 6
+
+
+def sparse_pages(laid: LaidOut) -> list[int]:
+    """The numbers of the pages that hold fewer than MIN_LINES lines (a near-empty page)."""
+    return [n for n, page in enumerate(laid.pages, start=1) if len(page.lines) < MIN_LINES]
 
 
 def _place_splittable(pager: _Paginator, lines: Sequence[Line]) -> None:

@@ -171,3 +171,29 @@ def _assert_not_justified(line: TextLine) -> None:
 def line_starts(pdf: bytes) -> set[float]:
     """The x positions where lines begin (left alignment: only a few, all at the left)."""
     return {round(float(str(line.chars[0]["x0"])), 1) for line in text_lines(pdf)}
+
+
+def body_lines_per_page(pdf: bytes) -> dict[int, int]:
+    """How many lines of text each page holds, its header and page number apart."""
+    counts = {page: 0 for page in range(1, page_count(pdf) + 1)}
+    for line in text_lines(pdf):
+        text = line.text.strip()
+        if text and text != HEADER and not PAGE_LINE.match(text):
+            counts[line.page] += 1
+    return counts
+
+
+def page_of(pdf: bytes, text: str) -> int:
+    """The page of the first line that is exactly `text`."""
+    return next(line.page for line in text_lines(pdf) if line.text.strip() == text)
+
+
+def assert_words_whole(pdf: bytes, text: str) -> None:
+    """Each word of `text` is on one line, or wrapped only right after one of its hyphens."""
+    lines = "\n".join(line.text.strip() for line in text_lines(pdf))
+    for word in text.split():
+        pattern = "\n?".join(re.escape(char) for char in word)
+        found = re.search(pattern, lines)
+        assert found, (word, "not printed")
+        for match in re.finditer("\n", found.group(0)):
+            assert found.group(0)[match.start() - 1] in "-\u2010", (word, "cut inside")

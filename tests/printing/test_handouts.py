@@ -138,10 +138,9 @@ def test_action_details_where_price_access_signup(demo_ws: Workspace) -> None:
     paid = action("paid-001", "Gym douce d'essai", is_free=False, price_label="2 € la séance")
     ids = import_actions(demo_ws, [paid, action("free-001", "Balade d'essai")])
     text = pdfcheck.body_text(handouts.personal_handout_for(demo_ws, lefevre(demo_ws), ids))
-    assert "Où : Maison municipale d'essai (fictive) 1 rue de l'Essai 76620 Le Havre" in text
-    assert "Accès : sans marche (de plain-pied ou par ascenseur)." in text
-    assert "Prix : payant, 2 € la séance." in text
-    assert "Prix : gratuit." in text
+    assert "Où : Maison municipale d'essai (fictive) 1 rue de l'Essai, 76620 Le Havre" in text
+    assert "Prix : payant, 2 € la séance. Accès : sans marche." in text
+    assert "Prix : gratuit. Accès : sans marche." in text
     assert "Pour vous inscrire : Inscription par téléphone." in text
     assert "Qui appeler : Service Seniors (fictif) 02 61 91 44 55" in text
 
@@ -150,8 +149,7 @@ def test_addresses_and_phone_numbers_are_on_their_own_lines(demo_ws: Workspace) 
     ids = import_actions(demo_ws, [action("own-001", "Activité d'essai")])
     pdf = handouts.personal_handout_for(demo_ws, lefevre(demo_ws), ids)
     lines = [line.text.strip() for line in pdfcheck.text_lines(pdf)]
-    assert "1 rue de l'Essai" in lines
-    assert "76620 Le Havre" in lines
+    assert "1 rue de l'Essai, 76620 Le Havre" in lines
     assert "02 61 91 44 55" in lines
     assert "02 61 91 00 00" in lines  # the City's number, in the useful numbers
     for number in ("15", "18", "112", "114"):
@@ -170,8 +168,10 @@ def test_useful_numbers_heatwave_line_only_during_an_alert(demo_ws: Workspace) -
         assert "112 Urgences, numéro européen" in text
         assert "114 Urgences par SMS" in text
         assert "Ville du Havre, standard (numéro fictif) : 02 61 91 00 00" in text
-        assert "Pour vous inscrire, appelez la Ville : 02 61 91 00 00" in text
-        assert "Le registre canicule et grand froid" in text
+        assert (
+            "Registre canicule et grand froid : la Ville vous appelle pendant une alerte. "
+            "Inscription gratuite à ce numéro." in text
+        )
     assert "0 800 06 66 66" not in calm
     assert "Canicule info service, appel gratuit : 0 800 06 66 66" in alert
     assert "Buvez de l'eau souvent, même sans soif." in alert
@@ -331,3 +331,18 @@ def test_newlines_are_kept_and_control_characters_dropped() -> None:
     typo = TYPOGRAPHY[Variant.LARGE]
     lines = wrap(Para((Span("Première ligne\nDeuxième\x07 ligne\u202fici"),), 16), 400, typo)
     assert [line.text for line in lines] == ["Première ligne", "Deuxième ligne\u00a0ici"]
+
+
+def test_a_handout_message_title_is_elided() -> None:
+    info = ActionInfo("x", "Repas", "", "", None, "", "", "", True, "", None, "", "en-cours")
+    for name, title in (("Agent Fictif", "Un mot d'Agent Fictif"), ("Léa", "Un mot de Léa")):
+        pdf = handouts.handout_pdf(
+            HandoutData(
+                actions=(info,),
+                given_on=date(2026, 7, 1),
+                agent=AgentInfo(name, ""),
+                message="Bonjour.",
+            )
+        )
+        assert title in pdfcheck.body_text(pdf)
+        assert "de Agent" not in pdfcheck.body_text(pdf)
