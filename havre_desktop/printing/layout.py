@@ -29,7 +29,7 @@ from functools import lru_cache
 from typing import IO
 
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.units import cm
+from reportlab.lib.units import cm, mm
 from reportlab.pdfgen.canvas import Canvas
 
 from havre_desktop.printing import fonts
@@ -232,6 +232,7 @@ class LaidOut:
     pages: list[Page]
     anchors: dict[str, int]
     header: str
+    address: tuple[PlacedLine, ...] = ()  # in the envelope's window, on page 1
 
 
 # -- line breaking ----------------------------------------------------------------------
@@ -424,6 +425,52 @@ def _wrap(para: Para, width: float, typo: Typography) -> tuple[Line, ...]:
     return tuple(lines)
 
 
+# -- the envelope's window ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Window:
+    """Where the recipient's address goes so that it shows in a window envelope.
+
+    The French window envelope (DL 110 x 220 mm, window 45 x 100 mm at 20 mm from the
+    right and 15 mm from the bottom: NF/La Poste) takes an A4 sheet folded in three;
+    the address frame on the letter is 85 mm wide and 33 mm high, its top left corner
+    110 mm from the left edge and 55 mm from the top edge (La Poste's guidance for
+    window envelopes). The text is kept 75 mm wide, so it also keeps the handouts'
+    2.5 cm right margin; at 14 pt (the smallest size any print uses; postal guidance
+    asks for 9 to 12 pt) four lines fill the frame's 33 mm, a fifth still shows in
+    the 45 mm window.
+    """
+
+    left: float = 110 * mm
+    top: float = 55 * mm  # from the top edge of the sheet
+    width: float = 75 * mm
+    height: float = 33 * mm
+    size: float = 14.0
+    gap_below: float = 12 * mm  # between the window's frame and the letter's text
+
+    def text_top(self, geo: Geometry) -> float:
+        """The top of page 1's text, below the window (reportlab's y, from the bottom)."""
+        return min(geo.frame_top, geo.height - self.top - self.height - self.gap_below)
+
+
+WINDOW = Window()
+
+
+def window_lines(address: Sequence[str], typo: Typography) -> tuple[PlacedLine, ...]:
+    """The address lines as placed in the window (each line of the address its own line)."""
+    placed: list[PlacedLine] = []
+    ascent = fonts.metrics(fonts.REGULAR).ascent
+    y = typo.page_size[1] - WINDOW.top - ascent * WINDOW.size
+    window_typo = replace(typo, leading_ratio=1.4)
+    for part in address:
+        para = Para((Span(part),), WINDOW.size, min_size=WINDOW.size)
+        for line in _wrap(para, WINDOW.width, window_typo):
+            placed.append(PlacedLine(line, WINDOW.left, y))
+            y -= line.leading
+    return tuple(placed)
+
+
 # -- pagination -------------------------------------------------------------------------
 
 # A group that does not fit is split rather than moved when more than this share of
@@ -457,13 +504,14 @@ _PAGE_BREAK = _Block((), page_break=True)
 
 
 class _Paginator:
-    def __init__(self, geo: Geometry) -> None:
+    def __init__(self, geo: Geometry, first_top: float | None = None) -> None:
         self.geo = geo
         self.metrics = fonts.metrics(fonts.REGULAR)
         self.pages: list[Page] = [Page()]
         self.anchors: dict[str, int] = {}
         self.continuation: tuple[Line, ...] = ()
-        self._y = geo.frame_top
+        # The top of the text on the current page (lower on a letter's first page).
+        self._y = geo.frame_top if first_top is None else first_top
         self._prev: Line | None = None
 
     @property
@@ -476,9 +524,10 @@ class _Paginator:
         return max(0.0, self._y - self.geo.frame_bottom) / frame
 
     def _baseline(self, line: Line, prev: Line | None, y: float) -> float:
+        """The baseline of `line` after `prev`, or at the top `y` of an empty page."""
         if prev is None:
             top_pad = max(line.pad_top, line.box_pad)
-            return self.geo.frame_top - self.metrics.ascent * line.size - top_pad
+            return y - self.metrics.ascent * line.size - top_pad
         step = max(prev.leading, line.leading)
         return y - step - prev.gap_after - prev.pad_bottom - line.gap_before - line.pad_top
 
@@ -617,11 +666,21 @@ def _units_ahead(pager: _Paginator, blocks: Sequence[_Block]) -> list[_Unit]:
     return units
 
 
-def paginate(flow: Iterable[Flow], typo: Typography, header: str = CITY_IDENTITY) -> LaidOut:
-    """Lay a flow out on pages: headings stay with what follows, short blocks stay whole."""
+def paginate(
+    flow: Iterable[Flow],
+    typo: Typography,
+    header: str = CITY_IDENTITY,
+    address: Sequence[str] = (),
+) -> LaidOut:
+    """Lay a flow out on pages: headings stay with what follows, short blocks stay whole.
+
+    `address` (a letter): the recipient's name and postal address, placed in the window
+    of the envelope on page 1 (`Window`); the text of page 1 starts below it.
+    """
     geo = Geometry.of(typo)
     blocks = _blocks(flow, geo)
-    pager = _Paginator(geo)
+    window = window_lines(address, typo) if address else ()
+    pager = _Paginator(geo, WINDOW.text_top(geo) if address else None)
     for index, block in enumerate(blocks):
         if block.page_break:
             pager.new_page()
@@ -644,7 +703,7 @@ def paginate(flow: Iterable[Flow], typo: Typography, header: str = CITY_IDENTITY
             if position == 0 and block.continued:
                 pager.continuation = block.continued
         pager.continuation = ()
-    return LaidOut(pages=pager.pages, anchors=pager.anchors, header=header)
+    return LaidOut(pages=pager.pages, anchors=pager.anchors, header=header, address=window)
 
 
 # No page of a document holds fewer lines of text than this (header and page number apart).
@@ -737,6 +796,8 @@ def draw_section(canvas: Canvas, section: LaidOut, typo: Typography) -> int:
         footer = f"Page {number} sur {total}"
         text.line(geo.x0, geo.footer_baseline, ((footer, False),), typo.header)
         boxes: dict[int, list[PlacedLine]] = {}
+        for placed in section.address if number == 1 else ():
+            text.line(placed.x, placed.y, placed.line.segments, placed.line.size)
         for placed in page.lines:
             text.line(placed.x, placed.y, placed.line.segments, placed.line.size)
             if placed.line.box is not None:

@@ -19,13 +19,14 @@ reports how many letters were done when it stopped.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import IO
 
+from havre_common.french import count
 from havre_desktop.core import agents, audit
 from havre_desktop.core.errors import PermissionDeniedError, ValidationError
 from havre_desktop.core.files import replace_file
@@ -42,8 +43,8 @@ from havre_desktop.printing.layout import (
     BUILD_LOCK,
     TYPOGRAPHY,
     Flow,
+    LaidOut,
     Metadata,
-    Para,
     Span,
     Variant,
     draw_section,
@@ -155,43 +156,68 @@ class LetterContext:
     city: CityContact = DEMO_CITY_CONTACT
 
 
+# At most this many pages for a summer letter: its cover letter and the chosen actions;
+# the territory's whole programme is a separate booklet (handouts.md, Length).
+LETTER_PAGES = 4
+# Actions a summer letter presents when none are chosen: the first of the territory's.
+LETTER_ACTIONS = 3
+
+
+def letter_address(person: Recipient) -> tuple[str, ...]:
+    """The lines of the postal address, as typed (the name first)."""
+    town = " ".join(p for p in (person.postcode, person.city) if p)
+    return tuple(part for part in (person.name, person.address_line, town) if part)
+
+
 def letter_flow(
     person: Recipient,
     context: LetterContext,
     variant: Variant,
     actions: tuple[ActionInfo, ...] = (),
     territory: str = "",
+    more: bool = False,
 ) -> list[Flow]:
+    """The text of one letter (its address goes in the envelope's window: `paginate`).
+
+    `more`: the territory has more activities than the letter shows; the letter
+    then offers the whole programme as a booklet.
+    """
     w = Words(TYPOGRAPHY[variant])
-    address = "\n".join(
-        part
-        for part in (
-            person.name,
-            person.address_line,
-            " ".join(p for p in (person.postcode, person.city) if p),
-        )
-        if part
-    )
-    flow: list[Flow] = [
-        Para((Span(address),), w.typo.body, space_after=w.typo.body),
-        w.p(f"Le Havre, le {day_month_year(context.sent_on)}."),
-    ]
+    flow: list[Flow] = [w.p(f"Le Havre, le {day_month_year(context.sent_on)}.")]
     kind = context.kind
     if kind is LetterKind.PROGRAMME_ETE:
         flow.append(w.h1("Les activités de l'été près de chez vous"))
         flow.append(w.p("Bonjour,"))
-        flow.append(w.p("La Ville du Havre vous envoie son programme pour les seniors."))
-        if territory:
-            flow.append(w.p(f"Ces activités ont lieu dans votre quartier : {territory}."))
-        flow += w.agent_block(context.agent, context.city)
         if actions:
-            flow.append(w.p("Pour chaque activité, le numéro à appeler est indiqué."))
-            flow += w.actions_blocks(actions, context.agent, context.city, compact=True)
+            flow.append(
+                w.p(
+                    "La Ville du Havre vous présente une activité pour cet été."
+                    if len(actions) == 1
+                    else f"La Ville du Havre vous présente {len(actions)} activités pour cet été."
+                )
+            )
+            if territory:
+                where = count(
+                    len(actions),
+                    "Elle a lieu dans votre quartier",
+                    "Elles ont lieu dans votre quartier",
+                )
+                flow.append(w.p(f"{where} : {territory}."))
         else:
             flow.append(w.p("Il n'y a pas encore d'activité prévue dans votre quartier."))
             flow.append(w.p("Nous vous écrirons quand il y en aura."))
+        flow += w.agent_block(context.agent, context.city)
+        if more:
+            flow.append(
+                w.p(
+                    Span("Le programme complet ", bold=True),
+                    "de votre quartier est dans un livret. Pour le recevoir, appelez la Ville.",
+                )
+            )
         flow.append(w.numbers_block(context.city, alert=False))
-        flow.append(w.register_block(context.city))
+        if actions:
+            flow.append(w.h2("Les activités pour vous"))
+            flow += w.actions_blocks(actions, context.agent, context.city, compact=True)
         return flow
     heat = kind is LetterKind.CONSEILS_CANICULE
     season = "canicule" if heat else "grand froid"
@@ -208,8 +234,42 @@ def letter_flow(
     flow += w.agent_block(context.agent, context.city)
     flow.append(w.p("Vous partez de chez vous quelques jours ? Prévenez-nous."))
     flow.append(w.p("Vous pouvez sortir du registre quand vous voulez. Appelez-nous."))
-    flow.append(w.numbers_block(context.city, alert=heat))
+    flow.append(w.numbers_block(context.city, alert=heat, register=False))
     return flow
+
+
+def layout_letter(
+    person: Recipient,
+    context: LetterContext,
+    variant: Variant,
+    actions: tuple[ActionInfo, ...] = (),
+    territory: str = "",
+) -> LaidOut:
+    """One letter laid out, its address in the window; a summer letter keeps to LETTER_PAGES.
+
+    The chosen actions are presented in order while the letter stays within its pages;
+    those left out are in the territory's booklet, which the letter then offers.
+    """
+    typo = TYPOGRAPHY[variant]
+    address = letter_address(person)
+    shown = actions
+    while True:
+        more = len(shown) < len(actions)
+        flow = letter_flow(person, context, variant, shown, territory, more=more)
+        laid = paginate(flow, typo, address=address)
+        if len(laid.pages) <= LETTER_PAGES or not shown:
+            return laid
+        shown = shown[:-1]
+
+
+def summer_actions(
+    territory_actions: tuple[ActionInfo, ...], chosen: tuple[str, ...] | None
+) -> tuple[ActionInfo, ...]:
+    """The actions a summer letter presents: those chosen that are in the territory."""
+    if chosen is None:
+        return territory_actions[:LETTER_ACTIONS]
+    by_id = {a.id: a for a in territory_actions}
+    return tuple(by_id[i] for i in chosen if i in by_id)
 
 
 @dataclass
@@ -229,13 +289,24 @@ def write_letters(
     progress: Progress | None = None,
     cancelled: CancelCheck | None = None,
     city: CityContact = DEMO_CITY_CONTACT,
+    action_ids: Sequence[str] | None = None,
+    recipient_ids: Sequence[str] | None = None,
+    duplex: bool = True,
 ) -> BatchResult:
     """Write one letter per recipient into `path` (one PDF); progress and cancel per letter.
 
     `progress(done, total)` is called after each letter; `cancelled()` is asked
     before each one (both from the calling thread: the UI runs this in a worker).
+    `action_ids`: the actions a summer letter presents (each person gets those of
+    her territory; None: the first LETTER_ACTIONS of it). `recipient_ids`: only
+    these persons among the source's (the agent ticked them). `duplex`: a letter
+    of an odd number of pages is followed by a blank page, so that printed on both
+    sides each letter starts on its own sheet.
     """
     recipients = recipients_for(ws, kind, source)
+    if recipient_ids is not None:
+        ticked = set(recipient_ids)
+        recipients = [r for r in recipients if r.id in ticked]
     with_address = [r for r in recipients if r.address_line]
     skipped = tuple(r.id for r in recipients if not r.address_line)
     total = len(with_address)
@@ -248,6 +319,7 @@ def write_letters(
         subject=f"Lettres « {LETTER_LABELS[kind]} »",
     )
     programme: dict[str, tuple[ActionInfo, ...]] = {}
+    chosen = None if action_ids is None else tuple(action_ids)
     names: dict[str, str] = {}
     state = _Progress()
 
@@ -266,10 +338,14 @@ def write_letters(
                             ws, person.territory_id
                         )
                         names[person.territory_id] = data.territory_name(ws, person.territory_id)
-                    actions = programme[person.territory_id]
+                    actions = summer_actions(programme[person.territory_id], chosen)
                     territory = names[person.territory_id]
-                flow = letter_flow(person, context, variant, actions, territory)
-                state.pages += draw_section(canvas, paginate(flow, typo), typo)
+                laid = layout_letter(person, context, variant, actions, territory)
+                pages = draw_section(canvas, laid, typo)
+                if duplex and pages % 2:
+                    canvas.showPage()  # the back of the last sheet stays blank
+                    pages += 1
+                state.pages += pages
                 state.done += 1
                 if progress is not None:
                     progress(state.done, total)
