@@ -38,8 +38,18 @@ class CityContact:
     label: str = "Ville du Havre, standard (numéro fictif)"
     phone: str = "02 61 91 00 00"
 
+    @property
+    def is_sample(self) -> bool:
+        """Whether this is still the sample number (a print says so before printing)."""
+        return self.phone == SAMPLE_CITY_PHONE
 
+
+SAMPLE_CITY_PHONE = "02 61 91 00 00"
 DEMO_CITY_CONTACT = CityContact()
+SAMPLE_CITY_WARNING = (
+    "Le numéro de la Ville imprimé est le numéro d'exemple (02 61 91 00 00, fictif) : "
+    "le vrai numéro se règle dans Paramètres."
+)
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,10 @@ from datetime import date
 
 from havre_common.french import de
 from havre_desktop.core.workspace import Workspace
-from havre_desktop.printing import data
+from havre_desktop.printing import data, fonts
 from havre_desktop.printing.data import (
     DEMO_CITY_CONTACT,
+    SAMPLE_CITY_WARNING,
     ActionInfo,
     AgentInfo,
     CityContact,
@@ -134,6 +135,43 @@ def layout_handout(handout: HandoutData, variant: Variant) -> LaidOut:
         return full
     shorter = paginate(handout_flow(handout, variant, compact=True), typo)
     return shorter if cost(shorter) < cost(full) else full
+
+
+def action_fields(action: ActionInfo) -> list[tuple[str, str]]:
+    """(label, value) of each printed field of an action, for the warnings."""
+    title = f"Activité « {action.title} »"
+    fields = [
+        ("Titre d'une activité", action.title),
+        (f"{title}, résumé", action.summary),
+        (f"{title}, quand", action.schedule),
+        (f"{title}, inscription", action.signup),
+        (f"{title}, qui appeler", action.contact_name),
+        (f"{title}, prix", action.price_label),
+        (f"{title}, bon à savoir", action.accessibility_note),
+    ]
+    if action.venue is not None:
+        fields += [
+            (f"{title}, lieu", action.venue.name),
+            (f"{title}, adresse", action.venue.address_line),
+        ]
+    return fields
+
+
+def handout_warnings(handout: HandoutData) -> tuple[str, ...]:
+    """What the preview says before printing: characters no font draws, the sample number."""
+    fields = [
+        ("Nom de la personne", handout.recipient_name or ""),
+        ("Lieu d'accueil", handout.place),
+        ("Message", handout.message),
+    ]
+    if handout.agent is not None:
+        fields.append(("Nom de l'agent", handout.agent.name))
+    if handout.next_contact is not None:
+        fields.append(("Prochain rendez-vous, agent", handout.next_contact.agent_name))
+    for action in handout.actions:
+        fields += action_fields(action)
+    out = fonts.coverage_warnings(fields)
+    return (SAMPLE_CITY_WARNING, *out) if handout.city.is_sample else out
 
 
 def handout_pdf(handout: HandoutData, variant: Variant = Variant.LARGE) -> bytes:

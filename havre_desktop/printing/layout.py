@@ -248,7 +248,8 @@ def _words(spans: Sequence[Span]) -> list[Word | object]:
     out: list[Word | object] = []
     current: list[tuple[str, bool]] = []
     for span in spans:
-        for piece in _SPACES.split(clean(span.text)):
+        # Arabic takes its joining forms before anything is measured (fonts.shape).
+        for piece in _SPACES.split(fonts.shape(clean(span.text))):
             if not piece:
                 continue
             if piece == "\n":
@@ -770,16 +771,18 @@ class _Text:
         self.obj = canvas.beginText()
         self._font: tuple[str, float] | None = None
 
-    def line(self, x: float, y: float, segments: Iterable[tuple[str, bool]], size: float) -> None:
+    def line(self, x: float, y: float, segments: tuple[tuple[str, bool], ...], size: float) -> None:
         self.obj.setTextOrigin(x, y)
-        for segment, bold in segments:
-            font = (fonts.font_name(bold), size)
-            if font != self._font:
-                self.obj.setFont(*font)
-                self._font = font
-            # What textOut does, minus measuring the text to advance a cursor we never
-            # use (every line sets its own origin): a fifth of the drawing time.
-            self.obj._code.append(self.obj._formatText(segment))  # type: ignore[attr-defined]
+        for segment, bold in fonts.visual(segments):
+            # Characters our font lacks are drawn with an embedded fallback (fonts.runs).
+            for name, run in fonts.runs(segment, bold):
+                font = (name, size)
+                if font != self._font:
+                    self.obj.setFont(*font)
+                    self._font = font
+                # What textOut does, minus measuring the text to advance a cursor we never
+                # use (every line sets its own origin): a fifth of the drawing time.
+                self.obj._code.append(self.obj._formatText(run))  # type: ignore[attr-defined]
 
 
 def draw_section(canvas: Canvas, section: LaidOut, typo: Typography) -> int:

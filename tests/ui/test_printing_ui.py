@@ -38,6 +38,9 @@ def test_handout_from_the_fiche_preview_print_and_record(
     def preview(dialog: QDialog) -> None:
         assert isinstance(dialog, PdfPreviewDialog)
         demo_app.qtbot.waitUntil(lambda: dialog.document.pageCount() > 0)
+        # The demo profile still prints the sample City number: said before printing.
+        assert not dialog.warnings.isHidden()
+        assert "numéro d'exemple" in dialog.warnings.text()
         assert dialog.pages_label.text() == (
             f"{dialog.document.pageCount()} page" + ("s" if dialog.document.pageCount() > 1 else "")
         )
