@@ -8,9 +8,10 @@ shows them, the printer prints them, "Enregistrer en PDF" writes them.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from havre_common.french import de
@@ -68,12 +69,15 @@ class HandoutData:
     territory_id: str = ""  # not printed: recorded with the handout given
 
 
-def handout_flow(handout: HandoutData, variant: Variant, compact: bool = False) -> list[Flow]:
+def handout_flow(
+    handout: HandoutData, variant: Variant, compact: bool = False, notes_last: bool = False
+) -> list[Flow]:
     """What a handout says, in reading order; the useful numbers come right after who and when.
 
     `compact` leaves the accessibility notes and sign-up details out of the actions
-    (whom to call stays), and the sentence under "Les activités pour vous":
-    `handout_pdf` uses it when the full text would not fit the handout's sheets.
+    (whom to call stays), and the sentence that introduces them; `notes_last` puts
+    the next visit and the agent's words after the actions instead of before them.
+    `layout_handout` uses them when that saves a sheet.
     """
     w = Words(TYPOGRAPHY[variant])
     flow: list[Flow] = [w.h1("Des activités pour vous")]
@@ -89,21 +93,26 @@ def handout_flow(handout: HandoutData, variant: Variant, compact: bool = False) 
     # On the first page, whatever the size: the part of the handout that goes on the fridge.
     flow.append(w.numbers_block(handout.city, handout.alert))
     flow += w.agent_block(handout.agent, handout.city)
-    flow += w.next_contact_block(handout.next_contact)
     if handout.alert:
         flow.append(w.heat_block())
+    notes = w.next_contact_block(handout.next_contact, handout.agent.name if handout.agent else "")
     if handout.message.strip():
         who = clean(handout.agent.name) if handout.agent else "la Ville"
-        flow += w.message_block(f"Un mot {de(who)}", handout.message)
+        notes += w.message_block(f"Un mot {de(who)}", handout.message)
+    if not notes_last:
+        flow += notes
     count = len(handout.actions)
-    flow.append(w.h2("Les activités pour vous"))
     if not compact:
+        # The title says it already ("Des activités pour vous"): no heading here.
         flow.append(
             w.p("Voici l'activité dont nous avons parlé.")
             if count == 1
             else w.p(f"Voici les {count} activités dont nous avons parlé.")
         )
     flow += w.actions_blocks(handout.actions, handout.agent, handout.city, compact=compact)
+    if notes_last and notes:
+        notes[0] = replace(notes[0], space_before=w.typo.body)
+        flow += notes
     return flow
 
 
@@ -118,10 +127,15 @@ def page_target(actions: int, variant: Variant) -> int:
 
 
 def layout_handout(handout: HandoutData, variant: Variant) -> LaidOut:
-    """The handout laid out in full, or without the optional details when that is shorter.
+    """The handout laid out to fit its sheets, saying as much as they hold.
 
-    The shorter text is taken when the full one goes over the page target, takes more
-    sheets (printed on both sides), or leaves a page with fewer than MIN_LINES lines.
+    Tried in this order, the first that meets the page target on the fewest sheets
+    (printed on both sides) with no page under MIN_LINES lines is kept: the full
+    text; the next visit and the agent's words after the actions (they then fill the
+    end of a page instead of pushing an action over); the compact text (no
+    accessibility notes, sign-up details or "no fixed place") in both placements;
+    and, still over the target, the actions (at most REORDER_AT_MOST) in other orders,
+    so that a short one fills the end of page 1.
     """
     typo = TYPOGRAPHY[variant]
     target = page_target(len(handout.actions), variant)
@@ -130,11 +144,31 @@ def layout_handout(handout: HandoutData, variant: Variant) -> LaidOut:
         pages = len(laid.pages)
         return (pages > target, (pages + 1) // 2, len(sparse_pages(laid)))
 
-    full = paginate(handout_flow(handout, variant), typo)
-    if cost(full) == (False, 1, 0):
-        return full
-    shorter = paginate(handout_flow(handout, variant, compact=True), typo)
-    return shorter if cost(shorter) < cost(full) else full
+    best = paginate(handout_flow(handout, variant), typo)
+    if cost(best) == (False, 1, 0):
+        return best
+    has_notes = handout.next_contact is not None or bool(handout.message.strip())
+    tries = [(False, True), (True, False), (True, True)] if has_notes else [(True, False)]
+    for compact, notes_last in tries:
+        laid = paginate(handout_flow(handout, variant, compact, notes_last), typo)
+        if cost(laid) < cost(best):
+            best = laid
+    if cost(best)[0] and 1 < len(handout.actions) <= REORDER_AT_MOST:
+        for order in itertools.permutations(handout.actions):
+            if order == handout.actions:
+                continue
+            for notes_last in (False, True) if has_notes else (False,):
+                again = replace(handout, actions=order)
+                laid = paginate(handout_flow(again, variant, True, notes_last), typo)
+                if cost(laid) < cost(best):
+                    best = laid
+            if not cost(best)[0]:
+                break
+    return best
+
+
+# Orders tried to fit a handout's sheets (3 actions: 5 more layouts, only when needed).
+REORDER_AT_MOST = 4
 
 
 def action_fields(action: ActionInfo) -> list[tuple[str, str]]:

@@ -18,11 +18,11 @@ from havre_desktop.printing.text import long_date, sentence
 HEATWAVE_LINE_LABEL = "Canicule info service, appel gratuit :"
 HEATWAVE_LINE = "0 800 06 66 66"
 
-EMERGENCY_NUMBERS = (
-    ("15", "Samu, urgence médicale"),
-    ("18", "Pompiers"),
-    ("112", "Urgences, numéro européen"),
-    ("114", "Urgences par SMS, pour les personnes sourdes ou malentendantes"),
+# Emergency numbers as the box prints them: the three short ones on one line, the fridge
+# magnet's way (each number in bold before its word), the SMS number on its own line.
+EMERGENCY_LINES = (
+    (("15", "Samu"), ("18", "Pompiers"), ("112", "Urgences")),
+    (("114", "Urgences par SMS (sourds et malentendants)"),),
 )
 
 HEAT_ADVICE = (
@@ -133,26 +133,29 @@ class Words:
             *self.call(f"Pour joindre {agent.name}, appelez la Ville :", city.phone),
         ]
 
-    def next_contact_block(self, planned: NextContact | None) -> list[Para]:
+    def next_contact_block(self, planned: NextContact | None, contact: str = "") -> list[Para]:
+        """The next visit or call, on one line when it can: who only if not `contact`."""
         if planned is None:
             return []
-        who = planned.agent_name or "Un agent de la Ville"
+        label = {
+            "visite": "Prochaine visite chez vous",
+            "appel": "Prochain appel",
+            "appel-alerte": "Prochain appel",
+        }.get(planned.kind, "Prochain rendez-vous")
         when = long_date(planned.due_on)
-        if planned.kind == "visite":
-            text = f"{who} viendra vous voir chez vous le {when}."
-        elif planned.kind == "suivi":
-            text = f"{who} prendra de vos nouvelles le {when}."
-        else:
-            text = f"{who} vous appellera le {when}."
-        return [self.p(Span("Votre prochain rendez-vous : ", bold=True), text)]
+        who = planned.agent_name
+        text = f"le {when}, avec {who}." if who and who != contact else f"le {when}."
+        return [self.p(Span(f"{label} : ", bold=True), text)]
 
     def message_block(self, title: str, message: str) -> list[Para]:
-        """The agent's own words: blank lines separate paragraphs, newlines are kept."""
+        """The agent's own words after "title :" in bold; blank lines separate paragraphs."""
         paragraphs = [part.strip("\n") for part in message.replace("\r\n", "\n").split("\n\n")]
         paragraphs = [part for part in paragraphs if part.strip()]
         if not paragraphs:
             return []
-        return [self.h2(title), *(self.p(part) for part in paragraphs)]
+        first, *rest = paragraphs
+        lead = Span(f"{title} : ", bold=True)
+        return [self.p(lead, first), *(self.p(part) for part in rest)]
 
     def action_block(
         self,
@@ -247,8 +250,14 @@ class Words:
         sentences right under the City's number (the number to call).
         """
         out: list[Para] = [self.h2("Numéros utiles", anchor=anchor, first=True)]
-        for number, label in EMERGENCY_NUMBERS:
-            out.append(self.line(Span(number, bold=True), f" {label}"))
+        for line in EMERGENCY_LINES:
+            spans: list[Span | str] = []
+            for number, label in line:
+                if spans:
+                    spans.append(" \u2013 ")
+                # No-break spaces: a number never leaves its word at the end of a line.
+                spans += [Span(number, bold=True), f"\u00a0{label.replace(' ', chr(0xA0), 1)}"]
+            out.append(self.line(*spans))
         if alert:
             out += self.call(HEATWAVE_LINE_LABEL, HEATWAVE_LINE)
         out += self.call(f"{city.label} :", city.phone)

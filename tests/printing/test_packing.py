@@ -1,8 +1,9 @@
 """Handouts that fit in a hand (issue 13): page targets, numbers on page 1, no near-empty
 page, names never cut inside a word. Read back from the PDFs with pdfplumber.
 
-The actions are those of the sample catalogue with the longest texts (title, summary,
-schedule, sign-up, accessibility note): the realistic worst case an agent can pick.
+The actions are those of the sample catalogue for seniors, with a place (two lines of
+address), with the longest texts (title, summary, schedule, sign-up, accessibility
+note): the realistic worst case an agent can pick.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ LONG_NAME_FAMILY = "Vandenberghe-Kerjean-Dupont-Lefèvre-Saint-Exupéry"
 def longest_senior_actions(ws: Workspace, count: int) -> list[str]:
     rows = ws.store.query(
         "SELECT id FROM actions WHERE status IN ('en-cours', 'en-test') AND deleted = 0 "
+        "AND facility_id IS NOT NULL "
         "AND EXISTS (SELECT 1 FROM json_each(audience_ids) WHERE value = 'seniors') "
         "ORDER BY length(title) + length(coalesce(summary, '')) + length(coalesce(schedule, ''))"
         " + length(coalesce(signup, '')) + length(coalesce(accessibility_note, '')) DESC, id "
@@ -40,7 +42,7 @@ def longest_senior_actions(ws: Workspace, count: int) -> list[str]:
 def assert_packed(pdf: bytes) -> None:
     """The numbers box on page 1 and no page holding fewer than MIN_LINES lines."""
     assert pdfcheck.page_of(pdf, "Numéros utiles") == 1
-    assert pdfcheck.page_of(pdf, "112 Urgences, numéro européen") == 1
+    assert pdfcheck.page_of(pdf, "15 Samu – 18 Pompiers – 112 Urgences") == 1
     per_page = pdfcheck.body_lines_per_page(pdf)
     assert min(per_page.values()) >= MIN_LINES, per_page
 
