@@ -31,7 +31,6 @@ from havre_desktop.printing.layout import (
     Flow,
     LaidOut,
     Metadata,
-    PageBreak,
     Span,
     Variant,
     paginate,
@@ -339,13 +338,15 @@ def _programme_flow(
             number = (pages or {}).get(anchor)
             return f"page {number}" if number else "page"
 
+        # One line an entry, no gap between them; the activities follow on the same page
+        # when there is room (a page break here could leave a page of two lines).
         for index, action in enumerate(programme.actions):
-            flow.append(w.p(f"{action.title} : ", Span(page_of(f"action-{index}"), bold=True)))
-        flow.append(w.p("Numéros utiles : ", Span(page_of("numeros"), bold=True)))
+            entry = Span(page_of(f"action-{index}"), bold=True)
+            flow.append(w.line(f"{action.title} : ", entry))
+        flow.append(w.line("Numéros utiles : ", Span(page_of("numeros"), bold=True)))
         flow.append(
             w.p("Le registre canicule et grand froid : ", Span(page_of("registre"), bold=True))
         )
-        flow.append(PageBreak())
         for index, action in enumerate(programme.actions):
             flow.append(w.action_block(action, None, programme.city, anchor=f"action-{index}"))
     flow.append(w.numbers_block(programme.city, programme.alert, anchor="numeros", register=False))

@@ -694,6 +694,14 @@ def paginate(
                 # The chain of headings runs past this block: look at what follows.
                 rest = (*rest, *_units_ahead(pager, blocks[index + 1 :]))
             needed = _chain(rest)
+            if (
+                block.continued
+                and position > 0
+                and len(block.units) - position <= MIN_TAIL_UNITS
+                and not pager.fits(block.lines[_line_index(block, position) :])
+            ):
+                # A split box never leaves one or two items alone under its "(suite)".
+                needed = [line for u in block.units[position:] for line in u.lines]
             if not pager.empty and not pager.fits(needed) and pager.fits(needed, fresh_page=True):
                 pager.new_page()
             if unit.whole:
@@ -709,6 +717,13 @@ def paginate(
 
 # No page of a document holds fewer lines of text than this (header and page number apart).
 MIN_LINES = 6
+# A block split over two pages carries at least this many of its items to the second.
+MIN_TAIL_UNITS = 3
+
+
+def _line_index(block: _Block, position: int) -> int:
+    """Index in block.lines of the first line of unit `position`."""
+    return sum(len(unit.lines) for unit in block.units[:position])
 
 
 def sparse_pages(laid: LaidOut) -> list[int]:

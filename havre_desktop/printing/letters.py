@@ -176,11 +176,13 @@ def letter_flow(
     actions: tuple[ActionInfo, ...] = (),
     territory: str = "",
     more: bool = False,
+    numbers_last: bool = False,
 ) -> list[Flow]:
     """The text of one letter (its address goes in the envelope's window: `paginate`).
 
     `more`: the territory has more activities than the letter shows; the letter
-    then offers the whole programme as a booklet.
+    then offers the whole programme as a booklet. `numbers_last`: the useful
+    numbers after the activities rather than before them (`layout_letter`).
     """
     w = Words(TYPOGRAPHY[variant])
     flow: list[Flow] = [w.p(f"Le Havre, le {day_month_year(context.sent_on)}.")]
@@ -214,10 +216,13 @@ def letter_flow(
                     "de votre quartier est dans un livret. Pour le recevoir, appelez la Ville.",
                 )
             )
-        flow.append(w.numbers_block(context.city, alert=False))
+        if not numbers_last:
+            flow.append(w.numbers_block(context.city, alert=False))
         if actions:
             flow.append(w.h2("Les activités pour vous"))
             flow += w.actions_blocks(actions, context.agent, context.city, compact=True)
+        if numbers_last:
+            flow.append(w.numbers_block(context.city, alert=False))
         return flow
     heat = kind is LetterKind.CONSEILS_CANICULE
     season = "canicule" if heat else "grand froid"
@@ -248,18 +253,30 @@ def layout_letter(
     """One letter laid out, its address in the window; a summer letter keeps to LETTER_PAGES.
 
     The chosen actions are presented in order while the letter stays within its pages;
-    those left out are in the territory's booklet, which the letter then offers.
+    those left out are in the territory's booklet, which the letter then offers. The
+    useful numbers go before the activities, or after them when that takes fewer
+    sheets (printed on both sides) or fewer pages.
     """
     typo = TYPOGRAPHY[variant]
     address = letter_address(person)
     shown = actions
     while True:
         more = len(shown) < len(actions)
-        flow = letter_flow(person, context, variant, shown, territory, more=more)
-        laid = paginate(flow, typo, address=address)
+        laid = paginate(
+            letter_flow(person, context, variant, shown, territory, more), typo, address=address
+        )
+        if kind_has_actions(context.kind) and len(laid.pages) > 1:
+            last = letter_flow(person, context, variant, shown, territory, more, numbers_last=True)
+            other = paginate(last, typo, address=address)
+            if len(other.pages) < len(laid.pages):
+                laid = other
         if len(laid.pages) <= LETTER_PAGES or not shown:
             return laid
         shown = shown[:-1]
+
+
+def kind_has_actions(kind: LetterKind) -> bool:
+    return kind is LetterKind.PROGRAMME_ETE
 
 
 def summer_actions(

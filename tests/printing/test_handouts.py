@@ -14,7 +14,7 @@ from havre_desktop.core.workspace import Workspace
 from havre_desktop.printing import fonts, handouts
 from havre_desktop.printing.data import ActionInfo, AgentInfo
 from havre_desktop.printing.handouts import HandoutData, Programme
-from havre_desktop.printing.layout import TYPOGRAPHY, Para, Span, Variant, wrap
+from havre_desktop.printing.layout import MIN_LINES, TYPOGRAPHY, Para, Span, Variant, wrap
 from tests.printing import pdfcheck
 from tests.printing.conftest import (
     FACILITY_ID,
@@ -235,6 +235,8 @@ def test_territory_programme_of_40_actions_flows_with_nothing_cut(
     import_actions(demo_ws, many)
     pdf = handouts.territory_programme_for(demo_ws, "sud", variant=variant)
     pdfcheck.assert_large_print(pdf, body=BODY[variant])
+    # No near-empty page anywhere in the booklet.
+    assert min(pdfcheck.body_lines_per_page(pdf).values()) >= MIN_LINES
     text = pdfcheck.body_text(pdf)
     assert "Quartier : Le Havre Sud." in text
     for n in range(40):
