@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -37,6 +37,7 @@ class CityContact:
 
     label: str = "Ville du Havre, standard (numéro fictif)"
     phone: str = "02 61 91 00 00"
+    heatwave_line: str = "0 800 06 66 66"  # Canicule info service, national, free
 
     @property
     def is_sample(self) -> bool:
@@ -45,7 +46,27 @@ class CityContact:
 
 
 SAMPLE_CITY_PHONE = "02 61 91 00 00"
+# The profile settings (Paramètres) that hold the City's details printed on every document.
+CITY_SETTINGS = {
+    "city_label": "label",
+    "city_phone": "phone",
+    "city_heatwave_line": "heatwave_line",
+}
 DEMO_CITY_CONTACT = CityContact()
+
+
+def city_contact(settings: Mapping[str, str | None]) -> CityContact:
+    """The City's details from the profile settings; the sample ones where a value is unset."""
+    values = {
+        attr: str(settings[key]).strip()
+        for key, attr in CITY_SETTINGS.items()
+        if str(settings.get(key) or "").strip()
+    }
+    if "phone" in values and "label" not in values and values["phone"] != SAMPLE_CITY_PHONE:
+        values["label"] = "Ville du Havre, standard"
+    return replace(DEMO_CITY_CONTACT, **values)
+
+
 SAMPLE_CITY_WARNING = (
     "Le numéro de la Ville imprimé est le numéro d'exemple (02 61 91 00 00, fictif) : "
     "le vrai numéro se règle dans Paramètres."

@@ -16,7 +16,6 @@ from havre_desktop.printing.layout import Group, Para, Span, Typography
 from havre_desktop.printing.text import long_date, sentence
 
 HEATWAVE_LINE_LABEL = "Canicule info service, appel gratuit :"
-HEATWAVE_LINE = "0 800 06 66 66"
 
 # Emergency numbers as the box prints them: the three short ones on one line, the fridge
 # magnet's way (each number in bold before its word), the SMS number on its own line.
@@ -259,7 +258,7 @@ class Words:
                 spans += [Span(number, bold=True), f"\u00a0{label.replace(' ', chr(0xA0), 1)}"]
             out.append(self.line(*spans))
         if alert:
-            out += self.call(HEATWAVE_LINE_LABEL, HEATWAVE_LINE)
+            out += self.call(HEATWAVE_LINE_LABEL, city.heatwave_line)
         out += self.call(f"{city.label} :", city.phone)
         if register:
             out.append(

@@ -10,7 +10,7 @@ from bidi import get_display
 from havre_desktop.core import contacts
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.printing import handouts, record
-from havre_desktop.printing.data import ActionInfo, AgentInfo, CityContact
+from havre_desktop.printing.data import ActionInfo, AgentInfo, CityContact, city_contact
 from havre_desktop.printing.handouts import HandoutData
 from havre_desktop.printing.layout import Variant
 from tests.helpers import person_values
@@ -111,3 +111,15 @@ def test_the_real_city_number_replaces_the_sample_one_everywhere() -> None:
     assert handouts.handout_warnings(handout) == ()
     sample = HandoutData(actions=(_action(),), given_on=date(2026, 7, 1))
     assert "numéro d'exemple" in handouts.handout_warnings(sample)[0]
+
+
+def test_city_details_come_from_the_profile_settings() -> None:
+    assert city_contact({}).is_sample
+    assert city_contact({"city_phone": "  "}).is_sample
+    real = city_contact({"city_phone": "02 61 91 77 77", "city_heatwave_line": "0 800 11 22 33"})
+    assert not real.is_sample
+    assert real.label == "Ville du Havre, standard"
+    handout = HandoutData(actions=(_action(),), given_on=date(2026, 7, 1), city=real, alert=True)
+    text = pdfcheck.body_text(handouts.handout_pdf(handout))
+    assert "Ville du Havre, standard : 02 61 91 77 77" in text
+    assert "Canicule info service, appel gratuit : 0 800 11 22 33" in text

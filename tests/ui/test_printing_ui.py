@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pypdf
@@ -137,3 +138,33 @@ def test_activity_report_preview(coordinator_app: DemoApp) -> None:
     assert preview.windowTitle() == "Rapport d'activité"
     preview.close()
     QApplication.processEvents()
+
+
+def test_the_city_number_set_in_settings_is_printed_and_the_sample_one_is_not(
+    demo_app: DemoApp,
+) -> None:
+    settings = demo_app.window.settings_page
+    phone = settings.city_fields["city_phone"]
+    phone.setText("02 61 91 7")  # not a phone number: refused, nothing saved
+    phone.editingFinished.emit()
+    assert not settings.city_error.isHidden()
+    assert "city_phone" not in demo_app.window.ctx.settings
+    phone.setText("0261917777")
+    phone.editingFinished.emit()
+    demo_app.settle()
+    assert settings.city_error.isHidden()
+    assert phone.text() == "02 61 91 77 77"
+    (stored,) = demo_app.query("SELECT value FROM settings WHERE key = 'city_phone'")
+    assert stored["value"] == "02 61 91 77 77"
+
+    page = demo_app.window.prints_page
+    page.programme_territory.setCurrentIndex(page.programme_territory.findData("nord"))
+    page.programme_button.click()
+    demo_app.qtbot.waitUntil(lambda: getattr(page, "last_preview", None) is not None)
+    preview = page.last_preview
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(preview.pdf)).pages)
+    assert "02 61 91 77 77" in text
+    assert "02 61 91 00 00" not in text and "numéro fictif" not in text
+    assert preview.warnings.isHidden()
+    preview.close()
+    demo_app.settle()

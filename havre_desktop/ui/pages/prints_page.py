@@ -25,6 +25,7 @@ from havre_common.french import count
 from havre_desktop.core import audit
 from havre_desktop.core.errors import HavreError
 from havre_desktop.core.workspace import Workspace
+from havre_desktop.printing.data import SAMPLE_CITY_WARNING, city_contact
 from havre_desktop.printing.handouts import territory_programme_for
 from havre_desktop.printing.layout import Variant
 from havre_desktop.printing.letters import (
@@ -181,7 +182,9 @@ class PrintsPage(QWidget):
             event = "impression" if how == "printed" else "export"
             self.ctx.database.submit(lambda ws: audit.record(ws, event, entity), lambda _r: None)
 
-        self.last_preview = PdfPreviewDialog(pdf, title, name, on_output, self)
+        city = city_contact(self.ctx.settings)
+        warnings = (SAMPLE_CITY_WARNING,) if city.is_sample and entity != "rapport" else ()
+        self.last_preview = PdfPreviewDialog(pdf, title, name, on_output, self, warnings=warnings)
         self.last_preview.open()
 
     # -- territory programme ----------------------------------------------------------
@@ -190,8 +193,9 @@ class PrintsPage(QWidget):
         territory = self.programme_territory.currentData()
         variant = Variant(self.programme_variant.currentData())
         name = self.programme_territory.currentText()
+        city = city_contact(self.ctx.settings)
         self.ctx.database.submit(
-            lambda ws: territory_programme_for(ws, territory, variant=variant),
+            lambda ws: territory_programme_for(ws, territory, variant=variant, city=city),
             lambda pdf: self._preview(
                 pdf, tr("Programme — {t}").format(t=name), f"programme-{territory}.pdf", "programme"
             ),
@@ -217,6 +221,7 @@ class PrintsPage(QWidget):
         self.progress.setValue(0)
         self.letter_status.setText(tr("Préparation des courriers…"))
         signals, cancel = self._signals, self._cancel
+        city = city_contact(self.ctx.settings)
 
         def job(ws: Workspace) -> BatchResult:
             return write_letters(
@@ -224,6 +229,7 @@ class PrintsPage(QWidget):
                 kind,
                 source,
                 path,
+                city=city,
                 progress=lambda done, total: signals.progress.emit(done, total),
                 cancelled=cancel.is_set,
             )

@@ -1,4 +1,5 @@
-"""Paramètres: text size, high contrast, idle lock delay, days before "not seen", profile."""
+"""Paramètres: text size, high contrast, idle lock delay, days before "not seen", the City's
+details printed on every document, profile."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QLabel,
+    QLineEdit,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
+from havre_common.values import normalise_phone
 from havre_desktop.core.workspace import Workspace
+from havre_desktop.printing.data import DEMO_CITY_CONTACT, SAMPLE_CITY_PHONE
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import tr
 
@@ -68,6 +72,39 @@ class SettingsPage(QWidget):
         )
         self.idle_lock.valueChanged.connect(lambda v: self._save("idle_lock_minutes", str(v)))
         self.not_seen.valueChanged.connect(lambda v: self._save("not_seen_days", str(v)))
+        city = QGroupBox(tr("Coordonnées de la Ville (imprimées sur chaque document)"))
+        city_form = QFormLayout(city)
+        self.city_fields: dict[str, QLineEdit] = {}
+        for key, text, placeholder in (
+            ("city_label", tr("&Libellé du standard :"), "Ville du Havre, standard"),
+            ("city_phone", tr("&Numéro du standard :"), SAMPLE_CITY_PHONE),
+            (
+                "city_heatwave_line",
+                tr("Ligne d'information &canicule :"),
+                DEMO_CITY_CONTACT.heatwave_line,
+            ),
+        ):
+            field = QLineEdit(settings.get(key, ""))
+            field.setPlaceholderText(placeholder)
+            field.editingFinished.connect(lambda key=key: self._save_city(key))
+            self.city_fields[key] = field
+            label = QLabel(text)
+            label.setBuddy(field)
+            field.setAccessibleName(text.replace("&", "").rstrip(" :"))
+            city_form.addRow(label, field)
+        self.city_error = QLabel()
+        self.city_error.setObjectName("fieldError")
+        self.city_error.setWordWrap(True)
+        self.city_error.setVisible(False)
+        city_form.addRow(self.city_error)
+        self.city_sample = QLabel(
+            tr(
+                "Tant que le numéro du standard n'est pas indiqué, les documents portent "
+                "le numéro d'exemple {n} et l'aperçu le signale avant d'imprimer."
+            ).format(n=SAMPLE_CITY_PHONE)
+        )
+        self.city_sample.setWordWrap(True)
+        city_form.addRow(self.city_sample)
         profile = QGroupBox(tr("Profil"))
         profile_layout = QVBoxLayout(profile)
         agent = context.agent
@@ -96,8 +133,28 @@ class SettingsPage(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(display)
         layout.addWidget(work)
+        layout.addWidget(city)
         layout.addWidget(profile)
         layout.addStretch(1)
+
+    def _save_city(self, key: str) -> None:
+        """Save one of the City's details; a phone number is checked and written the French way."""
+        field = self.city_fields[key]
+        value = field.text().strip()
+        if value and key != "city_label":
+            try:
+                normalised = normalise_phone(value)
+            except ValueError as error:
+                self.city_error.setText(f"{field.accessibleName()} : {error}")
+                self.city_error.setVisible(True)
+                return
+            # The free line keeps its own way of writing ("0 800 06 66 66").
+            if key == "city_phone":
+                value = normalised
+                field.setText(value)
+        self.city_error.setVisible(False)
+        if self.ctx.settings.get(key, "") != value:
+            self._save(key, value)
 
     def _save(self, key: str, value: str) -> None:
         self.ctx.settings[key] = value
