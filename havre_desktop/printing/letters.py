@@ -19,7 +19,7 @@ reports how many letters were done when it stopped.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -296,6 +296,75 @@ class _Progress:
     cancelled: bool = False
 
 
+def _context(ws: Workspace, kind: LetterKind, city: CityContact) -> LetterContext:
+    return LetterContext(kind=kind, sent_on=ws.clock.today(), agent=data.load_agent(ws), city=city)
+
+
+class _LetterLayouts:
+    """Lays out each recipient's letter; a territory's actions are read once per batch."""
+
+    def __init__(
+        self,
+        ws: Workspace,
+        context: LetterContext,
+        variant: Variant,
+        action_ids: Sequence[str] | None,
+    ) -> None:
+        self.ws, self.context, self.variant = ws, context, variant
+        self.chosen = None if action_ids is None else tuple(action_ids)
+        self.programme: dict[str, tuple[tuple[ActionInfo, ...], str]] = {}
+
+    def of(self, person: Recipient) -> LaidOut:
+        actions: tuple[ActionInfo, ...] = ()
+        territory = ""
+        if self.context.kind is LetterKind.PROGRAMME_ETE and person.territory_id:
+            if person.territory_id not in self.programme:
+                self.programme[person.territory_id] = (
+                    data.territory_actions(self.ws, person.territory_id),
+                    data.territory_name(self.ws, person.territory_id),
+                )
+            pool, territory = self.programme[person.territory_id]
+            actions = summer_actions(pool, self.chosen)
+        return layout_letter(person, self.context, self.variant, actions, territory)
+
+
+@dataclass(frozen=True)
+class BatchPreview:
+    """Who a batch would go to, and the pages each letter takes (before building it)."""
+
+    recipients: tuple[Recipient, ...]
+    pages: dict[str, int]  # printed pages of each letter, blank backs included (duplex)
+
+    def total_pages(self, ticked: Iterable[str]) -> int:
+        return sum(self.pages.get(i, 0) for i in ticked)
+
+
+def preview_batch(
+    ws: Workspace,
+    kind: LetterKind,
+    source: RecipientSource,
+    *,
+    variant: Variant = Variant.LARGE,
+    city: CityContact = DEMO_CITY_CONTACT,
+    action_ids: Sequence[str] | None = None,
+    duplex: bool = True,
+) -> BatchPreview:
+    """The recipients of a batch and each letter's pages, laid out but not drawn.
+
+    Persons without an address are listed with 0 pages: they get no letter.
+    """
+    recipients = recipients_for(ws, kind, source)
+    context = LetterContext(
+        kind=kind, sent_on=ws.clock.today(), agent=data.load_agent(ws), city=city
+    )
+    laying = _LetterLayouts(ws, context, variant, action_ids)
+    pages = {}
+    for person in recipients:
+        count = len(laying.of(person).pages) if person.address_line else 0
+        pages[person.id] = count + (count % 2 if duplex else 0)
+    return BatchPreview(tuple(recipients), pages)
+
+
 def write_letters(
     ws: Workspace,
     kind: LetterKind,
@@ -327,17 +396,13 @@ def write_letters(
     with_address = [r for r in recipients if r.address_line]
     skipped = tuple(r.id for r in recipients if not r.address_line)
     total = len(with_address)
-    context = LetterContext(
-        kind=kind, sent_on=ws.clock.today(), agent=data.load_agent(ws), city=city
-    )
+    context = _context(ws, kind, city)
     typo = TYPOGRAPHY[variant]
     meta = Metadata(
         title=f"{LETTER_LABELS[kind]} — lettres — Ville du Havre",
         subject=f"Lettres « {LETTER_LABELS[kind]} »",
     )
-    programme: dict[str, tuple[ActionInfo, ...]] = {}
-    chosen = None if action_ids is None else tuple(action_ids)
-    names: dict[str, str] = {}
+    laying = _LetterLayouts(ws, context, variant, action_ids)
     state = _Progress()
 
     def produce(handle: IO[bytes]) -> bool:
@@ -347,18 +412,7 @@ def write_letters(
                 if cancelled is not None and cancelled():
                     state.cancelled = True
                     return False
-                actions: tuple[ActionInfo, ...] = ()
-                territory = ""
-                if kind is LetterKind.PROGRAMME_ETE and person.territory_id:
-                    if person.territory_id not in programme:
-                        programme[person.territory_id] = data.territory_actions(
-                            ws, person.territory_id
-                        )
-                        names[person.territory_id] = data.territory_name(ws, person.territory_id)
-                    actions = summer_actions(programme[person.territory_id], chosen)
-                    territory = names[person.territory_id]
-                laid = layout_letter(person, context, variant, actions, territory)
-                pages = draw_section(canvas, laid, typo)
+                pages = draw_section(canvas, laying.of(person), typo)
                 if duplex and pages % 2:
                     canvas.showPage()  # the back of the last sheet stays blank
                     pages += 1

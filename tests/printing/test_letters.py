@@ -272,3 +272,16 @@ def test_the_address_shows_in_the_window_of_a_french_dl_envelope(
         if line not in address:
             top = min(float(str(c["top"])) for c in line.chars)
             assert line.baseline < 55 * mm or top > (55 + 45) * mm, line.text
+
+
+def test_the_batch_preview_counts_the_pages_the_batch_prints(
+    demo_ws: Workspace, tmp_path: Path
+) -> None:
+    assert demo_ws.agent_id
+    preview = letters.preview_batch(demo_ws, LetterKind.PROGRAMME_ETE, FollowedBy(demo_ws.agent_id))
+    ticked = [r.id for r in preview.recipients if r.address_line][::3]
+    assert len(ticked) > 3
+    result = _summer(demo_ws, tmp_path / "ete.pdf", recipient_ids=ticked)
+    assert result.done == len(ticked)
+    assert result.pages == preview.total_pages(ticked)
+    assert all(preview.pages[r.id] == 0 for r in preview.recipients if not r.address_line)

@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 
 import pypdf
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialog
 
 from havre_desktop.ui.pages.handout_dialog import HandoutChoiceDialog
@@ -168,3 +169,45 @@ def test_the_city_number_set_in_settings_is_printed_and_the_sample_one_is_not(
     assert preview.warnings.isHidden()
     preview.close()
     demo_app.settle()
+
+
+def test_batch_letters_to_the_recipients_ticked_with_count_and_pages(demo_app: DemoApp) -> None:
+    page = demo_app.window.prints_page
+    qtbot = demo_app.qtbot
+    page.letter_kind.setCurrentIndex(page.letter_kind.findData("programme-ete"))
+    page.letter_source.setCurrentIndex(page.letter_source.findData("followed"))
+    page.recipients_button.click()
+    qtbot.waitUntil(lambda: page.recipients.count() > 0, timeout=30_000)
+    assert not page.chooser.isHidden()
+    everyone = page.recipients.count()
+    with_address = len(page._batch_preview.recipients) - sum(  # type: ignore[union-attr]
+        1
+        for r in page._batch_preview.recipients
+        if not r.address_line  # type: ignore[union-attr]
+    )
+    assert page.recipients_summary.text().startswith(
+        f"{with_address} personnes cochées sur {everyone} : "
+    )
+    page.untick_shown.click()
+    assert page.recipients_summary.text().startswith("0 personne cochée")
+    # Only the persons of one quarter whose name or address holds an "a", ticked.
+    page.recipient_territory.setCurrentIndex(page.recipient_territory.findData("nord"))
+    page.recipient_filter.setText("a")
+    shown = [
+        page.recipients.item(i)
+        for i in range(page.recipients.count())
+        if not page.recipients.item(i).isHidden()
+    ]
+    assert 0 < len(shown) < everyone
+    assert all("Le Havre Nord" in item.text() for item in shown)
+    page.tick_shown.click()
+    ticked = [item for item in shown if item.checkState() == Qt.CheckState.Checked]
+    summary = page.recipients_summary.text()
+    assert summary.startswith(f"{len(ticked)} personne")
+    pages = int(summary.split(" : ")[1].split(" page")[0])
+    assert pages >= 2 * len(ticked)
+    with qtbot.waitSignal(page.batch_finished, timeout=120_000) as finished:
+        page.letter_button.click()
+    result = finished.args[0]
+    assert result.done == len(ticked) and result.pages == pages
+    page.last_preview.close()

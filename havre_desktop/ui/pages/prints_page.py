@@ -8,13 +8,16 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QFormLayout,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
+    QLineEdit,
+    QListWidgetItem,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -31,17 +34,19 @@ from havre_desktop.printing.layout import Variant
 from havre_desktop.printing.letters import (
     LETTER_LABELS,
     ROLES_FOR_REGISTER_MAILING,
+    BatchPreview,
     BatchResult,
     FollowedBy,
     LetterKind,
     RegisterOf,
+    preview_batch,
     write_letters,
 )
 from havre_desktop.printing.report import activity_report_for
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import tr
 from havre_desktop.ui.print_preview import PdfPreviewDialog
-from havre_desktop.ui.widgets import error_label
+from havre_desktop.ui.widgets import CheckList, checked_ids, error_label, fold
 
 log = logging.getLogger("havre.ui.printing")
 
@@ -89,6 +94,43 @@ class PrintsPage(QWidget):
                 tr("Registre des personnes isolées — {t} (alertes seulement)").format(t=label),
                 f"register:{territory_id}",
             )
+        self.letter_variant = self._variants(tr("Taille des caractères des courriers"))
+        # The recipients: loaded on demand, filtered, ticked; the count and pages follow.
+        self.recipients_button = QPushButton(tr("Choisir les d&estinataires…"))
+        self.recipients_button.clicked.connect(self.load_recipients)
+        self.recipients = CheckList()
+        self.recipients.setAccessibleName(tr("Destinataires des courriers"))
+        self.recipients.itemChanged.connect(lambda _item: self._show_summary())
+        self.recipient_filter = QLineEdit()
+        self.recipient_filter.setPlaceholderText(tr("Nom ou adresse"))
+        self.recipient_filter.setAccessibleName(tr("Filtrer les destinataires"))
+        self.recipient_filter.textChanged.connect(lambda _text: self._filter_recipients())
+        self.recipient_territory = QComboBox()
+        self.recipient_territory.setAccessibleName(tr("Quartier des destinataires"))
+        self.recipient_territory.addItem(tr("Tous les quartiers"), None)
+        for territory_id, label in refs["territories"].items():
+            self.recipient_territory.addItem(label, territory_id)
+        self.recipient_territory.currentIndexChanged.connect(lambda _i: self._filter_recipients())
+        self.tick_shown = QPushButton(tr("Cocher les personnes a&ffichées"))
+        self.tick_shown.clicked.connect(lambda: self._tick_shown(True))
+        self.untick_shown = QPushButton(tr("Décocher les personnes affi&chées"))
+        self.untick_shown.clicked.connect(lambda: self._tick_shown(False))
+        self.recipients_summary = QLabel()
+        self.recipients_summary.setWordWrap(True)
+        self.recipients_summary.setAccessibleName(tr("Destinataires cochés et pages"))
+        self.chooser = QWidget()
+        chooser = QFormLayout(self.chooser)
+        chooser.setContentsMargins(0, 0, 0, 0)
+        self._row(chooser, tr("&Filtrer :"), self.recipient_filter)
+        self._row(chooser, tr("&Quartier :"), self.recipient_territory)
+        ticks = QHBoxLayout()
+        ticks.addWidget(self.tick_shown)
+        ticks.addWidget(self.untick_shown)
+        chooser.addRow(ticks)
+        chooser.addRow(self.recipients)
+        chooser.addRow(self.recipients_summary)
+        self.chooser.setVisible(False)
+        self._batch_preview: BatchPreview | None = None
         self.letter_button = QPushButton(tr("Préparer les &courriers"))
         self.letter_button.clicked.connect(self.start_letters)
         self.cancel_button = QPushButton(tr("&Annuler les courriers"))
@@ -104,10 +146,15 @@ class PrintsPage(QWidget):
         letters_form = QFormLayout(letters)
         self._row(letters_form, tr("Co&urrier :"), self.letter_kind)
         self._row(letters_form, tr("&Destinataires :"), self.letter_source)
+        self._row(letters_form, tr("Tai&lle :"), self.letter_variant)
+        letters_form.addRow(self.recipients_button)
+        letters_form.addRow(self.chooser)
         letters_form.addRow(self.letter_button)
         letters_form.addRow(self.cancel_button)
         letters_form.addRow(self.progress)
         letters_form.addRow(self.letter_status)
+        for combo in (self.letter_kind, self.letter_source, self.letter_variant):
+            combo.currentIndexChanged.connect(lambda _i: self._forget_recipients())
         self._cancel = threading.Event()
         self._signals = _BatchSignals()
         self._signals.progress.connect(self._show_progress)
@@ -204,14 +251,99 @@ class PrintsPage(QWidget):
 
     # -- batch letters ----------------------------------------------------------------
 
+    def _source(self) -> FollowedBy | RegisterOf:
+        source_key = str(self.letter_source.currentData())
+        if source_key == "followed":
+            return FollowedBy(str(self.ctx.agent.get("id") or ""))
+        return RegisterOf(source_key.split(":", 1)[1])
+
+    def load_recipients(self) -> None:
+        """List the batch's recipients, all ticked, with each letter's pages."""
+        kind = LetterKind(self.letter_kind.currentData())
+        source = self._source()
+        variant = Variant(self.letter_variant.currentData())
+        city = city_contact(self.ctx.settings)
+        self.error.setVisible(False)
+        self.ctx.database.submit(
+            lambda ws: preview_batch(ws, kind, source, variant=variant, city=city),
+            self._show_recipients,
+            self._fail,
+        )
+
+    def _show_recipients(self, preview: BatchPreview) -> None:
+        self._batch_preview = preview
+        territories = self.ctx.references["territories"]
+        self.recipients.blockSignals(True)
+        self.recipients.clear()
+        for person in preview.recipients:
+            town = " ".join(p for p in (person.postcode, person.city) if p)
+            where = f"{person.address_line}, {town}" if person.address_line else tr("sans adresse")
+            quarter = territories.get(person.territory_id, "")
+            item = QListWidgetItem(f"{person.name} — {where} ({quarter})")
+            item.setData(Qt.ItemDataRole.UserRole, person.id)
+            item.setData(Qt.ItemDataRole.UserRole + 1, person.territory_id)
+            if person.address_line:
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(Qt.CheckState.Checked)
+            else:
+                # No address, no letter: shown so the agent knows, never ticked.
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
+            self.recipients.addItem(item)
+        self.recipients.blockSignals(False)
+        self.chooser.setVisible(True)
+        self._filter_recipients()
+        self._show_summary()
+
+    def _filter_recipients(self) -> None:
+        wanted = fold(self.recipient_filter.text().strip())
+        territory = self.recipient_territory.currentData()
+        for row in range(self.recipients.count()):
+            item = self.recipients.item(row)
+            shown = (not wanted or wanted in fold(item.text())) and (
+                territory is None or item.data(Qt.ItemDataRole.UserRole + 1) == territory
+            )
+            item.setHidden(not shown)
+
+    def _tick_shown(self, ticked: bool) -> None:
+        state = Qt.CheckState.Checked if ticked else Qt.CheckState.Unchecked
+        self.recipients.blockSignals(True)
+        for row in range(self.recipients.count()):
+            item = self.recipients.item(row)
+            if not item.isHidden() and item.flags() & Qt.ItemFlag.ItemIsUserCheckable:
+                item.setCheckState(state)
+        self.recipients.blockSignals(False)
+        self._show_summary()
+
+    def _show_summary(self) -> None:
+        preview = self._batch_preview
+        if preview is None:
+            return
+        ticked = checked_ids(self.recipients)
+        pages = preview.total_pages(ticked)
+        self.recipients_summary.setText(
+            count(len(ticked), tr("{n} personne cochée"), tr("{n} personnes cochées"))
+            + tr(" sur {total} : ").format(total=len(preview.recipients))
+            + count(pages, tr("{n} page"), tr("{n} pages"))
+            + count(
+                pages // 2, tr(" ({n} feuille recto verso)."), tr(" ({n} feuilles recto verso).")
+            )
+        )
+
+    def _forget_recipients(self) -> None:
+        """Another kind, source or size: the list no longer holds; all will be written."""
+        self._batch_preview = None
+        self.recipients.clear()
+        self.chooser.setVisible(False)
+
     def start_letters(self) -> None:
         kind = LetterKind(self.letter_kind.currentData())
-        source_key = str(self.letter_source.currentData())
-        source: FollowedBy | RegisterOf
-        if source_key == "followed":
-            source = FollowedBy(str(self.ctx.agent.get("id") or ""))
-        else:
-            source = RegisterOf(source_key.split(":", 1)[1])
+        source = self._source()
+        variant = Variant(self.letter_variant.currentData())
+        recipient_ids = checked_ids(self.recipients) if self._batch_preview else None
+        if recipient_ids == []:
+            self.error.setText(tr("Cochez au moins une personne à qui écrire."))
+            self.error.setVisible(True)
+            return
         folder = Path(tempfile.mkdtemp(prefix="havre-courriers-"))
         path = folder / f"courriers-{kind.value}.pdf"
         self._cancel.clear()
@@ -230,6 +362,8 @@ class PrintsPage(QWidget):
                 source,
                 path,
                 city=city,
+                variant=variant,
+                recipient_ids=recipient_ids,
                 progress=lambda done, total: signals.progress.emit(done, total),
                 cancelled=cancel.is_set,
             )
