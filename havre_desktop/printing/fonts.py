@@ -62,6 +62,9 @@ BOLD = "AtkinsonHyperlegible-Bold"
 # Letters and signs of French text outside ASCII, in the order they get their codes.
 SEED_CHARACTERS = "àâäçéèêëîïôöùûüÿœæÀÂÄÇÉÈÊËÎÏÔÖÙÛÜŸŒÆ«»‘’“”–—…€°"
 _SUBSET_CACHE_SIZE = 32
+# Characters whose codes are the same in every prepared document (see splitString).
+_SEEDED = frozenset(chr(c) for c in range(32, 127)) | frozenset(SEED_CHARACTERS) | {"\u00a0"}
+_SPLIT_CACHE_SIZE = 50_000
 
 _lock = threading.Lock()
 
@@ -99,6 +102,24 @@ class EmbeddedFont(TTFont):
         super().__init__(name, filename)
         self._subsets: OrderedDict[tuple[int, tuple[int, ...]], _SubsetObjects] = OrderedDict()
         self._subsets_lock = threading.Lock()
+        self._split_cache: dict[str, list[tuple[int, bytes]]] = {}
+
+    def splitString(self, text: str, doc: Any, encoding: str = "utf-8") -> Any:
+        """reportlab's, from a cache for text whose every character has its seeded code.
+
+        In a document prepared by `prepare_document`, ASCII and SEED_CHARACTERS have the
+        same codes in every document, so their encoding never changes: a quarter of the
+        drawing time was spent encoding the same words again.
+        """
+        state = self.state.get(doc)
+        if state is None or not getattr(state, "havre_seeded", False):
+            return super().splitString(text, doc, encoding)
+        found = self._split_cache.get(text)
+        if found is None:
+            found = super().splitString(text, doc, encoding)
+            if _SEEDED.issuperset(text) and len(self._split_cache) < _SPLIT_CACHE_SIZE:
+                self._split_cache[text] = found
+        return found
 
     def _objects(self, index: int, subset: list[int]) -> _SubsetObjects:
         key = (index, tuple(subset))
@@ -401,6 +422,7 @@ def prepare_document(doc: Any) -> None:
     for name in (REGULAR, BOLD):
         font: Any = pdfmetrics.getFont(name)
         font.splitString(SEED_CHARACTERS, doc)
+        font.state[doc].havre_seeded = True
 
 
 def font_name(bold: bool) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
@@ -128,42 +128,39 @@ def page_target(actions: int, variant: Variant) -> int:
 def layout_handout(handout: HandoutData, variant: Variant) -> LaidOut:
     """The handout laid out to fit its sheets, saying as much as they hold.
 
-    Tried in this order, the first that meets the page target on the fewest sheets
-    (printed on both sides) with no page under MIN_LINES lines is kept: the full
-    text; the next visit and the agent's words after the actions (they then fill the
-    end of a page instead of pushing an action over); the compact text (no
-    accessibility notes, sign-up details or "no fixed place") in both placements;
-    and, still over the target, the actions (at most REORDER_AT_MOST) in other orders,
-    so that a short one fills the end of page 1.
+    Tried in this order, the first within the page target with no page under
+    MIN_LINES lines is kept (else the one on the fewest sheets): the full text; the
+    next visit and the agent's words after the actions (they then fill the end of a
+    page instead of pushing an action over); the compact text (no accessibility
+    notes, sign-up details or "no fixed place") in both placements; the actions (at
+    most REORDER_AT_MOST) in other orders, so that a short one fills page 1's end.
     """
     typo = TYPOGRAPHY[variant]
     target = page_target(len(handout.actions), variant)
-
-    def cost(laid: LaidOut) -> tuple[bool, int, int]:
-        pages = len(laid.pages)
-        return (pages > target, (pages + 1) // 2, len(sparse_pages(laid)))
-
-    best = paginate(handout_flow(handout, variant), typo)
-    if cost(best) == (False, 1, 0):
-        return best
     has_notes = handout.next_contact is not None or bool(handout.message.strip())
-    tries = [(False, True), (True, False), (True, True)] if has_notes else [(True, False)]
-    for compact, notes_last in tries:
-        laid = paginate(handout_flow(handout, variant, compact, notes_last), typo)
-        if cost(laid) < cost(best):
-            best = laid
-    if cost(best)[0] and 1 < len(handout.actions) <= REORDER_AT_MOST:
-        for order in itertools.permutations(handout.actions):
-            if order == handout.actions:
-                continue
-            for notes_last in (False, True) if has_notes else (False,):
-                again = replace(handout, actions=order)
-                laid = paginate(handout_flow(again, variant, True, notes_last), typo)
-                if cost(laid) < cost(best):
-                    best = laid
-            if not cost(best)[0]:
-                break
-    return best
+    placements = (False, True) if has_notes else (False,)
+
+    def candidates() -> Iterator[tuple[HandoutData, bool, bool]]:
+        for compact in (False, True):
+            for notes_last in placements:
+                yield handout, compact, notes_last
+        if 1 < len(handout.actions) <= REORDER_AT_MOST:
+            for order in itertools.permutations(handout.actions):
+                if order != handout.actions:
+                    for notes_last in placements:
+                        yield replace(handout, actions=order), True, notes_last
+
+    best: tuple[tuple[bool, int, int], LaidOut] | None = None
+    for data_, compact, notes_last in candidates():
+        laid = paginate(handout_flow(data_, variant, compact, notes_last), typo)
+        pages = len(laid.pages)
+        cost = (pages > target, (pages + 1) // 2, len(sparse_pages(laid)))
+        if not cost[0] and not cost[2]:
+            return laid
+        if best is None or cost < best[0]:
+            best = (cost, laid)
+    assert best is not None
+    return best[1]
 
 
 # Orders tried to fit a handout's sheets (3 actions: 5 more layouts, only when needed).

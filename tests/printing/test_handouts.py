@@ -347,3 +347,28 @@ def test_a_handout_message_title_is_elided() -> None:
         )
         assert title in pdfcheck.body_text(pdf)
         assert "de Agent" not in pdfcheck.body_text(pdf)
+
+
+def test_a_name_wider_than_a_line_shrinks_within_the_allowed_sizes_rather_than_being_cut() -> None:
+    typo = TYPOGRAPHY[Variant.VERY_LARGE]
+    word = "Wolfeschlegelsteinhausenbergerdorff"  # one word, no hyphen
+    width = fonts.text_width(word, False, 21) + 1  # fits at 21 pt, not at 22
+    lines = wrap(Para((Span(word),), typo.body, min_size=typo.min_body), width, typo)
+    assert [line.text for line in lines] == [word]
+    assert lines[0].size == 21
+    # Too wide even at the smallest allowed size: cut, never set below it.
+    narrow = fonts.text_width(word, False, typo.min_body) - 5
+    lines = wrap(Para((Span(word),), typo.body, min_size=typo.min_body), narrow, typo)
+    assert len(lines) == 2 and lines[0].size == typo.min_body
+    assert "".join(line.text for line in lines) == word
+
+
+def test_a_compound_word_wider_than_a_line_wraps_after_its_own_hyphens() -> None:
+    typo = TYPOGRAPHY[Variant.VERY_LARGE]
+    name = "Vandenberghe-Kerjean-Dupont-Lefèvre-Saint-Exupéry"
+    lines = wrap(Para((Span(f"Pour {name}."),), typo.body), 300, typo)
+    texts = [line.text for line in lines]
+    assert len(texts) > 1
+    assert all(text.endswith("-") for text in texts[:-1]), texts  # never inside a part
+    assert "".join(texts) == f"Pour {name}."
+    assert all(line.width <= 300 for line in lines)
