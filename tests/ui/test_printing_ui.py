@@ -176,6 +176,16 @@ def test_batch_letters_to_the_recipients_ticked_with_count_and_pages(demo_app: D
     qtbot = demo_app.qtbot
     page.letter_kind.setCurrentIndex(page.letter_kind.findData("programme-ete"))
     page.letter_source.setCurrentIndex(page.letter_source.findData("followed"))
+    # The summer letter presents the activities ticked (here one of Le Havre Nord).
+    qtbot.waitUntil(lambda: page.letter_actions.count() > 0, timeout=30_000)
+    assert not page.letter_actions_box.isHidden()
+    chosen = next(
+        page.letter_actions.item(i)
+        for i in range(page.letter_actions.count())
+        if "Le Havre Nord" in page.letter_actions.item(i).text()
+    )
+    chosen.setCheckState(Qt.CheckState.Checked)
+    title = chosen.text().rsplit(" (", 1)[0]
     page.recipients_button.click()
     qtbot.waitUntil(lambda: page.recipients.count() > 0, timeout=30_000)
     assert not page.chooser.isHidden()
@@ -210,4 +220,7 @@ def test_batch_letters_to_the_recipients_ticked_with_count_and_pages(demo_app: D
         page.letter_button.click()
     result = finished.args[0]
     assert result.done == len(ticked) and result.pages == pages
+    text = " ".join(p.extract_text() for p in pypdf.PdfReader(result.path).pages)
+    assert text.count("La Ville du Havre vous présente une activité pour cet été.") == len(ticked)
+    assert text.count(title) == len(ticked)
     page.last_preview.close()

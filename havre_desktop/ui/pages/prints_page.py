@@ -28,7 +28,7 @@ from havre_common.french import count
 from havre_desktop.core import audit
 from havre_desktop.core.errors import HavreError
 from havre_desktop.core.workspace import Workspace
-from havre_desktop.printing.data import SAMPLE_CITY_WARNING, city_contact
+from havre_desktop.printing.data import SAMPLE_CITY_WARNING, city_contact, territory_actions
 from havre_desktop.printing.handouts import territory_programme_for
 from havre_desktop.printing.layout import Variant
 from havre_desktop.printing.letters import (
@@ -95,6 +95,24 @@ class PrintsPage(QWidget):
                 f"register:{territory_id}",
             )
         self.letter_variant = self._variants(tr("Taille des caractères des courriers"))
+        # The summer letter presents the activities ticked here that are in each person's
+        # quarter; none ticked: the first three of her quarter.
+        self.letter_actions = CheckList()
+        self.letter_actions.setAccessibleName(tr("Activités présentées dans la lettre de l'été"))
+        self.letter_actions.itemChanged.connect(lambda _item: self._forget_recipients())
+        self.letter_actions_hint = QLabel(
+            tr(
+                "Activités présentées (celles du quartier de chaque personne ; aucune cochée : "
+                "les trois premières de son quartier). Le programme complet est proposé en livret."
+            )
+        )
+        self.letter_actions_hint.setWordWrap(True)
+        self.letter_actions_box = QWidget()
+        actions_layout = QVBoxLayout(self.letter_actions_box)
+        actions_layout.setContentsMargins(0, 0, 0, 0)
+        actions_layout.addWidget(self.letter_actions_hint)
+        actions_layout.addWidget(self.letter_actions)
+        self._actions_loaded = False
         # The recipients: loaded on demand, filtered, ticked; the count and pages follow.
         self.recipients_button = QPushButton(tr("Choisir les d&estinataires…"))
         self.recipients_button.clicked.connect(self.load_recipients)
@@ -147,6 +165,7 @@ class PrintsPage(QWidget):
         self._row(letters_form, tr("Co&urrier :"), self.letter_kind)
         self._row(letters_form, tr("&Destinataires :"), self.letter_source)
         self._row(letters_form, tr("Tai&lle :"), self.letter_variant)
+        letters_form.addRow(self.letter_actions_box)
         letters_form.addRow(self.recipients_button)
         letters_form.addRow(self.chooser)
         letters_form.addRow(self.letter_button)
@@ -155,6 +174,8 @@ class PrintsPage(QWidget):
         letters_form.addRow(self.letter_status)
         for combo in (self.letter_kind, self.letter_source, self.letter_variant):
             combo.currentIndexChanged.connect(lambda _i: self._forget_recipients())
+        self.letter_kind.currentIndexChanged.connect(lambda _i: self._show_letter_actions())
+        self._show_letter_actions()
         self._cancel = threading.Event()
         self._signals = _BatchSignals()
         self._signals.progress.connect(self._show_progress)
@@ -257,15 +278,51 @@ class PrintsPage(QWidget):
             return FollowedBy(str(self.ctx.agent.get("id") or ""))
         return RegisterOf(source_key.split(":", 1)[1])
 
+    def _show_letter_actions(self) -> None:
+        """The actions list, for the summer letter only; read once, when first needed."""
+        summer = self.letter_kind.currentData() == LetterKind.PROGRAMME_ETE.value
+        self.letter_actions_box.setVisible(summer)
+        if not summer or self._actions_loaded:
+            return
+        self._actions_loaded = True
+        territories = self.ctx.references["territories"]
+
+        def job(ws: Workspace) -> list[tuple[str, str]]:
+            found: dict[str, tuple[str, list[str]]] = {}
+            for territory_id, label in territories.items():
+                for action in territory_actions(ws, territory_id):
+                    found.setdefault(action.id, (action.title, []))[1].append(label)
+            return [(i, f"{title} ({', '.join(labels)})") for i, (title, labels) in found.items()]
+
+        def show(items: list[tuple[str, str]]) -> None:
+            self.letter_actions.blockSignals(True)
+            for action_id, label in sorted(items, key=lambda item: fold(item[1])):
+                item = QListWidgetItem(label)
+                item.setData(Qt.ItemDataRole.UserRole, action_id)
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(Qt.CheckState.Unchecked)
+                self.letter_actions.addItem(item)
+            self.letter_actions.blockSignals(False)
+
+        self.ctx.database.submit(job, show, self._fail)
+
+    def _chosen_actions(self) -> list[str] | None:
+        if self.letter_kind.currentData() != LetterKind.PROGRAMME_ETE.value:
+            return None
+        return checked_ids(self.letter_actions) or None
+
     def load_recipients(self) -> None:
         """List the batch's recipients, all ticked, with each letter's pages."""
         kind = LetterKind(self.letter_kind.currentData())
         source = self._source()
         variant = Variant(self.letter_variant.currentData())
         city = city_contact(self.ctx.settings)
+        action_ids = self._chosen_actions()
         self.error.setVisible(False)
         self.ctx.database.submit(
-            lambda ws: preview_batch(ws, kind, source, variant=variant, city=city),
+            lambda ws: preview_batch(
+                ws, kind, source, variant=variant, city=city, action_ids=action_ids
+            ),
             self._show_recipients,
             self._fail,
         )
@@ -340,6 +397,7 @@ class PrintsPage(QWidget):
         source = self._source()
         variant = Variant(self.letter_variant.currentData())
         recipient_ids = checked_ids(self.recipients) if self._batch_preview else None
+        action_ids = self._chosen_actions()
         if recipient_ids == []:
             self.error.setText(tr("Cochez au moins une personne à qui écrire."))
             self.error.setVisible(True)
@@ -364,6 +422,7 @@ class PrintsPage(QWidget):
                 city=city,
                 variant=variant,
                 recipient_ids=recipient_ids,
+                action_ids=action_ids,
                 progress=lambda done, total: signals.progress.emit(done, total),
                 cancelled=cancel.is_set,
             )
