@@ -31,7 +31,7 @@ from havre_desktop.core import agents, audit
 from havre_desktop.core.errors import PermissionDeniedError, ValidationError
 from havre_desktop.core.files import replace_file
 from havre_desktop.core.workspace import Workspace
-from havre_desktop.printing import data
+from havre_desktop.printing import data, fonts
 from havre_desktop.printing.data import (
     DEMO_CITY_CONTACT,
     ActionInfo,
@@ -105,6 +105,18 @@ class BatchResult:
     path: Path | None
     without_address: int = 0
     skipped_ids: tuple[str, ...] = field(default=(), repr=False)
+    warnings: tuple[str, ...] = ()  # characters no font draws, by person and field
+
+
+def recipient_warnings(recipients: Iterable[Recipient]) -> tuple[str, ...]:
+    """A warning for each name or address holding a character no embedded font draws."""
+    fields = []
+    for person in recipients:
+        fields += [
+            ("Nom d'un destinataire", person.name),
+            (f"Adresse de {person.name}", f"{person.address_line} {person.city}"),
+        ]
+    return fonts.coverage_warnings(fields)
 
 
 def check_register_use(kind: LetterKind) -> None:
@@ -453,4 +465,5 @@ def write_letters(
         path=Path(path) if written else None,
         without_address=len(skipped),
         skipped_ids=skipped,
+        warnings=recipient_warnings(with_address),
     )

@@ -285,3 +285,26 @@ def test_the_batch_preview_counts_the_pages_the_batch_prints(
     assert result.done == len(ticked)
     assert result.pages == preview.total_pages(ticked)
     assert all(preview.pages[r.id] == 0 for r in preview.recipients if not r.address_line)
+
+
+def test_a_name_with_a_character_no_font_has_is_warned_about(
+    demo_ws: Workspace, tmp_path: Path
+) -> None:
+    person = contacts.create_person(
+        demo_ws,
+        {
+            "family_name": "Durand \U0001f33b",
+            "given_names": "Rose",
+            "territory_id": "sud",
+            "address_line": "3 rue des Tournesols",
+            "postcode": "76600",
+            "referent_agent_id": demo_ws.agent_id,
+        },
+    )
+    result = _summer(demo_ws, tmp_path / "ete.pdf", recipient_ids=[person["id"]])
+    assert result.done == 1
+    assert result.warnings == (
+        "Nom d'un destinataire : « \U0001f33b » (U+1F33B) ne peut pas être imprimé ; il "
+        "apparaîtra comme un carré vide. Remplacez-le ou retirez-le avant d'imprimer.",
+    )
+    assert "Rose Durand \U0001f33b" in pdfcheck.body_text((tmp_path / "ete.pdf").read_bytes())

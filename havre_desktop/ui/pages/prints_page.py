@@ -243,7 +243,9 @@ class PrintsPage(QWidget):
             self.error.setText(tr("Le document n'a pas pu être préparé (erreur inattendue)."))
         self.error.setVisible(True)
 
-    def _preview(self, pdf: bytes, title: str, name: str, entity: str) -> None:
+    def _preview(
+        self, pdf: bytes, title: str, name: str, entity: str, warnings: tuple[str, ...] = ()
+    ) -> None:
         self.error.setVisible(False)
 
         def on_output(how: str) -> None:
@@ -251,7 +253,8 @@ class PrintsPage(QWidget):
             self.ctx.database.submit(lambda ws: audit.record(ws, event, entity), lambda _r: None)
 
         city = city_contact(self.ctx.settings)
-        warnings = (SAMPLE_CITY_WARNING,) if city.is_sample and entity != "rapport" else ()
+        if city.is_sample and entity != "rapport":
+            warnings = (SAMPLE_CITY_WARNING, *warnings)
         self.last_preview = PdfPreviewDialog(pdf, title, name, on_output, self, warnings=warnings)
         self.last_preview.open()
 
@@ -466,6 +469,7 @@ class PrintsPage(QWidget):
                 self.letter_kind.currentText(),
                 result.path.name,
                 "courriers",
+                result.warnings,
             )
         self.batch_finished.emit(result)
 
