@@ -22,7 +22,7 @@ from havre_desktop.ui.context import load_context_data
 from havre_desktop.ui.main_window import MainWindow, build_context
 from havre_desktop.ui.worker import DatabaseService
 
-PAGE_FILES = ["ma-journee", "personnes", "visites", "actions", "accueil", "parametres"]
+PAGE_FILES = ["ma-journee", "personnes", "visites", "actions", "accueil", "impressions", "parametres"]
 
 
 def wait(condition: Callable[[], object], timeout_ms: int = 30_000) -> None:
@@ -73,6 +73,10 @@ def main() -> int:
             for row, name in enumerate(PAGE_FILES):
                 window.navigation.setCurrentRow(row)
                 settle(database)
+                if name == "impressions" and window.prints_page is not None:
+                    # The batch letters' recipients, ticked, with the count and pages.
+                    window.prints_page.load_recipients()
+                    settle(database)
                 window.adapt_to_font()
                 window.grab().save(str(out / f"{name}-{scale}.png"))
         database.shutdown()

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -98,6 +100,7 @@ class PrintsPage(QWidget):
         # The summer letter presents the activities ticked here that are in each person's
         # quarter; none ticked: the first three of her quarter.
         self.letter_actions = CheckList()
+        self.letter_actions.setMinimumHeight(8 * self.fontMetrics().lineSpacing())
         self.letter_actions.setAccessibleName(tr("Activités présentées dans la lettre de l'été"))
         self.letter_actions.itemChanged.connect(lambda _item: self._forget_recipients())
         self.letter_actions_hint = QLabel(
@@ -136,11 +139,13 @@ class PrintsPage(QWidget):
         self.recipients_summary = QLabel()
         self.recipients_summary.setWordWrap(True)
         self.recipients_summary.setAccessibleName(tr("Destinataires cochés et pages"))
+        rows = self.fontMetrics().lineSpacing()
+        self.recipients.setMinimumHeight(14 * rows)
         self.chooser = QWidget()
         chooser = QFormLayout(self.chooser)
         chooser.setContentsMargins(0, 0, 0, 0)
-        self._row(chooser, tr("&Filtrer :"), self.recipient_filter)
-        self._row(chooser, tr("&Quartier :"), self.recipient_territory)
+        self._row(chooser, tr("&Filtrer :"), self.recipient_filter, wrap=False)
+        self._row(chooser, tr("&Quartier :"), self.recipient_territory, wrap=False)
         ticks = QHBoxLayout()
         ticks.addWidget(self.tick_shown)
         ticks.addWidget(self.untick_shown)
@@ -202,12 +207,21 @@ class PrintsPage(QWidget):
 
         report.setVisible(coordinator)  # reports are the coordinators' (architecture.md)
         self.report_box = report
-        layout = QVBoxLayout(self)
+        # The letters' lists make the page taller than a laptop's screen: it scrolls.
+        content = QWidget()
+        layout = QVBoxLayout(content)
         layout.addWidget(programme)
         layout.addWidget(letters)
         layout.addWidget(report)
         layout.addWidget(self.error)
         layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -229,10 +243,10 @@ class PrintsPage(QWidget):
         return combo
 
     @staticmethod
-    def _row(form: QFormLayout, text: str, widget: QWidget) -> None:
+    def _row(form: QFormLayout, text: str, widget: QWidget, wrap: bool = True) -> None:
         label = QLabel(text)
         label.setBuddy(widget)
-        label.setWordWrap(True)
+        label.setWordWrap(wrap)
         form.addRow(label, widget)
 
     def _fail(self, error: Exception) -> None:
