@@ -22,7 +22,15 @@ from havre_desktop.ui.context import load_context_data
 from havre_desktop.ui.main_window import MainWindow, build_context
 from havre_desktop.ui.worker import DatabaseService
 
-PAGE_FILES = ["ma-journee", "personnes", "visites", "actions", "accueil", "impressions", "parametres"]
+PAGE_FILES = [
+    "ma-journee",
+    "personnes",
+    "visites",
+    "actions",
+    "accueil",
+    "impressions",
+    "parametres",
+]
 
 
 def wait(condition: Callable[[], object], timeout_ms: int = 30_000) -> None:
