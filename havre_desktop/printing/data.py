@@ -38,6 +38,14 @@ class CityContact:
     label: str = "Ville du Havre, standard (numéro fictif)"
     phone: str = "02 61 91 00 00"
     heatwave_line: str = "0 800 06 66 66"  # Canicule info service, national, free
+    # The desk or service that receives the public: printed only when set (no sample).
+    service: str = ""
+    address: str = ""
+    hours: str = ""
+
+    def desk_lines(self) -> tuple[str, ...]:
+        """The service, its address and its opening hours, those that are set."""
+        return tuple(part for part in (self.service, self.address, self.hours) if part)
 
     @property
     def is_sample(self) -> bool:
@@ -51,6 +59,9 @@ CITY_SETTINGS = {
     "city_label": "label",
     "city_phone": "phone",
     "city_heatwave_line": "heatwave_line",
+    "city_service": "service",
+    "city_address": "address",
+    "city_hours": "hours",
 }
 DEMO_CITY_CONTACT = CityContact()
 

@@ -449,6 +449,9 @@ class Window:
     height: float = 33 * mm
     size: float = 14.0
     gap_below: float = 12 * mm  # between the window's frame and the letter's text
+    # The sender (the City's service, address, hours) to the left of the window, clear of
+    # it: the window's left edge is 100 mm from the envelope's, about 95 mm on the sheet.
+    sender_width: float = 65 * mm
 
     def text_top(self, geo: Geometry) -> float:
         """The top of page 1's text, below the window (reportlab's y, from the bottom)."""
@@ -458,16 +461,18 @@ class Window:
 WINDOW = Window()
 
 
-def window_lines(address: Sequence[str], typo: Typography) -> tuple[PlacedLine, ...]:
-    """The address lines as placed in the window (each line of the address its own line)."""
+def window_lines(
+    address: Sequence[str], typo: Typography, left: float = WINDOW.left, width: float = WINDOW.width
+) -> tuple[PlacedLine, ...]:
+    """Lines placed from the window's top (each part of the address on its own line)."""
     placed: list[PlacedLine] = []
     ascent = fonts.metrics(fonts.REGULAR).ascent
     y = typo.page_size[1] - WINDOW.top - ascent * WINDOW.size
     window_typo = replace(typo, leading_ratio=1.4)
     for part in address:
         para = Para((Span(part),), WINDOW.size, min_size=WINDOW.size)
-        for line in _wrap(para, WINDOW.width, window_typo):
-            placed.append(PlacedLine(line, WINDOW.left, y))
+        for line in _wrap(para, width, window_typo):
+            placed.append(PlacedLine(line, left, y))
             y -= line.leading
     return tuple(placed)
 
@@ -672,16 +677,26 @@ def paginate(
     typo: Typography,
     header: str = CITY_IDENTITY,
     address: Sequence[str] = (),
+    sender: Sequence[str] = (),
 ) -> LaidOut:
     """Lay a flow out on pages: headings stay with what follows, short blocks stay whole.
 
     `address` (a letter): the recipient's name and postal address, placed in the window
-    of the envelope on page 1 (`Window`); the text of page 1 starts below it.
+    of the envelope on page 1 (`Window`); `sender`, the lines to the left of it; the
+    text of page 1 starts below both.
     """
     geo = Geometry.of(typo)
     blocks = _blocks(flow, geo)
     window = window_lines(address, typo) if address else ()
-    pager = _Paginator(geo, WINDOW.text_top(geo) if address else None)
+    if sender:
+        window += window_lines(sender, typo, typo.margin, WINDOW.sender_width)
+    top = None
+    if address or sender:
+        lowest = (
+            min(placed.y for placed in window) - fonts.metrics(fonts.REGULAR).descent * WINDOW.size
+        )
+        top = min(WINDOW.text_top(geo), lowest - WINDOW.gap_below)
+    pager = _Paginator(geo, top)
     for index, block in enumerate(blocks):
         if block.page_break:
             pager.new_page()

@@ -271,15 +271,21 @@ def layout_letter(
     """
     typo = TYPOGRAPHY[variant]
     address = letter_address(person)
+    # The City's service, address and hours, when set, where a letter's sender goes.
+    desk = context.city.desk_lines()
+    sender = ("Ville du Havre", *desk) if desk else ()
     shown = actions
     while True:
         more = len(shown) < len(actions)
         laid = paginate(
-            letter_flow(person, context, variant, shown, territory, more), typo, address=address
+            letter_flow(person, context, variant, shown, territory, more),
+            typo,
+            address=address,
+            sender=sender,
         )
         if kind_has_actions(context.kind) and len(laid.pages) > 1:
             last = letter_flow(person, context, variant, shown, territory, more, numbers_last=True)
-            other = paginate(last, typo, address=address)
+            other = paginate(last, typo, address=address, sender=sender)
             if len(other.pages) < len(laid.pages):
                 laid = other
         if len(laid.pages) <= LETTER_PAGES or not shown:

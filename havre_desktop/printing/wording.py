@@ -260,6 +260,9 @@ class Words:
         if alert:
             out += self.call(HEATWAVE_LINE_LABEL, city.heatwave_line)
         out += self.call(f"{city.label} :", city.phone)
+        desk = city.desk_lines()
+        if desk:
+            out.append(self.line(Span("Accueil : ", bold=True), sentence(", ".join(desk))))
         if register:
             out.append(
                 self.line(

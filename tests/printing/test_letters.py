@@ -308,3 +308,40 @@ def test_a_name_with_a_character_no_font_has_is_warned_about(
         "apparaîtra comme un carré vide. Remplacez-le ou retirez-le avant d'imprimer.",
     )
     assert "Rose Durand \U0001f33b" in pdfcheck.body_text((tmp_path / "ete.pdf").read_bytes())
+
+
+def test_the_city_desk_is_the_sender_left_of_the_window_and_in_the_useful_numbers(
+    demo_ws: Workspace, tmp_path: Path
+) -> None:
+    city = data.city_contact(
+        {
+            "city_phone": "02 61 91 77 77",
+            "city_service": "Accueil des seniors (fictif)",
+            "city_address": "1 place de l'Essai, 76600 Le Havre",
+            "city_hours": "du lundi au vendredi, de 9 h à 17 h",
+        }
+    )
+    person = _first_followed(demo_ws)
+    target = tmp_path / "ete.pdf"
+    _summer(demo_ws, target, recipient_ids=[person.id], city=city)
+    pdf = target.read_bytes()
+    lines = [line for line in pdfcheck.text_lines(pdf) if line.page == 1]
+    # The sender's characters: left of the window, on the window's lines (a baseline may
+    # hold a sender line and an address line side by side).
+    window = [line for line in lines if 55 * mm < line.baseline < 100 * mm]
+    sender = [[c for c in line.chars if float(str(c["x0"])) < 100 * mm] for line in window]
+    texts = " ".join("".join(str(c["text"]) for c in chars) for chars in sender)
+    assert "Ville du Havre" in texts and "Accueil des seniors (fictif)" in texts
+    assert "de 9 h à 17 h" in texts
+    for chars in sender:
+        # Clear of the window (it starts about 95 mm from the sheet's left edge).
+        assert all(float(str(c["x1"])) < 92 * mm for c in chars)
+    # Below both, the letter itself.
+    first_body = next(line for line in lines if line.text.startswith("Le Havre, le"))
+    assert first_body.baseline > max(line.baseline for line in window) + 10 * mm
+    text = pdfcheck.body_text(pdf)
+    assert (
+        "Accueil : Accueil des seniors (fictif), 1 place de l'Essai, 76600 Le Havre, "
+        "du lundi au vendredi, de 9 h à 17 h." in text
+    )
+    pdfcheck.assert_large_print(pdf, body=16, window=True)

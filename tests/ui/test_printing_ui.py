@@ -157,6 +157,10 @@ def test_the_city_number_set_in_settings_is_printed_and_the_sample_one_is_not(
     assert phone.text() == "02 61 91 77 77"
     (stored,) = demo_app.query("SELECT value FROM settings WHERE key = 'city_phone'")
     assert stored["value"] == "02 61 91 77 77"
+    hours = settings.city_fields["city_hours"]
+    hours.setText("du lundi au vendredi, de 9 h à 17 h")
+    hours.editingFinished.emit()
+    demo_app.settle()
 
     page = demo_app.window.prints_page
     page.programme_territory.setCurrentIndex(page.programme_territory.findData("nord"))
@@ -165,6 +169,7 @@ def test_the_city_number_set_in_settings_is_printed_and_the_sample_one_is_not(
     preview = page.last_preview
     text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(preview.pdf)).pages)
     assert "02 61 91 77 77" in text
+    assert "Accueil : du lundi au vendredi, de 9 h à 17 h." in text
     assert "02 61 91 00 00" not in text and "numéro fictif" not in text
     assert preview.warnings.isHidden()
     preview.close()

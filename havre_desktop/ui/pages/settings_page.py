@@ -83,6 +83,9 @@ class SettingsPage(QWidget):
                 tr("Ligne d'information &canicule :"),
                 DEMO_CITY_CONTACT.heatwave_line,
             ),
+            ("city_service", tr("&Service ou accueil :"), tr("Accueil des seniors")),
+            ("city_address", tr("&Adresse de l'accueil :"), tr("numéro, rue, code postal")),
+            ("city_hours", tr("&Horaires d'ouverture :"), tr("du lundi au vendredi, 9 h - 17 h")),
         ):
             field = QLineEdit(settings.get(key, ""))
             field.setPlaceholderText(placeholder)
@@ -141,7 +144,7 @@ class SettingsPage(QWidget):
         """Save one of the City's details; a phone number is checked and written the French way."""
         field = self.city_fields[key]
         value = field.text().strip()
-        if value and key != "city_label":
+        if value and key in ("city_phone", "city_heatwave_line"):
             try:
                 normalised = normalise_phone(value)
             except ValueError as error:
