@@ -69,14 +69,19 @@ class HandoutData:
 
 
 def handout_flow(
-    handout: HandoutData, variant: Variant, compact: bool = False, notes_last: bool = False
+    handout: HandoutData,
+    variant: Variant,
+    compact: bool = False,
+    notes_last: bool = False,
+    desk: bool = True,
 ) -> list[Flow]:
     """What a handout says, in reading order; the useful numbers come right after who and when.
 
     `compact` leaves the accessibility notes and sign-up details out of the actions
     (whom to call stays), and the sentence that introduces them; `notes_last` puts
-    the next visit and the agent's words after the actions instead of before them.
-    `layout_handout` uses them when that saves a sheet.
+    the next visit and the agent's words after the actions instead of before them;
+    `desk` prints the City's desk (when set) in the useful numbers. `layout_handout`
+    uses them to fit the handout's sheets.
     """
     w = Words(TYPOGRAPHY[variant])
     flow: list[Flow] = [w.h1("Des activités pour vous")]
@@ -90,7 +95,7 @@ def handout_flow(
         flow.append(w.line("Vous avez reçu ce document à l'accueil de la Ville du Havre."))
     flow.append(w.p(f"Date : {long_date(handout.given_on)}."))
     # On the first page, whatever the size: the part of the handout that goes on the fridge.
-    flow.append(w.numbers_block(handout.city, handout.alert))
+    flow.append(w.numbers_block(handout.city, handout.alert, desk=desk))
     flow += w.agent_block(handout.agent, handout.city)
     if handout.alert:
         flow.append(w.heat_block())
@@ -133,26 +138,29 @@ def layout_handout(handout: HandoutData, variant: Variant) -> LaidOut:
     next visit and the agent's words after the actions (they then fill the end of a
     page instead of pushing an action over); the compact text (no accessibility
     notes, sign-up details or "no fixed place") in both placements; the actions (at
-    most REORDER_AT_MOST) in other orders, so that a short one fills page 1's end.
+    most REORDER_AT_MOST) in other orders, so that a short one fills page 1's end;
+    and all of these again without the City's desk line in the useful numbers.
     """
     typo = TYPOGRAPHY[variant]
     target = page_target(len(handout.actions), variant)
     has_notes = handout.next_contact is not None or bool(handout.message.strip())
     placements = (False, True) if has_notes else (False,)
 
-    def candidates() -> Iterator[tuple[HandoutData, bool, bool]]:
-        for compact in (False, True):
-            for notes_last in placements:
-                yield handout, compact, notes_last
-        if 1 < len(handout.actions) <= REORDER_AT_MOST:
-            for order in itertools.permutations(handout.actions):
-                if order != handout.actions:
-                    for notes_last in placements:
-                        yield replace(handout, actions=order), True, notes_last
+    def candidates() -> Iterator[tuple[HandoutData, bool, bool, bool]]:
+        # The City's desk line goes last: the actions matter more on the sheet.
+        for desk in (True, False) if handout.city.desk_lines() else (False,):
+            for compact in (False, True):
+                for notes_last in placements:
+                    yield handout, compact, notes_last, desk
+            if 1 < len(handout.actions) <= REORDER_AT_MOST:
+                for order in itertools.permutations(handout.actions):
+                    if order != handout.actions:
+                        for notes_last in placements:
+                            yield replace(handout, actions=order), True, notes_last, desk
 
     best: tuple[tuple[bool, int, int], LaidOut] | None = None
-    for data_, compact, notes_last in candidates():
-        laid = paginate(handout_flow(data_, variant, compact, notes_last), typo)
+    for data_, compact, notes_last, desk in candidates():
+        laid = paginate(handout_flow(data_, variant, compact, notes_last, desk), typo)
         pages = len(laid.pages)
         cost = (pages > target, (pages + 1) // 2, len(sparse_pages(laid)))
         if not cost[0] and not cost[2]:

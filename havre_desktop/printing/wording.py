@@ -241,8 +241,11 @@ class Words:
         alert: bool,
         anchor: str | None = None,
         register: bool = True,
+        desk: bool = True,
     ) -> Group:
         """Useful numbers, in a box: the part of the handout that goes on the fridge.
+
+        `desk`: the City's desk (service, address, hours) when set, on an "Accueil" line.
 
         Each number in bold at the start of its line; the City's number on its own
         line, bigger; what the register is and how to enrol, in two short
@@ -260,9 +263,9 @@ class Words:
         if alert:
             out += self.call(HEATWAVE_LINE_LABEL, city.heatwave_line)
         out += self.call(f"{city.label} :", city.phone)
-        desk = city.desk_lines()
-        if desk:
-            out.append(self.line(Span("Accueil : ", bold=True), sentence(", ".join(desk))))
+        if desk and city.desk_lines():
+            where = sentence(", ".join(city.desk_lines()))
+            out.append(self.line(Span("Accueil : ", bold=True), where))
         if register:
             out.append(
                 self.line(

@@ -13,6 +13,7 @@ import pytest
 from havre_desktop.core import contacts, visits
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.printing import handouts
+from havre_desktop.printing.data import city_contact
 from havre_desktop.printing.handouts import page_target
 from havre_desktop.printing.layout import MIN_LINES, Variant
 from tests.helpers import person_values
@@ -117,3 +118,27 @@ def test_a_long_name_is_never_cut_inside_a_word(demo_ws: Workspace, variant: Var
     assert f"Ce document est pour {LONG_NAME_GIVEN} {LONG_NAME_FAMILY}." in pdfcheck.body_text(
         pdf
     ).replace("- ", "-")
+
+
+@pytest.mark.parametrize("variant", list(Variant))
+def test_with_the_city_desk_set_3_actions_still_fit(demo_ws: Workspace, variant: Variant) -> None:
+    """The desk's line goes into the useful numbers only where the sheets have room."""
+    city = city_contact(
+        {
+            "city_phone": "02 61 91 77 77",
+            "city_service": "Accueil des seniors (fictif)",
+            "city_address": "1 place de l'Essai, 76600 Le Havre",
+            "city_hours": "du lundi au vendredi, de 9 h à 17 h",
+        }
+    )
+    person = lefevre(demo_ws)
+    visits.plan_contact(demo_ws, person, {"due_on": "2026-12-01", "kind": "visite"})
+    pdf = handouts.personal_handout_for(
+        demo_ws, person, longest_senior_actions(demo_ws, 3), variant=variant, city=city
+    )
+    assert pdfcheck.page_count(pdf) <= TARGET[variant]
+    assert_packed(pdf)
+    one = handouts.personal_handout_for(
+        demo_ws, person, longest_senior_actions(demo_ws, 1), variant=variant, city=city
+    )
+    assert "Accueil : Accueil des seniors (fictif)" in pdfcheck.body_text(one)
