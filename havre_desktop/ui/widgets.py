@@ -13,18 +13,32 @@ from PySide6.QtWidgets import (
     QApplication,
     QDateTimeEdit,
     QFormLayout,
+    QFrame,
     QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
+    QScrollArea,
     QTableView,
+    QVBoxLayout,
     QWidget,
 )
 
 from havre_common import contract
 from havre_common.french import count
+
+
+def scrolling(page: QWidget, content: QWidget) -> None:
+    """`content` fills `page` and scrolls when taller (200 % text size): nothing is cut."""
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setWidget(content)
+    outer = QVBoxLayout(page)
+    outer.setContentsMargins(0, 0, 0, 0)
+    outer.addWidget(scroll)
 
 
 def error_label() -> QLabel:

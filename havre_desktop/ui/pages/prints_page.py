@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QFormLayout,
-    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -21,7 +20,6 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -48,7 +46,7 @@ from havre_desktop.printing.report import activity_report_for
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import tr
 from havre_desktop.ui.print_preview import PdfPreviewDialog
-from havre_desktop.ui.widgets import CheckList, checked_ids, error_label, fold
+from havre_desktop.ui.widgets import CheckList, checked_ids, error_label, fold, scrolling
 
 log = logging.getLogger("havre.ui.printing")
 
@@ -215,13 +213,7 @@ class PrintsPage(QWidget):
         layout.addWidget(report)
         layout.addWidget(self.error)
         layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(content)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        scrolling(self, content)
 
     # -- helpers ----------------------------------------------------------------------
 

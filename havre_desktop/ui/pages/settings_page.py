@@ -22,6 +22,7 @@ from havre_desktop.core.workspace import Workspace
 from havre_desktop.printing.data import DEMO_CITY_CONTACT, SAMPLE_CITY_PHONE
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import tr
+from havre_desktop.ui.widgets import scrolling
 
 
 class SettingsPage(QWidget):
@@ -61,7 +62,8 @@ class SettingsPage(QWidget):
             if text:
                 label = QLabel(text)
                 label.setBuddy(widget)
-                label.setWordWrap(True)
+                # Short labels on one line: wrapped, "Taille du texte :" was cut by its row.
+                label.setWordWrap(len(text) > 30)
                 widget.setAccessibleName(text.replace("&", "").rstrip(" :"))
                 form.addRow(label, widget)
             else:
@@ -133,12 +135,15 @@ class SettingsPage(QWidget):
         info.setWordWrap(True)
         info.setAccessibleName(tr("Informations du profil"))
         profile_layout.addWidget(info)
-        layout = QVBoxLayout(self)
+        # At 200 % text size the page is taller than the window: it scrolls, nothing is cut.
+        content = QWidget()
+        layout = QVBoxLayout(content)
         layout.addWidget(display)
         layout.addWidget(work)
         layout.addWidget(city)
         layout.addWidget(profile)
         layout.addStretch(1)
+        scrolling(self, content)
 
     def _save_city(self, key: str) -> None:
         """Save one of the City's details; a phone number is checked and written the French way."""
