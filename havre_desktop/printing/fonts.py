@@ -359,8 +359,8 @@ def runs(text: str, bold: bool) -> tuple[tuple[str, str], ...]:
 
 def missing(text: str) -> str:
     """The characters of `text` that no embedded font can draw (each once, in order)."""
-    if text.isascii():
-        return ""
+    if text.isascii() or _SEEDED.issuperset(text):
+        return ""  # French text: all in our font
     found = dict.fromkeys(
         char
         for char in shape(text)
