@@ -425,6 +425,11 @@ def prepare_document(doc: Any) -> None:
         font.state[doc].havre_seeded = True
 
 
+def seeded(text: str) -> bool:
+    """Whether every character of `text` has the same code in every prepared document."""
+    return _SEEDED.issuperset(text)
+
+
 def font_name(bold: bool) -> str:
     return BOLD if bold else REGULAR
 

@@ -29,7 +29,9 @@ from functools import lru_cache
 from typing import IO
 
 from reportlab.lib.pagesizes import A4
+from reportlab.lib.rl_accel import fp_str
 from reportlab.lib.units import cm, mm
+from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
 from havre_desktop.printing import fonts
@@ -794,25 +796,61 @@ def new_canvas(target: IO[bytes], meta: Metadata) -> Canvas:
     return canvas
 
 
+# "(...) Tj" of text in our two faces whose codes are the same in every document.
+_SHOWN: dict[tuple[str, str], str] = {}
+_SHOWN_MAX = 50_000
+
+
 class _Text:
     """One text object per page; a font is set only when it changes."""
 
     def __init__(self, canvas: Canvas) -> None:
+        self.canvas = canvas
         self.obj = canvas.beginText()
-        self._font: tuple[str, float] | None = None
+        self._font: tuple[str, float] | None = None  # as set on reportlab's text object
+        self._shown: tuple[str, float] | None = None  # as set by our own operator
 
     def line(self, x: float, y: float, segments: tuple[tuple[str, bool], ...], size: float) -> None:
         self.obj.setTextOrigin(x, y)
         for segment, bold in fonts.visual(segments):
             # Characters our font lacks are drawn with an embedded fallback (fonts.runs).
             for name, run in fonts.runs(segment, bold):
+                if self._show_seeded(name, run, size):
+                    continue
                 font = (name, size)
                 if font != self._font:
                     self.obj.setFont(*font)
                     self._font = font
+                self.obj._curSubset = -1  # type: ignore[attr-defined] # ours may have changed it
+                self._shown = None
                 # What textOut does, minus measuring the text to advance a cursor we never
                 # use (every line sets its own origin): a fifth of the drawing time.
                 self.obj._code.append(self.obj._formatText(run))  # type: ignore[attr-defined]
+
+    def _show_seeded(self, name: str, run: str, size: float) -> bool:
+        """Draw text made only of ASCII and the seeded French letters with cached operators.
+
+        Their codes are the same in every document (fonts.prepare_document), so the
+        operator reportlab would write is always the same: encoding, escaping and
+        formatting it again was a third of the drawing time.
+        """
+        doc = self.canvas._doc  # type: ignore[attr-defined]
+        shown = _SHOWN.get((name, run))
+        if shown is None:
+            if name not in (fonts.REGULAR, fonts.BOLD) or not fonts.seeded(run):
+                return False
+            parts = pdfmetrics.getFont(name).splitString(run, doc)  # type: ignore[attr-defined]
+            if len(parts) != 1 or parts[0][0] != 0:
+                return False
+            shown = f"({self.canvas._escape(parts[0][1])}) Tj"  # type: ignore[attr-defined]
+            if len(_SHOWN) < _SHOWN_MAX:
+                _SHOWN[(name, run)] = shown
+        if self._shown != (name, size):
+            subset = pdfmetrics.getFont(name).getSubsetInternalName(0, doc)  # type: ignore[attr-defined]
+            self.obj._code.append(f"{subset} {fp_str(size)} Tf {fp_str(size * 1.2)} TL")  # type: ignore[attr-defined]
+            self._shown = (name, size)
+        self.obj._code.append(shown)  # type: ignore[attr-defined]
+        return True
 
 
 def draw_section(canvas: Canvas, section: LaidOut, typo: Typography) -> int:
