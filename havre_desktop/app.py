@@ -9,7 +9,6 @@ import os
 import shutil
 import sys
 import tempfile
-import traceback
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -41,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--demo-persons", type=int, default=1500, metavar="N", help=argparse.SUPPRESS
     )
     parser.add_argument(
+        "--restaurer",
+        metavar="FICHIER",
+        help="restaure une sauvegarde chiffrée du profil (Paramètres > Sauvegarder le profil) "
+        "dans un dossier de profil vide ; la phrase de récupération est demandée",
+    )
+    parser.add_argument(
         "--self-test",
         action="store_true",
         help="vérifie l'installation sans écran (profil jetable, base, recherche, PDF, Qt) "
@@ -65,7 +70,9 @@ def open_demo_workspace(root: Path, persons: int) -> object:
 
 def _install_excepthook(log_path: Path) -> None:
     def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
-        log.error("unexpected error:\n%s", "".join(traceback.format_exception(kind, value, tb)))
+        # The log's formatter keeps the frames and the type, not the message (it may quote
+        # personal data): see core/logs.py.
+        log.error("unexpected error", exc_info=(kind, value, tb))
         try:
             from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -102,6 +109,11 @@ def main(argv: list[str] | None = None) -> int:
     log_path = configure_logging(ProfilePaths(root).logs)
     _install_excepthook(log_path)
     log.info("starting %s %s (demo=%s)", APP_NAME, __version__, bool(args.demo))
+    from havre_desktop.core.files import wipe_leftovers
+
+    wiped = wipe_leftovers(Path(tempfile.gettempdir()))
+    if wiped:
+        log.info("%d folders of letters left by an earlier version wiped", wiped)
 
     from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
     from PySide6.QtWidgets import QApplication
@@ -131,17 +143,23 @@ def main(argv: list[str] | None = None) -> int:
             from havre_desktop.core.errors import KeyringUnavailableError
             from havre_desktop.core.keys import usable_keyring
             from havre_desktop.core.profile import ProfileManager
-            from havre_desktop.ui.startup import open_profile
+            from havre_desktop.ui.startup import choose_pin_if_none, open_profile
 
             manager = ProfileManager(root, None)
             with contextlib.suppress(KeyringUnavailableError):  # else: the passphrase fallback
                 manager.keyring_backend = usable_keyring(manager.remembered_backend)
-            opened = open_profile(manager)
+            if args.restaurer:
+                from havre_desktop.ui.startup import restore_profile
+
+                opened = restore_profile(manager, Path(args.restaurer))
+            else:
+                opened = open_profile(manager)
             if opened is None:
                 return 1
             ws = opened
+            choose_pin_if_none(ws)
             sync_source = (manager.profile_id, manager.keyring_backend)
-            return _run_window(app, ws, str(root), sync_source)
+            return _run_window(app, ws, str(root), sync_source, manager)
         return _run_window(app, ws, "")
     finally:
         if demo_root is not None:
@@ -149,7 +167,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run_window(
-    app: object, ws: object, profile_folder: str = "", sync_source: tuple[str, Any] | None = None
+    app: object,
+    ws: object,
+    profile_folder: str = "",
+    sync_source: tuple[str, Any] | None = None,
+    profile: Any = None,
 ) -> int:
     from PySide6.QtWidgets import QApplication
 
@@ -162,7 +184,10 @@ def _run_window(
     data = load_context_data(ws)  # before the worker owns the connection
     sync_store = ws.store.open_another() if sync_source is not None else None
     database = DatabaseService(ws)
-    window = MainWindow(build_context(database, data), profile_folder)
+    window = MainWindow(build_context(database, data), profile_folder, profile)
+    from havre_desktop.ui.lock import SessionLockMonitor
+
+    window.lock.listen_to_session(SessionLockMonitor.for_desktop())
     window.show()
     controllers: list[Any] = []
     if sync_source is not None and sync_store is not None:

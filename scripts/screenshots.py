@@ -1,4 +1,5 @@
-"""Save PNG screenshots of every page on demo data, at 100 % and 200 % text size.
+"""Save PNG screenshots of every page on demo data, at 100 % and 200 % text size, and in the
+high-contrast theme (at 100 %).
 
 QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py [dossier]
 """
@@ -17,20 +18,21 @@ from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 from havre_desktop.app import open_demo_workspace
+from havre_desktop.core import applock
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.ui.context import load_context_data
 from havre_desktop.ui.main_window import MainWindow, build_context
 from havre_desktop.ui.worker import DatabaseService
 
-PAGE_FILES = [
-    "ma-journee",
-    "personnes",
-    "visites",
-    "actions",
-    "accueil",
-    "impressions",
-    "parametres",
-]
+PAGE_FILES = {
+    "today": "ma-journee",
+    "persons": "personnes",
+    "visits": "visites",
+    "actions": "actions",
+    "reception": "accueil",
+    "prints": "impressions",
+    "settings": "parametres",
+}
 
 
 def wait(condition: Callable[[], object], timeout_ms: int = 30_000) -> None:
@@ -61,15 +63,21 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="havre-shots-") as tmp:
         ws = open_demo_workspace(Path(tmp), 1500)
         assert isinstance(ws, Workspace)
+        applock.set_pin(ws, "2580")  # the lock page asks a code, as on an agent's laptop
         data = load_context_data(ws)
         database = DatabaseService(ws)
         window = MainWindow(build_context(database, data))
         window.resize(1280, 800)
         window.show()
         settle(database)
-        for scale in (100, 200):
-            assert window.theme is not None
-            window.theme.apply(scale)
+        for scale, high_contrast, suffix in (
+            (100, False, "100"),
+            (200, False, "200"),
+            (100, True, "contraste"),
+        ):
+            # Through Paramètres, as a user would: the page then shows the size in use.
+            window.settings_page.text_scale.setValue(scale)
+            window.settings_page.high_contrast.setChecked(high_contrast)
             window.adapt_to_font()
             settle(database)
             persons = window.persons_page
@@ -78,15 +86,23 @@ def main() -> int:
             settle(database)
             persons.open_fiche(0)
             settle(database)
-            for row, name in enumerate(PAGE_FILES):
-                window.navigation.setCurrentRow(row)
+            for key, name in PAGE_FILES.items():
+                window.show_page(key)
                 settle(database)
                 if name == "impressions" and window.prints_page is not None:
                     # The batch letters' recipients, ticked, with the count and pages.
                     window.prints_page.load_recipients()
                     settle(database)
                 window.adapt_to_font()
-                window.grab().save(str(out / f"{name}-{scale}.png"))
+                window.grab().save(str(out / f"{name}-{suffix}.png"))
+            if suffix == "100":  # the lock page over the fiche, after one wrong code
+                window.go_to(persons)
+                window.lock.lock("raccourci")
+                window.lock.attempt("1357")
+                settle(database)
+                window.grab().save(str(out / "verrouillage.png"))
+                window.lock.unlock()
+                settle(database)
         database.shutdown()
     print(f"captures enregistrées dans {out}")
     return 0

@@ -50,9 +50,11 @@ ENUMS: Final[MappingProxyType[str, MappingProxyType[str, str]]] = MappingProxyTy
                 "partage-partenaires": "Partage avec les partenaires",
             },
             "planned_kinds": {
-                "visite": "Visite",
+                "visite": "Visite à domicile",
                 "appel": "Appel",
                 "suivi": "Suivi",
+                "suivi-visite": "Suivi par une visite",
+                "suivi-appel": "Suivi par un appel",
                 "appel-alerte": "Appel d'alerte",
             },
             "requesters": {"personne": "La personne", "tiers": "Un tiers"},
@@ -563,7 +565,8 @@ CONTACTS: Final = Table(
             writers=_NOT_RECEPTION,
         ),
         _uuid("referent_agent_id", "Référent", readers=_NOT_RECEPTION, writers=_NOT_RECEPTION),
-        _flag("archived", "Archivée"),
+        # A reception desk counts walk-ins; it does not decide a fiche is closed.
+        _flag("archived", "Archivée", writers=_NOT_RECEPTION),
         *_STAMPS,
     ),
     Sync.BOTH,

@@ -6,6 +6,8 @@ Counts take the singular for 0 and 1 and the plural from 2 on ("0 modification e
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 
 def french_number(n: int) -> str:
     """12345 → "12 345" (narrow no-break space between thousands, as in French)."""
@@ -60,3 +62,31 @@ def elide(word: str, following: str) -> str:
 def de(following: str) -> str:
     """ "de Camille", "d'Agent Fictif", "d'Émilie", "de la Ville"."""
     return elide("de", following)
+
+
+def french_date(value: str | date | None) -> str:
+    """2026-11-25 → 25/11/2026."""
+    if not value:
+        return ""
+    if isinstance(value, datetime):
+        value = value.date()
+    text = value.isoformat() if isinstance(value, date) else str(value)
+    year, month, day = text[:10].split("-")
+    return f"{day}/{month}/{year}"
+
+
+def french_datetime(value: str | None) -> str:
+    """2026-11-25T10:00+01:00 → 25/11/2026 10:00 (the civil time as recorded)."""
+    if not value:
+        return ""
+    text = str(value)
+    hour = text[11:16] if len(text) >= 16 else ""
+    return f"{french_date(text)} {hour}".strip()
+
+
+def address_lines(address_line: object, postcode: object, city: object) -> list[str]:
+    """A French address as it is written: the street (with floor and building), then the
+    postcode and the town on a line of their own ("76620 Le Havre")."""
+    street = str(address_line or "").strip()
+    town = " ".join(str(p).strip() for p in (postcode, city) if p and str(p).strip())
+    return [line for line in (street, town) if line]

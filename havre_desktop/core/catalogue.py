@@ -82,6 +82,19 @@ def get_action(ws: Workspace, action_id: str) -> dict[str, Any]:
     return action
 
 
+# Who an action is for, by the resident's age group (Accueil asks the age group, the
+# catalogue states audiences): an action fits when one of its audiences is the group's.
+AGE_GROUP_AUDIENCES: dict[str, frozenset[str]] = {
+    "moins-25": frozenset({"enfants", "jeunes", "familles", "handicap", "tout-public"}),
+    "25-59": frozenset(
+        {"familles", "demandeurs-emploi", "associations", "handicap", "tout-public"}
+    ),
+    "60-74": frozenset({"seniors", "demandeurs-emploi", "associations", "handicap", "tout-public"}),
+    "75-84": frozenset({"seniors", "associations", "handicap", "tout-public"}),
+    "85-plus": frozenset({"seniors", "associations", "handicap", "tout-public"}),
+}
+
+
 def list_actions(
     ws: Workspace,
     *,
@@ -90,6 +103,7 @@ def list_actions(
     territory_id: str | None = None,
     audience_id: str | None = None,
     need_id: str | None = None,
+    age_group_id: str | None = None,
     step_free: bool = False,
     free_only: bool = False,
     statuses: list[str] | None = None,
@@ -113,6 +127,14 @@ def list_actions(
         if value:
             where.append(f"EXISTS (SELECT 1 FROM json_each({column}) WHERE value = ?)")
             params.append(value)
+    if age_group_id:
+        audiences = sorted(AGE_GROUP_AUDIENCES[age_group_id])
+        where.append(
+            "EXISTS (SELECT 1 FROM json_each(a.audience_ids) WHERE value IN ("
+            + ",".join("?" for _ in audiences)
+            + "))"
+        )
+        params += audiences
     if step_free:
         where.append("json_extract(a.accessibility, '$.step_free') = 1")
     if free_only:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from havre_common import contract
 from havre_common.values import normalise_phone
-from havre_desktop.core import audit
-from havre_desktop.core.errors import ValidationError
+from havre_desktop.core import agents, audit
+from havre_desktop.core.errors import PermissionDeniedError, ValidationError
 from havre_desktop.core.validation import Checker, phone_search_text
 from havre_desktop.core.workspace import Workspace, decode_row, new_id
 
@@ -188,7 +189,12 @@ def update(ws: Workspace, contact_id: str, changes: dict[str, Any]) -> dict[str,
 
 
 def archive(ws: Workspace, contact_id: str, archived: bool = True) -> dict[str, Any]:
-    """Archived fiches leave the lists but stay on record (and keep syncing)."""
+    """Archived fiches leave the lists but stay on record (and keep syncing). Not a
+    reception desk's decision (the contract's writers; the server refuses it too)."""
+    writers = contract.CONTACTS.field("archived").writers
+    role = agents.current_role(ws)
+    if role is not None and writers is not None and role not in writers:
+        raise PermissionDeniedError("Votre rôle ne permet pas d'archiver une fiche.")
     with ws.store.transaction():
         ws.update_row("contacts", contact_id, {"archived": archived})
     return get(ws, contact_id)
@@ -244,10 +250,7 @@ def list_page(
 def record_consent(ws: Workspace, contact_id: str, values: dict[str, Any]) -> dict[str, Any]:
     check = Checker()
     purpose = check.choice(
-        values,
-        "purpose",
-        "Objet du consentement",
-        {"fiche": "Fiche", "registre": "Registre", "partage-partenaires": "Partage"},
+        values, "purpose", "Objet du consentement", contract.ENUMS["consent_purposes"]
     )
     recorded_on = check.date(
         values,

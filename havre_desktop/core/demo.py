@@ -390,8 +390,8 @@ def _seed_planned(
             (
                 person,
                 today - timedelta(days=rng.randint(1, 3)),
-                "suivi",
-                "Suivi promis lors de la dernière visite",
+                rng.choice(("suivi-visite", "suivi-appel")),
+                "Promis lors de la dernière visite : nouvelles de la demande d'aide à domicile",
             )
         )
     for person in pool[8:20]:

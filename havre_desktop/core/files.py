@@ -69,3 +69,29 @@ def fsync_dir(path: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+# Folders that earlier versions left in the temporary folder, with batch letters in clear
+# (names and addresses); the application now keeps letters in memory.
+LEFTOVER_PATTERNS = ("havre-courriers-*",)
+
+
+def wipe_leftovers(temp_dir: Path) -> int:
+    """Delete what earlier versions left in `temp_dir` (this user's folders only); returns
+    how many folders were removed. Run at every start."""
+    import shutil
+
+    removed = 0
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    for pattern in LEFTOVER_PATTERNS:
+        for folder in Path(temp_dir).glob(pattern):
+            try:
+                if not folder.is_dir() or folder.is_symlink():
+                    continue
+                if uid is not None and folder.stat().st_uid != uid:
+                    continue
+            except OSError:
+                continue
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += not folder.exists()
+    return removed

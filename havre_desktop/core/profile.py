@@ -22,6 +22,7 @@ from havre_desktop.core.errors import (
     KeyMissingError,
     KeyringUnavailableError,
     ProfileError,
+    WrongPassphraseError,
 )
 from havre_desktop.core.files import write_file
 from havre_desktop.core.keys import (
@@ -117,26 +118,38 @@ class ProfileManager:
         self.paths.root.mkdir(parents=True, exist_ok=True)
         key = new_database_key()
         recovery = new_recovery_passphrase()
-        profile_id = str(uuid.uuid4())
-        method = UnlockMethod.KEYRING if passphrase is None else UnlockMethod.PASSPHRASE
-        self._write_info(
-            {
-                "profile_id": profile_id,
-                "unlock_method": str(method),
-                "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "created_by_version": __version__,
-            }
-        )
-        if method is UnlockMethod.KEYRING:
-            self._keystore().save(key)
-            self._remember_backend()
-        else:
-            assert passphrase is not None
-            self.slots.set_slot(key, normalise_passphrase(passphrase), "passphrase")
+        method = self._keep_key(key, passphrase, {})
         self.slots.set_slot(key, recovery, "recovery")
         store = Store.create(self.paths.database, key)
         log.info("profile created (unlock method: %s)", method)
         return CreatedProfile(store, recovery, method)
+
+    def adopt_restored(
+        self, key: bytes, recovery_slot: dict[str, Any], passphrase: str | None, restored_from: str
+    ) -> UnlockMethod:
+        """A database restored from a backup becomes this folder's profile: a new profile id,
+        its key kept as at creation (keyring, or a passphrase), the backup's recovery slot."""
+        self.slots.write([recovery_slot])
+        return self._keep_key(key, passphrase, {"restored_from_backup_of": restored_from})
+
+    def _keep_key(self, key: bytes, passphrase: str | None, extra: dict[str, Any]) -> UnlockMethod:
+        """profile.json (a new profile id), then the key in the keyring or a passphrase slot."""
+        method = UnlockMethod.KEYRING if passphrase is None else UnlockMethod.PASSPHRASE
+        self._write_info(
+            {
+                "profile_id": str(uuid.uuid4()),
+                "unlock_method": str(method),
+                "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "created_by_version": __version__,
+                **extra,
+            }
+        )
+        if passphrase is None:
+            self._keystore().save(key)
+            self._remember_backend()
+        else:
+            self.slots.set_slot(key, normalise_passphrase(passphrase), "passphrase")
+        return method
 
     # -- unlocking --------------------------------------------------------------------
 
@@ -185,6 +198,24 @@ class ProfileManager:
             except KeyringUnavailableError:
                 log.warning("key could not be restored to the keyring after recovery")
         return store
+
+    def verify_secret(self, text: str) -> bool:
+        """Whether `text` is this profile's passphrase or its recovery passphrase (the app lock
+        asks it after too many wrong PINs). Nothing is opened or changed."""
+        kinds = self.slots.kinds()
+        if "passphrase" in kinds:
+            try:
+                self.slots.unlock(normalise_passphrase(text), "passphrase")
+                return True
+            except WrongPassphraseError:
+                pass
+        if "recovery" in kinds and normalise_recovery_passphrase(text):
+            try:
+                self.slots.unlock(normalise_recovery_passphrase(text), "recovery")
+                return True
+            except WrongPassphraseError:
+                pass
+        return False
 
     def change_passphrase(self, old_passphrase: str, new_passphrase: str) -> None:
         """Re-wrap the (unchanged) database key under a new passphrase."""

@@ -56,12 +56,17 @@ def fts_query(text: str) -> str | None:
     return " ".join(f'"{w}"*' for w in words)
 
 
-def person_search_sql(text: str, *, include_archived: bool = False) -> str:
-    """The SQL `search_persons` runs for this text (the benchmark runs it directly too)."""
+def is_ranked(text: str) -> bool:
+    """Whether the results for this text come closest first (the list says so)."""
     words = _WORD.findall(text)
     typed = sum(len(w) for w in words)
     has_letters = any(not w.isdigit() for w in words)  # digits (phones): ranking says nothing
-    order = "ORDER BY contacts_fts.rank" if has_letters and typed >= RANK_FROM_CHARS else ""
+    return has_letters and typed >= RANK_FROM_CHARS
+
+
+def person_search_sql(text: str, *, include_archived: bool = False) -> str:
+    """The SQL `search_persons` runs for this text (the benchmark runs it directly too)."""
+    order = "ORDER BY contacts_fts.rank" if is_ranked(text) else ""
     return PERSON_SEARCH_SQL.format(archived="0, 1" if include_archived else "0", order=order)
 
 

@@ -151,6 +151,29 @@ class Store:
             raise StoreError("Cette base n'a pas été ouverte par une clé connue.")
         return Store.open(self.path, self._key)
 
+    def export_encrypted(self, target: Path) -> None:
+        """A consistent copy of the whole database into the new file `target`, encrypted with
+        the same key (``sqlcipher_export`` in one transaction; the schema version follows)."""
+        if self._key is None:
+            raise StoreError("Cette base n'a pas été ouverte par une clé connue.")
+        if self.in_transaction:
+            raise StoreError("Une copie ne se fait pas au milieu d'une transaction.")
+        self.conn.execute(
+            f"ATTACH DATABASE ? AS copie KEY \"x'{self._key.hex()}'\"", (str(target),)
+        )
+        try:
+            with self.transaction():
+                self.conn.execute("SELECT sqlcipher_export('copie')")
+                self.conn.execute(f"PRAGMA copie.user_version = {self.schema_version()}")
+        finally:
+            self.conn.execute("DETACH DATABASE copie")
+
+    def backup_key(self) -> bytes:
+        """The database key, for a backup's integrity code (core/backup.py); never stored."""
+        if self._key is None:
+            raise StoreError("Cette base n'a pas été ouverte par une clé connue.")
+        return self._key
+
     def _configure(self) -> None:
         mode = self.conn.execute(f"PRAGMA journal_mode = {JOURNAL_MODE}").fetchone()[0]
         if str(mode).lower() != JOURNAL_MODE:

@@ -7,6 +7,7 @@ store, or raises `ValidationError` with one message per field.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -101,7 +102,7 @@ class Checker:
         values: dict[str, Any],
         field: str,
         label: str,
-        allowed: dict[str, str],
+        allowed: Mapping[str, str],
         *,
         required: bool = True,
     ) -> str | None:
@@ -116,7 +117,7 @@ class Checker:
         return str(value)
 
     def choices(
-        self, values: dict[str, Any], field: str, label: str, allowed: dict[str, str]
+        self, values: dict[str, Any], field: str, label: str, allowed: Mapping[str, str]
     ) -> list[str]:
         items = values.get(field) or []
         if isinstance(items, str):

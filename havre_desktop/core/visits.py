@@ -1,7 +1,9 @@
 """Visits, planned contacts, reception-desk encounters and handouts given.
 
-Visits are append-only: a correction is a new revision by its author. Logging
-a visit also closes the planned contact it fulfils, in the same transaction.
+Visits are append-only: a correction is a new revision by its author. Logging a visit
+also closes the planned contact it fulfils, in the same transaction — unless the person
+was not reached (absent, postponed): then what was planned stays open, moved to the new
+date when one is given, so nobody drops off *Ma journée* without having been seen.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from havre_common import contract
+from havre_common.french import french_date
 from havre_common.values import parse_datetime
 from havre_desktop.core import agents, audit
 from havre_desktop.core.errors import PermissionDeniedError, ValidationError
@@ -26,6 +29,14 @@ VISIT_FIELDS = tuple(
     for f in contract.VISITS.fields
     if f.updatable and f.name not in ("revision", "created_at", "updated_at")
 )
+
+
+# Outcomes after which the planned contact is still to be done.
+NOT_REACHED_OUTCOMES = frozenset({"absent", "reportee"})
+PLANNED_KINDS = contract.ENUMS["planned_kinds"]
+FOLLOW_UP_KINDS = {"suivi-visite": "une visite", "suivi-appel": "un appel"}
+# Kinds listed under "Suivis promis" ("suivi" alone: before the visit/call choice).
+PROMISED_KINDS = ("suivi", *FOLLOW_UP_KINDS)
 
 
 def _require_visit_role(ws: Workspace) -> None:
@@ -85,10 +96,27 @@ def clean_visit(ws: Workspace, values: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def _follow_up(ws: Workspace, values: dict[str, Any], visit: dict[str, Any]) -> tuple[str, str]:
+    """What was promised: by a visit or a call (by default, as this contact was made) and why
+    (by default, the contact it was promised at)."""
+    check = Checker()
+    default = "suivi-appel" if str(visit.get("kind") or "").startswith("appel") else "suivi-visite"
+    kind = check.choice(
+        {"k": values.get("follow_up_kind") or default}, "k", "Suivi par", FOLLOW_UP_KINDS
+    )
+    reason = check.optional_text(values, "follow_up_reason")
+    if check.errors:
+        raise ValidationError({"follow_up_kind": next(iter(check.errors.values()))})
+    kind_label = contract.ENUMS["planned_kinds"].get(str(kind), "")
+    day = french_date(str(visit["occurred_at"]))
+    return str(kind), reason or f"{kind_label}, promis le {day}"
+
+
 def log_visit(ws: Workspace, person_id: str, values: dict[str, Any]) -> dict[str, Any]:
     """Record a visit, call or desk encounter with a known person (one transaction)."""
     _require_visit_role(ws)
     row = clean_visit(ws, values)
+    follow_kind, follow_reason = _follow_up(ws, values, row) if row["follow_up_on"] else ("", "")
     ws.get_row("contacts", person_id)
     if not ws.agent_id:
         raise ValidationError({"agent_id": "Aucun agent n'est associé à ce profil."})
@@ -110,17 +138,21 @@ def log_visit(ws: Workspace, person_id: str, values: dict[str, Any]) -> dict[str
             "AND cancelled = 0 AND deleted = 0 AND due_on <= ?",
             (person_id, row["occurred_at"][:10]),
         )
+        reached = row["outcome"] not in NOT_REACHED_OUTCOMES
         for planned in due:
-            ws.update_row("planned_contacts", planned["id"], {"done_by_visit_id": visit["id"]})
-        if row["follow_up_on"]:
+            if reached:
+                ws.update_row("planned_contacts", planned["id"], {"done_by_visit_id": visit["id"]})
+            elif row["follow_up_on"]:  # still to do, on the new date
+                ws.update_row("planned_contacts", planned["id"], {"due_on": row["follow_up_on"]})
+        if row["follow_up_on"] and (reached or not due):
             ws.write_row(
                 "planned_contacts",
                 {
                     "person_id": person_id,
                     "agent_id": ws.agent_id,
                     "due_on": row["follow_up_on"],
-                    "kind": "suivi",
-                    "reason": "Suivi prévu lors d'une visite",
+                    "kind": follow_kind,
+                    "reason": follow_reason,
                     "updated_at": now,
                 },
             )
@@ -248,13 +280,6 @@ def journal_rows(ws: Workspace, rowids: list[int]) -> list[dict[str, Any]]:
 
 
 # -- planned contacts -----------------------------------------------------------------------
-
-PLANNED_KINDS = {
-    "visite": "Visite à domicile",
-    "appel": "Appel",
-    "suivi": "Suivi",
-    "appel-alerte": "Appel d'alerte",
-}
 
 
 def plan_contact(ws: Workspace, person_id: str, values: dict[str, Any]) -> dict[str, Any]:
@@ -407,7 +432,7 @@ def day_plan(ws: Workspace, today: date, not_seen_days: int) -> dict[str, list[d
     territories = decode_row(agent)["territory_ids"] if agent else []
     return {
         "due": [p for p in due if p["kind"] in ("visite", "appel")],
-        "follow_ups": [p for p in due if p["kind"] == "suivi"],
+        "follow_ups": [p for p in due if p["kind"] in PROMISED_KINDS],
         "alerts": [p for p in due if p["kind"] == "appel-alerte"],
         "not_seen": not_seen_since(ws, not_seen_days, territories, limit=100),
     }

@@ -11,16 +11,19 @@ and cold alerts and must not be used for anything else: `write_letters`
 refuses any register mailing whose kind is not an alert-plan letter, before
 reading a single row of it. The query of the register lives only here.
 
-A batch is written to a temporary file renamed into place at the end: a
-cancelled batch leaves no half-printed file of personal letters behind, and
-reports how many letters were done when it stopped.
+The application keeps a batch in memory (`letters_pdf`): names and addresses
+reach a disk only when the agent saves or prints them. `write_letters` writes
+one to a file (scripts) through a temporary file renamed into place at the end.
+Either way a cancelled batch leaves no half-printed letters behind, and reports
+how many letters were done when it stopped.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -96,7 +99,8 @@ RecipientSource = FollowedBy | RegisterOf
 
 @dataclass(frozen=True)
 class BatchResult:
-    """What a batch did; `path` is None when it was cancelled (nothing written)."""
+    """What a batch did; `path` (write_letters) or `pdf` (letters_pdf) is None when it was
+    cancelled or had nobody to write to (nothing written)."""
 
     total: int
     done: int
@@ -106,6 +110,11 @@ class BatchResult:
     without_address: int = 0
     skipped_ids: tuple[str, ...] = field(default=(), repr=False)
     warnings: tuple[str, ...] = ()  # characters no font draws, by person and field
+    pdf: bytes | None = field(default=None, repr=False)  # letters_pdf: the document itself
+
+    @property
+    def written(self) -> bool:
+        return not self.cancelled and self.done > 0
 
 
 def recipient_warnings(recipients: Iterable[Recipient]) -> tuple[str, ...]:
@@ -383,6 +392,17 @@ def preview_batch(
     return BatchPreview(tuple(recipients), pages)
 
 
+@dataclass(frozen=True)
+class BatchOptions:
+    """What a batch may be told beyond its kind and source (see write_letters)."""
+
+    variant: Variant = Variant.LARGE
+    city: CityContact = DEMO_CITY_CONTACT
+    action_ids: Sequence[str] | None = None
+    recipient_ids: Sequence[str] | None = None
+    duplex: bool = True
+
+
 def write_letters(
     ws: Workspace,
     kind: LetterKind,
@@ -407,6 +427,51 @@ def write_letters(
     of an odd number of pages is followed by a blank page, so that printed on both
     sides each letter starts on its own sheet.
     """
+    # A cancelled or failed batch leaves nothing behind: no half-printed file of personal
+    # letters lying in a folder.
+    options = BatchOptions(variant, city, action_ids, recipient_ids, duplex)
+    result = _letters(
+        ws,
+        kind,
+        source,
+        lambda produce: replace_file(Path(path), produce, private=False),
+        options,
+        progress,
+        cancelled,
+    )
+    return replace(result, path=Path(path) if result.written else None)
+
+
+def letters_pdf(
+    ws: Workspace,
+    kind: LetterKind,
+    source: RecipientSource,
+    options: BatchOptions,
+    *,
+    progress: Progress | None = None,
+    cancelled: CancelCheck | None = None,
+) -> BatchResult:
+    """The same letters kept in memory (`BatchResult.pdf`): nothing is written to a disk
+    until the agent saves or prints them (the application's way: no clear-text copy of
+    names and addresses in a temporary folder). `options` as write_letters' keywords."""
+    buffer = io.BytesIO()
+    result = _letters(
+        ws, kind, source, lambda produce: produce(buffer), options, progress, cancelled
+    )
+    return replace(result, pdf=buffer.getvalue() if result.written else None)
+
+
+def _letters(
+    ws: Workspace,
+    kind: LetterKind,
+    source: RecipientSource,
+    write: Callable[[Callable[[IO[bytes]], bool]], bool],
+    options: BatchOptions,
+    progress: Progress | None,
+    cancelled: CancelCheck | None,
+) -> BatchResult:
+    variant, city, duplex = options.variant, options.city, options.duplex
+    recipient_ids = options.recipient_ids
     recipients = recipients_for(ws, kind, source)
     if recipient_ids is not None:
         ticked = set(recipient_ids)
@@ -420,7 +485,7 @@ def write_letters(
         title=f"{LETTER_LABELS[kind]} — lettres — Ville du Havre",
         subject=f"Lettres « {LETTER_LABELS[kind]} »",
     )
-    laying = _LetterLayouts(ws, context, variant, action_ids)
+    laying = _LetterLayouts(ws, context, variant, options.action_ids)
     state = _Progress()
 
     def produce(handle: IO[bytes]) -> bool:
@@ -443,9 +508,7 @@ def write_letters(
             canvas.save()
             return True
 
-    # A cancelled or failed batch leaves nothing behind: no half-printed file of personal
-    # letters lying in a folder.
-    written = replace_file(Path(path), produce, private=False)
+    written = write(produce)
     done = state.done
     if written:
         audit.record(
@@ -468,7 +531,7 @@ def write_letters(
         done=done,
         cancelled=state.cancelled,
         pages=state.pages,
-        path=Path(path) if written else None,
+        path=None,
         without_address=len(skipped),
         skipped_ids=skipped,
         warnings=recipient_warnings(with_address),

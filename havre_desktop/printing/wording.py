@@ -138,6 +138,7 @@ class Words:
             return []
         label = {
             "visite": "Prochaine visite chez vous",
+            "suivi-visite": "Prochaine visite chez vous",
             "appel": "Prochain appel",
             "appel-alerte": "Prochain appel",
         }.get(planned.kind, "Prochain rendez-vous")

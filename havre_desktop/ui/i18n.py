@@ -7,11 +7,15 @@ the formatting helpers give dates and numbers the French way.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from PySide6.QtCore import QCoreApplication
 
 from havre_common.french import count
+
+# French dates live in havre_common (the core words follow-up reasons with them too).
+from havre_common.french import french_date as french_date
+from havre_common.french import french_datetime as french_datetime
 
 CONTEXT = "havre"
 
@@ -20,31 +24,17 @@ def tr(text: str, context: str = CONTEXT) -> str:
     return QCoreApplication.translate(context, text)
 
 
-def french_date(value: str | date | None) -> str:
-    """2026-11-25 → 25/11/2026."""
-    if not value:
-        return ""
-    if isinstance(value, datetime):
-        value = value.date()
-    text = value.isoformat() if isinstance(value, date) else str(value)
-    year, month, day = text[:10].split("-")
-    return f"{day}/{month}/{year}"
-
-
-def french_datetime(value: str | None) -> str:
-    """2026-11-25T10:00+01:00 → 25/11/2026 10:00 (the civil time as recorded)."""
-    if not value:
-        return ""
-    text = str(value)
-    hour = text[11:16] if len(text) >= 16 else ""
-    return f"{french_date(text)} {hour}".strip()
-
-
 def age_on(birth_iso: str | None, today: date) -> int | None:
     if not birth_iso:
         return None
     born = date.fromisoformat(birth_iso[:10])
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def age_text(birth_iso: str | None, today: date) -> str:
+    """'87 ans' ('' when the birth date is not known)."""
+    age = age_on(birth_iso, today)
+    return "" if age is None else count(age, tr("{n} an"), tr("{n} ans"))
 
 
 def relative_days(value: str | None, today: date) -> str:

@@ -23,14 +23,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from havre_common import contract
 from havre_common.french import count as plural
 from havre_desktop import APP_NAME
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import pending_text, tr
+from havre_desktop.ui.lock import AppLock
 from havre_desktop.ui.pages.today import TodayPage
 from havre_desktop.ui.theme import Theme
 
 if TYPE_CHECKING:  # pages other than Ma journée, and sync, load after the first screen
+    from havre_desktop.core.profile import ProfileManager
     from havre_desktop.ui.pages.actions_page import ActionsPage
     from havre_desktop.ui.pages.persons import PersonsPage
     from havre_desktop.ui.pages.prints_page import PrintsPage
@@ -46,8 +49,15 @@ log = logging.getLogger("havre.ui")
 class MainWindow(QMainWindow):
     """Alt+1…6 or Ctrl+PgUp/PgDown move between pages; Ctrl+F searches a person."""
 
-    def __init__(self, context: UiContext, profile_folder: str = "") -> None:
+    def __init__(
+        self,
+        context: UiContext,
+        profile_folder: str = "",
+        profile: ProfileManager | None = None,
+    ) -> None:
+        """`profile` unlocks the lock after five wrong codes and makes backups (None: a demo)."""
         super().__init__()
+        self.profile = profile
         self.ctx = context
         self.sync: SyncController | None = None
         self._journal_loaded = False
@@ -122,6 +132,17 @@ class MainWindow(QMainWindow):
             )
         self.adapt_to_font()
         self.resize(1200, 760)
+        # The app lock (Ctrl+L, idle delay, session lock): see ui/lock.py.
+        self.lock = AppLock(
+            self,
+            context.database,
+            context.now,
+            int(context.settings.get("idle_lock_minutes", "10")),
+            profile.verify_secret if profile is not None else None,
+            demo=context.demo,
+        )
+        if context.settings.get("lock_engaged") == "1":
+            self.lock.lock_on_start()
         # Ma journée first: it is the first screen. The other pages follow once it is
         # shown; the visit journal waits until its page is opened.
         self.today_page.refresh()
@@ -129,6 +150,9 @@ class MainWindow(QMainWindow):
             self._first_screen_shown, Qt.ConnectionType.SingleShotConnection
         )
         self._refresh_pending()
+        if context.role == contract.RECEPTION:
+            # A reception desk's day is walk-ins, not rounds: its session opens on Accueil.
+            self.show_page("reception")
 
     # -- pages, built when first needed ----------------------------------------------------
 
@@ -219,8 +243,10 @@ class MainWindow(QMainWindow):
     def _build_settings(self) -> QWidget:
         from havre_desktop.ui.pages.settings_page import SettingsPage
 
-        page = SettingsPage(self.ctx, self.profile_folder)
+        page = SettingsPage(self.ctx, self.profile_folder, self.profile)
         page.changed.connect(self._setting_changed)
+        page.lock_now.connect(lambda: self.lock.lock("raccourci"))
+        page.pin_changed.connect(self.lock.refresh_pin_state)
         return page
 
     @property
@@ -268,7 +294,7 @@ class MainWindow(QMainWindow):
             combo.setSizeAdjustPolicy(
                 QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
             )
-            combo.setMinimumContentsLength(14)
+            combo.setMinimumContentsLength(10)
         for table in root.findChildren(QTableView):
             if (
                 table.model() is not None
@@ -295,6 +321,19 @@ class MainWindow(QMainWindow):
 
     def go_to(self, page: QWidget) -> None:
         self.navigation.setCurrentRow(self.pages.indexOf(page))
+
+    @property
+    def page_keys(self) -> list[str]:
+        """Keys of the pages this role has ("today", "persons"…), in navigation order."""
+        return list(self._builders)
+
+    def show_page(self, key: str) -> QWidget:
+        """Show the page `key` (built now if needed), addressed by name, not by position."""
+        page: QWidget | None = self._page(key)
+        if page is None:
+            raise KeyError(key)
+        self.go_to(page)
+        return page
 
     def focus_search(self) -> None:
         self.go_to(self.persons_page)
@@ -389,6 +428,8 @@ class MainWindow(QMainWindow):
                 self.ctx.settings.get("high_contrast") == "1",
             )
         self.adapt_to_font()
+        if key == "idle_lock_minutes":
+            self.lock.idle.set_minutes(int(value))
         if key == "not_seen_days":
             self.today_page.refresh()
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
+from havre_common.french import address_lines
 from havre_desktop.core import contacts, search, visits
 from havre_desktop.core.workspace import Workspace
-from havre_desktop.ui.i18n import tr
+from havre_desktop.ui.i18n import age_text, tr
 from havre_desktop.ui.worker import DatabaseService
 
 PAGE_SIZE = 100
@@ -78,14 +80,23 @@ class PersonSearchModel(RowsModel):
 
     loaded = Signal()  # a page arrived (tests and the status line wait on it)
 
-    def __init__(self, database: DatabaseService, territories: dict[str, str]) -> None:
+    def __init__(
+        self,
+        database: DatabaseService,
+        territories: dict[str, str],
+        today: Callable[[], date],
+    ) -> None:
         super().__init__(
             [
                 (tr("Nom"), contacts.display_name),
+                # Namesakes are told apart by their age (the birth year when it is unknown).
+                (tr("Âge"), lambda r: age_text(r.get("birth_date"), today())),
                 (tr("Téléphone"), lambda r: r.get("phone_1") or ""),
                 (
                     tr("Adresse"),
-                    lambda r: " ".join(p for p in (r.get("address_line"), r.get("postcode")) if p),
+                    lambda r: ", ".join(
+                        address_lines(r.get("address_line"), r.get("postcode"), r.get("city"))
+                    ),
                 ),
                 (tr("Territoire"), lambda r: territories.get(r.get("territory_id") or "", "")),
             ]

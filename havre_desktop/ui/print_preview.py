@@ -121,6 +121,14 @@ class PdfPreviewDialog(QDialog):
         layout.addWidget(self.view, 1)
         layout.addLayout(buttons)
         self.resize(900, 1000)
+        self.finished.connect(self._release)
+
+    def _release(self) -> None:
+        """Closed: the document (names, addresses) is let go, not kept until the next one."""
+        self.document.close()
+        self._buffer.close()
+        self._bytes.clear()
+        self.pdf = b""
 
     # -- output -----------------------------------------------------------------------
 
@@ -141,11 +149,12 @@ class PdfPreviewDialog(QDialog):
         except OSError as exc:
             QMessageBox.warning(self, tr("Impression"), str(exc))
 
-    def save_to(self, path: Path) -> None:
-        write_file(path, self.pdf, private=False)
+    def save_to(self, path: Path, pdf: bytes | None = None) -> None:
+        write_file(path, self.pdf if pdf is None else pdf, private=False)
         self._done("saved")
 
     def save_with_dialog(self) -> None:
+        pdf = self.pdf  # these bytes, even if the preview is closed meanwhile
         name, _filter = QFileDialog.getSaveFileName(
             self, tr("Enregistrer en PDF"), self.suggested_name, tr("Documents PDF (*.pdf)")
         )
@@ -153,7 +162,7 @@ class PdfPreviewDialog(QDialog):
             return
         path = Path(name if name.lower().endswith(".pdf") else name + ".pdf")
         try:
-            self.save_to(path)
+            self.save_to(path, pdf)
         except OSError as exc:
             QMessageBox.warning(
                 self,

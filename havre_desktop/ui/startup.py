@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
@@ -21,7 +22,12 @@ from PySide6.QtWidgets import (
 )
 
 from havre_desktop.core import agents
-from havre_desktop.core.errors import HavreError, KeyringUnavailableError, ValidationError
+from havre_desktop.core.errors import (
+    HavreError,
+    KeyringUnavailableError,
+    ValidationError,
+    WrongPassphraseError,
+)
 from havre_desktop.core.profile import ProfileManager, ProfileState
 from havre_desktop.core.store import Store
 from havre_desktop.core.workspace import Workspace
@@ -34,22 +40,26 @@ MIN_PASSPHRASE = 10
 class PassphraseDialog(QDialog):
     """Choose (twice) or type the passphrase that protects the profile."""
 
+    title = "Mot de passe du profil"
+    field_name = "Mot de passe"
+    cancel_text = "Annuler"
+
     def __init__(self, explanation: str, *, confirm: bool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Mot de passe du profil")
+        self.setWindowTitle(self.title)
         text = QLabel(explanation)
         text.setWordWrap(True)
         self.passphrase = QLineEdit()
         self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
-        self.passphrase.setAccessibleName("Mot de passe")
+        self.passphrase.setAccessibleName(self.field_name)
         self.confirmation = QLineEdit()
         self.confirmation.setEchoMode(QLineEdit.EchoMode.Password)
-        self.confirmation.setAccessibleName("Confirmation du mot de passe")
+        self.confirmation.setAccessibleName(f"Confirmation du {self.field_name.lower()}")
         self.error = QLabel()
         self.error.setWordWrap(True)
         self.error.setAccessibleName("Message d'erreur")
         form = QFormLayout()
-        form.addRow("&Mot de passe :", self.passphrase)
+        form.addRow(f"&{self.field_name} :", self.passphrase)
         if confirm:
             form.addRow("&Confirmation :", self.confirmation)
         self._confirm = confirm
@@ -57,7 +67,7 @@ class PassphraseDialog(QDialog):
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Valider")
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Annuler")
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(self.cancel_text)
         buttons.accepted.connect(self._check)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -66,12 +76,17 @@ class PassphraseDialog(QDialog):
         layout.addWidget(self.error)
         layout.addWidget(buttons)
 
+    def refusal(self, value: str) -> str | None:
+        """Why a new passphrase is refused (None: accepted)."""
+        if len(value) < MIN_PASSPHRASE:
+            return f"Le mot de passe doit compter au moins {MIN_PASSPHRASE} caractères."
+        return None
+
     def _check(self) -> None:
         value = self.passphrase.text()
-        if self._confirm and len(value) < MIN_PASSPHRASE:
-            self.error.setText(
-                f"Le mot de passe doit compter au moins {MIN_PASSPHRASE} caractères."
-            )
+        refused = self.refusal(value) if self._confirm else None
+        if refused:
+            self.error.setText(refused)
             return
         if self._confirm and value != self.confirmation.text():
             self.error.setText("Les deux saisies ne sont pas identiques.")
@@ -256,18 +271,105 @@ def _unlock(manager: ProfileManager, parent: QWidget | None) -> Store | None:
     return _create(manager, parent)
 
 
-def _create(manager: ProfileManager, parent: QWidget | None) -> Store | None:
-    passphrase: str | None = None
-    if manager.keyring_backend is None:
-        try:
-            from havre_desktop.core.keys import usable_keyring
+class _GaveUp(Exception):
+    """The user closed a dialog the start needed."""
 
-            manager.keyring_backend = usable_keyring()
-        except KeyringUnavailableError as exc:
-            dialog = PassphraseDialog(exc.message, confirm=True, parent=parent)
-            if dialog.exec() != QDialog.DialogCode.Accepted:
-                return None
-            passphrase = dialog.passphrase.text()
+
+def _keyring_or_passphrase(manager: ProfileManager, parent: QWidget | None) -> str | None:
+    """For a new profile's key: the keyring (None is returned) or, where none works, a
+    passphrase the user chooses now (raises _GaveUp if they close the dialog)."""
+    if manager.keyring_backend is not None:
+        return None
+    try:
+        from havre_desktop.core.keys import usable_keyring
+
+        manager.keyring_backend = usable_keyring()
+    except KeyringUnavailableError as exc:
+        dialog = PassphraseDialog(exc.message, confirm=True, parent=parent)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            raise _GaveUp from exc
+        return dialog.passphrase.text()
+    return None
+
+
+def _create(manager: ProfileManager, parent: QWidget | None) -> Store | None:
+    try:
+        passphrase = _keyring_or_passphrase(manager, parent)
+    except _GaveUp:
+        return None
     created = manager.create(passphrase)
     RecoveryDialog(created.recovery_passphrase, parent).exec()
     return created.store
+
+
+def choose_pin_if_none(ws: Workspace, parent: QWidget | None = None) -> bool:
+    """At first run (and at the first start of a profile made before the app lock): ask the
+    lock code. "Plus tard" is allowed: the lock then asks the profile's passphrase or its
+    recovery passphrase, and Paramètres offers to choose the code. True if one is set."""
+    from havre_desktop.core import applock
+    from havre_desktop.ui.lock import PinDialog, pin_explanation
+
+    if applock.has_pin(ws):
+        return True
+    dialog = PinDialog(pin_explanation(), parent)
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return False
+    applock.set_pin(ws, dialog.pin.text())
+    return True
+
+
+class RestorePhraseDialog(PassphraseDialog):
+    """The recovery passphrase that opens a backup (typed from the paper: shown as typed)."""
+
+    title = "Restaurer une sauvegarde"
+    field_name = "Phrase de récupération"
+
+    def __init__(self, explanation: str, parent: QWidget | None = None) -> None:
+        super().__init__(explanation, confirm=False, parent=parent)
+        self.passphrase.setEchoMode(QLineEdit.EchoMode.Normal)
+        self.passphrase.setPlaceholderText("XXXX-XXXX-XXXX-XXXX-XXXX-XXXX-XXXX-XXXX")
+
+
+def restore_profile(
+    manager: ProfileManager, source: Path, parent: QWidget | None = None
+) -> Workspace | None:
+    """`havre-desktop --restaurer FICHIER`: a backup becomes this computer's profile (the
+    folder must hold none). Asks the recovery passphrase (again while it is wrong) and, where
+    no keyring works, a new passphrase. None if the user gave up or it cannot be done."""
+    from havre_desktop.core.backup import restore_backup
+
+    if manager.state() is not ProfileState.NEW:
+        QMessageBox.critical(
+            parent,
+            "Restauration impossible",
+            "Un profil existe déjà sur cet ordinateur ; la sauvegarde ne le remplace pas. "
+            "Choisissez un autre dossier de profil (--profile DOSSIER).",
+        )
+        return None
+    try:
+        passphrase = _keyring_or_passphrase(manager, parent)
+    except _GaveUp:
+        return None
+    explanation = (
+        f"Restauration de la sauvegarde « {source.name} ». Saisissez la phrase de "
+        "récupération notée à la création du profil sauvegardé."
+    )
+    while True:
+        dialog = RestorePhraseDialog(explanation, parent)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return None
+        try:
+            store = restore_backup(source, manager, dialog.passphrase.text(), passphrase)
+        except WrongPassphraseError as exc:
+            QMessageBox.warning(parent, "Phrase de récupération", exc.message)
+            continue
+        except HavreError as exc:
+            QMessageBox.critical(parent, "Restauration impossible", exc.message)
+            return None
+        QMessageBox.information(
+            parent,
+            "Profil restauré",
+            "Le profil a été restauré avec ses modifications non envoyées. Connectez-vous au "
+            "serveur (page Synchronisation) pour les envoyer.",
+        )
+        return Workspace(store)

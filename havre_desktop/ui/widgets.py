@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QElapsedTimer, Qt
 from PySide6.QtGui import QFocusEvent, QKeyEvent
@@ -12,6 +13,8 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QDateTimeEdit,
+    QDialog,
+    QDialogButtonBox,
     QFormLayout,
     QFrame,
     QHeaderView,
@@ -29,12 +32,17 @@ from PySide6.QtWidgets import (
 from havre_common import contract
 from havre_common.french import count
 
+if TYPE_CHECKING:
+    from havre_desktop.core.workspace import Workspace
+    from havre_desktop.ui.worker import DatabaseService
+
 
 def scrolling(page: QWidget, content: QWidget) -> None:
     """`content` fills `page` and scrolls when taller (200 % text size): nothing is cut."""
     scroll = QScrollArea()
     scroll.setWidgetResizable(True)
     scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     scroll.setWidget(content)
     outer = QVBoxLayout(page)
     outer.setContentsMargins(0, 0, 0, 0)
@@ -304,3 +312,56 @@ def wrap_short_list(view: QTableView) -> None:
     header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     header.setStretchLastSection(True)
     view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+
+
+class SavingForm(QDialog):
+    """A form whose *Enregistrer* runs one job on the database thread.
+
+    While the job runs the buttons wait (a second press does nothing); a refusal shows its
+    French messages under the fields and everything typed stays; success closes the dialog
+    with `saved` set to the row the job returned. Subclasses build their fields, add
+    `general_error` and `buttons` to their layout, and say what to save in `save_job`."""
+
+    def __init__(
+        self,
+        database: DatabaseService,
+        table: str,
+        logger: logging.Logger,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        from havre_desktop.ui.i18n import tr
+
+        self._db = database
+        self._log = logger
+        self.saved: dict[str, Any] | None = None
+        self.errors = FormErrors(table)
+        self.general_error = error_label()
+        self.general_error.setAccessibleName(tr("Erreur"))
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.button(QDialogButtonBox.StandardButton.Save).setText(tr("&Enregistrer"))
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(tr("Annuler"))
+        self.buttons.accepted.connect(self.save)
+        self.buttons.rejected.connect(self.reject)
+
+    def save_job(self) -> Callable[[Workspace], dict[str, Any]]:
+        """The job that saves what the form holds (its values read now, on the UI thread)."""
+        raise NotImplementedError
+
+    def save(self) -> None:
+        if not self.buttons.isEnabled():
+            return  # a save is already on its way
+        job = self.save_job()
+        self.buttons.setEnabled(False)
+        self._db.submit(job, self._saved, self._failed)
+
+    def _saved(self, row: dict[str, Any]) -> None:
+        self.buttons.setEnabled(True)
+        self.saved = row
+        self.accept()
+
+    def _failed(self, error: Exception) -> None:
+        self.buttons.setEnabled(True)
+        show_save_error(self.errors, self.general_error, error, self._log)

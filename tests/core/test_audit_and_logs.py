@@ -94,3 +94,25 @@ def test_demo_generator_is_deterministic_and_clearly_fake(tmp_path: Path) -> Non
     assert summaries[0] == summaries[1]
     counts = summaries[0][0]
     assert counts["persons"] == 300 and counts["visits"] == 900 and counts["actions"] > 40
+
+
+def test_a_crash_report_in_the_log_keeps_frames_but_no_message(tmp_path: Path) -> None:
+    """Unexpected errors are logged with their traceback; a message may quote what was being
+    handled (a refused value, a dictionary key), so only the exception types are written."""
+    log_path = configure_logging(tmp_path / "logs")
+    logger = logging.getLogger("havre.test")
+    try:
+        try:
+            {"Dupont": 1}["Lefèvre Jeanne"]
+        except KeyError as exc:
+            raise ValueError("téléphone 02 61 91 12 34 refusé") from exc
+    except ValueError:
+        logger.exception("unexpected error")
+    finally:
+        close_logging()
+    text = log_path.read_text("utf-8")
+    assert "unexpected error" in text and "test_a_crash_report_in_the_log" in text
+    assert "builtins.KeyError (message not logged)" in text
+    assert "builtins.ValueError (message not logged)" in text
+    assert text.index("KeyError") < text.index("ValueError")  # the cause first, as Python does
+    assert "Lefèvre" not in text and "02 61 91 12 34" not in text

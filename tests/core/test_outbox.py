@@ -138,7 +138,7 @@ def test_visit_with_follow_up_writes_visit_plan_and_outbox_together(workspace: W
     done = workspace.get_row("planned_contacts", planned["id"])
     assert done["done_by_visit_id"] == visit["id"]
     follow_up = visits.due_contacts(workspace, TEST_NOW.date() + timedelta(days=15))
-    assert [(p["due_on"], p["kind"]) for p in follow_up] == [("2026-12-10", "suivi")]
+    assert [(p["due_on"], p["kind"]) for p in follow_up] == [("2026-12-10", "suivi-visite")]
     tables = [(e["table_name"], e["op"]) for e in workspace.outbox_entries()]
     assert tables[-3:] == [
         ("visits", "insert"),

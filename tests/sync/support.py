@@ -14,6 +14,7 @@ from typing import Any
 
 from havre_desktop.core.clock import Clock
 from havre_desktop.core.profile import ProfileManager
+from havre_desktop.core.store import Store
 from havre_desktop.core.workspace import JSON_COLUMNS, Workspace
 from havre_desktop.sync.engine import SyncEngine, SyncReport
 from havre_desktop.sync.local import SNAPSHOT_TABLES
@@ -43,17 +44,23 @@ class Laptop:
     clock: ShiftedClock = field(default_factory=ShiftedClock)
     plan: FaultPlan = field(default_factory=FaultPlan)
     client_version: str | None = None
+    store: Store | None = None  # a profile already made (restored from a backup), else a new one
     ws: Workspace = field(init=False)
     manager: ProfileManager = field(init=False)
     engine: SyncEngine = field(init=False)
     login: str | None = None
+    recovery: str = field(init=False, default="")
 
     def __post_init__(self) -> None:
-        created, self.manager, _recovery = new_workspace(
-            self.root, self.keyring, role=self.role, territories=self.territories
-        )
+        if self.store is None:
+            created, self.manager, self.recovery = new_workspace(
+                self.root, self.keyring, role=self.role, territories=self.territories
+            )
+            self.store = created.store
+        else:
+            self.manager = ProfileManager(self.root, self.keyring)
         # Same store, but a real moving clock (the server compares clocks).
-        self.ws = Workspace(created.store, clock=self.clock)
+        self.ws = Workspace(self.store, clock=self.clock)
         self.engine = self._engine()
 
     def _engine(self) -> SyncEngine:

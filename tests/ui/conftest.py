@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import shiboken6
 from PySide6.QtCore import QEvent, Qt, QTimer
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QFont, QKeyEvent, QPalette
 from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QApplication, QDialog, QLabel, QWidget
 from pytestqt.qtbot import QtBot
@@ -139,6 +139,7 @@ class DemoApp:
     ws: Workspace
     database: DatabaseService
     qtbot: QtBot
+    recovery: str = ""  # the profile's recovery passphrase (the app lock asks it after 5 PINs)
 
     def settle(self) -> None:
         """Wait until the worker has answered everything asked so far."""
@@ -162,14 +163,19 @@ def pdf_printer(path: Path) -> QPrinter:
 
 
 def make_app(tmp_path: Path, qtbot: QtBot, role: str = "travailleur-social") -> Iterator[DemoApp]:
-    ws, _manager, _recovery = new_workspace(
+    ws, manager, recovery = new_workspace(
         tmp_path / "profile", MemoryKeyring(), role=role, territories=["nord"]
     )
     seed_demo(ws, DemoSize(persons=600, organisations=10, visits=2_000), with_owner=False)
     ws.store.set_setting("demo", "1")
     data = load_context_data(ws)
     database = DatabaseService(ws)
-    window = MainWindow(build_context(database, data), str(tmp_path / "profile"))
+    qapp = QApplication.instance()
+    assert isinstance(qapp, QApplication)
+    # The theme changes the application's font, palette and style sheet: put them back
+    # after the test, or the next window's 100 % would be this one's 200 %.
+    font, palette, style_sheet = QFont(qapp.font()), QPalette(qapp.palette()), qapp.styleSheet()
+    window = MainWindow(build_context(database, data), str(tmp_path / "profile"), manager)
     qtbot.addWidget(window)
     window.resize(1280, 800)
     window.show()
@@ -177,7 +183,7 @@ def make_app(tmp_path: Path, qtbot: QtBot, role: str = "travailleur-social") -> 
     window.build_remaining_pages(one_at_a_time=False)  # the app does it after Ma journée
     window.activateWindow()
     qtbot.waitActive(window)
-    app = DemoApp(window, ws, database, qtbot)
+    app = DemoApp(window, ws, database, qtbot, recovery)
     app.settle()
     yield app
     app.settle()
@@ -189,6 +195,11 @@ def make_app(tmp_path: Path, qtbot: QtBot, role: str = "travailleur-social") -> 
         window.deleteLater()
     QApplication.processEvents()
     gc.collect()  # free this test's Qt objects now, not all together at interpreter exit
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    if qapp.styleSheet() != style_sheet:  # re-polishing every widget is not free
+        qapp.setStyleSheet(style_sheet)
+    qapp.setPalette(palette)
+    qapp.setFont(font)
 
 
 @pytest.fixture

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
@@ -20,6 +21,14 @@ def _active_dialog(kind: type) -> object:
     widget = QApplication.activeModalWidget()
     assert isinstance(widget, kind), widget
     return widget
+
+
+def _day_plan(app: DemoApp, day: date) -> dict[str, list[dict[str, Any]]]:
+    """Ma journée's lists for another day, read through the database thread."""
+    found: list[dict[str, list[dict[str, Any]]]] = []
+    app.database.submit(lambda ws: visits.day_plan(ws, day, 60), found.append)
+    app.qtbot.waitUntil(lambda: bool(found))
+    return found[0]
 
 
 def test_find_lefevre_and_log_the_visit_with_the_keyboard_only(
@@ -72,6 +81,10 @@ def test_find_lefevre_and_log_the_visit_with_the_keyboard_only(
         keyboard.key(Qt.Key.Key_Space)
         keyboard.key(Qt.Key.Key_Tab)
         keyboard.type("15")  # follow-up in 15 days
+        keyboard.key(Qt.Key.Key_Tab)  # by a visit (as this contact was)
+        assert form.follow_up_kind.currentData() == "suivi-visite"
+        keyboard.key(Qt.Key.Key_Tab)  # what was promised
+        keyboard.type("Apporter le dossier d'aide à domicile", counted=False)
         keyboard.key(Qt.Key.Key_Tab)
         keyboard.key(Qt.Key.Key_Space)  # handout given
         keyboard.key(Qt.Key.Key_Tab)
@@ -130,10 +143,66 @@ def test_find_lefevre_and_log_the_visit_with_the_keyboard_only(
     # Back at the office: three changes waiting (visit, follow-up, phone number).
     qtbot.waitUntil(lambda: window.pending_label.text() == "3 modifications en attente")
     # Two weeks later the follow-up is in her Ma journée.
-    later: list[dict[str, list[dict[str, object]]]] = []
-    app.database.submit(
-        lambda ws: visits.day_plan(ws, today + timedelta(days=15), 60), later.append
+    later = _day_plan(app, today + timedelta(days=15))
+    due_for_her = [p for p in later["follow_ups"] if p["person_id"] == jeanne["id"]]
+    assert [(p["due_on"], p["kind"], p["reason"]) for p in due_for_her] == [
+        (
+            (today + timedelta(days=15)).isoformat(),
+            "suivi-visite",
+            "Apporter le dossier d'aide à domicile",
+        )
+    ]
+
+
+def test_a_person_absent_stays_to_visit_on_a_new_date(
+    demo_app: DemoApp, keyboard: Keyboard, dialogs: DialogDriver
+) -> None:
+    """Nobody at the door: the visit is logged as "Personne absente", the planned visit
+    stays open and moves to the date proposed (the next working day); she does not drop
+    off Ma journée."""
+    app, qtbot = demo_app, demo_app.qtbot
+    window, today_page = app.window, app.window.today_page
+    today = window.ctx.today
+    first = today_page.due_model.row(0)
+    assert first is not None
+    planned_id, person_id = first["id"], first["person_id"]
+    table = today_page.tables["due"]
+    window.activateWindow()
+    table.setFocus()
+    table.selectRow(0)
+    keyboard.key(Qt.Key.Key_Return)  # her fiche
+    persons = window.persons_page
+    qtbot.waitUntil(lambda: persons.current is not None and persons.current["id"] == person_id)
+    proposed = today + timedelta(days=1)
+    while proposed.weekday() >= 5:
+        proposed += timedelta(days=1)
+
+    def absent() -> None:
+        form = _active_dialog(VisitForm)
+        assert isinstance(form, VisitForm)
+        qtbot.waitUntil(form.kind.hasFocus)
+        keyboard.key(Qt.Key.Key_Tab)  # date and time: now
+        keyboard.key(Qt.Key.Key_Tab)  # outcome
+        keyboard.type("P")  # Personne absente
+        assert form.outcome.currentData() == "absent"
+        assert form.follow_up.value() == (proposed - today).days
+        shown = form.follow_up_date.text()
+        day = proposed.strftime("%d/%m/%Y")
+        assert shown == f"Le contact prévu reste à faire : il est reporté au {day}.", shown
+        keyboard.key(Qt.Key.Key_Return, CTRL)
+
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is not None)
+    dialogs.soon(absent)
+    keyboard.key(Qt.Key.Key_N, CTRL)
+    dialogs.check()
+    app.settle()
+    (visit,) = app.query(
+        "SELECT outcome FROM visits WHERE person_id = ? AND is_sample = 0", (person_id,)
     )
-    qtbot.waitUntil(lambda: bool(later))
-    due_for_her = [p for p in later[0]["follow_ups"] if p["person_id"] == jeanne["id"]]
-    assert [p["due_on"] for p in due_for_her] == [(today + timedelta(days=15)).isoformat()]
+    assert visit["outcome"] == "absent"
+    (planned,) = app.query(
+        "SELECT due_on, done_by_visit_id FROM planned_contacts WHERE id = ?", (planned_id,)
+    )
+    assert planned == {"due_on": proposed.isoformat(), "done_by_visit_id": None}
+    assert planned_id in [p["id"] for p in _day_plan(app, proposed)["due"]]

@@ -16,6 +16,7 @@ import pypdf
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
 
+from havre_desktop.core.catalogue import AGE_GROUP_AUDIENCES
 from havre_desktop.ui.pages.handout_dialog import HandoutChoiceDialog
 from havre_desktop.ui.print_preview import PdfPreviewDialog
 from tests.ui.conftest import DemoApp, DialogDriver, Keyboard, pdf_printer
@@ -44,7 +45,10 @@ def test_walk_in_finds_step_free_leisure_prints_very_large_and_counts_anonymousl
             "SELECT id, title FROM actions WHERE deleted = 0 AND status IN ('en-cours', 'en-test') "
             "AND json_extract(accessibility, '$.step_free') = 1 "
             "AND EXISTS (SELECT 1 FROM json_each(territory_ids) WHERE value = 'est') "
-            "AND EXISTS (SELECT 1 FROM json_each(need_ids) WHERE value = 'loisirs')"
+            "AND EXISTS (SELECT 1 FROM json_each(need_ids) WHERE value = 'loisirs') "
+            "AND EXISTS (SELECT 1 FROM json_each(audience_ids) WHERE value IN "
+            f"({','.join('?' for _ in AGE_GROUP_AUDIENCES['60-74'])}))",
+            tuple(AGE_GROUP_AUDIENCES["60-74"]),
         )
     }
     shown = {page.model.row(r)["id"] for r in range(page.model.rowCount())}  # type: ignore[index]
@@ -102,8 +106,9 @@ def test_walk_in_finds_step_free_leisure_prints_very_large_and_counts_anonymousl
         assert missing == [], (expected[action_id], text[:600])
     assert min(w["size"] for w in words) >= 14 and max(w["size"] for w in words) >= 22
 
-    page.count_button.click()
-    app.settle()
+    # Printing counted the walk-in: no second click (the button waits for the next question).
+    app.qtbot.waitUntil(lambda: bool(app.query("SELECT 1 FROM reception_encounters")))
+    assert not page.count_button.isEnabled()
     (encounter,) = app.query("SELECT * FROM reception_encounters")
     assert (encounter["need_id"], encounter["territory_id"], encounter["age_group_id"]) == (
         "loisirs",

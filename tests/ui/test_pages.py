@@ -8,6 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialog
 
+from havre_desktop.core.catalogue import AGE_GROUP_AUDIENCES
 from havre_desktop.ui.pages.person_form import PersonForm
 from tests.ui.conftest import DemoApp, DialogDriver, Keyboard
 from tests.ui.layout_checks import clipped_cells, clipped_texts, unnamed_controls
@@ -232,7 +233,10 @@ def test_reception_finds_actions_and_counts_the_encounter(demo_app: DemoApp) -> 
         "SELECT id FROM actions WHERE status IN ('en-cours', 'en-test') "
         "AND json_extract(accessibility, '$.step_free') = 1 "
         "AND EXISTS (SELECT 1 FROM json_each(territory_ids) WHERE value = 'est') "
-        "AND EXISTS (SELECT 1 FROM json_each(need_ids) WHERE value = 'loisirs')"
+        "AND EXISTS (SELECT 1 FROM json_each(need_ids) WHERE value = 'loisirs') "
+        "AND EXISTS (SELECT 1 FROM json_each(audience_ids) WHERE value IN "
+        f"({','.join('?' for _ in AGE_GROUP_AUDIENCES['60-74'])}))",
+        tuple(AGE_GROUP_AUDIENCES["60-74"]),
     )
     assert page.model.rowCount() == len(expected) > 0
     page.count_button.click()
@@ -330,7 +334,10 @@ def test_unexpected_error_is_logged_and_what_was_typed_is_kept(
     dialogs.check()
     close_logging()
     assert "erreur inattendue" in seen[0] and "Votre saisie est conservée" in seen[0]
-    assert "RuntimeError: panne simulée" in log_path.read_text("utf-8")
+    # The traceback is in the log, without the message (it may quote what was typed).
+    logged = log_path.read_text("utf-8")
+    assert "builtins.RuntimeError (message not logged)" in logged and "in broken" in logged
+    assert "panne simulée" not in logged
     assert demo_app.query("SELECT count(*) n FROM visits WHERE is_sample = 0")[0]["n"] == 0
 
     # An error in a task nobody handles: logged, and a short French word in the status bar.

@@ -90,7 +90,7 @@ def test_batch_letters_run_with_progress_and_can_be_cancelled(demo_app: DemoApp)
         qtbot.waitUntil(lambda: page.progress.value() >= 1, timeout=30_000)
         page.cancel_button.click()
     result = finished.args[0]
-    assert result.cancelled and result.path is None and result.done < result.total
+    assert result.cancelled and result.pdf is None and result.done < result.total
     assert "annulés" in page.letter_status.text()
     assert page.letter_button.isEnabled() and not page.cancel_button.isEnabled()
 
@@ -101,7 +101,12 @@ def test_batch_letters_run_with_progress_and_can_be_cancelled(demo_app: DemoApp)
     assert not result.cancelled and result.done == result.total - result.without_address
     assert page.progress.value() == page.progress.maximum()
     assert "courriers prêts" in page.letter_status.text()
+    # The letters stay in memory until the agent prints or saves them.
+    assert result.path is None and result.pdf is not None and result.pdf.startswith(b"%PDF-")
+    assert page.last_preview.pdf == result.pdf
     page.last_preview.close()
+    # Closed, the preview lets the letters go.
+    assert page.last_preview.pdf == b"" and page.last_preview.document.pageCount() == 0
 
 
 def test_register_mailing_outside_the_alert_plan_is_refused(coordinator_app: DemoApp) -> None:
@@ -225,7 +230,8 @@ def test_batch_letters_to_the_recipients_ticked_with_count_and_pages(demo_app: D
         page.letter_button.click()
     result = finished.args[0]
     assert result.done == len(ticked) and result.pages == pages
-    text = " ".join(p.extract_text() for p in pypdf.PdfReader(result.path).pages)
+    assert result.pdf is not None
+    text = " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(result.pdf)).pages)
     assert text.count("La Ville du Havre vous présente une activité pour cet été.") == len(ticked)
     assert text.count(title) == len(ticked)
     page.last_preview.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -93,3 +94,31 @@ def test_other_pages_are_built_after_ma_journee_is_shown(tmp_path: Path, qtbot: 
         window.sync = None  # nothing to send: closing must not ask
         controller.shutdown()
         database.shutdown()
+
+
+def test_a_start_wipes_the_letters_an_earlier_version_left_in_the_temp_folder(
+    tmp_path: Path,
+) -> None:
+    """Earlier versions wrote batch letters (names, addresses) to a temporary folder and never
+    deleted it; every start removes such folders. A demo run leaves nothing behind either."""
+    tmp = tmp_path / "tmp"
+    leftover = tmp / "havre-courriers-abc123"
+    leftover.mkdir(parents=True)
+    (leftover / "courriers-programme-ete.pdf").write_bytes(b"%PDF-1.3 fictif")
+    unrelated = tmp / "autre-logiciel"
+    unrelated.mkdir()
+    env = {
+        **os.environ,
+        "TMPDIR": str(tmp),
+        "QT_QPA_PLATFORM": "offscreen",
+        "HAVRE_EXIT_AFTER_START": "1",
+    }
+    subprocess.run(
+        [sys.executable, "-m", "havre_desktop", "--demo", "--demo-persons", "20"],
+        cwd=REPO,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    assert sorted(p.name for p in tmp.iterdir()) == ["autre-logiciel"]

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QGridLayout,
+    QHBoxLayout,
     QLabel,
     QSplitter,
     QTextBrowser,
@@ -153,8 +154,11 @@ class ActionsPage(QWidget):
             grid.addWidget(label, position // 3, (position % 3) * 2)
             grid.addWidget(widget, position // 3, (position % 3) * 2 + 1)
             widget.currentIndexChanged.connect(self.refresh)
-        grid.addWidget(self.step_free, 1, 4)
-        grid.addWidget(self.free_only, 1, 5)
+        checks = QHBoxLayout()  # a row of their own: beside the lists they widen the page
+        checks.addWidget(self.step_free)
+        checks.addWidget(self.free_only)
+        checks.addStretch(1)
+        grid.addLayout(checks, 2, 0, 1, 6)
         self.step_free.toggled.connect(self.refresh)
         self.free_only.toggled.connect(self.refresh)
         self.browser = ActionBrowser(

@@ -8,6 +8,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QLabel,
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from havre_desktop.core import audit
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.printing.layout import Variant
 from havre_desktop.printing.record import PreparedHandout, record_given
@@ -40,24 +42,20 @@ class HandoutChoiceDialog(QDialog):
         territory_id: str | None,
         title: str,
         parent: QWidget | None = None,
+        matching: list[dict[str, Any]] | None = None,
     ) -> None:
+        """`matching`: the actions that fit what was asked (Accueil's search); only those are
+        listed until "tout le catalogue" is ticked. None: the whole current catalogue."""
         super().__init__(parent)
         self.setWindowTitle(title)
-        chosen = set(preselected)
-
-        def rank(action: dict[str, Any]) -> tuple[int, str]:
-            near = territory_id in (action.get("territory_ids") or [])
-            return (0 if action["id"] in chosen else 1 if near else 2, fold(action["title"]))
-
+        self._catalogue = context.current_actions
+        self._matching = matching
+        self._territory_id = territory_id
         self.actions = checkable_list([], tr("Actions à imprimer"))
-        for action in sorted(context.current_actions, key=rank):
-            item = QListWidgetItem(action["title"])
-            item.setData(Qt.ItemDataRole.UserRole, action["id"])
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(
-                Qt.CheckState.Checked if action["id"] in chosen else Qt.CheckState.Unchecked
-            )
-            self.actions.addItem(item)
+        self.whole_catalogue = QCheckBox(tr("Montrer &tout le catalogue"))
+        self.whole_catalogue.setVisible(matching is not None)
+        self.whole_catalogue.toggled.connect(lambda _on: self._fill(set(self.chosen())))
+        self._fill(set(preselected))
         self.large = QRadioButton(tr("&Grands caractères (16 points)"))
         self.very_large = QRadioButton(tr("&Très grands caractères (22 points)"))
         self.large.setChecked(True)
@@ -77,12 +75,38 @@ class HandoutChoiceDialog(QDialog):
         label.setBuddy(self.actions)
         layout.addWidget(label)
         layout.addWidget(self.actions, 1)
+        layout.addWidget(self.whole_catalogue)
         layout.addWidget(hint)
         layout.addWidget(self.large)
         layout.addWidget(self.very_large)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
         self.resize(560, 560)
+
+    def _fill(self, chosen: set[str]) -> None:
+        """The list: the ticked actions first, then those of the territory, by title."""
+        territory_id = self._territory_id
+        shown = (
+            self._catalogue
+            if self._matching is None or self.whole_catalogue.isChecked()
+            else self._matching
+        )
+        listed = {a["id"] for a in shown}
+        extra = [a for a in self._catalogue if a["id"] in chosen and a["id"] not in listed]
+
+        def rank(action: dict[str, Any]) -> tuple[int, str]:
+            near = territory_id in (action.get("territory_ids") or [])
+            return (0 if action["id"] in chosen else 1 if near else 2, fold(action["title"]))
+
+        self.actions.clear()
+        for action in sorted([*shown, *extra], key=rank):
+            item = QListWidgetItem(action["title"])
+            item.setData(Qt.ItemDataRole.UserRole, action["id"])
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(
+                Qt.CheckState.Checked if action["id"] in chosen else Qt.CheckState.Unchecked
+            )
+            self.actions.addItem(item)
 
     @property
     def variant(self) -> Variant:
@@ -114,7 +138,13 @@ def preview_handout(
     def show(prepared: PreparedHandout) -> None:
         recorded: list[bool] = []
 
-        def on_output(_how: str) -> None:
+        def on_output(how: str) -> None:
+            if how == "saved":  # a file the agent chose to keep: audited each time (ids only)
+                entity = "contacts" if prepared.person_id else "handouts_given"
+                context.database.submit(
+                    lambda ws: audit.record(ws, "export", entity, prepared.person_id),
+                    lambda _r: None,
+                )
             if recorded:
                 return  # printed twice or printed and saved: one handout given
             recorded.append(True)

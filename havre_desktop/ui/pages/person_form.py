@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QLabel,
     QLineEdit,
@@ -20,14 +19,15 @@ from PySide6.QtWidgets import (
 )
 
 from havre_desktop.core import contacts
+from havre_desktop.core.workspace import Workspace
 from havre_desktop.ui.i18n import french_date, tr
-from havre_desktop.ui.widgets import FormErrors, error_label, show_save_error
+from havre_desktop.ui.widgets import SavingForm
 from havre_desktop.ui.worker import DatabaseService
 
 log = logging.getLogger("havre.ui.persons")
 
 
-class PersonForm(QDialog):
+class PersonForm(SavingForm):
     """The fiche form. Saving runs on the worker; on error, what was typed stays."""
 
     def __init__(
@@ -37,12 +37,9 @@ class PersonForm(QDialog):
         person: dict[str, Any] | None = None,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
-        self._db = database
+        super().__init__(database, "contacts", log, parent)
         self.person = person
-        self.saved: dict[str, Any] | None = None
         self.setWindowTitle(tr("Modifier la fiche") if person else tr("Nouvelle personne"))
-        self.errors = FormErrors("contacts")
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.family_name = QLineEdit()
@@ -86,16 +83,6 @@ class PersonForm(QDialog):
             (tr("Téléphone du contact :"), "emergency_phone", self.emergency_phone),
         ):
             self.errors.add_row(form, text, field, widget)
-        self.general_error = error_label()
-        self.general_error.setAccessibleName(tr("Erreur"))
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.button(QDialogButtonBox.StandardButton.Save).setText(tr("&Enregistrer"))
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(tr("Annuler"))
-        buttons.accepted.connect(self.save)
-        buttons.rejected.connect(self.reject)
-        self.buttons = buttons
         inner = QWidget()
         inner.setLayout(form)
         scroll = QScrollArea()
@@ -107,7 +94,7 @@ class PersonForm(QDialog):
         layout.addWidget(intro)
         layout.addWidget(scroll, 1)
         layout.addWidget(self.general_error)
-        layout.addWidget(buttons)
+        layout.addWidget(self.buttons)
         if person:
             self._fill(person)
         self.resize(640, 720)
@@ -156,23 +143,13 @@ class PersonForm(QDialog):
             "emergency_contacts": emergency,
         }
 
-    def save(self) -> None:
+    def save_job(self) -> Callable[[Workspace], dict[str, Any]]:
         values = self.values()
         person_id = self.person["id"] if self.person else None
-        self.buttons.setEnabled(False)
 
-        def job(ws: Any) -> dict[str, Any]:
+        def job(ws: Workspace) -> dict[str, Any]:
             if person_id:
                 return contacts.update(ws, person_id, values)
             return contacts.create_person(ws, values)
 
-        self._db.submit(job, self._saved, self._failed)
-
-    def _saved(self, person: dict[str, Any]) -> None:
-        self.buttons.setEnabled(True)
-        self.saved = person
-        self.accept()
-
-    def _failed(self, error: Exception) -> None:
-        self.buttons.setEnabled(True)
-        show_save_error(self.errors, self.general_error, error, log)
+        return job

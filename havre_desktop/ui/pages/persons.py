@@ -11,6 +11,7 @@ from PySide6.QtCore import QDateTime, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -23,15 +24,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from havre_common.french import count, french_number
-from havre_desktop.core import contacts, visits
+from havre_common import contract
+from havre_common.french import address_lines, count, french_number
+from havre_desktop.core import contacts, search, visits
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.printing.data import city_contact
 from havre_desktop.printing.layout import Variant
 from havre_desktop.printing.record import PreparedHandout, prepare_personal_handout
 from havre_desktop.ui.context import UiContext
-from havre_desktop.ui.i18n import age_on, french_date, french_datetime, tr
+from havre_desktop.ui.i18n import age_text, french_date, french_datetime, tr
 from havre_desktop.ui.models import PersonSearchModel, RowsModel
+from havre_desktop.ui.pages.consent_form import ConsentForm
 from havre_desktop.ui.pages.handout_dialog import HandoutChoiceDialog, preview_handout
 from havre_desktop.ui.pages.person_form import PersonForm
 from havre_desktop.ui.pages.visit_form import VisitForm
@@ -68,7 +71,7 @@ class PersonsPage(QWidget):
         self.new_button.setAccessibleName(tr("Nouvelle personne"))
         self.new_button.clicked.connect(self.create_person)
 
-        self.model = PersonSearchModel(self._db, refs["territories"])
+        self.model = PersonSearchModel(self._db, refs["territories"], lambda: self.ctx.today)
         self.table = table_view(tr("Résultats de la recherche"))
         self.table.setModel(self.model)
         self.table.activated.connect(lambda index: self.open_fiche(index.row()))
@@ -89,9 +92,15 @@ class PersonsPage(QWidget):
         self.print_button = QPushButton(tr("Im&primer un document"))
         self.print_button.setAccessibleName(tr("Imprimer un document pour la personne"))
         self.print_button.clicked.connect(self.print_handout)
+        self.consent_button = QPushButton(tr("&Consentement…"))
+        self.consent_button.setAccessibleName(tr("Enregistrer un consentement"))
+        self.consent_button.clicked.connect(self.record_consent)
         self.archive_button = QPushButton(tr("&Archiver"))
         self.archive_button.setAccessibleName(tr("Archiver la fiche"))
         self.archive_button.clicked.connect(self.archive_person)
+        archivists = contract.CONTACTS.field("archived").writers
+        may_archive = archivists is None or context.role in archivists
+        self.archive_button.setVisible(may_archive)
         for button in self._fiche_buttons():
             button.setEnabled(False)
         self.history_model = RowsModel(
@@ -128,19 +137,27 @@ class PersonsPage(QWidget):
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
-        buttons = QHBoxLayout()
-        for button in self._fiche_buttons():
-            buttons.addWidget(button)
-        buttons.addStretch(1)
+        # Two by two: four in a row widen the page past a 1366-pixel screen at 200 % text.
+        buttons = QGridLayout()
+        not_for_this_role = {
+            self.visit_button: not context.may_see_visits,
+            self.archive_button: not may_archive,
+        }
+        shown_buttons = [b for b in self._fiche_buttons() if not not_for_this_role.get(b)]
+        for position, button in enumerate(shown_buttons):
+            buttons.addWidget(button, position // 2, position % 2)
+        buttons.setColumnStretch(2, 1)
         right_layout.addLayout(buttons)
         right_layout.addWidget(self.fiche, 3)
         right_layout.addWidget(history_label)
         right_layout.addWidget(self.history, 2)
+        # The fiche and its history (notes that wrap) get most of the width: at 200 % text
+        # the results still show name and phone, the rest is a scroll away.
         splitter = QSplitter()
         splitter.addWidget(left)
         splitter.addWidget(right)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 3)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(splitter, 1)
@@ -180,7 +197,16 @@ class PersonsPage(QWidget):
             text = tr("{n} personnes et plus").format(n=french_number(shown))
         else:
             text = count(shown, tr("{n} personne"), tr("{n} personnes"))
-        self.count_label.setText(text)
+        typed = self.model.search_text
+        if not typed:
+            order = tr("par ordre alphabétique")
+        elif search.is_ranked(typed):
+            order = tr("les plus proches de la recherche d'abord")
+        else:
+            order = tr("sans classement : tapez au moins {n} lettres pour classer").format(
+                n=search.RANK_FROM_CHARS
+            )
+        self.count_label.setText(f"{text}, {order}" if shown > 1 else text)
 
     def _open_first(self) -> None:
         """Enter in the search field: search now and open the first result."""
@@ -227,7 +253,13 @@ class PersonsPage(QWidget):
         self.fiche_shown.emit(fiche["id"])
 
     def _fiche_buttons(self) -> tuple[QPushButton, ...]:
-        return (self.edit_button, self.visit_button, self.print_button, self.archive_button)
+        return (
+            self.edit_button,
+            self.visit_button,
+            self.print_button,
+            self.consent_button,
+            self.archive_button,
+        )
 
     # -- printing ---------------------------------------------------------------------
 
@@ -291,6 +323,15 @@ class PersonsPage(QWidget):
             self.model.refresh()
             self.data_changed.emit()
 
+    def record_consent(self) -> None:
+        if not self.current:
+            return
+        dialog = ConsentForm(self._db, self.current, self.ctx.today, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted and dialog.saved:
+            self.open_person(self.current["id"])
+            self.data_changed.emit()
+        self.consent_button.setFocus()
+
     def new_visit(self) -> None:
         if not self.current or not self.ctx.may_see_visits:
             return
@@ -338,28 +379,49 @@ def render_fiche_html(fiche: dict[str, Any], ctx: UiContext) -> str:
     refs = ctx.references
     name = escape(contacts.display_name(fiche))
     lines = [f"<h2>{name}</h2>"]
-    age = age_on(fiche.get("birth_date"), ctx.today)
     born = french_date(fiche.get("birth_date"))
-    address = " ".join(
-        str(p) for p in (fiche.get("address_line"), fiche.get("postcode"), fiche.get("city")) if p
+    address = "<br>".join(
+        escape(line)
+        for line in address_lines(
+            fiche.get("address_line"), fiche.get("postcode"), fiche.get("city")
+        )
     )
     register = fiche.get("register")
-    rows = [
-        (tr("Date de naissance"), f"{born} ({age} ans)" if born else ""),
-        (tr("Adresse"), address),
+    colleagues = {str(a["id"]): str(a.get("display_name") or "") for a in ctx.colleagues}
+    if ctx.agent.get("id"):
+        colleagues[str(ctx.agent["id"])] = str(ctx.agent.get("display_name") or "")
+    referent_id = fiche.get("referent_agent_id")
+    rows: list[tuple[str, str | None]] = [
+        (
+            tr("Date de naissance"),
+            f"{born} ({age_text(fiche.get('birth_date'), ctx.today)})" if born else "",
+        ),
         (tr("Territoire"), refs["territories"].get(fiche.get("territory_id") or "", "")),
         (tr("Téléphone"), fiche.get("phone_1")),
         (tr("Autre téléphone"), fiche.get("phone_2")),
         (tr("Vit seule ou seul"), {1: tr("oui"), 0: tr("non")}.get(fiche.get("lives_alone"), "")),
         (tr("Mobilité"), refs["mobility_levels"].get(fiche.get("mobility") or "", "")),
         (tr("Accès au logement"), fiche.get("access_notes")),
-        (
-            tr("Registre des personnes isolées"),
-            tr("inscription le {date}").format(date=french_date(register["enrolled_on"]))
-            if register
-            else tr("non inscrite ou non inscrit"),
-        ),
     ]
+    if fiche.get("kind", "person") == "person":
+        rows.append(
+            (
+                tr("Référent"),
+                colleagues.get(str(referent_id), tr("un agent d'un autre territoire"))
+                if referent_id
+                else tr("aucun référent désigné"),
+            )
+        )
+        rows.append(
+            (
+                tr("Registre des personnes isolées"),
+                tr("inscription le {date}").format(date=french_date(register["enrolled_on"]))
+                if register
+                else tr("pas d'inscription"),
+            )
+        )
+    if address:
+        lines.append(f"<p><b>{escape(tr('Adresse'))} :</b><br>{address}</p>")
     for label, value in rows:
         if value:
             lines.append(f"<p><b>{escape(label)} :</b> {escape(str(value))}</p>")
@@ -369,15 +431,31 @@ def render_fiche_html(fiche: dict[str, Any], ctx: UiContext) -> str:
             f"<p><b>{escape(tr('Contact d’urgence'))} :</b> {escape(contact['name'])}{relation}"
             f" – {escape(contact['phone'])}</p>"
         )
-    for consent in fiche.get("consents") or []:
+    purposes = contract.ENUMS["consent_purposes"]
+    consents = fiche.get("consents") or []
+    for consent in consents:
         state = tr("donné") if consent.get("given") else tr("refusé")
-        lines.append(
-            f"<p><b>{escape(tr('Consentement'))} ({escape(consent['purpose'])}) :</b> "
-            f"{state} le {french_date(consent['recorded_on'])}</p>"
+        purpose = purposes.get(consent["purpose"], consent["purpose"])
+        withdrawn = (
+            tr(", retiré le {date}").format(date=french_date(consent["withdrawn_on"]))
+            if consent.get("withdrawn_on")
+            else ""
         )
+        lines.append(
+            f"<p><b>{escape(tr('Consentement'))} ({escape(purpose)}) :</b> "
+            f"{state} le {french_date(consent['recorded_on'])}{escape(withdrawn)}</p>"
+        )
+    if not consents:
+        lines.append(
+            f"<p><b>{escape(tr('Consentement'))} :</b> "
+            f"{escape(tr('aucun consentement enregistré'))}</p>"
+        )
+    kinds = contract.ENUMS["planned_kinds"]
     for planned in fiche.get("planned") or []:
+        reason = f" — {escape(planned['reason'])}" if planned.get("reason") else ""
         lines.append(
             f"<p><b>{escape(tr('Prochain contact prévu'))} :</b> "
-            f"{french_date(planned['due_on'])} ({escape(planned['kind'])})</p>"
+            f"{french_date(planned['due_on'])}, "
+            f"{escape(kinds.get(planned['kind'], planned['kind']).lower())}{reason}</p>"
         )
     return "\n".join(lines)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-import tempfile
 import threading
 from datetime import timedelta
-from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
@@ -34,13 +32,14 @@ from havre_desktop.printing.layout import Variant
 from havre_desktop.printing.letters import (
     LETTER_LABELS,
     ROLES_FOR_REGISTER_MAILING,
+    BatchOptions,
     BatchPreview,
     BatchResult,
     FollowedBy,
     LetterKind,
     RegisterOf,
+    letters_pdf,
     preview_batch,
-    write_letters,
 )
 from havre_desktop.printing.report import activity_report_for
 from havre_desktop.ui.context import UiContext
@@ -281,11 +280,11 @@ class PrintsPage(QWidget):
 
     # -- batch letters ----------------------------------------------------------------
 
-    def _source(self) -> FollowedBy | RegisterOf:
+    def _register(self) -> RegisterOf | None:
+        """The register chosen as the source, or None for the persons the agent follows
+        (read on the database thread: the agent as stored then, see start_letters)."""
         source_key = str(self.letter_source.currentData())
-        if source_key == "followed":
-            return FollowedBy(str(self.ctx.agent.get("id") or ""))
-        return RegisterOf(source_key.split(":", 1)[1])
+        return RegisterOf(source_key.split(":", 1)[1]) if source_key != "followed" else None
 
     def _show_letter_actions(self) -> None:
         """The actions list, for the summer letter only; read once, when first needed."""
@@ -323,14 +322,19 @@ class PrintsPage(QWidget):
     def load_recipients(self) -> None:
         """List the batch's recipients, all ticked, with each letter's pages."""
         kind = LetterKind(self.letter_kind.currentData())
-        source = self._source()
+        register = self._register()
         variant = Variant(self.letter_variant.currentData())
         city = city_contact(self.ctx.settings)
         action_ids = self._chosen_actions()
         self.error.setVisible(False)
         self.ctx.database.submit(
             lambda ws: preview_batch(
-                ws, kind, source, variant=variant, city=city, action_ids=action_ids
+                ws,
+                kind,
+                register or FollowedBy(str(ws.agent_id or "")),
+                variant=variant,
+                city=city,
+                action_ids=action_ids,
             ),
             self._show_recipients,
             self._fail,
@@ -403,7 +407,7 @@ class PrintsPage(QWidget):
 
     def start_letters(self) -> None:
         kind = LetterKind(self.letter_kind.currentData())
-        source = self._source()
+        register = self._register()
         variant = Variant(self.letter_variant.currentData())
         recipient_ids = checked_ids(self.recipients) if self._batch_preview else None
         action_ids = self._chosen_actions()
@@ -411,8 +415,6 @@ class PrintsPage(QWidget):
             self.error.setText(tr("Cochez au moins une personne à qui écrire."))
             self.error.setVisible(True)
             return
-        folder = Path(tempfile.mkdtemp(prefix="havre-courriers-"))
-        path = folder / f"courriers-{kind.value}.pdf"
         self._cancel.clear()
         self.error.setVisible(False)
         self.letter_button.setEnabled(False)
@@ -423,15 +425,14 @@ class PrintsPage(QWidget):
         city = city_contact(self.ctx.settings)
 
         def job(ws: Workspace) -> BatchResult:
-            return write_letters(
+            # The agent as stored now: the first sign-in binds the profile to its server
+            # account (another id than the one read when the window opened).
+            source = register or FollowedBy(str(ws.agent_id or ""))
+            return letters_pdf(
                 ws,
                 kind,
                 source,
-                path,
-                city=city,
-                variant=variant,
-                recipient_ids=recipient_ids,
-                action_ids=action_ids,
+                BatchOptions(variant, city, action_ids, recipient_ids),
                 progress=lambda done, total: signals.progress.emit(done, total),
                 cancelled=cancel.is_set,
             )
@@ -449,7 +450,7 @@ class PrintsPage(QWidget):
     def _letters_done(self, result: BatchResult) -> None:
         self.letter_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
-        if result.cancelled or result.path is None:
+        if result.cancelled or result.pdf is None:
             self.letter_status.setText(
                 tr(
                     "Courriers annulés après {done} sur {total} : aucun fichier n'a été gardé."
@@ -471,9 +472,9 @@ class PrintsPage(QWidget):
                 + missing
             )
             self._preview(
-                result.path.read_bytes(),
+                result.pdf,
                 self.letter_kind.currentText(),
-                result.path.name,
+                f"courriers-{self.letter_kind.currentData()}.pdf",
                 "courriers",
                 result.warnings,
             )

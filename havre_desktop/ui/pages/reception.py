@@ -68,8 +68,11 @@ class ReceptionPage(QWidget):
             form.addRow(label, widget)
         form.addRow(self.step_free)
         form.addRow(self.free_only)
-        for combo in (self.need, self.territory):
+        for combo in (self.need, self.territory, self.age_group):
             combo.currentIndexChanged.connect(self.refresh)
+            # Another need, place or age: another resident (or another question), to count.
+            combo.currentIndexChanged.connect(self._new_encounter)
+        self._encounter_counted = False
         self.step_free.toggled.connect(self.refresh)
         self.free_only.toggled.connect(self.refresh)
         self.print_button = QPushButton(tr("&Imprimer pour le résident"))
@@ -123,6 +126,7 @@ class ReceptionPage(QWidget):
         return {
             "need_id": self.need.currentData(),
             "territory_id": self.territory.currentData(),
+            "age_group_id": self.age_group.currentData(),
             "step_free": self.step_free.isChecked(),
             "free_only": self.free_only.isChecked(),
             "statuses": ["en-cours", "en-test"],
@@ -146,7 +150,12 @@ class ReceptionPage(QWidget):
         preselected = [selected["id"]] if selected else []
         territory = self.territory.currentData()
         dialog = HandoutChoiceDialog(
-            self.ctx, preselected, territory, tr("Document pour le résident"), self
+            self.ctx,
+            preselected,
+            territory,
+            tr("Document pour le résident"),
+            self,
+            matching=self.model.rows,
         )
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return
@@ -166,10 +175,23 @@ class ReceptionPage(QWidget):
             tr("Document pour le résident"),
             "document-accueil.pdf",
             self,
-            lambda row: self.counted.emit(row),
+            self._handout_given,
         )
 
+    def _handout_given(self, row: dict[str, Any]) -> None:
+        """A document printed for the resident: the visit counts too (once, no second click)."""
+        self.counted.emit(row)
+        if not self._encounter_counted:
+            self.count_encounter()
+
+    def _new_encounter(self, *_args: object) -> None:
+        self._encounter_counted = False
+        self.count_button.setEnabled(True)
+        self.status.clear()
+
     def count_encounter(self) -> None:
+        if self._encounter_counted:
+            return
         values = {
             "territory_id": self.territory.currentData(),
             "need_id": self.need.currentData(),
@@ -181,7 +203,8 @@ class ReceptionPage(QWidget):
         )
 
     def _counted(self, encounter: dict[str, Any]) -> None:
-        self.count_button.setEnabled(True)
+        self._encounter_counted = True
+        self.count_button.setEnabled(False)  # until another need, place or age is chosen
         self.error.setVisible(False)
         self.status.setText(
             tr("Passage compté : {need}, {territory}.").format(

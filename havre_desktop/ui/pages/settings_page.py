@@ -3,36 +3,52 @@ details printed on every document, profile."""
 
 from __future__ import annotations
 
+import logging
 from html import escape
+from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QDialog,
     QFormLayout,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
+from havre_common.french import count
 from havre_common.values import normalise_phone
+from havre_desktop.core import applock
+from havre_desktop.core.errors import HavreError
+from havre_desktop.core.profile import ProfileManager
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.printing.data import DEMO_CITY_CONTACT, SAMPLE_CITY_PHONE
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import tr
 from havre_desktop.ui.widgets import scrolling
 
+log = logging.getLogger("havre.ui.settings")
+
 
 class SettingsPage(QWidget):
     """Changes apply at once and are kept in the (encrypted) profile."""
 
     changed = Signal(str, str)  # setting key, new value
+    lock_now = Signal()
+    pin_changed = Signal()
 
-    def __init__(self, context: UiContext, profile_folder: str = "") -> None:
+    def __init__(
+        self, context: UiContext, profile_folder: str = "", profile: ProfileManager | None = None
+    ) -> None:
         super().__init__()
         self.ctx = context
+        self.profile = profile
         settings = context.settings
         self.text_scale = QSpinBox()
         self.text_scale.setRange(100, 200)
@@ -60,10 +76,8 @@ class SettingsPage(QWidget):
             (work_form, tr("Personnes &non vues depuis plus de :"), self.not_seen),
         ):
             if text:
-                label = QLabel(text)
+                label = QLabel(text)  # short: unwrapped, a wrapped label was cut at 200 %
                 label.setBuddy(widget)
-                # Short labels on one line: wrapped, "Taille du texte :" was cut by its row.
-                label.setWordWrap(len(text) > 30)
                 widget.setAccessibleName(text.replace("&", "").rstrip(" :"))
                 form.addRow(label, widget)
             else:
@@ -110,6 +124,22 @@ class SettingsPage(QWidget):
         )
         self.city_sample.setWordWrap(True)
         city_form.addRow(self.city_sample)
+        security = QGroupBox(tr("Verrouillage"))
+        security_layout = QVBoxLayout(security)
+        self.pin_status = QLabel()
+        self.pin_status.setWordWrap(True)
+        self.pin_status.setAccessibleName(tr("Code de verrouillage"))
+        self.pin_button = QPushButton(tr("C&hoisir le code de verrouillage…"))
+        self.pin_button.clicked.connect(self.choose_pin)
+        lock_button = QPushButton(tr("Verrouiller &maintenant (Ctrl+L)"))
+        lock_button.clicked.connect(self.lock_now)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.pin_button)
+        buttons.addWidget(lock_button)
+        buttons.addStretch(1)
+        security_layout.addWidget(self.pin_status)
+        security_layout.addLayout(buttons)
+        self._read_pin_state()
         profile = QGroupBox(tr("Profil"))
         profile_layout = QVBoxLayout(profile)
         agent = context.agent
@@ -135,14 +165,26 @@ class SettingsPage(QWidget):
         info.setWordWrap(True)
         info.setAccessibleName(tr("Informations du profil"))
         profile_layout.addWidget(info)
-        # At 200 % text size the page is taller than the window: it scrolls, nothing is cut.
+        self.backup_button = QPushButton(tr("&Sauvegarder le profil…"))
+        self.backup_button.clicked.connect(self.choose_backup_file)
+        self.backup_status = QLabel()
+        self.backup_status.setWordWrap(True)
+        self.backup_status.setAccessibleName(tr("État de la sauvegarde"))
+        backup_row = QHBoxLayout()
+        backup_row.addWidget(self.backup_button)
+        backup_row.addStretch(1)
+        profile_layout.addLayout(backup_row)
+        profile_layout.addWidget(self.backup_status)
+        self.backup_button.setVisible(self.profile is not None)  # a demo profile has none
+        # The groups scroll: at 200 % text they are taller than a 768-pixel screen.
         content = QWidget()
-        layout = QVBoxLayout(content)
-        layout.addWidget(display)
-        layout.addWidget(work)
-        layout.addWidget(city)
-        layout.addWidget(profile)
-        layout.addStretch(1)
+        inner = QVBoxLayout(content)
+        inner.addWidget(display)
+        inner.addWidget(work)
+        inner.addWidget(city)
+        inner.addWidget(security)
+        inner.addWidget(profile)
+        inner.addStretch(1)
         scrolling(self, content)
 
     def _save_city(self, key: str) -> None:
@@ -171,3 +213,88 @@ class SettingsPage(QWidget):
             ws.store.set_setting(key, value)
 
         self.ctx.database.submit(job, lambda _r: self.changed.emit(key, value))
+
+    # -- the lock code ----------------------------------------------------------------
+
+    def _read_pin_state(self) -> None:
+        self.ctx.database.submit(applock.has_pin, self._show_pin_state)
+
+    def _show_pin_state(self, has_pin: bool) -> None:
+        self.has_pin = has_pin
+        self.pin_status.setText(
+            tr("Un code de verrouillage est choisi : il rouvre l'application verrouillée.")
+            if has_pin
+            else tr(
+                "Aucun code de verrouillage n'est choisi : l'application verrouillée ne se "
+                "rouvre qu'avec le mot de passe du profil ou la phrase de récupération."
+            )
+        )
+        self.pin_button.setText(
+            tr("C&hanger le code de verrouillage…")
+            if has_pin
+            else tr("C&hoisir le code de verrouillage…")
+        )
+
+    def choose_pin(self) -> None:
+        from havre_desktop.ui.lock import PinDialog, pin_explanation
+
+        self.pin_dialog = PinDialog(pin_explanation(), self)
+        if self.pin_dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        pin = self.pin_dialog.pin.text()
+        self.ctx.database.submit(lambda ws: applock.set_pin(ws, pin), self._pin_saved)
+
+    def _pin_saved(self, _result: object) -> None:
+        self._show_pin_state(True)
+        self.pin_changed.emit()
+
+    # -- backup -----------------------------------------------------------------------
+
+    def choose_backup_file(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        from havre_desktop.core.backup import BACKUP_SUFFIX
+
+        name, _filter = QFileDialog.getSaveFileName(
+            self,
+            tr("Sauvegarder le profil"),
+            f"havre-profil-{self.ctx.today.isoformat()}{BACKUP_SUFFIX}",
+            tr("Sauvegardes Havre Ensemble (*{suffix})").format(suffix=BACKUP_SUFFIX),
+        )
+        if name:
+            self.backup_to(Path(name if name.endswith(BACKUP_SUFFIX) else name + BACKUP_SUFFIX))
+
+    def backup_to(self, path: Path) -> None:
+        """Write the backup on the database worker; say what it holds and how it opens."""
+        from havre_desktop.core.backup import BackupInfo, create_backup
+
+        profile = self.profile
+        assert profile is not None
+        self.backup_button.setEnabled(False)
+        self.backup_status.setText(tr("Sauvegarde en cours…"))
+
+        def done(info: BackupInfo) -> None:
+            self.backup_button.setEnabled(True)
+            self.backup_status.setText(
+                count(
+                    info.outbox,
+                    tr("Sauvegarde enregistrée ({n} modification non envoyée incluse). "),
+                    tr("Sauvegarde enregistrée ({n} modifications non envoyées incluses). "),
+                )
+                + tr(
+                    "Elle est chiffrée : seule la phrase de récupération du profil l'ouvre "
+                    "(havre-desktop --restaurer FICHIER sur le nouvel ordinateur)."
+                )
+            )
+
+        def failed(error: Exception) -> None:
+            self.backup_button.setEnabled(True)
+            message = error.message if isinstance(error, HavreError) else None
+            if isinstance(error, OSError):
+                message = tr("Le fichier n'a pas pu être écrit : {e}").format(e=error.strerror)
+            if message is None:
+                log.error("backup failed", exc_info=error)
+                message = tr("La sauvegarde a échoué (erreur inattendue).")
+            self.backup_status.setText(message)
+
+        self.ctx.database.submit(lambda ws: create_backup(ws, profile, path), done, failed)

@@ -7,6 +7,7 @@ from typing import Any
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGroupBox, QLabel, QPushButton, QTableView, QVBoxLayout, QWidget
 
+from havre_common import contract
 from havre_common.french import count
 from havre_desktop.core import contacts, visits
 from havre_desktop.core.workspace import Workspace
@@ -15,12 +16,7 @@ from havre_desktop.ui.i18n import french_date, french_datetime, relative_days, t
 from havre_desktop.ui.models import RowsModel
 from havre_desktop.ui.widgets import table_view, wrap_short_list
 
-PLANNED_KINDS = {
-    "visite": "Visite à domicile",
-    "appel": "Appel",
-    "suivi": "Suivi",
-    "appel-alerte": "Appel d'alerte",
-}
+PLANNED_KINDS = contract.ENUMS["planned_kinds"]
 
 
 class TodayPage(QWidget):

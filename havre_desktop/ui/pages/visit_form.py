@@ -7,6 +7,7 @@ item and Space ticks it; Ctrl+Entrée saves from anywhere in the form.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -15,10 +16,9 @@ from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QLabel,
+    QLineEdit,
     QListWidgetItem,
     QPlainTextEdit,
     QSpinBox,
@@ -28,22 +28,21 @@ from PySide6.QtWidgets import (
 
 from havre_common import contract
 from havre_desktop.core import visits
+from havre_desktop.core.workspace import Workspace
 from havre_desktop.ui.i18n import french_date, tr
 from havre_desktop.ui.widgets import (
     DateTimeField,
-    FormErrors,
+    SavingForm,
     checkable_list,
     checked_ids,
-    error_label,
     fold,
-    show_save_error,
 )
 from havre_desktop.ui.worker import DatabaseService
 
 log = logging.getLogger("havre.ui.visits")
 
 
-class VisitForm(QDialog):
+class VisitForm(SavingForm):
     """Log a visit for one person; the proposed actions can be printed right after."""
 
     def __init__(
@@ -55,13 +54,10 @@ class VisitForm(QDialog):
         now: QDateTime | None = None,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
-        self._db = database
+        super().__init__(database, "visits", log, parent)
         self.person = person
-        self.saved: dict[str, Any] | None = None
         name = f"{(person.get('family_name') or '').upper()} {person.get('given_names') or ''}"
         self.setWindowTitle(tr("Nouvelle visite — {name}").format(name=name.strip()))
-        self.errors = FormErrors("visits")
         self.kind = QComboBox()
         for kind_id, label in references["visit_kinds"].items():
             self.kind.addItem(label, kind_id)
@@ -94,8 +90,17 @@ class VisitForm(QDialog):
         self.follow_up.setSuffix(tr(" jours"))
         self.follow_up_date = QLabel()
         self.follow_up_date.setAccessibleName(tr("Date du suivi"))
+        self.follow_up_date.setWordWrap(True)
+        self.follow_up_kind = QComboBox()
+        for kind_id in visits.FOLLOW_UP_KINDS:
+            self.follow_up_kind.addItem(visits.PLANNED_KINDS[kind_id], kind_id)
+        self.follow_up_reason = QLineEdit()
+        self.follow_up_reason.setMaxLength(contract.ui_max_length("planned_contacts", "reason"))
+        self.follow_up_reason.setPlaceholderText(tr("Ce qui a été promis (facultatif)"))
         self.follow_up.valueChanged.connect(self._show_follow_up_date)
         self.occurred_at.dateTimeChanged.connect(self._show_follow_up_date)
+        self.kind.currentIndexChanged.connect(self._default_follow_up_kind)
+        self.outcome.currentIndexChanged.connect(self._outcome_changed)
         self.handout = QCheckBox(tr("Document remis à la personne"))
         self.notes = QPlainTextEdit()
         self.notes.setTabChangesFocus(True)
@@ -113,29 +118,22 @@ class VisitForm(QDialog):
             (tr("Actions pr&oposées :"), "proposed_action_ids", self.actions),
             (tr("&Suivi :"), "follow_up_on", self.follow_up),
             ("", "follow_up_label", self.follow_up_date),
+            (tr("Suivi &par :"), "follow_up_kind", self.follow_up_kind),
+            (tr("&Motif du suivi :"), "follow_up_reason", self.follow_up_reason),
             (tr("Document :"), "handout_given", self.handout),
             (tr("&Notes :"), "notes", self.notes),
         ):
             self.errors.add_row(form, text, field, widget)
-        self.general_error = error_label()
-        self.general_error.setAccessibleName(tr("Erreur"))
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.button(QDialogButtonBox.StandardButton.Save).setText(tr("&Enregistrer"))
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(tr("Annuler"))
-        buttons.accepted.connect(self.save)
-        buttons.rejected.connect(self.reject)
-        self.buttons = buttons
         hint = QLabel(tr("Ctrl+Entrée enregistre la visite. Espace coche un besoin ou une action."))
         hint.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(hint)
         layout.addWidget(self.general_error)
-        layout.addWidget(buttons)
+        layout.addWidget(self.buttons)
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             QShortcut(QKeySequence(keys), self, activated=self.save)
+        self._default_follow_up_kind()
         self._show_follow_up_date()
         self.kind.setFocus()
 
@@ -167,6 +165,24 @@ class VisitForm(QDialog):
             if action["id"] == current_id:
                 self.actions.setCurrentItem(item)
 
+    def _default_follow_up_kind(self, *_args: object) -> None:
+        """A call promises a call, a visit a visit (the agent may choose otherwise)."""
+        wanted = (
+            "suivi-appel" if str(self.kind.currentData()).startswith("appel") else "suivi-visite"
+        )
+        self.follow_up_kind.setCurrentIndex(self.follow_up_kind.findData(wanted))
+
+    def _outcome_changed(self, *_args: object) -> None:
+        """Nobody reached: what was planned stays to do; a new date is proposed (the next
+        working day), which the agent can change or clear."""
+        if self.outcome.currentData() in visits.NOT_REACHED_OUTCOMES and not self.follow_up.value():
+            start = self.occurred_at.dateTime().date().toPython()
+            days = 1
+            while (start + timedelta(days=days)).weekday() >= 5:  # not on a Saturday or Sunday
+                days += 1
+            self.follow_up.setValue(days)
+        self._show_follow_up_date()
+
     def _follow_up_iso(self) -> str | None:
         days = self.follow_up.value()
         if not days:
@@ -176,9 +192,16 @@ class VisitForm(QDialog):
 
     def _show_follow_up_date(self, *_args: object) -> None:
         iso = self._follow_up_iso()
-        self.follow_up_date.setText(
-            tr("Suivi prévu le {date}").format(date=french_date(iso)) if iso else ""
-        )
+        not_reached = self.outcome.currentData() in visits.NOT_REACHED_OUTCOMES
+        if iso and not_reached:
+            text = tr("Le contact prévu reste à faire : il est reporté au {date}.")
+        elif not_reached:
+            text = tr("Le contact prévu reste à faire, à sa date.")
+        else:
+            text = tr("Suivi prévu le {date}") if iso else ""
+        self.follow_up_date.setText(text.format(date=french_date(iso)))
+        self.follow_up_kind.setEnabled(bool(iso))
+        self.follow_up_reason.setEnabled(bool(iso))
 
     def values(self) -> dict[str, Any]:
         moment = self.occurred_at.dateTime().toPython()
@@ -191,25 +214,12 @@ class VisitForm(QDialog):
             "need_ids": checked_ids(self.needs),
             "proposed_action_ids": checked_ids(self.actions),
             "follow_up_on": self._follow_up_iso(),
+            "follow_up_kind": self.follow_up_kind.currentData(),
+            "follow_up_reason": self.follow_up_reason.text(),
             "handout_given": self.handout.isChecked(),
             "notes": self.notes.toPlainText(),
         }
 
-    def save(self) -> None:
-        if not self.buttons.isEnabled():
-            return  # a save is already on its way
-        values = self.values()
-        person_id = self.person["id"]
-        self.buttons.setEnabled(False)
-        self._db.submit(
-            lambda ws: visits.log_visit(ws, person_id, values), self._saved, self._failed
-        )
-
-    def _saved(self, visit: dict[str, Any]) -> None:
-        self.buttons.setEnabled(True)
-        self.saved = visit
-        self.accept()
-
-    def _failed(self, error: Exception) -> None:
-        self.buttons.setEnabled(True)
-        show_save_error(self.errors, self.general_error, error, log)
+    def save_job(self) -> Callable[[Workspace], dict[str, Any]]:
+        values, person_id = self.values(), self.person["id"]
+        return lambda ws: visits.log_visit(ws, person_id, values)

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QGridLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -45,7 +44,9 @@ class PersonPicker(QDialog):
         self.person_id: str | None = None
         self.field = QLineEdit()
         self.field.setAccessibleName(tr("Rechercher une personne"))
-        self.model = PersonSearchModel(context.database, context.references["territories"])
+        self.model = PersonSearchModel(
+            context.database, context.references["territories"], lambda: context.today
+        )
         self.table = table_view(tr("Personnes trouvées"))
         self.table.setModel(self.model)
         self.field.textChanged.connect(self.model.set_search_text)
@@ -146,11 +147,11 @@ class VisitsPage(QWidget):
         self.count = QLabel()
         self.count.setAccessibleName(tr("Nombre de visites"))
         self.model.loaded.connect(self._loaded)
-        header = QHBoxLayout()
-        header.addLayout(filters, 1)
-        header.addWidget(self.new_button)
+        # The button takes the grid's free sixth place: beside the filters it would widen the
+        # page past a 1366-pixel screen at 200 % text.
+        filters.addWidget(self.new_button, 1, 4, 1, 2)
         layout = QVBoxLayout(self)
-        layout.addLayout(header)
+        layout.addLayout(filters)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.count)
 
