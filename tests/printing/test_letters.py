@@ -345,3 +345,27 @@ def test_the_city_desk_is_the_sender_left_of_the_window_and_in_the_useful_number
         "du lundi au vendredi, de 9 h à 17 h." in text
     )
     pdfcheck.assert_large_print(pdf, body=16, window=True)
+
+
+def test_activities_that_do_not_fit_the_letter_are_offered_as_the_booklet(
+    demo_ws: Workspace, tmp_path: Path
+) -> None:
+    person = _first_followed(demo_ws)
+    territory = data.territory_actions(demo_ws, person.territory_id)
+    chosen = [a.id for a in territory[:6]]
+    assert len(chosen) == 6
+    target = tmp_path / "ete.pdf"
+    result = _summer(
+        demo_ws, target, recipient_ids=[person.id], action_ids=chosen, variant=Variant.VERY_LARGE
+    )
+    pdf = target.read_bytes()
+    ((_first, pages),) = _letters(pdf)
+    assert pages <= letters.LETTER_PAGES and result.pages == pages + pages % 2
+    text = pdfcheck.body_text(pdf)
+    shown = [a for a in territory[:6] if a.title in text]
+    assert 0 < len(shown) < 6
+    assert f"La Ville du Havre vous présente {len(shown)} activités pour cet été." in text
+    assert (
+        "Le programme complet de votre quartier est dans un livret. "
+        "Pour le recevoir, appelez la Ville." in text
+    )
