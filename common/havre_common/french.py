@@ -25,6 +25,45 @@ def count(n: int, one: str, many: str) -> str:
     return (one if abs(n) < 2 else many).format(n=french_number(n))
 
 
+# Elision (Grevisse § 44-45): "de", "le", "la", "que"... lose their vowel before a word that
+# starts with a vowel or a mute h. Names are taken as starting with a mute h ("d'Hélène",
+# "d'Henri"), as is usual in letters; "y" elides before a vowel sound only in a few names
+# ("d'Yves", "d'Yvonne"), taken here as before any name written "Y" + consonant.
+_ELIDING = frozenset({"de", "le", "la", "que", "je", "me", "te", "se", "ne", "jusque", "lorsque"})
+_VOWELS = frozenset("aeiouyàâäéèêëîïôöùûüÿæœh")
+
+
+def _starts_with_vowel_sound(word: str) -> bool:
+    stripped = word.lstrip(" «\"'‘“(")
+    if not stripped:
+        return False
+    first = stripped[0].lower()
+    if first == "y":
+        # "d'Yves" but "de Yaël"? Both are heard; before a consonant "y" is a vowel sound.
+        return len(stripped) > 1 and stripped[1].lower() not in _VOWELS
+    return first in _VOWELS
+
+
+def elide(word: str, following: str) -> str:
+    """`word` then `following`, elided where French wants it.
+
+    >>> elide("de", "Agent Fictif")
+    "d'Agent Fictif"
+    >>> elide("de", "la Ville")
+    'de la Ville'
+    >>> elide("la", "Œuvre")
+    "l'Œuvre"
+    """
+    if word.lower() in _ELIDING and _starts_with_vowel_sound(following):
+        return f"{word[:-1]}'{following.lstrip()}"
+    return f"{word} {following}"
+
+
+def de(following: str) -> str:
+    """ "de Camille", "d'Agent Fictif", "d'Émilie", "de la Ville"."""
+    return elide("de", following)
+
+
 def french_date(value: str | date | None) -> str:
     """2026-11-25 → 25/11/2026."""
     if not value:

@@ -153,7 +153,9 @@ def preview_handout(
                 on_recorded or (lambda _row: None),
             )
 
-        dialog = PdfPreviewDialog(prepared.pdf, title, suggested_name, on_output, parent)
+        dialog = PdfPreviewDialog(
+            prepared.pdf, title, suggested_name, on_output, parent, warnings=prepared.warnings
+        )
         dialog.exec()
 
     context.database.submit(lambda ws: prepare(ws, action_ids, variant), show)

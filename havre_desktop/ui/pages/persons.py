@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from html import escape
 from typing import Any
 
@@ -28,6 +29,7 @@ from havre_common.french import address_lines, count, french_number
 from havre_desktop.core import contacts, search, visits
 from havre_desktop.core.errors import NotFoundError
 from havre_desktop.core.workspace import Workspace
+from havre_desktop.printing.data import city_contact
 from havre_desktop.printing.layout import Variant
 from havre_desktop.printing.record import PreparedHandout, prepare_personal_handout
 from havre_desktop.ui.context import UiContext
@@ -332,12 +334,15 @@ class PersonsPage(QWidget):
             return
         person_id = person["id"]
         visit_id = history[0]["id"] if history and proposed else None
-        agent_id = self.ctx.agent.get("id")
+        handout_for = partial(
+            prepare_personal_handout,
+            visit_id=visit_id,
+            agent_id=self.ctx.agent.get("id"),
+            city=city_contact(self.ctx.settings),
+        )
 
         def prepare(ws: Workspace, action_ids: list[str], variant: Variant) -> PreparedHandout:
-            return prepare_personal_handout(
-                ws, person_id, action_ids, variant=variant, visit_id=visit_id, agent_id=agent_id
-            )
+            return handout_for(ws, person_id, action_ids, variant=variant)
 
         preview_handout(
             self.ctx,
