@@ -1,5 +1,9 @@
 """French wording shared by the interface, sync reports and prints (no Qt).
 
+Dates are written out by hand rather than through the C locale machinery: a workstation's
+locale is not guaranteed to be French, and "mercredi 25 novembre" must not become
+"Wednesday 25 November" on a misconfigured machine.
+
 Counts take the singular for 0 and 1 and the plural from 2 on ("0 modification en attente",
 "3 modifications en attente"): no "(s)" left for the reader to sort out.
 """
@@ -90,3 +94,35 @@ def address_lines(address_line: object, postcode: object, city: object) -> list[
     street = str(address_line or "").strip()
     town = " ".join(str(p).strip() for p in (postcode, city) if p and str(p).strip())
     return [line for line in (street, town) if line]
+
+
+DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+
+
+def day_month_year(day: date) -> str:
+    """ "1er décembre 2026", "25 novembre 2026"."""
+    number = "1er" if day.day == 1 else str(day.day)
+    return f"{number} {MONTHS[day.month - 1]} {day.year}"
+
+
+def long_date(day: date) -> str:
+    """ "mercredi 25 novembre 2026": the weekday helps readers who lose track of dates."""
+    return f"{DAYS[day.weekday()]} {day_month_year(day)}"
+
+
+def month_year(year: int, month: int) -> str:
+    return f"{MONTHS[month - 1]} {year}"

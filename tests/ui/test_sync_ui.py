@@ -23,6 +23,7 @@ from PySide6.QtCore import QEvent, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
+from havre_common.french import long_date
 from havre_common.reference import load_reference
 from havre_desktop.core import contacts, visits
 from havre_desktop.core.clock import PARIS, FixedClock
@@ -38,7 +39,6 @@ from havre_desktop.sync.errors import (
     ServerUnreachableError,
 )
 from havre_desktop.ui.context import load_context_data
-from havre_desktop.ui.i18n import french_date
 from havre_desktop.ui.main_window import MainWindow, build_context
 from havre_desktop.ui.operations import Operation
 from havre_desktop.ui.pages.visit_form import VisitForm
@@ -1066,7 +1066,7 @@ def test_a_working_day_then_midnight_without_a_restart(
     window.show_page("today")
     window.day_watch.timer.timeout.emit()  # what the timer does every 30 seconds
     assert window.ctx.today == tomorrow
-    qtbot.waitUntil(lambda: french_date(tomorrow) in today_page.title.text())
+    qtbot.waitUntil(lambda: long_date(tomorrow) in today_page.title.text())
     qtbot.waitUntil(lambda: today_page.follow_model.rowCount() == 1)
     (promised,) = today_page.follow_model.rows
     assert (promised["person_id"], promised["reason"]) == (

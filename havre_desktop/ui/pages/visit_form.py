@@ -179,10 +179,7 @@ class VisitForm(SavingForm):
         working day), which the agent can change or clear."""
         if self.outcome.currentData() in visits.NOT_REACHED_OUTCOMES and not self.follow_up.value():
             start = self.occurred_at.dateTime().date().toPython()
-            days = 1
-            while (start + timedelta(days=days)).weekday() >= 5:  # not on a Saturday or Sunday
-                days += 1
-            self.follow_up.setValue(days)
+            self.follow_up.setValue((visits.next_working_day(start) - start).days)
         self._show_follow_up_date()
 
     def _follow_up_iso(self) -> str | None:
