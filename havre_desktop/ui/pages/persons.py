@@ -7,7 +7,7 @@ from functools import partial
 from html import escape
 from typing import Any
 
-from PySide6.QtCore import QDateTime, QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
@@ -379,14 +379,7 @@ class PersonsPage(QWidget):
     def new_visit(self) -> None:
         if not self.current or not self.ctx.may_see_visits:
             return
-        dialog = VisitForm(
-            self._db,
-            self.ctx.references,
-            self.current,
-            self.ctx.current_actions,
-            now=QDateTime(self.ctx.local_now().replace(tzinfo=None)),
-            parent=self,
-        )
+        dialog = VisitForm.for_person(self.ctx, self.current, self)
         if dialog.exec() == QDialog.DialogCode.Accepted and dialog.saved:
             self.visit_saved.emit(dialog.saved)
         self.visit_button.setFocus()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QDateTime, QEvent, QObject, Signal
+from PySide6.QtCore import QEvent, QObject, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QGroupBox,
@@ -189,14 +189,7 @@ class TodayPage(QWidget):
         ).run()
 
     def _visit_form(self, person: dict[str, Any], planned: dict[str, Any]) -> None:
-        form = VisitForm(
-            self.ctx.database,
-            self.ctx.references,
-            person,
-            self.ctx.current_actions,
-            now=QDateTime(self.ctx.local_now().replace(tzinfo=None)),
-            parent=self,
-        )
+        form = VisitForm.for_person(self.ctx, person, self)
         form.kind.setCurrentIndex(form.kind.findData(VISIT_KIND_FOR[str(planned["kind"])]))
         if form.exec() == QDialog.DialogCode.Accepted and form.saved:
             self._say(tr("Noté : {name}.").format(name=round_stop(planned, self.ctx.today).name))

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from havre_common import contract
 from havre_desktop.core import visits
 from havre_desktop.core.workspace import Workspace
+from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import french_date, tr
 from havre_desktop.ui.widgets import (
     DateTimeField,
@@ -138,6 +139,20 @@ class VisitForm(SavingForm):
         self._default_follow_up_kind()
         self._show_follow_up_date()
         self.kind.setFocus()
+
+    @classmethod
+    def for_person(
+        cls, context: UiContext, person: dict[str, Any], parent: QWidget | None = None
+    ) -> VisitForm:
+        """The form as every page opens it: today's catalogue, the time now in Le Havre."""
+        return cls(
+            context.database,
+            context.references,
+            person,
+            context.current_actions,
+            now=QDateTime(context.local_now().replace(tzinfo=None)),
+            parent=parent,
+        )
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from PySide6.QtCore import QDateTime, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -197,13 +197,6 @@ class VisitsPage(QWidget):
         self.ctx.database.submit(lambda ws: contacts.get(ws, person_id), self._enter_visit)
 
     def _enter_visit(self, person: dict[str, Any]) -> None:
-        form = VisitForm(
-            self.ctx.database,
-            self.ctx.references,
-            person,
-            self.ctx.current_actions,
-            now=QDateTime(self.ctx.local_now().replace(tzinfo=None)),
-            parent=self,
-        )
+        form = VisitForm.for_person(self.ctx, person, self)
         if form.exec() == QDialog.DialogCode.Accepted and form.saved:
             self.visit_saved.emit(form.saved)  # the journal follows the announcement
