@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from keyrings.alt.file import PlaintextKeyring
+from PySide6.QtNetwork import QLocalServer
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
@@ -88,6 +89,7 @@ def first_instance(
         if child.poll() is None:
             child.kill()
         child.communicate(timeout=30)  # reaps it and closes the pipes
+        QLocalServer.removeServer(server_name(root))  # a killed child leaves its socket file
 
 
 def test_a_second_start_on_the_same_profile_raises_the_first_window_and_exits_0(
