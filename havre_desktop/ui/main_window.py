@@ -29,7 +29,7 @@ from havre_common.french import count as plural
 from havre_desktop import APP_NAME
 from havre_desktop.core import agents, catalogue
 from havre_desktop.ui.context import UiContext
-from havre_desktop.ui.i18n import pending_text, tr
+from havre_desktop.ui.i18n import pending_text, tr, unsent_warning_text
 from havre_desktop.ui.lock import AppLock
 from havre_desktop.ui.operations import Changes, DayWatch, Operation
 from havre_desktop.ui.pages.today import TodayPage
@@ -37,6 +37,7 @@ from havre_desktop.ui.theme import Theme
 
 if TYPE_CHECKING:  # pages other than Ma journée, and sync, load after the first screen
     from havre_desktop.core.profile import ProfileManager
+    from havre_desktop.core.workspace import PendingChanges
     from havre_desktop.sync.engine import SyncReport
     from havre_desktop.ui.pages.actions_page import ActionsPage
     from havre_desktop.ui.pages.persons import PersonsPage
@@ -105,6 +106,20 @@ class MainWindow(QMainWindow):
         outer.addLayout(layout, 1)
         self.setCentralWidget(central)
 
+        # Edits waiting unsent for longer than the delay of Paramètres (CommCare's "unsent
+        # forms" warning): a sign and words, on the banner's colours.
+        self.unsent_warning = QLabel()
+        self.unsent_warning.setProperty("role", "banner")
+        self.unsent_warning.setWordWrap(True)
+        self.unsent_warning.setAccessibleName(tr("Avertissement : modifications non envoyées"))
+        self.unsent_warning.setToolTip(
+            tr(
+                "Ces modifications sont gardées sur cet ordinateur. Connectez-vous au réseau "
+                "et synchronisez pour les envoyer au serveur."
+            )
+        )
+        self.unsent_warning.setVisible(False)
+        self.statusBar().addPermanentWidget(self.unsent_warning, 1)
         self.agent_label = QLabel(str(context.agent.get("display_name") or ""))
         self.agent_label.setAccessibleName(tr("Agent connecté"))
         self.statusBar().addPermanentWidget(self.agent_label)
@@ -455,12 +470,20 @@ class MainWindow(QMainWindow):
         self.agent_label.setText(str(self.ctx.agent.get("display_name") or ""))
 
     def _refresh_pending(self) -> None:
-        self.ctx.database.submit(lambda ws: ws.pending_changes(), self._show_pending)
+        """The count of changes waiting to be sent, and the warning when some have waited
+        longer than the delay of Paramètres (by the application's clock)."""
+        days = int(self.ctx.settings.get("unsent_warning_days", "3"))
+        self.ctx.database.submit(
+            lambda ws: ws.pending_status(days), lambda status: self._show_pending(status, days)
+        )
 
-    def _show_pending(self, count: int) -> None:
+    def _show_pending(self, status: PendingChanges, days: int) -> None:
         if self.sync is not None:
             self.sync.refresh_status()
-        self.pending_label.setText(pending_text(count))
+        self.pending_label.setText(pending_text(status.waiting))
+        warning = unsent_warning_text(status.overdue, days)
+        self.unsent_warning.setText(warning)
+        self.unsent_warning.setVisible(bool(warning))
 
     def _setting_changed(self, key: str, value: str) -> None:
         if self.theme is not None and key in ("text_scale", "high_contrast"):
@@ -473,6 +496,8 @@ class MainWindow(QMainWindow):
             self.lock.idle.set_minutes(int(value))
         if key == "not_seen_days":
             self.today_page.refresh()
+        if key == "unsent_warning_days":
+            self._refresh_pending()
 
 
 def build_context(database: Any, data: dict[str, Any]) -> UiContext:

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 import trustme
-from PySide6.QtCore import QEvent, QTimer
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
@@ -47,7 +47,7 @@ from havre_desktop.ui.sync_widgets import SignInDialog, SyncPage, SyncStatusArea
 from havre_desktop.ui.worker import DatabaseService
 from tests.helpers import MemoryKeyring, new_workspace, person_values
 from tests.server.support import PASSWORD, ServerProcess, World, iso, make_server, started
-from tests.ui.conftest import DemoApp, DialogDriver
+from tests.ui.conftest import DemoApp, DialogDriver, Keyboard
 
 Yes = QMessageBox.StandardButton.Yes
 No = QMessageBox.StandardButton.No
@@ -321,6 +321,63 @@ def test_sign_in_edit_offline_sync_and_the_server_has_it(
         (c.get("fields") or {}).get("family_name") for c in changes if c["table_name"] == "contacts"
     }
     assert "Synchronisée" in names
+
+
+def test_edits_waiting_unsent_too_long_are_warned_about_until_a_sync_sends_them(
+    qtbot: QtBot, world: World, server: ServerProcess, desks: Any, keyboard: Keyboard
+) -> None:
+    """CommCare's "unsent forms" warning: the status bar says, in words and with a sign, how
+    many edits have waited more than the delay of Paramètres (3 days unless changed); the
+    application's clock says how long; a sync that sends them removes it."""
+    login = world.create_agent("travailleur-social", ["nord"])
+    desk = desks()
+    sign_in(qtbot, desk, server.base_url, login)
+    window, warning = desk.window, desk.window.unsent_warning
+    clock = desk.app.ws.clock
+    assert isinstance(clock, FixedClock)
+    now = clock.at
+    clock.at = now - timedelta(days=4)  # made four days ago, the window open since
+    assert window.day_watch.check()
+    new_person(qtbot, desk, family_name="Attente", given_names="Rose")
+    assert desk.area.pending.text() == "1 modification en attente"
+    assert not warning.isVisible()  # just made: nothing to warn about
+    clock.at = now  # four days later: the day watch sees the new day, as at midnight
+    assert window.day_watch.check()
+    desk.app.settle()
+    expected = "⚠ Attention : 1 modification attend d'être envoyée depuis plus de 3 jours"
+    qtbot.waitUntil(lambda: warning.text() == expected)
+    assert warning.isVisible()
+    assert warning.accessibleName() == "Avertissement : modifications non envoyées"
+
+    # Paramètres, from the keyboard: a longer delay hides it, a shorter one says so.
+    window.show_page("settings")
+    with qtbot.waitActive(window):
+        window.activateWindow()
+    window.navigation.setFocus()  # where Alt+number left it
+    spin = window.settings_page.unsent_days
+    keyboard.key(Qt.Key.Key_E, Qt.KeyboardModifier.AltModifier)
+    assert QApplication.focusWidget() is spin
+    assert spin.value() == 3  # the default
+    keyboard.key(Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    keyboard.type("5")
+    qtbot.waitUntil(lambda: not warning.isVisible())
+    assert warning.text() == ""
+    keyboard.key(Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    keyboard.type("1")
+    qtbot.waitUntil(lambda: "depuis plus de 1 jour" in warning.text())
+    assert warning.text() == (
+        "⚠ Attention : 1 modification attend d'être envoyée depuis plus de 1 jour"
+    )
+    assert warning.isVisible()
+    assert desk.query("SELECT value FROM settings WHERE key = 'unsent_warning_days'") == [
+        {"value": "1"}
+    ]
+
+    sync(qtbot, desk)  # the server acknowledges it: nothing waits any more
+    assert desk.outbox_ids() == set()
+    qtbot.waitUntil(lambda: not warning.isVisible())
+    assert warning.text() == ""
+    assert desk.area.pending.text() == "Aucune modification en attente"
 
 
 # -- journey 3: two agents, one person ---------------------------------------------------------

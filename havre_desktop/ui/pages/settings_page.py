@@ -65,6 +65,10 @@ class SettingsPage(QWidget):
         self.not_seen.setRange(7, 365)
         self.not_seen.setSuffix(tr(" jours"))
         self.not_seen.setValue(int(settings.get("not_seen_days", "60")))
+        self.unsent_days = QSpinBox()
+        self.unsent_days.setRange(1, 30)
+        self.unsent_days.setSuffix(tr(" jours"))
+        self.unsent_days.setValue(int(settings.get("unsent_warning_days", "3")))
         display = QGroupBox(tr("Affichage"))
         display_form = QFormLayout(display)
         work = QGroupBox(tr("Travail"))
@@ -74,6 +78,7 @@ class SettingsPage(QWidget):
             (display_form, "", self.high_contrast),
             (work_form, tr("&Verrouillage après inactivité :"), self.idle_lock),
             (work_form, tr("Personnes &non vues depuis plus de :"), self.not_seen),
+            (work_form, tr("Avertir des modifications non &envoyées après :"), self.unsent_days),
         ):
             if text:
                 label = QLabel(text)  # short: unwrapped, a wrapped label was cut at 200 %
@@ -88,6 +93,7 @@ class SettingsPage(QWidget):
         )
         self.idle_lock.valueChanged.connect(lambda v: self._save("idle_lock_minutes", str(v)))
         self.not_seen.valueChanged.connect(lambda v: self._save("not_seen_days", str(v)))
+        self.unsent_days.valueChanged.connect(lambda v: self._save("unsent_warning_days", str(v)))
         city = QGroupBox(tr("Coordonnées de la Ville (imprimées sur chaque document)"))
         city_form = QFormLayout(city)
         self.city_fields: dict[str, QLineEdit] = {}
