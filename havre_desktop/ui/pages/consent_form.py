@@ -66,7 +66,7 @@ class ConsentForm(SavingForm):
             (tr("&Objet :"), "purpose", self.purpose),
             (tr("&Réponse :"), "given", self.answer),
             (tr("&Date :"), "recorded_on", self.recorded_on),
-            (tr("&Recueilli comment :"), "method", self.method),
+            (tr("Re&cueilli comment :"), "method", self.method),
         ):
             self.errors.add_row(form, text, field, widget)
         layout = QVBoxLayout(self)

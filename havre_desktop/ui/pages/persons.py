@@ -102,7 +102,7 @@ class PersonsPage(QWidget):
         self.visit_button.setAccessibleName(tr("Nouvelle visite"))
         self.visit_button.clicked.connect(self.new_visit)
         self.visit_button.setVisible(context.may_see_visits)
-        self.print_button = QPushButton(tr("Im&primer un document"))
+        self.print_button = QPushButton(tr("Imprimer un &document"))
         self.print_button.setAccessibleName(tr("Imprimer un document pour la personne"))
         self.print_button.clicked.connect(self.print_handout)
         self.consent_button = QPushButton(tr("&Consentement…"))

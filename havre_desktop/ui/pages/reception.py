@@ -62,7 +62,7 @@ class ReceptionPage(QWidget):
         for text, widget in (
             (tr("&Besoin :"), self.need),
             (tr("&Territoire :"), self.territory),
-            (tr("Tranche d'â&ge :"), self.age_group),
+            (tr("Tranche &d'âge :"), self.age_group),
         ):
             label = QLabel(text)
             label.setBuddy(widget)

@@ -99,15 +99,15 @@ class SettingsPage(QWidget):
         self.city_fields: dict[str, QLineEdit] = {}
         for key, text, placeholder in (
             ("city_label", tr("&Libellé du standard :"), "Ville du Havre, standard"),
-            ("city_phone", tr("&Numéro du standard :"), SAMPLE_CITY_PHONE),
+            ("city_phone", tr("Numéro du stan&dard :"), SAMPLE_CITY_PHONE),
             (
                 "city_heatwave_line",
-                tr("Ligne d'information &canicule :"),
+                tr("Ligne d'&information canicule :"),
                 DEMO_CITY_CONTACT.heatwave_line,
             ),
-            ("city_service", tr("&Service ou accueil :"), tr("Accueil des seniors")),
+            ("city_service", tr("Se&rvice ou accueil :"), tr("Accueil des seniors")),
             ("city_address", tr("&Adresse de l'accueil :"), tr("numéro, rue, code postal")),
-            ("city_hours", tr("&Horaires d'ouverture :"), tr("du lundi au vendredi, 9 h - 17 h")),
+            ("city_hours", tr("Horaires d'&ouverture :"), tr("du lundi au vendredi, 9 h - 17 h")),
         ):
             field = QLineEdit(settings.get(key, ""))
             field.setPlaceholderText(placeholder)

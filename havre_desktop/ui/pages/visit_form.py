@@ -117,7 +117,7 @@ class VisitForm(SavingForm):
             (tr("&Résultat :"), "outcome", self.outcome),
             (tr("D&urée :"), "duration_min", self.duration),
             (tr("&Bien-être (1 à 5) :"), "wellbeing", self.wellbeing),
-            (tr("Besoins &repérés :"), "need_ids", self.needs),
+            (tr("Beso&ins repérés :"), "need_ids", self.needs),
             (tr("Actions pr&oposées :"), "proposed_action_ids", self.actions),
             (tr("&Suivi :"), "follow_up_on", self.follow_up),
             ("", "follow_up_label", self.follow_up_date),
