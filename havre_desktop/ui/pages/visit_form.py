@@ -17,10 +17,12 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
+    QFrame,
     QLabel,
     QLineEdit,
     QListWidgetItem,
     QPlainTextEdit,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -41,6 +43,9 @@ from havre_desktop.ui.widgets import (
 from havre_desktop.ui.worker import DatabaseService
 
 log = logging.getLogger("havre.ui.visits")
+
+# The 1–5 wellbeing scale in words (the agent's impression at the visit).
+WELLBEING = {1: "très mal", 2: "mal", 3: "moyen", 4: "bien", 5: "très bien"}
 
 
 class VisitForm(SavingForm):
@@ -79,6 +84,11 @@ class VisitForm(SavingForm):
         self.wellbeing.setRange(0, int(contract.VISITS.field("wellbeing").maximum or 0))
         self.wellbeing.setSpecialValueText(tr("non évalué"))
         self.wellbeing.setSuffix(tr(" / 5"))
+        self.wellbeing_meaning = QLabel()
+        self.wellbeing_meaning.setAccessibleName(tr("Sens de la note de bien-être"))
+        self.wellbeing_meaning.setWordWrap(True)
+        self.wellbeing.valueChanged.connect(self._show_wellbeing_meaning)
+        self._show_wellbeing_meaning(0)
         self.needs = checkable_list(references["need_kinds"].items(), tr("Besoins repérés"))
         self.needs.setMinimumHeight(120)
         self._all_actions = actions
@@ -117,6 +127,7 @@ class VisitForm(SavingForm):
             (tr("&Résultat :"), "outcome", self.outcome),
             (tr("D&urée :"), "duration_min", self.duration),
             (tr("&Bien-être (1 à 5) :"), "wellbeing", self.wellbeing),
+            ("", "wellbeing_meaning", self.wellbeing_meaning),
             (tr("Beso&ins repérés :"), "need_ids", self.needs),
             (tr("Actions pr&oposées :"), "proposed_action_ids", self.actions),
             (tr("&Suivi :"), "follow_up_on", self.follow_up),
@@ -129,8 +140,16 @@ class VisitForm(SavingForm):
             self.errors.add_row(form, text, field, widget)
         hint = QLabel(tr("Ctrl+Entrée enregistre la visite. Espace coche un besoin ou une action."))
         hint.setWordWrap(True)
+        # The fields scroll: at 200 % text they are taller than a 768-pixel screen, and the
+        # buttons must stay in view.
+        fields = QWidget()
+        fields.setLayout(form)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(fields)
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
+        layout.addWidget(scroll, 1)
         layout.addWidget(hint)
         layout.addWidget(self.general_error)
         layout.addWidget(self.buttons)
@@ -196,6 +215,17 @@ class VisitForm(SavingForm):
             start = self.occurred_at.dateTime().date().toPython()
             self.follow_up.setValue((visits.next_working_day(start) - start).days)
         self._show_follow_up_date()
+
+    def _show_wellbeing_meaning(self, value: int) -> None:
+        """The scale in words, the chosen step first: the same note means the same thing
+        whoever gives it."""
+        scale = tr("1 très mal, 2 mal, 3 moyen, 4 bien, 5 très bien")
+        chosen = WELLBEING.get(value)
+        self.wellbeing_meaning.setText(
+            tr("{value} : {meaning} ({scale})").format(value=value, meaning=chosen, scale=scale)
+            if chosen
+            else tr("Comment va la personne, selon vous ? {scale}.").format(scale=scale)
+        )
 
     def _follow_up_iso(self) -> str | None:
         days = self.follow_up.value()
