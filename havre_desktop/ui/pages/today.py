@@ -119,9 +119,7 @@ class TodayPage(QWidget):
                 header.setStretchLastSection(False)
                 for column in (0, 1):
                     header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
-            table.activated.connect(
-                lambda index, m=model: self._activate(m, index.row())  # type: ignore[misc]
-            )
+            table.activated.connect(lambda index, m=model: self._activate(m, index.row()))
             box_layout.addWidget(table)
             layout.addWidget(box, 1)
             self.tables[key] = table
@@ -229,9 +227,8 @@ class TodayPage(QWidget):
         def job(ws: Workspace) -> bytes:
             plan = visits.day_plan(ws, day, days)
             rows = [*plan["due"], *plan["follow_ups"], *plan["alerts"]]
-            return round_sheet_pdf(
-                day, agent, round_stops(sorted(rows, key=visits.round_order), day)
-            )
+            ordered = sorted(rows, key=visits.round_order)
+            return round_sheet_pdf(day, agent, round_stops(ordered, day))
 
         Operation(self.ctx.database, job).success(self._preview_round).run()
 
