@@ -119,7 +119,7 @@ class PersonsPage(QWidget):
         self.archive_button.setVisible(may_archive)
         for button in self._fiche_buttons():
             button.setEnabled(False)
-        self.history_model = RowsModel(
+        self.history_model: RowsModel[dict[str, Any]] = RowsModel(
             [
                 (tr("Date"), lambda r: french_datetime(r.get("occurred_at"))),
                 (tr("Type"), lambda r: refs["visit_kinds"].get(r.get("kind") or "", "")),
