@@ -332,7 +332,9 @@ class MainWindow(QMainWindow):
         self.pages.setCurrentIndex(row)
         if keys[row] == "visits" and not self._journal_loaded:
             self._journal_loaded = True
-            self.visits_page.apply_filters()  # type: ignore[union-attr]
+            visits_page = self.visits_page
+            assert visits_page is not None  # built just above by self._page("visits")
+            visits_page.apply_filters()
 
     def _step(self, delta: int) -> None:
         count = self.navigation.count()

@@ -202,7 +202,7 @@ class VisitJournalModel(_ColumnsModel[dict[str, Any]]):
     def refresh(self) -> None:
         self.set_filters(self._filters)
 
-    def _ids_arrived(self, generation: int, ids: array) -> None:  # type: ignore[type-arg]
+    def _ids_arrived(self, generation: int, ids: array[int]) -> None:
         if generation != self._generation:
             return
         self.beginResetModel()
