@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
 
     icon = resources.files("havre_desktop.resources").joinpath("havre-ensemble.png")
     if icon.is_file():
-        app.setWindowIcon(QIcon(str(icon)))
+        QApplication.setWindowIcon(QIcon(str(icon)))  # static (app may be a QCoreApplication)
     qt_translator = QTranslator(app)
     if qt_translator.load(
         QLocale(), "qtbase", "_", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)

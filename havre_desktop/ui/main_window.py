@@ -135,15 +135,13 @@ class MainWindow(QMainWindow):
             context.database.changes, context.local_now, context.today, self._new_day, parent=self
         )
 
-        QShortcut(QKeySequence("Ctrl+F"), self, activated=self.focus_search)
+        QShortcut(QKeySequence("Ctrl+F"), self).activated.connect(self.focus_search)
         for number in range(1, len(self.page_names) + 1):
-            QShortcut(
-                QKeySequence(f"Alt+{number}"),
-                self,
-                activated=lambda n=number: self.navigation.setCurrentRow(n - 1),  # type: ignore[misc]
+            QShortcut(QKeySequence(f"Alt+{number}"), self).activated.connect(
+                lambda n=number: self.navigation.setCurrentRow(n - 1)
             )
-        QShortcut(QKeySequence("Ctrl+PgDown"), self, activated=lambda: self._step(1))
-        QShortcut(QKeySequence("Ctrl+PgUp"), self, activated=lambda: self._step(-1))
+        QShortcut(QKeySequence("Ctrl+PgDown"), self).activated.connect(lambda: self._step(1))
+        QShortcut(QKeySequence("Ctrl+PgUp"), self).activated.connect(lambda: self._step(-1))
         self.navigation.setCurrentRow(0)
         self.theme: Theme | None = None
         app = QApplication.instance()
@@ -202,6 +200,7 @@ class MainWindow(QMainWindow):
         page = build()
         self._built[key] = page
         stand_in = self.pages.widget(position)
+        assert stand_in is not None  # every page not yet built has its stand-in
         current = self.pages.currentIndex()
         self.pages.insertWidget(position, page)
         self.pages.removeWidget(stand_in)
@@ -333,7 +332,9 @@ class MainWindow(QMainWindow):
         self.pages.setCurrentIndex(row)
         if keys[row] == "visits" and not self._journal_loaded:
             self._journal_loaded = True
-            self.visits_page.apply_filters()  # type: ignore[union-attr]
+            visits_page = self.visits_page
+            assert visits_page is not None  # built just above by self._page("visits")
+            visits_page.apply_filters()
 
     def _step(self, delta: int) -> None:
         count = self.navigation.count()
@@ -374,10 +375,8 @@ class MainWindow(QMainWindow):
         self.pages.insertWidget(position, self.sync_page)
         self.navigation.insertItem(position, tr("Synchronisation"))
         self.page_names.insert(position, tr("Synchronisation"))
-        QShortcut(
-            QKeySequence(f"Alt+{len(self.page_names)}"),
-            self,
-            activated=lambda: self.navigation.setCurrentRow(len(self.page_names) - 1),
+        QShortcut(QKeySequence(f"Alt+{len(self.page_names)}"), self).activated.connect(
+            lambda: self.navigation.setCurrentRow(len(self.page_names) - 1)
         )
         self.statusBar().removeWidget(self.pending_label)
         self.sync_area = SyncStatusArea(sync, self.ctx.now)

@@ -11,7 +11,7 @@ from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
@@ -24,14 +24,15 @@ from havre_desktop.ui.worker import DatabaseService
 
 PAGE_SIZE = 100
 _Index = QModelIndex | QPersistentModelIndex
+Row = TypeVar("Row")  # what a model's row is: a dict, or a sync view (ConflictView, …)
 Column = tuple[str, Callable[[dict[str, Any]], Any]]
 _DISPLAY_ROLES = (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole)
 
 
-class _ColumnsModel(QAbstractTableModel):
+class _ColumnsModel(QAbstractTableModel, Generic[Row]):
     """Column titles and count from a list of (title, function) pairs."""
 
-    columns: list[Column]
+    columns: list[tuple[str, Callable[[Row], Any]]]
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
@@ -45,20 +46,20 @@ class _ColumnsModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self.columns)
 
 
-class RowsModel(_ColumnsModel):
+class RowsModel(_ColumnsModel[Row]):
     """A small list of rows (dicts) shown through column functions."""
 
-    def __init__(self, columns: Sequence[Column]) -> None:
+    def __init__(self, columns: Sequence[tuple[str, Callable[[Row], Any]]]) -> None:
         super().__init__()
         self.columns = list(columns)
-        self.rows: list[dict[str, Any]] = []
+        self.rows: list[Row] = []
 
-    def set_rows(self, rows: list[dict[str, Any]]) -> None:
+    def set_rows(self, rows: list[Row]) -> None:
         self.beginResetModel()
         self.rows = list(rows)
         self.endResetModel()
 
-    def row(self, index: int) -> dict[str, Any] | None:
+    def row(self, index: int) -> Row | None:
         return self.rows[index] if 0 <= index < len(self.rows) else None
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
@@ -76,7 +77,7 @@ class RowsModel(_ColumnsModel):
         return None
 
 
-class PersonSearchModel(RowsModel):
+class PersonSearchModel(RowsModel[dict[str, Any]]):
     """Persons matching what is typed (all persons by name when nothing is typed), by page."""
 
     loaded = Signal()  # a page arrived (tests and the status line wait on it)
@@ -169,7 +170,7 @@ class PersonSearchModel(RowsModel):
         return None if found is None else str(found["id"])
 
 
-class VisitJournalModel(_ColumnsModel):
+class VisitJournalModel(_ColumnsModel[dict[str, Any]]):
     """The visit journal: holds only the ordered row numbers, fetches rows a page at a time.
 
     A million visits cost 8 MB of ids; rows are kept in a bounded cache of pages,
@@ -201,7 +202,7 @@ class VisitJournalModel(_ColumnsModel):
     def refresh(self) -> None:
         self.set_filters(self._filters)
 
-    def _ids_arrived(self, generation: int, ids: array) -> None:  # type: ignore[type-arg]
+    def _ids_arrived(self, generation: int, ids: array[int]) -> None:
         if generation != self._generation:
             return
         self.beginResetModel()

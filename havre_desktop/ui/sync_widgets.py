@@ -31,7 +31,7 @@ from havre_common.reference import load_reference
 from havre_desktop.core.clock import PARIS
 from havre_desktop.core.errors import HavreError
 from havre_desktop.sync.engine import SyncProgress, SyncReport
-from havre_desktop.sync.local import ConflictView, RejectedEdit, SyncStatus
+from havre_desktop.sync.local import ConflictView, HistoryEntry, RejectedEdit, SyncStatus
 from havre_desktop.ui.i18n import pending_text, tr
 from havre_desktop.ui.models import RowsModel
 from havre_desktop.ui.sync_controller import SyncController
@@ -300,7 +300,7 @@ class SyncPage(QWidget):
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setAccessibleName(tr("Résultat de la synchronisation"))
-        self.conflict_model = RowsModel(
+        self.conflict_model: RowsModel[ConflictView] = RowsModel(
             [
                 (tr("Fiche"), lambda c: c.row_label or c.row_id),
                 (tr("Information"), lambda c: field_label(c.table_name, c.field)),
@@ -321,7 +321,7 @@ class SyncPage(QWidget):
         self.keep_retained.clicked.connect(lambda: self.resolve("retained"))
         self.keep_discarded.clicked.connect(lambda: self.resolve("discarded"))
         self.use_merged.clicked.connect(lambda: self.resolve("merged"))
-        self.rejected_model = RowsModel(
+        self.rejected_model: RowsModel[RejectedEdit] = RowsModel(
             [
                 (tr("Modification"), rejected_label),
                 (tr("Saisie le"), lambda r: french_moment(r.created_at)),
@@ -344,7 +344,7 @@ class SyncPage(QWidget):
         self.copy_rejected.clicked.connect(self._copy_rejected)
         self.discard_rejected = QPushButton(tr("Écarter cette modi&fication"))
         self.discard_rejected.clicked.connect(self._discard_rejected)
-        self.history_model = RowsModel(
+        self.history_model: RowsModel[HistoryEntry] = RowsModel(
             [
                 (tr("Date"), lambda h: french_moment(h.started_at)),
                 (tr("Résultat"), lambda h: h.message),
@@ -441,10 +441,10 @@ class SyncPage(QWidget):
             self.account.setText(tr("Cet ordinateur n'est pas connecté au serveur de la Ville."))
         self.sign_in_button.setVisible(not status.signed_in)
         self.sign_out_button.setVisible(status.signed_in)
-        self.conflict_model.set_rows(status.conflicts)  # type: ignore[arg-type]
-        self.rejected_model.set_rows(status.rejected)  # type: ignore[arg-type]
+        self.conflict_model.set_rows(status.conflicts)
+        self.rejected_model.set_rows(status.rejected)
         self._show_rejected()
-        self.history_model.set_rows(status.history)  # type: ignore[arg-type]
+        self.history_model.set_rows(status.history)
         for table in (self.conflicts, self.rejected, self.history):
             table.resizeColumnsToContents()
 

@@ -322,6 +322,8 @@ class SavingForm(QDialog):
     with `saved` set to the row the job returned. Subclasses build their fields, add
     `general_error` and `buttons` to their layout, and say what to save in `save_job`."""
 
+    announces: tuple[str, ...]  # the tables a save changes, set by each subclass
+
     def __init__(
         self,
         database: DatabaseService,

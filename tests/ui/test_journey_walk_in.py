@@ -65,7 +65,7 @@ def test_walk_in_finds_step_free_leisure_prints_very_large_and_counts_anonymousl
     def choose_two_very_large(dialog: QDialog) -> None:
         assert isinstance(dialog, HandoutChoiceDialog)
         assert dialog.chosen() == [first]  # the action he pointed at comes ticked
-        items = [dialog.actions.item(i) for i in range(dialog.actions.count())]
+        items = [dialog.action_list.item(i) for i in range(dialog.action_list.count())]
         other = next(
             i
             for i in items

@@ -186,7 +186,7 @@ def test_a_working_session_leaves_no_clear_text_outside_the_database(
 
     def choose_actions(dialog: object) -> None:
         assert isinstance(dialog, HandoutChoiceDialog)
-        dialog.actions.item(0).setCheckState(Qt.CheckState.Checked)
+        dialog.action_list.item(0).setCheckState(Qt.CheckState.Checked)
         dialog.accept()
 
     def save_preview(preview: object) -> None:

@@ -30,7 +30,7 @@ def test_handout_from_the_fiche_preview_print_and_record(
 
     def choose(dialog: QDialog) -> None:
         assert isinstance(dialog, HandoutChoiceDialog)
-        items = [dialog.actions.item(i) for i in range(dialog.actions.count())]
+        items = [dialog.action_list.item(i) for i in range(dialog.action_list.count())]
         for item in items[:2]:
             item.setCheckState(item.checkState().Checked)
         dialog.very_large.setChecked(True)

@@ -76,12 +76,14 @@ def test_printing_for_the_resident_lists_what_was_found_and_counts_the_walk_in_o
 
     def choose(dialog: QDialog) -> None:
         assert isinstance(dialog, HandoutChoiceDialog)
-        ids = {dialog.actions.item(i).data(256) for i in range(dialog.actions.count())}
+        ids = {dialog.action_list.item(i).data(256) for i in range(dialog.action_list.count())}
         listed.append(ids)
         dialog.whole_catalogue.setChecked(True)
-        listed.append({dialog.actions.item(i).data(256) for i in range(dialog.actions.count())})
+        listed.append(
+            {dialog.action_list.item(i).data(256) for i in range(dialog.action_list.count())}
+        )
         dialog.whole_catalogue.setChecked(False)
-        dialog.actions.item(0).setCheckState(dialog.actions.item(0).checkState().Checked)
+        dialog.action_list.item(0).setCheckState(dialog.action_list.item(0).checkState().Checked)
         dialog.accept()
 
     def preview(dialog: QDialog) -> None:

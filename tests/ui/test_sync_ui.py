@@ -1088,7 +1088,7 @@ def test_a_working_day_then_midnight_without_a_restart(
     form = VisitForm(
         desk.app.database, window.ctx.references, rose, window.ctx.current_actions, parent=window
     )
-    offered = {form.actions.item(i).text() for i in range(form.actions.count())}
+    offered = {form.action_list.item(i).text() for i in range(form.action_list.count())}
     form.deleteLater()
     assert "Atelier fictif ajouté dans la journée" in offered
     # Refreshing the open fiche is not opening it again: the sync sent the opening's audit

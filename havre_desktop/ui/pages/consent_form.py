@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import QDate
 from PySide6.QtWidgets import (
@@ -79,7 +79,7 @@ class ConsentForm(SavingForm):
         return {
             "purpose": self.purpose.currentData(),
             "given": bool(self.answer.currentData()),
-            "recorded_on": self.recorded_on.date().toPython().isoformat(),  # type: ignore[union-attr]
+            "recorded_on": cast(date, self.recorded_on.date().toPython()).isoformat(),
             "method": self.method.currentText(),
         }
 

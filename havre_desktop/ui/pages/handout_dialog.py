@@ -51,7 +51,7 @@ class HandoutChoiceDialog(QDialog):
         self._catalogue = context.current_actions
         self._matching = matching
         self._territory_id = territory_id
-        self.actions = checkable_list([], tr("Actions à imprimer"))
+        self.action_list = checkable_list([], tr("Actions à imprimer"))
         self.whole_catalogue = QCheckBox(tr("Montrer tout &le catalogue"))
         self.whole_catalogue.setVisible(matching is not None)
         self.whole_catalogue.toggled.connect(lambda _on: self._fill(set(self.chosen())))
@@ -72,9 +72,9 @@ class HandoutChoiceDialog(QDialog):
         hint.setWordWrap(True)
         layout = QVBoxLayout(self)
         label = QLabel(tr("A&ctions à imprimer :"))
-        label.setBuddy(self.actions)
+        label.setBuddy(self.action_list)
         layout.addWidget(label)
-        layout.addWidget(self.actions, 1)
+        layout.addWidget(self.action_list, 1)
         layout.addWidget(self.whole_catalogue)
         layout.addWidget(hint)
         layout.addWidget(self.large)
@@ -98,7 +98,7 @@ class HandoutChoiceDialog(QDialog):
             near = territory_id in (action.get("territory_ids") or [])
             return (0 if action["id"] in chosen else 1 if near else 2, fold(action["title"]))
 
-        self.actions.clear()
+        self.action_list.clear()
         for action in sorted([*shown, *extra], key=rank):
             item = QListWidgetItem(action["title"])
             item.setData(Qt.ItemDataRole.UserRole, action["id"])
@@ -106,14 +106,14 @@ class HandoutChoiceDialog(QDialog):
             item.setCheckState(
                 Qt.CheckState.Checked if action["id"] in chosen else Qt.CheckState.Unchecked
             )
-            self.actions.addItem(item)
+            self.action_list.addItem(item)
 
     @property
     def variant(self) -> Variant:
         return Variant.VERY_LARGE if self.very_large.isChecked() else Variant.LARGE
 
     def chosen(self) -> list[str]:
-        return checked_ids(self.actions)
+        return checked_ids(self.action_list)
 
     def _check(self) -> None:
         if not self.chosen():

@@ -79,8 +79,8 @@ class PersonsPage(QWidget):
         self.search_field.setPlaceholderText(tr("Nom, téléphone ou adresse (ex. : lefe, 06 39)"))
         self.search_field.setAccessibleName(tr("Rechercher une personne"))
         self.search_field.setClearButtonEnabled(True)
-        for button in self.search_field.findChildren(QToolButton):
-            button.setAccessibleName(tr("Effacer la recherche"))
+        for clear_button in self.search_field.findChildren(QToolButton):
+            clear_button.setAccessibleName(tr("Effacer la recherche"))
         search_label = QLabel(tr("&Rechercher :"))
         search_label.setBuddy(self.search_field)
         self.new_button = QPushButton(tr("Nouvelle &personne"))
@@ -119,7 +119,7 @@ class PersonsPage(QWidget):
         self.archive_button.setVisible(may_archive)
         for button in self._fiche_buttons():
             button.setEnabled(False)
-        self.history_model = RowsModel(
+        self.history_model: RowsModel[dict[str, Any]] = RowsModel(
             [
                 (tr("Date"), lambda r: french_datetime(r.get("occurred_at"))),
                 (tr("Type"), lambda r: refs["visit_kinds"].get(r.get("kind") or "", "")),
@@ -179,9 +179,9 @@ class PersonsPage(QWidget):
         layout.addWidget(splitter, 1)
 
         self.search_field.installEventFilter(self)
-        QShortcut(QKeySequence("Ctrl+N"), self, activated=self.new_visit)
-        QShortcut(QKeySequence("Ctrl+E"), self, activated=self.edit_person)
-        QShortcut(QKeySequence("Ctrl+P"), self, activated=self.print_handout)
+        QShortcut(QKeySequence("Ctrl+N"), self).activated.connect(self.new_visit)
+        QShortcut(QKeySequence("Ctrl+E"), self).activated.connect(self.edit_person)
+        QShortcut(QKeySequence("Ctrl+P"), self).activated.connect(self.print_handout)
 
     # -- search -----------------------------------------------------------------------
 
@@ -422,6 +422,7 @@ def render_fiche_html(fiche: dict[str, Any], ctx: UiContext) -> str:
     if ctx.agent.get("id"):
         colleagues[str(ctx.agent["id"])] = str(ctx.agent.get("display_name") or "")
     referent_id = fiche.get("referent_agent_id")
+    lives_alone: dict[int | None, str] = {1: tr("oui"), 0: tr("non")}
     rows: list[tuple[str, str | None]] = [
         (
             tr("Date de naissance"),
@@ -430,7 +431,7 @@ def render_fiche_html(fiche: dict[str, Any], ctx: UiContext) -> str:
         (tr("Territoire"), refs["territories"].get(fiche.get("territory_id") or "", "")),
         (tr("Téléphone"), fiche.get("phone_1")),
         (tr("Autre téléphone"), fiche.get("phone_2")),
-        (tr("Vit seule ou seul"), {1: tr("oui"), 0: tr("non")}.get(fiche.get("lives_alone"), "")),
+        (tr("Vit seule ou seul"), lives_alone.get(fiche.get("lives_alone"), "")),
         (tr("Mobilité"), refs["mobility_levels"].get(fiche.get("mobility") or "", "")),
         (tr("Accès au logement"), fiche.get("access_notes")),
     ]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import cast
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QDate, QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
@@ -183,8 +184,10 @@ class PrintsPage(QWidget):
         self._signals.progress.connect(self._show_progress)
 
         # Activity report
-        self.report_since = QDateEdit(context.today - timedelta(days=365))
-        self.report_until = QDateEdit(context.today)
+        since = context.today - timedelta(days=365)
+        self.report_since = QDateEdit(QDate(since.year, since.month, since.day))
+        today = context.today
+        self.report_until = QDateEdit(QDate(today.year, today.month, today.day))
         for edit in (self.report_since, self.report_until):
             edit.setDisplayFormat("dd/MM/yyyy")
             edit.setCalendarPopup(True)
@@ -489,8 +492,8 @@ class PrintsPage(QWidget):
     # -- activity report --------------------------------------------------------------
 
     def preview_report(self) -> None:
-        since = self.report_since.date().toPython()
-        until = self.report_until.date().toPython()
+        since = cast(date, self.report_since.date().toPython())
+        until = cast(date, self.report_until.date().toPython())
         territory = self.report_territory.currentData()
         territories = [territory] if territory else (self.ctx.territories or None)
         self.ctx.database.submit(

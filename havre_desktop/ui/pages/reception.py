@@ -64,9 +64,9 @@ class ReceptionPage(QWidget):
             (tr("&Territoire :"), self.territory),
             (tr("Tranche &d'âge :"), self.age_group),
         ):
-            label = QLabel(text)
-            label.setBuddy(widget)
-            form.addRow(label, widget)
+            field_label = QLabel(text)
+            field_label.setBuddy(widget)
+            form.addRow(field_label, widget)
         form.addRow(self.step_free)
         form.addRow(self.free_only)
         for combo in (self.need, self.territory, self.age_group):

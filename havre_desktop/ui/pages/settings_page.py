@@ -146,8 +146,8 @@ class SettingsPage(QWidget):
         security_layout.addWidget(self.pin_status)
         security_layout.addLayout(buttons)
         self._read_pin_state()
-        profile = QGroupBox(tr("Profil"))
-        profile_layout = QVBoxLayout(profile)
+        profile_box = QGroupBox(tr("Profil"))
+        profile_layout = QVBoxLayout(profile_box)
         agent = context.agent
         refs = context.references
         territories = ", ".join(refs["territories"].get(t, t) for t in context.territories)
@@ -189,7 +189,7 @@ class SettingsPage(QWidget):
         inner.addWidget(work)
         inner.addWidget(city)
         inner.addWidget(security)
-        inner.addWidget(profile)
+        inner.addWidget(profile_box)
         inner.addStretch(1)
         scrolling(self, content)
 

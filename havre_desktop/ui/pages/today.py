@@ -25,7 +25,7 @@ from havre_desktop.core.rounds import RoundStop, overdue_text, round_stop, round
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import french_datetime, tr
-from havre_desktop.ui.models import RowsModel
+from havre_desktop.ui.models import Column, RowsModel
 from havre_desktop.ui.operations import Changes, Operation
 from havre_desktop.ui.pages.visit_form import VisitForm
 from havre_desktop.ui.widgets import table_view, wrap_short_list
@@ -71,7 +71,7 @@ class TodayPage(QWidget):
             return f"{found.to_do}\n{overdue_text(found) or tr('Prévu aujourd’hui')}"
 
         # Three columns that wrap rather than run off the side, even at 200 % text.
-        planned_columns = [
+        planned_columns: list[Column] = [
             (tr("Personne et adresse"), who_and_where),
             (tr("À faire"), what_and_when),
             (tr("Téléphone"), lambda r: stop(r).phones.replace(" / ", "\n")),
@@ -79,7 +79,7 @@ class TodayPage(QWidget):
         self.due_model = RowsModel(planned_columns)
         self.follow_model = RowsModel(planned_columns)
         self.alert_model = RowsModel(planned_columns)
-        self.not_seen_model = RowsModel(
+        self.not_seen_model: RowsModel[dict[str, Any]] = RowsModel(
             [
                 (tr("Personne"), name),
                 (
@@ -119,9 +119,7 @@ class TodayPage(QWidget):
                 header.setStretchLastSection(False)
                 for column in (0, 1):
                     header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
-            table.activated.connect(
-                lambda index, m=model: self._activate(m, index.row())  # type: ignore[misc]
-            )
+            table.activated.connect(lambda index, m=model: self._activate(m, index.row()))
             box_layout.addWidget(table)
             layout.addWidget(box, 1)
             self.tables[key] = table
@@ -229,9 +227,8 @@ class TodayPage(QWidget):
         def job(ws: Workspace) -> bytes:
             plan = visits.day_plan(ws, day, days)
             rows = [*plan["due"], *plan["follow_ups"], *plan["alerts"]]
-            return round_sheet_pdf(
-                day, agent, round_stops(sorted(rows, key=visits.round_order), day)
-            )
+            ordered = sorted(rows, key=visits.round_order)
+            return round_sheet_pdf(day, agent, round_stops(ordered, day))
 
         Operation(self.ctx.database, job).success(self._preview_round).run()
 
@@ -245,7 +242,7 @@ class TodayPage(QWidget):
     def _say(self, text: str) -> None:
         self.status.setText(text)
 
-    def _activate(self, model: RowsModel, row: int) -> None:
+    def _activate(self, model: RowsModel[dict[str, Any]], row: int) -> None:
         found = model.row(row)
         if found:
             self.open_person.emit(found.get("person_id") or found["id"])

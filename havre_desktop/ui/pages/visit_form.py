@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, cast
 
 from PySide6.QtCore import QDateTime, Qt
 from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
@@ -92,8 +92,8 @@ class VisitForm(SavingForm):
         self.needs = checkable_list(references["need_kinds"].items(), tr("Besoins repérés"))
         self.needs.setMinimumHeight(120)
         self._all_actions = actions
-        self.actions = checkable_list([], tr("Actions proposées"))
-        self.actions.setMinimumHeight(120)
+        self.action_list = checkable_list([], tr("Actions proposées"))
+        self.action_list.setMinimumHeight(120)
         self._order_actions()
         self.needs.itemChanged.connect(lambda _item: self._order_actions())
         self.follow_up = QSpinBox()
@@ -129,7 +129,7 @@ class VisitForm(SavingForm):
             (tr("&Bien-être (1 à 5) :"), "wellbeing", self.wellbeing),
             ("", "wellbeing_meaning", self.wellbeing_meaning),
             (tr("Beso&ins repérés :"), "need_ids", self.needs),
-            (tr("Actions pr&oposées :"), "proposed_action_ids", self.actions),
+            (tr("Actions pr&oposées :"), "proposed_action_ids", self.action_list),
             (tr("&Suivi :"), "follow_up_on", self.follow_up),
             ("", "follow_up_label", self.follow_up_date),
             (tr("Suivi &par :"), "follow_up_kind", self.follow_up_kind),
@@ -154,7 +154,7 @@ class VisitForm(SavingForm):
         layout.addWidget(self.general_error)
         layout.addWidget(self.buttons)
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
-            QShortcut(QKeySequence(keys), self, activated=self.save)
+            QShortcut(QKeySequence(keys), self).activated.connect(self.save)
         self._default_follow_up_kind()
         self._show_follow_up_date()
         self.kind.setFocus()
@@ -169,7 +169,8 @@ class VisitForm(SavingForm):
             context.references,
             person,
             context.current_actions,
-            now=QDateTime(context.local_now().replace(tzinfo=None)),
+            # PySide6 converts a datetime to a QDateTime; its stubs do not list that overload.
+            now=QDateTime(context.local_now().replace(tzinfo=None)),  # type: ignore[call-overload]
             parent=parent,
         )
 
@@ -181,8 +182,8 @@ class VisitForm(SavingForm):
         """Actions near the person that meet a ticked need come first, then the others."""
         needs = set(checked_ids(self.needs))
         territory = self.person.get("territory_id")
-        ticked = set(checked_ids(self.actions))
-        current = self.actions.currentItem()
+        ticked = set(checked_ids(self.action_list))
+        current = self.action_list.currentItem()
         current_id = current.data(Qt.ItemDataRole.UserRole) if current else None
 
         def rank(action: dict[str, Any]) -> tuple[int, str]:
@@ -190,16 +191,16 @@ class VisitForm(SavingForm):
             fits = bool(needs.intersection(action.get("need_ids") or []))
             return (0 if near and fits else 1 if near else 2, fold(action["title"]))
 
-        self.actions.clear()
+        self.action_list.clear()
         for action in sorted(self._all_actions, key=rank):
             item = QListWidgetItem(action["title"])
             item.setData(Qt.ItemDataRole.UserRole, action["id"])
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             checked = action["id"] in ticked
             item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
-            self.actions.addItem(item)
+            self.action_list.addItem(item)
             if action["id"] == current_id:
-                self.actions.setCurrentItem(item)
+                self.action_list.setCurrentItem(item)
 
     def _default_follow_up_kind(self, *_args: object) -> None:
         """A call promises a call, a visit a visit (the agent may choose otherwise)."""
@@ -212,7 +213,7 @@ class VisitForm(SavingForm):
         """Nobody reached: what was planned stays to do; a new date is proposed (the next
         working day), which the agent can change or clear."""
         if self.outcome.currentData() in visits.NOT_REACHED_OUTCOMES and not self.follow_up.value():
-            start = self.occurred_at.dateTime().date().toPython()
+            start = cast(date, self.occurred_at.dateTime().date().toPython())
             self.follow_up.setValue((visits.next_working_day(start) - start).days)
         self._show_follow_up_date()
 
@@ -231,7 +232,7 @@ class VisitForm(SavingForm):
         days = self.follow_up.value()
         if not days:
             return None
-        start = self.occurred_at.dateTime().date().toPython()
+        start = cast(date, self.occurred_at.dateTime().date().toPython())
         return (start + timedelta(days=days)).isoformat()
 
     def _show_follow_up_date(self, *_args: object) -> None:
@@ -248,7 +249,7 @@ class VisitForm(SavingForm):
         self.follow_up_reason.setEnabled(bool(iso))
 
     def values(self) -> dict[str, Any]:
-        moment = self.occurred_at.dateTime().toPython()
+        moment = cast(datetime, self.occurred_at.dateTime().toPython())
         return {
             "kind": self.kind.currentData(),
             "occurred_at": moment.strftime("%Y-%m-%dT%H:%M"),
@@ -256,7 +257,7 @@ class VisitForm(SavingForm):
             "duration_min": self.duration.value() or None,
             "wellbeing": self.wellbeing.value() or None,
             "need_ids": checked_ids(self.needs),
-            "proposed_action_ids": checked_ids(self.actions),
+            "proposed_action_ids": checked_ids(self.action_list),
             "follow_up_on": self._follow_up_iso(),
             "follow_up_kind": self.follow_up_kind.currentData(),
             "follow_up_reason": self.follow_up_reason.text(),

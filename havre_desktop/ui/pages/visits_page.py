@@ -117,11 +117,11 @@ class VisitsPage(QWidget):
                 (tr("Rés&ultat :"), self.outcome),
             )
         ):
-            label = QLabel(text)
-            label.setBuddy(combo)
+            field_label = QLabel(text)
+            field_label.setBuddy(combo)
             combo.setAccessibleName(text.replace("&", "").rstrip(" :"))
             combo.currentIndexChanged.connect(self.apply_filters)
-            filters.addWidget(label, position // 3, (position % 3) * 2)
+            filters.addWidget(field_label, position // 3, (position % 3) * 2)
             filters.addWidget(combo, position // 3, (position % 3) * 2 + 1)
         self.new_button = QPushButton(tr("&Nouvelle visite…"))
         self.new_button.setAccessibleName(tr("Nouvelle visite"))
