@@ -783,7 +783,8 @@ AUDIT_LOG: Final = Table(
     Policy.APPEND,
     writers=ALL_ROLES,
     readers=frozenset(),
-    server_columns=("device_id", "received_at_ms"),
+    # The server's chain (havre_server.audit): position, previous entry's hash, own hash.
+    server_columns=("device_id", "received_at_ms", "chain_seq", "prev_hash", "entry_hash"),
     synced_state=False,
 )
 

@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 
 from havre_common.french import count as french_count
 from havre_common.protocol import VERSION_PATTERN, AgentCreate, AgentUpdate
-from havre_server import SERVER_VERSION, admin
+from havre_server import SERVER_VERSION, admin, audit
 from havre_server.changelog import (
     ACTIVE_DAYS_ENV,
     ChangeBuffer,
@@ -279,6 +279,15 @@ def cmd_scrub_database(args: argparse.Namespace) -> None:
     print("Fichiers de la base nettoyés.")
 
 
+def cmd_audit_verify(args: argparse.Namespace) -> None:
+    engine = prepare(database_url(args))
+    found = audit.verify(engine)
+    if not found.intact:
+        print(found.message(), file=sys.stderr)
+        raise SystemExit(3)
+    print(found.message())
+
+
 def non_negative(text: str) -> int:
     value = int(text)
     if value < 0:
@@ -388,6 +397,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="SQLite : réécrire les fichiers de la base sans les données supprimées",
     )
     scrub.set_defaults(func=cmd_scrub_database)
+
+    sub.add_parser(
+        "audit-verify",
+        help="vérifier la chaîne du journal d'audit (première entrée altérée ou manquante)",
+    ).set_defaults(func=cmd_audit_verify)
     return parser
 
 

@@ -1,0 +1,85 @@
+"""Privacy: the audit log is hash-chained.
+
+Revision ID: 0004
+Revises: 0003
+
+``audit_log`` gains ``chain_seq`` (1, 2, 3… unique), ``prev_hash`` and ``entry_hash``
+(SHA-256, see ``havre_server.audit``). Entries already stored are chained in the order they
+were received (``received_at_ms``, then ``id``). The hash is computed here by this revision's
+own copy of the rule, so that the revision never changes when the code does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+_HASHED = (
+    "id",
+    "at",
+    "agent_id",
+    "event",
+    "entity",
+    "entity_id",
+    "detail",
+    "device_id",
+    "received_at_ms",
+    "chain_seq",
+)
+
+
+def _hash(entry: dict[str, object], prev_hash: str) -> str:
+    payload = {name: entry.get(name) for name in _HASHED}
+    payload["prev_hash"] = prev_hash
+    data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("audit_log") as batch:
+        batch.add_column(sa.Column("chain_seq", sa.BigInteger(), nullable=True))
+        batch.add_column(sa.Column("prev_hash", sa.String(length=64), nullable=True))
+        batch.add_column(sa.Column("entry_hash", sa.String(length=64), nullable=True))
+    conn = op.get_bind()
+    log = sa.table(
+        "audit_log",
+        *(sa.column(name) for name in _HASHED),
+        sa.column("prev_hash"),
+        sa.column("entry_hash"),
+    )
+    rows = conn.execute(
+        sa.select(*(log.c[name] for name in _HASHED if name != "chain_seq")).order_by(
+            log.c.received_at_ms, log.c.id
+        )
+    ).all()
+    prev = "0" * 64
+    for seq, row in enumerate(rows, start=1):
+        entry = {**row._asdict(), "chain_seq": seq}
+        digest = _hash(entry, prev)
+        conn.execute(
+            sa.update(log)
+            .where(log.c.id == row.id)
+            .values(chain_seq=seq, prev_hash=prev, entry_hash=digest)
+        )
+        prev = digest
+    with op.batch_alter_table("audit_log") as batch:
+        batch.alter_column("chain_seq", existing_type=sa.BigInteger(), nullable=False)
+        batch.alter_column("prev_hash", existing_type=sa.String(length=64), nullable=False)
+        batch.alter_column("entry_hash", existing_type=sa.String(length=64), nullable=False)
+        batch.create_index("audit_log_chain", ["chain_seq"], unique=True)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("audit_log") as batch:
+        batch.drop_index("audit_log_chain")
+        batch.drop_column("entry_hash")
+        batch.drop_column("prev_hash")
+        batch.drop_column("chain_seq")
