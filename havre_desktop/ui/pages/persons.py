@@ -106,7 +106,7 @@ class PersonsPage(QWidget):
                 (tr("Date"), lambda r: french_datetime(r.get("occurred_at"))),
                 (tr("Type"), lambda r: refs["visit_kinds"].get(r.get("kind") or "", "")),
                 (tr("Résultat"), lambda r: refs["visit_outcomes"].get(r.get("outcome") or "", "")),
-                (tr("Notes"), lambda r: r.get("notes") or ""),
+                (tr("Notes"), visits.shown_note),
             ]
         )
         self.history = table_view(tr("Historique des visites"))

@@ -1,4 +1,4 @@
-"""Privacy: the audit log is hash-chained.
+"""Privacy: the audit log is hash-chained; a visit note can be private.
 
 Revision ID: 0004
 Revises: 0003
@@ -7,6 +7,9 @@ Revises: 0003
 (SHA-256, see ``havre_server.audit``). Entries already stored are chained in the order they
 were received (``received_at_ms``, then ``id``). The hash is computed here by this revision's
 own copy of the rule, so that the revision never changes when the code does.
+
+``visits.notes_private`` (0/1): the note reaches its author and the coordinators only
+(``havre_server.scope``); existing notes stay as they were, not private.
 """
 
 from __future__ import annotations
@@ -44,6 +47,10 @@ def _hash(entry: dict[str, object], prev_hash: str) -> str:
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("visits") as batch:
+        batch.add_column(
+            sa.Column("notes_private", sa.Integer(), server_default="0", nullable=False)
+        )
     with op.batch_alter_table("audit_log") as batch:
         batch.add_column(sa.Column("chain_seq", sa.BigInteger(), nullable=True))
         batch.add_column(sa.Column("prev_hash", sa.String(length=64), nullable=True))
@@ -78,6 +85,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("visits") as batch:
+        batch.drop_column("notes_private")
     with op.batch_alter_table("audit_log") as batch:
         batch.drop_index("audit_log_chain")
         batch.drop_column("entry_hash")
