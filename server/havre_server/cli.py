@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 
 from havre_common.french import count as french_count
 from havre_common.protocol import VERSION_PATTERN, AgentCreate, AgentUpdate
-from havre_server import SERVER_VERSION, admin, audit
+from havre_server import SERVER_VERSION, admin, audit, subject_access
 from havre_server.changelog import (
     ACTIVE_DAYS_ENV,
     ChangeBuffer,
@@ -288,6 +288,18 @@ def cmd_audit_verify(args: argparse.Namespace) -> None:
     print(found.message())
 
 
+def cmd_subject_access(args: argparse.Namespace) -> None:
+    engine = prepare(database_url(args))
+    written = subject_access.export(engine, None, args.person_id, Path(args.out))
+    for path in written:
+        print(f"Écrit : {path}")
+    if len(written) == 1:
+        print(
+            "PDF non produit : reportlab n'est pas installé sur ce serveur "
+            "(pip install 'havre-ensemble-server[pdf]')."
+        )
+
+
 def non_negative(text: str) -> int:
     value = int(text)
     if value < 0:
@@ -397,6 +409,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="SQLite : réécrire les fichiers de la base sans les données supprimées",
     )
     scrub.set_defaults(func=cmd_scrub_database)
+
+    access = sub.add_parser(
+        "subject-access",
+        help="tout ce que le serveur détient sur une personne (RGPD art. 15) : JSON et PDF",
+    )
+    access.add_argument("person_id")
+    access.add_argument("--out", required=True, help="dossier où écrire les fichiers")
+    access.set_defaults(func=cmd_subject_access)
 
     sub.add_parser(
         "audit-verify",
