@@ -33,11 +33,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, text
+from sqlalchemy import Connection, Engine, and_, insert, or_, select, text
 
 from havre_common import contract
+from havre_common.protocol import AuditEntryOut, AuditPage
 from havre_server import schema
 from havre_server.db import is_postgres
+from havre_server.errors import forbidden
+from havre_server.scope import ADMINISTRATOR, COORDINATOR, Principal
 
 GENESIS = "0" * 64
 AUDIT_LOCK_KEY = 0x4A5544  # pg_advisory_xact_lock key of the audit chain ("AUD")
@@ -170,3 +173,74 @@ def verify(engine: Engine) -> Verification:
             )
         expected, prev, count = seq + 1, str(row["entry_hash"]), count + 1
     return Verification(count, expected - 1, prev)
+
+
+# -- reading it (the coordinators' audit viewer) --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    entity_id: str | None = None
+    agent_id: str | None = None
+    event: str | None = None
+    since: str | None = None  # ISO date or timestamp, inclusive
+    until: str | None = None  # ISO date (the whole day) or timestamp, inclusive
+    before: int | None = None  # chain_seq: older entries only (paging)
+    limit: int = 200
+
+
+def list_entries(engine: Engine, actor: Principal | None, filters: Filters) -> AuditPage:
+    """Entries newest first. Administrators see every entry; a coordinator those about a
+    person of one of their territories and those written by an agent of one of them."""
+    if actor is not None and actor.role not in (ADMINISTRATOR, COORDINATOR):
+        raise forbidden()
+    log, agents = schema.audit_log, schema.agents
+    query = select(log, agents.c.display_name.label("agent_name")).outerjoin(
+        agents, agents.c.id == log.c.agent_id
+    )
+    if actor is not None and actor.role == COORDINATOR:
+        mine = sorted(actor.territories)
+        colleagues = select(schema.agent_territories.c.agent_id).where(
+            schema.agent_territories.c.territory_id.in_(mine)
+        )
+        persons = select(schema.contacts.c.id).where(schema.contacts.c.territory_id.in_(mine))
+        query = query.where(
+            or_(
+                log.c.agent_id.in_(colleagues),
+                and_(log.c.entity == "contacts", log.c.entity_id.in_(persons)),
+            )
+        )
+    for column, value in (
+        (log.c.entity_id, filters.entity_id),
+        (log.c.agent_id, filters.agent_id),
+        (log.c.event, filters.event),
+    ):
+        if value:
+            query = query.where(column == value)
+    if filters.since:
+        query = query.where(log.c.at >= filters.since)
+    if filters.until:
+        bound = filters.until + ("T99" if len(filters.until) == 10 else "")
+        query = query.where(log.c.at <= bound)
+    if filters.before is not None:
+        query = query.where(log.c.chain_seq < filters.before)
+    limit = max(1, min(filters.limit, 500))
+    with engine.connect() as conn:
+        rows = conn.execute(query.order_by(log.c.chain_seq.desc()).limit(limit + 1)).all()
+    more = len(rows) > limit
+    entries = [
+        AuditEntryOut(
+            id=r.id,
+            seq=r.chain_seq,
+            at=r.at,
+            agent_id=r.agent_id,
+            agent_name=r.agent_name,
+            device_id=r.device_id,
+            event=r.event,
+            entity=r.entity,
+            entity_id=r.entity_id,
+            detail=json.loads(r.detail or "{}"),
+        )
+        for r in rows[:limit]
+    ]
+    return AuditPage(entries=entries, next_before=entries[-1].seq if more else None)

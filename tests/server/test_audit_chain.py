@@ -185,3 +185,42 @@ def test_an_entry_with_free_text_is_refused_and_leaves_no_link(world: World) -> 
     assert [row.event for row in _chain(world.server)] == ["impression"]
     intact, out = _verify(world.server)
     assert intact, out
+
+
+def test_coordinators_list_the_entries_of_their_territories_with_filters(world: World) -> None:
+    """The audit viewer's listing: newest first, filtered, paged; a coordinator sees what
+    concerns her territories, a social worker nothing."""
+    north, south = (
+        world.agent("travailleur-social", ["nord"]),
+        world.agent("travailleur-social", ["sud"]),
+    )
+    coordinator = world.agent("coordinateur", ["nord"])
+    here, there = new_person(north, "nord"), new_person(south, "sud")
+    north.push(_audit_mutation(north, here), _audit_mutation(north, here, "impression"))
+    south.push(_audit_mutation(south, there))
+
+    def listing(device: Device, **params: Any) -> httpx.Response:
+        return world.client.get(
+            f"{API_PREFIX}/admin/audit", params=params, headers=device.headers()
+        )
+
+    page = listing(coordinator).json()
+    seen = [(e["event"], e["entity_id"]) for e in page["entries"]]
+    assert seen == [("impression", here), ("fiche-ouverte", here)]  # newest first, not the south
+    first = page["entries"][1]
+    assert first["agent_id"] == north.agent_id and first["agent_name"]
+    assert first["device_id"] == north.device_id and first["at"]
+    assert [e["event"] for e in listing(coordinator, event="impression").json()["entries"]] == [
+        "impression"
+    ]
+    assert listing(coordinator, entity_id=there).json()["entries"] == []
+    assert listing(coordinator, until="2000-01-01").json()["entries"] == []
+    one = listing(coordinator, limit=1).json()
+    assert len(one["entries"]) == 1 and one["next_before"] == one["entries"][0]["seq"]
+    older = listing(coordinator, limit=1, before=one["next_before"]).json()
+    assert older["entries"][0]["event"] == "fiche-ouverte"
+    everything = listing(world.admin, agent_id=south.agent_id).json()["entries"]
+    assert [(e["event"], e["entity_id"]) for e in everything] == [("fiche-ouverte", there)]
+    refused = listing(north)
+    assert refused.status_code == 403 and "rôle" in refused.json()["message"]
+    assert listing(coordinator, since="hier").status_code == 422
