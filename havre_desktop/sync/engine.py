@@ -50,6 +50,7 @@ from havre_common.protocol import (
     MAX_PUSH_BATCH,
     PROTOCOL_VERSION,
     AgentInfo,
+    AuditPage,
     LoginRequest,
     MetaReply,
     Mutation,
@@ -294,6 +295,21 @@ class SyncEngine:
             return self.tokens.load()
         except KeyringUnavailableError:
             return None
+
+    # -- the server's audit log (coordinators, online) ------------------------------------------
+
+    def audit_entries(self, filters: dict[str, str]) -> AuditPage:
+        """One page of the server's audit log (``entity_id``, ``agent_id``, ``event``,
+        ``since``, ``until``, ``before``, ``limit``); read online, never stored on the device."""
+        url = local.get_meta(self.store, "server_url")
+        token = self._load_token()
+        if not url or not token:
+            raise NotSignedInError()
+        try:
+            with self._transport(url) as transport:
+                return transport.audit(token, {k: v for k, v in filters.items() if v})
+        except RevokedByServer:
+            raise self._wiped(self._now()) from None
 
     # -- status -----------------------------------------------------------------------------
 

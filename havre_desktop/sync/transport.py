@@ -31,6 +31,7 @@ from pydantic import BaseModel, ValidationError
 from havre_common.protocol import (
     API_PREFIX,
     CLIENT_VERSION_HEADER,
+    AuditPage,
     ErrorBody,
     LoginReply,
     LoginRequest,
@@ -236,6 +237,10 @@ class Transport:
             params={"cursor": cursor, "limit": str(limit)},
             max_bytes=MAX_PULL_REPLY_BYTES,
         )
+
+    def audit(self, token: str, filters: dict[str, str]) -> AuditPage:
+        """The server's audit log as a coordinator may read it (newest first, filtered)."""
+        return self._call("GET", "/admin/audit", AuditPage, token=token, params=filters)
 
     # -- plumbing -------------------------------------------------------------------------
 

@@ -349,7 +349,7 @@ class MainWindow(QMainWindow):
         from havre_desktop.ui.sync_widgets import SyncPage, SyncStatusArea
 
         self.sync = sync
-        self.sync_page = SyncPage(sync, self.ctx.now)
+        self.sync_page = SyncPage(sync, self.ctx.now, self.ctx.role)
         position = list(self._builders).index("settings")  # before Paramètres
         self.pages.insertWidget(position, self.sync_page)
         self.navigation.insertItem(position, tr("Synchronisation"))

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import itertools
 import threading
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -16,22 +15,9 @@ import pytest
 
 from havre_common.protocol import API_PREFIX
 from havre_server import audit
-from tests.server.support import Device, ServerProcess, World, iso, new_person
+from tests.server.support import Device, ServerProcess, World, audit_mutation, new_person
 
 BACKENDS = ["sqlite", "postgresql"]
-
-
-def _audit_mutation(device: Device, person_id: str, event: str = "fiche-ouverte") -> dict[str, Any]:
-    entry_id = str(uuid.uuid4())
-    fields = {
-        "at": iso(),
-        "agent_id": device.agent_id,
-        "event": event,
-        "entity": "contacts",
-        "entity_id": person_id,
-        "detail": {},
-    }
-    return device.mutation("audit_log", entry_id, "insert", fields)
 
 
 def _verify(server: ServerProcess) -> tuple[bool, str]:
@@ -61,9 +47,9 @@ def _filled(world: World) -> tuple[str, list[Any]]:
     kept = new_person(worker, "nord")
     erased = new_person(worker, "nord", family_name="Quibel-Fictif")
     results = worker.push(
-        _audit_mutation(worker, kept),
-        _audit_mutation(worker, erased),
-        _audit_mutation(worker, kept, "impression"),
+        audit_mutation(worker, kept),
+        audit_mutation(worker, erased),
+        audit_mutation(worker, kept, "impression"),
     )
     assert [r["status"] for r in results] == ["applied"] * 3, results
     lost = world.sign_in(worker.login)
@@ -77,7 +63,7 @@ def _filled(world: World) -> tuple[str, list[Any]]:
         headers=world.admin.headers(),
     )
     assert gone.status_code == 200, gone.text
-    more = worker.push(_audit_mutation(worker, kept))
+    more = worker.push(audit_mutation(worker, kept))
     assert more[0]["status"] == "applied", more
     return erased, _chain(world.server)
 
@@ -155,7 +141,7 @@ def test_concurrent_pushes_keep_one_chain(world: World) -> None:
         with httpx.Client(base_url=server.base_url, timeout=60) as client:
             own = Device(server, device.login, device.agent, device.token, device.device_id, client)
             for _ in range(8):
-                results = own.push(*(_audit_mutation(own, person) for _ in range(3)))
+                results = own.push(*(audit_mutation(own, person) for _ in range(3)))
                 failures.extend(str(r) for r in results if r["status"] != "applied")
 
     threads = [threading.Thread(target=pushes, args=(d,)) for d in devices]
@@ -174,9 +160,9 @@ def test_an_entry_with_free_text_is_refused_and_leaves_no_link(world: World) -> 
     out): a detail holds ids, codes and numbers only."""
     worker = world.agent("travailleur-social", ["nord"])
     person = new_person(worker, "nord")
-    wordy = _audit_mutation(worker, person)
+    wordy = audit_mutation(worker, person)
     wordy["changed_fields"]["detail"] = {"remarque": "Mme Quibel pleurait"}
-    coded = _audit_mutation(worker, person, "impression")
+    coded = audit_mutation(worker, person, "impression")
     coded["changed_fields"]["detail"] = {"lettres": 3, "type": "conseils-canicule"}
     refused, applied = worker.push(wordy, coded)
     assert refused["status"] == "rejected"
@@ -196,8 +182,8 @@ def test_coordinators_list_the_entries_of_their_territories_with_filters(world: 
     )
     coordinator = world.agent("coordinateur", ["nord"])
     here, there = new_person(north, "nord"), new_person(south, "sud")
-    north.push(_audit_mutation(north, here), _audit_mutation(north, here, "impression"))
-    south.push(_audit_mutation(south, there))
+    north.push(audit_mutation(north, here), audit_mutation(north, here, "impression"))
+    south.push(audit_mutation(south, there))
 
     def listing(device: Device, **params: Any) -> httpx.Response:
         return world.client.get(

@@ -20,7 +20,7 @@ from havre_common import contract
 from havre_server import schema, subject_access
 from havre_server.schema import contract_table
 from tests.server.history import edit, fake_name
-from tests.server.support import World, iso, new_person, new_visit
+from tests.server.support import World, audit_mutation, iso, new_person, new_visit
 
 
 def _push_applied(device: Any, table: str, fields: dict[str, Any]) -> str:
@@ -92,19 +92,9 @@ def _her_whole_file(world: World) -> tuple[str, str, dict[str, str]]:
     )[0]
     assert clash["status"] == "conflict", clash
     rows["conflicts"] = clash["conflict_ids"][0]
-    opened = str(uuid.uuid4())
-    fields = {
-        "at": iso(),
-        "agent_id": worker.agent_id,
-        "event": "fiche-ouverte",
-        "entity": "contacts",
-        "entity_id": person_id,
-        "detail": {},
-    }
-    assert worker.push(worker.mutation("audit_log", opened, "insert", fields))[0]["status"] == (
-        "applied"
-    )
-    rows["audit_log"] = opened
+    opened = audit_mutation(worker, person_id)
+    assert worker.push(opened)[0]["status"] == "applied"
+    rows["audit_log"] = opened["row_id"]
     return person_id, name, rows
 
 

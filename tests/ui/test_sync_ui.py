@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,7 +20,7 @@ import httpx
 import pytest
 import trustme
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from havre_desktop.core import contacts
@@ -41,7 +42,15 @@ from havre_desktop.ui.sync_controller import SyncController
 from havre_desktop.ui.sync_widgets import SignInDialog, SyncPage, SyncStatusArea
 from havre_desktop.ui.worker import DatabaseService
 from tests.helpers import MemoryKeyring, new_workspace, person_values
-from tests.server.support import PASSWORD, ServerProcess, World, make_server, started
+from tests.server.support import (
+    PASSWORD,
+    ServerProcess,
+    World,
+    audit_mutation,
+    make_server,
+    started,
+)
+from tests.server.support import new_person as server_person
 from tests.ui.conftest import DemoApp, DialogDriver
 
 Yes = QMessageBox.StandardButton.Yes
@@ -134,6 +143,7 @@ def desks(tmp_path: Path, qtbot: QtBot) -> Iterator[Callable[..., Desk]]:
         *,
         clock_offset: timedelta = timedelta(0),
         parent: Path | None = None,
+        role: str = "travailleur-social",
         **engine_options: Any,
     ) -> Desk:
         folder = (parent or tmp_path) / name
@@ -141,7 +151,7 @@ def desks(tmp_path: Path, qtbot: QtBot) -> Iterator[Callable[..., Desk]]:
         # The server refuses clocks more than 5 minutes off: this profile's clock is now
         # (plus the offset a test asks for).
         ws, manager, _recovery = new_workspace(
-            folder, keyring, territories=["nord"], now=datetime.now(UTC) + clock_offset
+            folder, keyring, role=role, territories=["nord"], now=datetime.now(UTC) + clock_offset
         )
         data = load_context_data(ws)
         sync_store = ws.store.open_another()
@@ -868,3 +878,55 @@ def test_a_refused_visit_stays_readable_with_its_reason_until_the_agent_discards
     qtbot.waitUntil(lambda: model.rowCount() == 0, timeout=10_000)
     assert boxes.seen[-1][0] == "Écarter la modification refusée"
     assert not page.discard_rejected.isEnabled()
+
+
+def test_a_coordinator_reads_the_servers_audit_log_with_filters(
+    qtbot: QtBot, desks: Callable[..., Desk], world: World, dialogs: DialogDriver
+) -> None:
+    """Journal d'audit (issue 15): who opened or printed which file, when, from which device,
+    read online from the server; filters by event and file. Social workers have no such
+    button."""
+    from havre_desktop.ui.audit_dialog import AuditDialog
+
+    worker = world.agent("travailleur-social", ["nord"])
+    person = server_person(worker)
+    for event in ("fiche-ouverte", "impression"):
+        assert worker.push(audit_mutation(worker, person, event))[0]["status"] == "applied"
+    coordinator = desks("coordinateur", role="coordinateur")
+    sign_in(qtbot, coordinator, world.server.base_url, world.create_agent("coordinateur", ["nord"]))
+    sync(qtbot, coordinator)  # the agent directory: names in the journal's filter
+    assert not coordinator.page.audit_button.isHidden()
+    seen: dict[str, Any] = {}
+
+    def read(dialog: QDialog) -> None:
+        assert isinstance(dialog, AuditDialog)
+        qtbot.waitUntil(lambda: dialog.model.rowCount() == 2, timeout=20_000)
+        model = dialog.model
+        rows = [[model.index(r, c).data() for c in range(7)] for r in range(2)]
+        seen["rows"] = rows
+        seen["agents"] = [dialog.agent.itemText(i) for i in range(dialog.agent.count())]
+        dialog.event.setCurrentIndex(dialog.event.findData("impression"))
+        dialog.show_button.click()
+        qtbot.waitUntil(lambda: model.rowCount() == 1, timeout=20_000)
+        seen["printed"] = model.index(0, 2).data()
+        dialog.file.setText(str(uuid.uuid4()))
+        dialog.show_button.click()
+        qtbot.waitUntil(lambda: model.rowCount() == 0, timeout=20_000)
+        seen["none"] = dialog.message.text()
+        dialog.reject()
+
+    dialogs.when(AuditDialog, read, timeout_ms=20_000)
+    coordinator.page.audit_button.click()  # the dialog opens once the directory is read
+    qtbot.waitUntil(lambda: "none" in seen or bool(dialogs.errors), timeout=60_000)
+    dialogs.check()
+    newest, oldest = seen["rows"]
+    assert newest[2] == "Impression" and oldest[2] == "Fiche ouverte"
+    assert oldest[1] == worker.agent["display_name"]
+    assert oldest[3] == "Personnes et organismes" and oldest[4] == person
+    assert oldest[5] == worker.device_id and oldest[0]
+    assert worker.agent["display_name"] in seen["agents"]
+    assert seen["printed"] == "Impression"
+    assert seen["none"] == "Aucune entrée pour ces critères."
+
+    social = desks("travailleur")
+    assert social.page.audit_button.isHidden()

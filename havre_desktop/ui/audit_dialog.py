@@ -1,0 +1,167 @@
+"""Journal d'audit, for coordinators: who opened, printed, exported or erased which file, when,
+from which device. Read from the server, online (audit entries never come down to devices);
+the server decides what a coordinator may see (her territories)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QDate
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDateEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from havre_common import contract
+from havre_common.protocol import AuditPage
+from havre_desktop.core.audit import EVENT_LABELS
+from havre_desktop.sync.errors import SyncError
+from havre_desktop.ui.i18n import tr
+from havre_desktop.ui.models import RowsModel
+from havre_desktop.ui.sync_controller import SyncController
+from havre_desktop.ui.sync_widgets import french_moment
+from havre_desktop.ui.widgets import table_view
+
+NO_DATE = QDate(2000, 1, 1)
+"""The earliest date of the date fields: shown as "toutes", no filter."""
+PAGE = 200
+
+
+def _detail(detail: dict[str, Any]) -> str:
+    return ", ".join(f"{k} : {v}" for k, v in sorted(detail.items()))
+
+
+def _entity(entry: dict[str, Any]) -> str:
+    entity = entry.get("entity") or ""
+    spec = contract.TABLES.get(entity)
+    return spec.label if spec is not None else entity
+
+
+class AuditDialog(QDialog):
+    def __init__(
+        self,
+        controller: SyncController,
+        agents: dict[str, str],
+        entity_id: str = "",
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(tr("Journal d'audit"))
+        self.controller = controller
+        self.agents = agents
+        self.file = QLineEdit(entity_id)
+        self.file.setMaxLength(100)
+        self.file.setPlaceholderText(tr("identifiant d'une fiche (toutes si vide)"))
+        self.agent = QComboBox()
+        self.agent.addItem(tr("Tous les agents"), "")
+        for agent_id, name in sorted(agents.items(), key=lambda item: item[1]):
+            self.agent.addItem(name, agent_id)
+        self.event = QComboBox()
+        self.event.addItem(tr("Tous les évènements"), "")
+        for code, label in EVENT_LABELS.items():
+            self.event.addItem(tr(label), code)
+        self.since, self.until = QDateEdit(), QDateEdit()
+        for field in (self.since, self.until):
+            field.setCalendarPopup(True)
+            field.setDisplayFormat("dd/MM/yyyy")
+            field.setMinimumDate(NO_DATE)
+            field.setSpecialValueText(tr("toutes"))
+            field.setDate(NO_DATE)
+        self.show_button = QPushButton(tr("&Afficher"))
+        self.show_button.setDefault(True)
+        self.show_button.clicked.connect(lambda: self.load())
+        self.older_button = QPushButton(tr("Entrées plus a&nciennes"))
+        self.older_button.clicked.connect(lambda: self.load(older=True))
+        self.older_button.setEnabled(False)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setAccessibleName(tr("État du journal"))
+        self.model = RowsModel(
+            [
+                (tr("Date"), lambda e: french_moment(e["at"])),
+                (tr("Agent"), lambda e: e.get("agent_name") or tr("serveur (administration)")),
+                (tr("Évènement"), lambda e: tr(EVENT_LABELS.get(e["event"], e["event"]))),
+                (tr("Objet"), _entity),
+                (tr("Identifiant"), lambda e: e.get("entity_id") or ""),
+                (tr("Appareil"), lambda e: e.get("device_id") or ""),
+                (tr("Détail"), lambda e: _detail(e.get("detail") or {})),
+            ]
+        )
+        self.table = table_view(tr("Entrées du journal d'audit"))
+        self.table.setModel(self.model)
+        form = QFormLayout()
+        form.addRow(tr("&Fiche :"), self.file)
+        form.addRow(tr("A&gent :"), self.agent)
+        form.addRow(tr("&Évènement :"), self.event)
+        dates = QHBoxLayout()
+        dates.addWidget(self.since)
+        to = QLabel(tr("a&u"))
+        to.setBuddy(self.until)
+        dates.addWidget(to)
+        dates.addWidget(self.until)
+        since = QLabel(tr("&Du :"))
+        since.setBuddy(self.since)
+        form.addRow(since, dates)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.show_button)
+        buttons.addWidget(self.older_button)
+        buttons.addStretch(1)
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        close.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.message)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(close)
+        self._next_before: int | None = None
+        self.resize(900, 560)
+
+    def filters(self) -> dict[str, str]:
+        found = {
+            "entity_id": self.file.text().strip(),
+            "agent_id": str(self.agent.currentData() or ""),
+            "event": str(self.event.currentData() or ""),
+            "limit": str(PAGE),
+        }
+        if self.since.date() != NO_DATE:
+            found["since"] = self.since.date().toString("yyyy-MM-dd")
+        if self.until.date() != NO_DATE:
+            found["until"] = self.until.date().toString("yyyy-MM-dd")
+        return found
+
+    def load(self, older: bool = False) -> None:
+        filters = self.filters()
+        if older and self._next_before is not None:
+            filters["before"] = str(self._next_before)
+        self.message.setText(tr("Lecture du journal sur le serveur…"))
+        self.show_button.setEnabled(False)
+        self.older_button.setEnabled(False)
+        self.controller.audit(filters, lambda page: self._shown(page, older), self._failed)
+
+    def _shown(self, page: AuditPage, older: bool) -> None:
+        rows = [e.model_dump() for e in page.entries]
+        self.model.set_rows((self.model.rows + rows) if older else rows)
+        self._next_before = page.next_before
+        self.show_button.setEnabled(True)
+        self.older_button.setEnabled(page.next_before is not None)
+        shown = len(self.model.rows)
+        self.message.setText(
+            tr("Aucune entrée pour ces critères.")
+            if not shown
+            else tr("{n} entrée(s) affichée(s), les plus récentes d'abord.").format(n=shown)
+        )
+
+    def _failed(self, error: Exception) -> None:
+        self.show_button.setEnabled(True)
+        text = error.message if isinstance(error, SyncError) else tr("Erreur inattendue.")
+        self.message.setText(tr("Journal indisponible : {text}").format(text=text))
