@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QDate
+from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -23,7 +22,9 @@ from PySide6.QtWidgets import (
 
 from havre_common import contract
 from havre_common.protocol import AuditPage
+from havre_desktop.core import contacts
 from havre_desktop.core.audit import EVENT_LABELS
+from havre_desktop.core.workspace import Workspace
 from havre_desktop.sync.errors import SyncError
 from havre_desktop.ui.i18n import tr
 from havre_desktop.ui.models import RowsModel
@@ -91,6 +92,7 @@ class AuditDialog(QDialog):
                 (tr("Agent"), lambda e: e.get("agent_name") or tr("serveur (administration)")),
                 (tr("Évènement"), lambda e: tr(EVENT_LABELS.get(e["event"], e["event"]))),
                 (tr("Objet"), _entity),
+                (tr("Fiche"), lambda e: self.names.get(e.get("entity_id") or "", "")),
                 (tr("Identifiant"), lambda e: e.get("entity_id") or ""),
                 (tr("Appareil"), lambda e: e.get("device_id") or ""),
                 (tr("Détail"), lambda e: _detail(e.get("detail") or {})),
@@ -108,6 +110,7 @@ class AuditDialog(QDialog):
         to.setBuddy(self.until)
         dates.addWidget(to)
         dates.addWidget(self.until)
+        dates.addStretch(1)
         since = QLabel(tr("&Du :"))
         since.setBuddy(self.since)
         form.addRow(since, dates)
@@ -115,15 +118,16 @@ class AuditDialog(QDialog):
         buttons.addWidget(self.show_button)
         buttons.addWidget(self.older_button)
         buttons.addStretch(1)
-        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        close.rejected.connect(self.reject)
+        close = QPushButton(tr("&Fermer"))
+        close.clicked.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addLayout(buttons)
         layout.addWidget(self.message)
         layout.addWidget(self.table, 1)
-        layout.addWidget(close)
+        layout.addWidget(close, 0, Qt.AlignmentFlag.AlignRight)
         self._next_before: int | None = None
+        self.names: dict[str, str] = {}  # file id → name, for the fiches this device holds
         self.resize(900, 560)
 
     def filters(self) -> dict[str, str]:
@@ -146,14 +150,23 @@ class AuditDialog(QDialog):
         self.message.setText(tr("Lecture du journal sur le serveur…"))
         self.show_button.setEnabled(False)
         self.older_button.setEnabled(False)
-        self.controller.audit(filters, lambda page: self._shown(page, older), self._failed)
+        engine = self.controller.engine
 
-    def _shown(self, page: AuditPage, older: bool) -> None:
+        def job(ws: Workspace) -> tuple[AuditPage, dict[str, str]]:
+            page = engine.audit_entries(filters)
+            ids = sorted({e.entity_id for e in page.entries if e.entity == "contacts"} - {None})
+            return page, contacts.names_of(ws, [str(i) for i in ids])
+
+        self.controller.worker.submit(job, lambda found: self._shown(*found, older), self._failed)
+
+    def _shown(self, page: AuditPage, names: dict[str, str], older: bool) -> None:
+        self.names.update(names)
         rows = [e.model_dump() for e in page.entries]
         self.model.set_rows((self.model.rows + rows) if older else rows)
         self._next_before = page.next_before
         self.show_button.setEnabled(True)
         self.older_button.setEnabled(page.next_before is not None)
+        self.table.resizeColumnsToContents()
         shown = len(self.model.rows)
         self.message.setText(
             tr("Aucune entrée pour ces critères.")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -123,15 +122,6 @@ class SyncController(QObject):
             self._done,
             self._sync_failed,
         )
-
-    def audit(
-        self,
-        filters: dict[str, str],
-        on_done: Callable[[Any], None],
-        on_error: Callable[[Exception], None],
-    ) -> None:
-        """One page of the server's audit log (online), on the sync thread."""
-        self.worker.submit(lambda _ws: self.engine.audit_entries(filters), on_done, on_error)
 
     def cancel(self) -> None:
         self._cancel.set()

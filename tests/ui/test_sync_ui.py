@@ -902,7 +902,7 @@ def test_a_coordinator_reads_the_servers_audit_log_with_filters(
         assert isinstance(dialog, AuditDialog)
         qtbot.waitUntil(lambda: dialog.model.rowCount() == 2, timeout=20_000)
         model = dialog.model
-        rows = [[model.index(r, c).data() for c in range(7)] for r in range(2)]
+        rows = [[model.index(r, c).data() for c in range(8)] for r in range(2)]
         seen["rows"] = rows
         seen["agents"] = [dialog.agent.itemText(i) for i in range(dialog.agent.count())]
         dialog.event.setCurrentIndex(dialog.event.findData("impression"))
@@ -922,8 +922,8 @@ def test_a_coordinator_reads_the_servers_audit_log_with_filters(
     newest, oldest = seen["rows"]
     assert newest[2] == "Impression" and oldest[2] == "Fiche ouverte"
     assert oldest[1] == worker.agent["display_name"]
-    assert oldest[3] == "Personnes et organismes" and oldest[4] == person
-    assert oldest[5] == worker.device_id and oldest[0]
+    assert oldest[3] == "Personnes et organismes" and oldest[4] == "LEFÈVRE Jeanne"
+    assert oldest[5] == person and oldest[6] == worker.device_id and oldest[0]
     assert worker.agent["display_name"] in seen["agents"]
     assert seen["printed"] == "Impression"
     assert seen["none"] == "Aucune entrée pour ces critères."
