@@ -492,3 +492,19 @@ class AuditPage(_Model):
 
     entries: Annotated[list[AuditEntryOut], Field(max_length=500)]
     next_before: int | None
+
+
+class SubjectAccessSection(_Model):
+    table: Annotated[str, Field(pattern=r"^[a-z_]{1,60}$")]
+    libelle: ShortText
+    lignes: list[dict[str, JsonValue]]
+
+
+class SubjectAccessReply(_Model):
+    """Everything the server holds about one person (RGPD art. 15; see
+    ``havre_common.subject_access``)."""
+
+    format: Annotated[str, Field(max_length=100)]
+    produit_le: Annotated[Text, Field(max_length=40)]
+    personne_id: Uuid
+    sections: Annotated[list[SubjectAccessSection], Field(max_length=100)]

@@ -59,8 +59,9 @@ from havre_common.protocol import (
     PullReply,
     PushReply,
     PushRequest,
+    SubjectAccessReply,
 )
-from havre_server import SERVER_VERSION, admin, audit, auth
+from havre_server import SERVER_VERSION, admin, audit, auth, subject_access
 from havre_server.auth import AuthSettings
 from havre_server.changelog import Ordering, head_seq, ordering_from_env
 from havre_server.errors import ApiError, not_found
@@ -517,6 +518,10 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     ) -> AuditPage:
         filters = audit.Filters(entity_id, agent_id, event, since, until, before, limit)
         return audit.list_entries(engine, p, filters)
+
+    @app.get(f"{API_PREFIX}/admin/persons/{{person_id}}/access", responses=ERRORS, tags=["admin"])
+    def subject_access_export(p: Agent, person_id: AgentPath) -> SubjectAccessReply:
+        return SubjectAccessReply.model_validate(subject_access.for_agent(engine, p, person_id))
 
     @app.post(f"{API_PREFIX}/admin/persons/{{person_id}}/erase", responses=ERRORS, tags=["admin"])
     def erase_person(p: Agent, person_id: AgentPath, body: EraseRequest) -> EraseReply:

@@ -33,16 +33,15 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, select
 
 from havre_common import contract
+from havre_common.subject_access import FORMAT, write_pdf
 from havre_server import audit, schema
 from havre_server.auth import now_ms
 from havre_server.db import dumps
-from havre_server.domain import decode
-from havre_server.errors import ApiError, not_found
+from havre_server.domain import decode, person_territory
+from havre_server.errors import ApiError, forbidden, not_found
 from havre_server.push import iso_now
-from havre_server.reference import load_reference
 from havre_server.scope import ADMINISTRATOR, COORDINATOR, Principal
 
-FORMAT = "havre-ensemble/acces-personne/1"
 PERSON_COLUMNS = frozenset({"person_id", "contact_id"})
 """Column names that, in any server table, name a person (checked: each one is read)."""
 
@@ -199,10 +198,24 @@ def collect(engine: Engine, person_id: str) -> dict[str, Any]:
     }
 
 
+def for_agent(engine: Engine, actor: Principal | None, person_id: str) -> dict[str, Any]:
+    """The export as a coordinator of her territory or an administrator may ask it (from the
+    desktop, online); audited."""
+    if actor is not None and actor.role not in (ADMINISTRATOR, COORDINATOR):
+        raise forbidden()
+    if actor is not None and actor.role == COORDINATOR:
+        with engine.connect() as conn:
+            if person_territory(conn, person_id) not in actor.territories:
+                raise not_found("Personne introuvable ou hors de votre périmètre.")
+    data = collect(engine, person_id)
+    _audit(engine, actor, person_id, data, "json")
+    return data
+
+
 def export(engine: Engine, actor: Principal | None, person_id: str, out_dir: Path) -> list[Path]:
     """Write the JSON file (and the PDF when reportlab is there); audit the access."""
     if actor is not None and actor.role not in (ADMINISTRATOR, COORDINATOR):
-        raise ApiError("forbidden", "Votre rôle ne permet pas cette opération.")
+        raise forbidden()
     data = collect(engine, person_id)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [out_dir / f"acces-{person_id}.json"]
@@ -210,6 +223,13 @@ def export(engine: Engine, actor: Principal | None, person_id: str, out_dir: Pat
     pdf = write_pdf(data, out_dir / f"acces-{person_id}.pdf")
     if pdf is not None:
         written.append(pdf)
+    _audit(engine, actor, person_id, data, "json-pdf" if pdf is not None else "json")
+    return written
+
+
+def _audit(
+    engine: Engine, actor: Principal | None, person_id: str, data: dict[str, Any], form: str
+) -> None:
     counts = {s["table"]: len(s["lignes"]) for s in data["sections"] if s["lignes"]}
     with engine.begin() as conn:
         audit.append(
@@ -221,94 +241,8 @@ def export(engine: Engine, actor: Principal | None, person_id: str, out_dir: Pat
                 "event": "acces-personne",
                 "entity": "contacts",
                 "entity_id": person_id,
-                "detail": dumps({"pdf": pdf is not None, **counts}),
+                "detail": dumps({"format": form, **counts}),
                 "device_id": None if actor is None else actor.device_id,
                 "received_at_ms": now_ms(),
             },
         )
-    return written
-
-
-# -- the readable PDF (reportlab, optional) ----------------------------------------------------
-
-
-LABELS = {
-    "agent_name": "Nom de l'agent",
-    "device_id": "Appareil",
-    "seq": "N° dans le journal",
-    "table_name": "Table",
-    "row_id": "Ligne",
-    "op": "Opération",
-    "reason": "Motif",
-    "fields": "Contenu",
-    "author_agent_id": "Auteur",
-    "from_ms": "Depuis (ms)",
-    "to_ms": "Jusqu'à (ms)",
-    "person_id": "Personne",
-    "territory_id": "Territoire",
-}
-"""French labels of the columns that are not contract fields."""
-
-
-def _label(table: str, column: str) -> str:
-    spec = contract.TABLES.get(table)
-    if spec is not None and column in spec.by_name:
-        return spec.field(column).label
-    return LABELS.get(column, column)
-
-
-def _shown(table: str, column: str, value: Any) -> str:
-    """A value as a reader understands it: yes/no, the French label of a listed value."""
-    if value is None or value == "" or value == [] or value == {}:
-        return "—"
-    spec = contract.TABLES.get(table)
-    found = spec.by_name.get(column) if spec is not None else None
-    if found is not None and found.kind is contract.Kind.BOOLEAN:
-        return "oui" if value else "non"
-    if found is not None and found.choices:
-        labels = contract.ENUMS.get(found.choices) or load_reference().labels(found.choices)
-        if isinstance(value, list):
-            return ", ".join(labels.get(str(v), str(v)) for v in value)
-        return labels.get(str(value), str(value))
-    if isinstance(value, list | dict):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
-def write_pdf(data: dict[str, Any], path: Path) -> Path | None:
-    """The export as a readable PDF; None when reportlab is not installed."""
-    try:
-        from reportlab.lib.pagesizes import A4
-        from reportlab.lib.styles import getSampleStyleSheet
-        from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
-    except ImportError:
-        return None
-    from xml.sax.saxutils import escape
-
-    styles = getSampleStyleSheet()
-    story: list[Any] = [
-        Paragraph("Données détenues sur une personne (RGPD, article 15)", styles["Title"]),
-        Paragraph(
-            escape(f"Personne {data['personne_id']} — export du {data['produit_le']}"),
-            styles["Normal"],
-        ),
-    ]
-    for section in data["sections"]:
-        rows = section["lignes"]
-        story += [
-            Spacer(1, 10),
-            Paragraph(escape(f"{section['libelle']} ({len(rows)})"), styles["Heading2"]),
-        ]
-        if not rows:
-            story.append(Paragraph("Aucune donnée.", styles["Normal"]))
-        for number, row in enumerate(rows, start=1):
-            lines = [f"<b>{number}.</b>"] + [
-                f"{escape(_label(section['table'], k))} : {escape(_shown(section['table'], k, v))}"
-                for k, v in row.items()
-            ]
-            story.append(Paragraph("<br/>".join(lines), styles["Normal"]))
-            story.append(Spacer(1, 4))
-    SimpleDocTemplate(
-        str(path), pagesize=A4, title="Accès aux données (RGPD art. 15)", author="Havre Ensemble"
-    ).build(story)
-    return path

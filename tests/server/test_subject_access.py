@@ -17,6 +17,7 @@ from pypdf import PdfReader
 from sqlalchemy import Column, String, Table, insert
 
 from havre_common import contract
+from havre_common.protocol import API_PREFIX
 from havre_server import schema, subject_access
 from havre_server.schema import contract_table
 from tests.server.history import edit, fake_name
@@ -229,3 +230,30 @@ def test_server_bookkeeping_naming_a_person_must_be_read(
     )
     with pytest.raises(subject_access.SubjectAccessError, match="test_reminders"):
         subject_access.collect(world.server.engine, person_id)
+
+
+def test_a_coordinator_of_her_territory_gets_the_export_online_and_it_is_audited(
+    world: World,
+) -> None:
+    person_id, name, _rows = _her_whole_file(world)
+    own = world.agent("coordinateur", ["nord"])
+    other = world.agent("coordinateur", ["sud"])
+    worker = world.agent("travailleur-social", ["nord"])
+
+    def ask(device: Any) -> Any:
+        return world.client.get(
+            f"{API_PREFIX}/admin/persons/{person_id}/access", headers=device.headers()
+        )
+
+    reply = ask(own)
+    assert reply.status_code == 200, reply.text
+    sections = {s["table"]: s for s in reply.json()["sections"]}
+    assert sections["contacts"]["lignes"][0]["family_name"] == name
+    assert ask(other).status_code == 404 and "périmètre" in ask(other).json()["message"]
+    assert ask(worker).status_code == 403
+    (entry,) = world.server.sql(
+        "SELECT agent_id, device_id FROM audit_log WHERE event = 'acces-personne' "
+        "AND entity_id = :p",
+        p=person_id,
+    )
+    assert tuple(entry) == (own.agent_id, own.device_id)
