@@ -37,7 +37,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import JsonValue, ValidationError
@@ -58,6 +58,7 @@ from havre_common.protocol import (
     PullReply,
     PushReply,
     PushRequest,
+    SubjectAccessReply,
     version_tuple,
 )
 from havre_desktop import __version__
@@ -91,6 +92,7 @@ from havre_desktop.sync.transport import (
 )
 
 log = logging.getLogger("havre.sync")
+T = TypeVar("T")
 
 # Rows whose pulled states are skipped when older than an acknowledgement (see apply.py);
 # conflicts are resolved through their own rule, reference data is never pushed.
@@ -301,13 +303,22 @@ class SyncEngine:
     def audit_entries(self, filters: dict[str, str]) -> AuditPage:
         """One page of the server's audit log (``entity_id``, ``agent_id``, ``event``,
         ``since``, ``until``, ``before``, ``limit``); read online, never stored on the device."""
+        wanted = {k: v for k, v in filters.items() if v}
+        return self._online(lambda transport, token: transport.audit(token, wanted))
+
+    def subject_access(self, person_id: str) -> SubjectAccessReply:
+        """Everything the server holds about one person (RGPD art. 15); the server audits it."""
+        return self._online(lambda transport, token: transport.subject_access(token, person_id))
+
+    def _online(self, call: Callable[[Transport, str], T]) -> T:
+        """One request with this device's session (coordinators' online reads)."""
         url = local.get_meta(self.store, "server_url")
         token = self._load_token()
         if not url or not token:
             raise NotSignedInError()
         try:
             with self._transport(url) as transport:
-                return transport.audit(token, {k: v for k, v in filters.items() if v})
+                return call(transport, token)
         except RevokedByServer:
             raise self._wiped(self._now()) from None
 

@@ -39,6 +39,7 @@ from havre_common.protocol import (
     PullReply,
     PushReply,
     PushRequest,
+    SubjectAccessReply,
 )
 from havre_desktop import KEYRING_SERVICE
 from havre_desktop.core.errors import KeyringUnavailableError
@@ -241,6 +242,16 @@ class Transport:
     def audit(self, token: str, filters: dict[str, str]) -> AuditPage:
         """The server's audit log as a coordinator may read it (newest first, filtered)."""
         return self._call("GET", "/admin/audit", AuditPage, token=token, params=filters)
+
+    def subject_access(self, token: str, person_id: str) -> SubjectAccessReply:
+        """Everything the server holds about one person (RGPD art. 15), for a coordinator."""
+        return self._call(
+            "GET",
+            f"/admin/persons/{person_id}/access",
+            SubjectAccessReply,
+            token=token,
+            max_bytes=MAX_PULL_REPLY_BYTES,
+        )
 
     # -- plumbing -------------------------------------------------------------------------
 

@@ -4,6 +4,9 @@ the server decides what a coordinator may see (her territories)."""
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QDate, Qt
@@ -11,6 +14,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QDialog,
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -21,7 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from havre_common import contract
-from havre_common.protocol import AuditPage
+from havre_common.protocol import UUID_PATTERN, AuditPage, SubjectAccessReply
+from havre_common.subject_access import write_pdf
 from havre_desktop.core import contacts
 from havre_desktop.core.audit import EVENT_LABELS
 from havre_desktop.core.workspace import Workspace
@@ -35,6 +40,7 @@ from havre_desktop.ui.widgets import table_view
 NO_DATE = QDate(2000, 1, 1)
 """The earliest date of the date fields: shown as "toutes", no filter."""
 PAGE = 200
+UUID_RE = re.compile(UUID_PATTERN)
 
 
 def _detail(detail: dict[str, Any]) -> str:
@@ -83,6 +89,12 @@ class AuditDialog(QDialog):
         self.older_button = QPushButton(tr("Entrées plus a&nciennes"))
         self.older_button.clicked.connect(lambda: self.load(older=True))
         self.older_button.setEnabled(False)
+        self.export_button = QPushButton(tr("E&xporter ses données (RGPD)…"))
+        self.export_button.setToolTip(
+            tr("Tout ce que le serveur détient sur la personne de cette fiche : JSON et PDF")
+        )
+        self.export_button.clicked.connect(self.choose_export_folder)
+        self.file.textChanged.connect(self._file_changed)
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setAccessibleName(tr("État du journal"))
@@ -118,6 +130,7 @@ class AuditDialog(QDialog):
         buttons.addWidget(self.show_button)
         buttons.addWidget(self.older_button)
         buttons.addStretch(1)
+        buttons.addWidget(self.export_button)
         close = QPushButton(tr("&Fermer"))
         close.clicked.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -129,6 +142,7 @@ class AuditDialog(QDialog):
         self._next_before: int | None = None
         self.names: dict[str, str] = {}  # file id → name, for the fiches this device holds
         self.resize(900, 560)
+        self._file_changed()
 
     def filters(self) -> dict[str, str]:
         found = {
@@ -178,3 +192,48 @@ class AuditDialog(QDialog):
         self.show_button.setEnabled(True)
         text = error.message if isinstance(error, SyncError) else tr("Erreur inattendue.")
         self.message.setText(tr("Journal indisponible : {text}").format(text=text))
+
+    # -- subject access (RGPD art. 15) ------------------------------------------------------
+
+    def _file_changed(self, *_args: object) -> None:
+        self.export_button.setEnabled(bool(UUID_RE.match(self.file.text().strip())))
+
+    def choose_export_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, tr("Dossier où écrire l'export"))
+        if folder:
+            self.export_to(Path(folder))
+
+    def export_to(self, folder: Path) -> None:
+        """Ask the server for everything it holds about this person (the server audits the
+        request), then write it here as JSON and a readable PDF: the coordinator's choice."""
+        person_id, engine = self.file.text().strip(), self.controller.engine
+        self.message.setText(tr("Export demandé au serveur…"))
+        self.export_button.setEnabled(False)
+
+        def write(reply: SubjectAccessReply) -> None:
+            data = reply.model_dump()
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                target = folder / f"acces-{person_id}.json"
+                target.write_text(json.dumps(data, ensure_ascii=False, indent=2), "utf-8")
+                pdf = write_pdf(data, folder / f"acces-{person_id}.pdf")
+            except OSError as exc:
+                self.message.setText(
+                    tr("Export non écrit dans {folder} : {error}").format(
+                        folder=folder, error=exc.strerror or type(exc).__name__
+                    )
+                )
+            else:
+                written = [p.name for p in (target, pdf) if p is not None]
+                self.message.setText(
+                    tr("Export écrit dans {folder} : {files}.").format(
+                        folder=folder, files=", ".join(written)
+                    )
+                )
+            self._file_changed()
+
+        def failed(error: Exception) -> None:
+            self._failed(error)
+            self._file_changed()
+
+        self.controller.worker.submit(lambda _ws: engine.subject_access(person_id), write, failed)

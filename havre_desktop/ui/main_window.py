@@ -209,8 +209,16 @@ class MainWindow(QMainWindow):
 
         page = PersonsPage(self.ctx)
         page.data_changed.connect(self.data_changed)
+        page.audit_requested.connect(self.open_audit)
         page.model.set_search_text("")
         return page
+
+    def open_audit(self, entity_id: str = "") -> None:
+        """The server's audit journal (coordinators, online), filtered on a fiche."""
+        if self.sync_page is None:
+            self.statusBar().showMessage(tr("Journal indisponible : synchronisation non prête."))
+            return
+        self.sync_page.open_audit(entity_id)
 
     def _build_visits(self) -> QWidget:
         from havre_desktop.ui.pages.visits_page import VisitsPage

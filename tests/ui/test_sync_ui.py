@@ -930,3 +930,52 @@ def test_a_coordinator_reads_the_servers_audit_log_with_filters(
 
     social = desks("travailleur")
     assert social.page.audit_button.isHidden()
+
+
+def test_from_a_fiche_a_coordinator_exports_what_the_server_holds_about_the_person(
+    qtbot: QtBot, desks: Callable[..., Desk], world: World, dialogs: DialogDriver, tmp_path: Path
+) -> None:
+    """RGPD art. 15 from the app: the fiche's *Journal de la fiche…* opens the journal on that
+    file; *Exporter ses données (RGPD)…* writes the server's export (JSON and PDF) where the
+    coordinator chose, and the server records who asked."""
+    from havre_desktop.ui.audit_dialog import AuditDialog
+
+    worker = world.agent("travailleur-social", ["nord"])
+    person = server_person(worker, family_name="Exportable")
+    assert worker.push(audit_mutation(worker, person))[0]["status"] == "applied"
+    coordinator = desks("coordinateur", role="coordinateur")
+    login = world.create_agent("coordinateur", ["nord"])
+    sign_in(qtbot, coordinator, world.server.base_url, login)
+    sync(qtbot, coordinator)
+    coordinator.app.open_fiche("exportable")
+    persons = coordinator.window.persons_page
+    assert persons.current is not None and persons.current["id"] == person
+    seen: dict[str, Any] = {}
+    out = tmp_path / "export"
+
+    def export(dialog: QDialog) -> None:
+        assert isinstance(dialog, AuditDialog)
+        seen["filter"] = dialog.file.text()
+        qtbot.waitUntil(lambda: dialog.model.rowCount() >= 1, timeout=20_000)
+        assert dialog.export_button.isEnabled()
+        dialog.export_to(out)
+        qtbot.waitUntil(lambda: "Export écrit" in dialog.message.text(), timeout=20_000)
+        seen["message"] = dialog.message.text()
+        dialog.reject()
+
+    dialogs.when(AuditDialog, export, timeout_ms=20_000)
+    persons.audit_button.click()
+    qtbot.waitUntil(lambda: "message" in seen or bool(dialogs.errors), timeout=60_000)
+    dialogs.check()
+    assert seen["filter"] == person
+    assert f"acces-{person}.json" in seen["message"] and f"acces-{person}.pdf" in seen["message"]
+    data = json.loads((out / f"acces-{person}.json").read_text("utf-8"))
+    sections = {s["table"]: s["lignes"] for s in data["sections"]}
+    assert sections["contacts"][0]["family_name"] == "Exportable"
+    assert (out / f"acces-{person}.pdf").read_bytes().startswith(b"%PDF")
+    asked = world.server.sql(
+        "SELECT a.login FROM audit_log l JOIN accounts a ON a.agent_id = l.agent_id "
+        "WHERE l.event = 'acces-personne' AND l.entity_id = :p",
+        p=person,
+    )
+    assert [r[0] for r in asked] == [login]
