@@ -6,6 +6,11 @@ or written by the server itself (device revoked, person erased…) — goes thro
 (erasure included: entries name a file by its id, never by its content — a pushed entry whose
 detail holds free text is refused — so nothing personal has to be taken out of them).
 
+The database refuses it too (Alembic 0004: triggers on ``UPDATE``, ``DELETE`` and, on
+PostgreSQL, ``TRUNCATE``), so a bug cannot rewrite history; someone with the database's rights
+can remove that guard, and the chain shows what they did next. (SQLite: a later revision that
+rebuilds ``audit_log`` through a table copy must create the guard again.)
+
 The chain: entries are numbered 1, 2, 3… (``chain_seq``, unique, no gap); each stores the hash of
 the previous one (``prev_hash``, 64 zeros for the first) and its own, ``entry_hash`` = SHA-256
 of the canonical JSON (UTF-8, keys sorted, no spaces) of every other column of the entry

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.exc import DBAPIError
 
 from havre_common.protocol import API_PREFIX
 from havre_server import audit
@@ -30,6 +31,15 @@ def _chain(server: ServerProcess) -> list[Any]:
     return server.sql(
         "SELECT chain_seq, id, event, prev_hash, entry_hash FROM audit_log ORDER BY chain_seq"
     )
+
+
+def _unguarded(server: ServerProcess) -> None:
+    """What someone with the database's rights can do first: remove the append-only guard."""
+    if server.backend == "sqlite":
+        server.sql("DROP TRIGGER audit_log_no_update")
+        server.sql("DROP TRIGGER audit_log_no_delete")
+    else:
+        server.sql("ALTER TABLE audit_log DISABLE TRIGGER USER")
 
 
 @pytest.fixture(params=BACKENDS)
@@ -96,6 +106,7 @@ def test_entries_of_devices_and_of_the_server_form_one_chain(world: World) -> No
 def test_a_row_changed_in_the_database_is_named(world: World) -> None:
     _erased, chain = _filled(world)
     second = chain[1]
+    _unguarded(world.server)
     world.server.sql(
         "UPDATE audit_log SET event = 'impression' WHERE chain_seq = 2"
     )  # who opened the file becomes who printed
@@ -114,6 +125,7 @@ def test_a_row_changed_in_the_database_is_named(world: World) -> None:
 
 def test_a_deleted_row_is_named(world: World) -> None:
     _erased, chain = _filled(world)
+    _unguarded(world.server)
     world.server.sql("DELETE FROM audit_log WHERE chain_seq = 4")
     intact, out = _verify(world.server)
     assert not intact
@@ -127,6 +139,20 @@ def test_a_deleted_row_is_named(world: World) -> None:
     intact, out = _verify(world.server)
     assert not intact
     assert f"n° 4 (id {chain[4].id}) ne suit plus l'entrée précédente" in out, out
+
+
+def test_the_database_refuses_to_change_or_delete_an_entry(world: World) -> None:
+    """The guard: even the server's own connection cannot rewrite history by mistake."""
+    _filled(world)
+    statements = ["UPDATE audit_log SET event = 'export'", "DELETE FROM audit_log"]
+    if world.server.backend == "postgresql":
+        statements.append("TRUNCATE audit_log")
+    for statement in statements:
+        with pytest.raises(DBAPIError, match="ajout seulement"):
+            world.server.sql(statement)
+    assert len(_chain(world.server)) == 6
+    intact, out = _verify(world.server)
+    assert intact, out
 
 
 def test_concurrent_pushes_keep_one_chain(world: World) -> None:

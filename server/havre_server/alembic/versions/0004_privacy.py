@@ -8,6 +8,11 @@ Revises: 0003
 were received (``received_at_ms``, then ``id``). The hash is computed here by this revision's
 own copy of the rule, so that the revision never changes when the code does.
 
+The database itself then refuses to change or delete an audit entry (triggers: SQLite
+``RAISE(ABORT)``, PostgreSQL a ``plpgsql`` function, ``TRUNCATE`` included): a bug in the server
+cannot rewrite history, and someone with the database's rights who removes the guard is still
+caught by the chain.
+
 ``visits.notes_private`` (0/1): the note reaches its author and the coordinators only
 (``havre_server.scope``); existing notes stay as they were, not private.
 """
@@ -46,6 +51,33 @@ def _hash(entry: dict[str, object], prev_hash: str) -> str:
     return hashlib.sha256(data.encode("utf-8")).hexdigest()
 
 
+_REFUSED = "journal d''audit : ajout seulement (ni modification ni suppression)"
+_GUARD = {
+    "sqlite": [
+        f"CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
+        f"BEGIN SELECT RAISE(ABORT, '{_REFUSED}'); END",
+        f"CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
+        f"BEGIN SELECT RAISE(ABORT, '{_REFUSED}'); END",
+    ],
+    "postgresql": [
+        "CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+        f"$$ BEGIN RAISE EXCEPTION '{_REFUSED}'; END $$",
+        "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
+        "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
+        "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
+        "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()",
+    ],
+}
+_UNGUARD = {
+    "sqlite": ["DROP TRIGGER audit_log_no_update", "DROP TRIGGER audit_log_no_delete"],
+    "postgresql": [
+        "DROP TRIGGER audit_log_no_truncate ON audit_log",
+        "DROP TRIGGER audit_log_append_only ON audit_log",
+        "DROP FUNCTION audit_log_append_only()",
+    ],
+}
+
+
 def upgrade() -> None:
     with op.batch_alter_table("visits") as batch:
         batch.add_column(
@@ -82,9 +114,13 @@ def upgrade() -> None:
         batch.alter_column("prev_hash", existing_type=sa.String(length=64), nullable=False)
         batch.alter_column("entry_hash", existing_type=sa.String(length=64), nullable=False)
         batch.create_index("audit_log_chain", ["chain_seq"], unique=True)
+    for statement in _GUARD[conn.dialect.name]:
+        op.execute(statement)
 
 
 def downgrade() -> None:
+    for statement in _UNGUARD[op.get_bind().dialect.name]:
+        op.execute(statement)
     with op.batch_alter_table("visits") as batch:
         batch.drop_column("notes_private")
     with op.batch_alter_table("audit_log") as batch:
