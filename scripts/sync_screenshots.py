@@ -5,8 +5,8 @@ QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/sync_screenshots.py [dossier]
 Saves into docs/screenshots/ (or the folder given): the sign-in dialog, the status bar in each
 state (not signed in, changes waiting, syncing with progress, up to date, offline, error) and the
 Synchronisation page with two conflicts between two agents, and with a visit the server
-refused, and a coordinator's Journal d'audit. The server runs from a throwaway folder and is stopped at the end; every person and
-phone number is fictional.
+refused; and a coordinator's Journal d'audit. The server runs from a throwaway folder and is
+stopped at the end; every person and phone number is fictional.
 """
 
 from __future__ import annotations
