@@ -51,6 +51,7 @@ from havre_common.protocol import (
     PROTOCOL_VERSION,
     AgentInfo,
     AuditPage,
+    EraseReply,
     LoginRequest,
     MetaReply,
     Mutation,
@@ -309,6 +310,12 @@ class SyncEngine:
     def subject_access(self, person_id: str) -> SubjectAccessReply:
         """Everything the server holds about one person (RGPD art. 15); the server audits it."""
         return self._online(lambda transport, token: transport.subject_access(token, person_id))
+
+    def erase_person(self, person_id: str, reason: str = "demande-personne") -> EraseReply:
+        """Erase a person on the server (RGPD); her rows leave this device at the next sync."""
+        return self._online(
+            lambda transport, token: transport.erase_person(token, person_id, reason)
+        )
 
     def _online(self, call: Callable[[Transport, str], T]) -> T:
         """One request with this device's session (coordinators' online reads)."""

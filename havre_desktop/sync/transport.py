@@ -32,6 +32,8 @@ from havre_common.protocol import (
     API_PREFIX,
     CLIENT_VERSION_HEADER,
     AuditPage,
+    EraseReply,
+    EraseRequest,
     ErrorBody,
     LoginReply,
     LoginRequest,
@@ -251,6 +253,16 @@ class Transport:
             SubjectAccessReply,
             token=token,
             max_bytes=MAX_PULL_REPLY_BYTES,
+        )
+
+    def erase_person(self, token: str, person_id: str, reason: str) -> EraseReply:
+        """RGPD erasure (coordinators of her territory, administrators): always wins."""
+        return self._call(
+            "POST",
+            f"/admin/persons/{person_id}/erase",
+            EraseReply,
+            body=EraseRequest(reason=reason),
+            token=token,
         )
 
     # -- plumbing -------------------------------------------------------------------------

@@ -19,13 +19,14 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from havre_common import contract
-from havre_common.protocol import UUID_PATTERN, AuditPage, SubjectAccessReply
+from havre_common.protocol import UUID_PATTERN, AuditPage, EraseReply, SubjectAccessReply
 from havre_common.subject_access import write_pdf
 from havre_desktop.core import contacts
 from havre_desktop.core.audit import EVENT_LABELS
@@ -94,6 +95,11 @@ class AuditDialog(QDialog):
             tr("Tout ce que le serveur détient sur la personne de cette fiche : JSON et PDF")
         )
         self.export_button.clicked.connect(self.choose_export_folder)
+        self.erase_button = QPushButton(tr("E&ffacer la personne (RGPD)…"))
+        self.erase_button.setToolTip(
+            tr("Supprime tout ce qui la concerne, sur le serveur et sur chaque appareil")
+        )
+        self.erase_button.clicked.connect(self.erase_person)
         self.file.textChanged.connect(self._file_changed)
         self.message = QLabel()
         self.message.setWordWrap(True)
@@ -131,6 +137,7 @@ class AuditDialog(QDialog):
         buttons.addWidget(self.older_button)
         buttons.addStretch(1)
         buttons.addWidget(self.export_button)
+        buttons.addWidget(self.erase_button)
         close = QPushButton(tr("&Fermer"))
         close.clicked.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -196,7 +203,47 @@ class AuditDialog(QDialog):
     # -- subject access (RGPD art. 15) ------------------------------------------------------
 
     def _file_changed(self, *_args: object) -> None:
-        self.export_button.setEnabled(bool(UUID_RE.match(self.file.text().strip())))
+        one_file = bool(UUID_RE.match(self.file.text().strip()))
+        self.export_button.setEnabled(one_file)
+        self.erase_button.setEnabled(one_file)
+
+    # -- erasure (RGPD art. 17) ---------------------------------------------------------------
+
+    def erase_person(self) -> None:
+        """After a confirmation naming her: the server erases her everywhere (always wins)."""
+        person_id = self.file.text().strip()
+        who = self.names.get(person_id) or tr("la personne {id}").format(id=person_id)
+        answer = QMessageBox.question(
+            self,
+            tr("Effacer la personne (RGPD)"),
+            tr(
+                "Effacer définitivement {who} ? Sa fiche et tout ce qui la concerne (visites, "
+                "consentements, inscription au registre, contacts prévus…) sont supprimés du "
+                "serveur et de chaque appareil à sa prochaine synchronisation. Le journal "
+                "d'audit garde seulement son identifiant. Cette opération est irréversible."
+            ).format(who=who),
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.erase_confirmed(person_id)
+
+    def erase_confirmed(self, person_id: str) -> None:
+        engine = self.controller.engine
+        self.message.setText(tr("Effacement demandé au serveur…"))
+        self.erase_button.setEnabled(False)
+
+        def done(reply: EraseReply) -> None:
+            removed = sum(reply.removed.values())
+            self.message.setText(
+                tr("Personne effacée : {n} ligne(s) supprimée(s) partout.").format(n=removed)
+            )
+            self.controller.sync_now()  # her rows leave this device now
+            self._file_changed()
+
+        def failed(error: Exception) -> None:
+            self._failed(error)
+            self._file_changed()
+
+        self.controller.worker.submit(lambda _ws: engine.erase_person(person_id), done, failed)
 
     def choose_export_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, tr("Dossier où écrire l'export"))

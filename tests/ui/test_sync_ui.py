@@ -979,3 +979,52 @@ def test_from_a_fiche_a_coordinator_exports_what_the_server_holds_about_the_pers
         p=person,
     )
     assert [r[0] for r in asked] == [login]
+
+
+def test_a_coordinator_erases_a_person_from_the_app_after_confirming(
+    qtbot: QtBot,
+    desks: Callable[..., Desk],
+    world: World,
+    dialogs: DialogDriver,
+    boxes: MessageBoxes,
+) -> None:
+    """RGPD erasure from the app (online, coordinator): a confirmation that names her, then
+    she is gone from the server and from this desktop; the audit keeps her id only."""
+    from havre_desktop.ui.audit_dialog import AuditDialog
+
+    worker = world.agent("travailleur-social", ["nord"])
+    person = server_person(worker, family_name="Effacable")
+    assert worker.push(audit_mutation(worker, person))[0]["status"] == "applied"
+    coordinator = desks("coordinateur", role="coordinateur")
+    sign_in(qtbot, coordinator, world.server.base_url, world.create_agent("coordinateur", ["nord"]))
+    sync(qtbot, coordinator)
+    assert coordinator.query("SELECT count(*) n FROM contacts WHERE id = ?", (person,))[0]["n"]
+    seen: dict[str, str] = {}
+
+    def erase(dialog: QDialog) -> None:
+        assert isinstance(dialog, AuditDialog)
+        qtbot.waitUntil(lambda: dialog.model.rowCount() == 1, timeout=20_000)
+        boxes.answer(Yes)
+        dialog.erase_button.click()
+        qtbot.waitUntil(lambda: "Personne effacée" in dialog.message.text(), timeout=20_000)
+        seen["message"] = dialog.message.text()
+        dialog.reject()
+
+    dialogs.when(AuditDialog, erase, timeout_ms=20_000)
+    coordinator.window.open_audit(person)
+    qtbot.waitUntil(lambda: "message" in seen or bool(dialogs.errors), timeout=60_000)
+    dialogs.check()
+    (title, question) = boxes.seen[0]
+    assert title == "Effacer la personne (RGPD)" and "EFFACABLE Jeanne" in question
+    assert "irréversible" in question
+    assert world.server.sql("SELECT count(*) FROM contacts WHERE id = :p", p=person)[0][0] == 0
+    qtbot.waitUntil(lambda: not coordinator.controller.running, timeout=30_000)
+    coordinator.app.settle()
+    assert coordinator.query("SELECT count(*) n FROM contacts WHERE id = ?", (person,)) == [
+        {"n": 0}
+    ]
+    events = world.server.sql(
+        "SELECT event FROM audit_log WHERE entity_id = :p ORDER BY chain_seq", p=person
+    )
+    assert [r[0] for r in events] == ["fiche-ouverte", "effacement-rgpd"]
+    assert "intègre" in world.server.cli("audit-verify")
