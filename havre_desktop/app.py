@@ -136,6 +136,13 @@ def main(argv: list[str] | None = None) -> int:
     ):
         app.installTranslator(qt_translator)
 
+    guard = None
+    if demo_root is None:  # a demo profile is a new folder each time: nothing to share
+        from havre_desktop.ui.instance import InstanceGuard
+
+        guard = InstanceGuard(root)
+        if not guard.acquire():
+            return _second_start(root)
     try:
         if demo_root is not None:
             ws = open_demo_workspace(demo_root, args.demo_persons)
@@ -159,11 +166,33 @@ def main(argv: list[str] | None = None) -> int:
             ws = opened
             choose_pin_if_none(ws)
             sync_source = (manager.profile_id, manager.keyring_backend)
-            return _run_window(app, ws, str(root), sync_source, manager)
+            return _run_window(app, ws, str(root), sync_source, manager, guard)
         return _run_window(app, ws, "")
     finally:
+        if guard is not None:  # held for the life of the window
+            guard.release()
         if demo_root is not None:
             shutil.rmtree(demo_root, ignore_errors=True)
+
+
+def _second_start(root: Path) -> int:
+    """The profile is open in another process: bring its window forward and stop here."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from havre_desktop.ui.instance import ALREADY_OPEN_LINE, ask_first_instance_to_raise
+
+    if ask_first_instance_to_raise(root):
+        log.info("profile already open in another process: its window was brought forward")
+        print(ALREADY_OPEN_LINE, file=sys.stderr, flush=True)
+        return 0
+    log.warning("profile already open in another process, which does not answer")
+    QMessageBox.warning(
+        None,
+        "Havre Ensemble est déjà ouvert",
+        "Havre Ensemble est déjà ouvert sur ce profil, mais sa fenêtre ne répond pas. "
+        "Attendez quelques instants ou fermez l'autre fenêtre, puis réessayez.",
+    )
+    return 1
 
 
 def _run_window(
@@ -172,6 +201,7 @@ def _run_window(
     profile_folder: str = "",
     sync_source: tuple[str, Any] | None = None,
     profile: Any = None,
+    guard: Any = None,
 ) -> int:
     from PySide6.QtWidgets import QApplication
 
@@ -188,6 +218,8 @@ def _run_window(
     from havre_desktop.ui.lock import SessionLockMonitor
 
     window.lock.listen_to_session(SessionLockMonitor.for_desktop())
+    if guard is not None:  # a second start on this profile now raises this window
+        guard.window = window
     window.show()
     controllers: list[Any] = []
     if sync_source is not None and sync_store is not None:
@@ -207,6 +239,8 @@ def _run_window(
         QTimer.singleShot(0, app.quit)
     if os.environ.get("HAVRE_EXIT_WHEN_READY") == "1":  # benchmarks/ui.py times the start
         _exit_when_ready(app, window)
+    elif os.environ.get("HAVRE_SAY_WHEN_READY") == "1":  # tests of a running instance
+        _exit_when_ready(app, window, quit_after=False)
     code = app.exec()
     for controller in controllers:
         controller.shutdown()
@@ -214,8 +248,9 @@ def _run_window(
     return int(code)
 
 
-def _exit_when_ready(app: object, window: object) -> None:
-    """Once Ma journée's rows are painted, print READY_LINE on stdout and quit.
+def _exit_when_ready(app: object, window: object, *, quit_after: bool = True) -> None:
+    """Once Ma journée's rows are painted, print READY_LINE on stdout and quit (or, with
+    quit_after=False, carry on: tests of a running instance wait for that line).
 
     The startup benchmark reads that line: the time from launching the process to it is
     what a user waits for before the first screen is usable.
@@ -230,7 +265,8 @@ def _exit_when_ready(app: object, window: object) -> None:
     def ready() -> None:
         window.repaint()  # synchronously: the rows are on screen, not only in the models
         print(READY_LINE, flush=True)
-        app.quit()
+        if quit_after:
+            app.quit()
 
     window.today_page.loaded.connect(ready, Qt.ConnectionType.SingleShotConnection)
 

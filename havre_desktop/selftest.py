@@ -193,10 +193,15 @@ def _handout(run: _Run) -> str:
             raise CheckFailed(f"la police {name} n'est pas dans le PDF")
     if b"/FontFile2" not in pdf:
         raise CheckFailed("la police n'est pas intégrée au PDF (pas de /FontFile2)")
+    # The fallback fonts ship with the application (an installed bundle must carry them).
+    for letter, script in (("\u0639", "l'arabe"), ("\u0416", "le cyrillique")):
+        if fonts.covering_font(letter) is None:
+            raise CheckFailed(f"la police de secours pour {script} est introuvable")
     run.pdf = pdf
     return (
         f"catalogue d'exemple : {actions} actions, {facilities} lieux ; "
-        f"PDF de {len(run.pdf) / 1024:.0f} Ko, Atkinson Hyperlegible intégrée"
+        f"PDF de {len(run.pdf) / 1024:.0f} Ko, Atkinson Hyperlegible intégrée, "
+        "polices de secours présentes (arabe, cyrillique)"
     )
 
 

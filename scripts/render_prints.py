@@ -1,6 +1,7 @@
-"""Build every kind of print on demo data and save page 1 of each as a PNG (docs/prints/).
+"""Build every kind of print on demo data, at 16 and 22 pt, and save each as a PNG of its
+pages side by side (docs/prints/): a letter batch shows its first letter.
 
-.venv/bin/python scripts/render_prints.py [--out docs/prints] [--dpi 70] [--keep-pdf DOSSIER]
+.venv/bin/python scripts/render_prints.py [--out docs/prints] [--dpi 50] [--keep-pdf DOSSIER]
 
 Uses throwaway encrypted profiles (clearly fake demo data, fixed date) and
 poppler's pdftoppm for the pictures. The PNGs are for people to look at: in
@@ -10,6 +11,8 @@ the README, and when changing the layout (open them before committing).
 from __future__ import annotations
 
 import argparse
+import io
+import re
 import shutil
 import subprocess
 import sys
@@ -21,7 +24,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from havre_desktop.core import agents, visits
+from havre_desktop.core import agents, contacts, visits
 from havre_desktop.core.clock import FixedClock
 from havre_desktop.core.demo import DemoSize, seed_demo
 from havre_desktop.core.keys import new_database_key
@@ -64,20 +67,48 @@ def _senior_actions(ws: Workspace, territory: str, count: int) -> list[str]:
     return [str(r["id"]) for r in rows]
 
 
+MAX_PAGES_SHOWN = 4
+
+
+def _first_document_pages(pdf: Path) -> int:
+    """Pages of the first document in the file (a batch holds many letters)."""
+    import pypdf  # a dev dependency, like this script
+
+    first = pypdf.PdfReader(pdf).pages[0].extract_text() or ""
+    found = re.search(r"Page 1 sur (\d+)", first)
+    return int(found.group(1)) if found else len(pypdf.PdfReader(pdf).pages)
+
+
 def _png(pdf: Path, out: Path, name: str, dpi: int) -> Path:
+    """The first document's pages side by side on one picture, with a grey gap between."""
+    from PIL import Image  # Pillow comes with reportlab
+
+    pages = []
+    # A booklet shows its first pages only (the picture would be too wide to read).
+    for number in range(1, min(_first_document_pages(pdf), MAX_PAGES_SHOWN) + 1):
+        page = ["-f", str(number), "-l", str(number)]
+        image = subprocess.run(
+            ["pdftoppm", *page, "-r", str(dpi), "-png", "-singlefile", str(pdf)],
+            check=True,
+            capture_output=True,
+        ).stdout
+        pages.append(Image.open(io.BytesIO(image)).convert("RGB"))
+    gap = 12
+    width = sum(page.width for page in pages) + gap * (len(pages) - 1)
+    sheet = Image.new("RGB", (width, max(page.height for page in pages)), (160, 160, 160))
+    x = 0
+    for page in pages:
+        sheet.paste(page, (x, 0))
+        x += page.width + gap
     target = out / name
-    subprocess.run(
-        ["pdftoppm", "-f", "1", "-l", "1", "-r", str(dpi), "-png", "-singlefile", str(pdf)],
-        check=True,
-        stdout=target.open("wb"),
-    )
+    sheet.save(target, optimize=True)
     return target
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="docs/prints", type=Path)
-    parser.add_argument("--dpi", default=70, type=int)
+    parser.add_argument("--dpi", default=50, type=int)
     parser.add_argument("--keep-pdf", type=Path, help="also keep the PDFs in this folder")
     args = parser.parse_args()
     if shutil.which("pdftoppm") is None:
@@ -94,24 +125,40 @@ def main() -> int:
             worker.store.scalar("SELECT id FROM contacts WHERE family_name = 'Lefèvre' LIMIT 1")
         )
         visits.plan_contact(worker, person, {"due_on": "2026-06-30", "kind": "visite"})
-        chosen = _senior_actions(worker, "nord", 4)
-        documents: dict[str, bytes] = {
-            "fiche-personnelle-16pt": record.give_personal_handout(
-                worker, person, chosen, variant=Variant.LARGE, message=MESSAGE
-            ).pdf,
-            "fiche-personnelle-22pt": record.give_personal_handout(
-                worker, person, chosen, variant=Variant.VERY_LARGE, alert=True
-            ).pdf,
-            "fiche-accueil": handouts.reception_handout_for(
+        chosen = _senior_actions(worker, "nord", 3)
+        arabic = str(
+            contacts.create_person(
                 worker,
-                chosen[:2],
-                facility_id=worker.store.scalar(
-                    "SELECT id FROM facilities WHERE kind_id = 'mairie-annexe' "
-                    "AND territory_id = 'nord' ORDER BY name LIMIT 1"
-                ),
-            ),
-            "programme-territoire": handouts.territory_programme_for(worker, "nord"),
-        }
+                {
+                    "family_name": "بن علي",
+                    "given_names": "أمينة",
+                    "territory_id": "nord",
+                    "address_line": "12 rue de l'Essai (fictive)",
+                    "postcode": "76620",
+                },
+            )["id"]
+        )
+        reception = worker.store.scalar(
+            "SELECT id FROM facilities WHERE kind_id = 'mairie-annexe' "
+            "AND territory_id = 'nord' ORDER BY name LIMIT 1"
+        )
+        documents: dict[str, bytes] = {}
+        for variant, size in ((Variant.LARGE, "16pt"), (Variant.VERY_LARGE, "22pt")):
+            documents[f"fiche-personnelle-{size}"] = record.give_personal_handout(
+                worker, person, chosen, variant=variant, message=MESSAGE
+            ).pdf
+            documents[f"fiche-personnelle-alerte-{size}"] = record.give_personal_handout(
+                worker, person, chosen[:2], variant=variant, alert=True
+            ).pdf
+            documents[f"fiche-personnelle-arabe-{size}"] = record.give_personal_handout(
+                worker, arabic, chosen[:2], variant=variant
+            ).pdf
+            documents[f"fiche-accueil-{size}"] = handouts.reception_handout_for(
+                worker, chosen[:2], facility_id=reception, variant=variant
+            )
+            documents[f"programme-territoire-{size}"] = handouts.territory_programme_for(
+                worker, "nord", variant=variant
+            )
         for need in ("isolement", "numerique", "demarches", "isolement", "loisirs", "mobilite"):
             for territory in ("nord", "est", "sud"):
                 visits.count_encounter(coordinator, {"territory_id": territory, "need_id": need})
@@ -132,6 +179,11 @@ def main() -> int:
                 letters.LetterKind.CONSEILS_CANICULE,
                 letters.RegisterOf("nord"),
             ),
+            "lettre-grand-froid": (
+                coordinator,
+                letters.LetterKind.CONSEILS_GRAND_FROID,
+                letters.RegisterOf("nord"),
+            ),
             "lettre-programme-ete": (
                 worker,
                 letters.LetterKind.PROGRAMME_ETE,
@@ -139,8 +191,12 @@ def main() -> int:
             ),
         }
         for name, (ws, kind, source) in batches.items():
-            result = letters.write_letters(ws, kind, source, pdfs / f"{name}.pdf")
-            print(f"{name}: {result.done} lettres, {result.pages} pages", file=sys.stderr)
+            for variant, size in ((Variant.LARGE, "16pt"), (Variant.VERY_LARGE, "22pt")):
+                target = pdfs / f"{name}-{size}.pdf"
+                result = letters.write_letters(ws, kind, source, target, variant=variant)
+                print(
+                    f"{target.stem}: {result.done} lettres, {result.pages} pages", file=sys.stderr
+                )
         for name, pdf in documents.items():
             (pdfs / f"{name}.pdf").write_bytes(pdf)
         for path in sorted(pdfs.glob("*.pdf")):

@@ -89,6 +89,10 @@ def main() -> int:
             for key, name in PAGE_FILES.items():
                 window.show_page(key)
                 settle(database)
+                if name == "impressions" and window.prints_page is not None:
+                    # The batch letters' recipients, ticked, with the count and pages.
+                    window.prints_page.load_recipients()
+                    settle(database)
                 window.adapt_to_font()
                 window.grab().save(str(out / f"{name}-{suffix}.png"))
             if suffix == "100":  # the lock page over the fiche, after one wrong code

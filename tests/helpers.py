@@ -84,7 +84,7 @@ class FileKeyring(MemoryKeyring):
 
 def new_workspace(
     root: Path,
-    keyring: MemoryKeyring | None = None,
+    keyring: KeyringBackend | None = None,
     *,
     role: str = "travailleur-social",
     territories: list[str] | None = None,

@@ -25,7 +25,15 @@ MAX_BYTES = 200 * 1000 * 1000  # the target: 200 MB unpacked on Linux
 # What build_installer.spec must leave out, wherever it would sit in the bundle: libraries,
 # Python extension modules, plugins, QML folders, translations.
 UNUSED_QT = re.compile(r"qt6?(webengine|3d|multimedia|quick|qml)", re.IGNORECASE)
-QT_MODULES_USED = {"QtCore", "QtGui", "QtWidgets", "QtPdf", "QtPdfWidgets", "QtPrintSupport"}
+QT_MODULES_USED = {
+    "QtCore",
+    "QtGui",
+    "QtNetwork",
+    "QtWidgets",
+    "QtPdf",
+    "QtPdfWidgets",
+    "QtPrintSupport",
+}
 NOT_IN_THE_DESKTOP = {"havre_server", "fastapi", "uvicorn", "sqlalchemy", "psycopg", "pytest"}
 
 

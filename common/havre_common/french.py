@@ -1,5 +1,9 @@
 """French wording shared by the interface, sync reports and prints (no Qt).
 
+Dates are written out by hand rather than through the C locale machinery: a workstation's
+locale is not guaranteed to be French, and "mercredi 25 novembre" must not become
+"Wednesday 25 November" on a misconfigured machine.
+
 Counts take the singular for 0 and 1 and the plural from 2 on ("0 modification en attente",
 "3 modifications en attente"): no "(s)" left for the reader to sort out.
 """
@@ -23,6 +27,45 @@ def count(n: int, one: str, many: str) -> str:
     '3 modifications en attente'
     """
     return (one if abs(n) < 2 else many).format(n=french_number(n))
+
+
+# Elision (Grevisse § 44-45): "de", "le", "la", "que"... lose their vowel before a word that
+# starts with a vowel or a mute h. Names are taken as starting with a mute h ("d'Hélène",
+# "d'Henri"), as is usual in letters; "y" elides before a vowel sound only in a few names
+# ("d'Yves", "d'Yvonne"), taken here as before any name written "Y" + consonant.
+_ELIDING = frozenset({"de", "le", "la", "que", "je", "me", "te", "se", "ne", "jusque", "lorsque"})
+_VOWELS = frozenset("aeiouyàâäéèêëîïôöùûüÿæœh")
+
+
+def _starts_with_vowel_sound(word: str) -> bool:
+    stripped = word.lstrip(" «\"'‘“(")
+    if not stripped:
+        return False
+    first = stripped[0].lower()
+    if first == "y":
+        # "d'Yves" but "de Yaël"? Both are heard; before a consonant "y" is a vowel sound.
+        return len(stripped) > 1 and stripped[1].lower() not in _VOWELS
+    return first in _VOWELS
+
+
+def elide(word: str, following: str) -> str:
+    """`word` then `following`, elided where French wants it.
+
+    >>> elide("de", "Agent Fictif")
+    "d'Agent Fictif"
+    >>> elide("de", "la Ville")
+    'de la Ville'
+    >>> elide("la", "Œuvre")
+    "l'Œuvre"
+    """
+    if word.lower() in _ELIDING and _starts_with_vowel_sound(following):
+        return f"{word[:-1]}'{following.lstrip()}"
+    return f"{word} {following}"
+
+
+def de(following: str) -> str:
+    """ "de Camille", "d'Agent Fictif", "d'Émilie", "de la Ville"."""
+    return elide("de", following)
 
 
 def french_date(value: str | date | None) -> str:
@@ -51,3 +94,35 @@ def address_lines(address_line: object, postcode: object, city: object) -> list[
     street = str(address_line or "").strip()
     town = " ".join(str(p).strip() for p in (postcode, city) if p and str(p).strip())
     return [line for line in (street, town) if line]
+
+
+DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+
+
+def day_month_year(day: date) -> str:
+    """ "1er décembre 2026", "25 novembre 2026"."""
+    number = "1er" if day.day == 1 else str(day.day)
+    return f"{number} {MONTHS[day.month - 1]} {day.year}"
+
+
+def long_date(day: date) -> str:
+    """ "mercredi 25 novembre 2026": the weekday helps readers who lose track of dates."""
+    return f"{DAYS[day.weekday()]} {day_month_year(day)}"
+
+
+def month_year(year: int, month: int) -> str:
+    return f"{MONTHS[month - 1]} {year}"

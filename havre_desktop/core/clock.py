@@ -20,7 +20,7 @@ class Clock:
         return value if value.tzinfo else value.replace(tzinfo=UTC)
 
     def now_iso(self) -> str:
-        return self.now().astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return iso_utc(self.now())
 
     def today(self) -> date:
         return self.now().astimezone(PARIS).date()
@@ -40,3 +40,8 @@ class FixedClock(Clock):
         from datetime import timedelta
 
         self.at = self.at + timedelta(**delta)
+
+
+def iso_utc(moment: datetime) -> str:
+    """A moment as the database writes it (UTC, milliseconds, "Z"): such strings sort by time."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

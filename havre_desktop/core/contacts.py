@@ -205,13 +205,20 @@ def get(ws: Workspace, contact_id: str) -> dict[str, Any]:
     return ws.get_row("contacts", contact_id)
 
 
+def fiche(ws: Workspace, contact_id: str) -> dict[str, Any]:
+    """What the fiche shows: the data, the register status and the consents (not audited:
+    a fiche already open, shown again after a change)."""
+    found = get(ws, contact_id)
+    found["register"] = register_status(ws, contact_id)
+    found["consents"] = consents(ws, contact_id)
+    return found
+
+
 def open_fiche(ws: Workspace, contact_id: str) -> dict[str, Any]:
     """What a user sees when opening a fiche: the data, and the opening is audited."""
-    fiche = get(ws, contact_id)
+    found = fiche(ws, contact_id)
     audit.record(ws, "fiche-ouverte", "contacts", contact_id)
-    fiche["register"] = register_status(ws, contact_id)
-    fiche["consents"] = consents(ws, contact_id)
-    return fiche
+    return found
 
 
 def display_name(contact: dict[str, Any]) -> str:

@@ -383,8 +383,16 @@ def _seed_planned(
     rng.shuffle(pool)
     plans = []
     today = gen.today
-    for person in pool[:6]:
-        plans.append((person, today, rng.choice(("visite", "appel")), "Visite ou appel prévu"))
+    reasons = (
+        "Prendre des nouvelles après sa sortie d'hôpital",
+        "Point sur le portage de repas",
+        "Apporter le programme des activités du quartier",
+        "Vérifier le chauffage avant l'hiver",
+        "Aider à remplir le dossier d'aide à domicile",
+        "Présenter le café des seniors",
+    )
+    for person, reason in zip(pool[:6], reasons, strict=False):  # a small demo has fewer
+        plans.append((person, today, rng.choice(("visite", "appel")), reason))
     for person in pool[6:8]:
         plans.append(
             (

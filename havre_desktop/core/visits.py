@@ -9,6 +9,8 @@ date when one is given, so nobody drops off *Ma journée* without having been se
 from __future__ import annotations
 
 import logging
+import re
+import unicodedata
 from array import array
 from datetime import date, timedelta
 from typing import Any
@@ -328,15 +330,48 @@ def cancel_planned(ws: Workspace, planned_id: str) -> dict[str, Any]:
 
 
 def due_contacts(ws: Workspace, on: date, agent_id: str | None = None) -> list[dict[str, Any]]:
-    """Planned contacts due on or before `on` and not yet done (overdue first)."""
+    """Planned contacts due on or before `on` and not yet done, in the order of a round:
+    by territory, then street and number (an overdue one is marked, not put first)."""
     rows = ws.store.query(
-        "SELECT p.*, c.family_name, c.given_names, c.territory_id FROM planned_contacts p "
-        "JOIN contacts c ON c.id = p.person_id WHERE p.agent_id = ? AND p.due_on <= ? "
-        "AND p.done_by_visit_id IS NULL AND p.cancelled = 0 AND p.deleted = 0 "
-        "AND c.deleted = 0 ORDER BY p.due_on, c.family_name",
+        "SELECT p.*, c.family_name, c.given_names, c.territory_id, c.kind AS contact_kind, "
+        "c.organisation_name, c.address_line, c.postcode, c.city, c.phone_1, c.phone_2, "
+        "c.access_notes, t.sort AS territory_sort FROM planned_contacts p "
+        "JOIN contacts c ON c.id = p.person_id "
+        "LEFT JOIN ref_territories t ON t.id = c.territory_id WHERE p.agent_id = ? "
+        "AND p.due_on <= ? AND p.done_by_visit_id IS NULL AND p.cancelled = 0 "
+        "AND p.deleted = 0 AND c.deleted = 0",
         (agent_id or ws.agent_id, on.isoformat()),
     )
-    return [decode_row(r) for r in rows]
+    return sorted((decode_row(r) for r in rows), key=round_order)
+
+
+_HOUSE_NUMBER = re.compile(r"^\s*(\d+)\s*(bis|ter|quater|[a-z])?\b[\s,]*", re.IGNORECASE)
+
+
+def round_order(row: dict[str, Any]) -> tuple[Any, ...]:
+    """Territory, then street (accents and case ignored, as in a map's street index), then
+    house number, then name: "3 rue Émile-Zola" before "12 rue Émile-Zola"."""
+    address = str(row.get("address_line") or "").split(",")[0]
+    found = _HOUSE_NUMBER.match(address)
+    number = int(found.group(1)) if found else 0
+    street = address[found.end() :] if found else address
+    folded = "".join(
+        c for c in unicodedata.normalize("NFD", street.casefold()) if not unicodedata.combining(c)
+    )
+    return (
+        row.get("territory_sort") if row.get("territory_sort") is not None else 999,
+        folded.strip(),
+        number,
+        str(row.get("family_name") or row.get("organisation_name") or "").casefold(),
+    )
+
+
+def next_working_day(day: date) -> date:
+    """The day after `day`, Saturday and Sunday skipped (a new try after an absence)."""
+    following = day + timedelta(days=1)
+    while following.weekday() >= 5:
+        following += timedelta(days=1)
+    return following
 
 
 def not_seen_since(

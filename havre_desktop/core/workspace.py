@@ -12,12 +12,14 @@ import json
 import logging
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from havre_common import contract
 from havre_common.hlc import HybridLogicalClock, Timestamp
 from havre_common.validation import ContractViolation, clean
-from havre_desktop.core.clock import Clock
+from havre_desktop.core.clock import Clock, iso_utc
 from havre_desktop.core.errors import NotFoundError, ValidationError
 
 if TYPE_CHECKING:  # the server shares this module's column lists without the encrypted store
@@ -78,6 +80,15 @@ def _checked(table: str, values: dict[str, Any], *, creating: bool) -> dict[str,
         return clean(table, values, creating=creating, ignore=_NOT_CHECKED)
     except ContractViolation as exc:
         raise ValidationError(exc.errors) from None
+
+
+@dataclass(frozen=True)
+class PendingChanges:
+    """The user's own edits waiting in the outbox (see Workspace.pending_status)."""
+
+    waiting: int  # not yet acknowledged by the server
+    overdue: int  # of which made longer ago than the warning delay
+    oldest_at: str | None  # when the oldest was made (ISO, UTC), None when none waits
 
 
 class Workspace:
@@ -286,6 +297,18 @@ class Workspace:
     def pending_changes(self) -> int:
         """The user's own edits not yet acknowledged (audit entries are never counted)."""
         return int(self.store.scalar("SELECT count(*) FROM outbox") or 0)
+
+    def pending_status(self, warn_after_days: int) -> PendingChanges:
+        """The edits not yet acknowledged, and how many of them have waited unsent for more
+        than `warn_after_days` days by this workspace's clock."""
+        cutoff = iso_utc(self.clock.now() - timedelta(days=warn_after_days))
+        row = self.store.query_one(
+            "SELECT count(*) AS waiting, coalesce(sum(created_at < ?), 0) AS overdue, "
+            "min(created_at) AS oldest FROM outbox",
+            (cutoff,),
+        )
+        assert row is not None  # an aggregate always has its row
+        return PendingChanges(int(row["waiting"]), int(row["overdue"]), row["oldest"])
 
     def outbox_entries(self, row_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
         rows = self.store.query("SELECT * FROM outbox ORDER BY seq")

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -37,9 +37,51 @@ class CityContact:
 
     label: str = "Ville du Havre, standard (numéro fictif)"
     phone: str = "02 61 91 00 00"
+    heatwave_line: str = "0 800 06 66 66"  # Canicule info service, national, free
+    # The desk or service that receives the public: printed only when set (no sample).
+    service: str = ""
+    address: str = ""
+    hours: str = ""
+
+    def desk_lines(self) -> tuple[str, ...]:
+        """The service, its address and its opening hours, those that are set."""
+        return tuple(part for part in (self.service, self.address, self.hours) if part)
+
+    @property
+    def is_sample(self) -> bool:
+        """Whether this is still the sample number (a print says so before printing)."""
+        return self.phone == SAMPLE_CITY_PHONE
 
 
+SAMPLE_CITY_PHONE = "02 61 91 00 00"
+# The profile settings (Paramètres) that hold the City's details printed on every document.
+CITY_SETTINGS = {
+    "city_label": "label",
+    "city_phone": "phone",
+    "city_heatwave_line": "heatwave_line",
+    "city_service": "service",
+    "city_address": "address",
+    "city_hours": "hours",
+}
 DEMO_CITY_CONTACT = CityContact()
+
+
+def city_contact(settings: Mapping[str, str | None]) -> CityContact:
+    """The City's details from the profile settings; the sample ones where a value is unset."""
+    values = {
+        attr: str(settings[key]).strip()
+        for key, attr in CITY_SETTINGS.items()
+        if str(settings.get(key) or "").strip()
+    }
+    if "phone" in values and "label" not in values and values["phone"] != SAMPLE_CITY_PHONE:
+        values["label"] = "Ville du Havre, standard"
+    return replace(DEMO_CITY_CONTACT, **values)
+
+
+SAMPLE_CITY_WARNING = (
+    "Le numéro de la Ville imprimé est le numéro d'exemple (02 61 91 00 00, fictif) : "
+    "le vrai numéro se règle dans Paramètres."
+)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,9 @@ from functools import lru_cache
 from typing import IO
 
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.units import cm
+from reportlab.lib.rl_accel import fp_str
+from reportlab.lib.units import cm, mm
+from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
 from havre_desktop.printing import fonts
@@ -58,6 +60,7 @@ class Typography:
     """Sizes and measures of one variant (points)."""
 
     body: float
+    min_body: float  # the smallest a name may shrink to, so no word of it is cut
     leading_ratio: float = 1.5
     max_chars: int = 70
     margin: float = 2.5 * cm
@@ -77,8 +80,8 @@ class Typography:
 
     @property
     def number(self) -> float:
-        """Phone numbers: bigger than the body, so they are easy to find."""
-        return round(self.body * 1.25)
+        """Phone numbers: bigger than the body, so they are easy to find (20 and 26 pt)."""
+        return self.body + 4
 
     @property
     def header(self) -> float:
@@ -90,8 +93,9 @@ class Typography:
 
 
 TYPOGRAPHY = {
-    Variant.LARGE: Typography(body=16),
-    Variant.VERY_LARGE: Typography(body=22),
+    # Never below 14 pt anywhere; the very large variant stays within 20-24 pt.
+    Variant.LARGE: Typography(body=16, min_body=14),
+    Variant.VERY_LARGE: Typography(body=22, min_body=20),
 }
 
 
@@ -116,6 +120,9 @@ class Para:
     space_after: float = 0.0
     keep_with_next: bool = False
     anchor: str | None = None
+    # A name or an address: when one of its words (cut at hyphens) is wider than a line,
+    # the paragraph is set smaller, down to this size, rather than cut inside a word.
+    min_size: float | None = None
 
 
 @dataclass(frozen=True)
@@ -123,14 +130,17 @@ class Group:
     """Paragraphs kept on one page when they fit on one; optionally framed by a box.
 
     A group with a `continued` heading may instead be split, at paragraph
-    boundaries, when much of the page is still free: that heading is then
-    repeated at the top of the next page ("Atelier mémoire (suite)"), so a
-    reader never finds a page of details without knowing what they are about.
+    boundaries, when much of the page is still free (unless `keep`), or when it
+    is taller than a page: that heading is then repeated at the top of the next
+    page ("Atelier mémoire (suite)"), so a reader never finds a page of details
+    without knowing what they are about.
     """
 
     items: tuple[Para, ...]
     boxed: bool = False
     continued: Para | None = None
+    # Never split when it fits on one page, however much of the page it leaves free.
+    keep: bool = False
 
 
 @dataclass(frozen=True)
@@ -212,8 +222,8 @@ class Geometry:
             header_rule=header_rule,
             footer_baseline=footer_baseline,
             footer_rule=footer_rule,
-            frame_top=header_rule - 0.8 * size,
-            frame_bottom=footer_rule + 0.8 * size,
+            frame_top=header_rule - 0.45 * size,
+            frame_bottom=footer_rule + 0.45 * size,
         )
 
 
@@ -224,6 +234,7 @@ class LaidOut:
     pages: list[Page]
     anchors: dict[str, int]
     header: str
+    address: tuple[PlacedLine, ...] = ()  # in the envelope's window, on page 1
 
 
 # -- line breaking ----------------------------------------------------------------------
@@ -239,7 +250,8 @@ def _words(spans: Sequence[Span]) -> list[Word | object]:
     out: list[Word | object] = []
     current: list[tuple[str, bool]] = []
     for span in spans:
-        for piece in _SPACES.split(clean(span.text)):
+        # Arabic takes its joining forms before anything is measured (fonts.shape).
+        for piece in _SPACES.split(fonts.shape(clean(span.text))):
             if not piece:
                 continue
             if piece == "\n":
@@ -261,6 +273,20 @@ def _words(spans: Sequence[Span]) -> list[Word | object]:
 
 def _word_width(word: Word, size: float) -> float:
     return sum(fonts.text_width(text, bold, size) for text, bold in word)
+
+
+_AFTER_HYPHEN = re.compile(r"(?<=[-\u2010])(?=.)")
+
+
+def _hyphen_pieces(word: Word) -> list[Word]:
+    """A compound word cut after its own hyphens ("Dupont-", "Lefèvre"): no hyphen is added."""
+    pieces: list[list[tuple[str, bool]]] = [[]]
+    for text, bold in word:
+        for index, part in enumerate(_AFTER_HYPHEN.split(text)):
+            if index:
+                pieces.append([])
+            pieces[-1].append((part, bold))
+    return [tuple(piece) for piece in pieces if piece]
 
 
 def _split_long_word(word: Word, size: float, width: float, max_chars: int) -> list[Word]:
@@ -310,15 +336,31 @@ class _LineBuilder:
             self._width += fonts.text_width(text, bold, self.size)
             self._chars += len(text)
 
-    def add(self, word: Word) -> None:
+    def add(self, word: Word, glue: bool = False) -> None:
+        """Add a word after a space (or right after the previous piece, `glue`)."""
         width = _word_width(word, self.size)
         chars = sum(len(text) for text, _ in word)
         if width > self.width or chars > self.max_chars:
-            for chunk in _split_long_word(word, self.size, self.width, self.max_chars):
-                self.add(chunk)
+            pieces = _hyphen_pieces(word)
+            if len(pieces) > 1:
+                # Wider than a line: wrapped at its own hyphens before anything is cut.
+                for index, piece in enumerate(pieces):
+                    self.add(piece, glue=glue or index > 0)
+                return
+            for index, chunk in enumerate(
+                _split_long_word(word, self.size, self.width, self.max_chars)
+            ):
+                self.add(chunk, glue=glue or index > 0)
             return
         if not self._segments:
             self._append(word, with_space=False)
+            return
+        if glue:
+            if self._width + width <= self.width and self._chars + chars <= self.max_chars:
+                self._append(word, with_space=False)
+            else:
+                self.end_line()
+                self._append(word, with_space=False)
             return
         space = fonts.text_width(" ", self._segments[-1][1], self.size)
         if self._width + space + width <= self.width and self._chars + 1 + chars <= self.max_chars:
@@ -338,9 +380,31 @@ def wrap(para: Para, width: float, typo: Typography) -> list[Line]:
     return list(_wrap(para, width, typo))
 
 
+def _fitting_size(para: Para, width: float, typo: Typography) -> float:
+    """The paragraph's size, or a smaller one (down to `min_size`) at which no word is cut."""
+    if para.min_size is None:
+        return para.size
+    pieces = [
+        piece
+        for word in _words(para.spans)
+        if isinstance(word, tuple)
+        for piece in _hyphen_pieces(word)
+    ]
+    size = para.size
+    while size > para.min_size and any(
+        _word_width(piece, size) > width or sum(len(t) for t, _ in piece) > typo.max_chars
+        for piece in pieces
+    ):
+        size = max(para.min_size, size - 1)
+    return size
+
+
 @lru_cache(maxsize=8192)
 def _wrap(para: Para, width: float, typo: Typography) -> tuple[Line, ...]:
     # Cached: a batch repeats the same actions and the same fixed wording.
+    size = _fitting_size(para, width, typo)
+    if size != para.size:
+        para = replace(para, size=size)
     builder = _LineBuilder(para.size, width, typo.max_chars)
     pending_break = False
     for word in _words(para.spans):
@@ -362,6 +426,57 @@ def _wrap(para: Para, width: float, typo: Typography) -> tuple[Line, ...]:
     lines[0] = replace(lines[0], gap_before=para.space_before, anchor=para.anchor)
     lines[-1] = replace(lines[-1], gap_after=para.space_after)
     return tuple(lines)
+
+
+# -- the envelope's window ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Window:
+    """Where the recipient's address goes so that it shows in a window envelope.
+
+    The French window envelope (DL 110 x 220 mm, window 45 x 100 mm at 20 mm from the
+    right and 15 mm from the bottom: NF/La Poste) takes an A4 sheet folded in three;
+    the address frame on the letter is 85 mm wide and 33 mm high, its top left corner
+    110 mm from the left edge and 55 mm from the top edge (La Poste's guidance for
+    window envelopes). The text is kept 75 mm wide, so it also keeps the handouts'
+    2.5 cm right margin; at 14 pt (the smallest size any print uses; postal guidance
+    asks for 9 to 12 pt) four lines fill the frame's 33 mm, a fifth still shows in
+    the 45 mm window.
+    """
+
+    left: float = 110 * mm
+    top: float = 55 * mm  # from the top edge of the sheet
+    width: float = 75 * mm
+    height: float = 33 * mm
+    size: float = 14.0
+    gap_below: float = 12 * mm  # between the window's frame and the letter's text
+    # The sender (the City's service, address, hours) to the left of the window, clear of
+    # it: the window's left edge is 100 mm from the envelope's, about 95 mm on the sheet.
+    sender_width: float = 65 * mm
+
+    def text_top(self, geo: Geometry) -> float:
+        """The top of page 1's text, below the window (reportlab's y, from the bottom)."""
+        return min(geo.frame_top, geo.height - self.top - self.height - self.gap_below)
+
+
+WINDOW = Window()
+
+
+def window_lines(
+    address: Sequence[str], typo: Typography, left: float = WINDOW.left, width: float = WINDOW.width
+) -> tuple[PlacedLine, ...]:
+    """Lines placed from the window's top (each part of the address on its own line)."""
+    placed: list[PlacedLine] = []
+    ascent = fonts.metrics(fonts.REGULAR).ascent
+    y = typo.page_size[1] - WINDOW.top - ascent * WINDOW.size
+    window_typo = replace(typo, leading_ratio=1.4)
+    for part in address:
+        para = Para((Span(part),), WINDOW.size, min_size=WINDOW.size)
+        for line in _wrap(para, width, window_typo):
+            placed.append(PlacedLine(line, left, y))
+            y -= line.leading
+    return tuple(placed)
 
 
 # -- pagination -------------------------------------------------------------------------
@@ -386,6 +501,7 @@ class _Block:
     keep_together: bool = False
     continued: tuple[Line, ...] = ()
     page_break: bool = False
+    never_split: bool = False  # a kept-together block that fits on a page: never split
 
     @property
     def lines(self) -> list[Line]:
@@ -396,13 +512,14 @@ _PAGE_BREAK = _Block((), page_break=True)
 
 
 class _Paginator:
-    def __init__(self, geo: Geometry) -> None:
+    def __init__(self, geo: Geometry, first_top: float | None = None) -> None:
         self.geo = geo
         self.metrics = fonts.metrics(fonts.REGULAR)
         self.pages: list[Page] = [Page()]
         self.anchors: dict[str, int] = {}
         self.continuation: tuple[Line, ...] = ()
-        self._y = geo.frame_top
+        # The top of the text on the current page (lower on a letter's first page).
+        self._y = geo.frame_top if first_top is None else first_top
         self._prev: Line | None = None
 
     @property
@@ -415,9 +532,10 @@ class _Paginator:
         return max(0.0, self._y - self.geo.frame_bottom) / frame
 
     def _baseline(self, line: Line, prev: Line | None, y: float) -> float:
+        """The baseline of `line` after `prev`, or at the top `y` of an empty page."""
         if prev is None:
             top_pad = max(line.pad_top, line.box_pad)
-            return self.geo.frame_top - self.metrics.ascent * line.size - top_pad
+            return y - self.metrics.ascent * line.size - top_pad
         step = max(prev.leading, line.leading)
         return y - step - prev.gap_after - prev.pad_bottom - line.gap_before - line.pad_top
 
@@ -519,7 +637,7 @@ def _group_block(group: Group, geo: Geometry, box_id: int) -> _Block:
     if group.boxed and not whole_fits and not continued:
         # A box taller than a page and with no heading to repeat flows without its frame.
         return _group_block(replace(group, boxed=False), geo, -1)
-    return replace(block, keep_together=whole_fits)
+    return replace(block, keep_together=whole_fits, never_split=whole_fits and group.keep)
 
 
 def _chain(units: Sequence[_Unit]) -> list[Line]:
@@ -538,7 +656,7 @@ def _moves_whole(pager: _Paginator, block: _Block) -> bool:
         return False
     if not pager.fits(block.lines, fresh_page=True):
         return False
-    return not block.continued or pager.free_share() < SPLIT_WHEN_FREE
+    return block.never_split or not block.continued or pager.free_share() < SPLIT_WHEN_FREE
 
 
 def _units_ahead(pager: _Paginator, blocks: Sequence[_Block]) -> list[_Unit]:
@@ -556,11 +674,31 @@ def _units_ahead(pager: _Paginator, blocks: Sequence[_Block]) -> list[_Unit]:
     return units
 
 
-def paginate(flow: Iterable[Flow], typo: Typography, header: str = CITY_IDENTITY) -> LaidOut:
-    """Lay a flow out on pages: headings stay with what follows, short blocks stay whole."""
+def paginate(
+    flow: Iterable[Flow],
+    typo: Typography,
+    header: str = CITY_IDENTITY,
+    address: Sequence[str] = (),
+    sender: Sequence[str] = (),
+) -> LaidOut:
+    """Lay a flow out on pages: headings stay with what follows, short blocks stay whole.
+
+    `address` (a letter): the recipient's name and postal address, placed in the window
+    of the envelope on page 1 (`Window`); `sender`, the lines to the left of it; the
+    text of page 1 starts below both.
+    """
     geo = Geometry.of(typo)
     blocks = _blocks(flow, geo)
-    pager = _Paginator(geo)
+    window = window_lines(address, typo) if address else ()
+    if sender:
+        window += window_lines(sender, typo, typo.margin, WINDOW.sender_width)
+    top = None
+    if address or sender:
+        lowest = (
+            min(placed.y for placed in window) - fonts.metrics(fonts.REGULAR).descent * WINDOW.size
+        )
+        top = min(WINDOW.text_top(geo), lowest - WINDOW.gap_below)
+    pager = _Paginator(geo, top)
     for index, block in enumerate(blocks):
         if block.page_break:
             pager.new_page()
@@ -573,6 +711,14 @@ def paginate(flow: Iterable[Flow], typo: Typography, header: str = CITY_IDENTITY
                 # The chain of headings runs past this block: look at what follows.
                 rest = (*rest, *_units_ahead(pager, blocks[index + 1 :]))
             needed = _chain(rest)
+            if (
+                block.continued
+                and position > 0
+                and len(block.units) - position <= MIN_TAIL_UNITS
+                and not pager.fits(block.lines[_line_index(block, position) :])
+            ):
+                # A split box never leaves one or two items alone under its "(suite)".
+                needed = [line for u in block.units[position:] for line in u.lines]
             if not pager.empty and not pager.fits(needed) and pager.fits(needed, fresh_page=True):
                 pager.new_page()
             if unit.whole:
@@ -583,7 +729,23 @@ def paginate(flow: Iterable[Flow], typo: Typography, header: str = CITY_IDENTITY
             if position == 0 and block.continued:
                 pager.continuation = block.continued
         pager.continuation = ()
-    return LaidOut(pages=pager.pages, anchors=pager.anchors, header=header)
+    return LaidOut(pages=pager.pages, anchors=pager.anchors, header=header, address=window)
+
+
+# No page of a document holds fewer lines of text than this (header and page number apart).
+MIN_LINES = 6
+# A block split over two pages carries at least this many of its items to the second.
+MIN_TAIL_UNITS = 3
+
+
+def _line_index(block: _Block, position: int) -> int:
+    """Index in block.lines of the first line of unit `position`."""
+    return sum(len(unit.lines) for unit in block.units[:position])
+
+
+def sparse_pages(laid: LaidOut) -> list[int]:
+    """The numbers of the pages that hold fewer than MIN_LINES lines (a near-empty page)."""
+    return [n for n, page in enumerate(laid.pages, start=1) if len(page.lines) < MIN_LINES]
 
 
 def _place_splittable(pager: _Paginator, lines: Sequence[Line]) -> None:
@@ -634,23 +796,61 @@ def new_canvas(target: IO[bytes], meta: Metadata) -> Canvas:
     return canvas
 
 
+# "(...) Tj" of text in our two faces whose codes are the same in every document.
+_SHOWN: dict[tuple[str, str], str] = {}
+_SHOWN_MAX = 50_000
+
+
 class _Text:
     """One text object per page; a font is set only when it changes."""
 
     def __init__(self, canvas: Canvas) -> None:
+        self.canvas = canvas
         self.obj = canvas.beginText()
-        self._font: tuple[str, float] | None = None
+        self._font: tuple[str, float] | None = None  # as set on reportlab's text object
+        self._shown: tuple[str, float] | None = None  # as set by our own operator
 
-    def line(self, x: float, y: float, segments: Iterable[tuple[str, bool]], size: float) -> None:
+    def line(self, x: float, y: float, segments: tuple[tuple[str, bool], ...], size: float) -> None:
         self.obj.setTextOrigin(x, y)
-        for segment, bold in segments:
-            font = (fonts.font_name(bold), size)
-            if font != self._font:
-                self.obj.setFont(*font)
-                self._font = font
-            # What textOut does, minus measuring the text to advance a cursor we never
-            # use (every line sets its own origin): a fifth of the drawing time.
-            self.obj._code.append(self.obj._formatText(segment))  # type: ignore[attr-defined]
+        for segment, bold in fonts.visual(segments):
+            # Characters our font lacks are drawn with an embedded fallback (fonts.runs).
+            for name, run in fonts.runs(segment, bold):
+                if self._show_seeded(name, run, size):
+                    continue
+                font = (name, size)
+                if font != self._font:
+                    self.obj.setFont(*font)
+                    self._font = font
+                self.obj._curSubset = -1  # type: ignore[attr-defined] # ours may have changed it
+                self._shown = None
+                # What textOut does, minus measuring the text to advance a cursor we never
+                # use (every line sets its own origin): a fifth of the drawing time.
+                self.obj._code.append(self.obj._formatText(run))  # type: ignore[attr-defined]
+
+    def _show_seeded(self, name: str, run: str, size: float) -> bool:
+        """Draw text made only of ASCII and the seeded French letters with cached operators.
+
+        Their codes are the same in every document (fonts.prepare_document), so the
+        operator reportlab would write is always the same: encoding, escaping and
+        formatting it again was a third of the drawing time.
+        """
+        doc = self.canvas._doc  # type: ignore[attr-defined]
+        shown = _SHOWN.get((name, run))
+        if shown is None:
+            if name not in (fonts.REGULAR, fonts.BOLD) or not fonts.seeded(run):
+                return False
+            parts = pdfmetrics.getFont(name).splitString(run, doc)  # type: ignore[attr-defined]
+            if len(parts) != 1 or parts[0][0] != 0:
+                return False
+            shown = f"({self.canvas._escape(parts[0][1])}) Tj"  # type: ignore[attr-defined]
+            if len(_SHOWN) < _SHOWN_MAX:
+                _SHOWN[(name, run)] = shown
+        if self._shown != (name, size):
+            subset = pdfmetrics.getFont(name).getSubsetInternalName(0, doc)  # type: ignore[attr-defined]
+            self.obj._code.append(f"{subset} {fp_str(size)} Tf {fp_str(size * 1.2)} TL")  # type: ignore[attr-defined]
+            self._shown = (name, size)
+        self.obj._code.append(shown)  # type: ignore[attr-defined]
+        return True
 
 
 def draw_section(canvas: Canvas, section: LaidOut, typo: Typography) -> int:
@@ -667,6 +867,8 @@ def draw_section(canvas: Canvas, section: LaidOut, typo: Typography) -> int:
         footer = f"Page {number} sur {total}"
         text.line(geo.x0, geo.footer_baseline, ((footer, False),), typo.header)
         boxes: dict[int, list[PlacedLine]] = {}
+        for placed in section.address if number == 1 else ():
+            text.line(placed.x, placed.y, placed.line.segments, placed.line.size)
         for placed in page.lines:
             text.line(placed.x, placed.y, placed.line.segments, placed.line.size)
             if placed.line.box is not None:

@@ -22,18 +22,19 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import IO
 
+from havre_common.french import count
 from havre_desktop.core import agents, audit
 from havre_desktop.core.errors import PermissionDeniedError, ValidationError
 from havre_desktop.core.files import replace_file
 from havre_desktop.core.workspace import Workspace
-from havre_desktop.printing import data
+from havre_desktop.printing import data, fonts
 from havre_desktop.printing.data import (
     DEMO_CITY_CONTACT,
     ActionInfo,
@@ -45,8 +46,8 @@ from havre_desktop.printing.layout import (
     BUILD_LOCK,
     TYPOGRAPHY,
     Flow,
+    LaidOut,
     Metadata,
-    Para,
     Span,
     Variant,
     draw_section,
@@ -108,11 +109,23 @@ class BatchResult:
     path: Path | None
     without_address: int = 0
     skipped_ids: tuple[str, ...] = field(default=(), repr=False)
+    warnings: tuple[str, ...] = ()  # characters no font draws, by person and field
     pdf: bytes | None = field(default=None, repr=False)  # letters_pdf: the document itself
 
     @property
     def written(self) -> bool:
         return not self.cancelled and self.done > 0
+
+
+def recipient_warnings(recipients: Iterable[Recipient]) -> tuple[str, ...]:
+    """A warning for each name or address holding a character no embedded font draws."""
+    fields = []
+    for person in recipients:
+        fields += [
+            ("Nom d'un destinataire", person.name),
+            (f"Adresse de {person.name}", f"{person.address_line} {person.city}"),
+        ]
+    return fonts.coverage_warnings(fields)
 
 
 def check_register_use(kind: LetterKind) -> None:
@@ -164,43 +177,73 @@ class LetterContext:
     city: CityContact = DEMO_CITY_CONTACT
 
 
+# At most this many pages for a summer letter: its cover letter and the chosen actions;
+# the territory's whole programme is a separate booklet (handouts.md, Length).
+LETTER_PAGES = 4
+# Actions a summer letter presents when none are chosen: the first of the territory's.
+LETTER_ACTIONS = 3
+
+
+def letter_address(person: Recipient) -> tuple[str, ...]:
+    """The lines of the postal address, as typed (the name first)."""
+    town = " ".join(p for p in (person.postcode, person.city) if p)
+    return tuple(part for part in (person.name, person.address_line, town) if part)
+
+
 def letter_flow(
     person: Recipient,
     context: LetterContext,
     variant: Variant,
     actions: tuple[ActionInfo, ...] = (),
     territory: str = "",
+    more: bool = False,
+    numbers_last: bool = False,
 ) -> list[Flow]:
+    """The text of one letter (its address goes in the envelope's window: `paginate`).
+
+    `more`: the territory has more activities than the letter shows; the letter
+    then offers the whole programme as a booklet. `numbers_last`: the useful
+    numbers after the activities rather than before them (`layout_letter`).
+    """
     w = Words(TYPOGRAPHY[variant])
-    address = "\n".join(
-        part
-        for part in (
-            person.name,
-            person.address_line,
-            " ".join(p for p in (person.postcode, person.city) if p),
-        )
-        if part
-    )
-    flow: list[Flow] = [
-        Para((Span(address),), w.typo.body, space_after=w.typo.body),
-        w.p(f"Le Havre, le {day_month_year(context.sent_on)}."),
-    ]
+    flow: list[Flow] = [w.p(f"Le Havre, le {day_month_year(context.sent_on)}.")]
     kind = context.kind
     if kind is LetterKind.PROGRAMME_ETE:
         flow.append(w.h1("Les activités de l'été près de chez vous"))
         flow.append(w.p("Bonjour,"))
-        flow.append(w.p("La Ville du Havre vous envoie son programme pour les seniors."))
-        if territory:
-            flow.append(w.p(f"Ces activités ont lieu dans votre quartier : {territory}."))
-        flow += w.agent_block(context.agent, context.city)
         if actions:
-            flow.append(w.p("Pour chaque activité, le numéro à appeler est indiqué."))
-            flow += w.actions_blocks(actions, context.agent, context.city, compact=True)
+            flow.append(
+                w.p(
+                    "La Ville du Havre vous présente une activité pour cet été."
+                    if len(actions) == 1
+                    else f"La Ville du Havre vous présente {len(actions)} activités pour cet été."
+                )
+            )
+            if territory:
+                where = count(
+                    len(actions),
+                    "Elle a lieu dans votre quartier",
+                    "Elles ont lieu dans votre quartier",
+                )
+                flow.append(w.p(f"{where} : {territory}."))
         else:
             flow.append(w.p("Il n'y a pas encore d'activité prévue dans votre quartier."))
             flow.append(w.p("Nous vous écrirons quand il y en aura."))
-        flow.append(w.numbers_block(context.city, alert=False))
-        flow.append(w.register_block(context.city))
+        flow += w.agent_block(context.agent, context.city)
+        if more:
+            flow.append(
+                w.p(
+                    Span("Le programme complet ", bold=True),
+                    "de votre quartier est dans un livret. Pour le recevoir, appelez la Ville.",
+                )
+            )
+        if not numbers_last:
+            flow.append(w.numbers_block(context.city, alert=False))
+        if actions:
+            flow.append(w.h2("Les activités pour vous"))
+            flow += w.actions_blocks(actions, context.agent, context.city, compact=True)
+        if numbers_last:
+            flow.append(w.numbers_block(context.city, alert=False))
         return flow
     heat = kind is LetterKind.CONSEILS_CANICULE
     season = "canicule" if heat else "grand froid"
@@ -217,8 +260,60 @@ def letter_flow(
     flow += w.agent_block(context.agent, context.city)
     flow.append(w.p("Vous partez de chez vous quelques jours ? Prévenez-nous."))
     flow.append(w.p("Vous pouvez sortir du registre quand vous voulez. Appelez-nous."))
-    flow.append(w.numbers_block(context.city, alert=heat))
+    flow.append(w.numbers_block(context.city, alert=heat, register=False))
     return flow
+
+
+def layout_letter(
+    person: Recipient,
+    context: LetterContext,
+    variant: Variant,
+    actions: tuple[ActionInfo, ...] = (),
+    territory: str = "",
+) -> LaidOut:
+    """One letter laid out, its address in the window; a summer letter keeps to LETTER_PAGES.
+
+    The chosen actions are presented in order while the letter stays within its pages;
+    those left out are in the territory's booklet, which the letter then offers. The
+    useful numbers go before the activities, or after them when that takes fewer
+    sheets (printed on both sides) or fewer pages.
+    """
+    typo = TYPOGRAPHY[variant]
+    address = letter_address(person)
+    # The City's service, address and hours, when set, where a letter's sender goes.
+    desk = context.city.desk_lines()
+    sender = ("Ville du Havre", *desk) if desk else ()
+    shown = actions
+    while True:
+        more = len(shown) < len(actions)
+        laid = paginate(
+            letter_flow(person, context, variant, shown, territory, more),
+            typo,
+            address=address,
+            sender=sender,
+        )
+        if kind_has_actions(context.kind) and len(laid.pages) > 1:
+            last = letter_flow(person, context, variant, shown, territory, more, numbers_last=True)
+            other = paginate(last, typo, address=address, sender=sender)
+            if len(other.pages) < len(laid.pages):
+                laid = other
+        if len(laid.pages) <= LETTER_PAGES or not shown:
+            return laid
+        shown = shown[:-1]
+
+
+def kind_has_actions(kind: LetterKind) -> bool:
+    return kind is LetterKind.PROGRAMME_ETE
+
+
+def summer_actions(
+    territory_actions: tuple[ActionInfo, ...], chosen: tuple[str, ...] | None
+) -> tuple[ActionInfo, ...]:
+    """The actions a summer letter presents: those chosen that are in the territory."""
+    if chosen is None:
+        return territory_actions[:LETTER_ACTIONS]
+    by_id = {a.id: a for a in territory_actions}
+    return tuple(by_id[i] for i in chosen if i in by_id)
 
 
 @dataclass
@@ -226,6 +321,86 @@ class _Progress:
     done: int = 0
     pages: int = 0
     cancelled: bool = False
+
+
+def _context(ws: Workspace, kind: LetterKind, city: CityContact) -> LetterContext:
+    return LetterContext(kind=kind, sent_on=ws.clock.today(), agent=data.load_agent(ws), city=city)
+
+
+class _LetterLayouts:
+    """Lays out each recipient's letter; a territory's actions are read once per batch."""
+
+    def __init__(
+        self,
+        ws: Workspace,
+        context: LetterContext,
+        variant: Variant,
+        action_ids: Sequence[str] | None,
+    ) -> None:
+        self.ws, self.context, self.variant = ws, context, variant
+        self.chosen = None if action_ids is None else tuple(action_ids)
+        self.programme: dict[str, tuple[tuple[ActionInfo, ...], str]] = {}
+
+    def of(self, person: Recipient) -> LaidOut:
+        actions: tuple[ActionInfo, ...] = ()
+        territory = ""
+        if self.context.kind is LetterKind.PROGRAMME_ETE and person.territory_id:
+            if person.territory_id not in self.programme:
+                self.programme[person.territory_id] = (
+                    data.territory_actions(self.ws, person.territory_id),
+                    data.territory_name(self.ws, person.territory_id),
+                )
+            pool, territory = self.programme[person.territory_id]
+            actions = summer_actions(pool, self.chosen)
+        return layout_letter(person, self.context, self.variant, actions, territory)
+
+
+@dataclass(frozen=True)
+class BatchPreview:
+    """Who a batch would go to, and the pages each letter takes (before building it)."""
+
+    recipients: tuple[Recipient, ...]
+    pages: dict[str, int]  # printed pages of each letter, blank backs included (duplex)
+
+    def total_pages(self, ticked: Iterable[str]) -> int:
+        return sum(self.pages.get(i, 0) for i in ticked)
+
+
+def preview_batch(
+    ws: Workspace,
+    kind: LetterKind,
+    source: RecipientSource,
+    *,
+    variant: Variant = Variant.LARGE,
+    city: CityContact = DEMO_CITY_CONTACT,
+    action_ids: Sequence[str] | None = None,
+    duplex: bool = True,
+) -> BatchPreview:
+    """The recipients of a batch and each letter's pages, laid out but not drawn.
+
+    Persons without an address are listed with 0 pages: they get no letter.
+    """
+    recipients = recipients_for(ws, kind, source)
+    context = LetterContext(
+        kind=kind, sent_on=ws.clock.today(), agent=data.load_agent(ws), city=city
+    )
+    laying = _LetterLayouts(ws, context, variant, action_ids)
+    pages = {}
+    for person in recipients:
+        count = len(laying.of(person).pages) if person.address_line else 0
+        pages[person.id] = count + (count % 2 if duplex else 0)
+    return BatchPreview(tuple(recipients), pages)
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """What a batch may be told beyond its kind and source (see write_letters)."""
+
+    variant: Variant = Variant.LARGE
+    city: CityContact = DEMO_CITY_CONTACT
+    action_ids: Sequence[str] | None = None
+    recipient_ids: Sequence[str] | None = None
+    duplex: bool = True
 
 
 def write_letters(
@@ -238,23 +413,31 @@ def write_letters(
     progress: Progress | None = None,
     cancelled: CancelCheck | None = None,
     city: CityContact = DEMO_CITY_CONTACT,
+    action_ids: Sequence[str] | None = None,
+    recipient_ids: Sequence[str] | None = None,
+    duplex: bool = True,
 ) -> BatchResult:
     """Write one letter per recipient into `path` (one PDF); progress and cancel per letter.
 
     `progress(done, total)` is called after each letter; `cancelled()` is asked
     before each one (both from the calling thread: the UI runs this in a worker).
+    `action_ids`: the actions a summer letter presents (each person gets those of
+    her territory; None: the first LETTER_ACTIONS of it). `recipient_ids`: only
+    these persons among the source's (the agent ticked them). `duplex`: a letter
+    of an odd number of pages is followed by a blank page, so that printed on both
+    sides each letter starts on its own sheet.
     """
     # A cancelled or failed batch leaves nothing behind: no half-printed file of personal
     # letters lying in a folder.
+    options = BatchOptions(variant, city, action_ids, recipient_ids, duplex)
     result = _letters(
         ws,
         kind,
         source,
         lambda produce: replace_file(Path(path), produce, private=False),
-        variant,
+        options,
         progress,
         cancelled,
-        city,
     )
     return replace(result, path=Path(path) if result.written else None)
 
@@ -263,18 +446,17 @@ def letters_pdf(
     ws: Workspace,
     kind: LetterKind,
     source: RecipientSource,
+    options: BatchOptions,
     *,
-    variant: Variant = Variant.LARGE,
     progress: Progress | None = None,
     cancelled: CancelCheck | None = None,
-    city: CityContact = DEMO_CITY_CONTACT,
 ) -> BatchResult:
     """The same letters kept in memory (`BatchResult.pdf`): nothing is written to a disk
     until the agent saves or prints them (the application's way: no clear-text copy of
-    names and addresses in a temporary folder)."""
+    names and addresses in a temporary folder). `options` as write_letters' keywords."""
     buffer = io.BytesIO()
     result = _letters(
-        ws, kind, source, lambda produce: produce(buffer), variant, progress, cancelled, city
+        ws, kind, source, lambda produce: produce(buffer), options, progress, cancelled
     )
     return replace(result, pdf=buffer.getvalue() if result.written else None)
 
@@ -284,25 +466,26 @@ def _letters(
     kind: LetterKind,
     source: RecipientSource,
     write: Callable[[Callable[[IO[bytes]], bool]], bool],
-    variant: Variant,
+    options: BatchOptions,
     progress: Progress | None,
     cancelled: CancelCheck | None,
-    city: CityContact,
 ) -> BatchResult:
+    variant, city, duplex = options.variant, options.city, options.duplex
+    recipient_ids = options.recipient_ids
     recipients = recipients_for(ws, kind, source)
+    if recipient_ids is not None:
+        ticked = set(recipient_ids)
+        recipients = [r for r in recipients if r.id in ticked]
     with_address = [r for r in recipients if r.address_line]
     skipped = tuple(r.id for r in recipients if not r.address_line)
     total = len(with_address)
-    context = LetterContext(
-        kind=kind, sent_on=ws.clock.today(), agent=data.load_agent(ws), city=city
-    )
+    context = _context(ws, kind, city)
     typo = TYPOGRAPHY[variant]
     meta = Metadata(
         title=f"{LETTER_LABELS[kind]} — lettres — Ville du Havre",
         subject=f"Lettres « {LETTER_LABELS[kind]} »",
     )
-    programme: dict[str, tuple[ActionInfo, ...]] = {}
-    names: dict[str, str] = {}
+    laying = _LetterLayouts(ws, context, variant, options.action_ids)
     state = _Progress()
 
     def produce(handle: IO[bytes]) -> bool:
@@ -312,18 +495,11 @@ def _letters(
                 if cancelled is not None and cancelled():
                     state.cancelled = True
                     return False
-                actions: tuple[ActionInfo, ...] = ()
-                territory = ""
-                if kind is LetterKind.PROGRAMME_ETE and person.territory_id:
-                    if person.territory_id not in programme:
-                        programme[person.territory_id] = data.territory_actions(
-                            ws, person.territory_id
-                        )
-                        names[person.territory_id] = data.territory_name(ws, person.territory_id)
-                    actions = programme[person.territory_id]
-                    territory = names[person.territory_id]
-                flow = letter_flow(person, context, variant, actions, territory)
-                state.pages += draw_section(canvas, paginate(flow, typo), typo)
+                pages = draw_section(canvas, laying.of(person), typo)
+                if duplex and pages % 2:
+                    canvas.showPage()  # the back of the last sheet stays blank
+                    pages += 1
+                state.pages += pages
                 state.done += 1
                 if progress is not None:
                     progress(state.done, total)
@@ -358,4 +534,5 @@ def _letters(
         path=None,
         without_address=len(skipped),
         skipped_ids=skipped,
+        warnings=recipient_warnings(with_address),
     )

@@ -23,6 +23,7 @@ from havre_desktop.core.workspace import Workspace
 from havre_desktop.printing.data import DEMO_CITY_CONTACT, CityContact
 from havre_desktop.printing.handouts import (
     handout_pdf,
+    handout_warnings,
     load_personal_handout,
     load_reception_handout,
 )
@@ -41,6 +42,7 @@ class PreparedHandout:
     person_id: str | None = None
     visit_id: str | None = None
     territory_id: str | None = None
+    warnings: tuple[str, ...] = ()  # shown in the preview before printing
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ def prepare_personal_handout(
         person_id=person_id,
         visit_id=visit_id,
         territory_id=handout.territory_id or None,
+        warnings=handout_warnings(handout),
     )
 
 
@@ -93,6 +96,7 @@ def prepare_reception_handout(
         action_ids=tuple(a.id for a in handout.actions),
         variant=variant,
         territory_id=territory_id,
+        warnings=handout_warnings(handout),
     )
 
 

@@ -11,39 +11,15 @@ import re
 from datetime import date
 from xml.sax.saxutils import escape
 
-DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
+# The dates' words are shared with the interface (Ma journée says the weekday too).
+from havre_common.french import DAYS as DAYS
+from havre_common.french import MONTHS as MONTHS
+from havre_common.french import day_month_year as day_month_year
+from havre_common.french import long_date as long_date
+from havre_common.french import month_year as month_year
 
 # Control characters never print; zero-width spaces would make words unbreakable.
 _INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200c\u200d\u2060\ufeff]")
-
-
-def day_month_year(day: date) -> str:
-    """ "1er décembre 2026", "25 novembre 2026"."""
-    number = "1er" if day.day == 1 else str(day.day)
-    return f"{number} {MONTHS[day.month - 1]} {day.year}"
-
-
-def long_date(day: date) -> str:
-    """ "mercredi 25 novembre 2026": the weekday helps readers who lose track of dates."""
-    return f"{DAYS[day.weekday()]} {day_month_year(day)}"
-
-
-def month_year(year: int, month: int) -> str:
-    return f"{MONTHS[month - 1]} {year}"
 
 
 def short_date(day: date) -> str:

@@ -31,11 +31,12 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlcipher3
 
+from havre_common import contract
 from havre_common.hlc import ClockDriftError, Timestamp
 from havre_common.protocol import Change, PullReply
 from havre_desktop.core import agents
@@ -121,6 +122,8 @@ class PageStats:
     received: int = 0
     removed: int = 0
     ignored: int = 0
+    # Tables whose rows the page changed here: the open pages refresh what they show of them.
+    tables: set[str] = field(default_factory=set)
 
 
 class _Inserts:
@@ -190,9 +193,13 @@ class PageApplier:
                 self._acked = acked_versions(store)
                 for change, values in zip(page.changes, encoded, strict=True):
                     if change.op == "remove":
-                        stats.removed += self._remove(change, pending, owner)
+                        removed = self._remove(change, pending, owner)
+                        stats.removed += removed
+                        if removed:
+                            stats.tables.add(change.table_name)
                     elif self._upsert(change, values, pending, role, owner):
                         stats.received += 1
+                        stats.tables.add(change.table_name)
                         if change.table_name == "agents" and change.row_id == owner:
                             self._inserts.flush()
                             role = agents.current_role(self.ws)  # may have changed
@@ -205,7 +212,10 @@ class PageApplier:
                     "INSERT OR IGNORE INTO sync_snapshot_seen VALUES (?, ?)", seen
                 )
                 if page.snapshot_done:
-                    stats.removed += self._sweep(owner)
+                    swept = self._sweep(owner)
+                    stats.removed += swept
+                    if swept:  # rows the snapshot did not bring again, of any table
+                        stats.tables.update(contract.PULLED_TABLES)
                     set_meta(store, FULL_DOWNLOAD_DUE, None)
                 if stats.removed:
                     forget_values_of_absent_rows(store)

@@ -136,6 +136,7 @@ class SyncReport:
     resets: int = 0
     full_download: bool = False
     notices: list[str] = field(default_factory=list)
+    tables: set[str] = field(default_factory=set)  # tables whose local rows the pull changed
 
     def counts(self) -> dict[str, int]:
         return {
@@ -775,6 +776,7 @@ class SyncEngine:
             report.pages += 1
             report.received += stats.received
             report.removed += stats.removed
+            report.tables |= stats.tables
             if start is not None and page.next_cursor.isdigit():
                 done, total = int(page.next_cursor) - start, max(0, page.head_seq - start)
             else:

@@ -64,6 +64,7 @@ SETTINGS_DEFAULTS = {
     "high_contrast": "0",
     "idle_lock_minutes": "10",
     "not_seen_days": "60",
+    "unsent_warning_days": "3",  # edits waiting unsent longer than this: a warning
     "lock_engaged": "0",  # the window was locked when the application stopped
 }
 

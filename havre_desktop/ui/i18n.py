@@ -58,3 +58,14 @@ def pending_text(n: int) -> str:
     if n == 0:
         return tr("Aucune modification en attente")
     return count(n, tr("{n} modification en attente"), tr("{n} modifications en attente"))
+
+
+def unsent_warning_text(overdue: int, days: int) -> str:
+    """The status bar's warning when edits have waited unsent too long ('' when none has).
+    A sign and words, not a colour alone."""
+    if overdue == 0:
+        return ""
+    waited = count(days, tr("{n} jour"), tr("{n} jours"))
+    one = tr("⚠ Attention : {n} modification attend d'être envoyée depuis plus de {waited}")
+    many = tr("⚠ Attention : {n} modifications attendent d'être envoyées depuis plus de {waited}")
+    return count(overdue, one.replace("{waited}", waited), many.replace("{waited}", waited))

@@ -64,8 +64,14 @@ class IdleWatcher(QObject):
 
     idle = Signal()
 
-    def __init__(self, now: Callable[[], datetime], minutes: int, interval_ms: int = 5000) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        now: Callable[[], datetime],
+        minutes: int,
+        interval_ms: int = 5000,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
         self.now = now
         self.delay = timedelta(minutes=minutes)
         self.last_activity = now()
@@ -321,7 +327,7 @@ class AppLock(QObject):
         self.busy = False
         self.message = ""
         self.veils: dict[QWidget, _Veil] = {}
-        self.idle = IdleWatcher(now, idle_minutes)
+        self.idle = IdleWatcher(now, idle_minutes, parent=self)  # stops with the window
         self.idle.idle.connect(lambda: self.lock("inactivite"))
         self.session: SessionLockMonitor | None = None
         app = QApplication.instance()
@@ -392,7 +398,7 @@ class AppLock(QObject):
         parent = widget.parentWidget()
         veil = self.veils.get(parent) if parent is not None else None
         if veil is not None and widget is not veil.page:
-            QTimer.singleShot(0, lambda: self._hide_late(parent, widget))
+            QTimer.singleShot(0, widget, lambda: self._hide_late(parent, widget))
 
     def _hide_late(self, window: QWidget | None, widget: QWidget) -> None:
         veil = self.veils.get(window) if self.locked and window is not None else None

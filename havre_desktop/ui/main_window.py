@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer
@@ -26,14 +27,18 @@ from PySide6.QtWidgets import (
 from havre_common import contract
 from havre_common.french import count as plural
 from havre_desktop import APP_NAME
+from havre_desktop.core import agents, catalogue
 from havre_desktop.ui.context import UiContext
-from havre_desktop.ui.i18n import pending_text, tr
+from havre_desktop.ui.i18n import pending_text, tr, unsent_warning_text
 from havre_desktop.ui.lock import AppLock
+from havre_desktop.ui.operations import Changes, DayWatch, Operation
 from havre_desktop.ui.pages.today import TodayPage
 from havre_desktop.ui.theme import Theme
 
 if TYPE_CHECKING:  # pages other than Ma journée, and sync, load after the first screen
     from havre_desktop.core.profile import ProfileManager
+    from havre_desktop.core.workspace import PendingChanges
+    from havre_desktop.sync.engine import SyncReport
     from havre_desktop.ui.pages.actions_page import ActionsPage
     from havre_desktop.ui.pages.persons import PersonsPage
     from havre_desktop.ui.pages.prints_page import PrintsPage
@@ -101,6 +106,20 @@ class MainWindow(QMainWindow):
         outer.addLayout(layout, 1)
         self.setCentralWidget(central)
 
+        # Edits waiting unsent for longer than the delay of Paramètres (CommCare's "unsent
+        # forms" warning): a sign and words, on the banner's colours.
+        self.unsent_warning = QLabel()
+        self.unsent_warning.setProperty("role", "banner")
+        self.unsent_warning.setWordWrap(True)
+        self.unsent_warning.setAccessibleName(tr("Avertissement : modifications non envoyées"))
+        self.unsent_warning.setToolTip(
+            tr(
+                "Ces modifications sont gardées sur cet ordinateur. Connectez-vous au réseau "
+                "et synchronisez pour les envoyer au serveur."
+            )
+        )
+        self.unsent_warning.setVisible(False)
+        self.statusBar().addPermanentWidget(self.unsent_warning, 1)
         self.agent_label = QLabel(str(context.agent.get("display_name") or ""))
         self.agent_label.setAccessibleName(tr("Agent connecté"))
         self.statusBar().addPermanentWidget(self.agent_label)
@@ -111,6 +130,10 @@ class MainWindow(QMainWindow):
 
         self.today_page.open_person.connect(self.show_person)
         context.database.failed.connect(self._unexpected_error)
+        context.database.changes.changed.connect(self._changes_announced)
+        self.day_watch = DayWatch(
+            context.database.changes, context.local_now, context.today, self._new_day, parent=self
+        )
 
         QShortcut(QKeySequence("Ctrl+F"), self, activated=self.focus_search)
         for number in range(1, len(self.page_names) + 1):
@@ -193,7 +216,7 @@ class MainWindow(QMainWindow):
         return [key for key in self._builders if key in self._built]
 
     def _first_screen_shown(self) -> None:
-        QTimer.singleShot(0, self.build_remaining_pages)
+        QTimer.singleShot(0, self, self.build_remaining_pages)  # not after a close
 
     def build_remaining_pages(self, one_at_a_time: bool = True) -> None:
         """Build the pages not built yet: one per turn of the event loop, so that the
@@ -202,13 +225,12 @@ class MainWindow(QMainWindow):
         for key in waiting[:1] if one_at_a_time else waiting:
             self._page(key)
         if one_at_a_time and len(waiting) > 1:
-            QTimer.singleShot(0, self.build_remaining_pages)
+            QTimer.singleShot(0, self, self.build_remaining_pages)
 
     def _build_persons(self) -> QWidget:
         from havre_desktop.ui.pages.persons import PersonsPage
 
         page = PersonsPage(self.ctx)
-        page.data_changed.connect(self.data_changed)
         page.audit_requested.connect(self.open_audit)
         page.model.set_search_text("")
         return page
@@ -225,7 +247,6 @@ class MainWindow(QMainWindow):
 
         page = VisitsPage(self.ctx)
         page.open_person.connect(self.show_person)
-        page.visit_saved.connect(lambda _v: self.data_changed())
         return page
 
     def _build_actions(self) -> QWidget:
@@ -239,7 +260,6 @@ class MainWindow(QMainWindow):
         from havre_desktop.ui.pages.reception import ReceptionPage
 
         page = ReceptionPage(self.ctx)
-        page.counted.connect(lambda _e: self.data_changed())
         page.refresh()
         return page
 
@@ -371,10 +391,21 @@ class MainWindow(QMainWindow):
         self.sync_area = SyncStatusArea(sync, self.ctx.now)
         self.pending_label = self.sync_area.pending
         self.statusBar().addPermanentWidget(self.sync_area)
-        sync.finished.connect(lambda _report: self.data_changed())
+        sync.finished.connect(self._synced)
+        sync.worker.failed.connect(self._unexpected_error)  # a sync job without its own handler
         sync.revoked.connect(self._device_revoked)
         self.adapt_to_font()
         sync.refresh_status()
+
+    def _synced(self, report: SyncReport) -> None:
+        """What the pull brought is announced like a local edit; a push's conflicts too."""
+        tables = set(report.tables)
+        if report.conflicts:
+            tables.add("conflicts")
+        if tables:
+            self.ctx.database.changes.announce(tables)
+        else:
+            self._refresh_pending()
 
     def _device_revoked(self, message: str) -> None:
         """The local data are gone: say why, then close (the next start signs in afresh)."""
@@ -417,17 +448,50 @@ class MainWindow(QMainWindow):
         )
 
     def data_changed(self) -> None:
-        """Something was saved: refresh the counters and the day's plan."""
+        """Something was saved here: the count of changes waiting to be sent."""
         self._refresh_pending()
-        self.today_page.refresh()
+
+    def _new_day(self, day: date) -> None:
+        self.ctx.today = day  # every page reads the day from the context
+
+    def _changes_announced(self, changes: Changes) -> None:
+        """Shared state first (catalogue, colleagues, the agent), then the counters; each
+        page refreshes itself from the same announcement."""
+        if changes.touches("actions", "facilities", "ref_priorities", "ref_territories"):
+            Operation(
+                self.ctx.database,
+                lambda ws: catalogue.list_actions(
+                    ws, statuses=["en-cours", "en-test"], limit=10_000
+                ),
+            ).success(self._catalogue_reloaded).run()
+        if changes.touches("agents"):
+            Operation(
+                self.ctx.database, lambda ws: (agents.current(ws), agents.colleagues(ws))
+            ).success(self._agents_reloaded).run()
+        self._refresh_pending()
+
+    def _catalogue_reloaded(self, actions: list[dict[str, Any]]) -> None:
+        self.ctx.current_actions = actions
+
+    def _agents_reloaded(self, found: tuple[dict[str, Any], list[dict[str, Any]]]) -> None:
+        self.ctx.agent, self.ctx.colleagues = found
+        self.agent_label.setText(str(self.ctx.agent.get("display_name") or ""))
 
     def _refresh_pending(self) -> None:
-        self.ctx.database.submit(lambda ws: ws.pending_changes(), self._show_pending)
+        """The count of changes waiting to be sent, and the warning when some have waited
+        longer than the delay of Paramètres (by the application's clock)."""
+        days = int(self.ctx.settings.get("unsent_warning_days", "3"))
+        self.ctx.database.submit(
+            lambda ws: ws.pending_status(days), lambda status: self._show_pending(status, days)
+        )
 
-    def _show_pending(self, count: int) -> None:
+    def _show_pending(self, status: PendingChanges, days: int) -> None:
         if self.sync is not None:
             self.sync.refresh_status()
-        self.pending_label.setText(pending_text(count))
+        self.pending_label.setText(pending_text(status.waiting))
+        warning = unsent_warning_text(status.overdue, days)
+        self.unsent_warning.setText(warning)
+        self.unsent_warning.setVisible(bool(warning))
 
     def _setting_changed(self, key: str, value: str) -> None:
         if self.theme is not None and key in ("text_scale", "high_contrast"):
@@ -440,6 +504,8 @@ class MainWindow(QMainWindow):
             self.lock.idle.set_minutes(int(value))
         if key == "not_seen_days":
             self.today_page.refresh()
+        if key == "unsent_warning_days":
+            self._refresh_pending()
 
 
 def build_context(database: Any, data: dict[str, Any]) -> UiContext:

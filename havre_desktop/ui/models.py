@@ -19,6 +19,7 @@ from havre_common.french import address_lines
 from havre_desktop.core import contacts, search, visits
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.ui.i18n import age_text, tr
+from havre_desktop.ui.operations import Operation
 from havre_desktop.ui.worker import DatabaseService
 
 PAGE_SIZE = 100
@@ -135,12 +136,19 @@ class PersonSearchModel(RowsModel):
                 return search.search_persons(ws, text, limit=PAGE_SIZE, offset=offset)
             return contacts.list_page(ws, limit=PAGE_SIZE, offset=offset)
 
-        self._db.submit(job, lambda rows: self._page_arrived(generation, rows))
+        # A failed page is reported (the operation's default handler) and can be asked again:
+        # the list never stops loading for good.
+        Operation(self._db, job).always(lambda: self._page_done(generation)).success(
+            lambda rows: self._page_arrived(generation, rows)
+        ).run()
+
+    def _page_done(self, generation: int) -> None:
+        if generation == self._generation:
+            self._loading = False
 
     def _page_arrived(self, generation: int, rows: list[dict[str, Any]]) -> None:
         if generation != self._generation:
             return  # an older search: the user typed more since
-        self._loading = False
         self._has_more = len(rows) == PAGE_SIZE
         if rows:
             first = len(self.rows)
@@ -186,10 +194,9 @@ class VisitJournalModel(_ColumnsModel):
         self._generation += 1
         generation = self._generation
         filters_now = dict(filters)
-        self._db.submit(
-            lambda ws: visits.journal_rowids(ws, **filters_now),
-            lambda ids: self._ids_arrived(generation, ids),
-        )
+        Operation(self._db, lambda ws: visits.journal_rowids(ws, **filters_now)).success(
+            lambda ids: self._ids_arrived(generation, ids)
+        ).run()
 
     def refresh(self) -> None:
         self.set_filters(self._filters)
@@ -213,14 +220,13 @@ class VisitJournalModel(_ColumnsModel):
             self._pending.add(page)
             generation = self._generation
             wanted = list(self._rowids[page * PAGE_SIZE : (page + 1) * PAGE_SIZE])
-            self._db.submit(
-                lambda ws: visits.journal_rows(ws, wanted),
-                lambda rows: self._page_arrived(generation, page, rows),
-            )
+            # Failed, the page is reported and asked again the next time it is shown.
+            Operation(self._db, lambda ws: visits.journal_rows(ws, wanted)).always(
+                lambda: self._pending.discard(page)
+            ).success(lambda rows: self._page_arrived(generation, page, rows)).run()
         return None
 
     def _page_arrived(self, generation: int, page: int, rows: list[dict[str, Any]]) -> None:
-        self._pending.discard(page)
         if generation != self._generation:
             return
         self._pages[page] = rows

@@ -74,6 +74,7 @@ class PdfPreviewDialog(QDialog):
         suggested_name: str,
         on_output: OutputCallback | None = None,
         parent: QWidget | None = None,
+        warnings: tuple[str, ...] = (),
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
@@ -109,6 +110,14 @@ class PdfPreviewDialog(QDialog):
         for button in (self.print_button, self.save_button, close):
             buttons.addWidget(button)
         layout = QVBoxLayout(self)
+        # What the agent must know before printing: a character no font draws, a sample
+        # City number. Above the document, where it is read first.
+        self.warnings = QLabel("\n".join(f"⚠ {w}" for w in warnings))
+        self.warnings.setWordWrap(True)
+        self.warnings.setObjectName("printWarnings")
+        self.warnings.setAccessibleName(tr("Avertissements avant impression"))
+        self.warnings.setVisible(bool(warnings))
+        layout.addWidget(self.warnings)
         layout.addWidget(self.view, 1)
         layout.addLayout(buttons)
         self.resize(900, 1000)

@@ -108,7 +108,11 @@ class SyncController(QObject):
         )
 
     def sign_out(self) -> None:
-        self.worker.submit(lambda _ws: self.engine.sign_out(), lambda _r: self.refresh_status())
+        """A failure is reported like a sync's (a device revoked meanwhile is wiped here, and
+        says so; a locked keyring keeps the session and says why)."""
+        self.worker.submit(
+            lambda _ws: self.engine.sign_out(), lambda _r: self.refresh_status(), self._failed
+        )
 
     def sync_now(self) -> None:
         if self.running:

@@ -434,13 +434,13 @@ class SyncPage(QWidget):
                     self._pending,
                     tr(
                         "{n} modification n'a pas encore été envoyée au serveur. Elle reste sur "
-                        "cet ordinateur et partira à la prochaine synchronisation, une fois "
-                        "reconnecté(e) avec le même compte.\n\nSe déconnecter maintenant ?"
+                        "cet ordinateur et partira à la prochaine synchronisation, après une "
+                        "nouvelle connexion avec le même compte.\n\nSe déconnecter maintenant ?"
                     ),
                     tr(
                         "{n} modifications n'ont pas encore été envoyées au serveur. Elles "
                         "restent sur cet ordinateur et partiront à la prochaine synchronisation, "
-                        "une fois reconnecté(e) avec le même compte.\n\nSe déconnecter "
+                        "après une nouvelle connexion avec le même compte.\n\nSe déconnecter "
                         "maintenant ?"
                     ),
                 ),

@@ -16,13 +16,16 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QFrame,
     QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
+    QScrollArea,
     QTableView,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -32,6 +35,18 @@ from havre_common.french import count
 if TYPE_CHECKING:
     from havre_desktop.core.workspace import Workspace
     from havre_desktop.ui.worker import DatabaseService
+
+
+def scrolling(page: QWidget, content: QWidget) -> None:
+    """`content` fills `page` and scrolls when taller (200 % text size): nothing is cut."""
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    scroll.setWidget(content)
+    outer = QVBoxLayout(page)
+    outer.setContentsMargins(0, 0, 0, 0)
+    outer.addWidget(scroll)
 
 
 def error_label() -> QLabel:
@@ -346,6 +361,7 @@ class SavingForm(QDialog):
         self.buttons.setEnabled(True)
         self.saved = row
         self.accept()
+        self._db.changes.announce(self.announces)
 
     def _failed(self, error: Exception) -> None:
         self.buttons.setEnabled(True)

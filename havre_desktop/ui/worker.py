@@ -15,6 +15,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from havre_desktop.core.workspace import Workspace
+from havre_desktop.ui.operations import ChangeBus
 
 log = logging.getLogger("havre.ui.worker")
 
@@ -64,6 +65,7 @@ class DatabaseService(QObject):
         self._worker.done.connect(self._deliver)
         self._thread.start()
         self.is_demo = workspace.store.get_setting("demo") == "1"
+        self.changes = ChangeBus(self)  # what the jobs on this database changed, announced
 
     def submit(
         self,

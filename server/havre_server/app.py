@@ -65,7 +65,10 @@ from havre_server import SERVER_VERSION, admin, audit, auth, subject_access
 from havre_server.auth import AuthSettings
 from havre_server.changelog import Ordering, head_seq, ordering_from_env
 from havre_server.errors import ApiError, not_found
-from havre_server.migrations import current_version
+from havre_server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from havre_server.metrics import Metrics
+from havre_server.migrations import current_version, readiness_problem
+from havre_server.migrations import head as migrations_head
 from havre_server.pull import pull as do_pull
 from havre_server.push import now_ms
 from havre_server.push import push as do_push
@@ -154,8 +157,9 @@ class RequestLog:
     router fills in, which is why no layer below copies the scope.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(
         self,
@@ -180,13 +184,16 @@ class RequestLog:
             await send(message)
 
         def fields(answered: int) -> dict[str, Any]:
+            method, route = str(scope.get("method")), getattr(scope.get("route"), "path", "?")
+            seconds = time.perf_counter() - started
+            self.metrics.request(method, route, answered, seconds)
             return {
                 "event": "request",
-                "method": scope.get("method"),
-                "route": getattr(scope.get("route"), "path", "?"),
+                "method": method,
+                "route": route,
                 "status": answered,
                 "request_id": request_id,
-                "ms": round((time.perf_counter() - started) * 1000, 1),
+                "ms": round(seconds * 1000, 1),
             }
 
         try:
@@ -363,7 +370,8 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
 
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestLog)  # added last: the outermost of ours
+    metrics = Metrics(engine)
+    app.add_middleware(RequestLog, metrics=metrics)  # added last: the outermost of ours
 
     def principal(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
@@ -420,6 +428,7 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         """Send a batch of outbox entries; one result per mutation, in order."""
         reply = do_push(engine, p, body, ref, settings.ordering)
         auth.touch_device(engine, p)
+        metrics.pushed(reply)
         return reply
 
     @app.get(
@@ -438,7 +447,28 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         limit: Annotated[QueryNumber, Query(ge=1, le=MAX_PULL_LIMIT)] = DEFAULT_PULL_LIMIT,
     ) -> PullReply:
         """The changes after ``cursor`` that this agent may see now (``"0"``: full download)."""
-        return do_pull(engine, p, cursor, limit)
+        reply = do_pull(engine, p, cursor, limit)
+        metrics.pulled(reply)
+        return reply
+
+    # -- operations: liveness, readiness, metrics (outside the API; see docs/server.md) ----
+
+    @app.get("/health", include_in_schema=False)
+    def health() -> dict[str, str]:
+        """Liveness: the process answers (nothing else is checked)."""
+        return {"status": "ok"}
+
+    @app.get("/ready", include_in_schema=False)
+    def ready() -> JSONResponse:
+        """Readiness: the database answers and its schema is at this server's head revision."""
+        problem = readiness_problem(engine)
+        if problem is not None:
+            return JSONResponse(status_code=503, content={"status": "not_ready", "reason": problem})
+        return JSONResponse(content={"status": "ready", "schema": migrations_head()})
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics_page() -> Response:
+        return Response(content=metrics.exposition(), media_type=METRICS_CONTENT_TYPE)
 
     # -- API docs, with no internet ----------------------------------------------------------
 

@@ -25,6 +25,7 @@ import os
 import secrets
 import time
 from dataclasses import dataclass
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -39,12 +40,20 @@ from havre_server.scope import Principal
 
 log = logging.getLogger("havre.server.auth")
 
-# argon2id; cost tunable for small servers (and cheap in tests): time cost, memory in KiB.
-_hasher = PasswordHasher(
-    time_cost=int(os.environ.get("HAVRE_SERVER_ARGON2_TIME_COST", "3")),
-    memory_cost=int(os.environ.get("HAVRE_SERVER_ARGON2_MEMORY_KIB", "65536")),
-)
-_DUMMY_HASH = _hasher.hash("mot de passe factice pour un identifiant inconnu")
+
+@cache
+def _hasher() -> PasswordHasher:
+    """argon2id; cost tunable for small servers (and cheap in tests): time cost, memory in KiB.
+    Made at first use, after the configuration file was read (havre_server.config)."""
+    return PasswordHasher(
+        time_cost=int(os.environ.get("HAVRE_SERVER_ARGON2_TIME_COST", "3")),
+        memory_cost=int(os.environ.get("HAVRE_SERVER_ARGON2_MEMORY_KIB", "65536")),
+    )
+
+
+@cache
+def _dummy_hash() -> str:
+    return _hasher().hash("mot de passe factice pour un identifiant inconnu")
 
 
 @dataclass(frozen=True)
@@ -61,7 +70,7 @@ def now_ms() -> int:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def token_hash(token: str) -> str:
@@ -136,7 +145,9 @@ def login(
         ).first()
     valid = False
     try:
-        valid = _hasher.verify(account.password_hash if account else _DUMMY_HASH, request.password)
+        valid = _hasher().verify(
+            account.password_hash if account else _dummy_hash(), request.password
+        )
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         valid = False
     if not valid or account is None:

@@ -24,6 +24,14 @@ later entry, a whole row or a removal, tells every one of those readers all they
 entry at the head is always kept: SQLite hands out ``max(seq) + 1`` as the next seq, and a
 reused seq would be skipped by a device whose cursor is already there.
 
+**Restore** (:func:`open_restore_gap`, run by ``havre-server restore``). A restored database
+holds the log up to the backup's head ``R``; devices that pulled later hold cursors above ``R``
+that name entries the restored server never had, and would skip the entries it writes next
+under the same numbers. So the next seq after a restore is ``R + RESTORE_GAP + 1`` (a marker
+entry no one may see holds ``R + RESTORE_GAP`` on SQLite; PostgreSQL's sequence is moved too),
+and ``(R, R + RESTORE_GAP)`` is recorded in ``sync_state``: a cursor inside answers
+``reset_required`` (pull.py), whatever the head has become since.
+
 Test-only settings (environment, read by :func:`ordering_from_env`; never set in production):
 ``HAVRE_SERVER_TEST_UNSAFE_SEQ=1`` switches the lock off, and
 ``HAVRE_SERVER_TEST_COMMIT_DELAY_MS=N`` waits a random 0–N ms between taking seq values and
@@ -33,6 +41,7 @@ without the protection and none with it.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
@@ -213,3 +222,47 @@ def compact(engine: Engine, active_days: int, now_ms: int | None = None) -> Comp
         result.below_floor,
     )
     return result
+
+
+# -- restore --------------------------------------------------------------------------------------
+
+RESTORE_GAP = 10**12
+"""Seq values skipped after a restore: more than a server writes in its life (the cursors of
+the lost entries all fall inside the gap). Cursors have at most 18 digits: a million restores."""
+VOID_RANGES_KEY = "void_seq_ranges"
+
+
+def void_ranges(conn: Connection) -> list[tuple[int, int]]:
+    """The gaps opened by restores: a cursor strictly inside one was handed out by a server
+    whose later history was lost."""
+    return [
+        (int(low), int(high)) for low, high in json.loads(get_state(conn, VOID_RANGES_KEY, "[]"))
+    ]
+
+
+def open_restore_gap(conn: Connection) -> tuple[int, int]:
+    """After a restore: new entries start beyond a gap no lost cursor can reach (see above).
+    Returns (the restored head, the first seq of the gap's end marker)."""
+    if is_postgres(conn):
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+    head = head_seq(conn)
+    marker = head + RESTORE_GAP
+    conn.execute(
+        change_log.insert().values(
+            seq=marker,
+            table_name="sync_state",
+            row_id="restore",
+            op="marker",
+            audience="nobody",  # entry_visible(): seen by no one
+            created_at_ms=int(time.time() * 1000),
+        )
+    )
+    if is_postgres(conn):
+        conn.execute(
+            text("SELECT setval(pg_get_serial_sequence('change_log', 'seq'), :v)"), {"v": marker}
+        )
+    ranges = void_ranges(conn)
+    ranges.append((head, marker))
+    set_state(conn, VOID_RANGES_KEY, json.dumps(ranges))
+    log.info("restore gap opened restored_head=%d next_seq=%d", head, marker + 1)
+    return head, marker

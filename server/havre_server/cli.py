@@ -1,8 +1,10 @@
 """``havre-server``: run the central server and administer it from the server's own shell.
 
-The database is ``--database URL``, else ``$HAVRE_SERVER_DATABASE``, else an embedded SQLite
-file in the data folder (``--data-dir``, else ``$HAVRE_SERVER_DATA``, else the user data folder).
-PostgreSQL: ``postgresql://user:password@host:5432/havre`` (driver psycopg 3).
+Settings: ``--config FILE`` (or ``$HAVRE_SERVER_CONFIG``, TOML, see havre_server.config), the
+environment over the file, command-line options over both. The database is ``--database URL``,
+else ``database.url`` (``$HAVRE_SERVER_DATABASE``), else an embedded SQLite file in the data
+folder (``--data-dir``, else ``database.data_dir``, else the user data folder). PostgreSQL:
+``postgresql://user:password@host:5432/havre`` (driver psycopg 3).
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import json
 import logging
 import os
 import re
+import shutil
 import sys
+import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,7 +28,8 @@ from sqlalchemy import Engine
 
 from havre_common.french import count as french_count
 from havre_common.protocol import VERSION_PATTERN, AgentCreate, AgentUpdate
-from havre_server import SERVER_VERSION, admin, audit, subject_access
+from havre_server import SERVER_VERSION, admin, audit, config, subject_access
+from havre_server.backup import BackupError
 from havre_server.changelog import (
     ACTIVE_DAYS_ENV,
     ChangeBuffer,
@@ -35,6 +40,7 @@ from havre_server.changelog import (
 )
 from havre_server.db import DATABASE_ENV, default_database_url, make_engine
 from havre_server.errors import ApiError
+from havre_server.metrics import MULTIPROC_ENV
 from havre_server.migrations import migrate
 from havre_server.reference import install_reference, load_reference
 from havre_server.scope import ROLES
@@ -122,33 +128,46 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from havre_server.app import Settings, create_app
     from havre_server.logs import configure
 
-    configure(args.log_level)
-    if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
+    setting = config.setting
+    log_level = args.log_level or setting(LOG_LEVEL_ENV, "info")
+    configure(log_level)
+    certfile = args.ssl_certfile or setting("HAVRE_SERVER_SSL_CERTFILE")
+    keyfile = args.ssl_keyfile or setting("HAVRE_SERVER_SSL_KEYFILE")
+    if bool(certfile) != bool(keyfile):
         raise SystemExit("--ssl-certfile et --ssl-keyfile vont ensemble : donnez les deux.")
     url = database_url(args)
     engine = prepare(url)
     options: dict[str, Any] = {
-        "host": args.host,
-        "port": args.port,
+        "host": args.host or setting("HAVRE_SERVER_HOST", "127.0.0.1"),
+        "port": args.port or setting("HAVRE_SERVER_PORT", 8765),
         "log_config": None,
         "access_log": False,
-        "proxy_headers": args.proxy_headers,
-        "forwarded_allow_ips": args.forwarded_allow_ips,
+        "proxy_headers": args.proxy_headers or setting("HAVRE_SERVER_PROXY_HEADERS", False),
+        "forwarded_allow_ips": args.forwarded_allow_ips
+        or setting("HAVRE_SERVER_FORWARDED_ALLOW_IPS", "127.0.0.1"),
         "server_header": False,
-        "ssl_certfile": args.ssl_certfile,
-        "ssl_keyfile": args.ssl_keyfile,
+        "ssl_certfile": certfile,
+        "ssl_keyfile": keyfile,
     }
-    interval = float(os.environ.get(COMPACT_INTERVAL_ENV, str(DEFAULT_COMPACT_INTERVAL_S)))
+    interval = setting(COMPACT_INTERVAL_ENV, float(DEFAULT_COMPACT_INTERVAL_S))
     if interval > 0:
         start_compaction(url, interval, active_days_from_env())
-    if args.workers > 1:
+    workers = args.workers or setting("HAVRE_SERVER_WORKERS", 1)
+    if workers > 1:
         # Several processes (one per core): each builds its application from the environment.
         engine.dispose()
+        shared: str | None = None
+        if not os.environ.get(MULTIPROC_ENV):  # the workers' metrics, shared (metrics.py)
+            shared = os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="havre-metrics-")
         os.environ[DATABASE_ENV] = url
-        os.environ[LOG_LEVEL_ENV] = args.log_level
+        os.environ[LOG_LEVEL_ENV] = log_level
         if args.min_client_version:
             os.environ[MIN_CLIENT_VERSION_ENV] = args.min_client_version
-        uvicorn.run("havre_server.cli:worker_app", factory=True, workers=args.workers, **options)
+        try:
+            uvicorn.run("havre_server.cli:worker_app", factory=True, workers=workers, **options)
+        finally:
+            if shared is not None:
+                shutil.rmtree(shared, ignore_errors=True)
         return
     settings = Settings.from_env(url, args.min_client_version)
     uvicorn.run(create_app(settings, engine), **options)
@@ -279,6 +298,31 @@ def cmd_scrub_database(args: argparse.Namespace) -> None:
     print("Fichiers de la base nettoyés.")
 
 
+def cmd_backup(args: argparse.Namespace) -> None:
+    from havre_server.backup import backup
+
+    done = backup(database_url(args), Path(args.file))
+    print(
+        f"Sauvegarde chiffrée écrite : {args.file} (base {done.kind}, {_megabytes(done.size)}, "
+        f"schéma {done.schema}, journal jusqu'à {done.head_seq})."
+    )
+
+
+def cmd_restore(args: argparse.Namespace) -> None:
+    from havre_server.backup import restore
+
+    done = restore(database_url(args), Path(args.file))
+    print(
+        f"Sauvegarde du {done.created_at} restaurée (base {done.kind}, {_megabytes(done.size)}, "
+        f"schéma {done.schema}). Les appareils synchronisés après cette sauvegarde "
+        "téléchargeront tout à nouveau à leur prochaine synchronisation."
+    )
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:.1f} Mo".replace(".", ",")
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> None:
     engine = prepare(database_url(args))
     found = audit.verify(engine)
@@ -312,6 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="havre-server", description="Serveur central Havre Ensemble."
     )
     parser.add_argument("--version", action="version", version=SERVER_VERSION)
+    parser.add_argument(
+        "--config", help=f"fichier de configuration TOML (sinon ${config.CONFIG_ENV})"
+    )
     parser.add_argument("--database", help=f"URL de la base (sinon ${DATABASE_ENV})")
     parser.add_argument("--data-dir", help="dossier de la base SQLite par défaut")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -319,23 +366,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("init", help="créer ou mettre à jour la base").set_defaults(func=cmd_init)
 
     serve = sub.add_parser("serve", help="lancer le serveur")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--host", help="adresse d'écoute (127.0.0.1 par défaut)")
+    serve.add_argument("--port", type=int, help="port d'écoute (8765 par défaut)")
     serve.add_argument(
         "--min-client-version",
         type=client_version,
         default=None,
         help="version minimale de l'application de bureau (ex. 0.2.0)",
     )
-    serve.add_argument("--log-level", default="info")
+    serve.add_argument("--log-level", help="info par défaut")
     serve.add_argument(
         "--workers",
         type=int,
-        default=1,
         help="processus serveurs (PostgreSQL : un par cœur ; SQLite : 1 suffit)",
     )
     serve.add_argument("--proxy-headers", action="store_true", help="derrière un mandataire TLS")
-    serve.add_argument("--forwarded-allow-ips", default="127.0.0.1")
+    serve.add_argument("--forwarded-allow-ips", help="127.0.0.1 par défaut")
     serve.add_argument(
         "--ssl-certfile", help="certificat TLS (PEM) : le serveur répond alors en https"
     )
@@ -410,6 +456,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scrub.set_defaults(func=cmd_scrub_database)
 
+    save = sub.add_parser(
+        "backup",
+        help="sauvegarde chiffrée de la base, serveur en marche "
+        "(phrase de passe : backup.passphrase_file)",
+    )
+    save.add_argument("file", help="fichier de sauvegarde à écrire")
+    save.set_defaults(func=cmd_backup)
+
+    load = sub.add_parser("restore", help="restaurer une sauvegarde dans une base neuve")
+    load.add_argument("file", help="fichier de sauvegarde")
+    load.set_defaults(func=cmd_restore)
+
     access = sub.add_parser(
         "subject-access",
         help="tout ce que le serveur détient sur une personne (RGPD art. 15) : JSON et PDF",
@@ -433,9 +491,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.umask(PRIVATE_UMASK)
     args = build_parser().parse_args(argv)
     try:
+        given = args.config or os.environ.get(config.CONFIG_ENV)
+        config.load(Path(given) if given else None, os.environ)
+    except config.ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    try:
         args.func(args)
     except ApiError as exc:
         print(exc.message, file=sys.stderr)
+        return 1
+    except BackupError as exc:
+        print(exc, file=sys.stderr)
         return 1
     except ValueError as exc:  # pydantic validation of the arguments
         print(f"Paramètres invalides : {exc}", file=sys.stderr)

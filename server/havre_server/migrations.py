@@ -21,6 +21,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy.exc import SQLAlchemyError
 
 log = logging.getLogger("havre.server.migrations")
 
@@ -99,3 +100,21 @@ def migrate(engine: Engine) -> list[str]:
     if applied:
         log.info("schema migrated to %s (%s)", head(), ", ".join(applied))
     return applied
+
+
+def readiness_problem(engine: Engine) -> str | None:
+    """Why this server should not be sent requests (French, for ``/ready``), or None: the
+    database must answer and be at this server's head revision (an upgrade half done, or a
+    database restored from an older release and not yet migrated, is not ready)."""
+    try:
+        with engine.connect().execution_options(havre_read_only=True) as conn, conn.begin():
+            revision = current_revision(conn)
+    except SQLAlchemyError as exc:
+        log.warning("readiness: database unavailable (%s)", type(exc).__name__)
+        return "Base de données injoignable."
+    if revision != head():
+        return (
+            f"Schéma de la base à la révision {revision or 'aucune'}, ce serveur attend "
+            f"{head()} : lancez « havre-server init »."
+        )
+    return None

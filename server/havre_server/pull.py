@@ -24,9 +24,11 @@ row, or a row deleted since, e.g. to a device whose snapshot was read after them
 
 ``reset_required`` (the client starts again from ``"0"``, keeping its outbox) when the cursor is
 below the retained log (``log_floor``, raised by compaction: changelog.compact), beyond the head
-(a cursor from another or a restored server), below the agent's ``scope_changed_seq`` (their
-role or territories changed: the full download brings what entered the scope and, being
-authoritative, removes what left it) or below the device's own start.
+(a cursor from another or a restored server), inside the gap a restore opened (a cursor
+handed out after the backup by the server whose later history was lost: changelog.py), below
+the agent's ``scope_changed_seq`` (their role or territories changed: the full download brings
+what entered the scope and, being authoritative, removes what left it) or below the device's
+own start.
 
 One row never blocks everyone: a row or log entry that cannot be put in a reply (larger than
 ``MAX_ROW_JSON_BYTES`` or invalid for the reply model: written behind the server's back, or by
@@ -52,7 +54,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from havre_common.protocol import MAX_ROW_JSON_BYTES, Change, PullReply
 from havre_server import schema
-from havre_server.changelog import head_seq
+from havre_server.changelog import head_seq, void_ranges
 from havre_server.db import get_state, is_postgres
 from havre_server.domain import decode, wire_fields
 from havre_server.errors import ApiError
@@ -287,6 +289,8 @@ def _too_old(
         return True  # not from this device's own download: history before it stays here
     if since > head or since < p.scope_changed_seq:
         return True
+    if any(low < since < high for low, high in void_ranges(conn)):
+        return True  # handed out by a server whose later history a restore lost
     return since < int(get_state(conn, "log_floor", "0"))
 
 

@@ -14,7 +14,7 @@ from havre_desktop.core import audit, catalogue, contacts, visits
 from havre_desktop.core.clock import FixedClock
 from havre_desktop.core.demo import DemoSize, seed_demo
 from havre_desktop.core.store import Store
-from havre_desktop.core.workspace import Workspace
+from havre_desktop.core.workspace import PendingChanges, Workspace
 from tests.helpers import TEST_NOW, MemoryKeyring, new_workspace, person_values
 
 SYNCED_TABLES = (
@@ -256,3 +256,21 @@ def test_latest_visit_is_kept_on_the_person_and_feeds_not_seen_since(
     assert last(never) == ""
     assert sorted(not_seen()) == ["Ancienne", "Jamais"]
     assert visits.not_seen_since(workspace, 60, []) == []
+
+
+def test_changes_waiting_longer_than_the_delay_are_counted_by_the_workspace_clock(
+    tmp_path: Path,
+) -> None:
+    clock = FixedClock(TEST_NOW - timedelta(days=5))
+    ws, _m, _r = new_workspace(tmp_path / "p", MemoryKeyring(), clock=clock)
+    assert ws.pending_status(3) == PendingChanges(0, 0, None)
+    contacts.create_person(ws, person_values(family_name="Ancienne"))  # 5 days before "now"
+    clock.at = TEST_NOW - timedelta(days=2)
+    contacts.create_person(ws, person_values(family_name="Récente"))  # 2 days before "now"
+    clock.at = TEST_NOW
+    status = ws.pending_status(3)
+    assert (status.waiting, status.overdue) == (2, 1)
+    assert status.oldest_at == "2026-11-20T09:30:00.000Z"
+    assert ws.pending_status(1).overdue == 2
+    assert ws.pending_status(5).overdue == 0  # exactly 5 days: not more than 5
+    ws.store.close()

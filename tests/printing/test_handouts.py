@@ -14,7 +14,7 @@ from havre_desktop.core.workspace import Workspace
 from havre_desktop.printing import fonts, handouts
 from havre_desktop.printing.data import ActionInfo, AgentInfo
 from havre_desktop.printing.handouts import HandoutData, Programme
-from havre_desktop.printing.layout import TYPOGRAPHY, Para, Span, Variant, wrap
+from havre_desktop.printing.layout import MIN_LINES, TYPOGRAPHY, Para, Span, Variant, wrap
 from tests.printing import pdfcheck
 from tests.printing.conftest import (
     FACILITY_ID,
@@ -45,7 +45,7 @@ def test_personal_handout_follows_every_typography_rule(
     text = pdfcheck.body_text(pdf)
     assert "Ce document est pour Jeanne Lefèvre." in text
     assert "Date : mercredi 25 novembre 2026." in text
-    assert "viendra vous voir chez vous le mardi 1er décembre 2026." in text
+    assert "Prochaine visite chez vous : le mardi 1er décembre 2026." in text
     # The most common size is the body size.
     sizes = [float(str(c["size"])) for page in pdfcheck.chars(pdf) for c in page]
     assert max(set(sizes), key=sizes.count) == BODY[variant]
@@ -138,10 +138,9 @@ def test_action_details_where_price_access_signup(demo_ws: Workspace) -> None:
     paid = action("paid-001", "Gym douce d'essai", is_free=False, price_label="2 € la séance")
     ids = import_actions(demo_ws, [paid, action("free-001", "Balade d'essai")])
     text = pdfcheck.body_text(handouts.personal_handout_for(demo_ws, lefevre(demo_ws), ids))
-    assert "Où : Maison municipale d'essai (fictive) 1 rue de l'Essai 76620 Le Havre" in text
-    assert "Accès : sans marche (de plain-pied ou par ascenseur)." in text
-    assert "Prix : payant, 2 € la séance." in text
-    assert "Prix : gratuit." in text
+    assert "Où : Maison municipale d'essai (fictive) 1 rue de l'Essai, 76620 Le Havre" in text
+    assert "Prix : payant, 2 € la séance. Accès : sans marche." in text
+    assert "Prix : gratuit. Accès : sans marche." in text
     assert "Pour vous inscrire : Inscription par téléphone." in text
     assert "Qui appeler : Service Seniors (fictif) 02 61 91 44 55" in text
 
@@ -150,12 +149,12 @@ def test_addresses_and_phone_numbers_are_on_their_own_lines(demo_ws: Workspace) 
     ids = import_actions(demo_ws, [action("own-001", "Activité d'essai")])
     pdf = handouts.personal_handout_for(demo_ws, lefevre(demo_ws), ids)
     lines = [line.text.strip() for line in pdfcheck.text_lines(pdf)]
-    assert "1 rue de l'Essai" in lines
-    assert "76620 Le Havre" in lines
+    assert "1 rue de l'Essai, 76620 Le Havre" in lines
     assert "02 61 91 44 55" in lines
     assert "02 61 91 00 00" in lines  # the City's number, in the useful numbers
-    for number in ("15", "18", "112", "114"):
-        assert any(line.startswith(f"{number} ") for line in lines), number
+    # The emergency numbers: the three short ones on one line, the SMS one on its own.
+    assert "15 Samu – 18 Pompiers – 112 Urgences" in lines
+    assert "114 Urgences par SMS (sourds et malentendants)" in lines
 
 
 def test_useful_numbers_heatwave_line_only_during_an_alert(demo_ws: Workspace) -> None:
@@ -165,13 +164,13 @@ def test_useful_numbers_heatwave_line_only_during_an_alert(demo_ws: Workspace) -
         handouts.personal_handout_for(demo_ws, lefevre(demo_ws), ids, alert=True)
     )
     for text in (calm, alert):
-        assert "15 Samu, urgence médicale" in text
-        assert "18 Pompiers" in text
-        assert "112 Urgences, numéro européen" in text
-        assert "114 Urgences par SMS" in text
+        assert "15 Samu – 18 Pompiers – 112 Urgences" in text
+        assert "114 Urgences par SMS (sourds et malentendants)" in text
         assert "Ville du Havre, standard (numéro fictif) : 02 61 91 00 00" in text
-        assert "Pour vous inscrire, appelez la Ville : 02 61 91 00 00" in text
-        assert "Le registre canicule et grand froid" in text
+        assert (
+            "Registre canicule et grand froid : la Ville vous appelle pendant une alerte. "
+            "Inscription gratuite à ce numéro." in text
+        )
     assert "0 800 06 66 66" not in calm
     assert "Canicule info service, appel gratuit : 0 800 06 66 66" in alert
     assert "Buvez de l'eau souvent, même sans soif." in alert
@@ -236,6 +235,8 @@ def test_territory_programme_of_40_actions_flows_with_nothing_cut(
     import_actions(demo_ws, many)
     pdf = handouts.territory_programme_for(demo_ws, "sud", variant=variant)
     pdfcheck.assert_large_print(pdf, body=BODY[variant])
+    # No near-empty page anywhere in the booklet.
+    assert min(pdfcheck.body_lines_per_page(pdf).values()) >= MIN_LINES
     text = pdfcheck.body_text(pdf)
     assert "Quartier : Le Havre Sud." in text
     for n in range(40):
@@ -331,3 +332,43 @@ def test_newlines_are_kept_and_control_characters_dropped() -> None:
     typo = TYPOGRAPHY[Variant.LARGE]
     lines = wrap(Para((Span("Première ligne\nDeuxième\x07 ligne\u202fici"),), 16), 400, typo)
     assert [line.text for line in lines] == ["Première ligne", "Deuxième ligne\u00a0ici"]
+
+
+def test_a_handout_message_title_is_elided() -> None:
+    info = ActionInfo("x", "Repas", "", "", None, "", "", "", True, "", None, "", "en-cours")
+    for name, title in (("Agent Fictif", "Un mot d'Agent Fictif"), ("Léa", "Un mot de Léa")):
+        pdf = handouts.handout_pdf(
+            HandoutData(
+                actions=(info,),
+                given_on=date(2026, 7, 1),
+                agent=AgentInfo(name, ""),
+                message="Bonjour.",
+            )
+        )
+        assert title in pdfcheck.body_text(pdf)
+        assert "de Agent" not in pdfcheck.body_text(pdf)
+
+
+def test_a_name_wider_than_a_line_shrinks_within_the_allowed_sizes_rather_than_being_cut() -> None:
+    typo = TYPOGRAPHY[Variant.VERY_LARGE]
+    word = "Wolfeschlegelsteinhausenbergerdorff"  # one word, no hyphen
+    width = fonts.text_width(word, False, 21) + 1  # fits at 21 pt, not at 22
+    lines = wrap(Para((Span(word),), typo.body, min_size=typo.min_body), width, typo)
+    assert [line.text for line in lines] == [word]
+    assert lines[0].size == 21
+    # Too wide even at the smallest allowed size: cut, never set below it.
+    narrow = fonts.text_width(word, False, typo.min_body) - 5
+    lines = wrap(Para((Span(word),), typo.body, min_size=typo.min_body), narrow, typo)
+    assert len(lines) == 2 and lines[0].size == typo.min_body
+    assert "".join(line.text for line in lines) == word
+
+
+def test_a_compound_word_wider_than_a_line_wraps_after_its_own_hyphens() -> None:
+    typo = TYPOGRAPHY[Variant.VERY_LARGE]
+    name = "Vandenberghe-Kerjean-Dupont-Lefèvre-Saint-Exupéry"
+    lines = wrap(Para((Span(f"Pour {name}."),), typo.body), 300, typo)
+    texts = [line.text for line in lines]
+    assert len(texts) > 1
+    assert all(text.endswith("-") for text in texts[:-1]), texts  # never inside a part
+    assert "".join(texts) == f"Pour {name}."
+    assert all(line.width <= 300 for line in lines)

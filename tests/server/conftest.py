@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.server.support import PostgresCluster, ServerProcess, World, make_server, started
+from tests.server.support import (
+    PostgresCluster,
+    ServerProcess,
+    World,
+    make_server,
+    running_cluster,
+    started,
+)
 
 
 def _postgres_available() -> bool:
@@ -20,12 +27,8 @@ def _postgres_available() -> bool:
 def postgres() -> Iterator[PostgresCluster]:
     if not _postgres_available():
         pytest.fail("PostgreSQL 15 is needed (scripts/bootstrap.sh installs it)")
-    cluster = PostgresCluster()
-    cluster.start()
-    try:
+    with running_cluster() as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 def _database_url(backend: str, request: pytest.FixtureRequest, tmp: Path) -> str:

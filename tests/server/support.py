@@ -12,9 +12,10 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,20 @@ def wait_until(predicate: Any, timeout: float, what: str, interval: float = 0.02
             return
         time.sleep(interval)
     raise TimeoutError(f"timed out waiting for {what}")
+
+
+def follow_log(
+    pull: Callable[[str], dict[str, Any]], cursor: str, done: threading.Event
+) -> Iterator[dict[str, Any]]:
+    """Pull pages from `cursor` on, as a device following the log while others write, until
+    `done` is set and a page reached the head (read after `done`: nothing written is left)."""
+    while True:
+        finished = done.is_set()
+        page = pull(cursor)
+        yield page
+        cursor = page["next_cursor"]
+        if finished and not page["has_more"]:
+            return
 
 
 # -- PostgreSQL ----------------------------------------------------------------------------------
@@ -158,6 +173,17 @@ class PostgresCluster:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         engine.dispose()
         return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
+
+
+@contextlib.contextmanager
+def running_cluster(durable: bool = False) -> Iterator[PostgresCluster]:
+    """A started cluster, stopped (and its folder removed) at the end."""
+    cluster = PostgresCluster(durable=durable)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 # -- the server process --------------------------------------------------------------------------
@@ -284,6 +310,24 @@ class ServerProcess:
         with self.engine.begin() as conn:
             result = conn.execute(text(statement), params)
             return list(result.all()) if result.returns_rows else []
+
+
+def install_server(venv: Path, sources: Path = REPO) -> Path:
+    """A fresh virtual environment with only the shared contract and the server of ``sources``
+    (a checkout: this one, or an older release's); returns its ``havre-server``."""
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    subprocess.run(
+        [
+            str(venv / "bin" / "pip"),
+            "install",
+            "-q",
+            str(sources / "common"),
+            str(sources / "server"),
+        ],
+        check=True,
+        timeout=900,
+    )
+    return venv / "bin" / "havre-server"
 
 
 def make_server(
@@ -455,6 +499,19 @@ class Replica:
 
     def ids(self, table: str) -> set[str]:
         return {row_id for (t, row_id) in self.rows if t == table}
+
+
+def attempt_sign_in(client: httpx.Client, login: str, password: str) -> httpx.Response:
+    """One sign-in from a new device, whatever its answer."""
+    return client.post(
+        f"{API_PREFIX}/session",
+        json={
+            "login": login,
+            "password": password,
+            "device_id": uuid.uuid4().hex,
+            "client_version": CLIENT_VERSION,
+        },
+    )
 
 
 class World:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.server.support import Device, ServerProcess, World, person_fields
+from tests.server.support import Device, ServerProcess, World, follow_log, person_fields
 
 PUSHERS = 6
 PUSHES_EACH = 12
@@ -55,17 +55,12 @@ def _round(server: ServerProcess) -> tuple[set[str], set[str]]:
                 errors.append(exc)
 
         def follow() -> None:
-            nonlocal cursor
             try:
-                while True:
-                    finished = done.is_set()
-                    page = puller.pull_page(cursor, 1000).json()
+                pages = follow_log(lambda at: puller.pull_page(at, 1000).json(), cursor, done)
+                for page in pages:
                     for change in page["changes"]:
                         if change["table_name"] == "contacts" and change["op"] == "upsert":
                             received.add(change["row_id"])
-                    cursor = page["next_cursor"]
-                    if finished and not page["has_more"]:
-                        return
             except BaseException as exc:
                 errors.append(exc)
 

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from havre_common.protocol import API_PREFIX, CLIENT_VERSION_HEADER
-from tests.server.support import CLIENT_VERSION, PASSWORD, TEST_ENV, World
+from tests.server.support import CLIENT_VERSION, PASSWORD, TEST_ENV, World, attempt_sign_in
 
 
 def test_login_gives_a_device_token_and_the_agent(world: World) -> None:
@@ -27,15 +27,7 @@ def test_login_gives_a_device_token_and_the_agent(world: World) -> None:
 def test_bad_password_is_refused_without_telling_which_part(world: World) -> None:
     login = world.create_agent("accueil", ["nord"])
     for name, password in ((login, "mauvais-mot-de-passe"), ("inconnu-" + login, PASSWORD)):
-        response = world.client.post(
-            f"{API_PREFIX}/session",
-            json={
-                "login": name,
-                "password": password,
-                "device_id": uuid.uuid4().hex,
-                "client_version": CLIENT_VERSION,
-            },
-        )
+        response = attempt_sign_in(world.client, name, password)
         assert response.status_code == 401
         assert response.json()["code"] == "bad_credentials"
         assert response.json()["message"] == "Identifiant ou mot de passe incorrect."
@@ -144,43 +136,14 @@ def test_old_client_is_asked_to_update(world: World) -> None:
 def test_repeated_failures_are_rate_limited(world: World) -> None:
     login = world.create_agent("accueil", ["nord"])
 
-    def attempt(password: str) -> int:
-        return world.client.post(
-            f"{API_PREFIX}/session",
-            json={
-                "login": login,
-                "password": password,
-                "device_id": uuid.uuid4().hex,
-                "client_version": CLIENT_VERSION,
-            },
-        ).status_code
-
-    statuses = [attempt("mauvais-mot-de-passe") for _ in range(5)]
+    statuses = [
+        attempt_sign_in(world.client, login, "mauvais-mot-de-passe").status_code for _ in range(5)
+    ]
     assert statuses == [401] * 5
-    limited = world.client.post(
-        f"{API_PREFIX}/session",
-        json={
-            "login": login,
-            "password": PASSWORD,
-            "device_id": uuid.uuid4().hex,
-            "client_version": CLIENT_VERSION,
-        },
-    )
+    limited = attempt_sign_in(world.client, login, PASSWORD)
     assert limited.status_code == 429
     assert limited.json()["code"] == "too_many_attempts"
     assert int(limited.headers["Retry-After"]) > 0
-
-
-def _attempt(client: httpx.Client, login: str, password: str) -> httpx.Response:
-    return client.post(
-        f"{API_PREFIX}/session",
-        json={
-            "login": login,
-            "password": password,
-            "device_id": uuid.uuid4().hex,
-            "client_version": CLIENT_VERSION,
-        },
-    )
 
 
 def test_a_burst_of_wrong_passwords_gets_no_more_tries_than_allowed(world: World) -> None:
@@ -193,7 +156,7 @@ def test_a_burst_of_wrong_passwords_gets_no_more_tries_than_allowed(world: World
         # One connection per thread, all sent at once.
         with httpx.Client(base_url=world.server.base_url, timeout=120) as client:
             start.wait(timeout=60)
-            response = _attempt(client, login, "mauvais-mot-de-passe")
+            response = attempt_sign_in(client, login, "mauvais-mot-de-passe")
         return response.status_code, response.json()["code"]
 
     with ThreadPoolExecutor(burst) as pool:
@@ -202,7 +165,7 @@ def test_a_burst_of_wrong_passwords_gets_no_more_tries_than_allowed(world: World
     assert answers.count((429, "too_many_attempts")) == burst - tried
     assert tried <= allowed, f"{tried} wrong passwords tried at once, {allowed} allowed"
     # The limit holds for the right password too until the window has passed.
-    assert _attempt(world.client, login, PASSWORD).status_code == 429
+    assert attempt_sign_in(world.client, login, PASSWORD).status_code == 429
 
 
 def test_a_disabled_account_answers_like_a_wrong_password(world: World) -> None:
@@ -214,12 +177,12 @@ def test_a_disabled_account_answers_like_a_wrong_password(world: World) -> None:
         varying = {"date", "x-request-id"}
         return response.status_code, response.content, sorted(set(response.headers) - varying)
 
-    wrong = seen(_attempt(world.client, active, "mauvais-mot-de-passe"))
+    wrong = seen(attempt_sign_in(world.client, active, "mauvais-mot-de-passe"))
     assert wrong[0] == 401
-    assert seen(_attempt(world.client, disabled.login, "mauvais-mot-de-passe")) == wrong
-    assert seen(_attempt(world.client, "inconnu-" + active, "mauvais-mot-de-passe")) == wrong
+    assert seen(attempt_sign_in(world.client, disabled.login, "mauvais-mot-de-passe")) == wrong
+    assert seen(attempt_sign_in(world.client, "inconnu-" + active, "mauvais-mot-de-passe")) == wrong
     # Only the right password tells that the account is disabled.
-    right = _attempt(world.client, disabled.login, PASSWORD)
+    right = attempt_sign_in(world.client, disabled.login, PASSWORD)
     assert right.status_code == 401
     assert right.json()["code"] == "account_disabled"
     assert "désactivé" in right.json()["message"]

@@ -27,5 +27,9 @@ def test_several_worker_processes_serve_one_database(
         changes, _ = reader.pull_all()
         received = {c["row_id"] for c in changes if c["table_name"] == "visits"}
         assert visits <= received
+        # Whichever process answers /metrics counts the pushes of all of them (multiprocess).
+        for _ in range(4):
+            scraped = world.client.get("/metrics").text
+            assert "havre_sync_pushes_total 23.0" in scraped, scraped[-2000:]
     finally:
         world.close()

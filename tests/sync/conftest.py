@@ -19,6 +19,7 @@ from tests.server.support import (
     ServerProcess,
     World,
     make_server,
+    running_cluster,
     started,
 )
 from tests.sync.support import Laptop
@@ -51,6 +52,13 @@ def sync_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
     backend = os.environ.get("HAVRE_SYNC_BACKEND", "sqlite")
     with serving(backend, tmp_path_factory.mktemp("sync-server")) as process:
         yield process
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PostgresCluster]:
+    """A PostgreSQL cluster for the tests that need one whatever the session's backend."""
+    with running_cluster() as cluster:
+        yield cluster
 
 
 @pytest.fixture

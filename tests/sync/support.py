@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from havre_desktop.core.clock import Clock
 from havre_desktop.core.profile import ProfileManager
 from havre_desktop.core.store import Store
@@ -171,3 +173,24 @@ def differences(laptop: Laptop, world: World) -> list[str]:
             if mine[key].get(column) != value:
                 problems.append(f"{key}.{column}: device {mine[key].get(column)!r} != {value!r}")
     return problems
+
+
+class RoundRobin(httpx.BaseTransport):
+    """A load balancer (or a DNS name moved to another host): each request goes to the next
+    server of ``ports``, a list the test may change between requests."""
+
+    def __init__(self, inner: httpx.BaseTransport, ports: list[int]) -> None:
+        self.inner = inner
+        self.ports = ports
+        self.turn = 0
+        self.sent: list[tuple[str, int]] = []
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        port = self.ports[self.turn % len(self.ports)]
+        self.turn += 1
+        request.url = request.url.copy_with(port=port)
+        self.sent.append((request.url.path.rsplit("/", 1)[-1], port))
+        return self.inner.handle_request(request)

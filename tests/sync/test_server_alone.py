@@ -5,7 +5,6 @@ shared contract (common/) and the server (server/), no PySide6, no SQLCipher, no
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 
 from havre_desktop.core import contacts
 from tests.helpers import person_values
-from tests.server.support import REPO, ServerProcess, World, make_server, started
+from tests.server.support import ServerProcess, World, install_server, make_server, started
 from tests.sync.support import Laptop
 
 DESKTOP_ONLY = {"pyside6", "pyside6-essentials", "shiboken6", "sqlcipher3", "reportlab"}
@@ -22,12 +21,7 @@ DESKTOP_ONLY = {"pyside6", "pyside6-essentials", "shiboken6", "sqlcipher3", "rep
 @pytest.fixture(scope="module")
 def server_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv = tmp_path_factory.mktemp("server-only") / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
-    subprocess.run(
-        [str(venv / "bin" / "pip"), "install", "-q", str(REPO / "common"), str(REPO / "server")],
-        check=True,
-        timeout=900,
-    )
+    install_server(venv)
     return venv
 
 

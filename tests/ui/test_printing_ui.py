@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pypdf
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialog
 
 from havre_desktop.ui.pages.handout_dialog import HandoutChoiceDialog
@@ -34,6 +36,9 @@ def test_handout_from_the_fiche_preview_print_and_record(
     def preview(dialog: QDialog) -> None:
         assert isinstance(dialog, PdfPreviewDialog)
         demo_app.qtbot.waitUntil(lambda: dialog.document.pageCount() > 0)
+        # The demo profile still prints the sample City number: said before printing.
+        assert not dialog.warnings.isHidden()
+        assert "numéro d'exemple" in dialog.warnings.text()
         assert dialog.pages_label.text() == (
             f"{dialog.document.pageCount()} page" + ("s" if dialog.document.pageCount() > 1 else "")
         )
@@ -135,3 +140,94 @@ def test_activity_report_preview(coordinator_app: DemoApp) -> None:
     assert preview.windowTitle() == "Rapport d'activité"
     preview.close()
     QApplication.processEvents()
+
+
+def test_the_city_number_set_in_settings_is_printed_and_the_sample_one_is_not(
+    demo_app: DemoApp,
+) -> None:
+    settings = demo_app.window.settings_page
+    phone = settings.city_fields["city_phone"]
+    phone.setText("02 61 91 7")  # not a phone number: refused, nothing saved
+    phone.editingFinished.emit()
+    assert not settings.city_error.isHidden()
+    assert "city_phone" not in demo_app.window.ctx.settings
+    phone.setText("0261917777")
+    phone.editingFinished.emit()
+    demo_app.settle()
+    assert settings.city_error.isHidden()
+    assert phone.text() == "02 61 91 77 77"
+    (stored,) = demo_app.query("SELECT value FROM settings WHERE key = 'city_phone'")
+    assert stored["value"] == "02 61 91 77 77"
+    hours = settings.city_fields["city_hours"]
+    hours.setText("du lundi au vendredi, de 9 h à 17 h")
+    hours.editingFinished.emit()
+    demo_app.settle()
+
+    page = demo_app.window.prints_page
+    page.programme_territory.setCurrentIndex(page.programme_territory.findData("nord"))
+    page.programme_button.click()
+    demo_app.qtbot.waitUntil(lambda: getattr(page, "last_preview", None) is not None)
+    preview = page.last_preview
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(preview.pdf)).pages)
+    assert "02 61 91 77 77" in text
+    assert "Accueil : du lundi au vendredi, de 9 h à 17 h." in text
+    assert "02 61 91 00 00" not in text and "numéro fictif" not in text
+    assert preview.warnings.isHidden()
+    preview.close()
+    demo_app.settle()
+
+
+def test_batch_letters_to_the_recipients_ticked_with_count_and_pages(demo_app: DemoApp) -> None:
+    page = demo_app.window.prints_page
+    qtbot = demo_app.qtbot
+    page.letter_kind.setCurrentIndex(page.letter_kind.findData("programme-ete"))
+    page.letter_source.setCurrentIndex(page.letter_source.findData("followed"))
+    # The summer letter presents the activities ticked (here one of Le Havre Nord).
+    qtbot.waitUntil(lambda: page.letter_actions.count() > 0, timeout=30_000)
+    assert not page.letter_actions_box.isHidden()
+    chosen = next(
+        page.letter_actions.item(i)
+        for i in range(page.letter_actions.count())
+        if "Le Havre Nord" in page.letter_actions.item(i).text()
+    )
+    chosen.setCheckState(Qt.CheckState.Checked)
+    title = chosen.text().rsplit(" (", 1)[0]
+    page.recipients_button.click()
+    qtbot.waitUntil(lambda: page.recipients.count() > 0, timeout=30_000)
+    assert not page.chooser.isHidden()
+    everyone = page.recipients.count()
+    with_address = len(page._batch_preview.recipients) - sum(  # type: ignore[union-attr]
+        1
+        for r in page._batch_preview.recipients
+        if not r.address_line  # type: ignore[union-attr]
+    )
+    assert page.recipients_summary.text().startswith(
+        f"{with_address} personnes cochées sur {everyone} : "
+    )
+    page.untick_shown.click()
+    assert page.recipients_summary.text().startswith("0 personne cochée")
+    # Only the persons of one quarter whose name or address holds an "a", ticked.
+    page.recipient_territory.setCurrentIndex(page.recipient_territory.findData("nord"))
+    page.recipient_filter.setText("a")
+    shown = [
+        page.recipients.item(i)
+        for i in range(page.recipients.count())
+        if not page.recipients.item(i).isHidden()
+    ]
+    assert 0 < len(shown) < everyone
+    assert all("Le Havre Nord" in item.text() for item in shown)
+    page.tick_shown.click()
+    ticked = [item for item in shown if item.checkState() == Qt.CheckState.Checked]
+    summary = page.recipients_summary.text()
+    assert summary.startswith(f"{len(ticked)} personne")
+    pages = int(summary.split(" : ")[1].split(" page")[0])
+    assert pages >= 2 * len(ticked)
+    with qtbot.waitSignal(page.batch_finished, timeout=120_000) as finished:
+        page.letter_button.click()
+    result = finished.args[0]
+    assert result.done == len(ticked) and result.pages == pages
+    assert result.pdf is not None
+    text = " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(result.pdf)).pages)
+    assert text.count("La Ville du Havre vous présente une activité pour cet été.") == len(ticked)
+    assert text.count(title) == len(ticked)
+    page.last_preview.close()

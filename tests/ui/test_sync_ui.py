@@ -12,19 +12,21 @@ import json
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import trustme
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 from pytestqt.qtbot import QtBot
 
-from havre_desktop.core import contacts
-from havre_desktop.core.clock import PARIS
+from havre_common.french import long_date
+from havre_common.reference import load_reference
+from havre_desktop.core import contacts, visits
+from havre_desktop.core.clock import PARIS, FixedClock
 from havre_desktop.core.profile import ProfileManager
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.sync.errors import (
@@ -38,6 +40,8 @@ from havre_desktop.sync.errors import (
 )
 from havre_desktop.ui.context import load_context_data
 from havre_desktop.ui.main_window import MainWindow, build_context
+from havre_desktop.ui.operations import Operation
+from havre_desktop.ui.pages.visit_form import VisitForm
 from havre_desktop.ui.sync_controller import SyncController
 from havre_desktop.ui.sync_widgets import SignInDialog, SyncPage, SyncStatusArea
 from havre_desktop.ui.worker import DatabaseService
@@ -47,11 +51,12 @@ from tests.server.support import (
     ServerProcess,
     World,
     audit_mutation,
+    iso,
     make_server,
     started,
 )
 from tests.server.support import new_person as server_person
-from tests.ui.conftest import DemoApp, DialogDriver
+from tests.ui.conftest import DemoApp, DialogDriver, Keyboard
 
 Yes = QMessageBox.StandardButton.Yes
 No = QMessageBox.StandardButton.No
@@ -184,6 +189,8 @@ def desks(tmp_path: Path, qtbot: QtBot) -> Iterator[Callable[..., Desk]]:
         desk.window.close()
         desk.window.deleteLater()
     QApplication.processEvents()
+    # Deleted now, not at some later test's turn of the event loop (their timers with them).
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 def sign_in(qtbot: QtBot, desk: Desk, url: str, login: str) -> None:
@@ -324,6 +331,63 @@ def test_sign_in_edit_offline_sync_and_the_server_has_it(
         (c.get("fields") or {}).get("family_name") for c in changes if c["table_name"] == "contacts"
     }
     assert "Synchronisée" in names
+
+
+def test_edits_waiting_unsent_too_long_are_warned_about_until_a_sync_sends_them(
+    qtbot: QtBot, world: World, server: ServerProcess, desks: Any, keyboard: Keyboard
+) -> None:
+    """CommCare's "unsent forms" warning: the status bar says, in words and with a sign, how
+    many edits have waited more than the delay of Paramètres (3 days unless changed); the
+    application's clock says how long; a sync that sends them removes it."""
+    login = world.create_agent("travailleur-social", ["nord"])
+    desk = desks()
+    sign_in(qtbot, desk, server.base_url, login)
+    window, warning = desk.window, desk.window.unsent_warning
+    clock = desk.app.ws.clock
+    assert isinstance(clock, FixedClock)
+    now = clock.at
+    clock.at = now - timedelta(days=4)  # made four days ago, the window open since
+    assert window.day_watch.check()
+    new_person(qtbot, desk, family_name="Attente", given_names="Rose")
+    assert desk.area.pending.text() == "1 modification en attente"
+    assert not warning.isVisible()  # just made: nothing to warn about
+    clock.at = now  # four days later: the day watch sees the new day, as at midnight
+    assert window.day_watch.check()
+    desk.app.settle()
+    expected = "⚠ Attention : 1 modification attend d'être envoyée depuis plus de 3 jours"
+    qtbot.waitUntil(lambda: warning.text() == expected)
+    assert warning.isVisible()
+    assert warning.accessibleName() == "Avertissement : modifications non envoyées"
+
+    # Paramètres, from the keyboard: a longer delay hides it, a shorter one says so.
+    window.show_page("settings")
+    with qtbot.waitActive(window):
+        window.activateWindow()
+    window.navigation.setFocus()  # where Alt+number left it
+    spin = window.settings_page.unsent_days
+    keyboard.key(Qt.Key.Key_E, Qt.KeyboardModifier.AltModifier)
+    assert QApplication.focusWidget() is spin
+    assert spin.value() == 3  # the default
+    keyboard.key(Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    keyboard.type("5")
+    qtbot.waitUntil(lambda: not warning.isVisible())
+    assert warning.text() == ""
+    keyboard.key(Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    keyboard.type("1")
+    qtbot.waitUntil(lambda: "depuis plus de 1 jour" in warning.text())
+    assert warning.text() == (
+        "⚠ Attention : 1 modification attend d'être envoyée depuis plus de 1 jour"
+    )
+    assert warning.isVisible()
+    assert desk.query("SELECT value FROM settings WHERE key = 'unsent_warning_days'") == [
+        {"value": "1"}
+    ]
+
+    sync(qtbot, desk)  # the server acknowledges it: nothing waits any more
+    assert desk.outbox_ids() == set()
+    qtbot.waitUntil(lambda: not warning.isVisible())
+    assert warning.text() == ""
+    assert desk.area.pending.text() == "Aucune modification en attente"
 
 
 # -- journey 3: two agents, one person ---------------------------------------------------------
@@ -507,6 +571,25 @@ def _fingerprint(folder: Path) -> dict[str, str]:
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
+
+
+def test_signing_out_a_device_revoked_meanwhile_says_so_and_wipes_it(
+    qtbot: QtBot, world: World, server: ServerProcess, desks: Any, boxes: MessageBoxes
+) -> None:
+    """A failed sign-out used to be silent: the wipe happened and nobody was told."""
+    login = world.create_agent("travailleur-social", ["nord"])
+    desk = desks("profil-deconnecte")
+    sign_in(qtbot, desk, server.base_url, login)
+    new_person(qtbot, desk, family_name="Envoyée")
+    sync(qtbot, desk)
+    devices = json.loads(server.cli("list-devices", "--login", login))
+    assert "Appareil révoqué" in server.cli("revoke-device", devices[0]["device_id"])
+    boxes.answer(Ok)
+    with qtbot.waitSignal(desk.controller.revoked, timeout=30_000):
+        desk.page.sign_out_button.click()
+    qtbot.waitUntil(lambda: bool(boxes.seen), timeout=10_000)
+    assert boxes.seen[0][0] == "Appareil révoqué"
+    assert desk.page.error.text() == DeviceRevokedError(0).message
 
 
 def test_revoked_device_shows_why_wipes_its_profile_and_touches_nothing_else(
@@ -761,8 +844,8 @@ def test_sign_out_with_unsent_changes_asks_first_and_keeps_them(
     question = (
         "Modifications non envoyées",
         "2 modifications n'ont pas encore été envoyées au serveur. Elles restent sur cet "
-        "ordinateur et partiront à la prochaine synchronisation, une fois reconnecté(e) avec le "
-        "même compte.\n\nSe déconnecter maintenant ?",
+        "ordinateur et partiront à la prochaine synchronisation, après une nouvelle connexion "
+        "avec le même compte.\n\nSe déconnecter maintenant ?",
     )
     boxes.answer(No)
     page.sign_out_button.click()
@@ -1028,3 +1111,185 @@ def test_a_coordinator_erases_a_person_from_the_app_after_confirming(
     )
     assert [r[0] for r in events] == ["fiche-ouverte", "effacement-rgpd"]
     assert "intègre" in world.server.cli("audit-verify")
+
+
+# -- a whole working day, then midnight (issue 12) ----------------------------------------
+
+
+def save(qtbot: QtBot, desk: Desk, job: Callable[[Workspace], Any], *tables: str) -> Any:
+    """Save as a page does: an operation that announces what it changed."""
+    results: list[Any] = []
+    Operation(desk.app.database, job).success(results.append).announces(*tables).run()
+    qtbot.waitUntil(lambda: bool(results), timeout=10_000)
+    desk.app.settle()
+    return results[0]
+
+
+def names_listed(desk: Desk) -> set[str]:
+    model = desk.window.persons_page.model
+    return {str(model.data(model.index(r, 0))) for r in range(model.rowCount())}
+
+
+def test_a_working_day_then_midnight_without_a_restart(
+    qtbot: QtBot, world: World, server: ServerProcess, desks: Any
+) -> None:
+    """Before midnight an agent opens a fiche, logs a visit and promises a follow-up for
+    tomorrow; a colleague (through the real server) plans a call for her and adds a person;
+    the City adds an action; she syncs. Every open page then shows the new data without being
+    told to: Ma journée, the person list, the catalogue, the actions a new visit form offers.
+    A failing operation says so and the page works again once the cause is gone. Then the
+    clock crosses midnight: Ma journée shows the new day and its follow-up, ages move on."""
+    login = world.create_agent("travailleur-social", ["nord"], name="Alice")
+    desk = desks("poste-alice")
+    sign_in(qtbot, desk, server.base_url, login)
+    window = desk.window
+    clock = desk.app.ws.clock
+    assert isinstance(clock, FixedClock)
+    today = window.ctx.today
+    tomorrow = today + timedelta(days=1)
+
+    # Rose turns 80 tomorrow; a follow-up is promised for tomorrow at today's visit.
+    born = tomorrow.replace(year=tomorrow.year - 80).isoformat()
+    rose = save(
+        qtbot,
+        desk,
+        lambda ws: contacts.create_person(
+            ws, person_values(family_name="Demain", given_names="Rose", birth_date=born)
+        ),
+        "contacts",
+    )
+    rose_id = str(rose["id"])
+    persons = window.persons_page
+    window.show_page("persons")
+    persons.open_person(rose_id)
+    qtbot.waitUntil(lambda: persons.current is not None and persons.current["id"] == rose_id)
+    assert "(79 ans)" in persons.fiche.toPlainText()
+    visit_time = datetime.combine(today, time(9, 30), PARIS)
+    save(
+        qtbot,
+        desk,
+        lambda ws: visits.log_visit(
+            ws,
+            rose_id,
+            {
+                "occurred_at": visit_time.isoformat(timespec="minutes"),
+                "kind": "visite-domicile",
+                "outcome": "realisee",
+                "follow_up_on": tomorrow.isoformat(),
+                "follow_up_reason": "Apporter le formulaire d'aide à domicile",
+            },
+        ),
+        "visits",
+        "planned_contacts",
+    )
+    # The open fiche follows the visit: its history, without being opened again.
+    qtbot.waitUntil(lambda: persons.history_model.rowCount() == 1)
+    today_page = window.today_page
+    assert today_page.follow_model.rowCount() == 0  # tomorrow's, not today's
+    sync(qtbot, desk)
+    # Signed in, the profile's agent is the server's: the window's copy followed the sync.
+    (owner,) = desk.query("SELECT value FROM settings WHERE key = 'owner_agent_id'")
+    agent_id = str(owner["value"])
+    qtbot.waitUntil(lambda: window.ctx.agent.get("id") == agent_id)
+
+    # Meanwhile, through the server: a colleague plans a call for Alice and adds a person;
+    # the City adds an action to the catalogue.
+    colleague = world.agent("travailleur-social", ["nord"])
+    call_id = str(uuid.uuid4())
+    new_id = str(uuid.uuid4())
+    fields = {
+        "person_id": rose_id,
+        "agent_id": agent_id,
+        "due_on": today.isoformat(),
+        "kind": "appel",
+        "reason": "Rappeler sa fille (demande de Bruno)",
+        "updated_at": iso(),
+    }
+    person = {
+        "kind": "person",
+        "family_name": "Nouvelle",
+        "given_names": "Collègue",
+        "territory_id": "nord",
+        "created_at": iso(),
+        "updated_at": iso(),
+    }
+    results = colleague.push(
+        colleague.mutation("planned_contacts", call_id, "insert", fields),
+        colleague.mutation("contacts", new_id, "insert", person),
+    )
+    assert [r["status"] for r in results] == ["applied", "applied"], results
+    reference = load_reference()
+    action_id = str(uuid.uuid4())
+    action = {
+        "code": "JOUR-1",
+        "title": "Atelier fictif ajouté dans la journée",
+        "priority_id": sorted(reference.labels("priorities"))[0],
+        "status": "en-cours",
+        "territory_ids": ["nord"],
+    }
+    (added,) = world.admin.push(world.admin.mutation("actions", action_id, "insert", action))
+    assert added["status"] == "applied", added
+
+    actions_page = window.show_page("actions")
+    window.show_page("persons")
+    persons.search_field.clear()
+    persons._search()
+    desk.app.settle()
+    assert "NOUVELLE Collègue" not in names_listed(desk)
+    sync(qtbot, desk)
+
+    # Every page shows the new data, nobody pressed Actualiser nor restarted.
+    qtbot.waitUntil(lambda: call_id in {r["id"] for r in today_page.due_model.rows})
+    qtbot.waitUntil(lambda: "NOUVELLE Collègue" in names_listed(desk))
+    actions_model = window.actions_page.model
+    qtbot.waitUntil(lambda: action_id in {r["id"] for r in actions_model.rows})
+    assert actions_page is window.actions_page
+    qtbot.waitUntil(lambda: action_id in {a["id"] for a in window.ctx.current_actions})
+    form = VisitForm(
+        desk.app.database, window.ctx.references, rose, window.ctx.current_actions, parent=window
+    )
+    offered = {form.actions.item(i).text() for i in range(form.actions.count())}
+    form.deleteLater()
+    assert "Atelier fictif ajouté dans la journée" in offered
+    # Refreshing the open fiche is not opening it again: the sync sent the opening's audit
+    # entry, and the refreshes that followed wrote none.
+    assert desk.query("SELECT count(*) AS n FROM audit_log WHERE event = 'fiche-ouverte'") == [
+        {"n": 0}
+    ]
+
+    # A failing operation says so; the journal works again once the cause is gone.
+    journal = window.show_page("visits")
+    desk.app.settle()
+    model = window.visits_page.model  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: model.rowCount() == 1)
+    status = window.statusBar()
+    save(qtbot, desk, lambda ws: ws.store.conn.execute("ALTER TABLE visits RENAME TO v_x"))
+    desk.app.database.changes.announce(["visits"])
+    qtbot.waitUntil(lambda: "Une erreur inattendue" in status.currentMessage())
+    assert model.rowCount() == 1  # what was shown stays
+    save(
+        qtbot,
+        desk,
+        lambda ws: ws.store.conn.execute("ALTER TABLE v_x RENAME TO visits"),
+        "visits",
+    )
+    qtbot.waitUntil(lambda: model.is_loaded(0) and model.rowCount() == 1)
+    assert journal.isVisible()
+
+    # Midnight: the clock moves on, the day watch sees it, every page follows.
+    assert window.day_watch.timer.isActive()
+    midnight = datetime.combine(tomorrow, time(0, 1), PARIS)
+    clock.at = midnight.astimezone(clock.at.tzinfo)
+    window.show_page("today")
+    window.day_watch.timer.timeout.emit()  # what the timer does every 30 seconds
+    assert window.ctx.today == tomorrow
+    qtbot.waitUntil(lambda: long_date(tomorrow) in today_page.title.text())
+    qtbot.waitUntil(lambda: today_page.follow_model.rowCount() == 1)
+    (promised,) = today_page.follow_model.rows
+    assert (promised["person_id"], promised["reason"]) == (
+        rose_id,
+        "Apporter le formulaire d'aide à domicile",
+    )
+    qtbot.waitUntil(lambda: "(80 ans)" in persons.fiche.toPlainText())
+    row = next(r for r in range(persons.model.rowCount()) if persons.model.person_id(r) == rose_id)
+    assert persons.model.data(persons.model.index(row, 1)) == "80 ans"

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from PySide6.QtCore import QModelIndex, QRect
@@ -28,6 +29,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from havre_desktop.core import contacts
+from havre_desktop.core.clock import FixedClock
+from tests.helpers import person_values
 from tests.ui.conftest import DemoApp
 
 AAA = 7.0
@@ -317,9 +321,22 @@ def test_boxes_and_arrows_are_drawn(high_contrast: DemoApp) -> None:
 def test_the_window_fits_a_1366_by_768_screen_at_200_percent(
     demo_app: DemoApp, high_contrast: bool
 ) -> None:
-    """Every page built (the stack is as wide as its widest page), text at 200 %: the
-    smallest window the layouts allow, frame included, fits a common laptop screen."""
+    """Every page built (the stack is as wide as its widest page), text at 200 %, the
+    warning about unsent changes in the status bar: the smallest window the layouts allow,
+    frame included, fits a common laptop screen."""
     window = demo_app.window
+    clock = demo_app.ws.clock
+    assert isinstance(clock, FixedClock)
+    now = clock.at
+    clock.at = now - timedelta(days=10)  # an edit left unsent for ten days
+    demo_app.database.submit(
+        lambda ws: contacts.create_person(ws, person_values()), lambda _r: window.data_changed()
+    )
+    demo_app.settle()
+    clock.at = now
+    window.data_changed()
+    demo_app.settle()
+    assert window.unsent_warning.isVisible()
     assert window.theme is not None
     window.theme.apply(200, high_contrast)
     window.adapt_to_font()

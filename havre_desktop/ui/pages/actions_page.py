@@ -23,6 +23,7 @@ from havre_desktop.core.workspace import Workspace
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import french_date, tr
 from havre_desktop.ui.models import Column, RowsModel
+from havre_desktop.ui.operations import Changes
 from havre_desktop.ui.widgets import table_view
 
 
@@ -130,6 +131,7 @@ class ActionsPage(QWidget):
     def __init__(self, context: UiContext) -> None:
         super().__init__()
         self.ctx = context
+        context.database.changes.changed.connect(self._changes)
         refs = context.references
         self.stake = self._combo(tr("Tous les enjeux"), refs["stakes"])
         self.priority = self._combo(tr("Toutes les priorités"), refs["priorities"])
@@ -202,6 +204,10 @@ class ActionsPage(QWidget):
             "free_only": self.free_only.isChecked(),
             "statuses": [status] if status else ["en-cours", "en-test"],
         }
+
+    def _changes(self, changes: Changes) -> None:
+        if changes.touches("actions", "facilities"):
+            self.refresh()
 
     def refresh(self) -> None:
         filters = self.filters()

@@ -33,6 +33,8 @@ METHODS = ("Oral, en présence de l'agent", "Écrit, formulaire signé", "Par t�
 class ConsentForm(SavingForm):
     """One consent or refusal, for one purpose; saving runs on the worker, errors inline."""
 
+    announces = ("consents",)
+
     def __init__(
         self,
         database: DatabaseService,
@@ -64,7 +66,7 @@ class ConsentForm(SavingForm):
             (tr("&Objet :"), "purpose", self.purpose),
             (tr("&Réponse :"), "given", self.answer),
             (tr("&Date :"), "recorded_on", self.recorded_on),
-            (tr("&Recueilli comment :"), "method", self.method),
+            (tr("Re&cueilli comment :"), "method", self.method),
         ):
             self.errors.add_row(form, text, field, widget)
         layout = QVBoxLayout(self)

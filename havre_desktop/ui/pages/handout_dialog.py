@@ -52,7 +52,7 @@ class HandoutChoiceDialog(QDialog):
         self._matching = matching
         self._territory_id = territory_id
         self.actions = checkable_list([], tr("Actions à imprimer"))
-        self.whole_catalogue = QCheckBox(tr("Montrer &tout le catalogue"))
+        self.whole_catalogue = QCheckBox(tr("Montrer tout &le catalogue"))
         self.whole_catalogue.setVisible(matching is not None)
         self.whole_catalogue.toggled.connect(lambda _on: self._fill(set(self.chosen())))
         self._fill(set(preselected))
@@ -71,7 +71,7 @@ class HandoutChoiceDialog(QDialog):
         hint = QLabel(tr("Espace coche ou décoche l'action choisie."))
         hint.setWordWrap(True)
         layout = QVBoxLayout(self)
-        label = QLabel(tr("&Actions à imprimer :"))
+        label = QLabel(tr("A&ctions à imprimer :"))
         label.setBuddy(self.actions)
         layout.addWidget(label)
         layout.addWidget(self.actions, 1)
@@ -153,7 +153,9 @@ def preview_handout(
                 on_recorded or (lambda _row: None),
             )
 
-        dialog = PdfPreviewDialog(prepared.pdf, title, suggested_name, on_output, parent)
+        dialog = PdfPreviewDialog(
+            prepared.pdf, title, suggested_name, on_output, parent, warnings=prepared.warnings
+        )
         dialog.exec()
 
     context.database.submit(lambda ws: prepare(ws, action_ids, variant), show)

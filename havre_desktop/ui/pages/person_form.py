@@ -30,6 +30,8 @@ log = logging.getLogger("havre.ui.persons")
 class PersonForm(SavingForm):
     """The fiche form. Saving runs on the worker; on error, what was typed stays."""
 
+    announces = ("contacts",)
+
     def __init__(
         self,
         database: DatabaseService,
@@ -69,12 +71,12 @@ class PersonForm(SavingForm):
         for text, field, widget in (
             (tr("&Nom :"), "family_name", self.family_name),
             (tr("&Prénom :"), "given_names", self.given_names),
-            (tr("Date de &naissance :"), "birth_date", self.birth_date),
+            (tr("Date de nai&ssance :"), "birth_date", self.birth_date),
             (tr("&Adresse :"), "address_line", self.address_line),
             (tr("&Code postal :"), "postcode", self.postcode),
             (tr("&Territoire :"), "territory_id", self.territory),
-            (tr("Télé&phone :"), "phone_1", self.phone_1),
-            (tr("&Autre téléphone :"), "phone_2", self.phone_2),
+            (tr("Télép&hone :"), "phone_1", self.phone_1),
+            (tr("Autre téléph&one :"), "phone_2", self.phone_2),
             (tr("Situation :"), "lives_alone", self.lives_alone),
             (tr("&Mobilité :"), "mobility", self.mobility),
             (tr("Accès au &logement :"), "access_notes", self.access_notes),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from html import escape
 from typing import Any
 
-from PySide6.QtCore import QDateTime, QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
@@ -26,12 +27,15 @@ from PySide6.QtWidgets import (
 from havre_common import contract
 from havre_common.french import address_lines, count, french_number
 from havre_desktop.core import contacts, search, visits
+from havre_desktop.core.errors import NotFoundError
 from havre_desktop.core.workspace import Workspace
+from havre_desktop.printing.data import city_contact
 from havre_desktop.printing.layout import Variant
 from havre_desktop.printing.record import PreparedHandout, prepare_personal_handout
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import age_text, french_date, french_datetime, tr
 from havre_desktop.ui.models import PersonSearchModel, RowsModel
+from havre_desktop.ui.operations import Changes, Operation
 from havre_desktop.ui.pages.consent_form import ConsentForm
 from havre_desktop.ui.pages.handout_dialog import HandoutChoiceDialog, preview_handout
 from havre_desktop.ui.pages.person_form import PersonForm
@@ -40,7 +44,21 @@ from havre_desktop.ui.widgets import table_view, wrap_short_list
 
 log = logging.getLogger("havre.ui.persons")
 
-SEARCH_DELAY_MS = 120
+# A search takes under a millisecond on 100,000 persons: it runs as the agent types, the
+# keys typed in one turn of the event loop grouped into one search (a pause would be the only
+# wait the agent feels). Results of an older search are dropped (PersonSearchModel).
+SEARCH_DELAY_MS = 0
+
+
+# What the Personnes page shows comes from these tables (and the day, for ages).
+FICHE_TABLES = (
+    "contacts",
+    "visits",
+    "consents",
+    "register_enrolments",
+    "planned_contacts",
+    "agents",
+)
 
 
 class PersonsPage(QWidget):
@@ -48,12 +66,12 @@ class PersonsPage(QWidget):
 
     fiche_shown = Signal(str)
     visit_saved = Signal(dict)
-    data_changed = Signal()
     audit_requested = Signal(str)  # a fiche's id: its audit journal (coordinators)
 
     def __init__(self, context: UiContext) -> None:
         super().__init__()
         self.ctx = context
+        context.database.changes.changed.connect(self._changes)
         self._db = context.database
         refs = context.references
         self.current: dict[str, Any] | None = None
@@ -88,7 +106,7 @@ class PersonsPage(QWidget):
         self.visit_button.setAccessibleName(tr("Nouvelle visite"))
         self.visit_button.clicked.connect(self.new_visit)
         self.visit_button.setVisible(context.may_see_visits)
-        self.print_button = QPushButton(tr("Im&primer un document"))
+        self.print_button = QPushButton(tr("Imprimer un &document"))
         self.print_button.setAccessibleName(tr("Imprimer un document pour la personne"))
         self.print_button.clicked.connect(self.print_handout)
         self.consent_button = QPushButton(tr("&Consentement…"))
@@ -238,17 +256,56 @@ class PersonsPage(QWidget):
             self.open_person(person_id)
 
     def open_person(self, person_id: str) -> None:
+        """Open a fiche: the opening is audited."""
+        self._load_fiche(person_id, opening=True)
+
+    def _load_fiche(self, person_id: str, *, opening: bool) -> None:
         may_see_visits = self.ctx.may_see_visits
 
         def job(ws: Workspace) -> dict[str, Any]:
-            fiche = contacts.open_fiche(ws, person_id)
+            read = contacts.open_fiche if opening else contacts.fiche
+            fiche = read(ws, person_id)
             fiche["history"] = (
                 visits.journal(ws, person_id=person_id, limit=200) if may_see_visits else []
             )
             fiche["planned"] = visits.planned_for_person(ws, person_id)
             return fiche
 
-        self._db.submit(job, self._show_fiche)
+        operation = Operation(self._db, job).success(self._show_fiche)
+        if opening:
+            operation.announces("audit_log")
+        else:
+            operation.failure(self._fiche_gone)
+        operation.run()
+
+    def _changes(self, changes: Changes) -> None:
+        """An edit here, a sync or a new day: the results and the open fiche (its age, its
+        history, what a colleague changed) are read again, without a new audit entry."""
+        if changes.touches(*FICHE_TABLES):
+            self.model.refresh()
+            if self.current:
+                self._load_fiche(self.current["id"], opening=False)
+
+    def _fiche_gone(self, error: Exception) -> None:
+        """The fiche open on screen left this device (archived, erased, out of this
+        agent's territories since the last sync): say so instead of showing stale data."""
+        if not isinstance(error, NotFoundError):
+            self._db.failed.emit(error)
+            return
+        self._clear_fiche()
+        self.fiche.setPlainText(
+            tr(
+                "Cette fiche n'est plus disponible sur cet appareil (archivée, effacée ou "
+                "hors de vos territoires depuis la dernière synchronisation)."
+            )
+        )
+
+    def _clear_fiche(self) -> None:
+        self.current = None
+        self.fiche.clear()
+        self.history_model.set_rows([])
+        for button in self._fiche_buttons():
+            button.setEnabled(False)
 
     def _show_fiche(self, fiche: dict[str, Any]) -> None:
         self.current = fiche
@@ -293,12 +350,15 @@ class PersonsPage(QWidget):
             return
         person_id = person["id"]
         visit_id = history[0]["id"] if history and proposed else None
-        agent_id = self.ctx.agent.get("id")
+        handout_for = partial(
+            prepare_personal_handout,
+            visit_id=visit_id,
+            agent_id=self.ctx.agent.get("id"),
+            city=city_contact(self.ctx.settings),
+        )
 
         def prepare(ws: Workspace, action_ids: list[str], variant: Variant) -> PreparedHandout:
-            return prepare_personal_handout(
-                ws, person_id, action_ids, variant=variant, visit_id=visit_id, agent_id=agent_id
-            )
+            return handout_for(ws, person_id, action_ids, variant=variant)
 
         preview_handout(
             self.ctx,
@@ -308,7 +368,7 @@ class PersonsPage(QWidget):
             tr("Document pour {name}").format(name=name),
             "document-personne.pdf",
             self,
-            lambda _row: self.data_changed.emit(),
+            lambda _row: self._db.changes.announce(["handouts_given"]),
         )
 
     # -- edits ------------------------------------------------------------------------
@@ -319,42 +379,25 @@ class PersonsPage(QWidget):
             dialog.territory.setCurrentIndex(dialog.territory.findData(self.ctx.territories[0]))
         if dialog.exec() == QDialog.DialogCode.Accepted and dialog.saved:
             self.open_person(dialog.saved["id"])
-            self.model.refresh()
-            self.data_changed.emit()
 
     def edit_person(self) -> None:
         if not self.current:
             return
         dialog = PersonForm(self._db, self.ctx.references, self.current, self)
-        if dialog.exec() == QDialog.DialogCode.Accepted and dialog.saved:
-            self.open_person(dialog.saved["id"])
-            self.model.refresh()
-            self.data_changed.emit()
+        dialog.exec()  # a save is announced: the list and the fiche follow
 
     def record_consent(self) -> None:
         if not self.current:
             return
-        dialog = ConsentForm(self._db, self.current, self.ctx.today, self)
-        if dialog.exec() == QDialog.DialogCode.Accepted and dialog.saved:
-            self.open_person(self.current["id"])
-            self.data_changed.emit()
+        ConsentForm(self._db, self.current, self.ctx.today, self).exec()
         self.consent_button.setFocus()
 
     def new_visit(self) -> None:
         if not self.current or not self.ctx.may_see_visits:
             return
-        dialog = VisitForm(
-            self._db,
-            self.ctx.references,
-            self.current,
-            self.ctx.current_actions,
-            now=QDateTime(self.ctx.local_now().replace(tzinfo=None)),
-            parent=self,
-        )
+        dialog = VisitForm.for_person(self.ctx, self.current, self)
         if dialog.exec() == QDialog.DialogCode.Accepted and dialog.saved:
-            self.open_person(self.current["id"])
             self.visit_saved.emit(dialog.saved)
-            self.data_changed.emit()
         self.visit_button.setFocus()
 
     def archive_person(self) -> None:
@@ -371,16 +414,9 @@ class PersonsPage(QWidget):
         if answer != QMessageBox.StandardButton.Yes:
             return
         person_id = self.current["id"]
-        self._db.submit(lambda ws: contacts.archive(ws, person_id), self._archived)
-
-    def _archived(self, _person: dict[str, Any]) -> None:
-        self.current = None
-        self.fiche.clear()
-        self.history_model.set_rows([])
-        for button in self._fiche_buttons():
-            button.setEnabled(False)
-        self.model.refresh()
-        self.data_changed.emit()
+        Operation(self._db, lambda ws: contacts.archive(ws, person_id)).success(
+            lambda _row: self._clear_fiche()
+        ).announces("contacts").run()
 
 
 def render_fiche_html(fiche: dict[str, Any], ctx: UiContext) -> str:

@@ -6,13 +6,16 @@ import logging
 import threading
 from datetime import timedelta
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QFormLayout,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
+    QLineEdit,
+    QListWidgetItem,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -23,22 +26,26 @@ from havre_common.french import count
 from havre_desktop.core import audit
 from havre_desktop.core.errors import HavreError
 from havre_desktop.core.workspace import Workspace
+from havre_desktop.printing.data import SAMPLE_CITY_WARNING, city_contact, territory_actions
 from havre_desktop.printing.handouts import territory_programme_for
 from havre_desktop.printing.layout import Variant
 from havre_desktop.printing.letters import (
     LETTER_LABELS,
     ROLES_FOR_REGISTER_MAILING,
+    BatchOptions,
+    BatchPreview,
     BatchResult,
     FollowedBy,
     LetterKind,
     RegisterOf,
     letters_pdf,
+    preview_batch,
 )
 from havre_desktop.printing.report import activity_report_for
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import tr
 from havre_desktop.ui.print_preview import PdfPreviewDialog
-from havre_desktop.ui.widgets import error_label
+from havre_desktop.ui.widgets import CheckList, checked_ids, error_label, fold, scrolling
 
 log = logging.getLogger("havre.ui.printing")
 
@@ -86,6 +93,64 @@ class PrintsPage(QWidget):
                 tr("Registre des personnes isolées — {t} (alertes seulement)").format(t=label),
                 f"register:{territory_id}",
             )
+        self.letter_variant = self._variants(tr("Taille des caractères des courriers"))
+        # The summer letter presents the activities ticked here that are in each person's
+        # quarter; none ticked: the first three of her quarter.
+        self.letter_actions = CheckList()
+        self.letter_actions.setMinimumHeight(8 * self.fontMetrics().lineSpacing())
+        self.letter_actions.setAccessibleName(tr("Activités présentées dans la lettre de l'été"))
+        self.letter_actions.itemChanged.connect(lambda _item: self._forget_recipients())
+        self.letter_actions_hint = QLabel(
+            tr(
+                "Activités présentées (celles du quartier de chaque personne ; aucune cochée : "
+                "les trois premières de son quartier). Le programme complet est proposé en livret."
+            )
+        )
+        self.letter_actions_hint.setWordWrap(True)
+        self.letter_actions_box = QWidget()
+        actions_layout = QVBoxLayout(self.letter_actions_box)
+        actions_layout.setContentsMargins(0, 0, 0, 0)
+        actions_layout.addWidget(self.letter_actions_hint)
+        actions_layout.addWidget(self.letter_actions)
+        self._actions_loaded = False
+        # The recipients: loaded on demand, filtered, ticked; the count and pages follow.
+        self.recipients_button = QPushButton(tr("Choisir les d&estinataires…"))
+        self.recipients_button.clicked.connect(self.load_recipients)
+        self.recipients = CheckList()
+        self.recipients.setAccessibleName(tr("Destinataires des courriers"))
+        self.recipients.itemChanged.connect(lambda _item: self._show_summary())
+        self.recipient_filter = QLineEdit()
+        self.recipient_filter.setPlaceholderText(tr("Nom ou adresse"))
+        self.recipient_filter.setAccessibleName(tr("Filtrer les destinataires"))
+        self.recipient_filter.textChanged.connect(lambda _text: self._filter_recipients())
+        self.recipient_territory = QComboBox()
+        self.recipient_territory.setAccessibleName(tr("Quartier des destinataires"))
+        self.recipient_territory.addItem(tr("Tous les quartiers"), None)
+        for territory_id, label in refs["territories"].items():
+            self.recipient_territory.addItem(label, territory_id)
+        self.recipient_territory.currentIndexChanged.connect(lambda _i: self._filter_recipients())
+        self.tick_shown = QPushButton(tr("Cocher les personnes affic&hées"))
+        self.tick_shown.clicked.connect(lambda: self._tick_shown(True))
+        self.untick_shown = QPushButton(tr("Décocher les personnes affichées"))
+        self.untick_shown.clicked.connect(lambda: self._tick_shown(False))
+        self.recipients_summary = QLabel()
+        self.recipients_summary.setWordWrap(True)
+        self.recipients_summary.setAccessibleName(tr("Destinataires cochés et pages"))
+        rows = self.fontMetrics().lineSpacing()
+        self.recipients.setMinimumHeight(14 * rows)
+        self.chooser = QWidget()
+        chooser = QFormLayout(self.chooser)
+        chooser.setContentsMargins(0, 0, 0, 0)
+        self._row(chooser, tr("&Filtrer :"), self.recipient_filter, wrap=False)
+        self._row(chooser, tr("&Quartier :"), self.recipient_territory, wrap=False)
+        ticks = QHBoxLayout()
+        ticks.addWidget(self.tick_shown)
+        ticks.addWidget(self.untick_shown)
+        chooser.addRow(ticks)
+        chooser.addRow(self.recipients)
+        chooser.addRow(self.recipients_summary)
+        self.chooser.setVisible(False)
+        self._batch_preview: BatchPreview | None = None
         self.letter_button = QPushButton(tr("Préparer les &courriers"))
         self.letter_button.clicked.connect(self.start_letters)
         self.cancel_button = QPushButton(tr("&Annuler les courriers"))
@@ -99,12 +164,20 @@ class PrintsPage(QWidget):
         self.letter_status.setAccessibleName(tr("État des courriers"))
         letters = QGroupBox(tr("Courriers en nombre"))
         letters_form = QFormLayout(letters)
-        self._row(letters_form, tr("Co&urrier :"), self.letter_kind)
-        self._row(letters_form, tr("&Destinataires :"), self.letter_source)
+        self._row(letters_form, tr("C&ourrier :"), self.letter_kind)
+        self._row(letters_form, tr("Desti&nataires :"), self.letter_source)
+        self._row(letters_form, tr("Tai&lle :"), self.letter_variant)
+        letters_form.addRow(self.letter_actions_box)
+        letters_form.addRow(self.recipients_button)
+        letters_form.addRow(self.chooser)
         letters_form.addRow(self.letter_button)
         letters_form.addRow(self.cancel_button)
         letters_form.addRow(self.progress)
         letters_form.addRow(self.letter_status)
+        for combo in (self.letter_kind, self.letter_source, self.letter_variant):
+            combo.currentIndexChanged.connect(lambda _i: self._forget_recipients())
+        self.letter_kind.currentIndexChanged.connect(lambda _i: self._show_letter_actions())
+        self._show_letter_actions()
         self._cancel = threading.Event()
         self._signals = _BatchSignals()
         self._signals.progress.connect(self._show_progress)
@@ -120,7 +193,7 @@ class PrintsPage(QWidget):
         self.report_territory.addItem(tr("Tous mes territoires"), None)
         for territory_id, label in refs["territories"].items():
             self.report_territory.addItem(label, territory_id)
-        self.report_button = QPushButton(tr("Aperçu du &rapport d'activité"))
+        self.report_button = QPushButton(tr("Aperçu du rapport d'acti&vité"))
         self.report_button.clicked.connect(self.preview_report)
         report = QGroupBox(tr("Rapport d'activité (coordination)"))
         report_form = QFormLayout(report)
@@ -131,12 +204,15 @@ class PrintsPage(QWidget):
 
         report.setVisible(coordinator)  # reports are the coordinators' (architecture.md)
         self.report_box = report
-        layout = QVBoxLayout(self)
+        # The letters' lists make the page taller than a laptop's screen: it scrolls.
+        content = QWidget()
+        layout = QVBoxLayout(content)
         layout.addWidget(programme)
         layout.addWidget(letters)
         layout.addWidget(report)
         layout.addWidget(self.error)
         layout.addStretch(1)
+        scrolling(self, content)
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -158,10 +234,10 @@ class PrintsPage(QWidget):
         return combo
 
     @staticmethod
-    def _row(form: QFormLayout, text: str, widget: QWidget) -> None:
+    def _row(form: QFormLayout, text: str, widget: QWidget, wrap: bool = True) -> None:
         label = QLabel(text)
         label.setBuddy(widget)
-        label.setWordWrap(True)
+        label.setWordWrap(wrap)
         form.addRow(label, widget)
 
     def _fail(self, error: Exception) -> None:
@@ -172,14 +248,19 @@ class PrintsPage(QWidget):
             self.error.setText(tr("Le document n'a pas pu être préparé (erreur inattendue)."))
         self.error.setVisible(True)
 
-    def _preview(self, pdf: bytes, title: str, name: str, entity: str) -> None:
+    def _preview(
+        self, pdf: bytes, title: str, name: str, entity: str, warnings: tuple[str, ...] = ()
+    ) -> None:
         self.error.setVisible(False)
 
         def on_output(how: str) -> None:
             event = "impression" if how == "printed" else "export"
             self.ctx.database.submit(lambda ws: audit.record(ws, event, entity), lambda _r: None)
 
-        self.last_preview = PdfPreviewDialog(pdf, title, name, on_output, self)
+        city = city_contact(self.ctx.settings)
+        if city.is_sample and entity != "rapport":
+            warnings = (SAMPLE_CITY_WARNING, *warnings)
+        self.last_preview = PdfPreviewDialog(pdf, title, name, on_output, self, warnings=warnings)
         self.last_preview.open()
 
     # -- territory programme ----------------------------------------------------------
@@ -188,8 +269,9 @@ class PrintsPage(QWidget):
         territory = self.programme_territory.currentData()
         variant = Variant(self.programme_variant.currentData())
         name = self.programme_territory.currentText()
+        city = city_contact(self.ctx.settings)
         self.ctx.database.submit(
-            lambda ws: territory_programme_for(ws, territory, variant=variant),
+            lambda ws: territory_programme_for(ws, territory, variant=variant, city=city),
             lambda pdf: self._preview(
                 pdf, tr("Programme — {t}").format(t=name), f"programme-{territory}.pdf", "programme"
             ),
@@ -198,10 +280,141 @@ class PrintsPage(QWidget):
 
     # -- batch letters ----------------------------------------------------------------
 
+    def _register(self) -> RegisterOf | None:
+        """The register chosen as the source, or None for the persons the agent follows
+        (read on the database thread: the agent as stored then, see start_letters)."""
+        source_key = str(self.letter_source.currentData())
+        return RegisterOf(source_key.split(":", 1)[1]) if source_key != "followed" else None
+
+    def _show_letter_actions(self) -> None:
+        """The actions list, for the summer letter only; read once, when first needed."""
+        summer = self.letter_kind.currentData() == LetterKind.PROGRAMME_ETE.value
+        self.letter_actions_box.setVisible(summer)
+        if not summer or self._actions_loaded:
+            return
+        self._actions_loaded = True
+        territories = self.ctx.references["territories"]
+
+        def job(ws: Workspace) -> list[tuple[str, str]]:
+            found: dict[str, tuple[str, list[str]]] = {}
+            for territory_id, label in territories.items():
+                for action in territory_actions(ws, territory_id):
+                    found.setdefault(action.id, (action.title, []))[1].append(label)
+            return [(i, f"{title} ({', '.join(labels)})") for i, (title, labels) in found.items()]
+
+        def show(items: list[tuple[str, str]]) -> None:
+            self.letter_actions.blockSignals(True)
+            for action_id, label in sorted(items, key=lambda item: fold(item[1])):
+                item = QListWidgetItem(label)
+                item.setData(Qt.ItemDataRole.UserRole, action_id)
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(Qt.CheckState.Unchecked)
+                self.letter_actions.addItem(item)
+            self.letter_actions.blockSignals(False)
+
+        self.ctx.database.submit(job, show, self._fail)
+
+    def _chosen_actions(self) -> list[str] | None:
+        if self.letter_kind.currentData() != LetterKind.PROGRAMME_ETE.value:
+            return None
+        return checked_ids(self.letter_actions) or None
+
+    def load_recipients(self) -> None:
+        """List the batch's recipients, all ticked, with each letter's pages."""
+        kind = LetterKind(self.letter_kind.currentData())
+        register = self._register()
+        variant = Variant(self.letter_variant.currentData())
+        city = city_contact(self.ctx.settings)
+        action_ids = self._chosen_actions()
+        self.error.setVisible(False)
+        self.ctx.database.submit(
+            lambda ws: preview_batch(
+                ws,
+                kind,
+                register or FollowedBy(str(ws.agent_id or "")),
+                variant=variant,
+                city=city,
+                action_ids=action_ids,
+            ),
+            self._show_recipients,
+            self._fail,
+        )
+
+    def _show_recipients(self, preview: BatchPreview) -> None:
+        self._batch_preview = preview
+        territories = self.ctx.references["territories"]
+        self.recipients.blockSignals(True)
+        self.recipients.clear()
+        for person in preview.recipients:
+            town = " ".join(p for p in (person.postcode, person.city) if p)
+            where = f"{person.address_line}, {town}" if person.address_line else tr("sans adresse")
+            quarter = territories.get(person.territory_id, "")
+            item = QListWidgetItem(f"{person.name} — {where} ({quarter})")
+            item.setData(Qt.ItemDataRole.UserRole, person.id)
+            item.setData(Qt.ItemDataRole.UserRole + 1, person.territory_id)
+            if person.address_line:
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(Qt.CheckState.Checked)
+            else:
+                # No address, no letter: shown so the agent knows, never ticked.
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
+            self.recipients.addItem(item)
+        self.recipients.blockSignals(False)
+        self.chooser.setVisible(True)
+        self._filter_recipients()
+        self._show_summary()
+
+    def _filter_recipients(self) -> None:
+        wanted = fold(self.recipient_filter.text().strip())
+        territory = self.recipient_territory.currentData()
+        for row in range(self.recipients.count()):
+            item = self.recipients.item(row)
+            shown = (not wanted or wanted in fold(item.text())) and (
+                territory is None or item.data(Qt.ItemDataRole.UserRole + 1) == territory
+            )
+            item.setHidden(not shown)
+
+    def _tick_shown(self, ticked: bool) -> None:
+        state = Qt.CheckState.Checked if ticked else Qt.CheckState.Unchecked
+        self.recipients.blockSignals(True)
+        for row in range(self.recipients.count()):
+            item = self.recipients.item(row)
+            if not item.isHidden() and item.flags() & Qt.ItemFlag.ItemIsUserCheckable:
+                item.setCheckState(state)
+        self.recipients.blockSignals(False)
+        self._show_summary()
+
+    def _show_summary(self) -> None:
+        preview = self._batch_preview
+        if preview is None:
+            return
+        ticked = checked_ids(self.recipients)
+        pages = preview.total_pages(ticked)
+        self.recipients_summary.setText(
+            count(len(ticked), tr("{n} personne cochée"), tr("{n} personnes cochées"))
+            + tr(" sur {total} : ").format(total=len(preview.recipients))
+            + count(pages, tr("{n} page"), tr("{n} pages"))
+            + count(
+                pages // 2, tr(" ({n} feuille recto verso)."), tr(" ({n} feuilles recto verso).")
+            )
+        )
+
+    def _forget_recipients(self) -> None:
+        """Another kind, source or size: the list no longer holds; all will be written."""
+        self._batch_preview = None
+        self.recipients.clear()
+        self.chooser.setVisible(False)
+
     def start_letters(self) -> None:
         kind = LetterKind(self.letter_kind.currentData())
-        source_key = str(self.letter_source.currentData())
-        register = RegisterOf(source_key.split(":", 1)[1]) if source_key != "followed" else None
+        register = self._register()
+        variant = Variant(self.letter_variant.currentData())
+        recipient_ids = checked_ids(self.recipients) if self._batch_preview else None
+        action_ids = self._chosen_actions()
+        if recipient_ids == []:
+            self.error.setText(tr("Cochez au moins une personne à qui écrire."))
+            self.error.setVisible(True)
+            return
         self._cancel.clear()
         self.error.setVisible(False)
         self.letter_button.setEnabled(False)
@@ -209,6 +422,7 @@ class PrintsPage(QWidget):
         self.progress.setValue(0)
         self.letter_status.setText(tr("Préparation des courriers…"))
         signals, cancel = self._signals, self._cancel
+        city = city_contact(self.ctx.settings)
 
         def job(ws: Workspace) -> BatchResult:
             # The agent as stored now: the first sign-in binds the profile to its server
@@ -218,6 +432,7 @@ class PrintsPage(QWidget):
                 ws,
                 kind,
                 source,
+                BatchOptions(variant, city, action_ids, recipient_ids),
                 progress=lambda done, total: signals.progress.emit(done, total),
                 cancelled=cancel.is_set,
             )
@@ -261,6 +476,7 @@ class PrintsPage(QWidget):
                 self.letter_kind.currentText(),
                 f"courriers-{self.letter_kind.currentData()}.pdf",
                 "courriers",
+                result.warnings,
             )
         self.batch_finished.emit(result)
 

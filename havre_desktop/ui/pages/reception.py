@@ -21,10 +21,12 @@ from havre_common.french import count
 from havre_desktop.core import catalogue, visits
 from havre_desktop.core.errors import HavreError
 from havre_desktop.core.workspace import Workspace
+from havre_desktop.printing.data import city_contact
 from havre_desktop.printing.layout import Variant
 from havre_desktop.printing.record import PreparedHandout, prepare_reception_handout
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import tr
+from havre_desktop.ui.operations import Changes, Operation
 from havre_desktop.ui.pages.actions_page import ActionBrowser
 from havre_desktop.ui.pages.handout_dialog import HandoutChoiceDialog, preview_handout
 from havre_desktop.ui.widgets import error_label
@@ -60,7 +62,7 @@ class ReceptionPage(QWidget):
         for text, widget in (
             (tr("&Besoin :"), self.need),
             (tr("&Territoire :"), self.territory),
-            (tr("Tranche d'â&ge :"), self.age_group),
+            (tr("Tranche &d'âge :"), self.age_group),
         ):
             label = QLabel(text)
             label.setBuddy(widget)
@@ -72,6 +74,7 @@ class ReceptionPage(QWidget):
             # Another need, place or age: another resident (or another question), to count.
             combo.currentIndexChanged.connect(self._new_encounter)
         self._encounter_counted = False
+        context.database.changes.changed.connect(self._changes)
         self.step_free.toggled.connect(self.refresh)
         self.free_only.toggled.connect(self.refresh)
         self.print_button = QPushButton(tr("&Imprimer pour le résident"))
@@ -131,6 +134,10 @@ class ReceptionPage(QWidget):
             "statuses": ["en-cours", "en-test"],
         }
 
+    def _changes(self, changes: Changes) -> None:
+        if changes.touches("actions", "facilities"):
+            self.refresh()
+
     def refresh(self) -> None:
         filters = self.filters()
         self.ctx.database.submit(lambda ws: catalogue.list_actions(ws, **filters), self._show)
@@ -159,9 +166,11 @@ class ReceptionPage(QWidget):
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return
 
+        city = city_contact(self.ctx.settings)
+
         def prepare(ws: Workspace, action_ids: list[str], variant: Variant) -> PreparedHandout:
             return prepare_reception_handout(
-                ws, action_ids, territory_id=territory, variant=variant
+                ws, action_ids, territory_id=territory, variant=variant, city=city
             )
 
         preview_handout(
@@ -177,6 +186,7 @@ class ReceptionPage(QWidget):
 
     def _handout_given(self, row: dict[str, Any]) -> None:
         """A document printed for the resident: the visit counts too (once, no second click)."""
+        self.ctx.database.changes.announce(["handouts_given"])
         self.counted.emit(row)
         if not self._encounter_counted:
             self.count_encounter()
@@ -195,9 +205,9 @@ class ReceptionPage(QWidget):
             "age_group_id": self.age_group.currentData(),
         }
         self.count_button.setEnabled(False)
-        self.ctx.database.submit(
-            lambda ws: visits.count_encounter(ws, values), self._counted, self._failed
-        )
+        Operation(self.ctx.database, lambda ws: visits.count_encounter(ws, values)).success(
+            self._counted
+        ).failure(self._failed).announces("reception_encounters").run()
 
     def _counted(self, encounter: dict[str, Any]) -> None:
         self._encounter_counted = True

@@ -1,22 +1,44 @@
-"""Ma journée: who to see or call today, promised follow-ups, people not seen for long."""
+"""Ma journée, a round sheet: who to see or call today, where and what for, promised
+follow-ups, alert calls, people not seen for long; "fait" and "absent" on the row, and the
+round printed for the day."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QGroupBox, QLabel, QPushButton, QTableView, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QObject, Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
-from havre_common import contract
-from havre_common.french import count
+from havre_common.french import count, long_date
 from havre_desktop.core import contacts, visits
+from havre_desktop.core.rounds import RoundStop, overdue_text, round_stop, round_stops
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.ui.context import UiContext
-from havre_desktop.ui.i18n import french_date, french_datetime, relative_days, tr
+from havre_desktop.ui.i18n import french_datetime, tr
 from havre_desktop.ui.models import RowsModel
+from havre_desktop.ui.operations import Changes, Operation
+from havre_desktop.ui.pages.visit_form import VisitForm
 from havre_desktop.ui.widgets import table_view, wrap_short_list
 
-PLANNED_KINDS = contract.ENUMS["planned_kinds"]
+# What is logged when a planned contact is done: a visit at home, or a call.
+VISIT_KIND_FOR = {
+    "visite": "visite-domicile",
+    "suivi-visite": "visite-domicile",
+    "suivi": "visite-domicile",
+    "appel": "appel",
+    "suivi-appel": "appel",
+    "appel-alerte": "appel-alerte",
+}
 
 
 class TodayPage(QWidget):
@@ -28,20 +50,31 @@ class TodayPage(QWidget):
     def __init__(self, context: UiContext) -> None:
         super().__init__()
         self.ctx = context
-        today = context.today
         territories = context.references["territories"]
 
         def name(row: dict[str, Any]) -> str:
             return contacts.display_name({**row, "kind": row.get("contact_kind", "person")})
 
+        def stop(row: dict[str, Any]) -> RoundStop:
+            return round_stop(row, self.ctx.today)
+
+        def who_and_where(row: dict[str, Any]) -> str:
+            found = stop(row)
+            lines = [name(row), found.address.replace("\n", ", ")]
+            if found.access:
+                lines.append(tr("Accès : {access}").format(access=found.access))
+            return "\n".join(line for line in lines if line)
+
+        def what_and_when(row: dict[str, Any]) -> str:
+            found = stop(row)
+            # Overdue in words (a colour alone says nothing to some, and nothing on paper).
+            return f"{found.to_do}\n{overdue_text(found) or tr('Prévu aujourd’hui')}"
+
+        # Three columns that wrap rather than run off the side, even at 200 % text.
         planned_columns = [
-            (tr("Personne"), name),
-            (
-                tr("Prévu"),
-                lambda r: f"{french_date(r['due_on'])} ({relative_days(r['due_on'], today)})",
-            ),
-            (tr("Type"), lambda r: tr(PLANNED_KINDS.get(r["kind"], r["kind"]))),
-            (tr("Motif"), lambda r: r.get("reason") or ""),
+            (tr("Personne et adresse"), who_and_where),
+            (tr("À faire"), what_and_when),
+            (tr("Téléphone"), lambda r: stop(r).phones.replace(" / ", "\n")),
         ]
         self.due_model = RowsModel(planned_columns)
         self.follow_model = RowsModel(planned_columns)
@@ -81,6 +114,11 @@ class TodayPage(QWidget):
             table = table_view(label or tr("Personnes non vues depuis longtemps"))
             table.setModel(model)
             wrap_short_list(table)
+            if key != "not_seen":  # who, where and what to do share the width and wrap
+                header = table.horizontalHeader()
+                header.setStretchLastSection(False)
+                for column in (0, 1):
+                    header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
             table.activated.connect(
                 lambda index, m=model: self._activate(m, index.row())  # type: ignore[misc]
             )
@@ -91,7 +129,121 @@ class TodayPage(QWidget):
                 self.not_seen_box = box
             if key == "alerts":
                 self.alert_box = box
-        layout.addWidget(self.refresh_button)
+        self.done_button = QPushButton(tr("&Fait…"))
+        self.done_button.setAccessibleName(tr("Fait : noter la visite ou l'appel"))
+        self.done_button.clicked.connect(self.mark_done)
+        self.absent_button = QPushButton(tr("Ab&sent"))
+        self.absent_button.setAccessibleName(
+            tr("Personne absente : reporter au prochain jour ouvré")
+        )
+        self.absent_button.clicked.connect(self.mark_absent)
+        self.print_button = QPushButton(tr("Imprimer la feuille de &tournée…"))
+        self.print_button.setAccessibleName(tr("Imprimer la feuille de tournée du jour"))
+        self.print_button.clicked.connect(self.print_round)
+        self.status = QLabel()
+        self.status.setAccessibleName(tr("Confirmation"))
+        self.status.setWordWrap(True)
+        buttons = QHBoxLayout()
+        for button in (self.done_button, self.absent_button, self.print_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.refresh_button)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status)
+        self._last_table = self.tables["due"]
+        for key in ("due", "follow_ups", "alerts"):
+            table = self.tables[key]
+            table.installEventFilter(self)
+        self.plan: dict[str, list[dict[str, Any]]] = {}
+        context.database.changes.changed.connect(self._changes)
+
+    def _changes(self, changes: Changes) -> None:
+        """A visit, a plan, a sync or a new day: the day's lists are read again."""
+        if changes.touches("planned_contacts", "visits", "contacts", "agents"):
+            self.refresh()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Fait and Absent act on the row chosen in the list last used."""
+        if event.type() == QEvent.Type.FocusIn and isinstance(watched, QTableView):
+            self._last_table = watched
+        return super().eventFilter(watched, event)
+
+    def chosen(self) -> dict[str, Any] | None:
+        """The planned contact on the selected row (of the list used last)."""
+        table = self._last_table
+        model = table.model()
+        index = table.currentIndex()
+        if not isinstance(model, RowsModel) or not index.isValid():
+            return None
+        return model.row(index.row())
+
+    def mark_done(self) -> None:
+        """Fait: the visit or call form for that person, its kind already chosen."""
+        planned = self.chosen()
+        if planned is None:
+            self._say(tr("Choisissez d'abord une ligne de la liste."))
+            return
+        person_id = str(planned["person_id"])
+        Operation(self.ctx.database, lambda ws: contacts.get(ws, person_id)).success(
+            lambda person: self._visit_form(person, planned)
+        ).run()
+
+    def _visit_form(self, person: dict[str, Any], planned: dict[str, Any]) -> None:
+        form = VisitForm.for_person(self.ctx, person, self)
+        form.kind.setCurrentIndex(form.kind.findData(VISIT_KIND_FOR[str(planned["kind"])]))
+        if form.exec() == QDialog.DialogCode.Accepted and form.saved:
+            self._say(tr("Noté : {name}.").format(name=round_stop(planned, self.ctx.today).name))
+
+    def mark_absent(self) -> None:
+        """Absent: the visit is logged as "Personne absente" and what was planned moves to the
+        next working day (it stays on the list until then)."""
+        planned = self.chosen()
+        if planned is None:
+            self._say(tr("Choisissez d'abord une ligne de la liste."))
+            return
+        person_id = str(planned["person_id"])
+        now = self.ctx.local_now()
+        again = visits.next_working_day(now.date())
+        values = {
+            "occurred_at": now.isoformat(timespec="minutes"),
+            "kind": VISIT_KIND_FOR[str(planned["kind"])],
+            "outcome": "absent",
+            "follow_up_on": again.isoformat(),
+        }
+        name = round_stop(planned, self.ctx.today).name
+        Operation(self.ctx.database, lambda ws: visits.log_visit(ws, person_id, values)).success(
+            lambda _visit: self._say(
+                tr("Personne absente : {name}. Le contact est reporté au {day}.").format(
+                    name=name, day=long_date(again)
+                )
+            )
+        ).announces("visits", "planned_contacts").run()
+
+    def print_round(self) -> None:
+        """The day's round on paper (built on the database thread, previewed here)."""
+        from havre_desktop.printing.round_sheet import round_sheet_pdf
+
+        day, agent = self.ctx.today, str(self.ctx.agent.get("display_name") or "")
+        days = int(self.ctx.settings.get("not_seen_days", "60"))
+
+        def job(ws: Workspace) -> bytes:
+            plan = visits.day_plan(ws, day, days)
+            rows = [*plan["due"], *plan["follow_ups"], *plan["alerts"]]
+            return round_sheet_pdf(
+                day, agent, round_stops(sorted(rows, key=visits.round_order), day)
+            )
+
+        Operation(self.ctx.database, job).success(self._preview_round).run()
+
+    def _preview_round(self, pdf: bytes) -> None:
+        from havre_desktop.ui.print_preview import PdfPreviewDialog
+
+        name = f"tournee-{self.ctx.today.isoformat()}.pdf"
+        self.round_preview = PdfPreviewDialog(pdf, tr("Feuille de tournée"), name, parent=self)
+        self.round_preview.open()
+
+    def _say(self, text: str) -> None:
+        self.status.setText(text)
 
     def _activate(self, model: RowsModel, row: int) -> None:
         found = model.row(row)
@@ -105,12 +257,13 @@ class TodayPage(QWidget):
         def job(ws: Workspace) -> dict[str, list[dict[str, Any]]]:
             return visits.day_plan(ws, today, days)
 
-        self.ctx.database.submit(job, self._show)
+        Operation(self.ctx.database, job).success(self._show).run()
 
     def _show(self, plan: dict[str, list[dict[str, Any]]]) -> None:
         days = self.ctx.settings.get("not_seen_days", "60")
+        self.plan = plan
         self.title.setText(
-            tr("Ma journée — {date} : ").format(date=french_date(self.ctx.today))
+            tr("Ma journée — {date} : ").format(date=long_date(self.ctx.today))
             + count(len(plan["due"]), tr("{n} contact prévu"), tr("{n} contacts prévus"))
             + ", "
             + count(len(plan["follow_ups"]), tr("{n} suivi promis"), tr("{n} suivis promis"))

@@ -17,10 +17,12 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
+    QFrame,
     QLabel,
     QLineEdit,
     QListWidgetItem,
     QPlainTextEdit,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -29,6 +31,7 @@ from PySide6.QtWidgets import (
 from havre_common import contract
 from havre_desktop.core import visits
 from havre_desktop.core.workspace import Workspace
+from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import french_date, tr
 from havre_desktop.ui.widgets import (
     DateTimeField,
@@ -41,9 +44,14 @@ from havre_desktop.ui.worker import DatabaseService
 
 log = logging.getLogger("havre.ui.visits")
 
+# The 1–5 wellbeing scale in words (the agent's impression at the visit).
+WELLBEING = {1: "très mal", 2: "mal", 3: "moyen", 4: "bien", 5: "très bien"}
+
 
 class VisitForm(SavingForm):
     """Log a visit for one person; the proposed actions can be printed right after."""
+
+    announces = ("visits", "planned_contacts")
 
     def __init__(
         self,
@@ -76,6 +84,11 @@ class VisitForm(SavingForm):
         self.wellbeing.setRange(0, int(contract.VISITS.field("wellbeing").maximum or 0))
         self.wellbeing.setSpecialValueText(tr("non évalué"))
         self.wellbeing.setSuffix(tr(" / 5"))
+        self.wellbeing_meaning = QLabel()
+        self.wellbeing_meaning.setAccessibleName(tr("Sens de la note de bien-être"))
+        self.wellbeing_meaning.setWordWrap(True)
+        self.wellbeing.valueChanged.connect(self._show_wellbeing_meaning)
+        self._show_wellbeing_meaning(0)
         self.needs = checkable_list(references["need_kinds"].items(), tr("Besoins repérés"))
         self.needs.setMinimumHeight(120)
         self._all_actions = actions
@@ -119,7 +132,8 @@ class VisitForm(SavingForm):
             (tr("&Résultat :"), "outcome", self.outcome),
             (tr("D&urée :"), "duration_min", self.duration),
             (tr("&Bien-être (1 à 5) :"), "wellbeing", self.wellbeing),
-            (tr("Besoins &repérés :"), "need_ids", self.needs),
+            ("", "wellbeing_meaning", self.wellbeing_meaning),
+            (tr("Beso&ins repérés :"), "need_ids", self.needs),
             (tr("Actions pr&oposées :"), "proposed_action_ids", self.actions),
             (tr("&Suivi :"), "follow_up_on", self.follow_up),
             ("", "follow_up_label", self.follow_up_date),
@@ -132,8 +146,23 @@ class VisitForm(SavingForm):
             self.errors.add_row(form, text, field, widget)
         hint = QLabel(tr("Ctrl+Entrée enregistre la visite. Espace coche un besoin ou une action."))
         hint.setWordWrap(True)
+        # The fields scroll: at 200 % text they are taller than a 768-pixel screen, and the
+        # buttons must stay in view.
+        fields = QWidget()
+        fields.setLayout(form)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(fields)
+        # As wide as the fields want, their scroll bar beside them: a check box does not wrap,
+        # and the form would otherwise squeeze the longest one by the bar's width.
+        scroll.setMinimumWidth(
+            fields.sizeHint().width()
+            + scroll.verticalScrollBar().sizeHint().width()
+            + 2 * scroll.frameWidth()
+        )
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
+        layout.addWidget(scroll, 1)
         layout.addWidget(hint)
         layout.addWidget(self.general_error)
         layout.addWidget(self.buttons)
@@ -142,6 +171,20 @@ class VisitForm(SavingForm):
         self._default_follow_up_kind()
         self._show_follow_up_date()
         self.kind.setFocus()
+
+    @classmethod
+    def for_person(
+        cls, context: UiContext, person: dict[str, Any], parent: QWidget | None = None
+    ) -> VisitForm:
+        """The form as every page opens it: today's catalogue, the time now in Le Havre."""
+        return cls(
+            context.database,
+            context.references,
+            person,
+            context.current_actions,
+            now=QDateTime(context.local_now().replace(tzinfo=None)),
+            parent=parent,
+        )
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
@@ -183,11 +226,19 @@ class VisitForm(SavingForm):
         working day), which the agent can change or clear."""
         if self.outcome.currentData() in visits.NOT_REACHED_OUTCOMES and not self.follow_up.value():
             start = self.occurred_at.dateTime().date().toPython()
-            days = 1
-            while (start + timedelta(days=days)).weekday() >= 5:  # not on a Saturday or Sunday
-                days += 1
-            self.follow_up.setValue(days)
+            self.follow_up.setValue((visits.next_working_day(start) - start).days)
         self._show_follow_up_date()
+
+    def _show_wellbeing_meaning(self, value: int) -> None:
+        """The scale in words, the chosen step first: the same note means the same thing
+        whoever gives it."""
+        scale = tr("1 très mal, 2 mal, 3 moyen, 4 bien, 5 très bien")
+        chosen = WELLBEING.get(value)
+        self.wellbeing_meaning.setText(
+            tr("{value} : {meaning} ({scale})").format(value=value, meaning=chosen, scale=scale)
+            if chosen
+            else tr("Comment va la personne, selon vous ? {scale}.").format(scale=scale)
+        )
 
     def _follow_up_iso(self) -> str | None:
         days = self.follow_up.value()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from PySide6.QtCore import QDateTime, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -24,6 +24,7 @@ from havre_desktop.core import contacts, visits
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import french_datetime, tr
 from havre_desktop.ui.models import PersonSearchModel, VisitJournalModel
+from havre_desktop.ui.operations import Changes
 from havre_desktop.ui.pages.visit_form import VisitForm
 from havre_desktop.ui.widgets import table_view
 
@@ -81,6 +82,8 @@ class VisitsPage(QWidget):
     def __init__(self, context: UiContext) -> None:
         super().__init__()
         self.ctx = context
+        self._shown = False  # the journal is read when its page is first opened
+        context.database.changes.changed.connect(self._changes)
         refs = context.references
         self.period = QComboBox()
         for value, label in PERIODS:
@@ -172,7 +175,14 @@ class VisitsPage(QWidget):
         }
 
     def apply_filters(self) -> None:
+        self._shown = True
         self.model.set_filters(self.current_filters())
+
+    def _changes(self, changes: Changes) -> None:
+        """Once the journal was shown: visits saved here or pulled, names changed, the
+        period's start moved by a new day."""
+        if self._shown and changes.touches("visits", "contacts"):
+            self.apply_filters()
 
     def _activate(self, index: Any) -> None:
         row = self.model.row(index.row())
@@ -187,14 +197,6 @@ class VisitsPage(QWidget):
         self.ctx.database.submit(lambda ws: contacts.get(ws, person_id), self._enter_visit)
 
     def _enter_visit(self, person: dict[str, Any]) -> None:
-        form = VisitForm(
-            self.ctx.database,
-            self.ctx.references,
-            person,
-            self.ctx.current_actions,
-            now=QDateTime(self.ctx.local_now().replace(tzinfo=None)),
-            parent=self,
-        )
+        form = VisitForm.for_person(self.ctx, person, self)
         if form.exec() == QDialog.DialogCode.Accepted and form.saved:
-            self.visit_saved.emit(form.saved)
-            self.model.refresh()
+            self.visit_saved.emit(form.saved)  # the journal follows the announcement

@@ -1,0 +1,99 @@
+"""Alt+letter shortcuts never clash: on every page (with the window's own controls) and in
+every dialog, each underlined letter leads to one control only. With a clash Alt+letter only
+moves the focus between the controls sharing it, and a keyboard user cannot press anything."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections import defaultdict
+from collections.abc import Callable
+
+import pytest
+from PySide6.QtWidgets import QAbstractButton, QDialog, QGroupBox, QLabel, QWidget
+from reportlab.pdfgen.canvas import Canvas
+
+from havre_desktop.ui.pages.consent_form import ConsentForm
+from havre_desktop.ui.pages.handout_dialog import HandoutChoiceDialog
+from havre_desktop.ui.pages.person_form import PersonForm
+from havre_desktop.ui.pages.visit_form import VisitForm
+from havre_desktop.ui.print_preview import PdfPreviewDialog
+from tests.ui.conftest import DemoApp
+
+_MNEMONIC = re.compile(r"&([^&\s])")
+
+
+def mnemonics(root: QWidget) -> dict[str, list[str]]:
+    """Letter → the texts of the visible controls that underline it."""
+    found: dict[str, list[str]] = defaultdict(list)
+    texts: list[str] = []
+    for button in root.findChildren(QAbstractButton):
+        if button.isVisibleTo(root):
+            texts.append(button.text())
+    for label in root.findChildren(QLabel):
+        if label.isVisibleTo(root) and label.buddy() is not None:
+            texts.append(label.text())
+    for box in root.findChildren(QGroupBox):
+        if box.isVisibleTo(root) and (box.isCheckable() or box.focusPolicy()):
+            texts.append(box.title())
+    for text in texts:
+        match = _MNEMONIC.search(text.replace("&&", ""))
+        if match:
+            found[match.group(1).casefold()].append(text)
+    return found
+
+
+def clashes(root: QWidget) -> list[str]:
+    return [
+        f"Alt+{letter.upper()} : {' / '.join(texts)}"
+        for letter, texts in sorted(mnemonics(root).items())
+        if len(texts) > 1
+    ]
+
+
+def test_no_page_has_two_controls_on_one_letter(coordinator_app: DemoApp) -> None:
+    window = coordinator_app.window
+    found: list[str] = []
+    for key in window.page_keys:
+        window.show_page(key)
+        coordinator_app.settle()
+        if key == "persons":
+            window.persons_page.open_fiche(0)
+            coordinator_app.settle()
+        found += [f"[{key}] {c}" for c in clashes(window)]
+    assert not found, "\n".join(found)
+
+
+DIALOGS: dict[str, Callable[[DemoApp], QDialog]] = {
+    "personne": lambda app: PersonForm(app.database, app.window.ctx.references, None),
+    "visite": lambda app: VisitForm.for_person(app.window.ctx, _person(app)),
+    "consentement": lambda app: ConsentForm(app.database, _person(app), app.window.ctx.today),
+    "document": lambda app: HandoutChoiceDialog(app.window.ctx, [], "nord", "Document"),
+    "aperçu": lambda app: PdfPreviewDialog(_pdf(), "Aperçu", "aperçu.pdf"),
+}
+
+
+def _person(app: DemoApp) -> dict[str, object]:
+    (row,) = app.query("SELECT * FROM contacts WHERE kind = 'person' LIMIT 1")
+    return row
+
+
+def _pdf() -> bytes:
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer)
+    canvas.drawString(100, 700, "Aperçu")
+    canvas.save()
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("name", sorted(DIALOGS))
+def test_no_dialog_has_two_controls_on_one_letter(demo_app: DemoApp, name: str) -> None:
+    dialog = DIALOGS[name](demo_app)
+    try:
+        dialog.show()
+        demo_app.settle()
+        assert clashes(dialog) == []
+        assert mnemonics(dialog), "a dialog with no Alt+letter at all is not keyboard-friendly"
+    finally:
+        dialog.close()
+        dialog.deleteLater()
