@@ -5,8 +5,8 @@ QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/sync_screenshots.py [dossier]
 Saves into docs/screenshots/ (or the folder given): the sign-in dialog, the status bar in each
 state (not signed in, changes waiting, syncing with progress, up to date, offline, error) and the
 Synchronisation page with two conflicts between two agents, and with a visit the server
-refused. The server runs from a throwaway folder and is stopped at the end; every person and
-phone number is fictional.
+refused; and a coordinator's Journal d'audit. The server runs from a throwaway folder and is
+stopped at the end; every person and phone number is fictional.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 from PySide6.QtWidgets import QApplication
 
-from havre_desktop.core import contacts, visits
+from havre_desktop.core import agents, contacts, visits
 from havre_desktop.core.clock import Clock
 from havre_desktop.core.profile import ProfileManager
 from havre_desktop.core.workspace import Workspace
@@ -58,10 +58,12 @@ class SlowPushes(httpx.BaseTransport):
         self.inner.close()
 
 
-def profile(folder: Path, name: str) -> tuple[Workspace, ProfileManager, MemoryKeyring]:
+def profile(
+    folder: Path, name: str, role: str = "travailleur-social"
+) -> tuple[Workspace, ProfileManager, MemoryKeyring]:
     """A profile on the real clock (the server refuses clocks more than 5 minutes off)."""
     keyring = MemoryKeyring()
-    ws, manager, _recovery = new_workspace(folder, keyring, clock=Clock(), name=name)
+    ws, manager, _recovery = new_workspace(folder, keyring, clock=Clock(), name=name, role=role)
     return ws, manager, keyring
 
 
@@ -90,6 +92,7 @@ def main() -> int:
         server.start("--log-level", "warning")
         try:
             shoot(app, root, server, out)
+            shoot_audit(app, root, server, out)
         finally:
             server.stop()
     print(f"captures enregistrées dans {out}")
@@ -259,6 +262,67 @@ def shoot(app: QApplication, root: Path, server: ServerProcess, out: Path) -> No
     database.shutdown()
     bruno_ws.store.close()
     window.sync = None  # the change left waiting is fake data: no question on closing
+    window.close()
+
+
+def shoot_audit(app: QApplication, root: Path, server: ServerProcess, out: Path) -> None:
+    """A coordinator's Journal d'audit: who opened, printed or exported which fiche."""
+    from havre_desktop.ui.audit_dialog import AuditDialog
+
+    server.cli(
+        "add-agent",
+        *("--login", "dominique", "--name", "Dominique Exemple", "--role", "coordinateur"),
+        *("--territory", "nord", "--password-stdin"),
+        stdin=PASSWORD + "\n",
+    )
+    ws, manager, keyring = profile(root / "dominique", "Dominique Exemple", "coordinateur")
+    database = DatabaseService(ws)
+    window = MainWindow(build_context(database, load_context_data(ws)), str(root / "dominique"))
+    window.resize(1280, 800)
+    window.show()
+    controller = SyncController.for_store(ws, ws.store.open_another(), manager.profile_id, keyring)
+    window.attach_sync(controller)
+    signed: list[object] = []
+    controller.signed_in.connect(signed.append)
+    controller.sign_in(server.base_url, "dominique", PASSWORD)
+    wait(lambda: bool(signed))
+
+    def sync_once() -> None:
+        done: list[object] = []
+        controller.finished.connect(done.append)
+        controller.sync_now()
+        wait(lambda: bool(done))
+        controller.finished.disconnect()
+
+    sync_once()  # the fiches of her territory
+    opened: list[list[str]] = []
+    database.submit(
+        lambda w: [
+            contacts.open_fiche(w, r["id"])["id"]
+            for r in w.store.query("SELECT id FROM contacts ORDER BY family_name LIMIT 2")
+        ],
+        opened.append,
+    )
+    wait(lambda: bool(opened))
+    sync_once()  # the openings go up
+    # The administration answers a request of access (RGPD art. 15) from the server's shell.
+    server.cli("subject-access", opened[0][1], "--out", str(root / "acces"))
+    names: list[dict[str, str]] = []
+    database.submit(
+        lambda w: {a["id"]: a["display_name"] for a in agents.colleagues(w)}, names.append
+    )
+    wait(lambda: bool(names))
+    dialog = AuditDialog(controller, names[0], "", window)
+    dialog.resize(1150, 520)
+    dialog.load()
+    wait(lambda: dialog.model.rowCount() > 0 and dialog.show_button.isEnabled())
+    dialog.show()
+    app.processEvents()
+    dialog.grab().save(str(out / "journal-audit.png"))
+    dialog.close()
+    controller.shutdown()
+    database.shutdown()
+    window.sync = None
     window.close()
 
 

@@ -232,6 +232,29 @@ def _choices(name: str, label: str, reference: str) -> Field:
 
 
 @dataclass(frozen=True)
+class Privacy:
+    """Fields of a row that its author may keep private.
+
+    When the boolean field ``flag`` is set, ``fields`` reach only the author (the agent named
+    by ``author``) and the roles in ``readers``; every other device that receives the row gets
+    them empty (the rest of the row still travels: colleagues know a visit took place).
+    """
+
+    flag: str
+    author: str
+    fields: tuple[str, ...]
+    readers: frozenset[str]
+
+    def withheld_from(self, row: dict[str, object], agent_id: str, role: str | None) -> bool:
+        """Whether this reader gets the private fields of this row empty."""
+        return (
+            bool(row.get(self.flag))
+            and row.get(self.author) != agent_id
+            and (role not in self.readers)
+        )
+
+
+@dataclass(frozen=True)
 class Table:
     """One synced table.
 
@@ -260,6 +283,7 @@ class Table:
     sample_flag: bool = False
     primary_key: tuple[str, ...] = ("id",)
     personal: bool = False
+    private: Privacy | None = None
 
     def __post_init__(self) -> None:
         names = [f.name for f in self.fields]
@@ -680,6 +704,7 @@ VISITS: Final = Table(
         _text("notes", "Notes", 10000, multiline=True),
         Field("revision", Kind.INTEGER, "Révision", minimum=1, maximum=10000, default="1"),
         *_STAMPS,
+        _flag("notes_private", "Note privée (vous et les coordinateurs)"),
     ),
     Sync.BOTH,
     Policy.REVISION,
@@ -687,6 +712,9 @@ VISITS: Final = Table(
     readers=CARE_ROLES,
     person_column="person_id",
     sample_flag=True,
+    # A private note reaches its author and the coordinators of the person's territory only;
+    # colleagues still receive the visit (continuity), with the note empty.
+    private=Privacy("notes_private", "agent_id", ("notes",), frozenset({COORDINATOR})),
 )
 
 PLANNED_CONTACTS: Final = Table(
@@ -783,7 +811,8 @@ AUDIT_LOG: Final = Table(
     Policy.APPEND,
     writers=ALL_ROLES,
     readers=frozenset(),
-    server_columns=("device_id", "received_at_ms"),
+    # The server's chain (havre_server.audit): position, previous entry's hash, own hash.
+    server_columns=("device_id", "received_at_ms", "chain_seq", "prev_hash", "entry_hash"),
     synced_state=False,
 )
 

@@ -468,3 +468,43 @@ class EraseReply(_Model):
     person_id: Uuid
     removed: dict[str, int]
     audit_id: Uuid
+
+
+class AuditEntryOut(_Model):
+    """One entry of the server's audit log: who did what to which file, when, from which
+    device (ids, codes and counts only)."""
+
+    id: Uuid
+    seq: Annotated[int, Field(ge=1)]
+    at: Annotated[Text, Field(max_length=40)]
+    agent_id: Uuid | None
+    agent_name: ShortText | None
+    device_id: Annotated[Text, Field(max_length=64)] | None
+    event: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,59}$")]
+    entity: Annotated[Text, Field(max_length=60)] | None
+    entity_id: Annotated[Text, Field(max_length=100)] | None
+    detail: dict[str, JsonValue]
+
+
+class AuditPage(_Model):
+    """Entries newest first; ``next_before``: ask ``before=`` it for the older ones (None: no
+    more)."""
+
+    entries: Annotated[list[AuditEntryOut], Field(max_length=500)]
+    next_before: int | None
+
+
+class SubjectAccessSection(_Model):
+    table: Annotated[str, Field(pattern=r"^[a-z_]{1,60}$")]
+    libelle: ShortText
+    lignes: list[dict[str, JsonValue]]
+
+
+class SubjectAccessReply(_Model):
+    """Everything the server holds about one person (RGPD art. 15; see
+    ``havre_common.subject_access``)."""
+
+    format: Annotated[str, Field(max_length=100)]
+    produit_le: Annotated[Text, Field(max_length=40)]
+    personne_id: Uuid
+    sections: Annotated[list[SubjectAccessSection], Field(max_length=100)]

@@ -27,6 +27,21 @@ EVENTS = frozenset(
 )
 
 
+EVENT_LABELS = {
+    "fiche-ouverte": "Fiche ouverte",
+    "impression": "Impression",
+    "export": "Export",
+    "profil-cree": "Profil créé",
+    "profil-deverrouille": "Profil déverrouillé",
+    "profil-recupere": "Profil récupéré",
+    # Written by the server itself.
+    "appareil-revoque": "Appareil révoqué",
+    "effacement-rgpd": "Effacement (RGPD)",
+    "acces-personne": "Accès aux données d'une personne (RGPD)",
+}
+"""What the audit viewer shows for each event (the server's own events included)."""
+
+
 def record(
     ws: Workspace,
     event: str,

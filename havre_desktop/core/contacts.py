@@ -228,6 +228,22 @@ def display_name(contact: dict[str, Any]) -> str:
     return f"{family} {contact.get('given_names') or ''}".strip()
 
 
+def names_of(ws: Workspace, ids: list[str]) -> dict[str, str]:
+    """id → display name of the fiches among these that this device holds (no audit entry:
+    a list of names, not an opened fiche)."""
+    found: dict[str, str] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" for _ in chunk)
+        for row in ws.store.query(
+            "SELECT id, kind, family_name, given_names, organisation_name FROM contacts "
+            f"WHERE id IN ({marks})",
+            tuple(chunk),
+        ):
+            found[str(row["id"])] = display_name(row)
+    return found
+
+
 def list_page(
     ws: Workspace,
     *,

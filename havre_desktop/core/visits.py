@@ -84,6 +84,7 @@ def clean_visit(ws: Workspace, values: dict[str, Any]) -> dict[str, Any]:
         "handout_given": bool(values.get("handout_given")),
         "follow_up_on": check.date(values, "follow_up_on", "Date de suivi", today=ws.clock.today()),
         "notes": check.optional_text(values, "notes"),
+        "notes_private": bool(values.get("notes_private")),
     }
     if row["follow_up_on"] and occurred_at and row["follow_up_on"] < occurred_at[:10]:
         check.fail("follow_up_on", "Date de suivi : elle doit suivre la date de la visite.")
@@ -174,6 +175,18 @@ def correct_visit(ws: Workspace, visit_id: str, changes: dict[str, Any]) -> dict
     with ws.store.transaction():
         ws.update_row("visits", visit_id, edit)
     return get(ws, visit_id)
+
+
+PRIVATE_NOTE_WITHHELD = "Note privée (réservée à son auteur et aux coordinateurs)"
+
+
+def shown_note(visit: dict[str, Any]) -> str:
+    """A visit's note as lists show it: a private note is marked; one the server withheld from
+    this agent (a colleague's private note) says so instead of looking empty."""
+    note = str(visit.get("notes") or "")
+    if not visit.get("notes_private"):
+        return note
+    return f"Privée : {note}" if note else PRIVATE_NOTE_WITHHELD
 
 
 def get(ws: Workspace, visit_id: str) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import JsonValue, ValidationError
@@ -50,6 +50,8 @@ from havre_common.protocol import (
     MAX_PUSH_BATCH,
     PROTOCOL_VERSION,
     AgentInfo,
+    AuditPage,
+    EraseReply,
     LoginRequest,
     MetaReply,
     Mutation,
@@ -57,6 +59,7 @@ from havre_common.protocol import (
     PullReply,
     PushReply,
     PushRequest,
+    SubjectAccessReply,
     version_tuple,
 )
 from havre_desktop import __version__
@@ -90,6 +93,7 @@ from havre_desktop.sync.transport import (
 )
 
 log = logging.getLogger("havre.sync")
+T = TypeVar("T")
 
 # Rows whose pulled states are skipped when older than an acknowledgement (see apply.py);
 # conflicts are resolved through their own rule, reference data is never pushed.
@@ -295,6 +299,36 @@ class SyncEngine:
             return self.tokens.load()
         except KeyringUnavailableError:
             return None
+
+    # -- the server's audit log (coordinators, online) ------------------------------------------
+
+    def audit_entries(self, filters: dict[str, str]) -> AuditPage:
+        """One page of the server's audit log (``entity_id``, ``agent_id``, ``event``,
+        ``since``, ``until``, ``before``, ``limit``); read online, never stored on the device."""
+        wanted = {k: v for k, v in filters.items() if v}
+        return self._online(lambda transport, token: transport.audit(token, wanted))
+
+    def subject_access(self, person_id: str) -> SubjectAccessReply:
+        """Everything the server holds about one person (RGPD art. 15); the server audits it."""
+        return self._online(lambda transport, token: transport.subject_access(token, person_id))
+
+    def erase_person(self, person_id: str, reason: str = "demande-personne") -> EraseReply:
+        """Erase a person on the server (RGPD); her rows leave this device at the next sync."""
+        return self._online(
+            lambda transport, token: transport.erase_person(token, person_id, reason)
+        )
+
+    def _online(self, call: Callable[[Transport, str], T]) -> T:
+        """One request with this device's session (coordinators' online reads)."""
+        url = local.get_meta(self.store, "server_url")
+        token = self._load_token()
+        if not url or not token:
+            raise NotSignedInError()
+        try:
+            with self._transport(url) as transport:
+                return call(transport, token)
+        except RevokedByServer:
+            raise self._wiped(self._now()) from None
 
     # -- status -----------------------------------------------------------------------------
 

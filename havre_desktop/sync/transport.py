@@ -31,6 +31,9 @@ from pydantic import BaseModel, ValidationError
 from havre_common.protocol import (
     API_PREFIX,
     CLIENT_VERSION_HEADER,
+    AuditPage,
+    EraseReply,
+    EraseRequest,
     ErrorBody,
     LoginReply,
     LoginRequest,
@@ -38,6 +41,7 @@ from havre_common.protocol import (
     PullReply,
     PushReply,
     PushRequest,
+    SubjectAccessReply,
 )
 from havre_desktop import KEYRING_SERVICE
 from havre_desktop.core.errors import KeyringUnavailableError
@@ -235,6 +239,30 @@ class Transport:
             token=token,
             params={"cursor": cursor, "limit": str(limit)},
             max_bytes=MAX_PULL_REPLY_BYTES,
+        )
+
+    def audit(self, token: str, filters: dict[str, str]) -> AuditPage:
+        """The server's audit log as a coordinator may read it (newest first, filtered)."""
+        return self._call("GET", "/admin/audit", AuditPage, token=token, params=filters)
+
+    def subject_access(self, token: str, person_id: str) -> SubjectAccessReply:
+        """Everything the server holds about one person (RGPD art. 15), for a coordinator."""
+        return self._call(
+            "GET",
+            f"/admin/persons/{person_id}/access",
+            SubjectAccessReply,
+            token=token,
+            max_bytes=MAX_PULL_REPLY_BYTES,
+        )
+
+    def erase_person(self, token: str, person_id: str, reason: str) -> EraseReply:
+        """RGPD erasure (coordinators of her territory, administrators): always wins."""
+        return self._call(
+            "POST",
+            f"/admin/persons/{person_id}/erase",
+            EraseReply,
+            body=EraseRequest(reason=reason),
+            token=token,
         )
 
     # -- plumbing -------------------------------------------------------------------------

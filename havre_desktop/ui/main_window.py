@@ -230,8 +230,16 @@ class MainWindow(QMainWindow):
         from havre_desktop.ui.pages.persons import PersonsPage
 
         page = PersonsPage(self.ctx)
+        page.audit_requested.connect(self.open_audit)
         page.model.set_search_text("")
         return page
+
+    def open_audit(self, entity_id: str = "") -> None:
+        """The server's audit journal (coordinators, online), filtered on a fiche."""
+        if self.sync_page is None:
+            self.statusBar().showMessage(tr("Journal indisponible : synchronisation non prête."))
+            return
+        self.sync_page.open_audit(entity_id)
 
     def _build_visits(self) -> QWidget:
         from havre_desktop.ui.pages.visits_page import VisitsPage
@@ -370,7 +378,7 @@ class MainWindow(QMainWindow):
         from havre_desktop.ui.sync_widgets import SyncPage, SyncStatusArea
 
         self.sync = sync
-        self.sync_page = SyncPage(sync, self.ctx.now)
+        self.sync_page = SyncPage(sync, self.ctx.now, self.ctx.role)
         position = list(self._builders).index("settings")  # before Paramètres
         self.pages.insertWidget(position, self.sync_page)
         self.navigation.insertItem(position, tr("Synchronisation"))

@@ -28,6 +28,7 @@ from havre_common import contract
 from havre_common.contract import Field, Kind
 from havre_common.french import count
 from havre_common.reference import load_reference
+from havre_desktop.core import agents
 from havre_desktop.core.clock import PARIS
 from havre_desktop.core.errors import HavreError
 from havre_desktop.sync.engine import SyncProgress, SyncReport
@@ -286,10 +287,16 @@ class SyncStatusArea(QWidget):
 class SyncPage(QWidget):
     """Synchronisation: waiting changes, conflicts to settle, refused changes, history."""
 
-    def __init__(self, controller: SyncController, now: Any) -> None:
+    def __init__(self, controller: SyncController, now: Any, role: str | None = None) -> None:
         super().__init__()
         self.controller = controller
         self.now = now
+        self.audit_button = QPushButton(tr("Journal d'au&dit…"))
+        self.audit_button.setToolTip(
+            tr("Qui a ouvert, imprimé ou exporté quelle fiche, quand, depuis quel appareil")
+        )
+        self.audit_button.clicked.connect(lambda: self.open_audit())
+        self.audit_button.setVisible(role in contract.CATALOGUE_ROLES)
         self.account = QLabel()
         self.account.setWordWrap(True)
         self.account.setAccessibleName(tr("Compte"))
@@ -358,6 +365,7 @@ class SyncPage(QWidget):
         top.addWidget(self.account, 1)
         top.addWidget(self.sign_in_button)
         top.addWidget(self.sign_out_button)
+        top.addWidget(self.audit_button)
         conflicts = QGroupBox(tr("Conflits : deux agents ont modifié la même information"))
         conflicts_layout = QVBoxLayout(conflicts)
         conflicts_layout.addWidget(self.conflicts)
@@ -395,6 +403,19 @@ class SyncPage(QWidget):
         controller.retry_scheduled.connect(self._retry_scheduled)
         controller.revoked.connect(self._failed_text)
         self._show_rejected()
+
+    def open_audit(self, entity_id: str = "") -> None:
+        """The server's audit log (coordinators, online), agents named from the directory."""
+        from havre_desktop.ui.audit_dialog import AuditDialog
+
+        def show(names: dict[str, str]) -> None:
+            dialog = AuditDialog(self.controller, names, entity_id, self)
+            dialog.load()
+            dialog.exec()
+
+        self.controller.worker.submit(
+            lambda ws: {a["id"]: a["display_name"] for a in agents.colleagues(ws)}, show
+        )
 
     def open_sign_in(self) -> None:
         SignInDialog(self.controller, self._server_url, self).exec()

@@ -29,7 +29,7 @@ from havre_common.protocol import (
     printable,
 )
 from havre_common.values import normalise_phone
-from havre_server import schema
+from havre_server import audit, schema
 from havre_server.auth import hash_password, now_ms
 from havre_server.changelog import ChangeBuffer, Entry, Ordering, flush
 from havre_server.db import dumps
@@ -410,18 +410,19 @@ def _server_audit(
     detail: dict[str, Any],
 ) -> str:
     audit_id = str(uuid.uuid4())
-    conn.execute(
-        insert(schema.audit_log).values(
-            id=audit_id,
-            at=iso_now(),
-            agent_id=None if actor is None else actor.agent_id,
-            event=event,
-            entity=entity,
-            entity_id=entity_id,
-            detail=dumps(detail),
-            device_id=None if actor is None else actor.device_id,
-            received_at_ms=now_ms(),
-        )
+    audit.append(
+        conn,
+        {
+            "id": audit_id,
+            "at": iso_now(),
+            "agent_id": None if actor is None else actor.agent_id,
+            "event": event,
+            "entity": entity,
+            "entity_id": entity_id,
+            "detail": dumps(detail),
+            "device_id": None if actor is None else actor.device_id,
+            "received_at_ms": now_ms(),
+        },
     )
     return audit_id
 

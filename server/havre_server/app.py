@@ -46,6 +46,7 @@ from havre_common.protocol import (
     AgentCreate,
     AgentOut,
     AgentUpdate,
+    AuditPage,
     CatalogueImport,
     CatalogueImportReply,
     DeviceOut,
@@ -58,8 +59,9 @@ from havre_common.protocol import (
     PullReply,
     PushReply,
     PushRequest,
+    SubjectAccessReply,
 )
-from havre_server import SERVER_VERSION, admin, auth
+from havre_server import SERVER_VERSION, admin, audit, auth, subject_access
 from havre_server.auth import AuthSettings
 from havre_server.changelog import Ordering, head_seq, ordering_from_env
 from havre_server.errors import ApiError, not_found
@@ -72,6 +74,9 @@ from havre_server.push import now_ms
 from havre_server.push import push as do_push
 from havre_server.reference import Reference, load_reference
 from havre_server.scope import Principal
+
+AUDIT_MOMENT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9:.]{2,12}Z?)?$"
+"""``since`` / ``until`` of the audit listing: a date, or a date and time (UTC)."""
 
 log = logging.getLogger("havre.server.http")
 
@@ -529,6 +534,24 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         return admin.import_catalogue(
             engine, p, json.loads(body.model_dump_json()), ref, settings.ordering
         )
+
+    @app.get(f"{API_PREFIX}/admin/audit", responses=ERRORS, tags=["admin"])
+    def list_audit(
+        p: Agent,
+        entity_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9:_.-]{1,100}$")] = None,
+        agent_id: Annotated[str | None, Query(pattern=UUID_PATTERN)] = None,
+        event: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9-]{0,59}$")] = None,
+        since: Annotated[str | None, Query(pattern=AUDIT_MOMENT)] = None,
+        until: Annotated[str | None, Query(pattern=AUDIT_MOMENT)] = None,
+        before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 200,
+    ) -> AuditPage:
+        filters = audit.Filters(entity_id, agent_id, event, since, until, before, limit)
+        return audit.list_entries(engine, p, filters)
+
+    @app.get(f"{API_PREFIX}/admin/persons/{{person_id}}/access", responses=ERRORS, tags=["admin"])
+    def subject_access_export(p: Agent, person_id: AgentPath) -> SubjectAccessReply:
+        return SubjectAccessReply.model_validate(subject_access.for_agent(engine, p, person_id))
 
     @app.post(f"{API_PREFIX}/admin/persons/{{person_id}}/erase", responses=ERRORS, tags=["admin"])
     def erase_person(p: Agent, person_id: AgentPath, body: EraseRequest) -> EraseReply:

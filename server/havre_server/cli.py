@@ -28,7 +28,7 @@ from sqlalchemy import Engine
 
 from havre_common.french import count as french_count
 from havre_common.protocol import VERSION_PATTERN, AgentCreate, AgentUpdate
-from havre_server import SERVER_VERSION, admin, config
+from havre_server import SERVER_VERSION, admin, audit, config, subject_access
 from havre_server.backup import BackupError
 from havre_server.changelog import (
     ACTIVE_DAYS_ENV,
@@ -323,6 +323,27 @@ def _megabytes(size: int) -> str:
     return f"{size / 1e6:.1f} Mo".replace(".", ",")
 
 
+def cmd_audit_verify(args: argparse.Namespace) -> None:
+    engine = prepare(database_url(args))
+    found = audit.verify(engine)
+    if not found.intact:
+        print(found.message(), file=sys.stderr)
+        raise SystemExit(3)
+    print(found.message())
+
+
+def cmd_subject_access(args: argparse.Namespace) -> None:
+    engine = prepare(database_url(args))
+    written = subject_access.export(engine, None, args.person_id, Path(args.out))
+    for path in written:
+        print(f"Écrit : {path}")
+    if len(written) == 1:
+        print(
+            "PDF non produit : reportlab n'est pas installé sur ce serveur "
+            "(pip install 'havre-ensemble-server[pdf]')."
+        )
+
+
 def non_negative(text: str) -> int:
     value = int(text)
     if value < 0:
@@ -446,6 +467,19 @@ def build_parser() -> argparse.ArgumentParser:
     load = sub.add_parser("restore", help="restaurer une sauvegarde dans une base neuve")
     load.add_argument("file", help="fichier de sauvegarde")
     load.set_defaults(func=cmd_restore)
+
+    access = sub.add_parser(
+        "subject-access",
+        help="tout ce que le serveur détient sur une personne (RGPD art. 15) : JSON et PDF",
+    )
+    access.add_argument("person_id")
+    access.add_argument("--out", required=True, help="dossier où écrire les fichiers")
+    access.set_defaults(func=cmd_subject_access)
+
+    sub.add_parser(
+        "audit-verify",
+        help="vérifier la chaîne du journal d'audit (première entrée altérée ou manquante)",
+    ).set_defaults(func=cmd_audit_verify)
     return parser
 
 

@@ -65,7 +65,7 @@ from havre_common.protocol import (
     PushReply,
     PushRequest,
 )
-from havre_server import schema
+from havre_server import audit, schema
 from havre_server.changelog import ChangeBuffer, Entry, Ordering, flush
 from havre_server.db import dumps
 from havre_server.domain import (
@@ -871,13 +871,15 @@ def _up_only(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> Outco
         raise Reject("Une ligne est enregistrée au nom de son auteur : refusé.")
     if spec.table.name == "audit_log":
         cleaned["agent_id"] = p.agent_id
-        cleaned["detail"] = dumps(cleaned.get("detail") or {})
+        detail = cleaned.get("detail") or {}
+        if not audit.detail_is_coded(detail):
+            raise Reject(audit.FREE_TEXT_REFUSED)
+        cleaned["detail"] = dumps(detail)
         if load_row(ctx.conn, spec.table, m.row_id) is not None:
             raise Reject("Identifiant déjà utilisé : refusé.")
-        ctx.conn.execute(
-            insert(spec.table).values(
-                id=m.row_id, **cleaned, device_id=p.device_id, received_at_ms=ctx.now_ms
-            )
+        audit.append(
+            ctx.conn,
+            {"id": m.row_id, **cleaned, "device_id": p.device_id, "received_at_ms": ctx.now_ms},
         )
         return Outcome("applied", 1)
     if not p.has_territory(cleaned["territory_id"]):

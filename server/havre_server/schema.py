@@ -88,6 +88,11 @@ _SERVER_COLUMNS: dict[str, Callable[[], Column[Any]]] = {
     # Which device sent an audit entry (NULL for the server's own) and when.
     "device_id": lambda: Column("device_id", String(64)),
     "received_at_ms": lambda: Column("received_at_ms", BigInteger, nullable=False),
+    # The audit chain (havre_server.audit): position 1, 2, 3… with no gap, the previous
+    # entry's SHA-256 (64 zeros for the first) and the entry's own.
+    "chain_seq": lambda: Column("chain_seq", BigInteger, nullable=False),
+    "prev_hash": lambda: Column("prev_hash", String(64), nullable=False),
+    "entry_hash": lambda: Column("entry_hash", String(64), nullable=False),
 }
 
 
@@ -126,7 +131,7 @@ visits = contract_table(contract.VISITS, Index("visits_person", "person_id"))
 planned_contacts = contract_table(contract.PLANNED_CONTACTS, Index("planned_person", "person_id"))
 reception_encounters = contract_table(contract.RECEPTION_ENCOUNTERS)
 handouts_given = contract_table(contract.HANDOUTS_GIVEN, Index("handouts_person", "person_id"))
-audit_log = contract_table(contract.AUDIT_LOG)
+audit_log = contract_table(contract.AUDIT_LOG, Index("audit_log_chain", "chain_seq", unique=True))
 conflicts = contract_table(contract.CONFLICTS, Index("conflicts_row", "table_name", "row_id"))
 
 # -- agents' accounts, devices and scope (server-only) --------------------------------------

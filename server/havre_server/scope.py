@@ -21,6 +21,11 @@ audience           readers
 ``target``         only the agents listed (a removal sent to one agent, their own agent row)
 =================  =========================================================================
 
+Within an entry, :func:`project` keeps what the reader's role may hold (reception agents: a
+projection) and empties the private fields of a row (``contract.Table.private``: a visit note
+marked private) for anyone but its author and the coordinators; a note made private later is
+sent empty to colleagues at their next pull, which clears it on their devices.
+
 Scope changes are written to the log when they happen (see push/admin): a person moving from
 *sud* to *nord* writes removals scoped to *sud* then full upserts scoped to *nord* for the person
 and every row that depends on her; an agent whose own role or territories change gets
@@ -111,6 +116,9 @@ def project(p: Principal, table: str, fields: dict[str, Any]) -> dict[str, Any]:
         if fields.get("id") == p.agent_id:
             allowed.add("server_account")
         return {k: v for k, v in fields.items() if k in allowed}
+    private = contract.TABLES[table].private if table in contract.TABLES else None
+    if private is not None and private.withheld_from(fields, p.agent_id, p.role):
+        fields = {**fields, **dict.fromkeys(private.fields)}
     if p.role == RECEPTION:
         if table == "contacts":
             return {k: v for k, v in fields.items() if k in RECEPTION_CONTACT_FIELDS}

@@ -640,6 +640,21 @@ def visit_fields(person_id: str, agent_id: str, **overrides: Any) -> dict[str, A
     return fields
 
 
+def audit_mutation(
+    device: Device, entity_id: str, event: str = "fiche-ouverte", entity: str = "contacts"
+) -> dict[str, Any]:
+    """An audit entry as the desktop sends it up (ids only)."""
+    fields = {
+        "at": iso(),
+        "agent_id": device.agent_id,
+        "event": event,
+        "entity": entity,
+        "entity_id": entity_id,
+        "detail": {},
+    }
+    return device.mutation("audit_log", str(uuid.uuid4()), "insert", fields)
+
+
 def new_visit(device: Device, person_id: str, hlc: str | None = None, **overrides: Any) -> str:
     visit_id = str(uuid.uuid4())
     result = device.push(

@@ -15,6 +15,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, inspect, text
 
 from havre_common import contract
+from havre_server import audit
 from havre_server.db import make_engine
 from havre_server.migrations import (
     SchemaTooNewError,
@@ -82,6 +83,29 @@ def test_a_database_at_each_earlier_revision_upgrades_with_its_data(
     assert differences(empty_database) == []
     with empty_database.connect() as conn:
         assert conn.execute(text("SELECT display_name FROM agents")).scalar() == "Agent Fictif"
+
+
+def test_audit_entries_stored_before_the_chain_are_chained_in_the_order_received(
+    empty_database: Engine,
+) -> None:
+    upgrade_to(empty_database, "0003")
+    with empty_database.begin() as conn:
+        for n, received in ((1, 300), (2, 100), (3, 200)):
+            conn.execute(
+                text(
+                    "INSERT INTO audit_log (id, at, agent_id, event, entity, entity_id, detail, "
+                    "device_id, received_at_ms) VALUES (:id, '2026-01-01T00:00:00Z', NULL, "
+                    "'fiche-ouverte', 'contacts', :id, '{}', 'poste', :r)"
+                ),
+                {"id": f"00000000-0000-4000-8000-00000000000{n}", "r": received},
+            )
+    migrate(empty_database)
+    assert differences(empty_database) == []
+    with empty_database.connect() as conn:
+        order = conn.execute(text("SELECT received_at_ms FROM audit_log ORDER BY chain_seq"))
+        assert [r[0] for r in order] == [100, 200, 300]
+    found = audit.verify(empty_database)
+    assert found.intact and found.entries == 3, found.message()
 
 
 def test_a_database_of_the_server_before_alembic_is_taken_over(empty_database: Engine) -> None:

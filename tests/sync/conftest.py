@@ -7,6 +7,7 @@ agents, so tests do not see each other's data except shared reference data and c
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,10 +27,10 @@ from tests.sync.support import Laptop
 MakeLaptop = Callable[..., Laptop]
 
 
-@pytest.fixture(scope="session")
-def sync_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    backend = os.environ.get("HAVRE_SYNC_BACKEND", "sqlite")
-    tmp = tmp_path_factory.mktemp("sync-server")
+@contextlib.contextmanager
+def serving(backend: str, tmp: Path) -> Iterator[ServerProcess]:
+    """A running server on its own database: a SQLite file in ``tmp``, or a PostgreSQL
+    cluster started for it (and stopped after)."""
     cluster: PostgresCluster | None = None
     if backend == "postgresql":
         cluster = PostgresCluster()
@@ -44,6 +45,13 @@ def sync_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
     finally:
         if cluster is not None:
             cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def sync_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    backend = os.environ.get("HAVRE_SYNC_BACKEND", "sqlite")
+    with serving(backend, tmp_path_factory.mktemp("sync-server")) as process:
+        yield process
 
 
 @pytest.fixture(scope="session")

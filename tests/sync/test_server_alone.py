@@ -76,6 +76,10 @@ def test_a_desktop_syncs_with_the_server_installed_alone(
         assert report.pushed == 1
         rows = lone_server.sql("SELECT family_name FROM contacts WHERE id = :id", id=person["id"])
         assert rows == [("Serveurseul",)]
+        # Subject access without reportlab: the JSON file, and a word on the missing PDF.
+        out = lone_server.cli("subject-access", person["id"], "--out", str(tmp_path / "acces"))
+        assert "PDF non produit : reportlab n'est pas installé" in out
+        assert [p.name for p in (tmp_path / "acces").iterdir()] == [f"acces-{person['id']}.json"]
     finally:
         laptop.close()
         world.close()

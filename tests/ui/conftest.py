@@ -146,6 +146,15 @@ class DemoApp:
         self.qtbot.waitUntil(lambda: self.database.pending == 0, timeout=10_000)
         QApplication.processEvents()
 
+    def open_fiche(self, search: str = "lefevre jeanne") -> None:
+        """Search on *Personnes* and open the first fiche found (Jeanne Lefèvre has visits)."""
+        persons = self.window.persons_page
+        persons.search_field.setText(search)
+        persons._search()
+        self.settle()
+        persons.open_fiche(0)
+        self.settle()
+
     def query(self, sql: str, params: tuple[object, ...] = ()) -> list[dict[str, object]]:
         """Read the database through the worker (the thread that owns the connection)."""
         result: list[list[dict[str, object]]] = []

@@ -25,12 +25,7 @@ def test_no_clipped_text_and_every_control_named_on_every_page(
     window.theme.apply(scale)
     window.adapt_to_font()
     demo_app.settle()
-    persons = window.persons_page
-    persons.search_field.setText("lefevre jeanne")
-    persons._search()
-    demo_app.settle()
-    persons.open_fiche(0)
-    demo_app.settle()
+    demo_app.open_fiche()
     problems = []
     for row, name in enumerate(window.page_names):
         window.navigation.setCurrentRow(row)
@@ -62,12 +57,7 @@ def test_every_model_passes_the_model_tester(
     demo_app: DemoApp, qtmodeltester: object, name: str
 ) -> None:
     window = demo_app.window
-    persons = window.persons_page
-    persons.search_field.setText("lefevre jeanne")  # she has a history of visits
-    persons._search()
-    demo_app.settle()
-    persons.open_fiche(0)
-    demo_app.settle()
+    demo_app.open_fiche()
     model = MODELS[name](window)
     demo_app.settle()
     if name != "journee-alertes":  # no alert campaign in the demo data
@@ -141,11 +131,7 @@ def test_archive_removes_the_person_from_the_list(demo_app: DemoApp, dialogs: Di
     from PySide6.QtWidgets import QMessageBox
 
     persons = demo_app.window.persons_page
-    persons.search_field.setText("lefevre jeanne")
-    persons._search()
-    demo_app.settle()
-    persons.open_fiche(0)
-    demo_app.settle()
+    demo_app.open_fiche()
     person_id = persons.current["id"]  # type: ignore[index]
     asked: list[str] = []
 
@@ -308,11 +294,7 @@ def test_unexpected_error_is_logged_and_what_was_typed_is_kept(
 
     log_path = configure_logging(tmp_path / "logs")
     persons = demo_app.window.persons_page
-    persons.search_field.setText("lefevre jeanne")
-    persons._search()
-    demo_app.settle()
-    persons.open_fiche(0)
-    demo_app.settle()
+    demo_app.open_fiche()
 
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("panne simulée")
@@ -357,11 +339,7 @@ def test_inputs_take_the_contracts_limits_and_a_long_note_is_kept_with_a_message
     from havre_desktop.ui.widgets import LengthHint
 
     persons = demo_app.window.persons_page
-    persons.search_field.setText("lefevre jeanne")
-    persons._search()
-    demo_app.settle()
-    persons.open_fiche(0)
-    demo_app.settle()
+    demo_app.open_fiche()
     seen: dict[str, object] = {}
 
     def edit(dialog: QDialog) -> None:
@@ -405,3 +383,36 @@ def test_inputs_take_the_contracts_limits_and_a_long_note_is_kept_with_a_message
     assert seen["error"] == "Notes : texte trop long (10\u202f001 caractères, au plus 10\u202f000)."
     assert seen["kept"] == limit + 1
     assert demo_app.query("SELECT count(*) n FROM visits")[0]["n"] == before
+
+
+def test_a_visit_note_marked_private_is_saved_so_and_shown_as_private(
+    demo_app: DemoApp, dialogs: DialogDriver
+) -> None:
+    """The visit form's "Note privée" box (issue 15): the note is saved marked private (the
+    server then sends it to its author and the coordinators only), and the history says so."""
+    from havre_desktop.ui.pages.visit_form import VisitForm
+
+    persons = demo_app.window.persons_page
+    demo_app.open_fiche()
+    seen: dict[str, str] = {}
+
+    def fill(dialog: QDialog) -> None:
+        assert isinstance(dialog, VisitForm)
+        seen["label"] = dialog.notes_private.text()
+        assert not dialog.notes_private.isChecked()  # shared unless the author says otherwise
+        dialog.notes.setPlainText("Confie des soucis d'argent (note fictive).")
+        dialog.notes_private.setChecked(True)
+        dialog.save()
+
+    dialogs.when(VisitForm, fill)
+    persons.visit_button.click()
+    dialogs.check()
+    demo_app.settle()
+    assert seen["label"] == "Note privée (vous et les coordinateurs)"
+    (saved,) = demo_app.query(
+        "SELECT notes, notes_private FROM visits WHERE notes LIKE 'Confie des soucis%'"
+    )
+    assert saved["notes_private"] == 1
+    model = persons.history_model
+    shown = [model.index(r, 3).data() for r in range(model.rowCount())]
+    assert "Privée : Confie des soucis d'argent (note fictive)." in shown

@@ -18,11 +18,7 @@ def test_handout_from_the_fiche_preview_print_and_record(
     demo_app: DemoApp, dialogs: DialogDriver, tmp_path: Path
 ) -> None:
     persons = demo_app.window.persons_page
-    persons.search_field.setText("lefevre jeanne")
-    persons._search()
-    demo_app.settle()
-    persons.open_fiche(0)
-    demo_app.settle()
+    demo_app.open_fiche()
     person_id = persons.current["id"]  # type: ignore[index]
     printed = tmp_path / "imprime.pdf"
     chosen: list[str] = []

@@ -20,7 +20,7 @@ import httpx
 import pytest
 import trustme
 from PySide6.QtCore import QEvent, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from havre_common.french import long_date
@@ -46,7 +46,16 @@ from havre_desktop.ui.sync_controller import SyncController
 from havre_desktop.ui.sync_widgets import SignInDialog, SyncPage, SyncStatusArea
 from havre_desktop.ui.worker import DatabaseService
 from tests.helpers import MemoryKeyring, new_workspace, person_values
-from tests.server.support import PASSWORD, ServerProcess, World, iso, make_server, started
+from tests.server.support import (
+    PASSWORD,
+    ServerProcess,
+    World,
+    audit_mutation,
+    iso,
+    make_server,
+    started,
+)
+from tests.server.support import new_person as server_person
 from tests.ui.conftest import DemoApp, DialogDriver, Keyboard
 
 Yes = QMessageBox.StandardButton.Yes
@@ -139,6 +148,7 @@ def desks(tmp_path: Path, qtbot: QtBot) -> Iterator[Callable[..., Desk]]:
         *,
         clock_offset: timedelta = timedelta(0),
         parent: Path | None = None,
+        role: str = "travailleur-social",
         **engine_options: Any,
     ) -> Desk:
         folder = (parent or tmp_path) / name
@@ -146,7 +156,7 @@ def desks(tmp_path: Path, qtbot: QtBot) -> Iterator[Callable[..., Desk]]:
         # The server refuses clocks more than 5 minutes off: this profile's clock is now
         # (plus the offset a test asks for).
         ws, manager, _recovery = new_workspace(
-            folder, keyring, territories=["nord"], now=datetime.now(UTC) + clock_offset
+            folder, keyring, role=role, territories=["nord"], now=datetime.now(UTC) + clock_offset
         )
         data = load_context_data(ws)
         sync_store = ws.store.open_another()
@@ -951,6 +961,156 @@ def test_a_refused_visit_stays_readable_with_its_reason_until_the_agent_discards
     qtbot.waitUntil(lambda: model.rowCount() == 0, timeout=10_000)
     assert boxes.seen[-1][0] == "Écarter la modification refusée"
     assert not page.discard_rejected.isEnabled()
+
+
+def test_a_coordinator_reads_the_servers_audit_log_with_filters(
+    qtbot: QtBot, desks: Callable[..., Desk], world: World, dialogs: DialogDriver
+) -> None:
+    """Journal d'audit (issue 15): who opened or printed which file, when, from which device,
+    read online from the server; filters by event and file. Social workers have no such
+    button."""
+    from havre_desktop.ui.audit_dialog import AuditDialog
+
+    worker = world.agent("travailleur-social", ["nord"])
+    person = server_person(worker)
+    for event in ("fiche-ouverte", "impression"):
+        assert worker.push(audit_mutation(worker, person, event))[0]["status"] == "applied"
+    coordinator = desks("coordinateur", role="coordinateur")
+    sign_in(qtbot, coordinator, world.server.base_url, world.create_agent("coordinateur", ["nord"]))
+    sync(qtbot, coordinator)  # the agent directory: names in the journal's filter
+    assert not coordinator.page.audit_button.isHidden()
+    seen: dict[str, Any] = {}
+
+    def read(dialog: QDialog) -> None:
+        assert isinstance(dialog, AuditDialog)
+        qtbot.waitUntil(lambda: dialog.model.rowCount() == 2, timeout=20_000)
+        model = dialog.model
+        rows = [[model.index(r, c).data() for c in range(8)] for r in range(2)]
+        seen["rows"] = rows
+        seen["agents"] = [dialog.agent.itemText(i) for i in range(dialog.agent.count())]
+        dialog.event.setCurrentIndex(dialog.event.findData("impression"))
+        dialog.show_button.click()
+        qtbot.waitUntil(lambda: model.rowCount() == 1, timeout=20_000)
+        seen["printed"] = model.index(0, 2).data()
+        dialog.file.setText(str(uuid.uuid4()))
+        dialog.show_button.click()
+        qtbot.waitUntil(lambda: model.rowCount() == 0, timeout=20_000)
+        seen["none"] = dialog.message.text()
+        dialog.reject()
+
+    dialogs.when(AuditDialog, read, timeout_ms=20_000)
+    coordinator.page.audit_button.click()  # the dialog opens once the directory is read
+    qtbot.waitUntil(lambda: "none" in seen or bool(dialogs.errors), timeout=60_000)
+    dialogs.check()
+    newest, oldest = seen["rows"]
+    assert newest[2] == "Impression" and oldest[2] == "Fiche ouverte"
+    assert oldest[1] == worker.agent["display_name"]
+    assert oldest[3] == "Personnes et organismes" and oldest[4] == "LEFÈVRE Jeanne"
+    assert oldest[5] == person and oldest[6] == worker.device_id and oldest[0]
+    assert worker.agent["display_name"] in seen["agents"]
+    assert seen["printed"] == "Impression"
+    assert seen["none"] == "Aucune entrée pour ces critères."
+
+    social = desks("travailleur")
+    assert social.page.audit_button.isHidden()
+
+
+def test_from_a_fiche_a_coordinator_exports_what_the_server_holds_about_the_person(
+    qtbot: QtBot, desks: Callable[..., Desk], world: World, dialogs: DialogDriver, tmp_path: Path
+) -> None:
+    """RGPD art. 15 from the app: the fiche's *Journal de la fiche…* opens the journal on that
+    file; *Exporter ses données (RGPD)…* writes the server's export (JSON and PDF) where the
+    coordinator chose, and the server records who asked."""
+    from havre_desktop.ui.audit_dialog import AuditDialog
+
+    worker = world.agent("travailleur-social", ["nord"])
+    person = server_person(worker, family_name="Exportable")
+    assert worker.push(audit_mutation(worker, person))[0]["status"] == "applied"
+    coordinator = desks("coordinateur", role="coordinateur")
+    login = world.create_agent("coordinateur", ["nord"])
+    sign_in(qtbot, coordinator, world.server.base_url, login)
+    sync(qtbot, coordinator)
+    coordinator.app.open_fiche("exportable")
+    persons = coordinator.window.persons_page
+    assert persons.current is not None and persons.current["id"] == person
+    seen: dict[str, Any] = {}
+    out = tmp_path / "export"
+
+    def export(dialog: QDialog) -> None:
+        assert isinstance(dialog, AuditDialog)
+        seen["filter"] = dialog.file.text()
+        qtbot.waitUntil(lambda: dialog.model.rowCount() >= 1, timeout=20_000)
+        assert dialog.export_button.isEnabled()
+        dialog.export_to(out)
+        qtbot.waitUntil(lambda: "Export écrit" in dialog.message.text(), timeout=20_000)
+        seen["message"] = dialog.message.text()
+        dialog.reject()
+
+    dialogs.when(AuditDialog, export, timeout_ms=20_000)
+    persons.audit_button.click()
+    qtbot.waitUntil(lambda: "message" in seen or bool(dialogs.errors), timeout=60_000)
+    dialogs.check()
+    assert seen["filter"] == person
+    assert f"acces-{person}.json" in seen["message"] and f"acces-{person}.pdf" in seen["message"]
+    data = json.loads((out / f"acces-{person}.json").read_text("utf-8"))
+    sections = {s["table"]: s["lignes"] for s in data["sections"]}
+    assert sections["contacts"][0]["family_name"] == "Exportable"
+    assert (out / f"acces-{person}.pdf").read_bytes().startswith(b"%PDF")
+    asked = world.server.sql(
+        "SELECT a.login FROM audit_log l JOIN accounts a ON a.agent_id = l.agent_id "
+        "WHERE l.event = 'acces-personne' AND l.entity_id = :p",
+        p=person,
+    )
+    assert [r[0] for r in asked] == [login]
+
+
+def test_a_coordinator_erases_a_person_from_the_app_after_confirming(
+    qtbot: QtBot,
+    desks: Callable[..., Desk],
+    world: World,
+    dialogs: DialogDriver,
+    boxes: MessageBoxes,
+) -> None:
+    """RGPD erasure from the app (online, coordinator): a confirmation that names her, then
+    she is gone from the server and from this desktop; the audit keeps her id only."""
+    from havre_desktop.ui.audit_dialog import AuditDialog
+
+    worker = world.agent("travailleur-social", ["nord"])
+    person = server_person(worker, family_name="Effacable")
+    assert worker.push(audit_mutation(worker, person))[0]["status"] == "applied"
+    coordinator = desks("coordinateur", role="coordinateur")
+    sign_in(qtbot, coordinator, world.server.base_url, world.create_agent("coordinateur", ["nord"]))
+    sync(qtbot, coordinator)
+    assert coordinator.query("SELECT count(*) n FROM contacts WHERE id = ?", (person,))[0]["n"]
+    seen: dict[str, str] = {}
+
+    def erase(dialog: QDialog) -> None:
+        assert isinstance(dialog, AuditDialog)
+        qtbot.waitUntil(lambda: dialog.model.rowCount() == 1, timeout=20_000)
+        boxes.answer(Yes)
+        dialog.erase_button.click()
+        qtbot.waitUntil(lambda: "Personne effacée" in dialog.message.text(), timeout=20_000)
+        seen["message"] = dialog.message.text()
+        dialog.reject()
+
+    dialogs.when(AuditDialog, erase, timeout_ms=20_000)
+    coordinator.window.open_audit(person)
+    qtbot.waitUntil(lambda: "message" in seen or bool(dialogs.errors), timeout=60_000)
+    dialogs.check()
+    (title, question) = boxes.seen[0]
+    assert title == "Effacer la personne (RGPD)" and "EFFACABLE Jeanne" in question
+    assert "irréversible" in question
+    assert world.server.sql("SELECT count(*) FROM contacts WHERE id = :p", p=person)[0][0] == 0
+    qtbot.waitUntil(lambda: not coordinator.controller.running, timeout=30_000)
+    coordinator.app.settle()
+    assert coordinator.query("SELECT count(*) n FROM contacts WHERE id = ?", (person,)) == [
+        {"n": 0}
+    ]
+    events = world.server.sql(
+        "SELECT event FROM audit_log WHERE entity_id = :p ORDER BY chain_seq", p=person
+    )
+    assert [r[0] for r in events] == ["fiche-ouverte", "effacement-rgpd"]
+    assert "intègre" in world.server.cli("audit-verify")
 
 
 # -- a whole working day, then midnight (issue 12) ----------------------------------------

@@ -66,6 +66,7 @@ class PersonsPage(QWidget):
 
     fiche_shown = Signal(str)
     visit_saved = Signal(dict)
+    audit_requested = Signal(str)  # a fiche's id: its audit journal (coordinators)
 
     def __init__(self, context: UiContext) -> None:
         super().__init__()
@@ -117,6 +118,12 @@ class PersonsPage(QWidget):
         archivists = contract.CONTACTS.field("archived").writers
         may_archive = archivists is None or context.role in archivists
         self.archive_button.setVisible(may_archive)
+        # Coordinators: who opened, printed, exported this fiche; its RGPD export (online).
+        may_audit = context.role in contract.CATALOGUE_ROLES
+        self.audit_button = QPushButton(tr("&Journal de la fiche…"))
+        self.audit_button.setAccessibleName(tr("Journal d'audit de la fiche"))
+        self.audit_button.clicked.connect(self._ask_audit)
+        self.audit_button.setVisible(may_audit)
         for button in self._fiche_buttons():
             button.setEnabled(False)
         self.history_model: RowsModel[dict[str, Any]] = RowsModel(
@@ -124,7 +131,7 @@ class PersonsPage(QWidget):
                 (tr("Date"), lambda r: french_datetime(r.get("occurred_at"))),
                 (tr("Type"), lambda r: refs["visit_kinds"].get(r.get("kind") or "", "")),
                 (tr("Résultat"), lambda r: refs["visit_outcomes"].get(r.get("outcome") or "", "")),
-                (tr("Notes"), lambda r: r.get("notes") or ""),
+                (tr("Notes"), visits.shown_note),
             ]
         )
         self.history = table_view(tr("Historique des visites"))
@@ -158,6 +165,7 @@ class PersonsPage(QWidget):
         not_for_this_role = {
             self.visit_button: not context.may_see_visits,
             self.archive_button: not may_archive,
+            self.audit_button: not may_audit,
         }
         shown_buttons = [b for b in self._fiche_buttons() if not not_for_this_role.get(b)]
         for position, button in enumerate(shown_buttons):
@@ -314,7 +322,12 @@ class PersonsPage(QWidget):
             self.print_button,
             self.consent_button,
             self.archive_button,
+            self.audit_button,
         )
+
+    def _ask_audit(self) -> None:
+        if self.current:
+            self.audit_requested.emit(str(self.current["id"]))
 
     # -- printing ---------------------------------------------------------------------
 

@@ -119,6 +119,11 @@ class VisitForm(SavingForm):
         self.notes.setTabChangesFocus(True)
         self.notes.setAccessibleName(tr("Notes"))
         self.notes.setMaximumHeight(110)
+        self.notes_private = QCheckBox(tr("Note privée (vous et les coordinateurs)"))
+        self.notes_private.setAccessibleName(tr("Note privée"))
+        self.notes_private.setToolTip(
+            tr("Vos collègues reçoivent la visite sans la note ; l'accueil, aucune visite.")
+        )
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         for text, field, widget in (
@@ -136,6 +141,7 @@ class VisitForm(SavingForm):
             (tr("&Motif du suivi :"), "follow_up_reason", self.follow_up_reason),
             (tr("Document :"), "handout_given", self.handout),
             (tr("&Notes :"), "notes", self.notes),
+            ("", "notes_private", self.notes_private),
         ):
             self.errors.add_row(form, text, field, widget)
         hint = QLabel(tr("Ctrl+Entrée enregistre la visite. Espace coche un besoin ou une action."))
@@ -148,6 +154,13 @@ class VisitForm(SavingForm):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(fields)
+        # As wide as the fields want, their scroll bar beside them: a check box does not wrap,
+        # and the form would otherwise squeeze the longest one by the bar's width.
+        scroll.setMinimumWidth(
+            fields.sizeHint().width()
+            + scroll.verticalScrollBar().sizeHint().width()
+            + 2 * scroll.frameWidth()
+        )
         layout = QVBoxLayout(self)
         layout.addWidget(scroll, 1)
         layout.addWidget(hint)
@@ -263,6 +276,7 @@ class VisitForm(SavingForm):
             "follow_up_reason": self.follow_up_reason.text(),
             "handout_given": self.handout.isChecked(),
             "notes": self.notes.toPlainText(),
+            "notes_private": self.notes_private.isChecked(),
         }
 
     def save_job(self) -> Callable[[Workspace], dict[str, Any]]:

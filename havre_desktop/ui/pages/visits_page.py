@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from havre_common.french import count
-from havre_desktop.core import contacts
+from havre_desktop.core import contacts, visits
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import french_datetime, tr
 from havre_desktop.ui.models import PersonSearchModel, VisitJournalModel
@@ -140,7 +140,7 @@ class VisitsPage(QWidget):
                     tr("Territoire"),
                     lambda r: refs["territories"].get(r.get("territory_id") or "", ""),
                 ),
-                (tr("Notes"), lambda r: r.get("notes") or ""),
+                (tr("Notes"), visits.shown_note),
             ],
         )
         self.table = table_view(tr("Journal des visites"))
