@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from havre_common import contract
+from havre_common.french import count
 from havre_common.protocol import UUID_PATTERN, AuditPage, EraseReply, SubjectAccessReply
 from havre_common.subject_access import write_pdf
 from havre_desktop.core import contacts
@@ -73,10 +74,10 @@ class AuditDialog(QDialog):
         self.agent.addItem(tr("Tous les agents"), "")
         for agent_id, name in sorted(agents.items(), key=lambda item: item[1]):
             self.agent.addItem(name, agent_id)
-        self.event = QComboBox()
-        self.event.addItem(tr("Tous les évènements"), "")
+        self.event_kind = QComboBox()
+        self.event_kind.addItem(tr("Tous les évènements"), "")
         for code, label in EVENT_LABELS.items():
-            self.event.addItem(tr(label), code)
+            self.event_kind.addItem(tr(label), code)
         self.since, self.until = QDateEdit(), QDateEdit()
         for field in (self.since, self.until):
             field.setCalendarPopup(True)
@@ -121,7 +122,7 @@ class AuditDialog(QDialog):
         form = QFormLayout()
         form.addRow(tr("&Fiche :"), self.file)
         form.addRow(tr("A&gent :"), self.agent)
-        form.addRow(tr("&Évènement :"), self.event)
+        form.addRow(tr("&Évènement :"), self.event_kind)
         dates = QHBoxLayout()
         dates.addWidget(self.since)
         to = QLabel(tr("a&u"))
@@ -155,7 +156,7 @@ class AuditDialog(QDialog):
         found = {
             "entity_id": self.file.text().strip(),
             "agent_id": str(self.agent.currentData() or ""),
-            "event": str(self.event.currentData() or ""),
+            "event": str(self.event_kind.currentData() or ""),
             "limit": str(PAGE),
         }
         if self.since.date() != NO_DATE:
@@ -175,10 +176,14 @@ class AuditDialog(QDialog):
 
         def job(ws: Workspace) -> tuple[AuditPage, dict[str, str]]:
             page = engine.audit_entries(filters)
-            ids = sorted({e.entity_id for e in page.entries if e.entity == "contacts"} - {None})
-            return page, contacts.names_of(ws, [str(i) for i in ids])
+            ids = sorted(
+                {str(e.entity_id) for e in page.entries if e.entity == "contacts" and e.entity_id}
+            )
+            return page, contacts.names_of(ws, ids)
 
-        self.controller.worker.submit(job, lambda found: self._shown(*found, older), self._failed)
+        self.controller.worker.submit(
+            job, lambda found: self._shown(found[0], found[1], older), self._failed
+        )
 
     def _shown(self, page: AuditPage, names: dict[str, str], older: bool) -> None:
         self.names.update(names)
@@ -192,7 +197,11 @@ class AuditDialog(QDialog):
         self.message.setText(
             tr("Aucune entrée pour ces critères.")
             if not shown
-            else tr("{n} entrée(s) affichée(s), les plus récentes d'abord.").format(n=shown)
+            else count(
+                shown,
+                tr("{n} entrée affichée, les plus récentes d'abord."),
+                tr("{n} entrées affichées, les plus récentes d'abord."),
+            )
         )
 
     def _failed(self, error: Exception) -> None:
@@ -234,7 +243,11 @@ class AuditDialog(QDialog):
         def done(reply: EraseReply) -> None:
             removed = sum(reply.removed.values())
             self.message.setText(
-                tr("Personne effacée : {n} ligne(s) supprimée(s) partout.").format(n=removed)
+                count(
+                    removed,
+                    tr("Personne effacée : {n} ligne supprimée partout."),
+                    tr("Personne effacée : {n} lignes supprimées partout."),
+                )
             )
             self.controller.sync_now()  # her rows leave this device now
             self._file_changed()

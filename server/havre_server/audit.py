@@ -41,6 +41,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, insert, or_, select, text
 
 from havre_common import contract
+from havre_common.french import count
 from havre_common.protocol import AuditEntryOut, AuditPage
 from havre_server import schema
 from havre_server.db import is_postgres
@@ -128,7 +129,9 @@ class Verification:
         if not self.entries:
             return "Journal d'audit vide."
         return (
-            f"Journal d'audit intègre : {self.entries} entrée(s) chaînée(s) ; "
+            "Journal d'audit intègre : "
+            + count(self.entries, "{n} entrée chaînée", "{n} entrées chaînées")
+            + " ; "
             f"tête n° {self.head_seq}, empreinte {self.head_hash}."
         )
 

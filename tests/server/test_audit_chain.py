@@ -95,7 +95,7 @@ def test_entries_of_devices_and_of_the_server_form_one_chain(world: World) -> No
         assert after.prev_hash == before.entry_hash
     intact, out = _verify(world.server)
     assert intact, out
-    assert "6 entrée(s)" in out and chain[-1].entry_hash in out
+    assert "6 entrées chaînées" in out and chain[-1].entry_hash in out
     # Erasure kept the chain: the entries naming her stay, by id only, nothing of her content.
     about_her = world.server.sql("SELECT event FROM audit_log WHERE entity_id = :i", i=erased)
     assert sorted(r.event for r in about_her) == ["effacement-rgpd", "fiche-ouverte"]
@@ -178,7 +178,7 @@ def test_concurrent_pushes_keep_one_chain(world: World) -> None:
     assert failures == []
     intact, out = _verify(server)
     assert intact, out
-    assert "96 entrée(s)" in out
+    assert "96 entrées chaînées" in out
 
 
 def test_an_entry_with_free_text_is_refused_and_leaves_no_link(world: World) -> None:

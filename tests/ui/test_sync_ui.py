@@ -988,7 +988,7 @@ def test_a_coordinator_reads_the_servers_audit_log_with_filters(
         rows = [[model.index(r, c).data() for c in range(8)] for r in range(2)]
         seen["rows"] = rows
         seen["agents"] = [dialog.agent.itemText(i) for i in range(dialog.agent.count())]
-        dialog.event.setCurrentIndex(dialog.event.findData("impression"))
+        dialog.event_kind.setCurrentIndex(dialog.event_kind.findData("impression"))
         dialog.show_button.click()
         qtbot.waitUntil(lambda: model.rowCount() == 1, timeout=20_000)
         seen["printed"] = model.index(0, 2).data()
