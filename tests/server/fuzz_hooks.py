@@ -34,7 +34,7 @@ import schemathesis
 from pydantic import BaseModel, ValidationError
 
 from havre_common import contract, validation
-from havre_common.contract import Kind
+from havre_common.contract import Kind, Policy
 from havre_common.hlc import Timestamp
 from havre_common.protocol import MAX_PULL_LIMIT, AgentCreate, AgentUpdate, EraseRequest
 
@@ -111,6 +111,8 @@ def contract_verdict(mutation: Any, role: str | None) -> str:
     if op not in ("insert", "update", "delete"):
         return "malformed"
     if op == "delete":
+        if table.policy is Policy.REVISION:  # created once, then revised: never deleted
+            return "revision-not-deleted"
         return "valid" if set(values) <= {"deleted", "updated_at"} else "invalid-values"
     if op == "insert":
         values["id"] = mutation.get("row_id")
