@@ -1164,7 +1164,8 @@ def test_a_working_day_then_midnight_without_a_restart(
     persons.open_person(rose_id)
     qtbot.waitUntil(lambda: persons.current is not None and persons.current["id"] == rose_id)
     assert "(79 ans)" in persons.fiche.toPlainText()
-    visit_time = datetime.combine(today, time(9, 30), PARIS)
+    # Now (not 9:30: run just after midnight, 9:30 would be in the future and refused).
+    visit_time = window.ctx.local_now().replace(second=0, microsecond=0)
     save(
         qtbot,
         desk,
