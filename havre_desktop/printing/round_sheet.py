@@ -59,7 +59,7 @@ def round_sheet_pdf(day: date, agent_name: str, stops: Sequence[RoundStop]) -> b
         texts = [cell(stop.name, bold), cell(where), cell(stop.phones), cell(what)]
         table_rows.append([_tick_box(), _tick_box(), *texts])
     width = landscape(A4)[0] - 2 * MARGIN
-    widths = [14 * mm, 18 * mm, 50 * mm, 80 * mm, 40 * mm]
+    widths = [14 * mm, 22 * mm, 50 * mm, 80 * mm, 40 * mm]  # "Absent" on one line
     widths.append(width - sum(widths))
     table = Table(table_rows, colWidths=widths, repeatRows=1, hAlign="LEFT")
     table.setStyle(
