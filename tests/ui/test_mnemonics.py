@@ -13,6 +13,8 @@ import pytest
 from PySide6.QtWidgets import QAbstractButton, QDialog, QGroupBox, QLabel, QWidget
 from reportlab.pdfgen.canvas import Canvas
 
+from havre_common.protocol import AgentOut
+from havre_desktop.ui.pages.admin_pages import AgentDialog, PasswordDialog
 from havre_desktop.ui.pages.consent_form import ConsentForm
 from havre_desktop.ui.pages.handout_dialog import HandoutChoiceDialog
 from havre_desktop.ui.pages.person_form import PersonForm
@@ -70,7 +72,21 @@ DIALOGS: dict[str, Callable[[DemoApp], QDialog]] = {
     "consentement": lambda app: ConsentForm(app.database, _person(app), app.window.ctx.today),
     "document": lambda app: HandoutChoiceDialog(app.window.ctx, [], "nord", "Document"),
     "aperçu": lambda app: PdfPreviewDialog(_pdf(), "Aperçu", "aperçu.pdf"),
+    "nouvel agent": lambda app: AgentDialog(app.window.ctx, None, None),
+    "modifier l'agent": lambda app: AgentDialog(app.window.ctx, None, _agent()),
+    "mot de passe": lambda app: PasswordDialog("Mot de passe", "Le voici :", "c.m", "abcd-efgh"),
 }
+
+
+def _agent() -> AgentOut:
+    return AgentOut(
+        id="6f1c1e0a-4a51-4c1e-9d3c-1a2b3c4d5e6f",
+        login="c.martin",
+        display_name="Camille Martin",
+        role="travailleur-social",
+        territory_ids=["nord"],
+        disabled=False,
+    )
 
 
 def _person(app: DemoApp) -> dict[str, object]:
