@@ -93,6 +93,7 @@ def main() -> int:
         try:
             shoot(app, root, server, out)
             shoot_audit(app, root, server, out)
+            shoot_admin(app, root, server, out)
         finally:
             server.stop()
     print(f"captures enregistrées dans {out}")
@@ -324,6 +325,81 @@ def shoot_audit(app: QApplication, root: Path, server: ServerProcess, out: Path)
     database.shutdown()
     window.sync = None
     window.close()
+
+
+TEAM = [
+    ("a.lemoine", "Alix Lemoine", "travailleur-social", "PC-CCAS-NORD-07"),
+    ("m.durand", "Martine Durand-Vasseur", "travailleur-social", "PORTABLE-NORD-12"),
+    ("s.benali", "Sami Benali", "accueil", "ACCUEIL-MAIRIE-ANNEXE-2"),
+    ("j.petit", "Jo Petit", "travailleur-social", "PORTABLE-NORD-03"),
+]
+
+
+def shoot_admin(app: QApplication, root: Path, server: ServerProcess, out: Path) -> None:
+    """Équipe and Appareils of a coordinator, at 100 % and 200 % text size: agents with their
+    role and territories (one account disabled), devices with their last sync (one revoked)."""
+    from havre_desktop.ui.pages.admin_pages import DevicesPage, TeamPage
+
+    world = World(server)
+    for login, name, role, label in TEAM:
+        server.cli(
+            "add-agent",
+            *("--login", login, "--name", name, "--role", role, "--territory", "nord"),
+            *("--phone", "02 61 91 00 1" + str(len(label) % 10), "--password-stdin"),
+            stdin=PASSWORD + "\n",
+        )
+        reply = world.client.post(
+            "/api/v1/session",
+            json={
+                "login": login,
+                "password": PASSWORD,
+                "device_id": uuid.uuid4().hex,
+                "device_label": label,
+                "client_version": "0.1.0",
+            },
+        )
+        reply.raise_for_status()
+    world.close()
+    server.cli("disable-agent", "j.petit")
+    lost = next(d for d in _devices(server) if d["login"] == "m.durand")
+    server.cli("revoke-device", lost["device_id"])
+    ws, manager, keyring = profile(root / "dominique-admin", "Dominique Exemple", "coordinateur")
+    database = DatabaseService(ws)
+    window = MainWindow(
+        build_context(database, load_context_data(ws)), str(root / "dominique-admin")
+    )
+    window.resize(1280, 800)
+    window.show()
+    controller = SyncController.for_store(ws, ws.store.open_another(), manager.profile_id, keyring)
+    window.attach_sync(controller)
+    signed: list[object] = []
+    controller.signed_in.connect(signed.append)
+    controller.sign_in(server.base_url, "dominique", PASSWORD)
+    wait(lambda: bool(signed))
+    assert window.theme is not None
+    for scale in (100, 200):
+        window.theme.apply(scale)
+        window.adapt_to_font()
+        for key, name in (("team", "equipe"), ("devices", "appareils")):
+            page = window.show_page(key)
+            assert isinstance(page, TeamPage | DevicesPage)
+            wait(lambda page=page: not page.loading and page.model.rowCount() > 0)
+            page.table.selectRow(1)  # an agent (a device) the coordinator manages
+            window.resize(1280, 800)  # a laptop's screen (the status bar may ask for more)
+            app.processEvents()
+            window.grab().save(str(out / f"{name}-{scale}.png"))
+    window.theme.apply(100)
+    controller.shutdown()
+    database.shutdown()
+    window.sync = None
+    window.close()
+
+
+def _devices(server: ServerProcess) -> list[dict[str, Any]]:
+    import json
+
+    found: list[dict[str, Any]] = json.loads(server.cli("list-devices"))
+    return found
 
 
 if __name__ == "__main__":

@@ -214,7 +214,8 @@ def _yes_no(tick: Callable[[AgentOut], bool]) -> Callable[[AgentOut], str]:
 def _agent_cell(agent: AgentOut) -> str:
     """Name, then login and work phone on the next line (one column: nothing runs off the
     side at 200 % text size)."""
-    second = " · ".join(part for part in (agent.login, agent.work_phone) if part)
+    phone = agent.work_phone.replace(" ", "\u00a0") if agent.work_phone else None  # one piece
+    second = " · ".join(part for part in (agent.login, phone) if part)
     return f"{agent.display_name}\n{second}" if second else agent.display_name
 
 
@@ -292,18 +293,20 @@ class TeamPage(_OnlinePage):
         self.reset_button = QPushButton(tr("Ré&initialiser le mot de passe…"))
         self.reset_button.clicked.connect(self.reset_password)
         buttons = QHBoxLayout()
-        for button in (
-            self.refresh_button,
-            self.new_button,
-            self.edit_button,
-            self.disable_button,
-            self.reset_button,
-        ):
-            buttons.addWidget(button)
+        buttons.addWidget(self.refresh_button)
+        buttons.addWidget(self.new_button)
         buttons.addStretch(1)
+        # What applies to the agent chosen in the list, on its own line (the window stays
+        # within a 1366-pixel laptop screen at 200 % text size).
+        chosen = QHBoxLayout()
+        chosen.addWidget(QLabel(tr("Agent choisi :")))
+        for button in (self.edit_button, self.disable_button, self.reset_button):
+            chosen.addWidget(button)
+        chosen.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.intro)
         layout.addLayout(buttons)
+        layout.addLayout(chosen)
         layout.addWidget(self.message)
         layout.addWidget(self.error)
         layout.addWidget(self.table, 1)
@@ -704,10 +707,8 @@ class DevicesPage(_OnlinePage):
             [
                 (tr("Appareil"), _device_cell),
                 (tr("Agent"), lambda d: f"{self.names.get(d.agent_id, '')}\n{d.login}".strip()),
-                (
-                    tr("Dernière synchronisation"),
-                    lambda d: last_sync_text(d.last_sync_at_ms, context.now()),
-                ),
+                # Its last sync or sign-in (a short title: the login beside it must fit at 200 %).
+                (tr("Dernier contact"), lambda d: last_sync_text(d.last_sync_at_ms, context.now())),
                 (tr("État"), self._state),
             ]
         )
@@ -759,6 +760,7 @@ class DevicesPage(_OnlinePage):
         def shown(found: tuple[list[DeviceOut], list[AgentOut]]) -> None:
             devices, agents = found
             self.loading = False
+            keep = self.current.device_id if self.current is not None else None
             self.names = {a.id: a.display_name for a in agents}
             self.model.set_rows(
                 sorted(
@@ -771,6 +773,9 @@ class DevicesPage(_OnlinePage):
                 )
             )
             fit_columns(self.table, self.STRETCHED)
+            for row, device in enumerate(self.model.rows):
+                if device.device_id == keep:
+                    self.table.selectRow(row)
             active = sum(1 for d in devices if d.revoked_at_ms is None)
             self.message.setText(
                 then or count(active, tr("{n} appareil actif."), tr("{n} appareils actifs."))
