@@ -266,6 +266,24 @@ def shoot(app: QApplication, root: Path, server: ServerProcess, out: Path) -> No
     window.close()
 
 
+def coordinator_window(
+    folder: Path, server: ServerProcess
+) -> tuple[MainWindow, SyncController, DatabaseService]:
+    """Dominique's window on a new profile in `folder`, signed in to the server."""
+    ws, manager, keyring = profile(folder, "Dominique Exemple", "coordinateur")
+    database = DatabaseService(ws)
+    window = MainWindow(build_context(database, load_context_data(ws)), str(folder))
+    window.resize(1280, 800)
+    window.show()
+    controller = SyncController.for_store(ws, ws.store.open_another(), manager.profile_id, keyring)
+    window.attach_sync(controller)
+    signed: list[object] = []
+    controller.signed_in.connect(signed.append)
+    controller.sign_in(server.base_url, "dominique", PASSWORD)
+    wait(lambda: bool(signed))
+    return window, controller, database
+
+
 def shoot_audit(app: QApplication, root: Path, server: ServerProcess, out: Path) -> None:
     """A coordinator's Journal d'audit: who opened, printed or exported which fiche."""
     from havre_desktop.ui.audit_dialog import AuditDialog
@@ -276,17 +294,7 @@ def shoot_audit(app: QApplication, root: Path, server: ServerProcess, out: Path)
         *("--territory", "nord", "--password-stdin"),
         stdin=PASSWORD + "\n",
     )
-    ws, manager, keyring = profile(root / "dominique", "Dominique Exemple", "coordinateur")
-    database = DatabaseService(ws)
-    window = MainWindow(build_context(database, load_context_data(ws)), str(root / "dominique"))
-    window.resize(1280, 800)
-    window.show()
-    controller = SyncController.for_store(ws, ws.store.open_another(), manager.profile_id, keyring)
-    window.attach_sync(controller)
-    signed: list[object] = []
-    controller.signed_in.connect(signed.append)
-    controller.sign_in(server.base_url, "dominique", PASSWORD)
-    wait(lambda: bool(signed))
+    window, controller, database = coordinator_window(root / "dominique", server)
 
     def sync_once() -> None:
         done: list[object] = []
@@ -338,7 +346,13 @@ TEAM = [
 def shoot_admin(app: QApplication, root: Path, server: ServerProcess, out: Path) -> None:
     """Équipe and Appareils of a coordinator, at 100 % and 200 % text size: agents with their
     role and territories (one account disabled), devices with their last sync (one revoked)."""
-    from havre_desktop.ui.pages.admin_pages import DevicesPage, TeamPage
+    from havre_common.passwords import one_time_password
+    from havre_desktop.ui.pages.admin_pages import (
+        AgentDialog,
+        DevicesPage,
+        PasswordDialog,
+        TeamPage,
+    )
 
     world = World(server)
     for login, name, role, label in TEAM:
@@ -363,19 +377,7 @@ def shoot_admin(app: QApplication, root: Path, server: ServerProcess, out: Path)
     server.cli("disable-agent", "j.petit")
     lost = next(d for d in _devices(server) if d["login"] == "m.durand")
     server.cli("revoke-device", lost["device_id"])
-    ws, manager, keyring = profile(root / "dominique-admin", "Dominique Exemple", "coordinateur")
-    database = DatabaseService(ws)
-    window = MainWindow(
-        build_context(database, load_context_data(ws)), str(root / "dominique-admin")
-    )
-    window.resize(1280, 800)
-    window.show()
-    controller = SyncController.for_store(ws, ws.store.open_another(), manager.profile_id, keyring)
-    window.attach_sync(controller)
-    signed: list[object] = []
-    controller.signed_in.connect(signed.append)
-    controller.sign_in(server.base_url, "dominique", PASSWORD)
-    wait(lambda: bool(signed))
+    window, controller, database = coordinator_window(root / "dominique-admin", server)
     assert window.theme is not None
     for scale in (100, 200):
         window.theme.apply(scale)
@@ -389,6 +391,28 @@ def shoot_admin(app: QApplication, root: Path, server: ServerProcess, out: Path)
             app.processEvents()
             window.grab().save(str(out / f"{name}-{scale}.png"))
     window.theme.apply(100)
+    # The agent's dialog (as Modifier… opens it) and a password shown once.
+    team = window.show_page("team")
+    assert isinstance(team, TeamPage)
+    wait(lambda: not team.loading and team.current is not None)
+    agent = team.current
+    assert agent is not None
+    dialog = AgentDialog(window.ctx, controller.worker, controller.engine, agent, window)
+    dialog.show()
+    app.processEvents()
+    dialog.grab().save(str(out / "equipe-agent.png"))
+    dialog.close()
+    shown = PasswordDialog(
+        "Nouveau mot de passe",
+        f"Le nouveau mot de passe de {agent.display_name}, à lui transmettre :",
+        agent.login or "",
+        one_time_password(),
+        window,
+    )
+    shown.show()
+    app.processEvents()
+    shown.grab().save(str(out / "equipe-mot-de-passe.png"))
+    shown.close()
     controller.shutdown()
     database.shutdown()
     window.sync = None

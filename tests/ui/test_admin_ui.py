@@ -219,7 +219,9 @@ def test_a_coordinator_creates_an_agent_whose_initial_password_works(
         ]
         dialog.login.setText("Pas Valide!")
         dialog.save()
-        seen["refused"] = dialog.general_error.text()
+        under_login = dialog.errors.labels["login"]
+        qtbot.waitUntil(under_login.isVisible, timeout=10_000)
+        seen["refused"] = under_login.text()
         dialog.login.setText(login)
         dialog.name.setText("Noé Exemple")
         dialog.role.setCurrentIndex(dialog.role.findData("accueil"))
@@ -238,7 +240,7 @@ def test_a_coordinator_creates_an_agent_whose_initial_password_works(
     dialogs.check()
     assert seen["roles"] == ["Travailleur social", "Accueil mairie annexe"]
     assert seen["territories"] == ["Le Havre Nord"]
-    assert seen["refused"].startswith("Identifiant de connexion : de 2 à 100 caractères")
+    assert seen["refused"].startswith("De 2 à 100 caractères parmi les lettres a à z")
     qtbot.waitUntil(lambda: "créé" in page.message.text(), timeout=20_000)
     qtbot.waitUntil(lambda: not page.loading, timeout=20_000)
     assert cells(page, login) == [
@@ -320,3 +322,33 @@ def test_the_pages_show_every_word_at_100_and_200_percent(
             problems.append(f"{key} ({scale} %): the window needs {minimum.toTuple()}")
     window.theme.apply(100)
     assert problems == [], "\n".join(problems)
+
+
+def test_a_login_already_taken_is_said_under_the_field_and_nothing_is_created(
+    qtbot: QtBot, desks: Callable[..., Desk], world: World, dialogs: DialogDriver
+) -> None:
+    taken = world.create_agent("travailleur-social", ["nord"])
+    coordinator = coordinator_desk(qtbot, desks, world)
+    page = team_page(qtbot, coordinator)
+    before = world.server.sql("SELECT count(*) FROM accounts")[0][0]
+    seen: dict[str, Any] = {}
+
+    def fill(dialog: QDialog) -> None:
+        assert isinstance(dialog, AgentDialog)
+        dialog.login.setText(taken)
+        dialog.name.setText("Homonyme")
+        dialog.save()
+        under_login = dialog.errors.labels["login"]
+        qtbot.waitUntil(under_login.isVisible, timeout=20_000)
+        seen["message"] = under_login.text()
+        seen["kept"] = (dialog.login.text(), dialog.name.text())
+        assert dialog.buttons.isEnabled()  # the coordinator can correct and save again
+        dialog.reject()
+
+    dialogs.when(AgentDialog, fill, timeout_ms=20_000)
+    page.new_button.click()
+    qtbot.waitUntil(lambda: "message" in seen or bool(dialogs.errors), timeout=30_000)
+    dialogs.check()
+    assert seen["message"] == "Cet identifiant de connexion existe déjà."
+    assert seen["kept"] == (taken, "Homonyme")
+    assert world.server.sql("SELECT count(*) FROM accounts")[0][0] == before

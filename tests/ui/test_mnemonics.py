@@ -72,8 +72,8 @@ DIALOGS: dict[str, Callable[[DemoApp], QDialog]] = {
     "consentement": lambda app: ConsentForm(app.database, _person(app), app.window.ctx.today),
     "document": lambda app: HandoutChoiceDialog(app.window.ctx, [], "nord", "Document"),
     "aperçu": lambda app: PdfPreviewDialog(_pdf(), "Aperçu", "aperçu.pdf"),
-    "nouvel agent": lambda app: AgentDialog(app.window.ctx, None, None),
-    "modifier l'agent": lambda app: AgentDialog(app.window.ctx, None, _agent()),
+    "nouvel agent": lambda app: AgentDialog(app.window.ctx, app.database, None, None),
+    "modifier l'agent": lambda app: AgentDialog(app.window.ctx, app.database, None, _agent()),
     "mot de passe": lambda app: PasswordDialog("Mot de passe", "Le voici :", "c.m", "abcd-efgh"),
 }
 

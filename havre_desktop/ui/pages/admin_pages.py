@@ -26,7 +26,6 @@ from PySide6.QtGui import QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
@@ -43,8 +42,12 @@ from havre_common import contract
 from havre_common.french import count
 from havre_common.passwords import one_time_password
 from havre_common.protocol import AgentCreate, AgentOut, AgentUpdate, DeviceOut, PasswordReset
+from havre_desktop.core.errors import ValidationError as FormValidationError
+from havre_desktop.core.workspace import Workspace
+from havre_desktop.sync.engine import SyncEngine
 from havre_desktop.sync.errors import (
     DeviceRevokedError,
+    RequestRefusedError,
     ServerUnreachableError,
     SignInRequiredError,
     SyncError,
@@ -56,6 +59,7 @@ from havre_desktop.ui.operations import Operation
 from havre_desktop.ui.sync_controller import SyncController
 from havre_desktop.ui.sync_widgets import french_moment, french_relative_time
 from havre_desktop.ui.widgets import (
+    SavingForm,
     checkable_list,
     checked_ids,
     error_label,
@@ -63,12 +67,21 @@ from havre_desktop.ui.widgets import (
     table_view,
     wrap_short_list,
 )
+from havre_desktop.ui.worker import DatabaseService
 
 log = logging.getLogger("havre.ui.admin")
 
 LOGIN_PATTERN = re.compile(r"[a-z0-9._-]{2,100}")
 _Index = QModelIndex | QPersistentModelIndex
 ControllerGetter = Callable[[], SyncController | None]
+NOT_READY = (
+    "La synchronisation n'est pas encore prête : l'administration se fait en ligne. Réessayez "
+    "dans un instant."
+)
+
+
+class FormProblem(FormValidationError):
+    """What the agent dialog refuses, one French message per field."""
 
 
 def problem_text(error: Exception) -> str:
@@ -87,6 +100,18 @@ def problem_text(error: Exception) -> str:
         return error.message
     log.error("administration call failed", exc_info=error)
     return tr("Erreur inattendue ; elle est consignée dans le journal.")
+
+
+def confirmed(parent: QWidget, title: str, question: str) -> bool:
+    """A Yes/No question whose default is No (Entrée does not revoke a laptop by mistake)."""
+    answer = QMessageBox.question(
+        parent,
+        title,
+        question,
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        QMessageBox.StandardButton.No,
+    )
+    return answer == QMessageBox.StandardButton.Yes
 
 
 def moment_of(millis: int | None) -> str:
@@ -155,12 +180,7 @@ class _OnlinePage(QWidget):
         """Run `job` (network calls) on the sync thread; `buttons` wait meanwhile."""
         controller = self.controller
         if controller is None:
-            self._failed(
-                tr(
-                    "La synchronisation n'est pas encore prête : l'administration se fait en "
-                    "ligne. Réessayez dans un instant."
-                )
-            )
+            self._failed(tr(NOT_READY))
             return False
         self.message.setText(waiting)
         self.error.setVisible(False)
@@ -369,9 +389,9 @@ class TeamPage(_OnlinePage):
         self.online(engine.list_agents, shown, tr("Lecture de l'équipe sur le serveur…"))
 
     def new_agent(self) -> None:
-        dialog = AgentDialog(self.ctx, self.controller, None, self)
-        if dialog.exec() == QDialog.DialogCode.Accepted and dialog.result_agent is not None:
-            created = dialog.result_agent
+        dialog = self._agent_dialog(None)
+        if dialog is not None and dialog.exec() == QDialog.DialogCode.Accepted and dialog.saved:
+            created = AgentOut.model_validate(dialog.saved)
             PasswordDialog(
                 tr("Compte créé"),
                 tr(
@@ -388,29 +408,35 @@ class TeamPage(_OnlinePage):
         agent = self.current
         if agent is None or not self._may_manage(agent):
             return
-        dialog = AgentDialog(self.ctx, self.controller, agent, self)
-        if dialog.exec() == QDialog.DialogCode.Accepted and dialog.result_agent is not None:
-            self.reload(tr("Agent {name} modifié.").format(name=dialog.result_agent.display_name))
+        dialog = self._agent_dialog(agent)
+        if dialog is not None and dialog.exec() == QDialog.DialogCode.Accepted and dialog.saved:
+            name = str(dialog.saved["display_name"])
+            self.reload(tr("Agent {name} modifié.").format(name=name))
+
+    def _agent_dialog(self, agent: AgentOut | None) -> AgentDialog | None:
+        controller = self.controller
+        if controller is None:
+            self._failed(tr(NOT_READY))
+            return None
+        return AgentDialog(
+            self.ctx, controller.worker, controller.engine, agent, self, controller.revoked.emit
+        )
 
     def toggle_account(self) -> None:
         agent, controller = self.current, self.controller
         if agent is None or controller is None:
             return
         disable = not agent.disabled
-        if disable:
-            answer = QMessageBox.question(
-                self,
-                tr("Désactiver le compte"),
-                tr(
-                    "Désactiver le compte de {name} ({login}) ? Il ne pourra plus se connecter "
-                    "ni synchroniser ; ses modifications non envoyées restent sur son "
-                    "ordinateur. Vous pourrez réactiver le compte."
-                ).format(name=agent.display_name, login=agent.login or ""),
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                QMessageBox.StandardButton.No,
-            )
-            if answer != QMessageBox.StandardButton.Yes:
-                return
+        if disable and not confirmed(
+            self,
+            tr("Désactiver le compte"),
+            tr(
+                "Désactiver le compte de {name} ({login}) ? Il ne pourra plus se connecter "
+                "ni synchroniser ; ses modifications non envoyées restent sur son "
+                "ordinateur. Vous pourrez réactiver le compte."
+            ).format(name=agent.display_name, login=agent.login or ""),
+        ):
+            return
         engine = controller.engine
         done_text = (
             tr("Compte de {name} désactivé : ses connexions sont refusées.")
@@ -428,17 +454,14 @@ class TeamPage(_OnlinePage):
         agent, controller = self.current, self.controller
         if agent is None or controller is None:
             return
-        answer = QMessageBox.question(
+        if not confirmed(
             self,
             tr("Réinitialiser le mot de passe"),
             tr(
                 "Donner un nouveau mot de passe à {name} ({login}) ? L'ancien ne fonctionnera "
                 "plus et ses appareils devront se reconnecter (rien n'y est effacé)."
             ).format(name=agent.display_name, login=agent.login or ""),
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No,
-        )
-        if answer != QMessageBox.StandardButton.Yes:
+        ):
             return
         engine = controller.engine
 
@@ -464,23 +487,28 @@ class TeamPage(_OnlinePage):
         )
 
 
-class AgentDialog(QDialog):
+class AgentDialog(SavingForm):
     """A new agent (login, name, role, territories, phone; a one-time password drawn here), or
-    the changes to one. Checked here first (French messages, nothing sent), then by the
-    server, whose refusal is shown the same way; what was typed stays."""
+    the changes to one. Checked first (French messages under the fields, nothing sent), then by
+    the server on the sync thread, whose refusal is shown the same way; what was typed stays.
+    `saved` is the agent as the server answered (a dict of :class:`AgentOut`)."""
+
+    announces = ()  # nothing changes on this computer: the directory comes with the next sync
 
     def __init__(
         self,
         context: UiContext,
-        controller: SyncController | None,
+        database: DatabaseService,
+        engine: SyncEngine | None,
         agent: AgentOut | None,
         parent: QWidget | None = None,
+        on_revoked: Callable[[str], None] | None = None,
     ) -> None:
-        super().__init__(parent)
+        super().__init__(database, "agents", log, parent)
         self.ctx = context
-        self.controller = controller
+        self.engine = engine
         self.agent = agent
-        self.result_agent: AgentOut | None = None
+        self.on_revoked = on_revoked
         self.password = one_time_password() if agent is None else ""
         self.setWindowTitle(tr("Nouvel agent") if agent is None else tr("Modifier l'agent"))
         administrator = context.role == contract.ADMINISTRATOR
@@ -488,10 +516,9 @@ class AgentDialog(QDialog):
         offered_roles = (
             list(contract.ROLES) if administrator else [contract.SOCIAL_WORKER, contract.RECEPTION]
         )
-        territories = context.references["territories"]
         offered_territories = [
             (t, label)
-            for t, label in territories.items()
+            for t, label in context.references["territories"].items()
             if administrator or t in context.territories
         ]
         self.login = QLineEdit(agent.login or "" if agent is not None else "")
@@ -499,7 +526,6 @@ class AgentDialog(QDialog):
         self.login.setPlaceholderText(tr("ex. : c.martin"))
         self.login.setReadOnly(agent is not None)
         self.name = QLineEdit(agent.display_name if agent is not None else "")
-        self.name.setMaxLength(200)
         self.role = QComboBox()
         for code in offered_roles:
             self.role.addItem(roles.get(code, code), code)
@@ -514,23 +540,17 @@ class AgentDialog(QDialog):
             set_checked_ids(self.territories, [offered_territories[0][0]])
         self.territories.setMaximumHeight(self.territories.sizeHintForRow(0) * 6 + 8)
         self.phone = QLineEdit(agent.work_phone or "" if agent is not None else "")
-        self.phone.setMaxLength(40)
         self.phone.setPlaceholderText(tr("ex. : 02 35 19 45 45"))
         form = QFormLayout()
-        form.addRow(tr("&Identifiant de connexion :"), self.login)
-        form.addRow(tr("&Nom affiché :"), self.name)
-        form.addRow(tr("&Rôle :"), self.role)
-        form.addRow(tr("&Territoires :"), self.territories)
-        form.addRow(tr("Télé&phone professionnel :"), self.phone)
-        self.general_error = error_label()
-        self.general_error.setAccessibleName(tr("Erreur"))
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.buttons.button(QDialogButtonBox.StandardButton.Save).setText(tr("&Enregistrer"))
-        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(tr("Annuler"))
-        self.buttons.accepted.connect(self.save)
-        self.buttons.rejected.connect(self.reject)
+        for text, field, widget in (
+            (tr("&Identifiant de connexion :"), "login", self.login),
+            (tr("&Nom affiché :"), "display_name", self.name),
+            (tr("&Rôle :"), "role", self.role),
+            (tr("&Territoires :"), "territory_ids", self.territories),
+            (tr("Télé&phone professionnel :"), "work_phone", self.phone),
+        ):
+            # Short labels on one line each (a wrapped one left "Rôle" and its colon apart).
+            self.errors.add_row(form, text, field, widget).setWordWrap(False)
         layout = QVBoxLayout(self)
         if agent is None:
             note = QLabel(
@@ -544,32 +564,31 @@ class AgentDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.general_error)
         layout.addWidget(self.buttons)
+        self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 70)  # from the text size
         (self.name if agent is not None else self.login).setFocus()
 
-    def _problem(self) -> str | None:
-        if self.agent is None and not LOGIN_PATTERN.fullmatch(self.login.text().strip().lower()):
-            return tr(
-                "Identifiant de connexion : de 2 à 100 caractères parmi les lettres a à z "
-                "sans accent, les chiffres, le point, le tiret et le tiret bas."
+    def request(self) -> AgentCreate | AgentUpdate:
+        """What to send, read from the fields (an empty update: nothing changed); refused with
+        French messages under the fields."""
+        problems: dict[str, str] = {}
+        login = self.login.text().strip().lower()
+        if self.agent is None and not LOGIN_PATTERN.fullmatch(login):
+            problems["login"] = tr(
+                "De 2 à 100 caractères parmi les lettres a à z sans accent, les chiffres, le "
+                "point, le tiret et le tiret bas."
             )
-        if not self.name.text().strip():
-            return tr("Nom affiché : obligatoire.")
-        if not checked_ids(self.territories):
-            return tr("Territoires : cochez-en au moins un.")
-        return None
-
-    def request(self) -> AgentCreate | AgentUpdate | None:
-        """What to send (None: nothing changed), or a French message in the dialog."""
-        problem = self._problem()
-        if problem is not None:
-            self._show(problem)
-            return None
         name, phone = self.name.text().strip(), self.phone.text().strip()
         role, territories = str(self.role.currentData()), checked_ids(self.territories)
+        if not name:
+            problems["display_name"] = tr("Le nom est obligatoire.")
+        if not territories:
+            problems["territory_ids"] = tr("Cochez au moins un territoire.")
+        if problems:
+            raise FormProblem(problems)
         try:
             if self.agent is None:
                 return AgentCreate(
-                    login=self.login.text().strip().lower(),
+                    login=login,
                     password=self.password,
                     display_name=name,
                     role=role,  # type: ignore[arg-type]  # one of the roles offered
@@ -586,55 +605,51 @@ class AgentDialog(QDialog):
             if phone != (self.agent.work_phone or ""):
                 changes["work_phone"] = phone  # empty: the number is removed
             return AgentUpdate(**changes)
-        except ValidationError:
-            self._show(
-                tr(
-                    "Saisie refusée : un champ contient un caractère invisible ou est trop "
-                    "long. Corrigez-le puis réessayez."
-                )
-            )
-            return None
+        except ValidationError as exc:
+            fields = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+            raise FormProblem(
+                {
+                    field: tr("Caractère invisible ou texte trop long : corrigez la saisie.")
+                    for field in fields or {"display_name"}
+                }
+            ) from None
 
-    def _show(self, text: str) -> None:
-        self.general_error.setText(text)
-        self.general_error.setVisible(True)
+    def save_job(self) -> Callable[[Workspace], dict[str, Any]]:
+        try:
+            request = self.request()
+        except FormProblem as problem:
+            error = problem
 
-    def save(self) -> None:
-        if not self.buttons.isEnabled():
-            return
-        request = self.request()
-        if request is None:
-            return
-        if isinstance(request, AgentUpdate) and not request.model_dump(exclude_none=True):
-            self.reject()  # nothing changed: nothing to send
-            return
-        if self.controller is None:
-            self._show(problem_text(ServerUnreachableError()))
-            return
-        engine, agent = self.controller.engine, self.agent
-        self.buttons.setEnabled(False)
-        self.general_error.setVisible(False)
+            def refused(_ws: Workspace) -> dict[str, Any]:
+                raise error  # shown under the fields, nothing sent
 
-        def job() -> AgentOut:
+            return refused
+        engine, agent = self.engine, self.agent
+
+        def send(_ws: Workspace) -> dict[str, Any]:
+            if engine is None:
+                raise ServerUnreachableError()
             if isinstance(request, AgentCreate):
-                return engine.create_agent(request)
+                return engine.create_agent(request).model_dump()
             assert agent is not None
-            return engine.update_agent(agent.id, request)
+            if not request.model_dump(exclude_none=True):
+                return agent.model_dump()  # nothing changed: nothing to send
+            return engine.update_agent(agent.id, request).model_dump()
 
-        def failed(error: Exception) -> None:
-            if isinstance(error, DeviceRevokedError) and self.controller is not None:
-                self.reject()
-                self.controller.revoked.emit(error.message)
-                return
-            self._show(problem_text(error))
+        return send
 
-        def done(out: AgentOut) -> None:
-            self.result_agent = out
-            self.accept()
-
-        Operation(self.controller.worker, lambda _ws: job()).success(done).failure(failed).always(
-            lambda: self.buttons.setEnabled(True)
-        ).run()
+    def _failed(self, error: Exception) -> None:
+        if isinstance(error, DeviceRevokedError):
+            self.buttons.setEnabled(True)
+            self.reject()
+            if self.on_revoked is not None:
+                self.on_revoked(error.message)
+            return
+        if isinstance(error, RequestRefusedError) and error.server_code == "conflict":
+            error = FormProblem({"login": error.message})  # this login exists already
+        elif isinstance(error, SyncError):
+            error = SyncError(problem_text(error))
+        super()._failed(error)
 
 
 class PasswordDialog(QDialog):
@@ -680,6 +695,7 @@ class PasswordDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(once)
         layout.addLayout(buttons)
+        self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 64)
 
     def copy(self) -> None:
         QGuiApplication.clipboard().setText(self.password.text())
@@ -801,7 +817,7 @@ class DevicesPage(_OnlinePage):
             if device.device_id == controller.engine.ws.device_id
             else ""
         )
-        answer = QMessageBox.question(
+        if not confirmed(
             self,
             tr("Révoquer l'appareil"),
             tr(
@@ -810,10 +826,7 @@ class DevicesPage(_OnlinePage):
                 "comprises. À faire pour un ordinateur perdu ou volé. C'est irréversible : "
                 "l'agent devra se reconnecter sur un autre ordinateur.{this_one}"
             ).format(label=_device_name(device), who=who, this_one=this_one),
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No,
-        )
-        if answer != QMessageBox.StandardButton.Yes:
+        ):
             return
         engine = controller.engine
         done_text = tr(
