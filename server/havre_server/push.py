@@ -35,7 +35,8 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -128,6 +129,9 @@ class Ctx:
     # those checked, and among them those erased (see _erased_among).
     inserts_checked: frozenset[tuple[str, str]] = frozenset()
     inserts_erased: frozenset[tuple[str, str]] = frozenset()
+    # Persons' territories (None: no live contact), read once for the whole batch; an entry
+    # is dropped as soon as the batch writes that contact (see _apply_batch).
+    territories: dict[str, str | None] = field(default_factory=dict)
 
 
 def push(
@@ -144,7 +148,7 @@ def push(
         try:
             with engine.begin() as conn:
                 results, buffer = _apply_batch(conn, p, request, ref, received)
-                flush(conn, buffer, ordering)
+                flush(conn, buffer, ordering, seqs=False)
             break
         except DBAPIError as exc:
             state = getattr(exc.orig, "sqlstate", None)
@@ -173,6 +177,7 @@ def _apply_batch(
     answered = _previous_many(conn, [m.mutation_id for m in request.mutations])
     checked = frozenset((m.table_name, m.row_id) for m in request.mutations if m.op == "insert")
     erased = _erased_among(conn, checked)
+    territories = _territories_of(conn, request.mutations)
     handled: set[str] = set()
     for m in request.mutations:
         if m.mutation_id in handled:  # sent twice in one batch: the first one is recorded
@@ -191,10 +196,20 @@ def _apply_batch(
             counter += 1
             adjusted = str(stamp)
         ctx = Ctx(
-            conn, p, ref, received, ChangeBuffer(), str(stamp), stamp.millis, m, checked, erased
+            conn,
+            p,
+            ref,
+            received,
+            ChangeBuffer(),
+            str(stamp),
+            stamp.millis,
+            m,
+            checked,
+            erased,
+            territories,
         )
         try:
-            with conn.begin_nested():
+            with _savepoint(conn):
                 outcome = _apply(ctx, m)
                 for entry in ctx.buffer.entries:
                     entry.hlc = ctx.stamp
@@ -216,6 +231,9 @@ def _apply_batch(
                 outcome = Outcome("rejected", reason="Identifiant déjà utilisé : refusé.")
                 results.append(_record_rejection(conn, p, m, outcome, received))
             continue
+        finally:
+            if m.table_name == "contacts":  # it may have moved, been created or deleted
+                territories.pop(m.row_id, None)
         results.append(
             MutationResult(
                 mutation_id=m.mutation_id,
@@ -227,6 +245,57 @@ def _apply_batch(
             )
         )
     return results, buffer
+
+
+@contextmanager
+def _savepoint(conn: Connection) -> Iterator[None]:
+    """One mutation's savepoint: what it wrote is undone if it fails.
+
+    Never released: ``RELEASE`` costs a round trip to the database for every mutation (on
+    PostgreSQL, with ``SAVEPOINT``, two of the five statements of a new visit). The next
+    mutation's ``SAVEPOINT`` of the same name nests inside it, ``ROLLBACK TO`` goes back to the
+    latest one of that name (this mutation's: the earlier ones' work is kept), and the commit of
+    the batch ends them all. Same on SQLite.
+    """
+    conn.exec_driver_sql(f"SAVEPOINT {_SAVEPOINT}")
+    try:
+        yield
+    except BaseException:
+        conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
+        raise
+
+
+_SAVEPOINT = "havre_mutation"
+_PERSON_COLUMNS = ("person_id", "contact_id")
+"""The fields by which a pushed row names its person (contact_id: consents)."""
+_TERRITORIES = select(
+    schema.contacts.c.id, schema.contacts.c.territory_id, schema.contacts.c.deleted
+).where(schema.contacts.c.id.in_(bindparam("ids", expanding=True)))
+
+
+def _territories_of(conn: Connection, mutations: list[Mutation]) -> dict[str, str | None]:
+    """The territory of every person a batch names, in one query (one per mutation before):
+    None for an id with no live contact."""
+    ids = {m.row_id for m in mutations if m.table_name == "contacts"}
+    for m in mutations:
+        for column in _PERSON_COLUMNS:
+            value = m.changed_fields.get(column)
+            if isinstance(value, str):
+                ids.add(value)
+    found: dict[str, str | None] = dict.fromkeys(ids)
+    if ids:
+        for row in conn.execute(_TERRITORIES, {"ids": sorted(ids)}):
+            found[str(row.id)] = None if row.deleted else str(row.territory_id)
+    return found
+
+
+def _territory(ctx: Ctx, person_id: str | None) -> str | None:
+    """`person_territory`, from the batch's cache when it has the person."""
+    if person_id is None:
+        return None
+    if person_id not in ctx.territories:
+        ctx.territories[person_id] = person_territory(ctx.conn, person_id)
+    return ctx.territories[person_id]
 
 
 def _previous(conn: Connection, mutation_id: str) -> dict[str, Any] | None:
@@ -333,7 +402,7 @@ def _record_rejection(
     conn: Connection, p: Principal, m: Mutation, outcome: Outcome, received: int
 ) -> MutationResult:
     try:
-        with conn.begin_nested():
+        with _savepoint(conn):
             _record(conn, p, m, outcome, None, received)
     except IntegrityError:
         previous = _previous(conn, m.mutation_id)
@@ -407,7 +476,7 @@ def _seen_version(m: Mutation, row: dict[str, Any]) -> None:
 
 def _visible_person(ctx: Ctx, person_id: str | None, *, care: bool) -> str:
     """The person's territory if the pushing agent may see her now; refused otherwise."""
-    territory = person_territory(ctx.conn, person_id)
+    territory = _territory(ctx, person_id)
     # An erased person has no row left: looked up only then, for the message (one query
     # less per mutation in the usual case).
     if territory is None and person_id is not None and _is_erased(ctx.conn, "contacts", person_id):
@@ -455,7 +524,7 @@ def _merge(
     incoming = Timestamp.parse(ctx.stamp)
     applied: dict[str, Any] = {}
     conflict_ids: list[str] = []
-    territory = person_territory(ctx.conn, person_id)
+    territory = _territory(ctx, person_id)
     for key, value in values.items():
         if key == "updated_at":
             continue
@@ -740,7 +809,7 @@ def _visits(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> Outcom
             raise Reject("Une visite ne peut être enregistrée qu'au nom de son auteur : refusé.")
         if not p.is_care:
             raise Reject("Votre rôle ne permet pas d'enregistrer des visites.")
-        territory = person_territory(ctx.conn, cleaned["person_id"])
+        territory = _territory(ctx, cleaned["person_id"])
         if territory is None:  # an erased person has no row left: the reason, then
             if _is_erased(ctx.conn, "contacts", cleaned["person_id"]):
                 raise Reject("Cette personne a été effacée (RGPD) : visite refusée.")
@@ -954,7 +1023,7 @@ def _resolution(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> Ou
     if m.op != "update":
         raise Reject("Un conflit se résout, il ne se crée ni ne se supprime : refusé.")
     row = _existing(ctx, spec, m.row_id)
-    territory = person_territory(ctx.conn, row.get("person_id"))
+    territory = _territory(ctx, row.get("person_id"))
     involved = {row.get("local_agent_id"), row.get("remote_agent_id")}
     if not p.has_territory(territory) or not (
         p.role == COORDINATOR or (p.sees_persons and p.agent_id in involved)
