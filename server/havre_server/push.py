@@ -129,8 +129,8 @@ class Ctx:
     # those checked, and among them those erased (see _erased_among).
     inserts_checked: frozenset[tuple[str, str]] = frozenset()
     inserts_erased: frozenset[tuple[str, str]] = frozenset()
-    # Persons' territories (None: no live contact), read once for the whole batch; an entry
-    # is dropped as soon as the batch writes that contact (see _apply_batch).
+    # Persons' territories (None: no live contact), read once for the whole batch; kept
+    # right by the batch's own writes of contacts (_contacts), dropped when one is rolled back.
     territories: dict[str, str | None] = field(default_factory=dict)
 
 
@@ -208,6 +208,7 @@ def _apply_batch(
             erased,
             territories,
         )
+        done = False
         try:
             with _savepoint(conn):
                 outcome = _apply(ctx, m)
@@ -219,6 +220,7 @@ def _apply_batch(
                     entry.mutation_id = m.mutation_id
                 _record(conn, p, m, outcome, adjusted, received)
             buffer.extend(ctx.buffer)
+            done = True
         except Reject as exc:
             outcome = Outcome("rejected", reason=exc.reason)
             results.append(_record_rejection(conn, p, m, outcome, received))
@@ -232,7 +234,7 @@ def _apply_batch(
                 results.append(_record_rejection(conn, p, m, outcome, received))
             continue
         finally:
-            if m.table_name == "contacts":  # it may have moved, been created or deleted
+            if m.table_name == "contacts" and not done:  # rolled back: read it again if named
                 territories.pop(m.row_id, None)
         results.append(
             MutationResult(
@@ -524,7 +526,8 @@ def _merge(
     incoming = Timestamp.parse(ctx.stamp)
     applied: dict[str, Any] = {}
     conflict_ids: list[str] = []
-    territory = _territory(ctx, person_id)
+    # A contact's own territory is on its row, read and locked just before.
+    territory = row["territory_id"] if spec.table is schema.contacts else _territory(ctx, person_id)
     for key, value in values.items():
         if key == "updated_at":
             continue
@@ -633,6 +636,7 @@ def _contacts(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> Outc
             raise Reject("Nom et prénom sont obligatoires pour une personne.")
         cleaned.setdefault("emergency_contacts", [])
         row = _insert_merged(ctx, spec, m, cleaned)
+        ctx.territories[row["id"]] = row["territory_id"]
         _territory_history(ctx, row["id"], None, row["territory_id"])
         ctx.buffer.add(entry_for("contacts", row, territory_id=row["territory_id"]))
         return Outcome("applied", row["server_version"])
@@ -645,6 +649,7 @@ def _contacts(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> Outc
         if not p.is_care:
             raise Reject("Votre rôle ne permet pas de supprimer une fiche.")
         fresh = _update(ctx, spec, row, {"deleted": 1})
+        ctx.territories[row["id"]] = None
         emit_person_move(ctx.conn, ctx.buffer, fresh, old_territory, None, "deleted")
         for table, column in (
             (schema.consents, "contact_id"),
@@ -663,6 +668,7 @@ def _contacts(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> Outc
         raise Reject("Territoire : ce champ est obligatoire.")
     fresh, conflicts = _merge(ctx, spec, m, row, cleaned, row["id"])
     new_territory = fresh["territory_id"]
+    ctx.territories[row["id"]] = new_territory
     if new_territory != old_territory:
         _territory_history(ctx, row["id"], old_territory, new_territory)
         emit_person_move(ctx.conn, ctx.buffer, fresh, old_territory, new_territory, "revoked")
