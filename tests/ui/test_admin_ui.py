@@ -17,11 +17,12 @@ from havre_desktop.sync import local
 from havre_desktop.sync.errors import DeviceRevokedError, RequestRefusedError
 from havre_desktop.ui.pages.admin_pages import AgentDialog, DevicesPage, PasswordDialog, TeamPage
 from tests.server.support import PASSWORD, ServerProcess, World, attempt_sign_in
-from tests.ui.conftest import DialogDriver
+from tests.ui.conftest import DialogDriver, Keyboard
 from tests.ui.layout_checks import clipped_cells, clipped_texts, unnamed_controls
 from tests.ui.test_sync_ui import (
     Desk,
     MessageBoxes,
+    No,
     Yes,
     boxes,
     desks,
@@ -352,3 +353,43 @@ def test_a_login_already_taken_is_said_under_the_field_and_nothing_is_created(
     assert seen["message"] == "Cet identifiant de connexion existe déjà."
     assert seen["kept"] == (taken, "Homonyme")
     assert world.server.sql("SELECT count(*) FROM accounts")[0][0] == before
+
+
+def test_the_devices_page_from_the_keyboard_and_no_means_nothing_revoked(
+    qtbot: QtBot,
+    desks: Callable[..., Desk],
+    world: World,
+    boxes: MessageBoxes,
+    keyboard: Keyboard,
+) -> None:
+    worker = world.agent("travailleur-social", ["nord"])
+    coordinator = coordinator_desk(qtbot, desks, world)
+    window = coordinator.window
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    window.navigation.setFocus()
+    qtbot.waitUntil(window.navigation.hasFocus, timeout=5_000)
+    position = window.page_keys.index("devices") + 1  # Alt+1… in navigation order
+    keyboard.key(getattr(Qt.Key, f"Key_{position}"), Qt.KeyboardModifier.AltModifier)
+    page = window.pages.currentWidget()
+    assert isinstance(page, DevicesPage)
+    qtbot.waitUntil(lambda: not page.loading and page.model.rowCount() > 0, timeout=20_000)
+    keyboard.key(Qt.Key.Key_A, Qt.KeyboardModifier.AltModifier)  # Actualiser
+    qtbot.waitUntil(lambda: page.loading, timeout=5_000)
+    qtbot.waitUntil(lambda: not page.loading, timeout=20_000)
+    page.table.setFocus()
+    target = _row_of(page, worker.login)
+    keyboard.key(Qt.Key.Key_Home)
+    for _ in range(target):
+        keyboard.key(Qt.Key.Key_Down)
+    assert page.table.currentIndex().row() == target
+    assert page.revoke_button.isEnabled()
+    boxes.answer(No)
+    keyboard.key(Qt.Key.Key_R, Qt.KeyboardModifier.AltModifier)  # Révoquer l'appareil…
+    qtbot.waitUntil(lambda: bool(boxes.seen), timeout=10_000)
+    assert boxes.seen[0][0] == "Révoquer l'appareil"
+    revoked = world.server.sql(
+        "SELECT revoked_at_ms FROM devices WHERE device_id = :d", d=worker.device_id
+    )
+    assert revoked[0][0] is None
+    assert worker.pull_page("0").status_code == 200

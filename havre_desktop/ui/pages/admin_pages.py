@@ -156,7 +156,7 @@ class _OnlinePage(QWidget):
         self.error.setAccessibleName(tr("Erreur"))
         self.refresh_button = QPushButton(tr("&Actualiser"))
         self.refresh_button.setToolTip(tr("Relire la liste sur le serveur"))
-        self.refresh_button.clicked.connect(self.reload)
+        self.refresh_button.clicked.connect(lambda: self.reload())  # not clicked(bool)
 
     @property
     def controller(self) -> SyncController | None:
