@@ -223,7 +223,14 @@ def test_coordinators_list_the_entries_of_their_territories_with_filters(world: 
 
     page = listing(coordinator).json()
     seen = [(e["event"], e["entity_id"]) for e in page["entries"]]
-    assert seen == [("impression", here), ("fiche-ouverte", here)]  # newest first, not the south
+    # Newest first; nothing of the south: neither its file nor the creation of its agent.
+    assert seen == [
+        ("impression", here),
+        ("fiche-ouverte", here),
+        ("agent-cree", coordinator.agent_id),
+        ("agent-cree", north.agent_id),
+        ("agent-cree", world.admin.agent_id),  # from the server's shell; the admin is in nord
+    ]
     first = page["entries"][1]
     assert first["agent_id"] == north.agent_id and first["agent_name"]
     assert first["device_id"] == north.device_id and first["at"]
