@@ -109,6 +109,11 @@ def main(argv: list[str] | None = None) -> int:
     log_path = configure_logging(ProfilePaths(root).logs)
     _install_excepthook(log_path)
     log.info("starting %s %s (demo=%s)", APP_NAME, __version__, bool(args.demo))
+    prefetch = None
+    if demo_root is None:
+        from havre_desktop.core.profile import KeyPrefetch
+
+        prefetch = KeyPrefetch.start(root)  # the keyring answers while Qt loads
     from havre_desktop.core.files import wipe_leftovers
 
     wiped = wipe_leftovers(Path(tempfile.gettempdir()))
@@ -153,8 +158,18 @@ def main(argv: list[str] | None = None) -> int:
             from havre_desktop.ui.startup import choose_pin_if_none, open_profile
 
             manager = ProfileManager(root, None)
-            with contextlib.suppress(KeyringUnavailableError):  # else: the passphrase fallback
-                manager.keyring_backend = usable_keyring(manager.remembered_backend)
+            # While the key is read on its thread (D-Bus round trips to the keyring), load
+            # the modules of the window: they are needed next, and loading them here turns
+            # the wait into work.
+            import havre_desktop.ui.main_window
+            import havre_desktop.ui.worker  # noqa: F401
+
+            fetched = prefetch.result() if prefetch is not None else None
+            if fetched is not None:
+                manager.use_prefetched(fetched)
+            else:
+                with contextlib.suppress(KeyringUnavailableError):  # else: passphrase fallback
+                    manager.keyring_backend = usable_keyring(manager.remembered_backend)
             if args.restaurer:
                 from havre_desktop.ui.startup import restore_profile
 

@@ -51,6 +51,11 @@ if TYPE_CHECKING:  # pages other than Ma journée, and sync, load after the firs
 log = logging.getLogger("havre.ui")
 
 
+# Pages left to their first opening: Impressions loads the PDF engine (reportlab and its
+# fonts, about 20 MB) that the other pages only load when a document is built.
+BUILT_WHEN_OPENED = frozenset({"prints"})
+
+
 class MainWindow(QMainWindow):
     """Alt+1…6 or Ctrl+PgUp/PgDown move between pages; Ctrl+F searches a person."""
 
@@ -219,8 +224,13 @@ class MainWindow(QMainWindow):
 
     def build_remaining_pages(self, one_at_a_time: bool = True) -> None:
         """Build the pages not built yet: one per turn of the event loop, so that the
-        window answers in between (or all at once, for tests and screenshots)."""
-        waiting = [key for key in self._builders if key not in self._built]
+        window answers in between, except those BUILT_WHEN_OPENED (or all at once, for tests
+        and screenshots)."""
+        waiting = [
+            key
+            for key in self._builders
+            if key not in self._built and not (one_at_a_time and key in BUILT_WHEN_OPENED)
+        ]
         for key in waiting[:1] if one_at_a_time else waiting:
             self._page(key)
         if one_at_a_time and len(waiting) > 1:

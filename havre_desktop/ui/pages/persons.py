@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from functools import partial
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
@@ -30,8 +30,7 @@ from havre_desktop.core import contacts, search, visits
 from havre_desktop.core.errors import NotFoundError
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.printing.data import city_contact
-from havre_desktop.printing.layout import Variant
-from havre_desktop.printing.record import PreparedHandout, prepare_personal_handout
+from havre_desktop.printing.variant import Variant
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import age_text, french_date, french_datetime, tr
 from havre_desktop.ui.models import PersonSearchModel, RowsModel
@@ -41,6 +40,9 @@ from havre_desktop.ui.pages.handout_dialog import HandoutChoiceDialog, preview_h
 from havre_desktop.ui.pages.person_form import PersonForm
 from havre_desktop.ui.pages.visit_form import VisitForm
 from havre_desktop.ui.widgets import table_view, wrap_short_list
+
+if TYPE_CHECKING:  # the PDF engine loads when a document is built
+    from havre_desktop.printing.record import PreparedHandout
 
 log = logging.getLogger("havre.ui.persons")
 
@@ -350,6 +352,8 @@ class PersonsPage(QWidget):
             return
         person_id = person["id"]
         visit_id = history[0]["id"] if history and proposed else None
+        from havre_desktop.printing.record import prepare_personal_handout
+
         handout_for = partial(
             prepare_personal_handout,
             visit_id=visit_id,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -22,14 +22,16 @@ from havre_desktop.core import catalogue, visits
 from havre_desktop.core.errors import HavreError
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.printing.data import city_contact
-from havre_desktop.printing.layout import Variant
-from havre_desktop.printing.record import PreparedHandout, prepare_reception_handout
+from havre_desktop.printing.variant import Variant
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import tr
 from havre_desktop.ui.operations import Changes, Operation
 from havre_desktop.ui.pages.actions_page import ActionBrowser
 from havre_desktop.ui.pages.handout_dialog import HandoutChoiceDialog, preview_handout
 from havre_desktop.ui.widgets import error_label
+
+if TYPE_CHECKING:  # the PDF engine loads when a document is built
+    from havre_desktop.printing.record import PreparedHandout
 
 
 class ReceptionPage(QWidget):
@@ -169,6 +171,8 @@ class ReceptionPage(QWidget):
         city = city_contact(self.ctx.settings)
 
         def prepare(ws: Workspace, action_ids: list[str], variant: Variant) -> PreparedHandout:
+            from havre_desktop.printing.record import prepare_reception_handout
+
             return prepare_reception_handout(
                 ws, action_ids, territory_id=territory, variant=variant, city=city
             )
