@@ -42,6 +42,7 @@ from pydantic import (
     ConfigDict,
     Field,
     JsonValue,
+    RootModel,
     field_validator,
     model_validator,
 )
@@ -470,6 +471,10 @@ class CityDetailsUpdate(_Model):
     each is checked against the contract (``city_details``), then the row as a whole."""
 
     values: CityDetailsRow
+
+
+class CityDetailsOut(RootModel[CityDetailsRow]):
+    """One row of the City's details as the server stored it (the reply to a change)."""
 
 
 class StreetsImport(_Model):

@@ -21,7 +21,7 @@ from havre_common.french import count
 from havre_desktop.core import catalogue, visits
 from havre_desktop.core.errors import HavreError
 from havre_desktop.core.workspace import Workspace
-from havre_desktop.printing.data import city_contact
+from havre_desktop.printing.data import read_city_contact
 from havre_desktop.printing.layout import Variant
 from havre_desktop.printing.record import PreparedHandout, prepare_reception_handout
 from havre_desktop.ui.context import UiContext
@@ -166,9 +166,8 @@ class ReceptionPage(QWidget):
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return
 
-        city = city_contact(self.ctx.settings)
-
         def prepare(ws: Workspace, action_ids: list[str], variant: Variant) -> PreparedHandout:
+            city = read_city_contact(ws)  # the agent's desk, as the server last sent it
             return prepare_reception_handout(
                 ws, action_ids, territory_id=territory, variant=variant, city=city
             )
