@@ -13,7 +13,7 @@ from typing import Any
 import pdfplumber
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog
+from PySide6.QtWidgets import QApplication, QDialog
 from pytestqt.qtbot import QtBot
 
 from havre_desktop.sync.errors import RequestRefusedError
@@ -109,7 +109,7 @@ def test_a_coordinator_sets_the_number_and_a_social_workers_handout_prints_it(
     keyboard.key(Qt.Key.Key_D, Qt.KeyboardModifier.AltModifier)
     qtbot.waitUntil(lambda: getattr(settings.city, "editor", None) is not None)
     editor: CityDetailsDialog = settings.city.editor
-    qtbot.waitUntil(editor.isVisible)
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is editor and bool(editor.focusWidget()))
     assert editor.row_id == "ville"
     keyboard.key(Qt.Key.Key_D, Qt.KeyboardModifier.AltModifier)  # Numéro du stan&dard
     assert editor.fields["standard_phone"].hasFocus()
@@ -200,3 +200,35 @@ def test_a_desk_of_the_territory_is_printed_and_another_can_be_chosen(
     )
     text, _warnings = _print_handout(worker, dialogs, tmp_path, "modele irene")
     assert "Mairie annexe Exemple Sud" in text and "Exemple Nord" not in text
+
+
+def test_the_street_list_loaded_on_the_server_reaches_accueil_at_the_sync(
+    qtbot: QtBot,
+    world: World,  # noqa: F811
+    server: ServerProcess,  # noqa: F811
+    desks: Any,  # noqa: F811
+    keyboard: Keyboard,
+) -> None:
+    reply = world.client.post(
+        "/api/v1/admin/streets",
+        json={"csv": "rue;territoire;code_postal\nAllée des Essais;Le Havre Est;76610\n"},
+        headers=world.admin.headers(),
+    )
+    assert reply.status_code == 200, reply.text
+    desk = desks("accueil", role="accueil")
+    page = desk.window.reception_page
+    desk.window.activateWindow()
+    qtbot.waitActive(desk.window)
+    page.need.setFocus()
+    keyboard.key(Qt.Key.Key_R, Qt.KeyboardModifier.AltModifier)
+    keyboard.type("allee des ess")
+    qtbot.waitUntil(lambda: "Aucune liste de rues n'est chargée" in page.street_status.text())
+    sign_in(qtbot, desk, server.base_url, world.create_agent("accueil", ["nord"]))
+    sync(qtbot, desk)
+    # The sync announced the streets: the search typed before runs again.
+    qtbot.waitUntil(lambda: page.street_results.count() == 1, timeout=10_000)
+    assert page.street_results.item(0).text() == "Allée des Essais — Le Havre Est (76610)"
+    page.street.setFocus()
+    keyboard.key(Qt.Key.Key_Return)
+    assert page.territory.currentData() == "est"
+    assert page.street_status.text() == "Allée des Essais : Le Havre Est."
