@@ -30,6 +30,7 @@ STREET_NAMESPACE: Final = uuid.UUID("5b0c1e3e-3f5e-4d57-9a43-6c3f2f6a1d01")
 MAX_LINES: Final = 20_000
 MAX_PROBLEMS_SHOWN: Final = 50
 
+UNREADABLE: Final = "ligne illisible (guillemet ouvert sans être fermé, ou mal placé)."
 NAME_HEADERS: Final = ("rue", "nom", "voie", "name")
 TERRITORY_HEADERS: Final = ("territoire", "territory_id", "territory")
 POSTCODE_HEADERS: Final = ("code_postal", "code postal", "cp", "postcode")
@@ -146,8 +147,11 @@ def read_streets(text: str, ref: Reference) -> StreetFile:
     text = text.removeprefix("\ufeff")
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") >= first.count(",") else ","
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
-    headers = reader.fieldnames or []
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        headers = reader.fieldnames or []
+    except csv.Error:
+        return StreetFile([], [f"Ligne 1 : {UNREADABLE}"], 1)
     name_col = _column(headers, NAME_HEADERS)
     territory_col = _column(headers, TERRITORY_HEADERS)
     postcode_col = _column(headers, POSTCODE_HEADERS)
@@ -165,7 +169,11 @@ def read_streets(text: str, ref: Reference) -> StreetFile:
     problems: list[str] = []
     seen: dict[str, int] = {}
     lines = 0
-    for line_number, raw in enumerate(reader, start=2):
+    try:
+        records = list(reader)
+    except csv.Error:  # a quote left open or misplaced, a NUL byte…
+        return StreetFile([], [f"Ligne {reader.line_num + 1} : {UNREADABLE}"], reader.line_num)
+    for line_number, raw in enumerate(records, start=2):
         lines += 1
         if lines > MAX_LINES:
             problems.append(f"Plus de {MAX_LINES} lignes : découpez le fichier.")

@@ -245,3 +245,24 @@ def test_a_file_with_bad_lines_is_refused_whole_with_a_report(
     finally:
         world.close()
     assert server.sql("SELECT count(*) FROM streets") == [(0,)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('rue;territoire\n"Rue A;nord\n', "Ligne 2 : ligne illisible (guillemet"),
+        ('rue;territoire\nRue A;nord\n"x"y;nord\n', "Ligne 3 : ligne illisible (guillemet"),
+        ("rue;territoire\n", "Le fichier ne contient aucune rue."),
+        ("rue;territoire\nRue\u0000A;nord\n", "Ligne 2 : Nom de la rue : caractère de contrôle"),
+    ],
+)
+def test_an_unreadable_or_empty_street_file_is_refused_in_french(
+    world: World, text: str, expected: str
+) -> None:
+    before = world.server.sql("SELECT count(*), max(server_version) FROM streets")
+    reply = world.client.post(
+        f"{API_PREFIX}/admin/streets", json={"csv": text}, headers=world.admin.headers()
+    )
+    assert reply.status_code == 422, reply.text
+    assert expected in reply.json()["message"]
+    assert world.server.sql("SELECT count(*), max(server_version) FROM streets") == before

@@ -138,12 +138,23 @@ class CityDetailsBox(QGroupBox):
         source = self.source
         contact = source.contact
         values = {attr: str(getattr(contact, attr) or "") for attr, _ in PRINTED}
+
+        def origin(attr: str) -> str:
+            said = source.origin.get(attr, "ville")
+            if said == "exemple" and "fictif" in values[attr]:
+                return ""  # the sample label says it already
+            return tr(ORIGINS[said])
+
         lines = [
-            f"<b>{escape(tr(name))} :</b> {escape(values[attr])}"
-            f"{escape(tr(ORIGINS[source.origin.get(attr, 'ville')]))}"
+            f"<b>{escape(tr(name))} :</b> {escape(values[attr])}{escape(origin(attr))}"
             for attr, name in PRINTED
             if values[attr]
         ]
+        if not values["service"]:
+            lines.append(
+                f"<b>{escape(tr('Accueil'))} :</b> "
+                + escape(tr("aucun indiqué par la Ville pour votre territoire (non imprimé)"))
+            )
         if contact.is_sample:
             lines.append(
                 escape(

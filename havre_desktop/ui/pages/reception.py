@@ -68,6 +68,8 @@ class ReceptionPage(QWidget):
         self.street_results.setAccessibleName(tr("Rues trouvées"))
         self.street_results.itemActivated.connect(lambda _item: self.choose_street())
         self.street_results.setVisible(False)
+        self.street_results.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.street_results.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.street_status = QLabel()
         self.street_status.setAccessibleName(tr("Territoire trouvé"))
         self.street_status.setWordWrap(True)
@@ -215,6 +217,10 @@ class ReceptionPage(QWidget):
         self.street_results.setVisible(bool(found))
         if found:
             self.street_results.setCurrentRow(0)
+            # As tall as the streets found (at most 6 rows), not a tall empty box.
+            rows = min(len(found), 6)
+            frame = 2 * self.street_results.frameWidth() + 4
+            self.street_results.setFixedHeight(rows * self.street_results.sizeHintForRow(0) + frame)
             self.street_status.setText(
                 count(
                     len(found),
