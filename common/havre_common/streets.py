@@ -56,6 +56,7 @@ ABBREVIATIONS: Final = {
     "gal": "general",
     "mal": "marechal",
     "pdt": "president",
+    "ier": "1er",  # François Ier, typed "francois 1er" or "francois 1"
 }
 """Short forms typed at a desk (and printed on plates): compared as their full word."""
 
@@ -78,6 +79,11 @@ def street_id(name: str, postcode: str | None) -> str:
     return str(uuid.uuid5(STREET_NAMESPACE, f"{fold(name)}|{postcode or ''}"))
 
 
+def words_of(text: str) -> list[str]:
+    """The words compared: folded, the usual short forms as their full word."""
+    return _words(text)
+
+
 def match_rank(query: str, name: str) -> int | None:
     """How well a typed text names a street (lower is better), None when it does not.
 
@@ -85,10 +91,13 @@ def match_rank(query: str, name: str) -> int | None:
     the usual short forms ignored); the words typed in the name's order and from its start
     rank first, so "rue de paris" lists "Rue de Paris" before "Rue Jean de Paris".
     """
-    wanted = _words(query)
+    return match_words(_words(query), _words(name))
+
+
+def match_words(wanted: list[str], words: list[str]) -> int | None:
+    """:func:`match_rank` on words already folded (:func:`words_of`), for a whole table."""
     if not wanted:
         return None
-    words = _words(name)
     positions: list[int] = []
     used: set[int] = set()
     for typed in wanted:

@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 
 from havre_common.reference import load_reference
-from havre_common.streets import SAMPLE_STREETS, match_rank, read_streets
+from havre_common.streets import SAMPLE_STREETS, match_words, read_streets, words_of
 from havre_desktop.core.workspace import Workspace
 
 log = logging.getLogger("havre.core.streets")
@@ -27,27 +27,57 @@ def count_streets(ws: Workspace) -> int:
     return int(ws.store.scalar("SELECT count(*) FROM streets WHERE deleted = 0") or 0)
 
 
-def find_streets(ws: Workspace, text: str, limit: int = MAX_FOUND) -> list[Street]:
-    """The streets whose name the text names (accents, case and short forms ignored, every
-    word typed beginning a word of the name), best first, then by name."""
+_Index = list[tuple[str, list[str], Street]]
+_indexes: dict[int, tuple[tuple[object, ...], _Index]] = {}
+
+
+def _index(ws: Workspace) -> _Index:
+    """Every street with its folded words, kept while the table is unchanged (a sync or an
+    import changes the count, a version or a row id): folding 2,000 names at each keystroke
+    took 70 ms, more than the whole search should."""
+    key = tuple(
+        ws.store.query(
+            "SELECT count(*) n, total(server_version) v, max(rowid) r, total(is_sample) s "
+            "FROM streets WHERE deleted = 0"
+        )[0].values()
+    )
+    cached = _indexes.get(id(ws.store))
+    if cached is not None and cached[0] == key:
+        return cached[1]
     rows = ws.store.query(
         "SELECT name, territory_id, postcode, is_sample FROM streets WHERE deleted = 0"
     )
-    ranked = []
-    for row in rows:
-        rank = match_rank(text, str(row["name"]))
-        if rank is not None:
-            ranked.append((rank, str(row["name"]).casefold(), row))
-    ranked.sort(key=lambda item: (item[0], item[1]))
-    return [
-        Street(
-            str(row["name"]),
-            str(row["territory_id"]),
-            str(row["postcode"] or ""),
-            bool(row["is_sample"]),
+    index = [
+        (
+            " " + " ".join(words_of(str(row["name"]))),
+            words_of(str(row["name"])),
+            Street(
+                str(row["name"]),
+                str(row["territory_id"]),
+                str(row["postcode"] or ""),
+                bool(row["is_sample"]),
+            ),
         )
-        for _rank, _name, row in ranked[:limit]
+        for row in rows
     ]
+    _indexes[id(ws.store)] = (key, index)
+    return index
+
+
+def find_streets(ws: Workspace, text: str, limit: int = MAX_FOUND) -> list[Street]:
+    """The streets whose name the text names (accents, case and short forms ignored, every
+    word typed beginning a word of the name), best first, then by name."""
+    wanted = words_of(text)
+    starts = [" " + typed for typed in wanted]
+    ranked = []
+    for joined, words, street in _index(ws):
+        if not all(start in joined for start in starts):
+            continue  # a word typed begins no word of the name (checked in C, fast)
+        rank = match_words(wanted, words)
+        if rank is not None:
+            ranked.append((rank, street.name.casefold(), street))
+    ranked.sort(key=lambda item: (item[0], item[1]))
+    return [street for _rank, _name, street in ranked[:limit]]
 
 
 def load_sample_streets(ws: Workspace) -> int:
