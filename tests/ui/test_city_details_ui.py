@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication, QDialog
 from pytestqt.qtbot import QtBot
 
 from havre_desktop.sync.errors import RequestRefusedError
+from havre_desktop.ui.context import load_context_data
 from havre_desktop.ui.pages.city_details import CityDetailsDialog
 from havre_desktop.ui.pages.handout_dialog import HandoutChoiceDialog
 from havre_desktop.ui.print_preview import PdfPreviewDialog
@@ -200,6 +201,11 @@ def test_a_desk_of_the_territory_is_printed_and_another_can_be_chosen(
     )
     text, _warnings = _print_handout(worker, dialogs, tmp_path, "modele irene")
     assert "Mairie annexe Exemple Sud" in text and "Exemple Nord" not in text
+    # The choice is read again at the next start (the window then shows it).
+    started: list[dict[str, Any]] = []
+    worker.app.database.submit(load_context_data, started.append)
+    qtbot.waitUntil(lambda: bool(started))
+    assert started[0]["settings"]["city_desk"] == "sud-annexe"
 
 
 def test_the_street_list_loaded_on_the_server_reaches_accueil_at_the_sync(
