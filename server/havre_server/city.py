@@ -45,6 +45,21 @@ def _sent(row: dict[str, Any], table: str) -> dict[str, Any]:
     return {k: v for k, v in wire_fields(row, table).items() if k != contract.SAMPLE_COLUMN}
 
 
+OTHER_TERRITORY = (
+    "Cet accueil relève d'un territoire qui n'est pas le vôtre : un coordinateur de ce "
+    "territoire ou un administrateur le modifie."
+)
+
+
+def _check_desk_territory(actor: Principal | None, *territories: object) -> None:
+    """A coordinator changes the City-wide row and the desks of her own territories (a desk
+    moved from or to another territory included); administrators and the operator, any."""
+    if actor is None or actor.role != COORDINATOR:
+        return
+    if any(t and str(t) not in actor.territories for t in territories):
+        raise forbidden(OTHER_TERRITORY)
+
+
 def _entry(table: str, row: dict[str, Any]) -> Entry:
     removed = bool(row.get("deleted"))
     return Entry(
@@ -108,6 +123,7 @@ def set_city_details(
         existing = load_row(conn, spec_table, row_id, for_update=True)
         live = existing if existing is not None and not existing.get("deleted") else None
         merged = {name: (live or {}).get(name) for name in EDITABLE_FIELDS} | cleaned
+        _check_desk_territory(actor, (live or {}).get("territory_id"), merged["territory_id"])
         problems = row_problems(row_id, merged)
         if problems:
             raise ApiError("invalid_request", " ".join(problems.values()))
@@ -158,6 +174,7 @@ def remove_city_details(
         )
         if existing is None or existing.get("deleted"):
             raise not_found("Cet accueil n'existe pas.")
+        _check_desk_territory(actor, existing.get("territory_id"))
         version = int(existing["server_version"]) + 1
         conn.execute(
             update(table).where(table.c.id == row_id).values(server_version=version, deleted=1)

@@ -266,3 +266,26 @@ def test_an_unreadable_or_empty_street_file_is_refused_in_french(
     assert reply.status_code == 422, reply.text
     assert expected in reply.json()["message"]
     assert world.server.sql("SELECT count(*), max(server_version) FROM streets") == before
+
+
+def test_a_coordinator_changes_the_desks_of_her_territories_only(world: World) -> None:
+    north = world.agent("coordinateur", ["nord"])
+    south = world.agent("coordinateur", ["sud"])
+    desk = f"sud-{uuid.uuid4().hex[:8]}"
+    assert _put(south, desk, territory_id="sud", desk_name="Accueil Sud").status_code == 200
+    for reply in (
+        _put(north, desk, desk_name="Accueil Sud (renommé)"),
+        _put(north, f"nord-{uuid.uuid4().hex[:8]}", territory_id="sud", desk_name="X"),
+        north.client.delete(f"{URL}/{desk}", headers=north.headers()),
+    ):
+        assert reply.status_code == 403
+        assert reply.json()["message"].startswith("Cet accueil relève d'un territoire")
+    assert world.server.sql("SELECT desk_name FROM city_details WHERE id = :d", d=desk) == [
+        ("Accueil Sud",)
+    ]
+    # Moving her desk to another territory is not hers to do either; the City-wide row is.
+    assert _put(south, desk, territory_id="nord").status_code == 403
+    assert _put(north, "ville", standard_label="Ville du Havre, accueil").status_code == 200
+    assert (
+        world.admin.client.delete(f"{URL}/{desk}", headers=world.admin.headers()).status_code == 204
+    )
