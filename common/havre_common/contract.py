@@ -457,6 +457,41 @@ FACILITIES: Final = Table(
     sample_flag=True,
 )
 
+CITY_DETAILS: Final = Table(
+    "city_details",
+    "Coordonnées de la Ville",
+    (
+        # "ville": the City-wide row (standard, heatwave line); any other id is a desk or
+        # service that receives the public (its name, address and hours), per territory.
+        Field("id", Kind.CODE, "Identifiant", True, max_length=40, pattern=r"^[a-z0-9-]{1,40}$"),
+        _territory(required=False),
+        _text("desk_name", "Service ou accueil", 200),
+        _text("address", "Adresse de l'accueil", 300),
+        _text("opening_hours", "Horaires d'ouverture", 300),
+        _text("standard_label", "Libellé du standard", 200),
+        _phone("standard_phone", "Numéro du standard"),
+        _phone("heatwave_line", "Ligne d'information canicule"),
+        _stamp("updated_at", "Modifié le", required=False, filled=True),
+    ),
+    Sync.DOWN,
+    Policy.SERVER,
+    sample_flag=True,
+)
+
+STREETS: Final = Table(
+    "streets",
+    "Rues",
+    (
+        _id(),
+        _text("name", "Nom de la rue", 200, required=True),
+        _territory(),
+        Field("postcode", Kind.POSTCODE, "Code postal", max_length=5),
+    ),
+    Sync.DOWN,
+    Policy.SERVER,
+    sample_flag=True,
+)
+
 ACTIONS: Final = Table(
     "actions",
     "Actions",
@@ -865,6 +900,8 @@ TABLES: Final[MappingProxyType[str, Table]] = MappingProxyType(
             *REFERENCE_TABLES,
             AGENTS,
             FACILITIES,
+            CITY_DETAILS,
+            STREETS,
             ACTIONS,
             ACTION_EVALUATIONS,
             CONTACTS,

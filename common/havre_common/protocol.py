@@ -42,6 +42,7 @@ from pydantic import (
     ConfigDict,
     Field,
     JsonValue,
+    RootModel,
     field_validator,
     model_validator,
 )
@@ -458,6 +459,36 @@ class CatalogueImport(_Model):
 class CatalogueImportReply(_Model):
     facilities: int
     actions: int
+
+
+CityDetailsRow = Annotated[dict[str, JsonValue], Field(max_length=MAX_FIELDS_PER_ROW)]
+"""One row of the City's details as the server holds it (contract table ``city_details``)."""
+CITY_ROW_ID_PATTERN = r"^[a-z0-9-]{1,40}$"
+
+
+class CityDetailsUpdate(_Model):
+    """A change of the City's details: the given fields of one row (an empty one is cleared);
+    each is checked against the contract (``city_details``), then the row as a whole."""
+
+    values: CityDetailsRow
+
+
+class CityDetailsOut(RootModel[CityDetailsRow]):
+    """One row of the City's details as the server stored it (the reply to a change)."""
+
+
+class StreetsImport(_Model):
+    """The City's street file (CSV text, see ``havre_common.streets``): replaces the table."""
+
+    csv: Annotated[str, Field(min_length=1, max_length=4_000_000)]
+    sample: bool = False
+
+
+class StreetsImportReply(_Model):
+    added: int
+    changed: int
+    unchanged: int
+    removed: int
 
 
 class EraseRequest(_Model):

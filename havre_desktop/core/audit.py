@@ -38,6 +38,8 @@ EVENT_LABELS = {
     "appareil-revoque": "Appareil révoqué",
     "effacement-rgpd": "Effacement (RGPD)",
     "acces-personne": "Accès aux données d'une personne (RGPD)",
+    "coordonnees-ville": "Coordonnées de la Ville modifiées",
+    "rues-importees": "Liste des rues chargée",
 }
 """What the audit viewer shows for each event (the server's own events included)."""
 

@@ -20,7 +20,7 @@ from datetime import date, datetime, time, timedelta
 from importlib import resources
 from typing import Any
 
-from havre_desktop.core import catalogue
+from havre_desktop.core import catalogue, streets
 from havre_desktop.core.clock import PARIS
 from havre_desktop.core.validation import phone_search_text
 from havre_desktop.core.workspace import Workspace
@@ -138,6 +138,7 @@ def seed_demo(
 
     sample = catalogue.load_sample_catalogue()
     counts["facilities"], counts["actions"] = catalogue.import_catalogue(ws, sample, sample=True)
+    counts["streets"] = streets.load_sample_streets(ws)
     action_ids = [a["id"] for a in sample["actions"] if a["status"] in {"en-cours", "en-test"}]
 
     agent_ids = _seed_agents(ws, gen, stamp, with_owner)

@@ -323,7 +323,9 @@ class _Progress:
     cancelled: bool = False
 
 
-def _context(ws: Workspace, kind: LetterKind, city: CityContact) -> LetterContext:
+def _context(ws: Workspace, kind: LetterKind, city: CityContact | None) -> LetterContext:
+    if city is None:
+        city = data.read_city_contact(ws)
     return LetterContext(kind=kind, sent_on=ws.clock.today(), agent=data.load_agent(ws), city=city)
 
 
@@ -372,7 +374,7 @@ def preview_batch(
     source: RecipientSource,
     *,
     variant: Variant = Variant.LARGE,
-    city: CityContact = DEMO_CITY_CONTACT,
+    city: CityContact | None = None,
     action_ids: Sequence[str] | None = None,
     duplex: bool = True,
 ) -> BatchPreview:
@@ -381,9 +383,7 @@ def preview_batch(
     Persons without an address are listed with 0 pages: they get no letter.
     """
     recipients = recipients_for(ws, kind, source)
-    context = LetterContext(
-        kind=kind, sent_on=ws.clock.today(), agent=data.load_agent(ws), city=city
-    )
+    context = _context(ws, kind, city)
     laying = _LetterLayouts(ws, context, variant, action_ids)
     pages = {}
     for person in recipients:
@@ -394,10 +394,11 @@ def preview_batch(
 
 @dataclass(frozen=True)
 class BatchOptions:
-    """What a batch may be told beyond its kind and source (see write_letters)."""
+    """What a batch may be told beyond its kind and source (see write_letters); no ``city``:
+    the City's details this laptop prints (from the server, see ``data.read_city_source``)."""
 
     variant: Variant = Variant.LARGE
-    city: CityContact = DEMO_CITY_CONTACT
+    city: CityContact | None = None
     action_ids: Sequence[str] | None = None
     recipient_ids: Sequence[str] | None = None
     duplex: bool = True
@@ -412,7 +413,7 @@ def write_letters(
     variant: Variant = Variant.LARGE,
     progress: Progress | None = None,
     cancelled: CancelCheck | None = None,
-    city: CityContact = DEMO_CITY_CONTACT,
+    city: CityContact | None = None,
     action_ids: Sequence[str] | None = None,
     recipient_ids: Sequence[str] | None = None,
     duplex: bool = True,

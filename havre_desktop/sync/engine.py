@@ -318,6 +318,14 @@ class SyncEngine:
             lambda transport, token: transport.erase_person(token, person_id, reason)
         )
 
+    def save_city_details(self, row_id: str, values: dict[str, object]) -> dict[str, object]:
+        """Change the City's details on the server (coordinators, online); the row comes back
+        to every device, this one included, at its next pull."""
+        reply = self._online(
+            lambda transport, token: transport.set_city_details(token, row_id, values)
+        )
+        return dict(reply.root)
+
     def _online(self, call: Callable[[Transport, str], T]) -> T:
         """One request with this device's session (coordinators' online reads)."""
         url = local.get_meta(self.store, "server_url")

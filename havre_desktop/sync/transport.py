@@ -32,6 +32,8 @@ from havre_common.protocol import (
     API_PREFIX,
     CLIENT_VERSION_HEADER,
     AuditPage,
+    CityDetailsOut,
+    CityDetailsUpdate,
     EraseReply,
     EraseRequest,
     ErrorBody,
@@ -262,6 +264,18 @@ class Transport:
             f"/admin/persons/{person_id}/erase",
             EraseReply,
             body=EraseRequest(reason=reason),
+            token=token,
+        )
+
+    def set_city_details(
+        self, token: str, row_id: str, values: dict[str, object]
+    ) -> CityDetailsOut:
+        """Change one row of the City's details (coordinators and administrators)."""
+        return self._call(
+            "PUT",
+            f"/admin/city-details/{row_id}",
+            CityDetailsOut,
+            body=CityDetailsUpdate.model_validate({"values": values}),
             token=token,
         )
 

@@ -66,6 +66,7 @@ SETTINGS_DEFAULTS = {
     "not_seen_days": "60",
     "unsent_warning_days": "3",  # edits waiting unsent longer than this: a warning
     "lock_engaged": "0",  # the window was locked when the application stopped
+    "city_desk": "",  # the desk this laptop prints (printing.data.DESK_SETTING); "": by territory
 }
 
 

@@ -286,6 +286,8 @@ class MainWindow(QMainWindow):
         page.changed.connect(self._setting_changed)
         page.lock_now.connect(lambda: self.lock.lock("raccourci"))
         page.pin_changed.connect(self.lock.refresh_pin_state)
+        if self.sync is not None:
+            page.attach_sync(self.sync)
         return page
 
     @property
@@ -390,6 +392,8 @@ class MainWindow(QMainWindow):
         from havre_desktop.ui.sync_widgets import SyncPage, SyncStatusArea
 
         self.sync = sync
+        if "settings" in self._built:
+            self.settings_page.attach_sync(sync)
         self.sync_page = SyncPage(sync, self.ctx.now, self.ctx.role)
         position = list(self._builders).index("settings")  # before Paramètres
         self.pages.insertWidget(position, self.sync_page)

@@ -26,9 +26,12 @@ from typing import Any
 from platformdirs import user_data_dir
 from sqlalchemy import Engine
 
+from havre_common.city import EDITABLE_FIELDS
+from havre_common.city import label as city_label
 from havre_common.french import count as french_count
 from havre_common.protocol import VERSION_PATTERN, AgentCreate, AgentUpdate
-from havre_server import SERVER_VERSION, admin, audit, config, subject_access
+from havre_common.streets import SAMPLE_STREETS, read_streets
+from havre_server import SERVER_VERSION, admin, audit, city, config, subject_access
 from havre_server.backup import BackupError
 from havre_server.changelog import (
     ACTIVE_DAYS_ENV,
@@ -263,6 +266,58 @@ def cmd_import_catalogue(args: argparse.Namespace) -> None:
     print(f"Catalogue importé : {out.facilities} lieux, {out.actions} actions.")
 
 
+def cmd_city_details(args: argparse.Namespace) -> None:
+    """``city-details list | set ROW --field value… | remove ROW | sample``."""
+    engine = prepare(database_url(args))
+    ref, ordering = load_reference(), ordering_from_env()
+    if args.action == "list":
+        _print(city.list_city_details(engine, None))
+    elif args.action == "set":
+        values = {
+            name: getattr(args, name)
+            for name in EDITABLE_FIELDS
+            if getattr(args, name, None) is not None
+        }
+        if not values:
+            raise SystemExit("Indiquez au moins un champ à changer (--standard-phone …).")
+        _print(city.set_city_details(engine, None, args.row_id, values, ref, ordering))
+    elif args.action == "remove":
+        city.remove_city_details(engine, None, args.row_id, ordering)
+        print(
+            f"Accueil « {args.row_id} » supprimé : il disparaît des ordinateurs "
+            "à leur synchronisation."
+        )
+    else:
+        done = city.install_sample_city_details(engine, ref, ordering)
+        print(
+            "Coordonnées d'exemple chargées (numéro fictif)."
+            if done
+            else "La ligne « ville » existe déjà : rien n'a été changé."
+        )
+
+
+def cmd_import_streets(args: argparse.Namespace) -> None:
+    engine = prepare(database_url(args))
+    path = Path(args.file) if args.file else SAMPLE_STREETS
+    if not args.file and not args.sample:
+        raise SystemExit(
+            "Indiquez le fichier des rues (CSV), ou --exemple pour la liste d'exemple."
+        )
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SystemExit(f"Fichier illisible ({path}) : {type(exc).__name__}.") from None
+    read = read_streets(text, load_reference())
+    print(read.report(), file=sys.stderr if read.problems else sys.stdout)
+    if read.problems:
+        raise SystemExit(1)
+    counts = city.import_streets(engine, None, read, ordering_from_env(), sample=args.sample)
+    print(
+        f"Rues : {counts['added']} ajoutée(s), {counts['changed']} modifiée(s), "
+        f"{counts['unchanged']} inchangée(s), {counts['removed']} retirée(s)."
+    )
+
+
 def cmd_erase_person(args: argparse.Namespace) -> None:
     engine = prepare(database_url(args))
     out = admin.erase_person(engine, None, args.person_id, args.reason, ordering_from_env())
@@ -426,6 +481,38 @@ def build_parser() -> argparse.ArgumentParser:
     catalogue.add_argument("--actions", help="CSV des actions")
     catalogue.add_argument("--sample", action="store_true", help="données d'exemple")
     catalogue.set_defaults(func=cmd_import_catalogue)
+
+    details = sub.add_parser(
+        "city-details",
+        help="coordonnées de la Ville imprimées sur chaque document (standard, accueils)",
+    )
+    details_sub = details.add_subparsers(dest="action", required=True)
+    details_sub.add_parser("list", help="les lignes (« ville » et les accueils)")
+    details_set = details_sub.add_parser(
+        "set", help="créer ou changer une ligne (« ville » : standard et canicule ; un accueil)"
+    )
+    details_set.add_argument(
+        "row_id", help="« ville », ou l'identifiant d'un accueil (nord-mairie…)"
+    )
+    for name in EDITABLE_FIELDS:
+        details_set.add_argument(
+            "--" + name.replace("_", "-"), dest=name, help=f"{city_label(name)} (vide : effacer)"
+        )
+    details_remove = details_sub.add_parser("remove", help="supprimer un accueil")
+    details_remove.add_argument("row_id")
+    details_sub.add_parser(
+        "sample", help="charger les coordonnées d'exemple (serveur de démonstration)"
+    )
+    details.set_defaults(func=cmd_city_details)
+
+    streets = sub.add_parser(
+        "import-streets", help="charger la liste des rues (CSV) par territoire"
+    )
+    streets.add_argument("file", nargs="?", help="CSV : rue;territoire;code_postal")
+    streets.add_argument(
+        "--exemple", dest="sample", action="store_true", help="liste d'exemple (rues fictives)"
+    )
+    streets.set_defaults(func=cmd_import_streets)
 
     erase = sub.add_parser("erase-person", help="effacer une personne (RGPD)")
     erase.add_argument("person_id")

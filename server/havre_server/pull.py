@@ -199,6 +199,8 @@ SNAPSHOT: list[tuple[Table, Callable[[Principal], Select[Any] | None]]] = [
     (schema.ref_items, _q_all(schema.ref_items)),
     (schema.agents, _q_agents),
     (schema.facilities, _q_all(schema.facilities)),
+    (schema.city_details, _q_all(schema.city_details)),
+    (schema.streets, _q_all(schema.streets)),
     (schema.actions, _q_all(schema.actions)),
     (schema.action_evaluations, _q_evaluations),
     (schema.contacts, _q_contacts),

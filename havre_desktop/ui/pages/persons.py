@@ -29,7 +29,7 @@ from havre_common.french import address_lines, count, french_number
 from havre_desktop.core import contacts, search, visits
 from havre_desktop.core.errors import NotFoundError
 from havre_desktop.core.workspace import Workspace
-from havre_desktop.printing.data import city_contact
+from havre_desktop.printing.data import read_city_contact
 from havre_desktop.printing.variant import Variant
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import age_text, french_date, french_datetime, tr
@@ -355,14 +355,12 @@ class PersonsPage(QWidget):
         from havre_desktop.printing.record import prepare_personal_handout
 
         handout_for = partial(
-            prepare_personal_handout,
-            visit_id=visit_id,
-            agent_id=self.ctx.agent.get("id"),
-            city=city_contact(self.ctx.settings),
+            prepare_personal_handout, visit_id=visit_id, agent_id=self.ctx.agent.get("id")
         )
 
         def prepare(ws: Workspace, action_ids: list[str], variant: Variant) -> PreparedHandout:
-            return handout_for(ws, person_id, action_ids, variant=variant)
+            city = read_city_contact(ws)  # as the server last sent them
+            return handout_for(ws, person_id, action_ids, variant=variant, city=city)
 
         preview_handout(
             self.ctx,

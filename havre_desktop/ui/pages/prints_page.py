@@ -27,7 +27,12 @@ from havre_common.french import count
 from havre_desktop.core import audit
 from havre_desktop.core.errors import HavreError
 from havre_desktop.core.workspace import Workspace
-from havre_desktop.printing.data import SAMPLE_CITY_WARNING, city_contact, territory_actions
+from havre_desktop.printing.data import (
+    SAMPLE_CITY_WARNING,
+    CityContact,
+    read_city_contact,
+    territory_actions,
+)
 from havre_desktop.printing.handouts import territory_programme_for
 from havre_desktop.printing.layout import Variant
 from havre_desktop.printing.letters import (
@@ -45,6 +50,7 @@ from havre_desktop.printing.letters import (
 from havre_desktop.printing.report import activity_report_for
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import tr
+from havre_desktop.ui.operations import Changes
 from havre_desktop.ui.print_preview import PdfPreviewDialog
 from havre_desktop.ui.widgets import CheckList, checked_ids, error_label, fold, scrolling
 
@@ -65,6 +71,11 @@ class PrintsPage(QWidget):
     def __init__(self, context: UiContext) -> None:
         super().__init__()
         self.ctx = context
+        # The City's details as printed (read again when a sync brings new ones): the preview
+        # says so before printing while the number is still the sample one.
+        self.city = CityContact()
+        self._read_city()
+        context.database.changes.changed.connect(self._city_changes)
         refs = context.references
         self.error = error_label()
         self.error.setAccessibleName(tr("Erreur"))
@@ -260,11 +271,20 @@ class PrintsPage(QWidget):
             event = "impression" if how == "printed" else "export"
             self.ctx.database.submit(lambda ws: audit.record(ws, event, entity), lambda _r: None)
 
-        city = city_contact(self.ctx.settings)
-        if city.is_sample and entity != "rapport":
+        if self.city.is_sample and entity != "rapport":
             warnings = (SAMPLE_CITY_WARNING, *warnings)
         self.last_preview = PdfPreviewDialog(pdf, title, name, on_output, self, warnings=warnings)
         self.last_preview.open()
+
+    def _read_city(self) -> None:
+        def keep(city: CityContact) -> None:
+            self.city = city
+
+        self.ctx.database.submit(read_city_contact, keep)
+
+    def _city_changes(self, changes: Changes) -> None:
+        if changes.touches("city_details", "agents"):
+            self._read_city()
 
     # -- territory programme ----------------------------------------------------------
 
@@ -272,9 +292,10 @@ class PrintsPage(QWidget):
         territory = self.programme_territory.currentData()
         variant = Variant(self.programme_variant.currentData())
         name = self.programme_territory.currentText()
-        city = city_contact(self.ctx.settings)
         self.ctx.database.submit(
-            lambda ws: territory_programme_for(ws, territory, variant=variant, city=city),
+            lambda ws: territory_programme_for(
+                ws, territory, variant=variant, city=read_city_contact(ws)
+            ),
             lambda pdf: self._preview(
                 pdf, tr("Programme — {t}").format(t=name), f"programme-{territory}.pdf", "programme"
             ),
@@ -327,7 +348,6 @@ class PrintsPage(QWidget):
         kind = LetterKind(self.letter_kind.currentData())
         register = self._register()
         variant = Variant(self.letter_variant.currentData())
-        city = city_contact(self.ctx.settings)
         action_ids = self._chosen_actions()
         self.error.setVisible(False)
         self.ctx.database.submit(
@@ -336,7 +356,7 @@ class PrintsPage(QWidget):
                 kind,
                 register or FollowedBy(str(ws.agent_id or "")),
                 variant=variant,
-                city=city,
+                city=read_city_contact(ws),
                 action_ids=action_ids,
             ),
             self._show_recipients,
@@ -425,7 +445,6 @@ class PrintsPage(QWidget):
         self.progress.setValue(0)
         self.letter_status.setText(tr("Préparation des courriers…"))
         signals, cancel = self._signals, self._cancel
-        city = city_contact(self.ctx.settings)
 
         def job(ws: Workspace) -> BatchResult:
             # The agent as stored now: the first sign-in binds the profile to its server
@@ -435,7 +454,7 @@ class PrintsPage(QWidget):
                 ws,
                 kind,
                 source,
-                BatchOptions(variant, city, action_ids, recipient_ids),
+                BatchOptions(variant, read_city_contact(ws), action_ids, recipient_ids),
                 progress=lambda done, total: signals.progress.emit(done, total),
                 cancelled=cancel.is_set,
             )
