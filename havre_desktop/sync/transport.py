@@ -41,6 +41,9 @@ from havre_common.protocol import (
     PullReply,
     PushReply,
     PushRequest,
+    RetentionApply,
+    RetentionList,
+    RetentionReply,
     SubjectAccessReply,
 )
 from havre_desktop import KEYRING_SERVICE
@@ -262,6 +265,22 @@ class Transport:
             f"/admin/persons/{person_id}/erase",
             EraseReply,
             body=EraseRequest(reason=reason),
+            token=token,
+        )
+
+    def retention_due(self, token: str) -> RetentionList:
+        """Files past their retention period that nothing keeps active (coordinators)."""
+        return self._call(
+            "GET", "/admin/retention", RetentionList, token=token, max_bytes=MAX_PULL_REPLY_BYTES
+        )
+
+    def retention_anonymise(self, token: str, person_ids: list[str]) -> RetentionReply:
+        """Anonymise the files confirmed (the server checks each is still due)."""
+        return self._call(
+            "POST",
+            "/admin/retention/anonymise",
+            RetentionReply,
+            body=RetentionApply(person_ids=person_ids),
             token=token,
         )
 

@@ -393,7 +393,7 @@ def revoke_device(engine: Engine, actor: Principal | None, device_id: str) -> in
                 .where(schema.tokens.c.device_pk == row.id, schema.tokens.c.revoked_at_ms.is_(None))
                 .values(revoked_at_ms=now)
             )
-            _server_audit(conn, actor, "appareil-revoque", "devices", device_id, {})
+            server_audit(conn, actor, "appareil-revoque", "devices", device_id, {})
             count += 1
     if not count:
         raise not_found("Appareil introuvable ou hors de votre périmètre.")
@@ -401,7 +401,7 @@ def revoke_device(engine: Engine, actor: Principal | None, device_id: str) -> in
     return count
 
 
-def _server_audit(
+def server_audit(
     conn: Connection,
     actor: Principal | None,
     event: str,
@@ -636,7 +636,7 @@ def erase_person(
                         unservable.c.table_name == table_name, unservable.c.row_id.in_(chunk)
                     )
                 )
-        audit_id = _server_audit(
+        audit_id = server_audit(
             conn, actor, "effacement-rgpd", "contacts", person_id, {"motif": reason, **removed}
         )
         flush(conn, buffer, ordering)

@@ -56,6 +56,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from havre_common import contract
 from havre_common.hlc import Timestamp
 from havre_common.messages import clock_skew_message
 from havre_common.protocol import (
@@ -364,8 +365,38 @@ def _apply(ctx: Ctx, m: Mutation) -> Outcome:
             raise Reject("Une suppression ne porte pas d'autres modifications.")
     elif "deleted" in values:
         raise Reject("Utilisez une suppression pour effacer une ligne.")
+    _refuse_identity_of_anonymised(ctx, spec, m, values)
     handler = HANDLERS[m.table_name]
     return handler(ctx, spec, m, values)
+
+
+ANONYMISED = (
+    "Cette fiche a été anonymisée (fin de la durée de conservation) : identité, coordonnées "
+    "et notes ne s'y saisissent plus. Modification refusée."
+)
+
+
+def _refuse_identity_of_anonymised(
+    ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]
+) -> None:
+    """An anonymised file (retention) takes no identity, contact details or free text again:
+    a device that had not synced yet cannot bring back what the anonymisation removed.
+    Looked up only when the mutation carries such a value."""
+    names = contract.IDENTIFYING.get(spec.table.name, ())
+    column = spec.contract.person_column
+    if column is None or not any(not is_empty(values.get(n)) for n in names):
+        return
+    person_id = m.row_id if column == "id" else values.get(column)
+    table = spec.table
+    if person_id is None:
+        person_id = ctx.conn.execute(select(table.c[column]).where(table.c.id == m.row_id)).scalar()
+    if person_id is None:
+        return
+    anonymised = ctx.conn.execute(
+        select(schema.contacts.c.anonymised_on).where(schema.contacts.c.id == person_id)
+    ).scalar()
+    if anonymised:
+        raise Reject(ANONYMISED)
 
 
 def _require_insert_fields(spec: Spec, values: dict[str, Any]) -> None:
