@@ -221,11 +221,18 @@ def open_fiche(ws: Workspace, contact_id: str) -> dict[str, Any]:
     return found
 
 
+ANONYMISED_NAME = "Personne anonymisée"
+"""How a file anonymised at the end of its retention period is named in lists (no name left)."""
+
+
 def display_name(contact: dict[str, Any]) -> str:
     if contact.get("kind") == "organisation":
         return str(contact.get("organisation_name") or "")
     family = str(contact.get("family_name") or "").upper()
-    return f"{family} {contact.get('given_names') or ''}".strip()
+    name = f"{family} {contact.get('given_names') or ''}".strip()
+    if not name and contact.get("anonymised_on"):
+        return ANONYMISED_NAME
+    return name
 
 
 def names_of(ws: Workspace, ids: list[str]) -> dict[str, str]:
@@ -236,7 +243,8 @@ def names_of(ws: Workspace, ids: list[str]) -> dict[str, str]:
         chunk = ids[start : start + 500]
         marks = ",".join("?" for _ in chunk)
         for row in ws.store.query(
-            "SELECT id, kind, family_name, given_names, organisation_name FROM contacts "
+            "SELECT id, kind, family_name, given_names, organisation_name, anonymised_on "
+            "FROM contacts "
             f"WHERE id IN ({marks})",
             tuple(chunk),
         ):
