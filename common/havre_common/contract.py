@@ -279,18 +279,6 @@ class KeepsActive:
     conditions: tuple[tuple[str, Check], ...]
     label: str
 
-    def holds(self, row: dict[str, object], today: str) -> bool:
-        """Whether this row keeps the file active (``today``: ISO date)."""
-        for column, test in self.conditions:
-            value = row.get(column)
-            if test is Check.EMPTY and value not in (None, ""):
-                return False
-            if test is Check.FALSE and value not in (None, 0, False):
-                return False
-            if test is Check.NOT_PAST and value not in (None, "") and str(value)[:10] < today:
-                return False
-        return True
-
 
 @dataclass(frozen=True)
 class Table:

@@ -22,6 +22,7 @@ import pytest
 
 from havre_common import contract
 from havre_common.protocol import API_PREFIX
+from havre_desktop.core import contacts
 from havre_desktop.core.search import search_persons
 from tests.server.history import fake_name, fake_phone
 from tests.server.support import Device, ServerProcess, World, person_fields, visit_fields
@@ -336,6 +337,12 @@ def test_a_three_year_history_is_anonymised_exactly_where_due_on_server_and_desk
     assert all(c["last_contact"] < body["cutoff"] for c in body["candidates"])
     assert all(c["rows"]["visits"] == 4 for c in body["candidates"])
 
+    # A social worker's laptop, synced now, changes one of them while offline.
+    offline = laptops("travailleur-social", [TERRITORY])
+    offline.sync()
+    late_one = sorted(expected)[0]
+    contacts.update(offline.ws, late_one, {"city": "Montivilliers"})
+
     before_counts = _counts(server)
     untouched_before = _snapshot(server, (mine | set(others)) - expected)
     laptop_before = {
@@ -401,6 +408,18 @@ def test_a_three_year_history_is_anonymised_exactly_where_due_on_server_and_desk
     } == laptop_before
     kept = next(iter(mine - expected))
     assert search_persons(coordinator_laptop.ws, names[kept], include_archived=True)
+
+    # The laptop that changed one offline: its change is refused, and the full download that
+    # follows a refusal leaves it the anonymised file (the city typed stays in the refused
+    # edit for the agent to read, nothing of the person's identity).
+    report = offline.sync()
+    assert report.rejected == 1
+    (refusal,) = offline.ws.store.query("SELECT reason FROM sync_rejections")
+    assert "anonymisée" in refusal["reason"]
+    row = offline.row("contacts", late_one)
+    assert row is not None and row["family_name"] is None and row["city"] is None
+    for needle in gone:
+        assert _holds(offline, needle) == [], needle
 
     # Again: nothing is due any more, and confirming again changes nothing.
     assert _expected(server) == set()
