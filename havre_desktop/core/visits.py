@@ -225,7 +225,7 @@ def _journal_where(
 
 JOURNAL_COLUMNS = (
     "v.rowid AS rowid, v.*, c.family_name, c.given_names, c.organisation_name, c.kind AS "
-    "contact_kind, c.territory_id"
+    "contact_kind, c.territory_id, c.anonymised_on"
 )
 
 
@@ -335,7 +335,7 @@ def due_contacts(ws: Workspace, on: date, agent_id: str | None = None) -> list[d
     rows = ws.store.query(
         "SELECT p.*, c.family_name, c.given_names, c.territory_id, c.kind AS contact_kind, "
         "c.organisation_name, c.address_line, c.postcode, c.city, c.phone_1, c.phone_2, "
-        "c.access_notes, t.sort AS territory_sort FROM planned_contacts p "
+        "c.access_notes, c.anonymised_on, t.sort AS territory_sort FROM planned_contacts p "
         "JOIN contacts c ON c.id = p.person_id "
         "LEFT JOIN ref_territories t ON t.id = c.territory_id WHERE p.agent_id = ? "
         "AND p.due_on <= ? AND p.done_by_visit_id IS NULL AND p.cancelled = 0 "

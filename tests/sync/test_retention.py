@@ -22,7 +22,7 @@ import pytest
 
 from havre_common import contract
 from havre_common.protocol import API_PREFIX
-from havre_desktop.core import contacts
+from havre_desktop.core import contacts, visits
 from havre_desktop.core.search import search_persons
 from tests.server.history import fake_name, fake_phone
 from tests.server.support import Device, ServerProcess, World, person_fields, visit_fields
@@ -398,6 +398,12 @@ def test_a_three_year_history_is_anonymised_exactly_where_due_on_server_and_desk
             )
             == 0
         )
+        # The visit journal still lists her visits, under no name.
+        journal = visits.journal(coordinator_laptop.ws, person_id=person_id)
+        assert len(journal) == 4
+        assert {contacts.display_name({**v, "kind": v["contact_kind"]}) for v in journal} == {
+            "Personne anonymisée"
+        }
     for needle in gone:
         assert _holds(coordinator_laptop, needle) == [], needle
         assert search_persons(coordinator_laptop.ws, needle, include_archived=True) == []
