@@ -128,18 +128,33 @@ def _condition(table_name: str, rule: KeepsActive, today: str) -> ColumnElement[
     return and_(*parts)
 
 
-def last_contacts(conn: Connection) -> dict[str, str]:
-    """Every person's last contact (ISO date), over every contact date of the contract."""
+def histories(conn: Connection) -> tuple[dict[str, str], dict[str, dict[str, int]]]:
+    """Every person's last contact (ISO date, the latest of the contract's contact dates) and
+    her live rows per table: one grouped pass over each table about persons."""
     last: dict[str, str] = {}
-    for table_name, column_name in contract.CONTACT_DATES:
+    rows: dict[str, dict[str, int]] = {}
+    for table_name in contract.PERSON_TABLES:
         table = schema.TABLES[table_name]
         person = table.c[_person_column(table_name)]
-        day = func.max(func.substr(table.c[column_name], 1, 10))
-        query = select(person, day).where(*_live(table_name)).group_by(person)
-        for person_id, found in conn.execute(query):
-            if person_id is not None and found and found > last.get(person_id, ""):
-                last[person_id] = found
-    return last
+        dates = contract.TABLES[table_name].contact_dates
+        query = (
+            select(
+                person,
+                func.count(),
+                *(func.max(func.substr(table.c[name], 1, 10)) for name in dates),
+            )
+            .where(*_live(table_name))
+            .group_by(person)
+        )
+        for person_id, n, *found in conn.execute(query):
+            if person_id is None:
+                continue
+            if table_name != "contacts":
+                rows.setdefault(person_id, {})[table_name] = int(n)
+            latest = max((d for d in found if d), default="")
+            if latest > last.get(person_id, ""):
+                last[person_id] = latest
+    return last, rows
 
 
 def kept_active(conn: Connection, today: str) -> dict[str, str]:
@@ -154,18 +169,6 @@ def kept_active(conn: Connection, today: str) -> dict[str, str]:
     return kept
 
 
-def _row_counts(conn: Connection, person_ids: set[str]) -> dict[str, dict[str, int]]:
-    counts: dict[str, dict[str, int]] = {p: {} for p in person_ids}
-    for table, column in PERSON_DEPENDENTS:
-        if table.name == "conflicts":
-            continue
-        query = select(table.c[column], func.count()).where(*_live(table.name))
-        for person_id, n in conn.execute(query.group_by(table.c[column])):
-            if person_id in counts:
-                counts[person_id][table.name] = int(n)
-    return counts
-
-
 def candidates(
     conn: Connection, *, cutoff: str, today: str, territories: Collection[str] | None
 ) -> list[RetentionCandidate]:
@@ -178,17 +181,16 @@ def candidates(
     if territories is not None:
         query = query.where(c.c.territory_id.in_(list(territories)))
     persons = {str(r.id): str(r.territory_id) for r in conn.execute(query)}
-    last = last_contacts(conn)
+    last, counts = histories(conn)
     kept = kept_active(conn, today)
     due = {p for p in persons if p not in kept and last.get(p, "") < cutoff}
-    counts = _row_counts(conn, due)
     found = [
         RetentionCandidate(
             person_id=p,
             territory_id=persons[p],
             # A file with no dated contact at all (none should exist: its creation dates it).
             last_contact=last.get(p) or "1970-01-01",
-            rows=counts[p],
+            rows=counts.get(p, {}),
         )
         for p in due
     ]
