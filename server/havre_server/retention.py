@@ -48,7 +48,7 @@ from havre_common.protocol import (
     RetentionSkipped,
 )
 from havre_server import schema
-from havre_server.admin import scrub_database_files, server_audit
+from havre_server.admin import redact_reasons, scrub_database_files, server_audit
 from havre_server.auth import now_ms
 from havre_server.changelog import ChangeBuffer, Ordering, flush
 from havre_server.config import setting
@@ -286,7 +286,7 @@ def _anonymise_one(
             buffer.add(entry_for(table_name, fresh, territory_id=territory))
         changed[table_name] = changed.get(table_name, 0) + 1
     _scrub_log(conn, person_id)
-    _scrub_reasons(conn, [(t, str(r["id"])) for t, r in rows])
+    redact_reasons(conn, [(t, str(r["id"])) for t, r in rows], SCRUBBED_REASON)
     return changed
 
 
@@ -316,21 +316,6 @@ def _scrub_log(conn: Connection, person_id: str) -> int:
         conn.execute(update(log_table).where(log_table.c.seq == seq).values(fields=dumps(fields)))
         scrubbed += 1
     return scrubbed
-
-
-def _scrub_reasons(conn: Connection, rows: Iterable[tuple[str, str]]) -> None:
-    am = schema.applied_mutations
-    by_table: dict[str, list[str]] = {}
-    for table_name, row_id in rows:
-        by_table.setdefault(table_name, []).append(row_id)
-    for table_name, ids in by_table.items():
-        for start in range(0, len(ids), 500):
-            conn.execute(
-                update(am)
-                .where(am.c.table_name == table_name, am.c.row_id.in_(ids[start : start + 500]))
-                .where(am.c.reason.is_not(None))
-                .values(reason=SCRUBBED_REASON)
-            )
 
 
 def anonymise(

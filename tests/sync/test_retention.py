@@ -343,6 +343,14 @@ def test_a_three_year_history_is_anonymised_exactly_where_due_on_server_and_desk
     late_one = sorted(expected)[0]
     contacts.update(offline.ws, late_one, {"city": "Montivilliers"})
 
+    # A refused edit whose reason quotes what was typed (her name).
+    quoted = sorted(expected)[1]
+    version = server.sql("SELECT server_version FROM contacts WHERE id = :p", p=quoted)[0][0]
+    refused = worker.push(
+        worker.mutation("contacts", quoted, "update", {"mobility": names[quoted]}, version)
+    )[0]
+    assert refused["status"] == "rejected" and names[quoted] in refused["reason"]
+
     before_counts = _counts(server)
     untouched_before = _snapshot(server, (mine | set(others)) - expected)
     laptop_before = {
@@ -373,6 +381,9 @@ def test_a_three_year_history_is_anonymised_exactly_where_due_on_server_and_desk
         assert not server.sql("SELECT seq FROM change_log WHERE fields LIKE :n", n=f"%{needle}%"), (
             needle
         )
+        assert not server.sql(
+            "SELECT reason FROM applied_mutations WHERE reason LIKE :n", n=f"%{needle}%"
+        ), needle
     # Counts for statistics unchanged; nobody else touched.
     assert _counts(server) == before_counts
     assert _snapshot(server, (mine | set(others)) - expected) == untouched_before
