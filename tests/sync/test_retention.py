@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import inspect, text
 
 from havre_common import contract
 from havre_common.protocol import API_PREFIX
@@ -290,6 +291,17 @@ def _counts(server: ServerProcess) -> dict[str, Any]:
     return counts
 
 
+def _server_rows_holding(server: ServerProcess, needles: list[str]) -> list[str]:
+    """``table: needle`` for every row of any server table that contains one of them."""
+    found: list[str] = []
+    with server.engine.connect() as conn:
+        for table in inspect(conn).get_table_names():
+            for row in conn.execute(text(f'SELECT * FROM "{table}"')):
+                values = " ".join(str(v) for v in row)
+                found += [f"{table}: {n}" for n in needles if n in values]
+    return found
+
+
 def _holds(laptop: Any, needle: str) -> list[str]:
     """``table.column`` of every value of the laptop's database that contains the needle."""
     found: list[str] = []
@@ -384,6 +396,7 @@ def test_a_three_year_history_is_anonymised_exactly_where_due_on_server_and_desk
         assert not server.sql(
             "SELECT reason FROM applied_mutations WHERE reason LIKE :n", n=f"%{needle}%"
         ), needle
+    assert _server_rows_holding(server, gone) == []
     # Counts for statistics unchanged; nobody else touched.
     assert _counts(server) == before_counts
     assert _snapshot(server, (mine | set(others)) - expected) == untouched_before
