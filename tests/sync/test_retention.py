@@ -510,10 +510,13 @@ def test_retention_is_for_coordinators_and_administrators_only(world: World) -> 
 
 def test_the_cli_lists_and_applies_with_the_configured_period(world: World) -> None:
     """``havre-server retention list|apply``: the operator's job on the server, the period
-    from the configuration (here one month: a recent history becomes due)."""
+    from the configuration file (here 100 years: nothing is due), else 24 months."""
     worker = world.agent("travailleur-social", [OTHER])
     people = _generate(worker, random.Random(11), 3, OTHER)
-    listed = _json_out(world.server.cli("retention", "list", "--json", "--months", "1200"))
+    config = world.server.workdir / "retention.toml"
+    config.write_text("[retention]\nmonths = 1200\n", "utf-8")
+    listed = _json_out(world.server.cli("--config", str(config), "retention", "list", "--json"))
+    assert listed["months"] == 1200
     assert not set(people) & {c["person_id"] for c in listed["candidates"]}
     text = world.server.cli("retention", "list")
     assert "Conservation :" in text and "sans contact depuis le" in text
