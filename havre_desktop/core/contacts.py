@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from havre_common import contract
+from havre_common.messages import ANONYMISED_FILE
 from havre_common.values import normalise_phone
 from havre_desktop.core import agents, audit
 from havre_desktop.core.errors import PermissionDeniedError, ValidationError
@@ -169,9 +170,23 @@ def create_organisation(ws: Workspace, values: dict[str, Any]) -> dict[str, Any]
     return get(ws, created["id"])
 
 
+def refuse_identity_if_anonymised(
+    ws: Workspace, person_id: str, table: str, values: dict[str, Any]
+) -> None:
+    """A file anonymised at the end of its retention period takes no identity, contact
+    details or free text again (the server refuses it too, with the same message)."""
+    typed = [n for n in contract.IDENTIFYING.get(table, ()) if values.get(n) not in (None, "", [])]
+    if not typed:
+        return
+    anonymised = ws.store.scalar("SELECT anonymised_on FROM contacts WHERE id = ?", (person_id,))
+    if anonymised:
+        raise ValidationError({typed[0]: ANONYMISED_FILE})
+
+
 def update(ws: Workspace, contact_id: str, changes: dict[str, Any]) -> dict[str, Any]:
     """Edit a fiche: the whole fiche is revalidated, only changed fields are sent."""
     current = get(ws, contact_id)
+    refuse_identity_if_anonymised(ws, contact_id, "contacts", changes)
     merged = {**current, **changes}
     fields: tuple[str, ...]
     if current["kind"] == "person":

@@ -58,7 +58,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from havre_common import contract
 from havre_common.hlc import Timestamp
-from havre_common.messages import clock_skew_message
+from havre_common.messages import ANONYMISED_FILE, clock_skew_message
 from havre_common.protocol import (
     MAX_CLOCK_SKEW_MS,
     Mutation,
@@ -388,12 +388,6 @@ def _apply(ctx: Ctx, m: Mutation) -> Outcome:
     return handler(ctx, spec, m, values)
 
 
-ANONYMISED = (
-    "Cette fiche a été anonymisée (fin de la durée de conservation) : identité, coordonnées "
-    "et notes ne s'y saisissent plus. Modification refusée."
-)
-
-
 def _carries_identity(table_name: str, values: dict[str, Any]) -> bool:
     return any(not is_empty(values.get(n)) for n in contract.IDENTIFYING.get(table_name, ()))
 
@@ -445,7 +439,7 @@ def _refuse_identity_of_anonymised(
             ).scalar()
         )
     if anonymised:
-        raise Reject(ANONYMISED)
+        raise Reject(ANONYMISED_FILE)
 
 
 def _require_insert_fields(spec: Spec, values: dict[str, Any]) -> None:

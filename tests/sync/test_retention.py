@@ -24,10 +24,12 @@ from sqlalchemy import inspect, text
 from havre_common import contract
 from havre_common.protocol import API_PREFIX
 from havre_desktop.core import contacts, visits
+from havre_desktop.core.errors import ValidationError
 from havre_desktop.core.search import search_persons
 from tests.server.history import fake_name, fake_phone
 from tests.server.support import Device, ServerProcess, World, person_fields, visit_fields
 from tests.sync.conftest import MakeLaptop, serving
+from tests.sync.scenario_helpers import log_visit
 
 TERRITORY, OTHER = "nord", "sud"
 PERSON_TABLES = (
@@ -436,6 +438,13 @@ def test_a_three_year_history_is_anonymised_exactly_where_due_on_server_and_desk
         for r in coordinator_laptop.ws.store.query("SELECT * FROM contacts")
         if r["id"] not in expected
     } == laptop_before
+    # The desktop refuses to type her identity or a note again, before saving, in French.
+    victim_here = sorted(expected)[2]
+    with pytest.raises(ValidationError, match="anonymisée"):
+        contacts.update(coordinator_laptop.ws, victim_here, {"family_name": "Revenue"})
+    with pytest.raises(ValidationError, match="anonymisée"):
+        log_visit(coordinator_laptop, victim_here, notes="Une note de trop.")
+    log_visit(coordinator_laptop, victim_here, notes="")  # a contact without a note is counted
     kept = next(iter(mine - expected))
     assert search_persons(coordinator_laptop.ws, names[kept], include_archived=True)
 
