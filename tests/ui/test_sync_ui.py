@@ -1191,6 +1191,14 @@ def test_a_coordinator_reviews_and_anonymises_files_past_retention_from_the_keyb
         lambda: all(coordinator.person(p)["family_name"] is None for p in chosen), timeout=30_000
     )
     assert coordinator.person(kept)["family_name"] in ("Ancienne", "Oubliee", "Passee")
+    from havre_desktop.ui.pages.persons import render_fiche_html
+
+    row = coordinator.person(chosen[0])
+    assert json.loads(row["emergency_contacts"]) == []
+    shown = render_fiche_html(
+        {**row, "emergency_contacts": [], "register": None, "consents": []}, window.ctx
+    )
+    assert "Personne anonymisée" in shown and "Fiche anonymisée le" in shown
     assert coordinator.query(
         "SELECT count(*) n FROM visits WHERE person_id IN (?, ?)", tuple(chosen)
     ) == [{"n": 2}]
