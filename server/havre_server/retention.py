@@ -40,6 +40,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from havre_common import contract
 from havre_common.contract import Check, KeepsActive
+from havre_common.french import french_date
 from havre_common.hlc import Timestamp
 from havre_common.protocol import (
     RetentionCandidate,
@@ -69,7 +70,7 @@ SERVER_NODE = "serveur"
 SCRUBBED_REASON = "Fiche anonymisée (conservation) : motif retiré."
 """Replaces the refusal reasons recorded about her rows (a reason may quote a typed value)."""
 REFUSED = "Seuls les coordinateurs et les administrateurs examinent la conservation des fiches."
-NOT_DUE = "Contact récent ou suivi en cours : la fiche est conservée."
+RECENT = "Contact depuis le {cutoff} : la fiche est conservée."
 NOT_FOUND = "Fiche introuvable ou hors de votre périmètre."
 ALREADY = "Fiche déjà anonymisée."
 
@@ -349,7 +350,8 @@ def anonymise(
             if person_id not in still_due:
                 skipped.append(
                     RetentionSkipped(
-                        person_id=person_id, reason=_why_not(conn, person_id, territories)
+                        person_id=person_id,
+                        reason=_why_not(conn, person_id, territories, day, cutoff),
                     )
                 )
                 continue
@@ -364,7 +366,14 @@ def anonymise(
     return RetentionReply(anonymised=anonymised, skipped=skipped, audit_ids=audit_ids)
 
 
-def _why_not(conn: Connection, person_id: str, territories: Collection[str] | None) -> str:
+def _why_not(
+    conn: Connection,
+    person_id: str,
+    territories: Collection[str] | None,
+    today: str,
+    cutoff: str,
+) -> str:
+    """Why a file asked for is not anonymised, in French (said to the coordinator)."""
     person = load_row(conn, schema.contacts, person_id)
     if (
         person is None
@@ -375,4 +384,7 @@ def _why_not(conn: Connection, person_id: str, territories: Collection[str] | No
         return NOT_FOUND
     if person.get(contract.ANONYMISED_COLUMN):
         return ALREADY
-    return NOT_DUE
+    label = kept_active(conn, today).get(person_id)
+    if label is not None:
+        return f"Fiche conservée : {label}."
+    return RECENT.format(cutoff=french_date(cutoff))

@@ -365,6 +365,11 @@ def test_a_three_year_history_is_anonymised_exactly_where_due_on_server_and_desk
     )[0]
     assert refused["status"] == "rejected" and names[quoted] in refused["reason"]
 
+    order = list(names)  # generated in the order of KINDS, over and over
+    recent, planned, enrolled = order[0], order[2], order[5]
+    assert KINDS[0][0] == "recent" and KINDS[2][0] == "old-open-plan"
+    assert KINDS[5][0] == "old-current-register"
+
     before_counts = _counts(server)
     untouched_before = _snapshot(server, (mine | set(others)) - expected)
     laptop_before = {
@@ -375,12 +380,18 @@ def test_a_three_year_history_is_anonymised_exactly_where_due_on_server_and_desk
 
     applied = world.client.post(
         f"{API_PREFIX}/admin/retention/anonymise",
-        json={"person_ids": sorted(expected)},
+        json={"person_ids": [*sorted(expected), recent, planned, enrolled]},
         headers=coordinator.headers(),
     )
     assert applied.status_code == 200, applied.text
     reply = applied.json()
-    assert set(reply["anonymised"]) == expected and reply["skipped"] == []
+    assert set(reply["anonymised"]) == expected
+    # Asked for by mistake: kept, and the coordinator is told why.
+    reasons = {s["person_id"]: s["reason"] for s in reply["skipped"]}
+    assert reasons[planned] == "Fiche conservée : contact prévu ouvert."
+    assert reasons[enrolled] == "Fiche conservée : inscription au registre en cours."
+    assert reasons[recent].startswith("Contact depuis le ") and "conservée" in reasons[recent]
+    assert len(reasons) == 3
 
     # The server: their identity, contact details and free text are gone, everywhere.
     identifying = contract.IDENTIFYING
