@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from havre_common.french import count, french_date
-from havre_common.protocol import RetentionList, RetentionReply
+from havre_common.protocol import MAX_RETENTION_BATCH, RetentionList, RetentionReply
 from havre_desktop.core import contacts
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.sync.errors import SyncError
@@ -222,9 +222,19 @@ class RetentionDialog(QDialog):
             self.controller.sync_now()  # this device first
             self.load()
 
-        self.controller.worker.submit(
-            lambda _ws: engine.retention_anonymise(person_ids), done, self._failed
-        )
+        def job(_ws: Workspace) -> RetentionReply:
+            """In requests of at most MAX_RETENTION_BATCH files (a whole territory may be due)."""
+            replies = [
+                engine.retention_anonymise(person_ids[start : start + MAX_RETENTION_BATCH])
+                for start in range(0, len(person_ids), MAX_RETENTION_BATCH)
+            ]
+            return RetentionReply(
+                anonymised=[p for r in replies for p in r.anonymised],
+                skipped=[s for r in replies for s in r.skipped],
+                audit_ids=[a for r in replies for a in r.audit_ids],
+            )
+
+        self.controller.worker.submit(job, done, self._failed)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Enter in the list asks for confirmation (the list has the focus, not a button)."""
