@@ -17,6 +17,7 @@ local schema and the server's migrated schema with this contract, so drift fails
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -134,7 +135,9 @@ class Field:
     writers). ``readers``: roles that receive the field (None: whoever receives the row).
     ``default``: the stored value when none is given (SQL default on both sides). ``filled``:
     not required from a device because the writer fills it when absent (the server's stamps).
-    A field that is required, filled or has a default is NOT NULL.
+    A field that is required, filled or has a default is NOT NULL. ``identifying``: identity,
+    contact details or free text about a person: emptied when her file is anonymised at the
+    end of its retention period (:func:`anonymised_value`).
     """
 
     name: str
@@ -153,6 +156,7 @@ class Field:
     default: str | None = None
     max_items: int | None = None
     filled: bool = False
+    identifying: bool = False
 
     @property
     def not_null(self) -> bool:
@@ -218,8 +222,8 @@ def _flag(name: str, label: str, default: str = "0", **kw: object) -> Field:
     return Field(name, Kind.BOOLEAN, label, default=default, **kw)  # type: ignore[arg-type]
 
 
-def _phone(name: str, label: str) -> Field:
-    return Field(name, Kind.PHONE, label, max_length=40)
+def _phone(name: str, label: str, identifying: bool = False) -> Field:
+    return Field(name, Kind.PHONE, label, max_length=40, identifying=identifying)
 
 
 def _choices(name: str, label: str, reference: str) -> Field:
@@ -254,6 +258,28 @@ class Privacy:
         )
 
 
+class Check(StrEnum):
+    """A condition on one column, as :class:`KeepsActive` declares it."""
+
+    EMPTY = "empty"  # NULL or ''
+    FALSE = "false"  # 0 (or NULL)
+    NOT_PAST = "not_past"  # NULL, or a date today or later
+
+
+@dataclass(frozen=True)
+class KeepsActive:
+    """The rows of a table that keep a person's file in the active base (retention).
+
+    A live row (not deleted) about the person for which every ``(column, test)`` holds keeps
+    her file active, whatever the date of her last contact. ``label``: what it is, in French
+    (said when a file is kept). The register tables and alert campaigns declare theirs the
+    same way; the server's retention job reads them from the contract, never by hand.
+    """
+
+    conditions: tuple[tuple[str, Check], ...]
+    label: str
+
+
 @dataclass(frozen=True)
 class Table:
     """One synced table.
@@ -284,11 +310,19 @@ class Table:
     primary_key: tuple[str, ...] = ("id",)
     personal: bool = False
     private: Privacy | None = None
+    contact_dates: tuple[str, ...] = ()
+    keeps_active: KeepsActive | None = None
 
     def __post_init__(self) -> None:
         names = [f.name for f in self.fields]
         if len(set(names)) != len(names):
             raise ValueError(f"{self.name}: a field is declared twice")
+        used = [*self.contact_dates]
+        if self.keeps_active is not None:
+            used += [column for column, _test in self.keeps_active.conditions]
+        unknown = [c for c in used if c not in names]
+        if unknown:
+            raise ValueError(f"{self.name}: retention names unknown fields {unknown}")
 
     @property
     def by_name(self) -> MappingProxyType[str, Field]:
@@ -313,6 +347,11 @@ class Table:
     @property
     def json_fields(self) -> frozenset[str]:
         return frozenset(f.name for f in self.fields if f.is_json)
+
+    @property
+    def identifying(self) -> tuple[Field, ...]:
+        """The fields emptied when a person's file is anonymised."""
+        return tuple(f for f in self.fields if f.identifying)
 
     def readable_by(self, role: str | None) -> frozenset[str]:
         """The fields a device of this role holds (least data)."""
@@ -578,17 +617,18 @@ CONTACTS: Final = Table(
             choices="contact_kinds",
             updatable=False,
         ),
-        _text("family_name", "Nom", 200),
-        _text("given_names", "Prénom", 200),
-        _text("organisation_name", "Nom de l'organisme", 200),
-        Field("birth_date", Kind.DATE, "Date de naissance", max_length=40),
-        _text("address_line", "Adresse", 300),
-        Field("postcode", Kind.POSTCODE, "Code postal", max_length=5),
-        _text("city", "Ville", 100),
+        # Identity and contact details: emptied when the file is anonymised (retention).
+        _text("family_name", "Nom", 200, identifying=True),
+        _text("given_names", "Prénom", 200, identifying=True),
+        _text("organisation_name", "Nom de l'organisme", 200, identifying=True),
+        Field("birth_date", Kind.DATE, "Date de naissance", max_length=40, identifying=True),
+        _text("address_line", "Adresse", 300, identifying=True),
+        Field("postcode", Kind.POSTCODE, "Code postal", max_length=5, identifying=True),
+        _text("city", "Ville", 100, identifying=True),
         _territory(),
-        _phone("phone_1", "Téléphone"),
-        _phone("phone_2", "Autre téléphone"),
-        Field("email", Kind.EMAIL, "Courriel", max_length=200),
+        _phone("phone_1", "Téléphone", identifying=True),
+        _phone("phone_2", "Autre téléphone", identifying=True),
+        Field("email", Kind.EMAIL, "Courriel", max_length=200, identifying=True),
         # What reception agents never receive: situation at home, access, emergency contacts.
         Field(
             "lives_alone",
@@ -613,6 +653,7 @@ CONTACTS: Final = Table(
             multiline=True,
             readers=_NOT_RECEPTION,
             writers=_NOT_RECEPTION,
+            identifying=True,
         ),
         Field(
             "emergency_contacts",
@@ -622,11 +663,14 @@ CONTACTS: Final = Table(
             default="[]",
             readers=_NOT_RECEPTION,
             writers=_NOT_RECEPTION,
+            identifying=True,
         ),
         _uuid("referent_agent_id", "Référent", readers=_NOT_RECEPTION, writers=_NOT_RECEPTION),
         # A reception desk counts walk-ins; it does not decide a fiche is closed.
         _flag("archived", "Archivée", writers=_NOT_RECEPTION),
         *_STAMPS,
+        # Set by the server alone when the retention period ended (identity removed).
+        Field("anonymised_on", Kind.DATE, "Anonymisée le", max_length=40, writers=frozenset()),
     ),
     Sync.BOTH,
     Policy.MERGE,
@@ -637,6 +681,7 @@ CONTACTS: Final = Table(
     server_columns=("field_meta",),
     field_clocks=True,
     sample_flag=True,
+    contact_dates=("created_at",),
 )
 
 CONSENTS: Final = Table(
@@ -656,7 +701,7 @@ CONSENTS: Final = Table(
         ),
         Field("given", Kind.BOOLEAN, "Consentement donné", True, updatable=False),
         Field("recorded_on", Kind.DATE, "Recueilli le", True, max_length=40, updatable=False),
-        _text("method", "Recueilli comment", 500, required=True, updatable=False),
+        _text("method", "Recueilli comment", 500, required=True, updatable=False, identifying=True),
         _uuid("recorded_by_agent_id", "Recueilli par", updatable=False),
         Field("withdrawn_on", Kind.DATE, "Retiré le", max_length=40),
         _stamp("updated_at", "Modifié le"),
@@ -666,6 +711,7 @@ CONSENTS: Final = Table(
     writers=PERSON_ROLES,
     readers=PERSON_ROLES,
     person_column="contact_id",
+    contact_dates=("recorded_on",),
 )
 
 REGISTER_ENROLMENTS: Final = Table(
@@ -695,14 +741,26 @@ REGISTER_ENROLMENTS: Final = Table(
             updatable=False,
             readers=_NOT_RECEPTION,
         ),
-        _text("requester_name", "Nom du demandeur", 200, updatable=False, readers=_NOT_RECEPTION),
+        _text(
+            "requester_name",
+            "Nom du demandeur",
+            200,
+            updatable=False,
+            readers=_NOT_RECEPTION,
+            identifying=True,
+        ),
         Field("consent_given", Kind.BOOLEAN, "Consentement", True, updatable=False),
         Field(
             "consent_date", Kind.DATE, "Date du consentement", True, max_length=40, updatable=False
         ),
         Field("removed_on", Kind.DATE, "Radiée le", max_length=40),
         _text(
-            "removal_reason", "Motif de la radiation", 500, multiline=True, readers=_NOT_RECEPTION
+            "removal_reason",
+            "Motif de la radiation",
+            500,
+            multiline=True,
+            readers=_NOT_RECEPTION,
+            identifying=True,
         ),
         _stamp("updated_at", "Modifié le"),
     ),
@@ -711,6 +769,8 @@ REGISTER_ENROLMENTS: Final = Table(
     writers=PERSON_ROLES,
     readers=PERSON_ROLES,
     person_column="person_id",
+    contact_dates=("enrolled_on", "removed_on"),
+    keeps_active=KeepsActive((("removed_on", Check.NOT_PAST),), "inscription au registre en cours"),
 )
 
 VISITS: Final = Table(
@@ -736,7 +796,7 @@ VISITS: Final = Table(
         ),
         _flag("handout_given", "Document remis"),
         Field("follow_up_on", Kind.DATE, "Date de suivi", max_length=40),
-        _text("notes", "Notes", 10000, multiline=True),
+        _text("notes", "Notes", 10000, multiline=True, identifying=True),
         Field("revision", Kind.INTEGER, "Révision", minimum=1, maximum=10000, default="1"),
         *_STAMPS,
         _flag("notes_private", "Note privée (vous et les coordinateurs)"),
@@ -750,6 +810,7 @@ VISITS: Final = Table(
     # A private note reaches its author and the coordinators of the person's territory only;
     # colleagues still receive the visit (continuity), with the note empty.
     private=Privacy("notes_private", "agent_id", ("notes",), frozenset({COORDINATOR})),
+    contact_dates=("occurred_at",),
 )
 
 PLANNED_CONTACTS: Final = Table(
@@ -761,7 +822,7 @@ PLANNED_CONTACTS: Final = Table(
         _uuid("agent_id", "Agent", required=True),
         Field("due_on", Kind.DATE, "Date prévue", True, max_length=40),
         Field("kind", Kind.CHOICE, "Type de contact", True, max_length=40, choices="planned_kinds"),
-        _text("reason", "Motif", 2000, multiline=True),
+        _text("reason", "Motif", 2000, multiline=True, identifying=True),
         _uuid("done_by_visit_id", "Fait lors de la visite"),
         _flag("cancelled", "Annulé"),
         _stamp("updated_at", "Modifié le"),
@@ -774,6 +835,10 @@ PLANNED_CONTACTS: Final = Table(
     server_columns=("field_meta",),
     field_clocks=True,
     sample_flag=True,
+    contact_dates=("due_on",),
+    keeps_active=KeepsActive(
+        (("done_by_visit_id", Check.EMPTY), ("cancelled", Check.FALSE)), "contact prévu ouvert"
+    ),
 )
 
 RECEPTION_ENCOUNTERS: Final = Table(
@@ -820,6 +885,7 @@ HANDOUTS_GIVEN: Final = Table(
     writers=ALL_ROLES,
     readers=CARE_ROLES,
     person_column="person_id",
+    contact_dates=("given_at",),
 )
 
 AUDIT_LOG: Final = Table(
@@ -875,15 +941,29 @@ CONFLICTS: Final = Table(
             pattern=r"^[a-z][a-z0-9_]{0,63}$",
             updatable=False,
         ),
-        _text("local_value", "Valeur gardée", 12000, multiline=True, updatable=False),
-        _text("remote_value", "Valeur écartée", 12000, multiline=True, updatable=False),
+        _text(
+            "local_value",
+            "Valeur gardée",
+            12000,
+            multiline=True,
+            updatable=False,
+            identifying=True,
+        ),
+        _text(
+            "remote_value",
+            "Valeur écartée",
+            12000,
+            multiline=True,
+            updatable=False,
+            identifying=True,
+        ),
         Field("local_hlc", Kind.TEXT, "Horodatage gardé", max_length=84, updatable=False),
         Field("remote_hlc", Kind.TEXT, "Horodatage écarté", max_length=84, updatable=False),
         _uuid("local_agent_id", "Agent (valeur gardée)", updatable=False),
         _uuid("remote_agent_id", "Agent (valeur écartée)", updatable=False),
         _stamp("created_at", "Créé le", updatable=False),
         _stamp("resolved_at", "Résolu le", required=False),
-        _text("resolution", "Résolution", 2000, multiline=True),
+        _text("resolution", "Résolution", 2000, multiline=True, identifying=True),
     ),
     Sync.BOTH,
     Policy.RESOLUTION,
@@ -958,6 +1038,32 @@ SYNC_STATE_COLUMNS: Final = ("server_version", "deleted")
 CLOCK_COLUMN: Final = "field_hlc"
 SAMPLE_COLUMN: Final = "is_sample"
 """Marks demonstration rows (sample catalogue, demo data); kept on each side, never sent."""
+
+
+CONTACT_DATES: Final = tuple(
+    (t.name, column) for t in TABLES.values() if t.person_column for column in t.contact_dates
+)
+"""(table, column) of every date of a contact with a person (retention: the last contact)."""
+KEEPS_ACTIVE: Final = tuple(
+    (t.name, t.keeps_active)
+    for t in TABLES.values()
+    if t.person_column and t.keeps_active is not None
+)
+"""(table, rule) of the rows that keep a person's file active whatever its age (retention)."""
+IDENTIFYING: Final = MappingProxyType(
+    {t.name: tuple(f.name for f in t.identifying) for t in TABLES.values() if t.identifying}
+)
+"""The fields anonymisation empties, per table (identity, contact details, free text)."""
+ANONYMISED_COLUMN: Final = "anonymised_on"
+"""The contacts field the server sets when it anonymises a file (never set by a device)."""
+
+
+def anonymised_value(f: Field) -> object:
+    """What an identifying field holds once anonymised: NULL, or its empty default (a JSON
+    field's decoded: ``[]``), or ``""`` for a required text."""
+    if f.default is not None:
+        return json.loads(f.default) if f.is_json else f.default
+    return "" if f.required else None
 
 
 def ui_max_length(table: str, field_name: str) -> int:

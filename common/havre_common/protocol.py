@@ -501,6 +501,48 @@ class EraseReply(_Model):
     audit_id: Uuid
 
 
+IsoDate = Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+MAX_RETENTION_BATCH = 5000
+"""Files one retention request may anonymise (a coordinator confirms a list, page by page)."""
+
+
+class RetentionCandidate(_Model):
+    """A person's file past its retention period, with nothing keeping it active: ids, her
+    territory, the date of her last contact and her rows per table (names stay on devices)."""
+
+    person_id: Uuid
+    territory_id: TerritoryId
+    last_contact: IsoDate
+    rows: dict[Annotated[str, Field(pattern=r"^[a-z_]{1,60}$")], int]
+
+
+class RetentionList(_Model):
+    """Files whose last contact is before ``cutoff`` (``months`` ago) and that nothing keeps
+    active (the contract's rules, named in ``rules``), oldest contact first."""
+
+    months: Annotated[int, Field(ge=1, le=1200)]
+    cutoff: IsoDate
+    rules: list[ShortText]
+    candidates: list[RetentionCandidate]
+
+
+class RetentionApply(_Model):
+    person_ids: Annotated[list[Uuid], Field(min_length=1, max_length=MAX_RETENTION_BATCH)]
+
+
+class RetentionSkipped(_Model):
+    person_id: Uuid
+    reason: French
+
+
+class RetentionReply(_Model):
+    """Files anonymised now; those asked for that are not (anymore) due, with the reason."""
+
+    anonymised: list[Uuid]
+    skipped: list[RetentionSkipped]
+    audit_ids: list[Uuid]
+
+
 class AuditEntryOut(_Model):
     """One entry of the server's audit log: who did what to which file, when, from which
     device (ids, codes and counts only)."""

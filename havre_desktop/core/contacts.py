@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from havre_common import contract
+from havre_common.messages import ANONYMISED_FILE
 from havre_common.values import normalise_phone
 from havre_desktop.core import agents, audit
 from havre_desktop.core.errors import PermissionDeniedError, ValidationError
@@ -169,9 +170,23 @@ def create_organisation(ws: Workspace, values: dict[str, Any]) -> dict[str, Any]
     return get(ws, created["id"])
 
 
+def refuse_identity_if_anonymised(
+    ws: Workspace, person_id: str, table: str, values: dict[str, Any]
+) -> None:
+    """A file anonymised at the end of its retention period takes no identity, contact
+    details or free text again (the server refuses it too, with the same message)."""
+    typed = [n for n in contract.IDENTIFYING.get(table, ()) if values.get(n) not in (None, "", [])]
+    if not typed:
+        return
+    anonymised = ws.store.scalar("SELECT anonymised_on FROM contacts WHERE id = ?", (person_id,))
+    if anonymised:
+        raise ValidationError({typed[0]: ANONYMISED_FILE})
+
+
 def update(ws: Workspace, contact_id: str, changes: dict[str, Any]) -> dict[str, Any]:
     """Edit a fiche: the whole fiche is revalidated, only changed fields are sent."""
     current = get(ws, contact_id)
+    refuse_identity_if_anonymised(ws, contact_id, "contacts", changes)
     merged = {**current, **changes}
     fields: tuple[str, ...]
     if current["kind"] == "person":
@@ -221,11 +236,18 @@ def open_fiche(ws: Workspace, contact_id: str) -> dict[str, Any]:
     return found
 
 
+ANONYMISED_NAME = "Personne anonymisée"
+"""How a file anonymised at the end of its retention period is named in lists (no name left)."""
+
+
 def display_name(contact: dict[str, Any]) -> str:
     if contact.get("kind") == "organisation":
         return str(contact.get("organisation_name") or "")
     family = str(contact.get("family_name") or "").upper()
-    return f"{family} {contact.get('given_names') or ''}".strip()
+    name = f"{family} {contact.get('given_names') or ''}".strip()
+    if not name and contact.get("anonymised_on"):
+        return ANONYMISED_NAME
+    return name
 
 
 def names_of(ws: Workspace, ids: list[str]) -> dict[str, str]:
@@ -236,7 +258,8 @@ def names_of(ws: Workspace, ids: list[str]) -> dict[str, str]:
         chunk = ids[start : start + 500]
         marks = ",".join("?" for _ in chunk)
         for row in ws.store.query(
-            "SELECT id, kind, family_name, given_names, organisation_name FROM contacts "
+            "SELECT id, kind, family_name, given_names, organisation_name, anonymised_on "
+            "FROM contacts "
             f"WHERE id IN ({marks})",
             tuple(chunk),
         ):

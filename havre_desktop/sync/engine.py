@@ -59,6 +59,8 @@ from havre_common.protocol import (
     PullReply,
     PushReply,
     PushRequest,
+    RetentionList,
+    RetentionReply,
     SubjectAccessReply,
     version_tuple,
 )
@@ -325,6 +327,17 @@ class SyncEngine:
             lambda transport, token: transport.set_city_details(token, row_id, values)
         )
         return dict(reply.root)
+
+    def retention_due(self) -> RetentionList:
+        """The files past their retention period the server lists for this coordinator."""
+        return self._online(lambda transport, token: transport.retention_due(token))
+
+    def retention_anonymise(self, person_ids: list[str]) -> RetentionReply:
+        """Anonymise these files on the server; this device loses their identity at its next
+        sync, every other device at theirs."""
+        return self._online(
+            lambda transport, token: transport.retention_anonymise(token, person_ids)
+        )
 
     def _online(self, call: Callable[[Transport, str], T]) -> T:
         """One request with this device's session (coordinators' online reads)."""

@@ -43,6 +43,9 @@ from havre_common.protocol import (
     PullReply,
     PushReply,
     PushRequest,
+    RetentionApply,
+    RetentionList,
+    RetentionReply,
     SubjectAccessReply,
 )
 from havre_desktop import KEYRING_SERVICE
@@ -276,6 +279,22 @@ class Transport:
             f"/admin/city-details/{row_id}",
             CityDetailsOut,
             body=CityDetailsUpdate.model_validate({"values": values}),
+            token=token,
+        )
+
+    def retention_due(self, token: str) -> RetentionList:
+        """Files past their retention period that nothing keeps active (coordinators)."""
+        return self._call(
+            "GET", "/admin/retention", RetentionList, token=token, max_bytes=MAX_PULL_REPLY_BYTES
+        )
+
+    def retention_anonymise(self, token: str, person_ids: list[str]) -> RetentionReply:
+        """Anonymise the files confirmed (the server checks each is still due)."""
+        return self._call(
+            "POST",
+            "/admin/retention/anonymise",
+            RetentionReply,
+            body=RetentionApply(person_ids=person_ids),
             token=token,
         )
 

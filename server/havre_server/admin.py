@@ -393,7 +393,7 @@ def revoke_device(engine: Engine, actor: Principal | None, device_id: str) -> in
                 .where(schema.tokens.c.device_pk == row.id, schema.tokens.c.revoked_at_ms.is_(None))
                 .values(revoked_at_ms=now)
             )
-            _server_audit(conn, actor, "appareil-revoque", "devices", device_id, {})
+            server_audit(conn, actor, "appareil-revoque", "devices", device_id, {})
             count += 1
     if not count:
         raise not_found("Appareil introuvable ou hors de votre périmètre.")
@@ -401,7 +401,7 @@ def revoke_device(engine: Engine, actor: Principal | None, device_id: str) -> in
     return count
 
 
-def _server_audit(
+def server_audit(
     conn: Connection,
     actor: Principal | None,
     event: str,
@@ -618,31 +618,45 @@ def erase_person(
             .where(log_table.c.person_id == person_id)
             .values(op="remove", reason="erased", fields=None, field_hlc=None)
         )
-        am, unservable = schema.applied_mutations, unservable_rows
-        by_table: dict[str, list[str]] = {}
-        for table_name, row in rows:
-            by_table.setdefault(table_name, []).append(str(row["id"]))
-        for table_name, ids in by_table.items():
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                conn.execute(
-                    update(am)
-                    .where(am.c.table_name == table_name, am.c.row_id.in_(chunk))
-                    .where(am.c.reason.is_not(None))
-                    .values(reason=ERASED_REASON)
+        for table_name, chunk in redact_reasons(
+            conn, [(t, str(r["id"])) for t, r in rows], ERASED_REASON
+        ):
+            conn.execute(
+                delete(unservable_rows).where(
+                    unservable_rows.c.table_name == table_name,
+                    unservable_rows.c.row_id.in_(chunk),
                 )
-                conn.execute(
-                    delete(unservable).where(
-                        unservable.c.table_name == table_name, unservable.c.row_id.in_(chunk)
-                    )
-                )
-        audit_id = _server_audit(
+            )
+        audit_id = server_audit(
             conn, actor, "effacement-rgpd", "contacts", person_id, {"motif": reason, **removed}
         )
         flush(conn, buffer, ordering)
     log.info("person erased rows=%d", sum(removed.values()))
     scrub_database_files(engine)
     return EraseReply(person_id=person_id, removed=removed, audit_id=audit_id)
+
+
+def redact_reasons(
+    conn: Connection, rows: list[tuple[str, str]], reason: str
+) -> list[tuple[str, list[str]]]:
+    """Replace the refusal reasons recorded for edits of these (table, id) rows (a reason may
+    quote a typed value); returns the rows by table, in chunks of 500, for further work."""
+    am = schema.applied_mutations
+    by_table: dict[str, list[str]] = {}
+    for table_name, row_id in rows:
+        by_table.setdefault(table_name, []).append(row_id)
+    chunks: list[tuple[str, list[str]]] = []
+    for table_name, ids in by_table.items():
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            conn.execute(
+                update(am)
+                .where(am.c.table_name == table_name, am.c.row_id.in_(chunk))
+                .where(am.c.reason.is_not(None))
+                .values(reason=reason)
+            )
+            chunks.append((table_name, chunk))
+    return chunks
 
 
 def scrub_database_files(engine: Engine) -> None:

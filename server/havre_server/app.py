@@ -62,12 +62,15 @@ from havre_common.protocol import (
     PullReply,
     PushReply,
     PushRequest,
+    RetentionApply,
+    RetentionList,
+    RetentionReply,
     StreetsImport,
     StreetsImportReply,
     SubjectAccessReply,
 )
 from havre_common.streets import read_streets
-from havre_server import SERVER_VERSION, admin, audit, auth, city, subject_access
+from havre_server import SERVER_VERSION, admin, audit, auth, city, retention, subject_access
 from havre_server.auth import AuthSettings
 from havre_server.changelog import Ordering, head_seq, ordering_from_env
 from havre_server.errors import ApiError, not_found
@@ -588,5 +591,16 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     @app.post(f"{API_PREFIX}/admin/persons/{{person_id}}/erase", responses=ERRORS, tags=["admin"])
     def erase_person(p: Agent, person_id: AgentPath, body: EraseRequest) -> EraseReply:
         return admin.erase_person(engine, p, person_id, body.reason, settings.ordering)
+
+    @app.get(f"{API_PREFIX}/admin/retention", responses=ERRORS, tags=["admin"])
+    def retention_due(p: Agent) -> RetentionList:
+        """Files past their retention period that nothing keeps active (coordinators: their
+        territories; administrators: all)."""
+        return retention.due(engine, p)
+
+    @app.post(f"{API_PREFIX}/admin/retention/anonymise", responses=ERRORS, tags=["admin"])
+    def retention_anonymise(p: Agent, body: RetentionApply) -> RetentionReply:
+        """Anonymise the files confirmed that are still due (checked again)."""
+        return retention.anonymise(engine, p, body.person_ids, settings.ordering)
 
     return app

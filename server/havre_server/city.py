@@ -18,7 +18,7 @@ from havre_common.city import CITY_ROW, EDITABLE_FIELDS, SAMPLE_CITY_DETAILS, ro
 from havre_common.streets import StreetFile
 from havre_common.validation import ContractViolation
 from havre_server import schema
-from havre_server.admin import _server_audit
+from havre_server.admin import server_audit
 from havre_server.changelog import ChangeBuffer, Entry, Ordering, flush
 from havre_server.domain import load_row, wire_fields
 from havre_server.errors import ApiError, forbidden, not_found
@@ -147,7 +147,7 @@ def set_city_details(
         fresh = load_row(conn, spec_table, row_id)
         assert fresh is not None
         buffer.add(_entry("city_details", fresh))
-        _server_audit(
+        server_audit(
             conn, actor, "coordonnees-ville", "city_details", row_id, {"fields": changed or ["row"]}
         )
         flush(conn, buffer, ordering)
@@ -180,7 +180,7 @@ def remove_city_details(
             update(table).where(table.c.id == row_id).values(server_version=version, deleted=1)
         )
         buffer.add(_entry("city_details", {**existing, "server_version": version, "deleted": 1}))
-        _server_audit(conn, actor, "coordonnees-ville", "city_details", row_id, {"removed": True})
+        server_audit(conn, actor, "coordonnees-ville", "city_details", row_id, {"removed": True})
         flush(conn, buffer, ordering)
     log.info("city desk removed row=%s", row_id)
 
@@ -257,7 +257,7 @@ def import_streets(
             )
             buffer.add(_entry("streets", {**old, "server_version": version, "deleted": 1}))
             counts["removed"] += 1
-        _server_audit(conn, actor, "rues-importees", "streets", "streets", dict(counts))
+        server_audit(conn, actor, "rues-importees", "streets", "streets", dict(counts))
         flush(conn, buffer, ordering)
     log.info("streets imported %s", counts)
     return counts

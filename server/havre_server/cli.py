@@ -399,10 +399,57 @@ def cmd_subject_access(args: argparse.Namespace) -> None:
         )
 
 
+def cmd_retention(args: argparse.Namespace) -> None:
+    """``retention list``: the files due; ``retention apply``: anonymise them (all, or the
+    ``--person`` ids given), each checked again as it is done."""
+    from havre_server import retention
+
+    engine = prepare(database_url(args))
+    months = args.months
+    listed = retention.due(engine, None, months=months)
+    if args.action == "list":
+        if args.json:
+            _print(listed.model_dump())
+            return
+        due = french_count(len(listed.candidates), "{n} fiche", "{n} fiches")
+        print(
+            f"Conservation : {due} sans contact depuis le {listed.cutoff} ({listed.months} mois) "
+            f"et sans {', ni '.join(listed.rules)}."
+        )
+        for c in listed.candidates:
+            rows = ", ".join(f"{t} {n}" for t, n in sorted(c.rows.items()))
+            print(f"{c.person_id}  {c.territory_id:<14} dernier contact {c.last_contact}  {rows}")
+        return
+    wanted = args.person or [c.person_id for c in listed.candidates]
+    if not args.person and not args.all:
+        raise SystemExit(
+            "Précisez --all (toutes les fiches de la liste) ou --person ID (une ou plusieurs)."
+        )
+    if not wanted:
+        print("Aucune fiche à anonymiser.")
+        return
+    done = retention.anonymise(engine, None, wanted, ordering_from_env(), months=months)
+    print(
+        "Anonymisées : "
+        + french_count(len(done.anonymised), "{n} fiche", "{n} fiches")
+        + (f" ; écartées : {len(done.skipped)}" if done.skipped else "")
+        + "."
+    )
+    for skipped in done.skipped:
+        print(f"{skipped.person_id} : {skipped.reason}")
+
+
 def non_negative(text: str) -> int:
     value = int(text)
     if value < 0:
         raise argparse.ArgumentTypeError("nombre positif ou nul attendu")
+    return value
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("nombre entier d'au moins 1 attendu")
     return value
 
 
@@ -563,6 +610,24 @@ def build_parser() -> argparse.ArgumentParser:
     access.add_argument("--out", required=True, help="dossier où écrire les fichiers")
     access.set_defaults(func=cmd_subject_access)
 
+    keep = sub.add_parser(
+        "retention",
+        help="conservation : lister (list) ou anonymiser (apply) les fiches sans contact depuis "
+        "la durée de conservation",
+    )
+    keep.add_argument("action", choices=("list", "apply"))
+    keep.add_argument(
+        "--months",
+        type=positive,
+        default=None,
+        help="durée de conservation en mois (sinon [retention] months, 24 par défaut)",
+    )
+    keep.add_argument("--json", action="store_true", help="list : la liste en JSON")
+    keep.add_argument("--all", action="store_true", help="apply : toutes les fiches listées")
+    keep.add_argument(
+        "--person", action="append", metavar="ID", help="apply : cette fiche (répétable)"
+    )
+    keep.set_defaults(func=cmd_retention)
     sub.add_parser(
         "audit-verify",
         help="vérifier la chaîne du journal d'audit (première entrée altérée ou manquante)",

@@ -56,8 +56,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from havre_common import contract
 from havre_common.hlc import Timestamp
-from havre_common.messages import clock_skew_message
+from havre_common.messages import ANONYMISED_FILE, clock_skew_message
 from havre_common.protocol import (
     MAX_CLOCK_SKEW_MS,
     Mutation,
@@ -128,6 +129,9 @@ class Ctx:
     # those checked, and among them those erased (see _erased_among).
     inserts_checked: frozenset[tuple[str, str]] = frozenset()
     inserts_erased: frozenset[tuple[str, str]] = frozenset()
+    # Persons the batch's identifying values are about, looked up once (_anonymised_among).
+    persons_checked: frozenset[str] = frozenset()
+    persons_anonymised: frozenset[str] = frozenset()
 
 
 def push(
@@ -173,6 +177,10 @@ def _apply_batch(
     answered = _previous_many(conn, [m.mutation_id for m in request.mutations])
     checked = frozenset((m.table_name, m.row_id) for m in request.mutations if m.op == "insert")
     erased = _erased_among(conn, checked)
+    persons = frozenset(
+        who for m in request.mutations if (who := _identified_person(m)) is not None
+    )
+    anonymised = _anonymised_among(conn, persons)
     handled: set[str] = set()
     for m in request.mutations:
         if m.mutation_id in handled:  # sent twice in one batch: the first one is recorded
@@ -191,7 +199,18 @@ def _apply_batch(
             counter += 1
             adjusted = str(stamp)
         ctx = Ctx(
-            conn, p, ref, received, ChangeBuffer(), str(stamp), stamp.millis, m, checked, erased
+            conn,
+            p,
+            ref,
+            received,
+            ChangeBuffer(),
+            str(stamp),
+            stamp.millis,
+            m,
+            checked,
+            erased,
+            persons,
+            anonymised,
         )
         try:
             with conn.begin_nested():
@@ -364,8 +383,63 @@ def _apply(ctx: Ctx, m: Mutation) -> Outcome:
             raise Reject("Une suppression ne porte pas d'autres modifications.")
     elif "deleted" in values:
         raise Reject("Utilisez une suppression pour effacer une ligne.")
+    _refuse_identity_of_anonymised(ctx, spec, m, values)
     handler = HANDLERS[m.table_name]
     return handler(ctx, spec, m, values)
+
+
+def _carries_identity(table_name: str, values: dict[str, Any]) -> bool:
+    return any(not is_empty(values.get(n)) for n in contract.IDENTIFYING.get(table_name, ()))
+
+
+def _identified_person(m: Mutation) -> str | None:
+    """The person a mutation's identifying values are about, when the mutation names her."""
+    spec = contract.TABLES.get(m.table_name)
+    if spec is None or spec.person_column is None:
+        return None
+    if not _carries_identity(m.table_name, m.changed_fields):
+        return None
+    found = m.row_id if spec.person_column == "id" else m.changed_fields.get(spec.person_column)
+    return found if isinstance(found, str) else None
+
+
+def _anonymised_among(conn: Connection, persons: frozenset[str]) -> frozenset[str]:
+    """Which of these persons' files were anonymised (retention), in one query per batch."""
+    if not persons:
+        return frozenset()
+    c = schema.contacts
+    rows = conn.execute(
+        select(c.c.id).where(c.c.id.in_(sorted(persons)), c.c.anonymised_on.is_not(None))
+    )
+    return frozenset(str(r[0]) for r in rows)
+
+
+def _refuse_identity_of_anonymised(
+    ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]
+) -> None:
+    """An anonymised file (retention) takes no identity, contact details or free text again:
+    a device that had not synced yet cannot bring back what the anonymisation removed.
+    The batch's persons are looked up at once; a correction that does not name its person
+    (a visit's notes edited) is looked up alone."""
+    column = spec.contract.person_column
+    if column is None or not _carries_identity(spec.table.name, values):
+        return
+    person_id = m.row_id if column == "id" else values.get(column)
+    if isinstance(person_id, str) and person_id in ctx.persons_checked:
+        anonymised = person_id in ctx.persons_anonymised
+    else:
+        table = spec.table
+        if person_id is None:
+            person_id = ctx.conn.execute(
+                select(table.c[column]).where(table.c.id == m.row_id)
+            ).scalar()
+        anonymised = person_id is not None and bool(
+            ctx.conn.execute(
+                select(schema.contacts.c.anonymised_on).where(schema.contacts.c.id == person_id)
+            ).scalar()
+        )
+    if anonymised:
+        raise Reject(ANONYMISED_FILE)
 
 
 def _require_insert_fields(spec: Spec, values: dict[str, Any]) -> None:

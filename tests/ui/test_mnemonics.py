@@ -8,6 +8,7 @@ import io
 import re
 from collections import defaultdict
 from collections.abc import Callable
+from typing import cast
 
 import pytest
 from PySide6.QtWidgets import QAbstractButton, QDialog, QGroupBox, QLabel, QWidget
@@ -18,6 +19,8 @@ from havre_desktop.ui.pages.handout_dialog import HandoutChoiceDialog
 from havre_desktop.ui.pages.person_form import PersonForm
 from havre_desktop.ui.pages.visit_form import VisitForm
 from havre_desktop.ui.print_preview import PdfPreviewDialog
+from havre_desktop.ui.retention_dialog import RetentionDialog
+from havre_desktop.ui.sync_controller import SyncController
 from tests.ui.conftest import DemoApp
 
 _MNEMONIC = re.compile(r"&([^&\s])")
@@ -70,6 +73,8 @@ DIALOGS: dict[str, Callable[[DemoApp], QDialog]] = {
     "consentement": lambda app: ConsentForm(app.database, _person(app), app.window.ctx.today),
     "document": lambda app: HandoutChoiceDialog(app.window.ctx, [], "nord", "Document"),
     "aperçu": lambda app: PdfPreviewDialog(_pdf(), "Aperçu", "aperçu.pdf"),
+    # Its controller is used only once the list is asked for, which this test does not do.
+    "conservation": lambda app: RetentionDialog(cast(SyncController, None)),
 }
 
 

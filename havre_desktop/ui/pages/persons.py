@@ -425,6 +425,12 @@ def render_fiche_html(fiche: dict[str, Any], ctx: UiContext) -> str:
     refs = ctx.references
     name = escape(contacts.display_name(fiche))
     lines = [f"<h2>{name}</h2>"]
+    if fiche.get("anonymised_on"):
+        notice = tr(
+            "Fiche anonymisée le {date} (fin de la durée de conservation) : ses visites "
+            "restent comptées, son identité et ses notes ont été effacées."
+        ).format(date=french_date(fiche["anonymised_on"]))
+        lines.append(f"<p><i>{escape(notice)}</i></p>")
     born = french_date(fiche.get("birth_date"))
     address = "<br>".join(
         escape(line)
