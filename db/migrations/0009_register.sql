@@ -74,3 +74,5 @@ BEGIN SELECT RAISE(ABORT, 'historique du registre : ajout seulement'); END;
 
 -- Whether this profile's agent may see the register (named staff only; set by the server).
 ALTER TABLE agents ADD COLUMN register_right INTEGER NOT NULL DEFAULT 0;
+-- Coordinators have it by default (the server's row, pulled, has the last word).
+UPDATE agents SET register_right = 1 WHERE role = 'coordinateur';
