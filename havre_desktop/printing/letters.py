@@ -291,9 +291,7 @@ def register_sentences(w: Words, registered: bool | None, season: str) -> list[F
             w.p(f"Pendant une alerte {season}, la Ville vous appellera."),
             w.p("Nous voulons savoir si tout va bien pour vous."),
         ]
-    offer = w.p(
-        "Pour vous inscrire, appelez-nous. C'est gratuit et ce n'est pas obligatoire."
-    )
+    offer = w.p("Pour vous inscrire, appelez-nous. C'est gratuit et ce n'est pas obligatoire.")
     if registered is False:
         return [
             w.p("Votre nom n'est pas sur le registre canicule et grand froid de la Ville."),

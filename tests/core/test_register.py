@@ -282,9 +282,11 @@ def test_information_notice_recorded_as_given(registrar: Workspace) -> None:
 def test_the_history_is_append_only(registrar: Workspace) -> None:
     person = _person(registrar)
     register.enrol(registrar, person, _request())
-    with pytest.raises(Exception, match="ajout seulement"):
-        with registrar.store.transaction() as conn:
-            conn.execute("UPDATE register_events SET event = 'radiation'")
+    with (
+        pytest.raises(Exception, match="ajout seulement"),
+        registrar.store.transaction() as conn,
+    ):
+        conn.execute("UPDATE register_events SET event = 'radiation'")
     assert _events(registrar, person) == ["demande", "inscription", "notice"]
 
 

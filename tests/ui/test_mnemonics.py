@@ -16,6 +16,7 @@ from reportlab.pdfgen.canvas import Canvas
 from havre_desktop.ui.pages.consent_form import ConsentForm
 from havre_desktop.ui.pages.handout_dialog import HandoutChoiceDialog
 from havre_desktop.ui.pages.person_form import PersonForm
+from havre_desktop.ui.pages.register_form import RegisterDialog, RegisterForm
 from havre_desktop.ui.pages.visit_form import VisitForm
 from havre_desktop.ui.print_preview import PdfPreviewDialog
 from tests.ui.conftest import DemoApp
@@ -70,6 +71,8 @@ DIALOGS: dict[str, Callable[[DemoApp], QDialog]] = {
     "consentement": lambda app: ConsentForm(app.database, _person(app), app.window.ctx.today),
     "document": lambda app: HandoutChoiceDialog(app.window.ctx, [], "nord", "Document"),
     "aperçu": lambda app: PdfPreviewDialog(_pdf(), "Aperçu", "aperçu.pdf"),
+    "registre": lambda app: RegisterForm(app.window.ctx, _person(app)),
+    "registre-fiche": lambda app: RegisterDialog(app.window.ctx, _person(app)),
 }
 
 

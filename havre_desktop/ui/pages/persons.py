@@ -112,6 +112,11 @@ class PersonsPage(QWidget):
         self.consent_button = QPushButton(tr("&Consentement…"))
         self.consent_button.setAccessibleName(tr("Enregistrer un consentement"))
         self.consent_button.clicked.connect(self.record_consent)
+        # The register of vulnerable persons: named staff only (the register right).
+        self.register_button = QPushButton(tr("Re&gistre…"))
+        self.register_button.setAccessibleName(tr("Registre des personnes vulnérables"))
+        self.register_button.clicked.connect(self.open_register)
+        self.register_button.setVisible(context.register_right)
         self.archive_button = QPushButton(tr("&Archiver"))
         self.archive_button.setAccessibleName(tr("Archiver la fiche"))
         self.archive_button.clicked.connect(self.archive_person)
@@ -166,6 +171,7 @@ class PersonsPage(QWidget):
             self.visit_button: not context.may_see_visits,
             self.archive_button: not may_archive,
             self.audit_button: not may_audit,
+            self.register_button: not context.register_right,
         }
         shown_buttons = [b for b in self._fiche_buttons() if not not_for_this_role.get(b)]
         for position, button in enumerate(shown_buttons):
@@ -321,6 +327,7 @@ class PersonsPage(QWidget):
             self.visit_button,
             self.print_button,
             self.consent_button,
+            self.register_button,
             self.archive_button,
             self.audit_button,
         )
@@ -392,6 +399,15 @@ class PersonsPage(QWidget):
         ConsentForm(self._db, self.current, self.ctx.today, self).exec()
         self.consent_button.setFocus()
 
+    def open_register(self) -> None:
+        """The person's enrolment: enrol, remove, record an objection, print its letters."""
+        if not self.current or self.current.get("kind") == "organisation":
+            return
+        from havre_desktop.ui.pages.register_form import RegisterDialog
+
+        self.register_dialog = RegisterDialog(self.ctx, self.current, self)
+        self.register_dialog.open()
+
     def new_visit(self) -> None:
         if not self.current or not self.ctx.may_see_visits:
             return
@@ -417,6 +433,21 @@ class PersonsPage(QWidget):
         Operation(self._db, lambda ws: contacts.archive(ws, person_id)).success(
             lambda _row: self._clear_fiche()
         ).announces("contacts").run()
+
+
+def register_text(register: dict[str, Any] | None) -> str:
+    if register is None:
+        return tr("pas d'inscription")
+    status = str(register.get("status") or "inscrite")
+    if status == "inscrite":
+        return tr("inscrite le {date}").format(date=french_date(register.get("enrolled_on")))
+    if status == "a-informer":
+        return tr("à informer (inscrite le {date} sauf opposition)").format(
+            date=french_date(register.get("inform_until"))
+        )
+    if status == "opposee":
+        return tr("opposition le {date}").format(date=french_date(register.get("objected_on")))
+    return tr("radiée le {date}").format(date=french_date(register.get("removed_on")))
 
 
 def render_fiche_html(fiche: dict[str, Any], ctx: UiContext) -> str:
@@ -457,14 +488,9 @@ def render_fiche_html(fiche: dict[str, Any], ctx: UiContext) -> str:
                 else tr("aucun référent désigné"),
             )
         )
-        rows.append(
-            (
-                tr("Registre des personnes isolées"),
-                tr("inscription le {date}").format(date=french_date(register["enrolled_on"]))
-                if register
-                else tr("pas d'inscription"),
-            )
-        )
+        # Only an agent with the register right holds it: others are told nothing either way.
+        if ctx.register_right:
+            rows.append((tr("Registre des personnes vulnérables"), register_text(register)))
     if address:
         lines.append(f"<p><b>{escape(tr('Adresse'))} :</b><br>{address}</p>")
     for label, value in rows:

@@ -1,0 +1,148 @@
+"""The register in the window: enrolment from the fiche (the form and its French messages),
+the acknowledgment in Ma journée until printed, and nothing of it for an agent without the
+register right."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from PySide6.QtWidgets import QDialog
+
+from havre_desktop.ui.pages.register_form import RegisterDialog, RegisterForm
+from tests.ui.conftest import DemoApp, DialogDriver
+
+
+def _unenrolled_senior(app: DemoApp) -> dict[str, object]:
+    (row,) = app.query(
+        "SELECT * FROM contacts WHERE kind = 'person' AND deleted = 0 AND birth_date <= ? "
+        "AND id NOT IN (SELECT person_id FROM register_enrolments) ORDER BY id LIMIT 1",
+        ("1955-01-01",),
+    )
+    return row
+
+
+def test_enrolment_from_the_fiche_then_acknowledgment_in_ma_journee(
+    coordinator_app: DemoApp, dialogs: DialogDriver, tmp_path: Path
+) -> None:
+    app = coordinator_app
+    person = _unenrolled_senior(app)
+    persons = app.window.persons_page
+    app.window.show_page("persons")
+    persons.open_person(str(person["id"]))
+    app.settle()
+    assert persons.register_button.isVisible()
+    assert "Registre des personnes vulnérables" in persons.fiche.toPlainText()
+    assert "pas d'inscription" in persons.fiche.toPlainText()
+    persons.register_button.click()
+    dialog = persons.register_dialog
+    assert isinstance(dialog, RegisterDialog)
+    app.qtbot.waitUntil(lambda: "pas inscrite" in dialog.status.text())
+    assert dialog.enrol_button.isEnabled() and not dialog.remove_button.isEnabled()
+
+    def fill(form: QDialog) -> None:
+        assert isinstance(form, RegisterForm)
+        form.requested_by.setCurrentIndex(form.requested_by.findData("tiers"))
+        assert not form.consent.isEnabled()  # a third party: non-objection, no consent asked
+        form.requester_name.setText("Paul Démo (fictif)")
+        form.requester_relation.setText("fils")
+        form.floor.setText("4")
+        form.lift.setCurrentIndex(form.lift.findData(False))
+        form.save()
+        # Refused: a third party's request is written; the message is under the checkbox.
+        app.qtbot.waitUntil(lambda: form.errors.labels["written_request"].isVisible())
+        assert "se fait par écrit" in form.errors.labels["written_request"].text()
+        assert form.isVisible()
+        form.written_request.setChecked(True)
+        form.save()
+
+    dialogs.when(RegisterForm, fill)
+    dialog.enrol_button.click()
+    dialogs.check()
+    app.qtbot.waitUntil(lambda: "Inscrite" in dialog.status.text(), timeout=10_000)
+    (row,) = app.query(
+        "SELECT * FROM register_enrolments WHERE person_id = ?", (str(person["id"]),)
+    )
+    assert row["status"] == "inscrite" and row["requested_by"] == "tiers"
+    assert row["consent_given"] == 0 and row["written_request"] == 1 and row["floor"] == 4
+    assert row["ack_due_on"] == (app.window.ctx.today + timedelta(days=8)).isoformat()
+    assert dialog.history_model.rowCount() == 2  # demande, inscription
+    dialog.accept()
+
+    # Ma journée lists the acknowledgment until it is printed (or saved).
+    today = app.window.today_page
+    app.window.show_page("today")
+    today.refresh()
+    app.settle()
+    app.qtbot.waitUntil(lambda: today.letters_box.isVisible())
+    names = [today.letters_model.row(i) for i in range(today.letters_model.rowCount())]
+    mine = [i for i, d in enumerate(names) if d is not None and d.enrolment_id == row["id"]]
+    assert len(mine) == 1 and names[mine[0]] is not None
+    assert names[mine[0]].kind == "accuse"  # type: ignore[union-attr]
+    today.letters_table.setCurrentIndex(today.letters_model.index(mine[0], 0))
+    today.letter_button.click()
+    app.qtbot.waitUntil(lambda: today.property("registerPreview") is not None)
+    preview = today.property("registerPreview")
+    app.qtbot.waitUntil(lambda: preview.isVisible())
+    preview.save_to(tmp_path / "accuse.pdf")
+    assert (tmp_path / "accuse.pdf").read_bytes().startswith(b"%PDF")
+    app.qtbot.waitUntil(
+        lambda: (
+            app.query(
+                "SELECT ack_printed_on FROM register_enrolments WHERE id = ?", (str(row["id"]),)
+            )[0]["ack_printed_on"]
+            is not None
+        )
+    )
+    preview.close()
+    app.settle()
+    app.qtbot.waitUntil(
+        lambda: all(
+            (d := today.letters_model.row(i)) is not None and d.enrolment_id != row["id"]
+            for i in range(today.letters_model.rowCount())
+        )
+    )
+    (event,) = app.query(
+        "SELECT event FROM register_events WHERE enrolment_id = ? AND event = 'accuse-imprime'",
+        (str(row["id"]),),
+    )
+    assert event["event"] == "accuse-imprime"
+
+
+def test_removal_from_the_register_dialog(coordinator_app: DemoApp) -> None:
+    app = coordinator_app
+    (row,) = app.query(
+        "SELECT r.id, r.person_id FROM register_enrolments r WHERE r.status = 'inscrite' "
+        "AND r.ack_printed_on IS NOT NULL ORDER BY r.id LIMIT 1"
+    )
+    persons = app.window.persons_page
+    app.window.show_page("persons")
+    persons.open_person(str(row["person_id"]))
+    app.settle()
+    persons.register_button.click()
+    dialog = persons.register_dialog
+    app.qtbot.waitUntil(lambda: dialog.remove_button.isEnabled())
+    dialog.remove_button.click()  # no reason given: refused, nothing changed
+    app.qtbot.waitUntil(lambda: "Motif de radiation" in dialog.message.text())
+    dialog.reason.setText("À sa demande, par téléphone")
+    dialog.remove_button.click()
+    app.qtbot.waitUntil(lambda: "Radiée" in dialog.status.text())
+    assert dialog.letter_button.isEnabled() and "radiation" in dialog.letter_button.text()
+    (after,) = app.query("SELECT * FROM register_enrolments WHERE id = ?", (str(row["id"]),))
+    assert after["status"] == "radiee" and after["removal_reason"] == "À sa demande, par téléphone"
+    dialog.accept()
+
+
+def test_an_agent_without_the_register_right_sees_nothing_of_it(demo_app: DemoApp) -> None:
+    app = demo_app
+    assert not app.window.ctx.register_right
+    app.open_fiche()
+    persons = app.window.persons_page
+    assert not persons.register_button.isVisible()
+    assert "Registre" not in persons.fiche.toPlainText()
+    app.window.show_page("today")
+    app.window.today_page.refresh()
+    app.settle()
+    assert not app.window.today_page.letters_box.isVisible()
+    reception = app.window.show_page("reception")
+    assert not reception.register_button.isVisible()
