@@ -80,7 +80,8 @@ def notice(w: Words) -> Group:
             ),
         ),
         boxed=True,
-        keep=True,
+        # It may continue on the next page (very large print): no half-empty page before it.
+        continued=w.h2("Le registre : ce qu'il faut savoir (suite)"),
     )
 
 

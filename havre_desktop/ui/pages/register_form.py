@@ -7,18 +7,21 @@ agent is told and show the French messages the core returns under the fields.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from datetime import date
 from typing import Any, cast
 
-from PySide6.QtCore import QDate
+from PySide6.QtCore import QDate, QSize
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDateEdit,
     QDialog,
     QFormLayout,
+    QFrame,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -65,9 +68,12 @@ class RegisterForm(SavingForm):
         phones = " / ".join(p for p in (person.get("phone_1"), person.get("phone_2")) if p)
         town = " ".join(p for p in (person.get("postcode"), person.get("city")) if p)
         born = french_date(person.get("birth_date")) or tr("non renseignée")
+        listed = person.get("emergency_contacts") or []
+        if isinstance(listed, str):  # a row read as stored (JSON text)
+            listed = json.loads(listed)
         emergency = "; ".join(
             f"{c.get('name', '')} ({c.get('relation', '')}) {c.get('phone', '')}".strip()
-            for c in person.get("emergency_contacts") or []
+            for c in listed
         )
         self.identity = QLabel(
             "\n".join(
@@ -174,22 +180,29 @@ class RegisterForm(SavingForm):
         self.errors.add_row(home, tr("Ser&vice d'aide :"), "help_service", self.help_service)
         self.errors.add_row(home, tr("Notice d'in&formation :"), "notice_how", self.notice)
 
+        # Two columns when they fit the window, else one (200 % text): never cut, it scrolls.
         inner = QWidget()
-        columns = QHBoxLayout(inner)
-        left = QVBoxLayout()
-        left.addWidget(self.identity)
-        left.addWidget(request_box)
-        left.addWidget(eligibility_box)
-        left.addStretch(1)
-        columns.addLayout(left, 1)
-        columns.addWidget(home_box, 1)
+        grid = QGridLayout(inner)
+        for row, part in enumerate((self.identity, request_box, eligibility_box)):
+            grid.addWidget(part, row, 0)
+        grid.addWidget(home_box, 0, 1, 3, 1)
+        grid.setRowStretch(3, 1)
+        room = parent.window().size() if parent is not None else QSize(1280, 800)
+        if inner.sizeHint().width() + 60 > room.width():
+            grid.removeWidget(home_box)
+            grid.addWidget(home_box, 3, 0)
+            grid.setRowStretch(3, 0)
+            grid.setRowStretch(4, 1)
         scroll = QScrollArea()
         scroll.setWidget(inner)
         scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
         layout = QVBoxLayout(self)
         layout.addWidget(scroll, 1)
         layout.addWidget(self.general_error)
         layout.addWidget(self.buttons)
+        wanted = inner.sizeHint() + QSize(40, self.buttons.sizeHint().height() + 60)
+        self.resize(wanted.boundedTo(room))
         self.requested_by.currentIndexChanged.connect(self._requester_changed)
         self.help_at_home.toggled.connect(self.help_service.setEnabled)
         self.help_service.setEnabled(False)
@@ -204,6 +217,7 @@ class RegisterForm(SavingForm):
         self.written_request.setEnabled(by == "tiers")
         # A third party's request stands unless the person objects: no consent asked.
         self.consent.setEnabled(by != "tiers")
+        self.consent.setChecked(by != "tiers")
 
     def values(self) -> dict[str, Any]:
         return {
