@@ -671,6 +671,9 @@ CONSENTS: Final = Table(
 
 ALERT_PLAN: Final = "alert-plan"
 """The purpose of the register tables: the alert plan (heatwave, cold), and nothing else."""
+SUBJECT_ACCESS: Final = "subject-access"
+"""The person's own right of access (RGPD art. 15): it covers every table about her, the
+register included; it is not another use of the register (check_purpose lets it through)."""
 
 REGISTER_ENROLMENTS: Final = Table(
     "register_enrolments",
@@ -1071,7 +1074,7 @@ def check_purpose(
     """
     for name in table_names:
         bound = PURPOSE_TABLES.get(name)
-        if bound is not None and bound != purpose:
+        if bound is not None and purpose not in (bound, SUBJECT_ACCESS):
             raise PurposeRefusedError(
                 "Le registre des personnes vulnérables sert uniquement au plan d'alerte "
                 "(canicule, grand froid) : il ne peut pas servir à cette liste, ce courrier, "

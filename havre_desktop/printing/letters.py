@@ -172,6 +172,7 @@ def recipients_for(ws: Workspace, kind: LetterKind, source: RecipientSource) -> 
     """Who a batch goes to; the register only for alert-plan letters, by coordinators."""
     if isinstance(source, RegisterOf):
         check_register_use(kind)
+        contract.check_purpose(contract.REGISTER_TABLES, letter_purpose(kind))
         if agents.current_role(ws) not in ROLES_FOR_REGISTER_MAILING:
             raise PermissionDeniedError(
                 "Seuls les coordinateurs peuvent écrire aux personnes du registre."
