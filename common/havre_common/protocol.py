@@ -238,6 +238,7 @@ class AgentInfo(_Model):
     role: Role
     territory_ids: Annotated[list[TerritoryId], Field(max_length=10)]
     work_phone: Phone | None = None
+    register_right: bool = False  # may hold the register of vulnerable persons
 
 
 class LoginReply(_Model):

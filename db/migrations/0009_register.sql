@@ -66,10 +66,14 @@ CREATE TABLE register_events (
     deleted INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1))
 );
 CREATE INDEX register_events_person ON register_events(person_id);
--- Append-only: a step of the register's history is never changed (a tombstone from the
--- server, on erasure or lost access, is the only update allowed).
-CREATE TRIGGER register_events_append_only BEFORE UPDATE OF enrolment_id, person_id, event,
-    occurred_on, agent_id, note, created_at ON register_events
+-- Append-only: a step of the register's history is never changed (the same values pulled
+-- back after a push, the server's version, a tombstone, and its note emptied for a role
+-- that may not hold it are the only updates allowed).
+CREATE TRIGGER register_events_append_only BEFORE UPDATE ON register_events
+WHEN NEW.enrolment_id IS NOT OLD.enrolment_id OR NEW.person_id IS NOT OLD.person_id
+    OR NEW.event IS NOT OLD.event OR NEW.occurred_on IS NOT OLD.occurred_on
+    OR NEW.agent_id IS NOT OLD.agent_id OR (NEW.note IS NOT OLD.note AND NEW.note IS NOT NULL)
+    OR NEW.created_at IS NOT OLD.created_at
 BEGIN SELECT RAISE(ABORT, 'historique du registre : ajout seulement'); END;
 
 -- Whether this profile's agent may see the register (named staff only; set by the server).

@@ -224,6 +224,7 @@ def login(
             work_phone=None
             if agent.work_phone is None
             else printable(agent.work_phone, multiline=False),
+            register_right=bool(agent.register_right),
         ),
         server_time_ms=now,
     )

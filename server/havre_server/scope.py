@@ -131,11 +131,11 @@ def project(p: Principal, table: str, fields: dict[str, Any]) -> dict[str, Any]:
     private = contract.TABLES[table].private if table in contract.TABLES else None
     if private is not None and private.withheld_from(fields, p.agent_id, p.role):
         fields = {**fields, **dict.fromkeys(private.fields)}
-    if p.role == RECEPTION:
-        if table == "contacts":
-            return {k: v for k, v in fields.items() if k in RECEPTION_CONTACT_FIELDS}
-        if table == "register_enrolments":
-            return {k: v for k, v in fields.items() if k in RECEPTION_REGISTER_FIELDS}
+    spec = contract.TABLES.get(table)
+    if spec is not None and spec.projected_for(p.role):
+        # Least data: the fields this role may hold (reception agents: a projection).
+        allowed = spec.readable_by(p.role)
+        return {k: v for k, v in fields.items() if k in allowed}
     return fields
 
 
