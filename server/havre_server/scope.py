@@ -134,8 +134,8 @@ def project(p: Principal, table: str, fields: dict[str, Any]) -> dict[str, Any]:
     spec = contract.TABLES.get(table)
     if spec is not None and spec.projected_for(p.role):
         # Least data: the fields this role may hold (reception agents: a projection).
-        allowed = spec.readable_by(p.role)
-        return {k: v for k, v in fields.items() if k in allowed}
+        readable = spec.readable_by(p.role)
+        return {k: v for k, v in fields.items() if k in readable}
     return fields
 
 
