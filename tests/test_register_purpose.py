@@ -138,6 +138,7 @@ ALLOWED = {
     "havre_desktop/core/demo.py": "demo data",
     "havre_desktop/printing/letters.py": "alert-plan letters (behind check_register_use)",
     "havre_desktop/printing/register_letters.py": "the register's own letters",
+    "havre_desktop/printing/register_export.py": "the alert plan: the register for the préfet",
     "havre_desktop/ui/pages/persons.py": "the fiche refreshes on register changes",
     "havre_desktop/ui/pages/register_form.py": "the register dialogs",
     "havre_desktop/ui/pages/today.py": "Ma journée lists the register letters to print",
