@@ -146,3 +146,32 @@ def test_an_agent_without_the_register_right_sees_nothing_of_it(demo_app: DemoAp
     assert not app.window.today_page.letters_box.isVisible()
     reception = app.window.show_page("reception")
     assert not reception.register_button.isVisible()
+
+
+def test_the_coordinator_exports_the_register_for_the_prefect(
+    coordinator_app: DemoApp, tmp_path: Path
+) -> None:
+    app = coordinator_app
+    page = app.window.show_page("prints")
+    prints = app.window.prints_page
+    assert prints is not None and page is prints
+    assert prints.prefect_box.isVisible()
+    target = tmp_path / "registre.csv"
+    prints.export_prefect_csv(target)
+    app.qtbot.waitUntil(lambda: "exportée" in prints.prefect_status.text())
+    (enrolled,) = app.query(
+        "SELECT count(*) AS n FROM register_enrolments r JOIN contacts c ON c.id = r.person_id "
+        "WHERE r.status = 'inscrite' AND r.deleted = 0 AND c.territory_id = 'nord'"
+    )  # her territory
+    lines = target.read_text("utf-8-sig").splitlines()
+    assert len(lines) == int(str(enrolled["n"])) + 1 and lines[0].startswith("Nom;Prénom")
+    (entry,) = app.query(
+        "SELECT detail FROM audit_log WHERE event = 'export' AND entity = 'register_enrolments'"
+    )
+    assert "prefet" in str(entry["detail"])
+
+
+def test_no_prefect_export_without_the_right(demo_app: DemoApp) -> None:
+    demo_app.window.show_page("prints")
+    prints = demo_app.window.prints_page
+    assert prints is not None and not prints.prefect_box.isVisible()

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import date, timedelta
+from pathlib import Path
 from typing import cast
 
 from PySide6.QtCore import QDate, QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -26,6 +28,7 @@ from PySide6.QtWidgets import (
 from havre_common.french import count
 from havre_desktop.core import audit
 from havre_desktop.core.errors import HavreError
+from havre_desktop.core.files import write_file
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.printing.data import SAMPLE_CITY_WARNING, city_contact, territory_actions
 from havre_desktop.printing.handouts import territory_programme_for
@@ -42,6 +45,7 @@ from havre_desktop.printing.letters import (
     letters_pdf,
     preview_batch,
 )
+from havre_desktop.printing.register_export import prefect_export
 from havre_desktop.printing.report import activity_report_for
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import tr
@@ -207,12 +211,34 @@ class PrintsPage(QWidget):
 
         report.setVisible(coordinator)  # reports are the coordinators' (architecture.md)
         self.report_box = report
+        # The register passed to the préfet when an alert plan is triggered (CSV and PDF).
+        self.prefect_territory = QComboBox()
+        self.prefect_territory.setAccessibleName(tr("Territoires à transmettre"))
+        self.prefect_territory.addItem(tr("Tous mes territoires"), None)
+        for territory_id in context.territories:
+            self.prefect_territory.addItem(refs["territories"].get(territory_id, ""), territory_id)
+        self.prefect_pdf_button = QPushButton(tr("Re&gistre pour le préfet (PDF)…"))
+        self.prefect_pdf_button.clicked.connect(self.preview_prefect_export)
+        self.prefect_csv_button = QPushButton(tr("E&xporter le registre en CSV…"))
+        self.prefect_csv_button.clicked.connect(self.save_prefect_csv)
+        prefect = QGroupBox(tr("Registre des personnes vulnérables : transmission au préfet"))
+        prefect_form = QFormLayout(prefect)
+        self._row(prefect_form, tr("Territoires à trans&mettre :"), self.prefect_territory)
+        prefect_form.addRow(self.prefect_pdf_button)
+        prefect_form.addRow(self.prefect_csv_button)
+        self.prefect_status = QLabel()
+        self.prefect_status.setAccessibleName(tr("Confirmation de l'export"))
+        self.prefect_status.setWordWrap(True)
+        prefect_form.addRow(self.prefect_status)
+        prefect.setVisible(coordinator and context.register_right)
+        self.prefect_box = prefect
         # The letters' lists make the page taller than a laptop's screen: it scrolls.
         content = QWidget()
         layout = QVBoxLayout(content)
         layout.addWidget(programme)
         layout.addWidget(letters)
         layout.addWidget(report)
+        layout.addWidget(prefect)
         layout.addWidget(self.error)
         layout.addStretch(1)
         scrolling(self, content)
@@ -490,6 +516,49 @@ class PrintsPage(QWidget):
         self._fail(error)
 
     # -- activity report --------------------------------------------------------------
+
+    def _prefect_territories(self) -> list[str] | None:
+        chosen = self.prefect_territory.currentData()
+        return [chosen] if chosen else None
+
+    def preview_prefect_export(self) -> None:
+        """The register for the préfet as PDF (the build is audited as an export)."""
+        territories = self._prefect_territories()
+        self.ctx.database.submit(
+            lambda ws: prefect_export(ws, territories).pdf,
+            lambda pdf: self._preview(
+                pdf, tr("Registre pour le préfet"), "registre-prefet.pdf", "register_enrolments"
+            ),
+            self._fail,
+        )
+
+    def save_prefect_csv(self) -> None:
+        name, _filter = QFileDialog.getSaveFileName(
+            self, tr("Exporter le registre en CSV"), "registre-prefet.csv", tr("CSV (*.csv)")
+        )
+        if name:
+            self.export_prefect_csv(Path(name))
+
+    def export_prefect_csv(self, path: Path) -> None:
+        """Write the CSV where the coordinator chose (her explicit choice; audited)."""
+        territories = self._prefect_territories()
+
+        def job(ws: Workspace) -> int:
+            found = prefect_export(ws, territories)
+            write_file(path, found.csv, private=False)
+            return found.count
+
+        self.ctx.database.submit(
+            job,
+            lambda n: self.status_text(
+                count(n, tr("{n} personne exportée."), tr("{n} personnes exportées."))
+            ),
+            self._fail,
+        )
+
+    def status_text(self, text: str) -> None:
+        self.error.setVisible(False)
+        self.prefect_status.setText(text)
 
     def preview_report(self) -> None:
         since = cast(date, self.report_since.date().toPython())
