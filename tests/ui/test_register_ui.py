@@ -175,3 +175,35 @@ def test_no_prefect_export_without_the_right(demo_app: DemoApp) -> None:
     demo_app.window.show_page("prints")
     prints = demo_app.window.prints_page
     assert prints is not None and not prints.prefect_box.isVisible()
+
+
+def test_a_transmitted_list_is_imported_whole_or_not_at_all(
+    coordinator_app: DemoApp, tmp_path: Path
+) -> None:
+    app = coordinator_app
+    app.window.show_page("prints")
+    prints = app.window.prints_page
+    assert prints is not None
+    header = "nom;prenom;date_naissance;adresse;code_postal;ville;telephone;motif\n"
+    bad = tmp_path / "mauvaise.csv"
+    bad.write_text(
+        header
+        + "Dubois;Marcel;01/02/1940;3 rue Lesueur;76600;Le Havre;;65-plus\n"
+        + "Petit;Anne;31/02/1950;2 rue Victor-Hugo;76600;Le Havre;;retraite\n",
+        "utf-8",
+    )
+    (before,) = app.query("SELECT count(*) AS n FROM contacts")
+    prints.import_transmitted_file(bad)
+    app.qtbot.waitUntil(lambda: "Rien n'a été importé" in prints.prefect_status.text())
+    text = prints.prefect_status.text()
+    assert "Ligne 3, colonne « date_naissance »" in text and "Ligne 3, colonne « motif »" in text
+    assert app.query("SELECT count(*) AS n FROM contacts") == [before]
+    good = tmp_path / "liste.csv"
+    good.write_text(header + "Dubois;Marcel;01/02/1940;3 rue Lesueur;76600;Le Havre;;65-plus\n")
+    prints.import_transmitted_file(good)
+    app.qtbot.waitUntil(lambda: "à informer" in prints.prefect_status.text())
+    (row,) = app.query(
+        "SELECT r.status, r.source FROM register_enrolments r JOIN contacts c "
+        "ON c.id = r.person_id WHERE c.family_name = 'Dubois' AND c.given_names = 'Marcel'"
+    )
+    assert row == {"status": "a-informer", "source": "departement"}

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from havre_common.french import count
-from havre_desktop.core import audit
+from havre_desktop.core import audit, register
 from havre_desktop.core.errors import HavreError
 from havre_desktop.core.files import write_file
 from havre_desktop.core.workspace import Workspace
@@ -49,6 +49,7 @@ from havre_desktop.printing.register_export import prefect_export
 from havre_desktop.printing.report import activity_report_for
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import tr
+from havre_desktop.ui.operations import Operation
 from havre_desktop.ui.print_preview import PdfPreviewDialog
 from havre_desktop.ui.widgets import CheckList, checked_ids, error_label, fold, scrolling
 
@@ -226,6 +227,17 @@ class PrintsPage(QWidget):
         self._row(prefect_form, tr("Territoires à trans&mettre :"), self.prefect_territory)
         prefect_form.addRow(self.prefect_pdf_button)
         prefect_form.addRow(self.prefect_csv_button)
+        # A list transmitted by the département or a pension fund: "à informer".
+        self.import_source = QComboBox()
+        self.import_source.setAccessibleName(tr("Liste transmise par"))
+        self.import_source.addItem(tr("le département"), "departement")
+        self.import_source.addItem(tr("une caisse de retraite"), "caisse-retraite")
+        self.import_territory = self._territories(tr("Territoire des personnes transmises"))
+        self.import_button = QPushButton(tr("&Bénéficiaires transmis (CSV) : importer…"))
+        self.import_button.clicked.connect(self.choose_transmitted_list)
+        prefect_form.addRow(QLabel(tr("Liste transmise par :")), self.import_source)
+        prefect_form.addRow(QLabel(tr("Territoire des personnes :")), self.import_territory)
+        prefect_form.addRow(self.import_button)
         self.prefect_status = QLabel()
         self.prefect_status.setAccessibleName(tr("Confirmation de l'export"))
         self.prefect_status.setWordWrap(True)
@@ -555,6 +567,50 @@ class PrintsPage(QWidget):
             ),
             self._fail,
         )
+
+    def choose_transmitted_list(self) -> None:
+        name, _filter = QFileDialog.getOpenFileName(
+            self, tr("Liste transmise (CSV)"), "", tr("CSV (*.csv)")
+        )
+        if name:
+            self.import_transmitted_file(Path(name))
+
+    def import_transmitted_file(self, path: Path) -> None:
+        """Import it whole or not at all; the problems, by line and column, are shown."""
+        source = str(self.import_source.currentData())
+        territory = str(self.import_territory.currentData())
+        try:
+            text = path.read_bytes().decode("utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            self.status_text(tr("Ce fichier ne peut pas être lu (CSV en UTF-8 attendu)."))
+            return
+
+        def done(result: register.ImportResult) -> None:
+            self.status_text(
+                tr(
+                    "{n} personne(s) à informer : un courrier chacune dans Ma journée ; "
+                    "inscrites le {day} sauf opposition ({already} déjà inscrite(s))."
+                ).format(
+                    n=result.to_inform,
+                    day=result.inform_until.strftime("%d/%m/%Y"),
+                    already=result.already,
+                )
+            )
+
+        def failed(error: Exception) -> None:
+            if isinstance(error, register.ImportRefusedError):
+                self.status_text(
+                    tr("Rien n'a été importé :") + "\n" + "\n".join(str(p) for p in error.problems)
+                )
+            else:
+                self._fail(error)
+
+        Operation(
+            self.ctx.database,
+            lambda ws: register.import_transmitted(ws, text, source, territory),
+        ).success(done).failure(failed).announces(
+            "contacts", "register_enrolments", "register_events"
+        ).run()
 
     def status_text(self, text: str) -> None:
         self.error.setVisible(False)
