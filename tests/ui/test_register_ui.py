@@ -122,6 +122,12 @@ def test_removal_from_the_register_dialog(coordinator_app: DemoApp) -> None:
     persons.register_button.click()
     dialog = persons.register_dialog
     app.qtbot.waitUntil(lambda: dialog.remove_button.isEnabled())
+    # The information notice, handed over at the desk today.
+    dialog.notice.setCurrentIndex(dialog.notice.findData("remise"))
+    dialog.notice_button.click()
+    app.qtbot.waitUntil(lambda: "Notice d'information remise le" in dialog.status.text())
+    steps = [dialog.history_model.row(i) for i in range(dialog.history_model.rowCount())]
+    assert [s["event"] for s in steps if s is not None][-1] == "notice"
     dialog.remove_button.click()  # no reason given: refused, nothing changed
     app.qtbot.waitUntil(lambda: "Motif de radiation" in dialog.message.text())
     dialog.reason.setText("À sa demande, par téléphone")

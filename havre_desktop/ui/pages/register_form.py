@@ -322,11 +322,18 @@ class RegisterDialog(QDialog):
         self.remove_button.clicked.connect(self.remove)
         self.object_button = QPushButton(tr("&Opposition de la personne"))
         self.object_button.clicked.connect(self.record_objection)
+        self.notice = QComboBox()
+        self.notice.setAccessibleName(tr("Comment la notice a été remise"))
+        for key, label in contract.enum_values("notice_modes").items():
+            self.notice.addItem(label, key)
+        self.notice_button = QPushButton(tr("&Notice d'information remise"))
+        self.notice_button.clicked.connect(self.record_notice)
         self.letter_button = QPushButton(tr("Imprimer l'&accusé de réception…"))
         for button in (
             self.enrol_button,
             self.remove_button,
             self.object_button,
+            self.notice_button,
             self.letter_button,
         ):
             button.setEnabled(False)  # until the enrolment is read
@@ -338,6 +345,9 @@ class RegisterDialog(QDialog):
         reason_row = QHBoxLayout()
         reason_row.addWidget(reason_label)
         reason_row.addWidget(self.reason, 1)
+        notice_row = QHBoxLayout()
+        notice_row.addWidget(self.notice, 1)
+        notice_row.addWidget(self.notice_button)
         buttons = QHBoxLayout()
         for button in (
             self.enrol_button,
@@ -352,6 +362,7 @@ class RegisterDialog(QDialog):
         layout.addWidget(self.status)
         layout.addWidget(self.history, 1)
         layout.addLayout(reason_row)
+        layout.addLayout(notice_row)
         layout.addWidget(self.message)
         layout.addLayout(buttons)
         self.resize(900, 520)
@@ -374,6 +385,7 @@ class RegisterDialog(QDialog):
         self.enrol_button.setEnabled(not active)
         self.remove_button.setEnabled(active)
         self.object_button.setEnabled(active)
+        self.notice_button.setEnabled(enrolment is not None)
         due = self._letter_due()
         self.letter_button.setEnabled(due is not None)
         self.letter_button.setText(
@@ -430,6 +442,15 @@ class RegisterDialog(QDialog):
         self._change(
             lambda ws: register.record_objection(ws, enrolment_id, day, note),
             tr("Opposition enregistrée : la personne n'est plus sur le registre."),
+        )
+
+    def record_notice(self) -> None:
+        if self.enrolment is None:
+            return
+        enrolment_id, how = str(self.enrolment["id"]), str(self.notice.currentData())
+        self._change(
+            lambda ws: register.record_notice(ws, enrolment_id, how),
+            tr("Remise de la notice d'information enregistrée."),
         )
 
     def print_letter(self) -> None:

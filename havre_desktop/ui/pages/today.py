@@ -283,8 +283,11 @@ class TodayPage(QWidget):
         today = self.ctx.today
 
         def job(ws: Workspace) -> dict[str, list[Any]]:
+            # Transmitted persons whose delay passed without objection are enrolled now.
+            confirmed = register.confirm_due(ws)
             plan: dict[str, list[Any]] = dict(visits.day_plan(ws, today, days))
             plan["register_letters"] = register.letters_due(ws)
+            plan["register_confirmed"] = [confirmed] if confirmed else []
             return plan
 
         Operation(self.ctx.database, job).success(self._show).run()
@@ -313,6 +316,8 @@ class TodayPage(QWidget):
         self.alert_model.set_rows(plan["alerts"])
         self.alert_box.setVisible(bool(plan["alerts"]))
         self.not_seen_model.set_rows(plan["not_seen"])
+        if plan.get("register_confirmed"):
+            self.ctx.database.changes.announce(("register_enrolments", "register_events"))
         letters = plan.get("register_letters") or []
         self.letters_model.set_rows(letters)
         self.letters_box.setVisible(bool(letters))
