@@ -6,8 +6,11 @@ offline by an agent who lost the right meanwhile is refused, shown, and not kept
 from __future__ import annotations
 
 import json
+import uuid
 
+from havre_common.protocol import Change, PullReply
 from havre_desktop.core import agents, contacts, register
+from havre_desktop.sync.apply import PageApplier
 from tests.server.support import World
 from tests.sync.conftest import MakeLaptop
 from tests.sync.scenario_helpers import new_person
@@ -107,3 +110,47 @@ def test_an_enrolment_made_offline_after_the_right_was_removed_is_refused(
     )
     assert _register_rows(worker) == 0
     assert differences(worker, world) == []
+
+
+def test_a_device_without_the_right_keeps_no_register_row_a_server_sends(
+    laptops: MakeLaptop, world: World
+) -> None:
+    """Least data on the device too: a server (buggy or hostile) that sends the register to
+    an agent without the right is not trusted; the rows are ignored."""
+    worker = laptops(territories=("nord",))
+    person_id = new_person(worker)
+    worker.sync()
+    cursor = worker.cursor()
+    enrolment_id = str(uuid.uuid4())
+    page = PullReply(
+        changes=[
+            Change(
+                seq=int(cursor) + 1,
+                table_name="register_enrolments",
+                row_id=enrolment_id,
+                op="upsert",
+                fields={
+                    "id": enrolment_id,
+                    "person_id": person_id,
+                    "status": "inscrite",
+                    "requested_on": "2026-10-02",
+                    "enrolled_on": "2026-10-02",
+                    "basis": "65-plus",
+                    "source": "saisie",
+                    "requested_by": "personne",
+                    "consent_given": 1,
+                    "written_request": 0,
+                    "help_at_home": 0,
+                    "updated_at": "2026-10-02T10:00:00Z",
+                },
+                server_version=1,
+            )
+        ],
+        next_cursor=str(int(cursor) + 1),
+        has_more=False,
+        phase="log",
+        head_seq=int(cursor) + 1,
+    )
+    PageApplier(worker.ws).apply(page, cursor)
+    assert not worker.has("register_enrolments", enrolment_id)
+    assert _register_rows(worker) == 0
