@@ -307,7 +307,14 @@ def enrol(ws: Workspace, person_id: str, values: dict[str, Any]) -> dict[str, An
             fiche_changes["lives_alone"] = int(bool(values["lives_alone"]))
         if mobility is not None:
             fiche_changes["mobility"] = mobility
-        fiche_changes = {k: v for k, v in fiche_changes.items() if person.get(k) != v}
+        role = agents.current_role(ws)
+        fiche_changes = {
+            k: v
+            for k, v in fiche_changes.items()
+            if person.get(k) != v
+            # A reception agent does not hold the situation at home of the fiche.
+            and role in (contract.CONTACTS.field(k).writers or contract.CONTACTS.writers)
+        }
         if fiche_changes:
             ws.update_row(
                 "contacts", person_id, {**fiche_changes, "updated_at": ws.clock.now_iso()}

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QDialog
 
+from havre_desktop.ui.pages.person_form import PersonForm
 from havre_desktop.ui.pages.register_form import RegisterDialog, RegisterForm
 from tests.ui.conftest import DemoApp, DialogDriver
 
@@ -213,3 +214,35 @@ def test_a_transmitted_list_is_imported_whole_or_not_at_all(
         "ON c.id = r.person_id WHERE c.family_name = 'Dubois' AND c.given_names = 'Marcel'"
     )
     assert row == {"status": "a-informer", "source": "departement"}
+
+
+def test_enrolment_at_the_accueil_desk(coordinator_app: DemoApp, dialogs: DialogDriver) -> None:
+    """A resident asks at the desk: her fiche, then her enrolment, one after the other."""
+    app = coordinator_app
+    reception = app.window.show_page("reception")
+    button = reception.register_button
+    assert button.isVisible()
+
+    def fill_person(form: QDialog) -> None:
+        assert isinstance(form, PersonForm)
+        form.family_name.setText("Quesnel")
+        form.given_names.setText("Odette")
+        form.birth_date.setText("03/04/1938")
+        form.address_line.setText("5 rue de la Mailleraye (fictive)")
+        form.save()
+
+    def fill_register(form: QDialog) -> None:
+        assert isinstance(form, RegisterForm)
+        assert "QUESNEL Odette" in form.identity.text()
+        form.save()  # her own request, her consent (the defaults)
+
+    dialogs.when(PersonForm, fill_person)
+    dialogs.when(RegisterForm, fill_register, timeout_ms=20_000)
+    button.click()
+    dialogs.check()
+    app.qtbot.waitUntil(lambda: "Inscription au registre enregistrée" in reception.status.text())
+    (row,) = app.query(
+        "SELECT r.status, r.requested_by, r.consent_given FROM register_enrolments r "
+        "JOIN contacts c ON c.id = r.person_id WHERE c.family_name = 'Quesnel'"
+    )
+    assert row == {"status": "inscrite", "requested_by": "personne", "consent_given": 1}

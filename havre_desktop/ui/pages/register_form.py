@@ -203,6 +203,10 @@ class RegisterForm(SavingForm):
         layout.addWidget(self.buttons)
         wanted = inner.sizeHint() + QSize(40, self.buttons.sizeHint().height() + 60)
         self.resize(wanted.boundedTo(room))
+        # The fiche's situation at home is not a reception agent's to change (the contract).
+        fiche_writers = contract.CONTACTS.field("mobility").writers or frozenset()
+        for widget in (self.lives_alone, self.mobility):
+            widget.setEnabled(ctx.role in fiche_writers)
         self.requested_by.currentIndexChanged.connect(self._requester_changed)
         self.help_at_home.toggled.connect(self.help_service.setEnabled)
         self.help_service.setEnabled(False)
