@@ -205,8 +205,8 @@ class RegisterForm(SavingForm):
         self.resize(wanted.boundedTo(room))
         # The fiche's situation at home is not a reception agent's to change (the contract).
         fiche_writers = contract.CONTACTS.field("mobility").writers or frozenset()
-        for widget in (self.lives_alone, self.mobility):
-            widget.setEnabled(ctx.role in fiche_writers)
+        for control in (self.lives_alone, self.mobility):
+            control.setEnabled(ctx.role in fiche_writers)
         self.requested_by.currentIndexChanged.connect(self._requester_changed)
         self.help_at_home.toggled.connect(self.help_service.setEnabled)
         self.help_service.setEnabled(False)
