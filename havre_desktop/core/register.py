@@ -629,16 +629,29 @@ def import_transmitted(ws: Workspace, text: str, source: str, territory_id: str)
     days = inform_days(ws)
     until = today + timedelta(days=days)
     created = matched = informed = already = 0
+    # The persons already known, by name and birth date (one read, not one per line).
+    births = sorted({line["birth"].isoformat() for line in rows})
+    known: dict[tuple[str, str, str], str] = {}
+    for start in range(0, len(births), 500):
+        chunk = births[start : start + 500]
+        marks = ",".join("?" for _ in chunk)
+        for r in ws.store.query(
+            "SELECT id, family_name, given_names, birth_date FROM contacts WHERE kind = "
+            f"'person' AND deleted = 0 AND birth_date IN ({marks})",
+            tuple(chunk),
+        ):
+            key = (
+                str(r["family_name"] or "").casefold(),
+                str(r["given_names"] or "").casefold(),
+                str(r["birth_date"]),
+            )
+            known.setdefault(key, str(r["id"]))
     with ws.store.transaction():
         for line in rows:
             birth = line["birth"]
             assert birth is not None
-            found = ws.store.query_one(
-                "SELECT id FROM contacts WHERE kind = 'person' AND deleted = 0 "
-                "AND lower(family_name) = lower(?) AND lower(given_names) = lower(?) "
-                "AND birth_date = ? LIMIT 1",
-                (line["nom"], line["prenom"], birth.isoformat()),
-            )
+            key = (line["nom"].casefold(), line["prenom"].casefold(), birth.isoformat())
+            found = {"id": known[key]} if key in known else None
             if found is None:
                 person_id = str(contacts.create_person(ws, line["person"])["id"])
                 created += 1
