@@ -808,6 +808,22 @@ def _register_guard(
         raise Reject(REGISTER_RIGHT_NEEDED)
 
 
+def _register_request_rules(row: dict[str, Any]) -> None:
+    """Who asked and how (R121-3), as the desktop checks it: the person or her legal
+    representative consent; a third party asks in writing (then the person's non-objection
+    stands); a representative or a third party is named."""
+    by = row.get("requested_by")
+    if by in ("personne", "representant") and row.get("consent_given") != 1:
+        raise Reject(
+            "Le consentement de la personne ou de son représentant légal est obligatoire "
+            "pour l'inscription au registre."
+        )
+    if by in ("representant", "tiers") and not row.get("requester_name"):
+        raise Reject("Nom du demandeur : obligatoire quand un autre que la personne le demande.")
+    if by == "tiers" and row.get("written_request") != 1:
+        raise Reject("La demande d'un tiers se fait par écrit : inscription refusée.")
+
+
 def _register_history(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> Outcome:
     """The register's history: append-only, by agents with the register right."""
     p = ctx.p
@@ -843,11 +859,7 @@ def _person_records(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -
                 raise Reject("Un consentement est enregistré au nom de son auteur : refusé.")
             cleaned["recorded_by_agent_id"] = p.agent_id
         else:
-            if cleaned.get("consent_given") != 1 and cleaned.get("requested_by") == "personne":
-                raise Reject(
-                    "Le consentement de la personne est obligatoire quand elle demande "
-                    "elle-même son inscription au registre."
-                )
+            _register_request_rules(cleaned)
             kind = ctx.conn.execute(
                 select(schema.contacts.c.kind).where(schema.contacts.c.id == cleaned[column])
             ).scalar()

@@ -31,6 +31,8 @@ def _enrol(device, person_id: str) -> str:  # type: ignore[no-untyped-def]
                 "basis": "handicap",
                 "requested_by": "tiers",
                 "requester_name": "Paul Lefèvre",
+                "requester_relation": "fils",
+                "written_request": True,
                 "consent_given": True,
                 "consent_date": "2026-06-01",
                 "updated_at": "2026-06-01T10:00:00Z",

@@ -69,7 +69,14 @@ def rows_for(table: str, stage: Stage) -> st.SearchStrategy[dict[str, Any]]:
             **stamps,
         },
         "consents": {"contact_id": person, "recorded_by_agent_id": agent, **stamps},
-        "register_enrolments": {"person_id": person, "consent_given": 1, **stamps},
+        # Who asked and how: the register's own rules, on both sides (register.enrol).
+        "register_enrolments": {
+            "person_id": person,
+            "consent_given": 1,
+            "written_request": 1,
+            "requester_name": "Paul Lefèvre",
+            **stamps,
+        },
         "register_events": {"person_id": person, "agent_id": agent, **stamps},
         "handouts_given": {"person_id": person, "agent_id": agent, "action_ids": []},
     }
