@@ -1057,6 +1057,7 @@ class SyncMachine(RuleBasedStateMachine):
             "visits",
             "consents",
             "register_enrolments",
+            "register_events",
             "planned_contacts",
             "handouts_given",
             "conflicts",
