@@ -458,14 +458,15 @@ def letters_due(ws: Workspace) -> list[LetterDue]:
         "r.ack_printed_on, r.removal_letter_printed_on, c.family_name, c.given_names "
         "FROM register_enrolments r JOIN contacts c ON c.id = r.person_id "
         "WHERE r.deleted = 0 AND c.deleted = 0 AND ("
-        " (r.ack_printed_on IS NULL)"
+        " (r.ack_printed_on IS NULL AND r.status IN ('inscrite', 'a-informer'))"
         " OR (r.status = 'radiee' AND r.removal_letter_printed_on IS NULL)) "
         "ORDER BY r.ack_due_on, r.requested_on"
     )
     due: list[LetterDue] = []
     for r in rows:
         name = f"{str(r['family_name'] or '').upper()} {r['given_names'] or ''}".strip()
-        if r["ack_printed_on"] is None:
+        # An objection or a removal before the acknowledgment: the letter would be wrong.
+        if r["ack_printed_on"] is None and r["status"] in ACTIVE:
             kind = "information" if r["status"] == "a-informer" else "accuse"
             day = date.fromisoformat(str(r["ack_due_on"] or r["requested_on"]))
             due.append(LetterDue(str(r["id"]), str(r["person_id"]), name, kind, day, day < today))

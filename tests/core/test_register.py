@@ -208,6 +208,8 @@ def test_third_party_request_in_writing_stands_unless_the_person_objects(
     assert objected["status"] == "opposee" and objected["objected_on"] == "2026-11-25"
     assert register.enrolled_ids(registrar, [person], contract.ALERT_PLAN) == set()
     assert _events(registrar, person)[-1] == "opposition"
+    # No acknowledgment telling her she is on the register any more.
+    assert [d for d in register.letters_due(registrar) if d.kind == "accuse"] == []
     history = register.history(registrar, person)
     assert history[0]["note"] == "Un tiers : Paul Lefèvre (fils)"
     with pytest.raises(ValidationError, match="Opposition de la personne"):

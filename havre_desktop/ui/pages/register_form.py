@@ -404,7 +404,7 @@ class RegisterDialog(QDialog):
         enrolment = self.enrolment
         if enrolment is None:
             return None
-        if not enrolment.get("ack_printed_on"):
+        if not enrolment.get("ack_printed_on") and enrolment["status"] in register.ACTIVE:
             return "information" if enrolment["status"] == "a-informer" else "accuse"
         if enrolment["status"] == "radiee" and not enrolment.get("removal_letter_printed_on"):
             return "radiation"
