@@ -142,6 +142,7 @@ ALLOWED = {
     "havre_desktop/ui/pages/persons.py": "the fiche refreshes on register changes",
     "havre_desktop/ui/pages/register_form.py": "the register dialogs",
     "havre_desktop/ui/pages/today.py": "Ma journée lists the register letters to print",
+    "havre_desktop/ui/pages/prints_page.py": "préfet export, transmitted lists (coordinators)",
     "server/havre_server/pull.py": "sync: only to agents with the register right",
     "server/havre_server/push.py": "sync: only from agents with the register right",
     "server/havre_server/schema.py": "the server's tables",

@@ -69,6 +69,14 @@ def test_enrolment_from_the_fiche_then_acknowledgment_in_ma_journee(
     assert row["ack_due_on"] == (app.window.ctx.today + timedelta(days=8)).isoformat()
     assert dialog.history_model.rowCount() == 2  # demande, inscription
     dialog.accept()
+    # The steps are in the fiche's history too, with the visits.
+    app.qtbot.waitUntil(
+        lambda: any(
+            persons.history_model.index(i, 1).data() == "Registre"
+            for i in range(persons.history_model.rowCount())
+        )
+    )
+    assert "inscrite le" in persons.fiche.toPlainText()
 
     # Ma journée lists the acknowledgment until it is printed (or saved).
     today = app.window.today_page

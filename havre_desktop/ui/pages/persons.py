@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from havre_common import contract
 from havre_common.french import address_lines, count, french_number
-from havre_desktop.core import contacts, search, visits
+from havre_desktop.core import contacts, register, search, visits
 from havre_desktop.core.errors import NotFoundError
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.printing.data import city_contact
@@ -56,6 +56,7 @@ FICHE_TABLES = (
     "visits",
     "consents",
     "register_enrolments",
+    "register_events",
     "planned_contacts",
     "agents",
 )
@@ -131,12 +132,43 @@ class PersonsPage(QWidget):
         self.audit_button.setVisible(may_audit)
         for button in self._fiche_buttons():
             button.setEnabled(False)
+        steps = contract.enum_values("register_event_kinds")
+
+        def register_step(r: dict[str, Any]) -> bool:
+            return "register_event" in r
+
         self.history_model: RowsModel[dict[str, Any]] = RowsModel(
             [
-                (tr("Date"), lambda r: french_datetime(r.get("occurred_at"))),
-                (tr("Type"), lambda r: refs["visit_kinds"].get(r.get("kind") or "", "")),
-                (tr("Résultat"), lambda r: refs["visit_outcomes"].get(r.get("outcome") or "", "")),
-                (tr("Notes"), visits.shown_note),
+                (
+                    tr("Date"),
+                    lambda r: (
+                        french_date(r.get("occurred_at"))
+                        if register_step(r)
+                        else french_datetime(r.get("occurred_at"))
+                    ),
+                ),
+                (
+                    tr("Type"),
+                    lambda r: (
+                        tr("Registre")
+                        if register_step(r)
+                        else refs["visit_kinds"].get(r.get("kind") or "", "")
+                    ),
+                ),
+                (
+                    tr("Résultat"),
+                    lambda r: (
+                        steps.get(str(r["register_event"]), "")
+                        if register_step(r)
+                        else refs["visit_outcomes"].get(r.get("outcome") or "", "")
+                    ),
+                ),
+                (
+                    tr("Notes"),
+                    lambda r: (
+                        str(r.get("note") or "") if register_step(r) else visits.shown_note(r)
+                    ),
+                ),
             ]
         )
         self.history = table_view(tr("Historique des visites"))
@@ -267,6 +299,7 @@ class PersonsPage(QWidget):
 
     def _load_fiche(self, person_id: str, *, opening: bool) -> None:
         may_see_visits = self.ctx.may_see_visits
+        register_right = self.ctx.register_right
 
         def job(ws: Workspace) -> dict[str, Any]:
             read = contacts.open_fiche if opening else contacts.fiche
@@ -274,6 +307,21 @@ class PersonsPage(QWidget):
             fiche["history"] = (
                 visits.journal(ws, person_id=person_id, limit=200) if may_see_visits else []
             )
+            if may_see_visits and register_right:
+                # The register's steps in the fiche's history, newest first with the visits.
+                steps = [
+                    {
+                        "occurred_at": e["occurred_on"],
+                        "register_event": e["event"],
+                        "note": e.get("note"),
+                    }
+                    for e in register.history(ws, person_id)
+                ]
+                fiche["history"] = sorted(
+                    [*fiche["history"], *steps],
+                    key=lambda r: str(r.get("occurred_at") or ""),
+                    reverse=True,
+                )
             fiche["planned"] = visits.planned_for_person(ws, person_id)
             return fiche
 
@@ -461,7 +509,7 @@ def render_fiche_html(fiche: dict[str, Any], ctx: UiContext) -> str:
             fiche.get("address_line"), fiche.get("postcode"), fiche.get("city")
         )
     )
-    register = fiche.get("register")
+    enrolment = fiche.get("register")
     colleagues = {str(a["id"]): str(a.get("display_name") or "") for a in ctx.colleagues}
     if ctx.agent.get("id"):
         colleagues[str(ctx.agent["id"])] = str(ctx.agent.get("display_name") or "")
@@ -490,7 +538,7 @@ def render_fiche_html(fiche: dict[str, Any], ctx: UiContext) -> str:
         )
         # Only an agent with the register right holds it: others are told nothing either way.
         if ctx.register_right:
-            rows.append((tr("Registre des personnes vulnérables"), register_text(register)))
+            rows.append((tr("Registre des personnes vulnérables"), register_text(enrolment)))
     if address:
         lines.append(f"<p><b>{escape(tr('Adresse'))} :</b><br>{address}</p>")
     for label, value in rows:
