@@ -30,7 +30,14 @@ from havre_desktop.core.demo import DemoSize, seed_demo
 from havre_desktop.core.keys import new_database_key
 from havre_desktop.core.store import Store
 from havre_desktop.core.workspace import Workspace
-from havre_desktop.printing import handouts, letters, record, register_letters, report
+from havre_desktop.printing import (
+    handouts,
+    letters,
+    record,
+    register_export,
+    register_letters,
+    report,
+)
 from havre_desktop.printing.layout import Variant
 
 NOW = datetime(2026, 6, 17, 9, 30, tzinfo=UTC)  # a Wednesday in June, before summer
@@ -225,6 +232,8 @@ def main() -> int:
             documents[f"registre-accuse-reception-{size}"] = register_letters.register_letter_pdf(
                 coordinator, str(enrolment["id"]), "accuse", variant=variant
             )
+        # The register passed to the préfet (alert plan), one territory.
+        documents["registre-prefet"] = register_export.prefect_export(coordinator, ["nord"]).pdf
         for name, pdf in documents.items():
             (pdfs / f"{name}.pdf").write_bytes(pdf)
         for path in sorted(pdfs.glob("*.pdf")):

@@ -24,6 +24,7 @@ from reportlab.lib.units import cm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from havre_common import contract
+from havre_common.french import french_date
 from havre_desktop.core import agents, audit, register
 from havre_desktop.core.errors import PermissionDeniedError, ValidationError
 from havre_desktop.core.workspace import Workspace
@@ -94,7 +95,7 @@ def _rows(ws: Workspace, territory_ids: Sequence[str]) -> list[dict[str, str]]:
             {
                 "family_name": str(r.get("family_name") or "").upper(),
                 "given_names": str(r.get("given_names") or ""),
-                "birth_date": str(r.get("birth_date") or ""),
+                "birth_date": french_date(r.get("birth_date")),
                 "address_line": str(r.get("address_line") or ""),
                 "postcode": str(r.get("postcode") or ""),
                 "city": str(r.get("city") or ""),
@@ -110,7 +111,7 @@ def _rows(ws: Workspace, territory_ids: Sequence[str]) -> list[dict[str, str]]:
                     f"{c.get('name', '')} ({c.get('relation', '')}) {c.get('phone', '')}".strip()
                     for c in emergency
                 ),
-                "enrolled_on": str(r.get("enrolled_on") or ""),
+                "enrolled_on": french_date(r.get("enrolled_on")),
                 "basis": bases.get(str(r.get("basis") or ""), ""),
             }
         )
@@ -159,13 +160,14 @@ def _pdf(rows: list[dict[str, str]], territories: list[str], day: date) -> bytes
         "help",
         "emergency",
     )
-    labels = dict((key, label) for label, key in COLUMNS)
+    labels = {key: label for label, key in COLUMNS}
+    labels.update({"lives_alone": "Seul(e)", "birth_date": "Naissance"})
     table = [[Paragraph(labels[k], head) for k in shown]]
     for row in rows:
         address = " ".join(p for p in (row["address_line"], row["postcode"], row["city"]) if p)
         values = {**row, "address_line": address}
         table.append([Paragraph(markup(values[k]), body) for k in shown])
-    widths = [2.6, 2.4, 1.9, 4.6, 2.4, 2.2, 1.2, 1.0, 1.3, 2.2, 2.6, 3.3]
+    widths = [2.5, 2.2, 1.9, 4.4, 2.2, 2.2, 1.3, 1.2, 1.8, 2.2, 2.3, 3.5]  # 27.7 cm
     grid = Table(table, colWidths=[w * cm for w in widths], repeatRows=1)
     grid.setStyle(
         TableStyle(
