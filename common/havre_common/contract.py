@@ -58,7 +58,39 @@ ENUMS: Final[MappingProxyType[str, MappingProxyType[str, str]]] = MappingProxyTy
                 "suivi-appel": "Suivi par un appel",
                 "appel-alerte": "Appel d'alerte",
             },
-            "requesters": {"personne": "La personne", "tiers": "Un tiers"},
+            "requesters": {
+                "personne": "La personne",
+                "representant": "Son représentant légal",
+                "tiers": "Un tiers",
+                "organisme": "Un organisme (liste transmise)",
+            },
+            "register_statuses": {
+                "inscrite": "Inscrite",
+                "a-informer": "À informer (inscrite sauf opposition)",
+                "opposee": "Opposition de la personne",
+                "radiee": "Radiée",
+            },
+            "register_sources": {
+                "saisie": "Demande reçue par la Ville",
+                "departement": "Liste transmise par le département",
+                "caisse-retraite": "Liste transmise par une caisse de retraite",
+            },
+            "notice_modes": {
+                "remise": "Notice remise en main propre",
+                "courrier": "Notice envoyée par courrier",
+                "lue": "Notice lue à la personne (téléphone ou accueil)",
+            },
+            "register_event_kinds": {
+                "demande": "Demande d'inscription",
+                "inscription": "Inscription au registre",
+                "a-informer": "Reçue d'une liste transmise : à informer",
+                "lettre-information": "Lettre d'information imprimée",
+                "notice": "Notice d'information remise",
+                "accuse-imprime": "Accusé de réception imprimé",
+                "opposition": "Opposition de la personne",
+                "radiation": "Radiation du registre",
+                "lettre-radiation": "Lettre de radiation imprimée",
+            },
             "verdicts": {"poursuivre": "Poursuivre", "adapter": "Adapter", "arreter": "Arrêter"},
             "handout_variants": {"large": "Gros caractères", "very-large": "Très gros caractères"},
             "accessibility_flags": {
@@ -312,6 +344,7 @@ class Table:
     private: Privacy | None = None
     contact_dates: tuple[str, ...] = ()
     keeps_active: KeepsActive | None = None
+    purpose: str | None = None
 
     def __post_init__(self) -> None:
         names = [f.name for f in self.fields]
@@ -466,6 +499,9 @@ AGENTS: Final = Table(
             readers=frozenset(),
         ),
         _stamp("updated_at", "Modifié le"),
+        # Whether the agent may see the register of vulnerable persons (named staff only):
+        # sent only in their own agent row, like their login (havre_server.scope).
+        _flag("register_right", "Accès au registre", readers=frozenset()),
     ),
     Sync.DOWN,
     Policy.SERVER,
@@ -714,13 +750,31 @@ CONSENTS: Final = Table(
     contact_dates=("recorded_on",),
 )
 
+ALERT_PLAN: Final = "alert-plan"
+"""The purpose of the register tables: the alert plan (heatwave, cold), and nothing else."""
+SUBJECT_ACCESS: Final = "subject-access"
+"""The person's own right of access (RGPD art. 15): it covers every table about her, the
+register included; it is not another use of the register (check_purpose lets it through)."""
+
 REGISTER_ENROLMENTS: Final = Table(
     "register_enrolments",
     "Inscriptions au registre",
     (
         _id(),
         _uuid("person_id", "Personne", required=True, updatable=False),
-        Field("enrolled_on", Kind.DATE, "Inscrite le", True, max_length=40, updatable=False),
+        Field(
+            "status",
+            Kind.CHOICE,
+            "État de l'inscription",
+            False,
+            max_length=20,
+            choices="register_statuses",
+            default="inscrite",
+        ),
+        Field(
+            "requested_on", Kind.DATE, "Date de la demande", True, max_length=40, updatable=False
+        ),
+        Field("enrolled_on", Kind.DATE, "Inscrite le", max_length=40),
         Field(
             "basis",
             Kind.CHOICE,
@@ -730,6 +784,16 @@ REGISTER_ENROLMENTS: Final = Table(
             choices="register_bases",
             updatable=False,
             readers=_NOT_RECEPTION,
+        ),
+        Field(
+            "source",
+            Kind.CHOICE,
+            "Origine",
+            False,
+            max_length=20,
+            choices="register_sources",
+            default="saisie",
+            updatable=False,
         ),
         Field(
             "requested_by",
@@ -749,10 +813,45 @@ REGISTER_ENROLMENTS: Final = Table(
             readers=_NOT_RECEPTION,
             identifying=True,
         ),
-        Field("consent_given", Kind.BOOLEAN, "Consentement", True, updatable=False),
-        Field(
-            "consent_date", Kind.DATE, "Date du consentement", True, max_length=40, updatable=False
+        _text(
+            "requester_relation",
+            "Lien avec la personne",
+            100,
+            updatable=False,
+            readers=_NOT_RECEPTION,
         ),
+        _flag("written_request", "Demande écrite reçue", updatable=False, readers=_NOT_RECEPTION),
+        Field("consent_given", Kind.BOOLEAN, "Consentement", True, updatable=False),
+        Field("consent_date", Kind.DATE, "Date du consentement", max_length=40, updatable=False),
+        Field("objected_on", Kind.DATE, "Opposition le", max_length=40),
+        Field(
+            "inform_until",
+            Kind.DATE,
+            "Inscrite sans opposition après le",
+            max_length=40,
+            updatable=False,
+        ),
+        # The situation at home (the fiche holds lives alone, mobility, emergency contacts).
+        Field("floor", Kind.INTEGER, "Étage", minimum=-2, maximum=60, readers=_NOT_RECEPTION),
+        Field("lift", Kind.BOOLEAN, "Ascenseur", readers=_NOT_RECEPTION),
+        _flag("help_at_home", "Aide à domicile", readers=_NOT_RECEPTION),
+        _text("help_service", "Service d'aide à domicile", 200, readers=_NOT_RECEPTION),
+        Field("notice_given_on", Kind.DATE, "Notice d'information remise le", max_length=40),
+        Field(
+            "notice_how",
+            Kind.CHOICE,
+            "Notice remise comment",
+            max_length=20,
+            choices="notice_modes",
+        ),
+        Field(
+            "ack_due_on",
+            Kind.DATE,
+            "Accusé de réception à envoyer avant le",
+            max_length=40,
+            updatable=False,
+        ),
+        Field("ack_printed_on", Kind.DATE, "Accusé de réception imprimé le", max_length=40),
         Field("removed_on", Kind.DATE, "Radiée le", max_length=40),
         _text(
             "removal_reason",
@@ -762,6 +861,12 @@ REGISTER_ENROLMENTS: Final = Table(
             readers=_NOT_RECEPTION,
             identifying=True,
         ),
+        Field(
+            "removal_letter_printed_on",
+            Kind.DATE,
+            "Lettre de radiation imprimée le",
+            max_length=40,
+        ),
         _stamp("updated_at", "Modifié le"),
     ),
     Sync.BOTH,
@@ -770,7 +875,40 @@ REGISTER_ENROLMENTS: Final = Table(
     readers=PERSON_ROLES,
     person_column="person_id",
     contact_dates=("enrolled_on", "removed_on"),
-    keeps_active=KeepsActive((("removed_on", Check.NOT_PAST),), "inscription au registre en cours"),
+    keeps_active=KeepsActive(
+        (("removed_on", Check.NOT_PAST), ("objected_on", Check.EMPTY)),
+        "inscription au registre en cours",
+    ),
+    purpose=ALERT_PLAN,
+)
+
+REGISTER_EVENTS: Final = Table(
+    "register_events",
+    "Historique du registre",
+    (
+        _id(),
+        _uuid("enrolment_id", "Inscription", required=True, updatable=False),
+        _uuid("person_id", "Personne", required=True, updatable=False),
+        Field(
+            "event",
+            Kind.CHOICE,
+            "Étape",
+            True,
+            max_length=40,
+            choices="register_event_kinds",
+            updatable=False,
+        ),
+        Field("occurred_on", Kind.DATE, "Date", True, max_length=40, updatable=False),
+        _uuid("agent_id", "Agent", updatable=False),
+        _text("note", "Précision", 500, updatable=False, readers=_NOT_RECEPTION),
+        _stamp("created_at", "Enregistré le", updatable=False),
+    ),
+    Sync.BOTH,
+    Policy.APPEND,
+    writers=PERSON_ROLES,
+    readers=PERSON_ROLES,
+    person_column="person_id",
+    purpose=ALERT_PLAN,
 )
 
 VISITS: Final = Table(
@@ -987,6 +1125,7 @@ TABLES: Final[MappingProxyType[str, Table]] = MappingProxyType(
             CONTACTS,
             CONSENTS,
             REGISTER_ENROLMENTS,
+            REGISTER_EVENTS,
             VISITS,
             PLANNED_CONTACTS,
             RECEPTION_ENCOUNTERS,
@@ -1028,6 +1167,41 @@ PERSON_DEPENDENTS: Final = tuple(
     if t.person_column and t.person_column != "id"
 )
 """(table, column naming the person) for every row that belongs to a person."""
+PURPOSE_TABLES: Final = MappingProxyType(
+    {t.name: t.purpose for t in TABLES.values() if t.purpose is not None}
+)
+"""Tables the law restricts to one purpose (table → purpose)."""
+REGISTER_TABLES: Final = frozenset(n for n, p in PURPOSE_TABLES.items() if p == ALERT_PLAN)
+"""The register of vulnerable persons: seen only by agents with the register right, read only
+by the alert plan (campaigns, their letters, the préfet's export)."""
+
+
+class PurposeRefusedError(PermissionError):
+    """A list, mailing, export or report asked to read a table kept for another purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def check_purpose(
+    table_names: Iterator[str] | tuple[str, ...] | frozenset[str], purpose: str | None
+) -> None:
+    """Refuse (French message) any read of a purpose-bound table by a use with another purpose.
+
+    Every list, mailing, export and report declares the tables it reads and its purpose
+    (None: an ordinary use) and calls this before reading a row.
+    """
+    for name in table_names:
+        bound = PURPOSE_TABLES.get(name)
+        if bound is not None and purpose not in (bound, SUBJECT_ACCESS):
+            raise PurposeRefusedError(
+                "Le registre des personnes vulnérables sert uniquement au plan d'alerte "
+                "(canicule, grand froid) : il ne peut pas servir à cette liste, ce courrier, "
+                "cet export ou ce rapport."
+            )
+
+
 JSON_FIELDS: Final = frozenset(f.name for t in TABLES.values() for f in t.fields if f.is_json)
 """Fields stored as JSON text (same name, same meaning in every table)."""
 DESKTOP_LOCAL_COLUMNS: Final = frozenset(c for t in TABLES.values() for c in t.local_columns)

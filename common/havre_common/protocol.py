@@ -239,6 +239,7 @@ class AgentInfo(_Model):
     role: Role
     territory_ids: Annotated[list[TerritoryId], Field(max_length=10)]
     work_phone: Phone | None = None
+    register_right: bool = False  # may hold the register of vulnerable persons
 
 
 class LoginReply(_Model):
@@ -412,6 +413,8 @@ class AgentCreate(_Model):
     role: Role
     territory_ids: Annotated[list[TerritoryId], Field(min_length=1, max_length=10)]
     work_phone: Phone | None = None
+    # None: the role's default (coordinators have the register right, others not).
+    register_right: bool | None = None
 
 
 class AgentUpdate(_Model):
@@ -420,6 +423,7 @@ class AgentUpdate(_Model):
     territory_ids: Annotated[list[TerritoryId], Field(min_length=1, max_length=10)] | None = None
     work_phone: Phone | None = None
     disabled: bool | None = None
+    register_right: bool | None = None
 
 
 class AgentOut(_Model):
@@ -430,6 +434,7 @@ class AgentOut(_Model):
     territory_ids: list[TerritoryId]
     work_phone: Phone | None = None
     disabled: bool
+    register_right: bool = False
 
 
 class DeviceOut(_Model):

@@ -1,4 +1,4 @@
-"""Contacts (persons and organisations), consent records and register enrolment.
+"""Contacts (persons and organisations) and consent records (the register: ``register``).
 
 Persons are personal data about vulnerable people: every user edit goes
 through `Workspace.write_row`/`update_row` (outbox + per-field clocks), opening
@@ -337,96 +337,12 @@ def consents(ws: Workspace, contact_id: str) -> list[dict[str, Any]]:
 # -- register of isolated older and disabled people (CASF L121-6-1) ---------------------
 
 
-def enrol_in_register(ws: Workspace, person_id: str, values: dict[str, Any]) -> dict[str, Any]:
-    """Enrolment is voluntary: refused without the person's consent."""
-    person = get(ws, person_id)
-    if person["kind"] != "person":
-        raise ValidationError({"person_id": "Seule une personne peut être inscrite au registre."})
-    today = ws.clock.today()
-    check = Checker()
-    enrolled_on = check.date(
-        values, "enrolled_on", "Date d'inscription", today=today, required=True, not_future=True
-    )
-    basis = check.choice(values, "basis", "Motif d'inscription", ws.reference("register_bases"))
-    requested_by = check.choice(
-        values,
-        "requested_by",
-        "Demande faite par",
-        {"personne": "La personne elle-même", "tiers": "Un tiers"},
-    )
-    requester_name = check.optional_text(values, "requester_name")
-    if requested_by == "tiers" and not requester_name:
-        check.fail("requester_name", "Nom du tiers : obligatoire quand un tiers fait la demande.")
-    if not values.get("consent_given"):
-        check.fail(
-            "consent_given",
-            "Le consentement de la personne est obligatoire pour l'inscription au registre.",
-        )
-    consent_date = check.date(
-        values,
-        "consent_date",
-        "Date du consentement",
-        today=today,
-        required=bool(values.get("consent_given")),
-        not_future=True,
-    )
-    if register_status(ws, person_id) is not None and not check.errors:
-        check.fail("person_id", "Cette personne est déjà inscrite au registre.")
-    check.raise_if_any()
-    with ws.store.transaction():
-        row = ws.write_row(
-            "register_enrolments",
-            {
-                "person_id": person_id,
-                "enrolled_on": enrolled_on,
-                "basis": basis,
-                "requested_by": requested_by,
-                "requester_name": requester_name,
-                "consent_given": True,
-                "consent_date": consent_date,
-                "updated_at": ws.clock.now_iso(),
-            },
-        )
-        ws.write_row(
-            "consents",
-            {
-                "contact_id": person_id,
-                "purpose": "registre",
-                "given": True,
-                "recorded_on": consent_date,
-                "method": "recueilli lors de l'inscription au registre",
-                "recorded_by_agent_id": ws.agent_id,
-                "updated_at": ws.clock.now_iso(),
-            },
-        )
-    return ws.get_row("register_enrolments", row["id"])
-
-
-def remove_from_register(
-    ws: Workspace, enrolment_id: str, removed_on: str, reason: str
-) -> dict[str, Any]:
-    check = Checker()
-    day = check.date(
-        {"removed_on": removed_on},
-        "removed_on",
-        "Date de radiation",
-        today=ws.clock.today(),
-        required=True,
-        not_future=True,
-    )
-    text = check.required_text({"reason": reason}, "reason", "Motif de radiation")
-    check.raise_if_any()
-    with ws.store.transaction():
-        ws.update_row(
-            "register_enrolments", enrolment_id, {"removed_on": day, "removal_reason": text}
-        )
-    return ws.get_row("register_enrolments", enrolment_id)
-
-
 def register_status(ws: Workspace, person_id: str) -> dict[str, Any] | None:
-    """The current (not removed) enrolment of a person, if any."""
+    """The person's latest enrolment on the register, whatever its state (the fiche shows it;
+    the workflow is in :mod:`havre_desktop.core.register`). None on a device whose agent has
+    no register right: the server never sends it the register."""
     return ws.store.query_one(
         "SELECT * FROM register_enrolments WHERE person_id = ? AND deleted = 0 "
-        "AND removed_on IS NULL ORDER BY enrolled_on DESC LIMIT 1",
+        "ORDER BY requested_on DESC, updated_at DESC LIMIT 1",
         (person_id,),
     )

@@ -242,6 +242,9 @@ class Recipient:
     postcode: str
     city: str
     territory_id: str
+    # On the register of vulnerable persons (alert-plan letters only): True, False, or None
+    # when this device cannot know (its agent has no register right: no register data).
+    registered: bool | None = None
 
 
 _ACTION_SQL = (

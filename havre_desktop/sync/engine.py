@@ -662,7 +662,8 @@ class SyncEngine:
         if not local.is_local_table(store, table):
             return
         row = store.query_one(f"SELECT * FROM {table} WHERE id = ?", (row_id,))
-        if row is None or local.may_hold(role, owner, table, row):
+        right = agents.has_register_right(self.ws) if table in contract.REGISTER_TABLES else True
+        if row is None or local.may_hold(role, owner, table, row, right):
             return
         still = store.scalar(
             "SELECT 1 FROM outbox WHERE table_name = ? AND row_id = ? LIMIT 1", (table, row_id)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from havre_common import contract
 from havre_desktop.core import agents, catalogue
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.ui.worker import DatabaseService
@@ -24,6 +25,7 @@ REFERENCE_LISTS = (
     "roles",
     "mobility_levels",
     "register_bases",
+    "register_benefits",
     "facility_kinds",
 )
 
@@ -53,6 +55,11 @@ class UiContext:
     @property
     def may_see_visits(self) -> bool:
         return self.role in agents.ROLES_WITH_VISIT_NOTES
+
+    @property
+    def register_right(self) -> bool:
+        """Whether this agent may see and keep the register (the server's grant)."""
+        return bool(self.agent.get("register_right")) and self.role in contract.PERSON_ROLES
 
     @property
     def territories(self) -> list[str]:

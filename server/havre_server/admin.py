@@ -134,6 +134,15 @@ def _set_territories(conn: Connection, agent_id: str, old: list[str], new: list[
         conn.execute(insert(history).values(agent_id=agent_id, territory_id=territory, from_ms=now))
 
 
+def _check_register_grant(actor: Principal | None, granted: bool) -> None:
+    """Only an administrator, a coordinator holding the right, or the command line grants it."""
+    if granted and actor is not None and actor.role != ADMINISTRATOR and not actor.register_right:
+        raise forbidden(
+            "Seul un administrateur ou un coordinateur qui a lui-même accès au registre peut "
+            "donner ce droit."
+        )
+
+
 def _shown(value: str | None) -> str | None:
     """A stored name as a reply may carry it: values stored before names were checked for
     control characters are shown (replaced characters), not a 500 for the whole list."""
@@ -152,6 +161,7 @@ def _agent_out(conn: Connection, agent: dict[str, Any]) -> AgentOut:
         territory_ids=list(agent["territory_ids"]),
         work_phone=_shown(agent["work_phone"]),
         disabled=bool(account.disabled) if account is not None else True,
+        register_right=bool(agent.get("register_right")),
     )
 
 
@@ -177,6 +187,10 @@ def create_agent(
             "territoires seulement."
         )
     phone = _clean_phone(request.work_phone)
+    register_right = (
+        request.role == COORDINATOR if request.register_right is None else request.register_right
+    )
+    _check_register_grant(actor, register_right)
     agent_id = str(uuid.uuid4())
     now = now_ms()
     buffer = ChangeBuffer()
@@ -189,6 +203,7 @@ def create_agent(
                 "territory_ids": dumps(territories),
                 "work_phone": phone,
                 "server_account": request.login,
+                "register_right": int(register_right),
                 "server_version": 1,
                 "updated_at": iso_now(),
             }
@@ -203,6 +218,10 @@ def create_agent(
                 )
             )
             _set_territories(conn, agent_id, [], territories)
+            if register_right:
+                server_audit(
+                    conn, actor, "droit-registre", "agents", agent_id, {"register_right": True}
+                )
             row = _agent_row(conn, agent_id)
             assert row is not None
             _directory_entries(row, [], buffer)
@@ -281,6 +300,21 @@ def update_agent(
         if scope_changed:
             changes["role"] = role
             changes["territory_ids"] = dumps(new_territories)
+        if request.register_right is not None and request.register_right != bool(
+            agent["register_right"]
+        ):
+            _check_register_grant(actor, request.register_right)
+            # Gained: the next pull brings the register; lost: it removes it from the devices.
+            scope_changed = True
+            changes["register_right"] = int(request.register_right)
+            server_audit(
+                conn,
+                actor,
+                "droit-registre",
+                "agents",
+                agent_id,
+                {"register_right": request.register_right},
+            )
         if changes:
             changes["server_version"] = int(agent["server_version"]) + 1
             changes["updated_at"] = iso_now()

@@ -196,6 +196,7 @@ def cmd_add_agent(args: argparse.Namespace) -> None:
         role=args.role,
         territory_ids=args.territory,
         work_phone=args.phone,
+        register_right=args.register_right,
     )
     out = admin.create_agent(engine, None, request, load_reference(), ordering_from_env())
     _print(out.model_dump())
@@ -229,9 +230,30 @@ def cmd_set_agent(args: argparse.Namespace) -> None:
         territory_ids=args.territory,
         work_phone=args.phone,
         disabled=disabled,
+        register_right=args.register_right,
     )
     out = admin.update_agent(engine, None, agent_id, update, load_reference(), ordering_from_env())
     _print(out.model_dump())
+
+
+def _register_right_options(parser: argparse.ArgumentParser) -> None:
+    """--registre / --sans-registre: the register right (default: the role's)."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--registre",
+        dest="register_right",
+        action="store_const",
+        const=True,
+        help="donner l'accès au registre des personnes vulnérables (audité)",
+    )
+    group.add_argument(
+        "--sans-registre",
+        dest="register_right",
+        action="store_const",
+        const=False,
+        help="retirer l'accès au registre (ses données quittent les appareils de l'agent)",
+    )
+    parser.set_defaults(register_right=None)
 
 
 def cmd_list_devices(args: argparse.Namespace) -> None:
@@ -497,6 +519,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--territory", action="append", required=True)
     add.add_argument("--phone")
     add.add_argument("--password-stdin", action="store_true")
+    _register_right_options(add)
     add.set_defaults(func=cmd_add_agent)
 
     disable = sub.add_parser("disable-agent", help="désactiver un compte")
@@ -512,6 +535,7 @@ def build_parser() -> argparse.ArgumentParser:
     group = setp.add_mutually_exclusive_group()
     group.add_argument("--enable", action="store_true")
     group.add_argument("--disable", action="store_true")
+    _register_right_options(setp)
     setp.set_defaults(func=cmd_set_agent)
 
     devices = sub.add_parser("list-devices", help="lister les appareils")

@@ -57,6 +57,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from havre_common import contract
+from havre_common.contract import REGISTER_TABLES
 from havre_common.hlc import Timestamp
 from havre_common.messages import ANONYMISED_FILE, clock_skew_message
 from havre_common.protocol import (
@@ -654,6 +655,7 @@ def _contacts(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> Outc
         for table, column in (
             (schema.consents, "contact_id"),
             (schema.register_enrolments, "person_id"),
+            (schema.register_events, "person_id"),
             (schema.planned_contacts, "person_id"),
         ):
             ctx.conn.execute(
@@ -865,10 +867,62 @@ def _check_actions(ctx: Ctx, action_ids: list[str]) -> None:
 # -- consents, register enrolment ------------------------------------------------------------------
 
 
+REGISTER_RIGHT_NEEDED = (
+    "Votre compte n'a pas accès au registre des personnes vulnérables : demandez ce droit à "
+    "votre coordinateur. Cette modification n'a pas été appliquée."
+)
+
+
+def _register_guard(
+    ctx: Ctx, spec: Spec, values: dict[str, Any], row: dict[str, Any] | None
+) -> None:
+    """Register data is written only by agents with the register right."""
+    purpose = (row or values).get("purpose") if spec.table.name == "consents" else None
+    if (spec.table.name in REGISTER_TABLES or purpose == "registre") and not ctx.p.sees_register:
+        raise Reject(REGISTER_RIGHT_NEEDED)
+
+
+def _register_request_rules(row: dict[str, Any]) -> None:
+    """Who asked and how (R121-3), as the desktop checks it: the person or her legal
+    representative consent; a third party asks in writing (then the person's non-objection
+    stands); a representative or a third party is named."""
+    by = row.get("requested_by")
+    if by in ("personne", "representant") and row.get("consent_given") != 1:
+        raise Reject(
+            "Le consentement de la personne ou de son représentant légal est obligatoire "
+            "pour l'inscription au registre."
+        )
+    if by in ("representant", "tiers") and not row.get("requester_name"):
+        raise Reject("Nom du demandeur : obligatoire quand un autre que la personne le demande.")
+    if by == "tiers" and row.get("written_request") != 1:
+        raise Reject("La demande d'un tiers se fait par écrit : inscription refusée.")
+
+
+def _register_history(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> Outcome:
+    """The register's history: append-only, by agents with the register right."""
+    p = ctx.p
+    if m.op != "insert":
+        raise Reject("L'historique du registre ne se modifie pas : refusé.")
+    _register_guard(ctx, spec, values, None)
+    cleaned = clean(spec, ctx.ref, values)
+    _require_insert_fields(spec, cleaned)
+    if cleaned.get("agent_id") not in (None, p.agent_id):
+        raise Reject("Une étape du registre est enregistrée au nom de son auteur : refusé.")
+    cleaned["agent_id"] = p.agent_id
+    territory = _visible_person(ctx, cleaned["person_id"], care=False)
+    enrolment = load_row(ctx.conn, schema.register_enrolments, cleaned["enrolment_id"])
+    if enrolment is not None and enrolment["person_id"] != cleaned["person_id"]:
+        raise Reject("Cette étape ne concerne pas la personne de l'inscription : refusé.")
+    row = _insert(ctx, spec, m.row_id, cleaned)
+    ctx.buffer.add(entry_for(spec.table.name, row, territory_id=territory))
+    return Outcome("applied", row["server_version"])
+
+
 def _person_records(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> Outcome:
     p = ctx.p
     column = "contact_id" if spec.table.name == "consents" else "person_id"
     if m.op == "insert":
+        _register_guard(ctx, spec, values, None)
         cleaned = clean(spec, ctx.ref, values)
         _require_insert_fields(spec, cleaned)
         territory = _visible_person(ctx, cleaned[column], care=False)
@@ -879,10 +933,7 @@ def _person_records(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -
                 raise Reject("Un consentement est enregistré au nom de son auteur : refusé.")
             cleaned["recorded_by_agent_id"] = p.agent_id
         else:
-            if cleaned.get("consent_given") != 1:
-                raise Reject(
-                    "Le consentement de la personne est obligatoire pour l'inscription au registre."
-                )
+            _register_request_rules(cleaned)
             kind = ctx.conn.execute(
                 select(schema.contacts.c.kind).where(schema.contacts.c.id == cleaned[column])
             ).scalar()
@@ -892,6 +943,7 @@ def _person_records(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -
         ctx.buffer.add(entry_for(spec.table.name, row, territory_id=territory))
         return Outcome("applied", row["server_version"])
     row = _existing(ctx, spec, m.row_id)
+    _register_guard(ctx, spec, values, row)
     territory = _visible_person(ctx, row[column], care=False)
     if row["deleted"]:
         raise Reject("Cette ligne a été supprimée entre-temps : modification non appliquée.")
@@ -1048,6 +1100,7 @@ HANDLERS: dict[str, Handler] = {
     "visits": _visits,
     "consents": _person_records,
     "register_enrolments": _person_records,
+    "register_events": _register_history,
     "handouts_given": _handouts,
     "reception_encounters": _up_only,
     "audit_log": _up_only,

@@ -129,6 +129,9 @@ consents = contract_table(contract.CONSENTS, Index("consents_contact", "contact_
 register_enrolments = contract_table(
     contract.REGISTER_ENROLMENTS, Index("register_person", "person_id")
 )
+register_events = contract_table(
+    contract.REGISTER_EVENTS, Index("register_events_person", "person_id")
+)
 visits = contract_table(contract.VISITS, Index("visits_person", "person_id"))
 planned_contacts = contract_table(contract.PLANNED_CONTACTS, Index("planned_person", "person_id"))
 reception_encounters = contract_table(contract.RECEPTION_ENCOUNTERS)

@@ -98,6 +98,7 @@ KINDS = (
     ("old-cancelled-plan", None),
     ("old-current-register", "keeps"),
     ("old-removed-register", None),
+    ("old-objected-register", None),  # the person objected: nothing keeps her file
     ("old-future-removal", "keeps"),
     ("at-cutoff", None),
     ("day-before-cutoff", None),
@@ -205,17 +206,25 @@ def _generate(
         if kind.endswith("register") or kind == "old-future-removal":
             enrolment: dict[str, Any] = {
                 "person_id": person_id,
+                "status": "inscrite",
+                "requested_on": first_day,
                 "enrolled_on": first_day,
-                "basis": "handicap",
+                "basis": "65-plus",
+                "source": "saisie",
                 "requested_by": "tiers",
                 "requester_name": f"{name} fille",
-                "consent_given": True,
-                "consent_date": first_day,
+                "requester_relation": "fille",
+                "written_request": True,
+                "consent_given": False,
                 "updated_at": _moment(first, rng),
             }
             if kind == "old-removed-register":
+                enrolment["status"] = "radiee"
                 enrolment["removed_on"] = first_day
                 enrolment["removal_reason"] = f"Mme {name} a déménagé"
+            if kind == "old-objected-register":
+                enrolment["status"] = "opposee"
+                enrolment["objected_on"] = first_day
             if kind == "old-future-removal":
                 enrolment["removed_on"] = (today + timedelta(days=30)).isoformat()
             _push(worker, "register_enrolments", enrolment)
@@ -244,7 +253,7 @@ WHERE c.kind = 'person' AND c.deleted = 0 AND c.anonymised_on IS NULL
         AND x.done_by_visit_id IS NULL AND x.cancelled = 0)
   AND NOT EXISTS (
       SELECT 1 FROM register_enrolments r WHERE r.person_id = c.id AND r.deleted = 0
-        AND (r.removed_on IS NULL OR r.removed_on >= :today))
+        AND (r.removed_on IS NULL OR r.removed_on >= :today) AND r.objected_on IS NULL)
 """
 
 
@@ -330,9 +339,9 @@ def test_a_three_year_history_is_anonymised_exactly_where_due_on_server_and_desk
 ) -> None:
     server = world.server
     rng = random.Random(2023_095)
-    worker = world.agent("travailleur-social", [TERRITORY])
+    worker = world.agent("travailleur-social", [TERRITORY], register_right=True)
     names = _generate(worker, rng, 40)
-    elsewhere = world.agent("travailleur-social", [OTHER])
+    elsewhere = world.agent("travailleur-social", [OTHER], register_right=True)
     others = _generate(elsewhere, rng, 10, OTHER)  # another territory: not this coordinator's
     coordinator_laptop = laptops("coordinateur", [TERRITORY])
     coordinator_laptop.sync()

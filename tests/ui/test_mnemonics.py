@@ -17,6 +17,7 @@ from reportlab.pdfgen.canvas import Canvas
 from havre_desktop.ui.pages.consent_form import ConsentForm
 from havre_desktop.ui.pages.handout_dialog import HandoutChoiceDialog
 from havre_desktop.ui.pages.person_form import PersonForm
+from havre_desktop.ui.pages.register_form import RegisterDialog, RegisterForm
 from havre_desktop.ui.pages.visit_form import VisitForm
 from havre_desktop.ui.print_preview import PdfPreviewDialog
 from havre_desktop.ui.retention_dialog import RetentionDialog
@@ -75,6 +76,8 @@ DIALOGS: dict[str, Callable[[DemoApp], QDialog]] = {
     "aperçu": lambda app: PdfPreviewDialog(_pdf(), "Aperçu", "aperçu.pdf"),
     # Its controller is used only once the list is asked for, which this test does not do.
     "conservation": lambda app: RetentionDialog(cast(SyncController, None)),
+    "registre": lambda app: RegisterForm(app.window.ctx, _person(app)),
+    "registre-fiche": lambda app: RegisterDialog(app.window.ctx, _person(app)),
 }
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import date, timedelta
+from pathlib import Path
 from typing import cast
 
 from PySide6.QtCore import QDate, QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -24,8 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from havre_common.french import count
-from havre_desktop.core import audit
+from havre_desktop.core import audit, register
 from havre_desktop.core.errors import HavreError
+from havre_desktop.core.files import write_file
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.printing.data import (
     SAMPLE_CITY_WARNING,
@@ -47,10 +50,11 @@ from havre_desktop.printing.letters import (
     letters_pdf,
     preview_batch,
 )
+from havre_desktop.printing.register_export import prefect_export
 from havre_desktop.printing.report import activity_report_for
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import tr
-from havre_desktop.ui.operations import Changes
+from havre_desktop.ui.operations import Changes, Operation
 from havre_desktop.ui.print_preview import PdfPreviewDialog
 from havre_desktop.ui.widgets import CheckList, checked_ids, error_label, fold, scrolling
 
@@ -218,12 +222,45 @@ class PrintsPage(QWidget):
 
         report.setVisible(coordinator)  # reports are the coordinators' (architecture.md)
         self.report_box = report
+        # The register passed to the préfet when an alert plan is triggered (CSV and PDF).
+        self.prefect_territory = QComboBox()
+        self.prefect_territory.setAccessibleName(tr("Territoires à transmettre"))
+        self.prefect_territory.addItem(tr("Tous mes territoires"), None)
+        for territory_id in context.territories:
+            self.prefect_territory.addItem(refs["territories"].get(territory_id, ""), territory_id)
+        self.prefect_pdf_button = QPushButton(tr("Re&gistre pour le préfet (PDF)…"))
+        self.prefect_pdf_button.clicked.connect(self.preview_prefect_export)
+        self.prefect_csv_button = QPushButton(tr("E&xporter le registre en CSV…"))
+        self.prefect_csv_button.clicked.connect(self.save_prefect_csv)
+        prefect = QGroupBox(tr("Registre des personnes vulnérables : transmission au préfet"))
+        prefect_form = QFormLayout(prefect)
+        self._row(prefect_form, tr("Territoires à trans&mettre :"), self.prefect_territory)
+        prefect_form.addRow(self.prefect_pdf_button)
+        prefect_form.addRow(self.prefect_csv_button)
+        # A list transmitted by the département or a pension fund: "à informer".
+        self.import_source = QComboBox()
+        self.import_source.setAccessibleName(tr("Liste transmise par"))
+        self.import_source.addItem(tr("le département"), "departement")
+        self.import_source.addItem(tr("une caisse de retraite"), "caisse-retraite")
+        self.import_territory = self._territories(tr("Territoire des personnes transmises"))
+        self.import_button = QPushButton(tr("&Bénéficiaires transmis (CSV) : importer…"))
+        self.import_button.clicked.connect(self.choose_transmitted_list)
+        prefect_form.addRow(QLabel(tr("Liste transmise par :")), self.import_source)
+        prefect_form.addRow(QLabel(tr("Territoire des personnes :")), self.import_territory)
+        prefect_form.addRow(self.import_button)
+        self.prefect_status = QLabel()
+        self.prefect_status.setAccessibleName(tr("Confirmation de l'export"))
+        self.prefect_status.setWordWrap(True)
+        prefect_form.addRow(self.prefect_status)
+        prefect.setVisible(coordinator and context.register_right)
+        self.prefect_box = prefect
         # The letters' lists make the page taller than a laptop's screen: it scrolls.
         content = QWidget()
         layout = QVBoxLayout(content)
         layout.addWidget(programme)
         layout.addWidget(letters)
         layout.addWidget(report)
+        layout.addWidget(prefect)
         layout.addWidget(self.error)
         layout.addStretch(1)
         scrolling(self, content)
@@ -509,6 +546,93 @@ class PrintsPage(QWidget):
         self._fail(error)
 
     # -- activity report --------------------------------------------------------------
+
+    def _prefect_territories(self) -> list[str] | None:
+        chosen = self.prefect_territory.currentData()
+        return [chosen] if chosen else None
+
+    def preview_prefect_export(self) -> None:
+        """The register for the préfet as PDF (the build is audited as an export)."""
+        territories = self._prefect_territories()
+        self.ctx.database.submit(
+            lambda ws: prefect_export(ws, territories).pdf,
+            lambda pdf: self._preview(
+                pdf, tr("Registre pour le préfet"), "registre-prefet.pdf", "register_enrolments"
+            ),
+            self._fail,
+        )
+
+    def save_prefect_csv(self) -> None:
+        name, _filter = QFileDialog.getSaveFileName(
+            self, tr("Exporter le registre en CSV"), "registre-prefet.csv", tr("CSV (*.csv)")
+        )
+        if name:
+            self.export_prefect_csv(Path(name))
+
+    def export_prefect_csv(self, path: Path) -> None:
+        """Write the CSV where the coordinator chose (her explicit choice; audited)."""
+        territories = self._prefect_territories()
+
+        def job(ws: Workspace) -> int:
+            found = prefect_export(ws, territories)
+            write_file(path, found.csv, private=False)
+            return found.count
+
+        self.ctx.database.submit(
+            job,
+            lambda n: self.status_text(
+                count(n, tr("{n} personne exportée."), tr("{n} personnes exportées."))
+            ),
+            self._fail,
+        )
+
+    def choose_transmitted_list(self) -> None:
+        name, _filter = QFileDialog.getOpenFileName(
+            self, tr("Liste transmise (CSV)"), "", tr("CSV (*.csv)")
+        )
+        if name:
+            self.import_transmitted_file(Path(name))
+
+    def import_transmitted_file(self, path: Path) -> None:
+        """Import it whole or not at all; the problems, by line and column, are shown."""
+        source = str(self.import_source.currentData())
+        territory = str(self.import_territory.currentData())
+        try:
+            text = path.read_bytes().decode("utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            self.status_text(tr("Ce fichier ne peut pas être lu (CSV en UTF-8 attendu)."))
+            return
+
+        def done(result: register.ImportResult) -> None:
+            self.status_text(
+                tr(
+                    "{n} personne(s) à informer : un courrier chacune dans Ma journée ; "
+                    "inscrites le {day} sauf opposition ({already} déjà inscrite(s))."
+                ).format(
+                    n=result.to_inform,
+                    day=result.inform_until.strftime("%d/%m/%Y"),
+                    already=result.already,
+                )
+            )
+
+        def failed(error: Exception) -> None:
+            if isinstance(error, register.ImportRefusedError):
+                self.status_text(
+                    tr("Rien n'a été importé :") + "\n" + "\n".join(str(p) for p in error.problems)
+                )
+            else:
+                self._fail(error)
+
+        Operation(
+            self.ctx.database,
+            lambda ws: register.import_transmitted(ws, text, source, territory),
+        ).success(done).failure(failed).announces(
+            "contacts", "register_enrolments", "register_events"
+        ).run()
+
+    def status_text(self, text: str) -> None:
+        self.error.setVisible(False)
+        self.prefect_status.setText(text)
 
     def preview_report(self) -> None:
         since = cast(date, self.report_since.date().toPython())

@@ -113,6 +113,13 @@ class ReceptionPage(QWidget):
         self.count_button = QPushButton(tr("&Compter ce passage"))
         self.count_button.setAccessibleName(tr("Compter ce passage"))
         self.count_button.clicked.connect(self.count_encounter)
+        # Enrolment on the register of vulnerable persons, at the desk (register right only).
+        self.register_button = QPushButton(tr("Inscription au &registre…"))
+        self.register_button.setAccessibleName(
+            tr("Inscription au registre des personnes vulnérables")
+        )
+        self.register_button.clicked.connect(self.enrol_in_register)
+        self.register_button.setVisible(context.register_right)
         self.status = QLabel()
         self.status.setAccessibleName(tr("Confirmation"))
         self.status.setWordWrap(True)
@@ -142,6 +149,7 @@ class ReceptionPage(QWidget):
         buttons.addWidget(self.print_button)
         buttons.addStretch(1)
         left_layout.addLayout(buttons)
+        left_layout.addWidget(self.register_button)
         left_layout.addWidget(self.status)
         left_layout.addWidget(self.error)
         left_layout.addStretch(1)
@@ -153,6 +161,26 @@ class ReceptionPage(QWidget):
         layout = QHBoxLayout(self)
         layout.addWidget(left, 1)
         layout.addWidget(column, 3)
+
+    def enrol_in_register(self) -> None:
+        """A resident asks to be on the register: her fiche (new here), then the enrolment.
+        A person the City already follows is enrolled from her fiche (Personnes, Registre…)."""
+        from havre_desktop.ui.pages.person_form import PersonForm
+        from havre_desktop.ui.pages.register_form import RegisterForm
+
+        person_form = PersonForm(self.ctx.database, self.ctx.references, None, self)
+        territory = self.territory.currentData()
+        person_form.territory.setCurrentIndex(person_form.territory.findData(territory))
+        if person_form.exec() != QDialog.DialogCode.Accepted or not person_form.saved:
+            return
+        self.register_form = RegisterForm(self.ctx, person_form.saved, self)
+        if self.register_form.exec() == QDialog.DialogCode.Accepted:
+            self.status.setText(
+                tr(
+                    "Inscription au registre enregistrée. "
+                    "L'accusé de réception est dans Ma journée."
+                )
+            )
 
     def filters(self) -> dict[str, Any]:
         return {
