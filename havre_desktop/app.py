@@ -109,6 +109,11 @@ def main(argv: list[str] | None = None) -> int:
     log_path = configure_logging(ProfilePaths(root).logs)
     _install_excepthook(log_path)
     log.info("starting %s %s (demo=%s)", APP_NAME, __version__, bool(args.demo))
+    prefetch = None
+    if demo_root is None:
+        from havre_desktop.core.profile import KeyPrefetch
+
+        prefetch = KeyPrefetch.start(root)  # the keyring answers while Qt loads
     from havre_desktop.core.files import wipe_leftovers
 
     wiped = wipe_leftovers(Path(tempfile.gettempdir()))
@@ -153,8 +158,18 @@ def main(argv: list[str] | None = None) -> int:
             from havre_desktop.ui.startup import choose_pin_if_none, open_profile
 
             manager = ProfileManager(root, None)
-            with contextlib.suppress(KeyringUnavailableError):  # else: the passphrase fallback
-                manager.keyring_backend = usable_keyring(manager.remembered_backend)
+            # While the key is read on its thread (D-Bus round trips to the keyring), load
+            # the modules of the window: they are needed next, and loading them here turns
+            # the wait into work.
+            import havre_desktop.ui.main_window
+            import havre_desktop.ui.worker  # noqa: F401
+
+            fetched = prefetch.result() if prefetch is not None else None
+            if fetched is not None:
+                manager.use_prefetched(fetched)
+            else:
+                with contextlib.suppress(KeyringUnavailableError):  # else: passphrase fallback
+                    manager.keyring_backend = usable_keyring(manager.remembered_backend)
             if args.restaurer:
                 from havre_desktop.ui.startup import restore_profile
 
@@ -215,27 +230,26 @@ def _run_window(
     sync_store = ws.store.open_another() if sync_source is not None else None
     database = DatabaseService(ws)
     window = MainWindow(build_context(database, data), profile_folder, profile)
-    from havre_desktop.ui.lock import SessionLockMonitor
-
-    window.lock.listen_to_session(SessionLockMonitor.for_desktop())
     if guard is not None:  # a second start on this profile now raises this window
         guard.window = window
     window.show()
     controllers: list[Any] = []
-    if sync_source is not None and sync_store is not None:
-        from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtCore import Qt, QTimer
 
-        def attach_sync() -> None:  # httpx and pydantic load here, after the first screen
+    def after_first_screen() -> None:
+        # httpx, pydantic and the D-Bus connections load here, once Ma journée is shown.
+        from havre_desktop.ui.lock import SessionLockMonitor
+
+        window.lock.listen_to_session(SessionLockMonitor.for_desktop())
+        if sync_source is not None and sync_store is not None:
             from havre_desktop.ui.sync_controller import start_sync
 
             controllers.append(start_sync(window, ws, sync_store, *sync_source))
 
-        window.today_page.loaded.connect(
-            lambda: QTimer.singleShot(0, attach_sync), Qt.ConnectionType.SingleShotConnection
-        )
+    window.today_page.loaded.connect(
+        lambda: QTimer.singleShot(0, after_first_screen), Qt.ConnectionType.SingleShotConnection
+    )
     if os.environ.get("HAVRE_EXIT_AFTER_START") == "1":  # smoke runs of the entry point
-        from PySide6.QtCore import QTimer
-
         QTimer.singleShot(0, app.quit)
     if os.environ.get("HAVRE_EXIT_WHEN_READY") == "1":  # benchmarks/ui.py times the start
         _exit_when_ready(app, window)

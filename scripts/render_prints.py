@@ -24,13 +24,20 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from havre_desktop.core import agents, contacts, visits
+from havre_desktop.core import agents, contacts, register, visits
 from havre_desktop.core.clock import FixedClock
 from havre_desktop.core.demo import DemoSize, seed_demo
 from havre_desktop.core.keys import new_database_key
 from havre_desktop.core.store import Store
 from havre_desktop.core.workspace import Workspace
-from havre_desktop.printing import handouts, letters, record, report
+from havre_desktop.printing import (
+    handouts,
+    letters,
+    record,
+    register_export,
+    register_letters,
+    report,
+)
 from havre_desktop.printing.layout import Variant
 
 NOW = datetime(2026, 6, 17, 9, 30, tzinfo=UTC)  # a Wednesday in June, before summer
@@ -197,6 +204,36 @@ def main() -> int:
                 print(
                     f"{target.stem}: {result.done} lettres, {result.pages} pages", file=sys.stderr
                 )
+        # The register's acknowledgment (a third party's written request, Mme Lefèvre's son).
+        lefevre = str(
+            coordinator.store.scalar(
+                "SELECT id FROM contacts WHERE family_name = 'Lefèvre' AND given_names = 'Jeanne' "
+                "LIMIT 1"
+            )
+        )
+        current = register.active_enrolment(coordinator, lefevre)
+        if current is not None:
+            register.remove(coordinator, str(current["id"]), "2026-06-10", "Démonstration")
+        enrolment = register.enrol(
+            coordinator,
+            lefevre,
+            {
+                "requested_on": "2026-06-15",
+                "requested_by": "tiers",
+                "requester_name": "Paul Lefèvre (fictif)",
+                "requester_relation": "fils",
+                "written_request": True,
+                "floor": 4,
+                "lift": False,
+                "notice_how": "courrier",
+            },
+        )
+        for variant, size in ((Variant.LARGE, "16pt"), (Variant.VERY_LARGE, "22pt")):
+            documents[f"registre-accuse-reception-{size}"] = register_letters.register_letter_pdf(
+                coordinator, str(enrolment["id"]), "accuse", variant=variant
+            )
+        # The register passed to the préfet (alert plan), one territory.
+        documents["registre-prefet"] = register_export.prefect_export(coordinator, ["nord"]).pdf
         for name, pdf in documents.items():
             (pdfs / f"{name}.pdf").write_bytes(pdf)
         for path in sorted(pdfs.glob("*.pdf")):

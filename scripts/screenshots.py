@@ -22,6 +22,7 @@ from havre_desktop.core import applock
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.ui.context import load_context_data
 from havre_desktop.ui.main_window import MainWindow, build_context
+from havre_desktop.ui.pages.city_details import CityDetailsDialog
 from havre_desktop.ui.worker import DatabaseService
 
 PAGE_FILES = {
@@ -89,12 +90,25 @@ def main() -> int:
             for key, name in PAGE_FILES.items():
                 window.show_page(key)
                 settle(database)
+                if name == "accueil":
+                    # A resident's street typed: the territories found (sample street list).
+                    window.reception_page.street.setText("rue de paris")
+                    settle(database)
                 if name == "impressions" and window.prints_page is not None:
                     # The batch letters' recipients, ticked, with the count and pages.
                     window.prints_page.load_recipients()
                     settle(database)
                 window.adapt_to_font()
                 window.grab().save(str(out / f"{name}-{suffix}.png"))
+            if suffix in ("100", "200"):  # the coordinators' form of the City's details
+                box = window.settings_page.city
+                form = CityDetailsDialog(window.ctx, None, box.rows, box.source, window)
+                form.fields["standard_phone"].setText("02 35 19 4")
+                form.save()  # refused here, in French, before anything is sent
+                form.show()
+                settle(database)
+                form.grab().save(str(out / f"coordonnees-ville-{suffix}.png"))
+                form.close()
             if suffix == "100":  # the lock page over the fiche, after one wrong code
                 window.go_to(persons)
                 window.lock.lock("raccourci")

@@ -1,11 +1,12 @@
 """Screenshots of sync in the window, against a real havre-server on loopback, fake data only.
 
-QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/sync_screenshots.py [dossier]
+QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/sync_screenshots.py [dossier] [conservation]
 
 Saves into docs/screenshots/ (or the folder given): the sign-in dialog, the status bar in each
 state (not signed in, changes waiting, syncing with progress, up to date, offline, error) and the
 Synchronisation page with two conflicts between two agents, and with a visit the server
-refused; and a coordinator's Journal d'audit. The server runs from a throwaway folder and is
+refused; a coordinator's Journal d'audit and her Conservation des données (``conservation``
+as second argument: that one only). The server runs from a throwaway folder and is
 stopped at the end; every person and phone number is fictional.
 """
 
@@ -91,9 +92,11 @@ def main() -> int:
             )
         server.start("--log-level", "warning")
         try:
-            shoot(app, root, server, out)
-            shoot_audit(app, root, server, out)
-            shoot_admin(app, root, server, out)
+            if sys.argv[2:] != ["conservation"]:
+                shoot(app, root, server, out)
+                shoot_audit(app, root, server, out)
+                shoot_admin(app, root, server, out)
+            shoot_retention(app, root, server, out)
         finally:
             server.stop()
     print(f"captures enregistrées dans {out}")
@@ -413,6 +416,78 @@ def shoot_admin(app: QApplication, root: Path, server: ServerProcess, out: Path)
     app.processEvents()
     shown.grab().save(str(out / "equipe-mot-de-passe.png"))
     shown.close()
+    controller.shutdown()
+    database.shutdown()
+    window.sync = None
+    window.close()
+
+
+OLD_FILES = [
+    ("Martin", "Odette", "8 rue Émile-Zola", "02 61 91 33 10", 3 * 365),
+    ("Leroy", "Fernand", "51 rue de Normandie", "02 61 91 33 11", 2 * 365 + 200),
+    ("Petit", "Simone", "2 place Danton", "06 39 98 33 12", 2 * 365 + 40),
+]
+
+
+def shoot_retention(app: QApplication, root: Path, server: ServerProcess, out: Path) -> None:
+    """A coordinator's Conservation des données: files with no contact for two years."""
+    from datetime import UTC, datetime, timedelta
+
+    from havre_desktop.ui.retention_dialog import RetentionDialog
+    from tests.server.support import new_person, new_visit
+
+    world = World(server)
+    worker = world.sign_in("camille")
+    for family, given, street, phone, age in OLD_FILES:
+        # The fiche made 4 months before the last of three visits, `age` days ago.
+        moment = (datetime.now(UTC) - timedelta(days=age + 120)).strftime("%Y-%m-%dT10:00:00.000Z")
+        person = new_person(
+            worker,
+            "nord",
+            family_name=family,
+            given_names=given,
+            address_line=street,
+            phone_1=phone,
+            emergency_contacts=[],
+            created_at=moment,
+            updated_at=moment,
+        )
+        for days in (0, 30, 90):
+            earlier = (datetime.now(UTC) - timedelta(days=age + days)).strftime(
+                "%Y-%m-%dT10:00:00.000Z"
+            )
+            new_visit(worker, person, occurred_at=earlier, created_at=earlier, updated_at=earlier)
+    world.close()
+    server.cli(
+        "add-agent",
+        *("--login", "claire", "--name", "Claire Exemple", "--role", "coordinateur"),
+        *("--territory", "nord", "--password-stdin"),
+        stdin=PASSWORD + "\n",
+    )
+    ws, manager, keyring = profile(root / "claire", "Claire Exemple", "coordinateur")
+    database = DatabaseService(ws)
+    window = MainWindow(build_context(database, load_context_data(ws)), str(root / "claire"))
+    window.resize(1280, 800)
+    window.show()
+    controller = SyncController.for_store(ws, ws.store.open_another(), manager.profile_id, keyring)
+    window.attach_sync(controller)
+    signed: list[object] = []
+    controller.signed_in.connect(signed.append)
+    controller.sign_in(server.base_url, "claire", PASSWORD)
+    wait(lambda: bool(signed))
+    done: list[object] = []
+    controller.finished.connect(done.append)
+    controller.sync_now()
+    wait(lambda: bool(done))
+    dialog = RetentionDialog(controller, window)
+    dialog.load()
+    wait(lambda: dialog.model.rowCount() > 0 and dialog.refresh_button.isEnabled())
+    dialog.show()
+    dialog.table.setFocus()
+    dialog.table.selectRow(0)
+    app.processEvents()
+    dialog.grab().save(str(out / "conservation-100.png"))
+    dialog.close()
     controller.shutdown()
     database.shutdown()
     window.sync = None

@@ -178,3 +178,39 @@ def test_a_nul_in_a_name_is_refused_on_the_desktop_before_saving(tmp_path: Path)
         contacts.create_person(ws, person_values(family_name="Lef\x00èvre"))
     assert refused.value.errors["family_name"] == "Nom : caractère de contrôle interdit."
     assert ws.store.scalar("SELECT count(*) FROM contacts WHERE kind = 'person'") == 0
+
+
+def test_contact_details_names_and_free_text_about_persons_are_identifying() -> None:
+    """Retention anonymises a file by emptying the fields the contract marks ``identifying``:
+    a phone, e-mail, contact list or multi-line text added to a table about persons without
+    the mark would survive anonymisation. Lists every one that lacks it."""
+    missing = [
+        f"{table.name}.{f.name}"
+        for table in contract.TABLES.values()
+        if table.person_column or table.personal
+        for f in table.fields
+        if not f.identifying
+        and (
+            f.kind in (Kind.PHONE, Kind.EMAIL, Kind.CONTACT_LIST)
+            or (f.kind is Kind.TEXT and (f.multiline or f.name.endswith("_name")))
+        )
+    ]
+    assert missing == []
+
+
+def test_retention_rules_are_dates_and_columns_of_the_contract() -> None:
+    for table_name, column in contract.CONTACT_DATES:
+        assert contract.TABLES[table_name].field(column).kind in (Kind.DATE, Kind.TIMESTAMP)
+    assert {t for t, _rule in contract.KEEPS_ACTIVE} == {"register_enrolments", "planned_contacts"}
+    with pytest.raises(ValueError, match="retention names unknown fields"):
+        contract.Table(
+            "register_campaigns",
+            "Campagnes",
+            (contract.Field("id", Kind.UUID, "Identifiant", True, max_length=36),),
+            contract.Sync.BOTH,
+            contract.Policy.REVISION,
+            person_column="id",
+            keeps_active=contract.KeepsActive(
+                (("closed_on", contract.Check.NOT_PAST),), "campagne en cours"
+            ),
+        )

@@ -17,6 +17,7 @@ local schema and the server's migrated schema with this contract, so drift fails
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -57,7 +58,39 @@ ENUMS: Final[MappingProxyType[str, MappingProxyType[str, str]]] = MappingProxyTy
                 "suivi-appel": "Suivi par un appel",
                 "appel-alerte": "Appel d'alerte",
             },
-            "requesters": {"personne": "La personne", "tiers": "Un tiers"},
+            "requesters": {
+                "personne": "La personne",
+                "representant": "Son représentant légal",
+                "tiers": "Un tiers",
+                "organisme": "Un organisme (liste transmise)",
+            },
+            "register_statuses": {
+                "inscrite": "Inscrite",
+                "a-informer": "À informer (inscrite sauf opposition)",
+                "opposee": "Opposition de la personne",
+                "radiee": "Radiée",
+            },
+            "register_sources": {
+                "saisie": "Demande reçue par la Ville",
+                "departement": "Liste transmise par le département",
+                "caisse-retraite": "Liste transmise par une caisse de retraite",
+            },
+            "notice_modes": {
+                "remise": "Notice remise en main propre",
+                "courrier": "Notice envoyée par courrier",
+                "lue": "Notice lue à la personne (téléphone ou accueil)",
+            },
+            "register_event_kinds": {
+                "demande": "Demande d'inscription",
+                "inscription": "Inscription au registre",
+                "a-informer": "Reçue d'une liste transmise : à informer",
+                "lettre-information": "Lettre d'information imprimée",
+                "notice": "Notice d'information remise",
+                "accuse-imprime": "Accusé de réception imprimé",
+                "opposition": "Opposition de la personne",
+                "radiation": "Radiation du registre",
+                "lettre-radiation": "Lettre de radiation imprimée",
+            },
             "verdicts": {"poursuivre": "Poursuivre", "adapter": "Adapter", "arreter": "Arrêter"},
             "handout_variants": {"large": "Gros caractères", "very-large": "Très gros caractères"},
             "accessibility_flags": {
@@ -134,7 +167,9 @@ class Field:
     writers). ``readers``: roles that receive the field (None: whoever receives the row).
     ``default``: the stored value when none is given (SQL default on both sides). ``filled``:
     not required from a device because the writer fills it when absent (the server's stamps).
-    A field that is required, filled or has a default is NOT NULL.
+    A field that is required, filled or has a default is NOT NULL. ``identifying``: identity,
+    contact details or free text about a person: emptied when her file is anonymised at the
+    end of its retention period (:func:`anonymised_value`).
     """
 
     name: str
@@ -153,6 +188,7 @@ class Field:
     default: str | None = None
     max_items: int | None = None
     filled: bool = False
+    identifying: bool = False
 
     @property
     def not_null(self) -> bool:
@@ -218,8 +254,8 @@ def _flag(name: str, label: str, default: str = "0", **kw: object) -> Field:
     return Field(name, Kind.BOOLEAN, label, default=default, **kw)  # type: ignore[arg-type]
 
 
-def _phone(name: str, label: str) -> Field:
-    return Field(name, Kind.PHONE, label, max_length=40)
+def _phone(name: str, label: str, identifying: bool = False) -> Field:
+    return Field(name, Kind.PHONE, label, max_length=40, identifying=identifying)
 
 
 def _choices(name: str, label: str, reference: str) -> Field:
@@ -254,6 +290,28 @@ class Privacy:
         )
 
 
+class Check(StrEnum):
+    """A condition on one column, as :class:`KeepsActive` declares it."""
+
+    EMPTY = "empty"  # NULL or ''
+    FALSE = "false"  # 0 (or NULL)
+    NOT_PAST = "not_past"  # NULL, or a date today or later
+
+
+@dataclass(frozen=True)
+class KeepsActive:
+    """The rows of a table that keep a person's file in the active base (retention).
+
+    A live row (not deleted) about the person for which every ``(column, test)`` holds keeps
+    her file active, whatever the date of her last contact. ``label``: what it is, in French
+    (said when a file is kept). The register tables and alert campaigns declare theirs the
+    same way; the server's retention job reads them from the contract, never by hand.
+    """
+
+    conditions: tuple[tuple[str, Check], ...]
+    label: str
+
+
 @dataclass(frozen=True)
 class Table:
     """One synced table.
@@ -284,11 +342,20 @@ class Table:
     primary_key: tuple[str, ...] = ("id",)
     personal: bool = False
     private: Privacy | None = None
+    contact_dates: tuple[str, ...] = ()
+    keeps_active: KeepsActive | None = None
+    purpose: str | None = None
 
     def __post_init__(self) -> None:
         names = [f.name for f in self.fields]
         if len(set(names)) != len(names):
             raise ValueError(f"{self.name}: a field is declared twice")
+        used = [*self.contact_dates]
+        if self.keeps_active is not None:
+            used += [column for column, _test in self.keeps_active.conditions]
+        unknown = [c for c in used if c not in names]
+        if unknown:
+            raise ValueError(f"{self.name}: retention names unknown fields {unknown}")
 
     @property
     def by_name(self) -> MappingProxyType[str, Field]:
@@ -313,6 +380,11 @@ class Table:
     @property
     def json_fields(self) -> frozenset[str]:
         return frozenset(f.name for f in self.fields if f.is_json)
+
+    @property
+    def identifying(self) -> tuple[Field, ...]:
+        """The fields emptied when a person's file is anonymised."""
+        return tuple(f for f in self.fields if f.identifying)
 
     def readable_by(self, role: str | None) -> frozenset[str]:
         """The fields a device of this role holds (least data)."""
@@ -427,6 +499,9 @@ AGENTS: Final = Table(
             readers=frozenset(),
         ),
         _stamp("updated_at", "Modifié le"),
+        # Whether the agent may see the register of vulnerable persons (named staff only):
+        # sent only in their own agent row, like their login (havre_server.scope).
+        _flag("register_right", "Accès au registre", readers=frozenset()),
     ),
     Sync.DOWN,
     Policy.SERVER,
@@ -454,6 +529,41 @@ FACILITIES: Final = Table(
     Sync.DOWN,
     Policy.CATALOGUE,
     writers=CATALOGUE_ROLES,
+    sample_flag=True,
+)
+
+CITY_DETAILS: Final = Table(
+    "city_details",
+    "Coordonnées de la Ville",
+    (
+        # "ville": the City-wide row (standard, heatwave line); any other id is a desk or
+        # service that receives the public (its name, address and hours), per territory.
+        Field("id", Kind.CODE, "Identifiant", True, max_length=40, pattern=r"^[a-z0-9-]{1,40}$"),
+        _territory(required=False),
+        _text("desk_name", "Service ou accueil", 200),
+        _text("address", "Adresse de l'accueil", 300),
+        _text("opening_hours", "Horaires d'ouverture", 300),
+        _text("standard_label", "Libellé du standard", 200),
+        _phone("standard_phone", "Numéro du standard"),
+        _phone("heatwave_line", "Ligne d'information canicule"),
+        _stamp("updated_at", "Modifié le", required=False, filled=True),
+    ),
+    Sync.DOWN,
+    Policy.SERVER,
+    sample_flag=True,
+)
+
+STREETS: Final = Table(
+    "streets",
+    "Rues",
+    (
+        _id(),
+        _text("name", "Nom de la rue", 200, required=True),
+        _territory(),
+        Field("postcode", Kind.POSTCODE, "Code postal", max_length=5),
+    ),
+    Sync.DOWN,
+    Policy.SERVER,
     sample_flag=True,
 )
 
@@ -543,17 +653,18 @@ CONTACTS: Final = Table(
             choices="contact_kinds",
             updatable=False,
         ),
-        _text("family_name", "Nom", 200),
-        _text("given_names", "Prénom", 200),
-        _text("organisation_name", "Nom de l'organisme", 200),
-        Field("birth_date", Kind.DATE, "Date de naissance", max_length=40),
-        _text("address_line", "Adresse", 300),
-        Field("postcode", Kind.POSTCODE, "Code postal", max_length=5),
-        _text("city", "Ville", 100),
+        # Identity and contact details: emptied when the file is anonymised (retention).
+        _text("family_name", "Nom", 200, identifying=True),
+        _text("given_names", "Prénom", 200, identifying=True),
+        _text("organisation_name", "Nom de l'organisme", 200, identifying=True),
+        Field("birth_date", Kind.DATE, "Date de naissance", max_length=40, identifying=True),
+        _text("address_line", "Adresse", 300, identifying=True),
+        Field("postcode", Kind.POSTCODE, "Code postal", max_length=5, identifying=True),
+        _text("city", "Ville", 100, identifying=True),
         _territory(),
-        _phone("phone_1", "Téléphone"),
-        _phone("phone_2", "Autre téléphone"),
-        Field("email", Kind.EMAIL, "Courriel", max_length=200),
+        _phone("phone_1", "Téléphone", identifying=True),
+        _phone("phone_2", "Autre téléphone", identifying=True),
+        Field("email", Kind.EMAIL, "Courriel", max_length=200, identifying=True),
         # What reception agents never receive: situation at home, access, emergency contacts.
         Field(
             "lives_alone",
@@ -578,6 +689,7 @@ CONTACTS: Final = Table(
             multiline=True,
             readers=_NOT_RECEPTION,
             writers=_NOT_RECEPTION,
+            identifying=True,
         ),
         Field(
             "emergency_contacts",
@@ -587,11 +699,14 @@ CONTACTS: Final = Table(
             default="[]",
             readers=_NOT_RECEPTION,
             writers=_NOT_RECEPTION,
+            identifying=True,
         ),
         _uuid("referent_agent_id", "Référent", readers=_NOT_RECEPTION, writers=_NOT_RECEPTION),
         # A reception desk counts walk-ins; it does not decide a fiche is closed.
         _flag("archived", "Archivée", writers=_NOT_RECEPTION),
         *_STAMPS,
+        # Set by the server alone when the retention period ended (identity removed).
+        Field("anonymised_on", Kind.DATE, "Anonymisée le", max_length=40, writers=frozenset()),
     ),
     Sync.BOTH,
     Policy.MERGE,
@@ -602,6 +717,7 @@ CONTACTS: Final = Table(
     server_columns=("field_meta",),
     field_clocks=True,
     sample_flag=True,
+    contact_dates=("created_at",),
 )
 
 CONSENTS: Final = Table(
@@ -621,7 +737,7 @@ CONSENTS: Final = Table(
         ),
         Field("given", Kind.BOOLEAN, "Consentement donné", True, updatable=False),
         Field("recorded_on", Kind.DATE, "Recueilli le", True, max_length=40, updatable=False),
-        _text("method", "Recueilli comment", 500, required=True, updatable=False),
+        _text("method", "Recueilli comment", 500, required=True, updatable=False, identifying=True),
         _uuid("recorded_by_agent_id", "Recueilli par", updatable=False),
         Field("withdrawn_on", Kind.DATE, "Retiré le", max_length=40),
         _stamp("updated_at", "Modifié le"),
@@ -631,7 +747,14 @@ CONSENTS: Final = Table(
     writers=PERSON_ROLES,
     readers=PERSON_ROLES,
     person_column="contact_id",
+    contact_dates=("recorded_on",),
 )
+
+ALERT_PLAN: Final = "alert-plan"
+"""The purpose of the register tables: the alert plan (heatwave, cold), and nothing else."""
+SUBJECT_ACCESS: Final = "subject-access"
+"""The person's own right of access (RGPD art. 15): it covers every table about her, the
+register included; it is not another use of the register (check_purpose lets it through)."""
 
 REGISTER_ENROLMENTS: Final = Table(
     "register_enrolments",
@@ -639,7 +762,19 @@ REGISTER_ENROLMENTS: Final = Table(
     (
         _id(),
         _uuid("person_id", "Personne", required=True, updatable=False),
-        Field("enrolled_on", Kind.DATE, "Inscrite le", True, max_length=40, updatable=False),
+        Field(
+            "status",
+            Kind.CHOICE,
+            "État de l'inscription",
+            False,
+            max_length=20,
+            choices="register_statuses",
+            default="inscrite",
+        ),
+        Field(
+            "requested_on", Kind.DATE, "Date de la demande", True, max_length=40, updatable=False
+        ),
+        Field("enrolled_on", Kind.DATE, "Inscrite le", max_length=40),
         Field(
             "basis",
             Kind.CHOICE,
@@ -651,6 +786,16 @@ REGISTER_ENROLMENTS: Final = Table(
             readers=_NOT_RECEPTION,
         ),
         Field(
+            "source",
+            Kind.CHOICE,
+            "Origine",
+            False,
+            max_length=20,
+            choices="register_sources",
+            default="saisie",
+            updatable=False,
+        ),
+        Field(
             "requested_by",
             Kind.CHOICE,
             "Demandée par",
@@ -660,14 +805,67 @@ REGISTER_ENROLMENTS: Final = Table(
             updatable=False,
             readers=_NOT_RECEPTION,
         ),
-        _text("requester_name", "Nom du demandeur", 200, updatable=False, readers=_NOT_RECEPTION),
-        Field("consent_given", Kind.BOOLEAN, "Consentement", True, updatable=False),
-        Field(
-            "consent_date", Kind.DATE, "Date du consentement", True, max_length=40, updatable=False
+        _text(
+            "requester_name",
+            "Nom du demandeur",
+            200,
+            updatable=False,
+            readers=_NOT_RECEPTION,
+            identifying=True,
         ),
+        _text(
+            "requester_relation",
+            "Lien avec la personne",
+            100,
+            updatable=False,
+            readers=_NOT_RECEPTION,
+        ),
+        _flag("written_request", "Demande écrite reçue", updatable=False, readers=_NOT_RECEPTION),
+        Field("consent_given", Kind.BOOLEAN, "Consentement", True, updatable=False),
+        Field("consent_date", Kind.DATE, "Date du consentement", max_length=40, updatable=False),
+        Field("objected_on", Kind.DATE, "Opposition le", max_length=40),
+        Field(
+            "inform_until",
+            Kind.DATE,
+            "Inscrite sans opposition après le",
+            max_length=40,
+            updatable=False,
+        ),
+        # The situation at home (the fiche holds lives alone, mobility, emergency contacts).
+        Field("floor", Kind.INTEGER, "Étage", minimum=-2, maximum=60, readers=_NOT_RECEPTION),
+        Field("lift", Kind.BOOLEAN, "Ascenseur", readers=_NOT_RECEPTION),
+        _flag("help_at_home", "Aide à domicile", readers=_NOT_RECEPTION),
+        _text("help_service", "Service d'aide à domicile", 200, readers=_NOT_RECEPTION),
+        Field("notice_given_on", Kind.DATE, "Notice d'information remise le", max_length=40),
+        Field(
+            "notice_how",
+            Kind.CHOICE,
+            "Notice remise comment",
+            max_length=20,
+            choices="notice_modes",
+        ),
+        Field(
+            "ack_due_on",
+            Kind.DATE,
+            "Accusé de réception à envoyer avant le",
+            max_length=40,
+            updatable=False,
+        ),
+        Field("ack_printed_on", Kind.DATE, "Accusé de réception imprimé le", max_length=40),
         Field("removed_on", Kind.DATE, "Radiée le", max_length=40),
         _text(
-            "removal_reason", "Motif de la radiation", 500, multiline=True, readers=_NOT_RECEPTION
+            "removal_reason",
+            "Motif de la radiation",
+            500,
+            multiline=True,
+            readers=_NOT_RECEPTION,
+            identifying=True,
+        ),
+        Field(
+            "removal_letter_printed_on",
+            Kind.DATE,
+            "Lettre de radiation imprimée le",
+            max_length=40,
         ),
         _stamp("updated_at", "Modifié le"),
     ),
@@ -676,6 +874,41 @@ REGISTER_ENROLMENTS: Final = Table(
     writers=PERSON_ROLES,
     readers=PERSON_ROLES,
     person_column="person_id",
+    contact_dates=("enrolled_on", "removed_on"),
+    keeps_active=KeepsActive(
+        (("removed_on", Check.NOT_PAST), ("objected_on", Check.EMPTY)),
+        "inscription au registre en cours",
+    ),
+    purpose=ALERT_PLAN,
+)
+
+REGISTER_EVENTS: Final = Table(
+    "register_events",
+    "Historique du registre",
+    (
+        _id(),
+        _uuid("enrolment_id", "Inscription", required=True, updatable=False),
+        _uuid("person_id", "Personne", required=True, updatable=False),
+        Field(
+            "event",
+            Kind.CHOICE,
+            "Étape",
+            True,
+            max_length=40,
+            choices="register_event_kinds",
+            updatable=False,
+        ),
+        Field("occurred_on", Kind.DATE, "Date", True, max_length=40, updatable=False),
+        _uuid("agent_id", "Agent", updatable=False),
+        _text("note", "Précision", 500, updatable=False, readers=_NOT_RECEPTION),
+        _stamp("created_at", "Enregistré le", updatable=False),
+    ),
+    Sync.BOTH,
+    Policy.APPEND,
+    writers=PERSON_ROLES,
+    readers=PERSON_ROLES,
+    person_column="person_id",
+    purpose=ALERT_PLAN,
 )
 
 VISITS: Final = Table(
@@ -701,7 +934,7 @@ VISITS: Final = Table(
         ),
         _flag("handout_given", "Document remis"),
         Field("follow_up_on", Kind.DATE, "Date de suivi", max_length=40),
-        _text("notes", "Notes", 10000, multiline=True),
+        _text("notes", "Notes", 10000, multiline=True, identifying=True),
         Field("revision", Kind.INTEGER, "Révision", minimum=1, maximum=10000, default="1"),
         *_STAMPS,
         _flag("notes_private", "Note privée (vous et les coordinateurs)"),
@@ -715,6 +948,7 @@ VISITS: Final = Table(
     # A private note reaches its author and the coordinators of the person's territory only;
     # colleagues still receive the visit (continuity), with the note empty.
     private=Privacy("notes_private", "agent_id", ("notes",), frozenset({COORDINATOR})),
+    contact_dates=("occurred_at",),
 )
 
 PLANNED_CONTACTS: Final = Table(
@@ -726,7 +960,7 @@ PLANNED_CONTACTS: Final = Table(
         _uuid("agent_id", "Agent", required=True),
         Field("due_on", Kind.DATE, "Date prévue", True, max_length=40),
         Field("kind", Kind.CHOICE, "Type de contact", True, max_length=40, choices="planned_kinds"),
-        _text("reason", "Motif", 2000, multiline=True),
+        _text("reason", "Motif", 2000, multiline=True, identifying=True),
         _uuid("done_by_visit_id", "Fait lors de la visite"),
         _flag("cancelled", "Annulé"),
         _stamp("updated_at", "Modifié le"),
@@ -739,6 +973,10 @@ PLANNED_CONTACTS: Final = Table(
     server_columns=("field_meta",),
     field_clocks=True,
     sample_flag=True,
+    contact_dates=("due_on",),
+    keeps_active=KeepsActive(
+        (("done_by_visit_id", Check.EMPTY), ("cancelled", Check.FALSE)), "contact prévu ouvert"
+    ),
 )
 
 RECEPTION_ENCOUNTERS: Final = Table(
@@ -785,6 +1023,7 @@ HANDOUTS_GIVEN: Final = Table(
     writers=ALL_ROLES,
     readers=CARE_ROLES,
     person_column="person_id",
+    contact_dates=("given_at",),
 )
 
 AUDIT_LOG: Final = Table(
@@ -840,15 +1079,29 @@ CONFLICTS: Final = Table(
             pattern=r"^[a-z][a-z0-9_]{0,63}$",
             updatable=False,
         ),
-        _text("local_value", "Valeur gardée", 12000, multiline=True, updatable=False),
-        _text("remote_value", "Valeur écartée", 12000, multiline=True, updatable=False),
+        _text(
+            "local_value",
+            "Valeur gardée",
+            12000,
+            multiline=True,
+            updatable=False,
+            identifying=True,
+        ),
+        _text(
+            "remote_value",
+            "Valeur écartée",
+            12000,
+            multiline=True,
+            updatable=False,
+            identifying=True,
+        ),
         Field("local_hlc", Kind.TEXT, "Horodatage gardé", max_length=84, updatable=False),
         Field("remote_hlc", Kind.TEXT, "Horodatage écarté", max_length=84, updatable=False),
         _uuid("local_agent_id", "Agent (valeur gardée)", updatable=False),
         _uuid("remote_agent_id", "Agent (valeur écartée)", updatable=False),
         _stamp("created_at", "Créé le", updatable=False),
         _stamp("resolved_at", "Résolu le", required=False),
-        _text("resolution", "Résolution", 2000, multiline=True),
+        _text("resolution", "Résolution", 2000, multiline=True, identifying=True),
     ),
     Sync.BOTH,
     Policy.RESOLUTION,
@@ -865,11 +1118,14 @@ TABLES: Final[MappingProxyType[str, Table]] = MappingProxyType(
             *REFERENCE_TABLES,
             AGENTS,
             FACILITIES,
+            CITY_DETAILS,
+            STREETS,
             ACTIONS,
             ACTION_EVALUATIONS,
             CONTACTS,
             CONSENTS,
             REGISTER_ENROLMENTS,
+            REGISTER_EVENTS,
             VISITS,
             PLANNED_CONTACTS,
             RECEPTION_ENCOUNTERS,
@@ -911,6 +1167,41 @@ PERSON_DEPENDENTS: Final = tuple(
     if t.person_column and t.person_column != "id"
 )
 """(table, column naming the person) for every row that belongs to a person."""
+PURPOSE_TABLES: Final = MappingProxyType(
+    {t.name: t.purpose for t in TABLES.values() if t.purpose is not None}
+)
+"""Tables the law restricts to one purpose (table → purpose)."""
+REGISTER_TABLES: Final = frozenset(n for n, p in PURPOSE_TABLES.items() if p == ALERT_PLAN)
+"""The register of vulnerable persons: seen only by agents with the register right, read only
+by the alert plan (campaigns, their letters, the préfet's export)."""
+
+
+class PurposeRefusedError(PermissionError):
+    """A list, mailing, export or report asked to read a table kept for another purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def check_purpose(
+    table_names: Iterator[str] | tuple[str, ...] | frozenset[str], purpose: str | None
+) -> None:
+    """Refuse (French message) any read of a purpose-bound table by a use with another purpose.
+
+    Every list, mailing, export and report declares the tables it reads and its purpose
+    (None: an ordinary use) and calls this before reading a row.
+    """
+    for name in table_names:
+        bound = PURPOSE_TABLES.get(name)
+        if bound is not None and purpose not in (bound, SUBJECT_ACCESS):
+            raise PurposeRefusedError(
+                "Le registre des personnes vulnérables sert uniquement au plan d'alerte "
+                "(canicule, grand froid) : il ne peut pas servir à cette liste, ce courrier, "
+                "cet export ou ce rapport."
+            )
+
+
 JSON_FIELDS: Final = frozenset(f.name for t in TABLES.values() for f in t.fields if f.is_json)
 """Fields stored as JSON text (same name, same meaning in every table)."""
 DESKTOP_LOCAL_COLUMNS: Final = frozenset(c for t in TABLES.values() for c in t.local_columns)
@@ -921,6 +1212,32 @@ SYNC_STATE_COLUMNS: Final = ("server_version", "deleted")
 CLOCK_COLUMN: Final = "field_hlc"
 SAMPLE_COLUMN: Final = "is_sample"
 """Marks demonstration rows (sample catalogue, demo data); kept on each side, never sent."""
+
+
+CONTACT_DATES: Final = tuple(
+    (t.name, column) for t in TABLES.values() if t.person_column for column in t.contact_dates
+)
+"""(table, column) of every date of a contact with a person (retention: the last contact)."""
+KEEPS_ACTIVE: Final = tuple(
+    (t.name, t.keeps_active)
+    for t in TABLES.values()
+    if t.person_column and t.keeps_active is not None
+)
+"""(table, rule) of the rows that keep a person's file active whatever its age (retention)."""
+IDENTIFYING: Final = MappingProxyType(
+    {t.name: tuple(f.name for f in t.identifying) for t in TABLES.values() if t.identifying}
+)
+"""The fields anonymisation empties, per table (identity, contact details, free text)."""
+ANONYMISED_COLUMN: Final = "anonymised_on"
+"""The contacts field the server sets when it anonymises a file (never set by a device)."""
+
+
+def anonymised_value(f: Field) -> object:
+    """What an identifying field holds once anonymised: NULL, or its empty default (a JSON
+    field's decoded: ``[]``), or ``""`` for a required text."""
+    if f.default is not None:
+        return json.loads(f.default) if f.is_json else f.default
+    return "" if f.required else None
 
 
 def ui_max_length(table: str, field_name: str) -> int:

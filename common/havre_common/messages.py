@@ -25,6 +25,14 @@ def clock_skew_message(minutes: int | None = None) -> str:
     )
 
 
+ANONYMISED_FILE = (
+    "Cette fiche a été anonymisée (fin de la durée de conservation) : identité, coordonnées "
+    "et notes ne s'y saisissent plus. Modification refusée."
+)
+"""A file anonymised at the end of its retention period takes no identity, contact details
+or free text again (refused by the server, and by the desktop before saving)."""
+
+
 def client_too_old_message(minimum: str | None = None) -> str:
     needed = f" (version minimale : {minimum})" if minimum else ""
     return (

@@ -42,6 +42,7 @@ from pydantic import (
     ConfigDict,
     Field,
     JsonValue,
+    RootModel,
     field_validator,
     model_validator,
 )
@@ -238,6 +239,7 @@ class AgentInfo(_Model):
     role: Role
     territory_ids: Annotated[list[TerritoryId], Field(max_length=10)]
     work_phone: Phone | None = None
+    register_right: bool = False  # may hold the register of vulnerable persons
 
 
 class LoginReply(_Model):
@@ -411,6 +413,8 @@ class AgentCreate(_Model):
     role: Role
     territory_ids: Annotated[list[TerritoryId], Field(min_length=1, max_length=10)]
     work_phone: Phone | None = None
+    # None: the role's default (coordinators have the register right, others not).
+    register_right: bool | None = None
 
 
 class AgentUpdate(_Model):
@@ -419,6 +423,7 @@ class AgentUpdate(_Model):
     territory_ids: Annotated[list[TerritoryId], Field(min_length=1, max_length=10)] | None = None
     work_phone: Phone | None = None
     disabled: bool | None = None
+    register_right: bool | None = None
 
 
 class AgentOut(_Model):
@@ -429,6 +434,7 @@ class AgentOut(_Model):
     territory_ids: list[TerritoryId]
     work_phone: Phone | None = None
     disabled: bool
+    register_right: bool = False
 
 
 class DeviceOut(_Model):
@@ -469,6 +475,36 @@ class CatalogueImportReply(_Model):
     actions: int
 
 
+CityDetailsRow = Annotated[dict[str, JsonValue], Field(max_length=MAX_FIELDS_PER_ROW)]
+"""One row of the City's details as the server holds it (contract table ``city_details``)."""
+CITY_ROW_ID_PATTERN = r"^[a-z0-9-]{1,40}$"
+
+
+class CityDetailsUpdate(_Model):
+    """A change of the City's details: the given fields of one row (an empty one is cleared);
+    each is checked against the contract (``city_details``), then the row as a whole."""
+
+    values: CityDetailsRow
+
+
+class CityDetailsOut(RootModel[CityDetailsRow]):
+    """One row of the City's details as the server stored it (the reply to a change)."""
+
+
+class StreetsImport(_Model):
+    """The City's street file (CSV text, see ``havre_common.streets``): replaces the table."""
+
+    csv: Annotated[str, Field(min_length=1, max_length=4_000_000)]
+    sample: bool = False
+
+
+class StreetsImportReply(_Model):
+    added: int
+    changed: int
+    unchanged: int
+    removed: int
+
+
 class EraseRequest(_Model):
     reason: Annotated[str, Field(pattern=r"^[a-z-]{1,40}$")] = "demande-personne"
 
@@ -477,6 +513,48 @@ class EraseReply(_Model):
     person_id: Uuid
     removed: dict[str, int]
     audit_id: Uuid
+
+
+IsoDate = Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+MAX_RETENTION_BATCH = 5000
+"""Files one retention request may anonymise (a coordinator confirms a list, page by page)."""
+
+
+class RetentionCandidate(_Model):
+    """A person's file past its retention period, with nothing keeping it active: ids, her
+    territory, the date of her last contact and her rows per table (names stay on devices)."""
+
+    person_id: Uuid
+    territory_id: TerritoryId
+    last_contact: IsoDate
+    rows: dict[Annotated[str, Field(pattern=r"^[a-z_]{1,60}$")], int]
+
+
+class RetentionList(_Model):
+    """Files whose last contact is before ``cutoff`` (``months`` ago) and that nothing keeps
+    active (the contract's rules, named in ``rules``), oldest contact first."""
+
+    months: Annotated[int, Field(ge=1, le=1200)]
+    cutoff: IsoDate
+    rules: list[ShortText]
+    candidates: list[RetentionCandidate]
+
+
+class RetentionApply(_Model):
+    person_ids: Annotated[list[Uuid], Field(min_length=1, max_length=MAX_RETENTION_BATCH)]
+
+
+class RetentionSkipped(_Model):
+    person_id: Uuid
+    reason: French
+
+
+class RetentionReply(_Model):
+    """Files anonymised now; those asked for that are not (anymore) due, with the reason."""
+
+    anonymised: list[Uuid]
+    skipped: list[RetentionSkipped]
+    audit_ids: list[Uuid]
 
 
 class AuditEntryOut(_Model):

@@ -6,6 +6,7 @@ import json
 import logging
 from typing import Any
 
+from havre_common.contract import COORDINATOR, PERSON_ROLES
 from havre_desktop.core.errors import ValidationError
 from havre_desktop.core.validation import Checker
 from havre_desktop.core.workspace import Workspace, decode_row, new_id
@@ -52,8 +53,12 @@ def create_owner(ws: Workspace, values: dict[str, Any]) -> dict[str, Any]:
     agent_id = new_id()
     with ws.store.transaction():
         # The agent directory flows down from the server: no outbox entry here.
+        # A coordinator has the register right by default (the server's row decides later).
+        right = int(agent["role"] == COORDINATOR)
         ws.write_row(
-            "agents", {"id": agent_id, **agent, "updated_at": ws.clock.now_iso()}, outbox=False
+            "agents",
+            {"id": agent_id, **agent, "register_right": right, "updated_at": ws.clock.now_iso()},
+            outbox=False,
         )
         ws.store.set_setting("owner_agent_id", agent_id)
     ws.agent_id = agent_id
@@ -92,10 +97,12 @@ def bind_to_server(ws: Workspace, server_agent: dict[str, Any], login: str) -> d
                     )
         conn.execute(
             "INSERT INTO agents (id, display_name, role, territory_ids, work_phone, "
-            "server_account, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE "
+            "server_account, register_right, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE "
             "SET display_name = excluded.display_name, role = excluded.role, "
             "territory_ids = excluded.territory_ids, work_phone = excluded.work_phone, "
-            "server_account = excluded.server_account, deleted = 0",
+            "server_account = excluded.server_account, "
+            "register_right = excluded.register_right, deleted = 0",
             (
                 new_id,
                 str(server_agent["display_name"]),
@@ -103,6 +110,7 @@ def bind_to_server(ws: Workspace, server_agent: dict[str, Any], login: str) -> d
                 json.dumps(list(server_agent.get("territory_ids") or []), ensure_ascii=False),
                 server_agent.get("work_phone"),
                 login,
+                int(bool(server_agent.get("register_right"))),
                 ws.clock.now_iso(),
             ),
         )
@@ -138,6 +146,18 @@ def current_role(ws: Workspace) -> str | None:
         return None
     row = ws.store.query_one("SELECT role FROM agents WHERE id = ?", (agent_id,))
     return None if row is None else str(row["role"])
+
+
+def has_register_right(ws: Workspace) -> bool:
+    """Whether this profile's agent may see the register of vulnerable persons (the server's
+    ``register_right``, pulled with the agent's own row; named staff only)."""
+    agent_id = ws.store.get_setting("owner_agent_id")
+    if not agent_id:
+        return False
+    row = ws.store.query_one(
+        "SELECT register_right, role FROM agents WHERE id = ? AND deleted = 0", (agent_id,)
+    )
+    return row is not None and bool(row["register_right"]) and row["role"] in PERSON_ROLES
 
 
 def colleagues(ws: Workspace) -> list[dict[str, Any]]:

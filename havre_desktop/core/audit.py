@@ -43,6 +43,8 @@ EVENT_LABELS = {
     "compte-desactive": "Compte désactivé",
     "compte-reactive": "Compte réactivé",
     "mot-de-passe-reinitialise": "Mot de passe réinitialisé",
+    "coordonnees-ville": "Coordonnées de la Ville modifiées",
+    "rues-importees": "Liste des rues chargée",
 }
 """What the audit viewer shows for each event (the server's own events included)."""
 

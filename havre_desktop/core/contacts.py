@@ -1,4 +1,4 @@
-"""Contacts (persons and organisations), consent records and register enrolment.
+"""Contacts (persons and organisations) and consent records (the register: ``register``).
 
 Persons are personal data about vulnerable people: every user edit goes
 through `Workspace.write_row`/`update_row` (outbox + per-field clocks), opening
@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from havre_common import contract
+from havre_common.messages import ANONYMISED_FILE
 from havre_common.values import normalise_phone
 from havre_desktop.core import agents, audit
 from havre_desktop.core.errors import PermissionDeniedError, ValidationError
@@ -169,9 +170,23 @@ def create_organisation(ws: Workspace, values: dict[str, Any]) -> dict[str, Any]
     return get(ws, created["id"])
 
 
+def refuse_identity_if_anonymised(
+    ws: Workspace, person_id: str, table: str, values: dict[str, Any]
+) -> None:
+    """A file anonymised at the end of its retention period takes no identity, contact
+    details or free text again (the server refuses it too, with the same message)."""
+    typed = [n for n in contract.IDENTIFYING.get(table, ()) if values.get(n) not in (None, "", [])]
+    if not typed:
+        return
+    anonymised = ws.store.scalar("SELECT anonymised_on FROM contacts WHERE id = ?", (person_id,))
+    if anonymised:
+        raise ValidationError({typed[0]: ANONYMISED_FILE})
+
+
 def update(ws: Workspace, contact_id: str, changes: dict[str, Any]) -> dict[str, Any]:
     """Edit a fiche: the whole fiche is revalidated, only changed fields are sent."""
     current = get(ws, contact_id)
+    refuse_identity_if_anonymised(ws, contact_id, "contacts", changes)
     merged = {**current, **changes}
     fields: tuple[str, ...]
     if current["kind"] == "person":
@@ -221,11 +236,18 @@ def open_fiche(ws: Workspace, contact_id: str) -> dict[str, Any]:
     return found
 
 
+ANONYMISED_NAME = "Personne anonymisée"
+"""How a file anonymised at the end of its retention period is named in lists (no name left)."""
+
+
 def display_name(contact: dict[str, Any]) -> str:
     if contact.get("kind") == "organisation":
         return str(contact.get("organisation_name") or "")
     family = str(contact.get("family_name") or "").upper()
-    return f"{family} {contact.get('given_names') or ''}".strip()
+    name = f"{family} {contact.get('given_names') or ''}".strip()
+    if not name and contact.get("anonymised_on"):
+        return ANONYMISED_NAME
+    return name
 
 
 def names_of(ws: Workspace, ids: list[str]) -> dict[str, str]:
@@ -236,7 +258,8 @@ def names_of(ws: Workspace, ids: list[str]) -> dict[str, str]:
         chunk = ids[start : start + 500]
         marks = ",".join("?" for _ in chunk)
         for row in ws.store.query(
-            "SELECT id, kind, family_name, given_names, organisation_name FROM contacts "
+            "SELECT id, kind, family_name, given_names, organisation_name, anonymised_on "
+            "FROM contacts "
             f"WHERE id IN ({marks})",
             tuple(chunk),
         ):
@@ -314,96 +337,12 @@ def consents(ws: Workspace, contact_id: str) -> list[dict[str, Any]]:
 # -- register of isolated older and disabled people (CASF L121-6-1) ---------------------
 
 
-def enrol_in_register(ws: Workspace, person_id: str, values: dict[str, Any]) -> dict[str, Any]:
-    """Enrolment is voluntary: refused without the person's consent."""
-    person = get(ws, person_id)
-    if person["kind"] != "person":
-        raise ValidationError({"person_id": "Seule une personne peut être inscrite au registre."})
-    today = ws.clock.today()
-    check = Checker()
-    enrolled_on = check.date(
-        values, "enrolled_on", "Date d'inscription", today=today, required=True, not_future=True
-    )
-    basis = check.choice(values, "basis", "Motif d'inscription", ws.reference("register_bases"))
-    requested_by = check.choice(
-        values,
-        "requested_by",
-        "Demande faite par",
-        {"personne": "La personne elle-même", "tiers": "Un tiers"},
-    )
-    requester_name = check.optional_text(values, "requester_name")
-    if requested_by == "tiers" and not requester_name:
-        check.fail("requester_name", "Nom du tiers : obligatoire quand un tiers fait la demande.")
-    if not values.get("consent_given"):
-        check.fail(
-            "consent_given",
-            "Le consentement de la personne est obligatoire pour l'inscription au registre.",
-        )
-    consent_date = check.date(
-        values,
-        "consent_date",
-        "Date du consentement",
-        today=today,
-        required=bool(values.get("consent_given")),
-        not_future=True,
-    )
-    if register_status(ws, person_id) is not None and not check.errors:
-        check.fail("person_id", "Cette personne est déjà inscrite au registre.")
-    check.raise_if_any()
-    with ws.store.transaction():
-        row = ws.write_row(
-            "register_enrolments",
-            {
-                "person_id": person_id,
-                "enrolled_on": enrolled_on,
-                "basis": basis,
-                "requested_by": requested_by,
-                "requester_name": requester_name,
-                "consent_given": True,
-                "consent_date": consent_date,
-                "updated_at": ws.clock.now_iso(),
-            },
-        )
-        ws.write_row(
-            "consents",
-            {
-                "contact_id": person_id,
-                "purpose": "registre",
-                "given": True,
-                "recorded_on": consent_date,
-                "method": "recueilli lors de l'inscription au registre",
-                "recorded_by_agent_id": ws.agent_id,
-                "updated_at": ws.clock.now_iso(),
-            },
-        )
-    return ws.get_row("register_enrolments", row["id"])
-
-
-def remove_from_register(
-    ws: Workspace, enrolment_id: str, removed_on: str, reason: str
-) -> dict[str, Any]:
-    check = Checker()
-    day = check.date(
-        {"removed_on": removed_on},
-        "removed_on",
-        "Date de radiation",
-        today=ws.clock.today(),
-        required=True,
-        not_future=True,
-    )
-    text = check.required_text({"reason": reason}, "reason", "Motif de radiation")
-    check.raise_if_any()
-    with ws.store.transaction():
-        ws.update_row(
-            "register_enrolments", enrolment_id, {"removed_on": day, "removal_reason": text}
-        )
-    return ws.get_row("register_enrolments", enrolment_id)
-
-
 def register_status(ws: Workspace, person_id: str) -> dict[str, Any] | None:
-    """The current (not removed) enrolment of a person, if any."""
+    """The person's latest enrolment on the register, whatever its state (the fiche shows it;
+    the workflow is in :mod:`havre_desktop.core.register`). None on a device whose agent has
+    no register right: the server never sends it the register."""
     return ws.store.query_one(
         "SELECT * FROM register_enrolments WHERE person_id = ? AND deleted = 0 "
-        "AND removed_on IS NULL ORDER BY enrolled_on DESC LIMIT 1",
+        "ORDER BY requested_on DESC, updated_at DESC LIMIT 1",
         (person_id,),
     )

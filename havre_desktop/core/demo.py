@@ -20,7 +20,7 @@ from datetime import date, datetime, time, timedelta
 from importlib import resources
 from typing import Any
 
-from havre_desktop.core import catalogue
+from havre_desktop.core import catalogue, streets
 from havre_desktop.core.clock import PARIS
 from havre_desktop.core.validation import phone_search_text
 from havre_desktop.core.workspace import Workspace
@@ -138,6 +138,7 @@ def seed_demo(
 
     sample = catalogue.load_sample_catalogue()
     counts["facilities"], counts["actions"] = catalogue.import_catalogue(ws, sample, sample=True)
+    counts["streets"] = streets.load_sample_streets(ws)
     action_ids = [a["id"] for a in sample["actions"] if a["status"] in {"en-cours", "en-test"}]
 
     agent_ids = _seed_agents(ws, gen, stamp, with_owner)
@@ -422,37 +423,54 @@ def _seed_planned(
 def _seed_register(
     conn: Any, gen: _Generator, persons: list[tuple[str, str, str]], stamp: str
 ) -> int:
+    """Enrolments on the register of vulnerable persons, with their history; the most recent
+    requests still wait for their acknowledgment letter (Ma journée)."""
     rng = gen.rng
     cutoff = (gen.today - timedelta(days=65 * 365)).isoformat()
     enrolled = [p for p in persons if p[2] <= cutoff and rng.random() < 0.15]
     rows = []
-    consents = []
-    for person_id, _territory, _birth in enrolled:
-        day = (gen.today - timedelta(days=rng.randint(10, 900))).isoformat()
+    events = []
+    for index, (person_id, _territory, _birth) in enumerate(enrolled):
+        # One in fifty requests arrived in the last week: its acknowledgment is still due.
+        recent = index % 50 == 0
+        age = rng.randint(0, 6) if recent else rng.randint(10, 900)
+        day = gen.today - timedelta(days=age)
         by_third = rng.random() < 0.3
+        enrolment_id = gen.uuid()
+        printed = None if recent else (day + timedelta(days=rng.randint(1, 7))).isoformat()
         rows.append(
             (
-                gen.uuid(),
+                enrolment_id,
                 person_id,
-                day,
+                day.isoformat(),
+                day.isoformat(),
                 "65-plus",
                 "tiers" if by_third else "personne",
                 "Un proche (fictif)" if by_third else None,
-                day,
+                "enfant" if by_third else None,
+                int(by_third),
+                0 if by_third else 1,
+                None if by_third else day.isoformat(),
+                (day + timedelta(days=8)).isoformat(),
+                printed,
                 stamp,
             )
         )
-        consents.append((gen.uuid(), person_id, day, stamp))
+        events.append((gen.uuid(), enrolment_id, person_id, "demande", day.isoformat(), stamp))
+        events.append((gen.uuid(), enrolment_id, person_id, "inscription", day.isoformat(), stamp))
+        if printed:
+            events.append((gen.uuid(), enrolment_id, person_id, "accuse-imprime", printed, stamp))
     conn.executemany(
-        "INSERT INTO register_enrolments (id, person_id, enrolled_on, basis, requested_by, "
-        "requester_name, consent_given, consent_date, updated_at) VALUES "
-        "(?, ?, ?, ?, ?, ?, 1, ?, ?)",
+        "INSERT INTO register_enrolments (id, person_id, requested_on, enrolled_on, basis, "
+        "requested_by, requester_name, requester_relation, written_request, consent_given, "
+        "consent_date, ack_due_on, ack_printed_on, updated_at) VALUES "
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
     conn.executemany(
-        "INSERT INTO consents (id, contact_id, purpose, given, recorded_on, method, updated_at) "
-        "VALUES (?, ?, 'registre', 1, ?, 'écrit signé (démonstration)', ?)",
-        consents,
+        "INSERT INTO register_events (id, enrolment_id, person_id, event, occurred_on, "
+        "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        events,
     )
     return len(rows)
 

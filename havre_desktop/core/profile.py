@@ -11,6 +11,7 @@ import enum
 import json
 import logging
 import shutil
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -67,6 +68,15 @@ class ProfileManager:
         self.paths = ProfilePaths(root)
         self.keyring_backend = keyring_backend
         self.slots = KeySlots(self.paths.keyslots)
+        # The key `state()` read from the keyring, used once by `unlock()`: each keyring
+        # read is a D-Bus session with the Secret Service, twice was a tenth of the start.
+        self._key_read: bytes | None = None
+
+    def use_prefetched(self, fetched: PrefetchedKey) -> None:
+        """Take the backend and key a `KeyPrefetch` read while the window was starting."""
+        self.keyring_backend = fetched.backend
+        if fetched.key is not None and fetched.profile_id == self.profile_id:
+            self._key_read = fetched.key
 
     # -- profile.json -----------------------------------------------------------------
 
@@ -103,11 +113,13 @@ class ProfileManager:
             return ProfileState.PASSPHRASE
         if self.keyring_backend is None:
             return ProfileState.KEY_MISSING
+        if self._key_read is not None:
+            return ProfileState.KEYRING
         try:
-            key = self._keystore().load()
+            self._key_read = self._keystore().load()
         except KeyringUnavailableError:
             return ProfileState.KEY_MISSING
-        return ProfileState.KEYRING if key is not None else ProfileState.KEY_MISSING
+        return ProfileState.KEYRING if self._key_read is not None else ProfileState.KEY_MISSING
 
     # -- creation ---------------------------------------------------------------------
 
@@ -155,7 +167,7 @@ class ProfileManager:
 
     def unlock(self) -> Store:
         """Unlock from the keyring without asking anything."""
-        key = self._keystore().load()
+        key, self._key_read = self._key_read or self._keystore().load(), None
         if key is None:
             raise KeyMissingError(
                 "La clé de votre base de données n'est plus dans le trousseau du système. "
@@ -250,3 +262,69 @@ class ProfileManager:
             "le service informatique pourra restaurer l'ancienne base avec sa phrase de "
             "récupération."
         )
+
+
+@dataclass(frozen=True)
+class PrefetchedKey:
+    """What `KeyPrefetch` found: the keyring backend (None: no usable keyring) and the key."""
+
+    profile_id: str
+    backend: KeyringLike | None
+    key: bytes | None
+
+
+class KeyPrefetch:
+    """Reads a keyring profile's key on a thread while the window starts.
+
+    Importing `keyring` and its Secret Service backend, then two D-Bus round trips, took
+    about as long as starting Qt: started first, the lookup waits on D-Bus while the main
+    thread loads Qt. Nothing is decided here: `ProfileManager` still chooses what to do
+    with the result (a missing key, a locked keyring: the usual dialogs).
+    """
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._result: PrefetchedKey | None = None
+        self._thread = threading.Thread(target=self._run, name="havre-key-prefetch", daemon=True)
+
+    @classmethod
+    def start(cls, root: Path) -> KeyPrefetch:
+        prefetch = cls(root)
+        prefetch._thread.start()
+        return prefetch
+
+    def _run(self) -> None:
+        try:
+            self._result = self._fetch()
+        except Exception:  # the main thread then reads the keyring itself and reports
+            log.exception("reading the key ahead of the window failed")
+
+    def _fetch(self) -> PrefetchedKey | None:
+        from havre_desktop.core.keys import usable_keyring
+
+        manager = ProfileManager(self._root, None)
+        try:
+            info = manager.info()
+        except (OSError, ValueError):
+            return None  # unreadable profile.json: the main thread reports it
+        profile_id = str(info.get("profile_id") or "")
+        try:
+            backend = usable_keyring(manager.remembered_backend)
+        except KeyringUnavailableError:
+            return PrefetchedKey(profile_id, None, None)
+        key = None
+        if (
+            profile_id
+            and info.get("unlock_method") == UnlockMethod.KEYRING
+            and manager.paths.database.exists()
+        ):
+            try:
+                key = KeyringKeyStore(backend, profile_id).load()
+            except KeyringUnavailableError:
+                key = None  # the main thread asks again and shows why
+        return PrefetchedKey(profile_id, backend, key)
+
+    def result(self) -> PrefetchedKey | None:
+        """The lookup's result (waits for it); None when it could not run."""
+        self._thread.join()
+        return self._result

@@ -18,7 +18,7 @@ from typing import Any
 from havre_common import contract
 from havre_common.french import french_date
 from havre_common.values import parse_datetime
-from havre_desktop.core import agents, audit
+from havre_desktop.core import agents, audit, contacts
 from havre_desktop.core.errors import PermissionDeniedError, ValidationError
 from havre_desktop.core.validation import Checker
 from havre_desktop.core.workspace import Workspace, decode_row
@@ -121,6 +121,7 @@ def log_visit(ws: Workspace, person_id: str, values: dict[str, Any]) -> dict[str
     row = clean_visit(ws, values)
     follow_kind, follow_reason = _follow_up(ws, values, row) if row["follow_up_on"] else ("", "")
     ws.get_row("contacts", person_id)
+    contacts.refuse_identity_if_anonymised(ws, person_id, "visits", row)
     if not ws.agent_id:
         raise ValidationError({"agent_id": "Aucun agent n'est associé à ce profil."})
     now = ws.clock.now_iso()
@@ -171,6 +172,7 @@ def correct_visit(ws: Workspace, visit_id: str, changes: dict[str, Any]) -> dict
         raise PermissionDeniedError("Seul l'auteur d'une visite peut la corriger.")
     row = clean_visit(ws, {**current, **changes})
     edit = {k: row[k] for k in VISIT_FIELDS if k in changes}
+    contacts.refuse_identity_if_anonymised(ws, current["person_id"], "visits", edit)
     edit["revision"] = int(current["revision"]) + 1
     with ws.store.transaction():
         ws.update_row("visits", visit_id, edit)
@@ -225,7 +227,7 @@ def _journal_where(
 
 JOURNAL_COLUMNS = (
     "v.rowid AS rowid, v.*, c.family_name, c.given_names, c.organisation_name, c.kind AS "
-    "contact_kind, c.territory_id"
+    "contact_kind, c.territory_id, c.anonymised_on"
 )
 
 
@@ -308,6 +310,7 @@ def plan_contact(ws: Workspace, person_id: str, values: dict[str, Any]) -> dict[
         check.fail("agent_id", "Agent : ce champ est obligatoire.")
     check.raise_if_any()
     ws.get_row("contacts", person_id)
+    contacts.refuse_identity_if_anonymised(ws, person_id, "planned_contacts", {"reason": reason})
     with ws.store.transaction():
         row = ws.write_row(
             "planned_contacts",
@@ -335,7 +338,7 @@ def due_contacts(ws: Workspace, on: date, agent_id: str | None = None) -> list[d
     rows = ws.store.query(
         "SELECT p.*, c.family_name, c.given_names, c.territory_id, c.kind AS contact_kind, "
         "c.organisation_name, c.address_line, c.postcode, c.city, c.phone_1, c.phone_2, "
-        "c.access_notes, t.sort AS territory_sort FROM planned_contacts p "
+        "c.access_notes, c.anonymised_on, t.sort AS territory_sort FROM planned_contacts p "
         "JOIN contacts c ON c.id = p.person_id "
         "LEFT JOIN ref_territories t ON t.id = c.territory_id WHERE p.agent_id = ? "
         "AND p.due_on <= ? AND p.done_by_visit_id IS NULL AND p.cancelled = 0 "

@@ -13,9 +13,7 @@ Entry points:
   given), or prepare_* then record_given after a preview;
 * letters.write_letters (batch, progress, cancel; the register only for alerts);
 * report.activity_report_for (coordinators).
+
+Nothing is imported here: the interface imports `variant` and `data` (light) when its pages
+are built, and the modules that load reportlab only when a document is built.
 """
-
-from havre_desktop.printing.data import CityContact
-from havre_desktop.printing.layout import Variant
-
-__all__ = ["CityContact", "Variant"]

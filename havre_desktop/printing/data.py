@@ -16,6 +16,15 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
+from havre_common.city import (
+    CITY_LABEL,
+    CITY_ROW,
+    CITY_WIDE_FIELDS,
+    HEATWAVE_LINE,
+    SAMPLE_CITY_LABEL,
+    SAMPLE_CITY_PHONE,
+    display_phone,
+)
 from havre_desktop.core.errors import NotFoundError, ValidationError
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.printing.text import clean, person_name
@@ -28,16 +37,17 @@ SENIORS = "seniors"
 
 @dataclass(frozen=True)
 class CityContact:
-    """The City's number printed on every handout.
+    """The City's details printed on every document.
 
-    The default is a number from the range the French regulator reserves for
-    fiction (02 61 91 xx xx), like all demo data: the real switchboard number is
-    a deployment setting the UI passes in.
+    They come from the server (contract table ``city_details``, see :mod:`havre_common.city`);
+    until it sends a value, a value typed on this laptop before the upgrade is printed, else
+    the sample: a number from the range the French regulator reserves for fiction, like all
+    demo data, which a print says before printing.
     """
 
-    label: str = "Ville du Havre, standard (numéro fictif)"
-    phone: str = "02 61 91 00 00"
-    heatwave_line: str = "0 800 06 66 66"  # Canicule info service, national, free
+    label: str = SAMPLE_CITY_LABEL
+    phone: str = SAMPLE_CITY_PHONE
+    heatwave_line: str = HEATWAVE_LINE
     # The desk or service that receives the public: printed only when set (no sample).
     service: str = ""
     address: str = ""
@@ -53,8 +63,8 @@ class CityContact:
         return self.phone == SAMPLE_CITY_PHONE
 
 
-SAMPLE_CITY_PHONE = "02 61 91 00 00"
-# The profile settings (Paramètres) that hold the City's details printed on every document.
+# The settings a laptop held before the City's details came from the server (Paramètres), and
+# the attribute each one filled: still printed where the server has no value (see README).
 CITY_SETTINGS = {
     "city_label": "label",
     "city_phone": "phone",
@@ -63,24 +73,121 @@ CITY_SETTINGS = {
     "city_address": "address",
     "city_hours": "hours",
 }
+SERVER_FIELDS = {
+    "label": "standard_label",
+    "phone": "standard_phone",
+    "heatwave_line": "heatwave_line",
+    "service": "desk_name",
+    "address": "address",
+    "hours": "opening_hours",
+}
+"""Each printed attribute and the ``city_details`` field it comes from."""
+DESK_SETTING = "city_desk"
+"""The desk this laptop prints (a ``city_details`` id); unset: the desk of the agent's territory."""
 DEMO_CITY_CONTACT = CityContact()
 
 
-def city_contact(settings: Mapping[str, str | None]) -> CityContact:
-    """The City's details from the profile settings; the sample ones where a value is unset."""
-    values = {
+@dataclass(frozen=True)
+class CitySource:
+    """Where each printed value comes from: ``ville`` (the server), ``local`` (typed on this
+    laptop before the upgrade, the server has nothing yet) or ``exemple``; and the local values
+    the server's now replace (attribute → (local value, server value))."""
+
+    contact: CityContact
+    origin: dict[str, str]
+    replaced: dict[str, tuple[str, str]]
+    desk_id: str | None
+
+
+def _desk_row(
+    rows: Sequence[Mapping[str, Any]], territories: Sequence[str], chosen: str
+) -> Mapping[str, Any] | None:
+    desks = {str(r["id"]): r for r in rows if r["id"] != CITY_ROW and r.get("desk_name")}
+    if chosen in desks:
+        return desks[chosen]
+    for territory in territories:
+        found = sorted(
+            (r for r in desks.values() if r.get("territory_id") == territory),
+            key=lambda r: str(r["id"]),
+        )
+        if found:
+            return found[0]
+    return None
+
+
+def city_source(
+    settings: Mapping[str, str | None],
+    rows: Sequence[Mapping[str, Any]] = (),
+    territories: Sequence[str] = (),
+) -> CitySource:
+    """The City's details to print, from the server's rows (live ``city_details``), the agent's
+    territories and this laptop's settings (its desk choice, its values from before)."""
+    local = {
         attr: str(settings[key]).strip()
         for key, attr in CITY_SETTINGS.items()
         if str(settings.get(key) or "").strip()
     }
+    city_row = next((r for r in rows if r["id"] == CITY_ROW), {})
+    desk = _desk_row(rows, territories, str(settings.get(DESK_SETTING) or ""))
+    desk_source: Mapping[str, Any] = desk if desk is not None else city_row
+    values: dict[str, str] = {}
+    origin: dict[str, str] = {}
+    replaced: dict[str, tuple[str, str]] = {}
+    for attr, name in SERVER_FIELDS.items():
+        source = city_row if name in CITY_WIDE_FIELDS else desk_source
+        server = str(source.get(name) or "").strip()
+        if name in ("standard_phone", "heatwave_line") and server:
+            server = display_phone(server)
+        if server:
+            values[attr], origin[attr] = server, "ville"
+            if attr in local and local[attr] != server:
+                replaced[attr] = (local[attr], server)
+        elif attr in local:
+            values[attr], origin[attr] = local[attr], "local"
+        else:
+            origin[attr] = "exemple" if attr in ("label", "phone") else "ville"
     if "phone" in values and "label" not in values and values["phone"] != SAMPLE_CITY_PHONE:
-        values["label"] = "Ville du Havre, standard"
-    return replace(DEMO_CITY_CONTACT, **values)
+        values["label"], origin["label"] = CITY_LABEL, origin["phone"]
+    contact = replace(DEMO_CITY_CONTACT, **values)
+    if contact.is_sample:
+        origin["phone"] = "exemple"
+    return CitySource(contact, origin, replaced, None if desk is None else str(desk["id"]))
+
+
+def city_contact(
+    settings: Mapping[str, str | None],
+    rows: Sequence[Mapping[str, Any]] = (),
+    territories: Sequence[str] = (),
+) -> CityContact:
+    """The City's details to print (see :func:`city_source`)."""
+    return city_source(settings, rows, territories).contact
+
+
+def city_rows(ws: Workspace) -> list[dict[str, Any]]:
+    """The City's details the server sent (live rows), the City-wide row first."""
+    return ws.store.query(
+        "SELECT * FROM city_details WHERE deleted = 0 ORDER BY id != ?, id", (CITY_ROW,)
+    )
+
+
+def read_city_source(ws: Workspace) -> CitySource:
+    """The City's details as this laptop prints them now (read on the database thread)."""
+    settings = {key: ws.store.get_setting(key) for key in (*CITY_SETTINGS, DESK_SETTING)}
+    territories: list[str] = []
+    if ws.agent_id:
+        raw = ws.store.scalar("SELECT territory_ids FROM agents WHERE id = ?", (ws.agent_id,))
+        territories = list(json.loads(raw or "[]"))
+    return city_source(settings, city_rows(ws), territories)
+
+
+def read_city_contact(ws: Workspace) -> CityContact:
+    return read_city_source(ws).contact
 
 
 SAMPLE_CITY_WARNING = (
     "Le numéro de la Ville imprimé est le numéro d'exemple (02 61 91 00 00, fictif) : "
-    "le vrai numéro se règle dans Paramètres."
+    "le vrai numéro est saisi par un coordinateur (Paramètres, « Modifier les coordonnées "
+    "de la Ville ») et arrive à la synchronisation."
 )
 
 
@@ -135,6 +242,9 @@ class Recipient:
     postcode: str
     city: str
     territory_id: str
+    # On the register of vulnerable persons (alert-plan letters only): True, False, or None
+    # when this device cannot know (its agent has no register right: no register data).
+    registered: bool | None = None
 
 
 _ACTION_SQL = (

@@ -228,7 +228,7 @@ def load_personal_handout(
     agent_id: str | None = None,
     alert: bool = False,
     message: str = "",
-    city: CityContact = DEMO_CITY_CONTACT,
+    city: CityContact | None = None,
 ) -> HandoutData:
     """Read a personal handout's data: the person, the actions, the agent, the next contact."""
     person = data.load_person(ws, person_id)
@@ -241,7 +241,7 @@ def load_personal_handout(
         next_contact=data.next_contact(ws, person_id, today),
         alert=alert,
         message=message,
-        city=city,
+        city=city if city is not None else data.read_city_contact(ws),
         territory_id=str(person.get("territory_id") or ""),
     )
 
@@ -255,7 +255,7 @@ def personal_handout_for(
     agent_id: str | None = None,
     alert: bool = False,
     message: str = "",
-    city: CityContact = DEMO_CITY_CONTACT,
+    city: CityContact | None = None,
 ) -> bytes:
     handout = load_personal_handout(
         ws, person_id, action_ids, agent_id=agent_id, alert=alert, message=message, city=city
@@ -269,7 +269,7 @@ def load_reception_handout(
     *,
     facility_id: str | None = None,
     alert: bool = False,
-    city: CityContact = DEMO_CITY_CONTACT,
+    city: CityContact | None = None,
 ) -> HandoutData:
     """An anonymous handout: no name, no next contact; the desk's agent and place."""
     place = ""
@@ -283,7 +283,7 @@ def load_reception_handout(
         agent=data.load_agent(ws),
         alert=alert,
         place=place,
-        city=city,
+        city=city if city is not None else data.read_city_contact(ws),
     )
 
 
@@ -294,7 +294,7 @@ def reception_handout_for(
     variant: Variant = Variant.LARGE,
     facility_id: str | None = None,
     alert: bool = False,
-    city: CityContact = DEMO_CITY_CONTACT,
+    city: CityContact | None = None,
 ) -> bytes:
     handout = load_reception_handout(
         ws, action_ids, facility_id=facility_id, alert=alert, city=city
@@ -383,7 +383,7 @@ def territory_programme_for(
     *,
     variant: Variant = Variant.LARGE,
     alert: bool = False,
-    city: CityContact = DEMO_CITY_CONTACT,
+    city: CityContact | None = None,
 ) -> bytes:
     """Every current action (en cours, en test) of one territory for seniors."""
     programme = Programme(
@@ -391,7 +391,7 @@ def territory_programme_for(
         actions=data.territory_actions(ws, territory_id),
         edited_on=ws.clock.today(),
         alert=alert,
-        city=city,
+        city=city if city is not None else data.read_city_contact(ws),
     )
     log.info("programme built: territory=%s actions=%d", territory_id, len(programme.actions))
     return programme_pdf(programme, variant)

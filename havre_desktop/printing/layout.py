@@ -24,7 +24,6 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 from functools import lru_cache
 from typing import IO
 
@@ -36,6 +35,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from havre_desktop.printing import fonts
 from havre_desktop.printing.text import clean
+from havre_desktop.printing.variant import Variant as Variant
 
 log = logging.getLogger("havre.printing")
 
@@ -46,13 +46,6 @@ LANGUAGE = "fr-FR"
 
 # Building two documents at once would share reportlab's per-font subset state.
 BUILD_LOCK = threading.RLock()
-
-
-class Variant(StrEnum):
-    """The two large-print sizes; values are those stored in handouts_given.variant."""
-
-    LARGE = "large"
-    VERY_LARGE = "very-large"
 
 
 @dataclass(frozen=True)

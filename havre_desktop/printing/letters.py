@@ -29,8 +29,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO
 
+from havre_common import contract
 from havre_common.french import count
-from havre_desktop.core import agents, audit
+from havre_desktop.core import agents, audit, register
 from havre_desktop.core.errors import PermissionDeniedError, ValidationError
 from havre_desktop.core.files import replace_file
 from havre_desktop.core.workspace import Workspace
@@ -128,6 +129,11 @@ def recipient_warnings(recipients: Iterable[Recipient]) -> tuple[str, ...]:
     return fonts.coverage_warnings(fields)
 
 
+def letter_purpose(kind: LetterKind) -> str | None:
+    """The purpose a batch of this kind serves (contract.check_purpose)."""
+    return contract.ALERT_PLAN if kind in ALERT_PLAN_KINDS else None
+
+
 def check_register_use(kind: LetterKind) -> None:
     """Refuse, with a French message, any use of the register outside the alert plan."""
     if kind not in ALERT_PLAN_KINDS:
@@ -143,18 +149,30 @@ def _register_recipients(ws: Workspace, territory_id: str) -> list[Recipient]:
     rows = ws.store.query(
         "SELECT c.id, c.family_name, c.given_names, c.address_line, c.postcode, c.city, "
         "c.territory_id FROM register_enrolments r JOIN contacts c ON c.id = r.person_id "
-        "WHERE r.deleted = 0 AND r.removed_on IS NULL AND c.deleted = 0 AND c.archived = 0 "
+        "WHERE r.deleted = 0 AND r.status = 'inscrite' AND c.deleted = 0 AND c.archived = 0 "
         "AND c.kind = 'person' AND c.territory_id = ? "
         "GROUP BY c.id ORDER BY c.family_name COLLATE NOCASE, c.given_names COLLATE NOCASE",
         (territory_id,),
     )
-    return [data.recipient(r) for r in rows]
+    return [replace(data.recipient(r), registered=True) for r in rows]
+
+
+def _with_register_status(
+    ws: Workspace, kind: LetterKind, people: list[Recipient]
+) -> list[Recipient]:
+    """Alert-plan letters say whether the person is on the register, from the real enrolment;
+    other letters never read it (purpose), nor do devices without the register right."""
+    if kind not in ALERT_PLAN_KINDS or not agents.has_register_right(ws):
+        return people
+    enrolled = register.enrolled_ids(ws, [p.id for p in people], letter_purpose(kind))
+    return [replace(p, registered=p.id in enrolled) for p in people]
 
 
 def recipients_for(ws: Workspace, kind: LetterKind, source: RecipientSource) -> list[Recipient]:
     """Who a batch goes to; the register only for alert-plan letters, by coordinators."""
     if isinstance(source, RegisterOf):
         check_register_use(kind)
+        contract.check_purpose(contract.REGISTER_TABLES, letter_purpose(kind))
         if agents.current_role(ws) not in ROLES_FOR_REGISTER_MAILING:
             raise PermissionDeniedError(
                 "Seuls les coordinateurs peuvent écrire aux personnes du registre."
@@ -163,7 +181,7 @@ def recipients_for(ws: Workspace, kind: LetterKind, source: RecipientSource) -> 
         return _register_recipients(ws, source.territory_id)
     if not source.agent_id:
         raise ValidationError({"agent_id": "Choisissez l'agent dont les personnes sont suivies."})
-    return data.followed_persons(ws, source.agent_id)
+    return _with_register_status(ws, kind, data.followed_persons(ws, source.agent_id))
 
 
 # -- the letters ------------------------------------------------------------------------
@@ -249,19 +267,46 @@ def letter_flow(
     season = "canicule" if heat else "grand froid"
     flow.append(w.h1("Canicule : les bons gestes" if heat else "Grand froid : les bons gestes"))
     flow.append(w.p("Bonjour,"))
-    flow.append(w.p("Votre nom est sur le registre canicule et grand froid de la Ville."))
-    flow.append(w.p(f"Pendant une alerte {season}, la Ville vous appellera."))
-    flow.append(w.p("Nous voulons savoir si tout va bien pour vous."))
+    flow += register_sentences(w, person.registered, season)
     flow.append(
         w.heat_block("En cas de canicule : les bons gestes")
         if heat
         else w.cold_block("En cas de grand froid : les bons gestes")
     )
     flow += w.agent_block(context.agent, context.city)
-    flow.append(w.p("Vous partez de chez vous quelques jours ? Prévenez-nous."))
-    flow.append(w.p("Vous pouvez sortir du registre quand vous voulez. Appelez-nous."))
+    if person.registered:
+        flow.append(w.p("Vous partez de chez vous quelques jours ? Prévenez-nous."))
+        flow.append(w.p("Vous pouvez sortir du registre quand vous voulez. Appelez-nous."))
     flow.append(w.numbers_block(context.city, alert=heat, register=False))
     return flow
+
+
+def register_sentences(w: Words, registered: bool | None, season: str) -> list[Flow]:
+    """What an alert letter says of the register: only what the real enrolment says.
+
+    ``registered`` None: the device cannot know (no register right), so the letter says
+    neither that the person is on it nor that she is not."""
+    if registered:
+        return [
+            w.p("Votre nom est sur le registre canicule et grand froid de la Ville."),
+            w.p(f"Pendant une alerte {season}, la Ville vous appellera."),
+            w.p("Nous voulons savoir si tout va bien pour vous."),
+        ]
+    offer = w.p("Pour vous inscrire, appelez-nous. C'est gratuit et ce n'est pas obligatoire.")
+    if registered is False:
+        return [
+            w.p("Votre nom n'est pas sur le registre canicule et grand froid de la Ville."),
+            w.p(f"Pendant une alerte {season}, la Ville appelle les personnes du registre."),
+            offer,
+        ]
+    return [
+        w.p("La Ville a un registre canicule et grand froid."),
+        w.p(f"Pendant une alerte {season}, la Ville appelle les personnes du registre."),
+        w.p(
+            "Pour savoir si vous y êtes, ou pour vous inscrire, appelez-nous. C'est gratuit "
+            "et ce n'est pas obligatoire."
+        ),
+    ]
 
 
 def layout_letter(
@@ -323,7 +368,9 @@ class _Progress:
     cancelled: bool = False
 
 
-def _context(ws: Workspace, kind: LetterKind, city: CityContact) -> LetterContext:
+def _context(ws: Workspace, kind: LetterKind, city: CityContact | None) -> LetterContext:
+    if city is None:
+        city = data.read_city_contact(ws)
     return LetterContext(kind=kind, sent_on=ws.clock.today(), agent=data.load_agent(ws), city=city)
 
 
@@ -372,7 +419,7 @@ def preview_batch(
     source: RecipientSource,
     *,
     variant: Variant = Variant.LARGE,
-    city: CityContact = DEMO_CITY_CONTACT,
+    city: CityContact | None = None,
     action_ids: Sequence[str] | None = None,
     duplex: bool = True,
 ) -> BatchPreview:
@@ -381,9 +428,7 @@ def preview_batch(
     Persons without an address are listed with 0 pages: they get no letter.
     """
     recipients = recipients_for(ws, kind, source)
-    context = LetterContext(
-        kind=kind, sent_on=ws.clock.today(), agent=data.load_agent(ws), city=city
-    )
+    context = _context(ws, kind, city)
     laying = _LetterLayouts(ws, context, variant, action_ids)
     pages = {}
     for person in recipients:
@@ -394,10 +439,11 @@ def preview_batch(
 
 @dataclass(frozen=True)
 class BatchOptions:
-    """What a batch may be told beyond its kind and source (see write_letters)."""
+    """What a batch may be told beyond its kind and source (see write_letters); no ``city``:
+    the City's details this laptop prints (from the server, see ``data.read_city_source``)."""
 
     variant: Variant = Variant.LARGE
-    city: CityContact = DEMO_CITY_CONTACT
+    city: CityContact | None = None
     action_ids: Sequence[str] | None = None
     recipient_ids: Sequence[str] | None = None
     duplex: bool = True
@@ -412,7 +458,7 @@ def write_letters(
     variant: Variant = Variant.LARGE,
     progress: Progress | None = None,
     cancelled: CancelCheck | None = None,
-    city: CityContact = DEMO_CITY_CONTACT,
+    city: CityContact | None = None,
     action_ids: Sequence[str] | None = None,
     recipient_ids: Sequence[str] | None = None,
     duplex: bool = True,

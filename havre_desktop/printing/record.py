@@ -20,7 +20,7 @@ from typing import Any
 
 from havre_desktop.core import visits
 from havre_desktop.core.workspace import Workspace
-from havre_desktop.printing.data import DEMO_CITY_CONTACT, CityContact
+from havre_desktop.printing.data import CityContact
 from havre_desktop.printing.handouts import (
     handout_pdf,
     handout_warnings,
@@ -61,7 +61,7 @@ def prepare_personal_handout(
     agent_id: str | None = None,
     alert: bool = False,
     message: str = "",
-    city: CityContact = DEMO_CITY_CONTACT,
+    city: CityContact | None = None,
 ) -> PreparedHandout:
     handout = load_personal_handout(
         ws, person_id, action_ids, agent_id=agent_id, alert=alert, message=message, city=city
@@ -85,7 +85,7 @@ def prepare_reception_handout(
     facility_id: str | None = None,
     variant: Variant = Variant.LARGE,
     alert: bool = False,
-    city: CityContact = DEMO_CITY_CONTACT,
+    city: CityContact | None = None,
 ) -> PreparedHandout:
     """An anonymous handout at the desk: recorded with its territory, never a person."""
     handout = load_reception_handout(
@@ -124,7 +124,7 @@ def give_personal_handout(
     agent_id: str | None = None,
     alert: bool = False,
     message: str = "",
-    city: CityContact = DEMO_CITY_CONTACT,
+    city: CityContact | None = None,
 ) -> GivenHandout:
     """Build a personal handout and record it as given."""
     prepared = prepare_personal_handout(
@@ -149,7 +149,7 @@ def give_reception_handout(
     facility_id: str | None = None,
     variant: Variant = Variant.LARGE,
     alert: bool = False,
-    city: CityContact = DEMO_CITY_CONTACT,
+    city: CityContact | None = None,
 ) -> GivenHandout:
     prepared = prepare_reception_handout(
         ws,

@@ -41,6 +41,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from havre_common import contract
 from havre_desktop.core import agents
 from havre_desktop.core.errors import PermissionDeniedError, ValidationError
 from havre_desktop.core.workspace import Workspace
@@ -611,9 +612,23 @@ def activity_report_pdf(activity: ActivityData) -> bytes:
     return buffer.getvalue()
 
 
+# What the activity report reads, declared (contract.check_purpose): an ordinary report, so
+# it can never draw on the register of vulnerable persons.
+READS = (
+    "visits",
+    "contacts",
+    "actions",
+    "action_evaluations",
+    "handouts_given",
+    "reception_encounters",
+    "agents",
+)
+
+
 def activity_report_for(
     ws: Workspace, since: date, until: date, territory_ids: Sequence[str] | None = None
 ) -> bytes:
+    contract.check_purpose(READS, None)
     activity = load_activity(ws, since, until, territory_ids)
     log.info("activity report built: %s to %s", since.isoformat(), until.isoformat())
     return activity_report_pdf(activity)

@@ -284,7 +284,7 @@ class Words:
                 self.p("La Ville a un registre des personnes âgées ou handicapées."),
                 self.p("Pendant une canicule ou un grand froid, la Ville appelle ces personnes."),
                 self.p("L'inscription est gratuite. Elle n'est pas obligatoire."),
-                self.p("Un proche peut vous inscrire, avec votre accord."),
+                self.p("Un proche peut demander votre inscription. Vous pouvez refuser."),
                 self.p("Vous pouvez sortir du registre quand vous voulez."),
                 *self.call("Pour vous inscrire, appelez la Ville :", city.phone),
                 self.p("Vous pouvez aussi aller à l'accueil de votre mairie annexe."),

@@ -162,6 +162,7 @@ class PageApplier:
         self.tables = table_infos(ws)
         self._audience_labels: dict[str, str] | None = None
         self._inserts = _Inserts(ws.store.conn)
+        self._right: bool | None = None  # the register right, read once until agents change
         self._known: dict[str, dict[str, dict[str, Any]]] | None = None
         self._acked: dict[tuple[str, str], int] = {}
 
@@ -189,6 +190,7 @@ class PageApplier:
                 owner = store.get_setting("owner_agent_id")
                 pending = pending_rows(store)
                 self._inserts = _Inserts(store.conn)
+                self._right = None
                 self._known = self._existing_rows(page)
                 self._acked = acked_versions(store)
                 for change, values in zip(page.changes, encoded, strict=True):
@@ -320,6 +322,16 @@ class PageApplier:
                     rows[str(row["id"])] = row
         return known
 
+    def _register_right(self, table: str) -> bool:
+        """The agent's register right, read only for the tables it guards (the agent's own
+        row, with the right, comes before them in a pull)."""
+        if table not in contract.REGISTER_TABLES and table != "consents":
+            return True
+        if self._right is None:
+            self._inserts.flush()
+            self._right = agents.has_register_right(self.ws)
+        return self._right
+
     def _existing(self, table: str, row_id: str) -> dict[str, Any] | None:
         if self._known is not None:
             return self._known.get(table, {}).get(row_id)
@@ -342,7 +354,9 @@ class PageApplier:
             self._inserts.flush()
             self._upsert_reference(info, fields)
             return True
-        if not may_hold(role, owner, table, fields):
+        if table == "agents":
+            self._right = None  # perhaps the agent's own row, and her register right
+        if not may_hold(role, owner, table, fields, self._register_right(table)):
             log.warning("row of %s not meant for this role: ignored", table)
             return False
         allowed = projection(role, table)

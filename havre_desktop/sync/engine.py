@@ -64,6 +64,8 @@ from havre_common.protocol import (
     PullReply,
     PushReply,
     PushRequest,
+    RetentionList,
+    RetentionReply,
     SubjectAccessReply,
     version_tuple,
 )
@@ -349,6 +351,25 @@ class SyncEngine:
     def revoke_device(self, device_id: str) -> None:
         """A lost or stolen laptop: it wipes itself at its next contact with the server."""
         self._online(lambda transport, token: transport.revoke_device(token, device_id))
+
+    def save_city_details(self, row_id: str, values: dict[str, object]) -> dict[str, object]:
+        """Change the City's details on the server (coordinators, online); the row comes back
+        to every device, this one included, at its next pull."""
+        reply = self._online(
+            lambda transport, token: transport.set_city_details(token, row_id, values)
+        )
+        return dict(reply.root)
+
+    def retention_due(self) -> RetentionList:
+        """The files past their retention period the server lists for this coordinator."""
+        return self._online(lambda transport, token: transport.retention_due(token))
+
+    def retention_anonymise(self, person_ids: list[str]) -> RetentionReply:
+        """Anonymise these files on the server; this device loses their identity at its next
+        sync, every other device at theirs."""
+        return self._online(
+            lambda transport, token: transport.retention_anonymise(token, person_ids)
+        )
 
     def _online(self, call: Callable[[Transport, str], T]) -> T:
         """One request with this device's session (coordinators' online reads)."""
@@ -673,7 +694,8 @@ class SyncEngine:
         if not local.is_local_table(store, table):
             return
         row = store.query_one(f"SELECT * FROM {table} WHERE id = ?", (row_id,))
-        if row is None or local.may_hold(role, owner, table, row):
+        right = agents.has_register_right(self.ws) if table in contract.REGISTER_TABLES else True
+        if row is None or local.may_hold(role, owner, table, row, right):
             return
         still = store.scalar(
             "SELECT 1 FROM outbox WHERE table_name = ? AND row_id = ? LIMIT 1", (table, row_id)

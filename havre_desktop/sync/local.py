@@ -73,7 +73,13 @@ DATA_TABLES = (
 )
 
 
-def may_hold(role: str | None, owner_id: str | None, table: str, row: dict[str, Any]) -> bool:
+def may_hold(
+    role: str | None,
+    owner_id: str | None,
+    table: str,
+    row: dict[str, Any],
+    register_right: bool = True,
+) -> bool:
     """Whether an agent of this role may keep this row on the device (the matrix of sync.md).
 
     Used on rows received (a server sending more is not trusted) and on rows this device sent
@@ -83,6 +89,12 @@ def may_hold(role: str | None, owner_id: str | None, table: str, row: dict[str, 
     """
     spec = contract.TABLES.get(table)
     if spec is None or table not in PULLED_TABLES:
+        return False
+    # The register of vulnerable persons: only with the register right (named staff).
+    registre = table in contract.REGISTER_TABLES or (
+        table == "consents" and row.get("purpose") == "registre"
+    )
+    if registre and not register_right:
         return False
     if spec.readers == contract.ALL_ROLES:
         return True

@@ -35,6 +35,8 @@ from havre_common.protocol import (
     AgentOut,
     AgentUpdate,
     AuditPage,
+    CityDetailsOut,
+    CityDetailsUpdate,
     DeviceOut,
     EraseReply,
     EraseRequest,
@@ -46,6 +48,9 @@ from havre_common.protocol import (
     PullReply,
     PushReply,
     PushRequest,
+    RetentionApply,
+    RetentionList,
+    RetentionReply,
     SubjectAccessReply,
 )
 from havre_desktop import KEYRING_SERVICE
@@ -289,6 +294,34 @@ class Transport:
 
     def revoke_device(self, token: str, device_id: str) -> None:
         self._call("POST", f"/admin/devices/{device_id}/revoke", None, token=token)
+
+    def set_city_details(
+        self, token: str, row_id: str, values: dict[str, object]
+    ) -> CityDetailsOut:
+        """Change one row of the City's details (coordinators and administrators)."""
+        return self._call(
+            "PUT",
+            f"/admin/city-details/{row_id}",
+            CityDetailsOut,
+            body=CityDetailsUpdate.model_validate({"values": values}),
+            token=token,
+        )
+
+    def retention_due(self, token: str) -> RetentionList:
+        """Files past their retention period that nothing keeps active (coordinators)."""
+        return self._call(
+            "GET", "/admin/retention", RetentionList, token=token, max_bytes=MAX_PULL_REPLY_BYTES
+        )
+
+    def retention_anonymise(self, token: str, person_ids: list[str]) -> RetentionReply:
+        """Anonymise the files confirmed (the server checks each is still due)."""
+        return self._call(
+            "POST",
+            "/admin/retention/anonymise",
+            RetentionReply,
+            body=RetentionApply(person_ids=person_ids),
+            token=token,
+        )
 
     # -- plumbing -------------------------------------------------------------------------
 

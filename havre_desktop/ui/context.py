@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from havre_common import contract
 from havre_desktop.core import agents, catalogue
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.ui.worker import DatabaseService
@@ -24,6 +25,7 @@ REFERENCE_LISTS = (
     "roles",
     "mobility_levels",
     "register_bases",
+    "register_benefits",
     "facility_kinds",
 )
 
@@ -55,6 +57,11 @@ class UiContext:
         return self.role in agents.ROLES_WITH_VISIT_NOTES
 
     @property
+    def register_right(self) -> bool:
+        """Whether this agent may see and keep the register (the server's grant)."""
+        return bool(self.agent.get("register_right")) and self.role in contract.PERSON_ROLES
+
+    @property
     def territories(self) -> list[str]:
         return list(self.agent.get("territory_ids") or [])
 
@@ -66,6 +73,7 @@ SETTINGS_DEFAULTS = {
     "not_seen_days": "60",
     "unsent_warning_days": "3",  # edits waiting unsent longer than this: a warning
     "lock_engaged": "0",  # the window was locked when the application stopped
+    "city_desk": "",  # the desk this laptop prints (printing.data.DESK_SETTING); "": by territory
 }
 
 

@@ -52,6 +52,11 @@ if TYPE_CHECKING:  # pages other than Ma journée, and sync, load after the firs
 log = logging.getLogger("havre.ui")
 
 
+# Pages left to their first opening: Impressions loads the PDF engine (reportlab and its
+# fonts, about 20 MB) that the other pages only load when a document is built.
+BUILT_WHEN_OPENED = frozenset({"prints"})
+
+
 class MainWindow(QMainWindow):
     """Alt+1…9 (Alt+0 the tenth) or Ctrl+PgUp/PgDown move between pages; Ctrl+F searches a
     person."""
@@ -66,6 +71,16 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.profile = profile
         self.ctx = context
+        # The theme first: widgets built after it take its font and style as they are made,
+        # instead of being restyled one by one (a tenth of the start went there).
+        self.theme: Theme | None = None
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            self.theme = Theme(app)
+            self.theme.apply(
+                int(context.settings.get("text_scale", "100")),
+                context.settings.get("high_contrast") == "1",
+            )
         self.sync: SyncController | None = None
         self._journal_loaded = False
         self.setWindowTitle(
@@ -148,14 +163,6 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence("Ctrl+PgDown"), self).activated.connect(lambda: self._step(1))
         QShortcut(QKeySequence("Ctrl+PgUp"), self).activated.connect(lambda: self._step(-1))
         self.navigation.setCurrentRow(0)
-        self.theme: Theme | None = None
-        app = QApplication.instance()
-        if isinstance(app, QApplication):
-            self.theme = Theme(app)
-            self.theme.apply(
-                int(context.settings.get("text_scale", "100")),
-                context.settings.get("high_contrast") == "1",
-            )
         self.adapt_to_font()
         self.resize(1200, 760)
         # The app lock (Ctrl+L, idle delay, session lock): see ui/lock.py.
@@ -224,8 +231,13 @@ class MainWindow(QMainWindow):
 
     def build_remaining_pages(self, one_at_a_time: bool = True) -> None:
         """Build the pages not built yet: one per turn of the event loop, so that the
-        window answers in between (or all at once, for tests and screenshots)."""
-        waiting = [key for key in self._builders if key not in self._built]
+        window answers in between, except those BUILT_WHEN_OPENED (or all at once, for tests
+        and screenshots)."""
+        waiting = [
+            key
+            for key in self._builders
+            if key not in self._built and not (one_at_a_time and key in BUILT_WHEN_OPENED)
+        ]
         for key in waiting[:1] if one_at_a_time else waiting:
             self._page(key)
         if one_at_a_time and len(waiting) > 1:
@@ -289,6 +301,8 @@ class MainWindow(QMainWindow):
         page.changed.connect(self._setting_changed)
         page.lock_now.connect(lambda: self.lock.lock("raccourci"))
         page.pin_changed.connect(self.lock.refresh_pin_state)
+        if self.sync is not None:
+            page.attach_sync(self.sync)
         return page
 
     @property
@@ -393,6 +407,8 @@ class MainWindow(QMainWindow):
         from havre_desktop.ui.sync_widgets import SyncPage, SyncStatusArea
 
         self.sync = sync
+        if "settings" in self._built:
+            self.settings_page.attach_sync(sync)
         self.sync_page = SyncPage(sync, self.ctx.now, self.ctx.role)
         position = list(self._builders).index("settings")  # before Paramètres
         self.pages.insertWidget(position, self.sync_page)

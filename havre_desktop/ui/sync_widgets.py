@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -37,6 +37,9 @@ from havre_desktop.ui.i18n import pending_text, tr
 from havre_desktop.ui.models import RowsModel
 from havre_desktop.ui.sync_controller import SyncController
 from havre_desktop.ui.widgets import error_label, table_view
+
+if TYPE_CHECKING:
+    from havre_desktop.ui.retention_dialog import RetentionDialog
 
 
 def french_relative_time(iso: str | None, now: datetime) -> str:
@@ -297,6 +300,12 @@ class SyncPage(QWidget):
         )
         self.audit_button.clicked.connect(lambda: self.open_audit())
         self.audit_button.setVisible(role in contract.CATALOGUE_ROLES)
+        self.retention_button = QPushButton(tr("Conser&vation des données…"))
+        self.retention_button.setToolTip(
+            tr("Fiches sans contact depuis la durée de conservation : examiner, anonymiser")
+        )
+        self.retention_button.clicked.connect(lambda: self.open_retention())
+        self.retention_button.setVisible(role in contract.CATALOGUE_ROLES)
         self.account = QLabel()
         self.account.setWordWrap(True)
         self.account.setAccessibleName(tr("Compte"))
@@ -366,6 +375,7 @@ class SyncPage(QWidget):
         top.addWidget(self.sign_in_button)
         top.addWidget(self.sign_out_button)
         top.addWidget(self.audit_button)
+        top.addWidget(self.retention_button)
         conflicts = QGroupBox(tr("Conflits : deux agents ont modifié la même information"))
         conflicts_layout = QVBoxLayout(conflicts)
         conflicts_layout.addWidget(self.conflicts)
@@ -416,6 +426,16 @@ class SyncPage(QWidget):
         self.controller.worker.submit(
             lambda ws: {a["id"]: a["display_name"] for a in agents.colleagues(ws)}, show
         )
+
+    def open_retention(self) -> RetentionDialog:
+        """Conservation des données (coordinators and administrators, online)."""
+        from havre_desktop.ui.retention_dialog import RetentionDialog
+
+        dialog = RetentionDialog(self.controller, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.load()
+        dialog.open()
+        return dialog
 
     def open_sign_in(self) -> None:
         SignInDialog(self.controller, self._server_url, self).exec()

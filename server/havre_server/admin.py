@@ -136,6 +136,15 @@ def _set_territories(conn: Connection, agent_id: str, old: list[str], new: list[
         conn.execute(insert(history).values(agent_id=agent_id, territory_id=territory, from_ms=now))
 
 
+def _check_register_grant(actor: Principal | None, granted: bool) -> None:
+    """Only an administrator, a coordinator holding the right, or the command line grants it."""
+    if granted and actor is not None and actor.role != ADMINISTRATOR and not actor.register_right:
+        raise forbidden(
+            "Seul un administrateur ou un coordinateur qui a lui-même accès au registre peut "
+            "donner ce droit."
+        )
+
+
 def _shown(value: str | None) -> str | None:
     """A stored name as a reply may carry it: values stored before names were checked for
     control characters are shown (replaced characters), not a 500 for the whole list."""
@@ -154,6 +163,7 @@ def _agent_out(conn: Connection, agent: dict[str, Any]) -> AgentOut:
         territory_ids=list(agent["territory_ids"]),
         work_phone=_shown(agent["work_phone"]),
         disabled=bool(account.disabled) if account is not None else True,
+        register_right=bool(agent.get("register_right")),
     )
 
 
@@ -179,6 +189,10 @@ def create_agent(
             "territoires seulement."
         )
     phone = _clean_phone(request.work_phone)
+    register_right = (
+        request.role == COORDINATOR if request.register_right is None else request.register_right
+    )
+    _check_register_grant(actor, register_right)
     agent_id = str(uuid.uuid4())
     now = now_ms()
     buffer = ChangeBuffer()
@@ -191,6 +205,7 @@ def create_agent(
                 "territory_ids": dumps(territories),
                 "work_phone": phone,
                 "server_account": request.login,
+                "register_right": int(register_right),
                 "server_version": 1,
                 "updated_at": iso_now(),
             }
@@ -205,6 +220,18 @@ def create_agent(
                 )
             )
             _set_territories(conn, agent_id, [], territories)
+            server_audit(
+                conn,
+                actor,
+                "agent-cree",
+                "agents",
+                agent_id,
+                {"role": request.role, "territoires": ":".join(territories)},
+            )
+            if register_right:
+                server_audit(
+                    conn, actor, "droit-registre", "agents", agent_id, {"register_right": True}
+                )
             row = _agent_row(conn, agent_id)
             assert row is not None
             _directory_entries(row, [], buffer)
@@ -216,14 +243,6 @@ def create_agent(
                 .values(scope_changed_seq=max(seqs))
             )
             out = _agent_out(conn, row)
-            _server_audit(
-                conn,
-                actor,
-                "agent-cree",
-                "agents",
-                agent_id,
-                {"role": request.role, "territoires": ":".join(territories)},
-            )
     except IntegrityError:
         raise ApiError("conflict", "Cet identifiant de connexion existe déjà.") from None
     log.info("agent created agent=%s role=%s", agent_id, request.role)
@@ -291,6 +310,21 @@ def update_agent(
         if scope_changed:
             changes["role"] = role
             changes["territory_ids"] = dumps(new_territories)
+        if request.register_right is not None and request.register_right != bool(
+            agent["register_right"]
+        ):
+            _check_register_grant(actor, request.register_right)
+            # Gained: the next pull brings the register; lost: it removes it from the devices.
+            scope_changed = True
+            changes["register_right"] = int(request.register_right)
+            server_audit(
+                conn,
+                actor,
+                "droit-registre",
+                "agents",
+                agent_id,
+                {"register_right": request.register_right},
+            )
         if changes:
             changes["server_version"] = int(agent["server_version"]) + 1
             changes["updated_at"] = iso_now()
@@ -314,7 +348,7 @@ def update_agent(
             )
         if changes:
             detail: dict[str, Any] = {"role": role, "territoires": ":".join(new_territories)}
-            _server_audit(conn, actor, "agent-modifie", "agents", agent_id, detail)
+            server_audit(conn, actor, "agent-modifie", "agents", agent_id, detail)
         if request.disabled is not None:
             disabled = conn.execute(
                 update(schema.accounts)
@@ -326,7 +360,7 @@ def update_agent(
             ).rowcount
             if disabled:
                 event = "compte-desactive" if request.disabled else "compte-reactive"
-                _server_audit(conn, actor, event, "agents", agent_id, {})
+                server_audit(conn, actor, event, "agents", agent_id, {})
         seqs = flush(conn, buffer, ordering)
         if scope_changed and seqs:
             conn.execute(
@@ -366,7 +400,7 @@ def reset_password(
         closed = conn.execute(sessions.values(revoked_at_ms=now_ms())).rowcount or 0
         lf = schema.login_failures
         conn.execute(delete(lf).where(lf.c.key == f"login:{account.login}"))
-        _server_audit(
+        server_audit(
             conn, actor, "mot-de-passe-reinitialise", "agents", agent_id, {"sessions": closed}
         )
     log.info("password reset agent=%s sessions_closed=%d", agent_id, closed)
@@ -449,7 +483,7 @@ def revoke_device(engine: Engine, actor: Principal | None, device_id: str) -> in
                 .where(schema.tokens.c.device_pk == row.id, schema.tokens.c.revoked_at_ms.is_(None))
                 .values(revoked_at_ms=now)
             )
-            _server_audit(conn, actor, "appareil-revoque", "devices", device_id, {})
+            server_audit(conn, actor, "appareil-revoque", "devices", device_id, {})
             count += 1
     if not count:
         raise not_found("Appareil introuvable ou hors de votre périmètre.")
@@ -457,7 +491,7 @@ def revoke_device(engine: Engine, actor: Principal | None, device_id: str) -> in
     return count
 
 
-def _server_audit(
+def server_audit(
     conn: Connection,
     actor: Principal | None,
     event: str,
@@ -674,31 +708,45 @@ def erase_person(
             .where(log_table.c.person_id == person_id)
             .values(op="remove", reason="erased", fields=None, field_hlc=None)
         )
-        am, unservable = schema.applied_mutations, unservable_rows
-        by_table: dict[str, list[str]] = {}
-        for table_name, row in rows:
-            by_table.setdefault(table_name, []).append(str(row["id"]))
-        for table_name, ids in by_table.items():
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                conn.execute(
-                    update(am)
-                    .where(am.c.table_name == table_name, am.c.row_id.in_(chunk))
-                    .where(am.c.reason.is_not(None))
-                    .values(reason=ERASED_REASON)
+        for table_name, chunk in redact_reasons(
+            conn, [(t, str(r["id"])) for t, r in rows], ERASED_REASON
+        ):
+            conn.execute(
+                delete(unservable_rows).where(
+                    unservable_rows.c.table_name == table_name,
+                    unservable_rows.c.row_id.in_(chunk),
                 )
-                conn.execute(
-                    delete(unservable).where(
-                        unservable.c.table_name == table_name, unservable.c.row_id.in_(chunk)
-                    )
-                )
-        audit_id = _server_audit(
+            )
+        audit_id = server_audit(
             conn, actor, "effacement-rgpd", "contacts", person_id, {"motif": reason, **removed}
         )
         flush(conn, buffer, ordering)
     log.info("person erased rows=%d", sum(removed.values()))
     scrub_database_files(engine)
     return EraseReply(person_id=person_id, removed=removed, audit_id=audit_id)
+
+
+def redact_reasons(
+    conn: Connection, rows: list[tuple[str, str]], reason: str
+) -> list[tuple[str, list[str]]]:
+    """Replace the refusal reasons recorded for edits of these (table, id) rows (a reason may
+    quote a typed value); returns the rows by table, in chunks of 500, for further work."""
+    am = schema.applied_mutations
+    by_table: dict[str, list[str]] = {}
+    for table_name, row_id in rows:
+        by_table.setdefault(table_name, []).append(row_id)
+    chunks: list[tuple[str, list[str]]] = []
+    for table_name, ids in by_table.items():
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            conn.execute(
+                update(am)
+                .where(am.c.table_name == table_name, am.c.row_id.in_(chunk))
+                .where(am.c.reason.is_not(None))
+                .values(reason=reason)
+            )
+            chunks.append((table_name, chunk))
+    return chunks
 
 
 def scrub_database_files(engine: Engine) -> None:

@@ -33,6 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from havre_common.protocol import (
     API_PREFIX,
+    CITY_ROW_ID_PATTERN,
     CLIENT_VERSION_HEADER,
     CURSOR_PATTERN,
     DEFAULT_PULL_LIMIT,
@@ -49,6 +50,8 @@ from havre_common.protocol import (
     AuditPage,
     CatalogueImport,
     CatalogueImportReply,
+    CityDetailsRow,
+    CityDetailsUpdate,
     DeviceOut,
     EraseReply,
     EraseRequest,
@@ -60,9 +63,15 @@ from havre_common.protocol import (
     PullReply,
     PushReply,
     PushRequest,
+    RetentionApply,
+    RetentionList,
+    RetentionReply,
+    StreetsImport,
+    StreetsImportReply,
     SubjectAccessReply,
 )
-from havre_server import SERVER_VERSION, admin, audit, auth, subject_access
+from havre_common.streets import read_streets
+from havre_server import SERVER_VERSION, admin, audit, auth, city, retention, subject_access
 from havre_server.auth import AuthSettings
 from havre_server.changelog import Ordering, head_seq, ordering_from_env
 from havre_server.errors import ApiError, not_found
@@ -541,6 +550,32 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
             engine, p, json.loads(body.model_dump_json()), ref, settings.ordering
         )
 
+    CityRowPath = Annotated[str, Path(pattern=CITY_ROW_ID_PATTERN)]
+
+    @app.get(f"{API_PREFIX}/admin/city-details", responses=ERRORS, tags=["admin"])
+    def list_city_details(p: Agent) -> list[CityDetailsRow]:
+        return city.list_city_details(engine, p)
+
+    @app.put(f"{API_PREFIX}/admin/city-details/{{row_id}}", responses=ERRORS, tags=["admin"])
+    def set_city_details(p: Agent, row_id: CityRowPath, body: CityDetailsUpdate) -> CityDetailsRow:
+        return city.set_city_details(engine, p, row_id, dict(body.values), ref, settings.ordering)
+
+    @app.delete(
+        f"{API_PREFIX}/admin/city-details/{{row_id}}",
+        status_code=204,
+        responses=ERRORS,
+        tags=["admin"],
+    )
+    def remove_city_details(p: Agent, row_id: CityRowPath) -> Response:
+        city.remove_city_details(engine, p, row_id, settings.ordering)
+        return Response(status_code=204)
+
+    @app.post(f"{API_PREFIX}/admin/streets", responses=ERRORS, tags=["admin"])
+    def import_streets(p: Agent, body: StreetsImport) -> StreetsImportReply:
+        read = read_streets(body.csv, ref)
+        counts = city.import_streets(engine, p, read, settings.ordering, sample=body.sample)
+        return StreetsImportReply(**counts)
+
     @app.get(f"{API_PREFIX}/admin/audit", responses=ERRORS, tags=["admin"])
     def list_audit(
         p: Agent,
@@ -562,5 +597,16 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     @app.post(f"{API_PREFIX}/admin/persons/{{person_id}}/erase", responses=ERRORS, tags=["admin"])
     def erase_person(p: Agent, person_id: AgentPath, body: EraseRequest) -> EraseReply:
         return admin.erase_person(engine, p, person_id, body.reason, settings.ordering)
+
+    @app.get(f"{API_PREFIX}/admin/retention", responses=ERRORS, tags=["admin"])
+    def retention_due(p: Agent) -> RetentionList:
+        """Files past their retention period that nothing keeps active (coordinators: their
+        territories; administrators: all)."""
+        return retention.due(engine, p)
+
+    @app.post(f"{API_PREFIX}/admin/retention/anonymise", responses=ERRORS, tags=["admin"])
+    def retention_anonymise(p: Agent, body: RetentionApply) -> RetentionReply:
+        """Anonymise the files confirmed that are still due (checked again)."""
+        return retention.anonymise(engine, p, body.person_ids, settings.ordering)
 
     return app

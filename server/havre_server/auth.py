@@ -224,6 +224,7 @@ def login(
             work_phone=None
             if agent.work_phone is None
             else printable(agent.work_phone, multiline=False),
+            register_right=bool(agent.register_right),
         ),
         server_time_ms=now,
     )
@@ -252,6 +253,7 @@ def authenticate(engine: Engine, authorization: str | None) -> Principal:
                 ag.c.id.label("agent_id"),
                 ag.c.role,
                 ag.c.scope_changed_seq,
+                ag.c.register_right,
             )
             .join(d, d.c.id == t.c.device_pk)
             .join(a, a.c.id == t.c.account_id)
@@ -294,6 +296,7 @@ def authenticate(engine: Engine, authorization: str | None) -> Principal:
             device_id=row.device_id,
             token_hash=row.token_hash,
             scope_changed_seq=int(row.scope_changed_seq or 0),
+            register_right=bool(row.register_right),
         )
 
 

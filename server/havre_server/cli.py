@@ -26,9 +26,12 @@ from typing import Any
 from platformdirs import user_data_dir
 from sqlalchemy import Engine
 
+from havre_common.city import EDITABLE_FIELDS
+from havre_common.city import label as city_label
 from havre_common.french import count as french_count
 from havre_common.protocol import VERSION_PATTERN, AgentCreate, AgentUpdate
-from havre_server import SERVER_VERSION, admin, audit, config, subject_access
+from havre_common.streets import SAMPLE_STREETS, read_streets
+from havre_server import SERVER_VERSION, admin, audit, city, config, subject_access
 from havre_server.backup import BackupError
 from havre_server.changelog import (
     ACTIVE_DAYS_ENV,
@@ -193,6 +196,7 @@ def cmd_add_agent(args: argparse.Namespace) -> None:
         role=args.role,
         territory_ids=args.territory,
         work_phone=args.phone,
+        register_right=args.register_right,
     )
     out = admin.create_agent(engine, None, request, load_reference(), ordering_from_env())
     _print(out.model_dump())
@@ -226,6 +230,7 @@ def cmd_set_agent(args: argparse.Namespace) -> None:
         territory_ids=args.territory,
         work_phone=args.phone,
         disabled=disabled,
+        register_right=args.register_right,
     )
     out = admin.update_agent(engine, None, agent_id, update, load_reference(), ordering_from_env())
     _print(out.model_dump())
@@ -247,6 +252,26 @@ def cmd_reset_password(args: argparse.Namespace) -> None:
         "Les sessions ouvertes de ce compte sont fermées : ses appareils demanderont de se "
         "reconnecter."
     )
+
+
+def _register_right_options(parser: argparse.ArgumentParser) -> None:
+    """--registre / --sans-registre: the register right (default: the role's)."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--registre",
+        dest="register_right",
+        action="store_const",
+        const=True,
+        help="donner l'accès au registre des personnes vulnérables (audité)",
+    )
+    group.add_argument(
+        "--sans-registre",
+        dest="register_right",
+        action="store_const",
+        const=False,
+        help="retirer l'accès au registre (ses données quittent les appareils de l'agent)",
+    )
+    parser.set_defaults(register_right=None)
 
 
 def cmd_list_devices(args: argparse.Namespace) -> None:
@@ -279,6 +304,58 @@ def cmd_import_catalogue(args: argparse.Namespace) -> None:
         engine, None, catalogue, load_reference(), ordering_from_env(), sample=sample
     )
     print(f"Catalogue importé : {out.facilities} lieux, {out.actions} actions.")
+
+
+def cmd_city_details(args: argparse.Namespace) -> None:
+    """``city-details list | set ROW --field value… | remove ROW | sample``."""
+    engine = prepare(database_url(args))
+    ref, ordering = load_reference(), ordering_from_env()
+    if args.action == "list":
+        _print(city.list_city_details(engine, None))
+    elif args.action == "set":
+        values = {
+            name: getattr(args, name)
+            for name in EDITABLE_FIELDS
+            if getattr(args, name, None) is not None
+        }
+        if not values:
+            raise SystemExit("Indiquez au moins un champ à changer (--standard-phone …).")
+        _print(city.set_city_details(engine, None, args.row_id, values, ref, ordering))
+    elif args.action == "remove":
+        city.remove_city_details(engine, None, args.row_id, ordering)
+        print(
+            f"Accueil « {args.row_id} » supprimé : il disparaît des ordinateurs "
+            "à leur synchronisation."
+        )
+    else:
+        done = city.install_sample_city_details(engine, ref, ordering)
+        print(
+            "Coordonnées d'exemple chargées (numéro fictif)."
+            if done
+            else "La ligne « ville » existe déjà : rien n'a été changé."
+        )
+
+
+def cmd_import_streets(args: argparse.Namespace) -> None:
+    engine = prepare(database_url(args))
+    path = Path(args.file) if args.file else SAMPLE_STREETS
+    if not args.file and not args.sample:
+        raise SystemExit(
+            "Indiquez le fichier des rues (CSV), ou --exemple pour la liste d'exemple."
+        )
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SystemExit(f"Fichier illisible ({path}) : {type(exc).__name__}.") from None
+    read = read_streets(text, load_reference())
+    print(read.report(), file=sys.stderr if read.problems else sys.stdout)
+    if read.problems:
+        raise SystemExit(1)
+    counts = city.import_streets(engine, None, read, ordering_from_env(), sample=args.sample)
+    print(
+        f"Rues : {counts['added']} ajoutée(s), {counts['changed']} modifiée(s), "
+        f"{counts['unchanged']} inchangée(s), {counts['removed']} retirée(s)."
+    )
 
 
 def cmd_erase_person(args: argparse.Namespace) -> None:
@@ -362,10 +439,57 @@ def cmd_subject_access(args: argparse.Namespace) -> None:
         )
 
 
+def cmd_retention(args: argparse.Namespace) -> None:
+    """``retention list``: the files due; ``retention apply``: anonymise them (all, or the
+    ``--person`` ids given), each checked again as it is done."""
+    from havre_server import retention
+
+    engine = prepare(database_url(args))
+    months = args.months
+    listed = retention.due(engine, None, months=months)
+    if args.action == "list":
+        if args.json:
+            _print(listed.model_dump())
+            return
+        due = french_count(len(listed.candidates), "{n} fiche", "{n} fiches")
+        print(
+            f"Conservation : {due} sans contact depuis le {listed.cutoff} ({listed.months} mois) "
+            f"et sans {', ni '.join(listed.rules)}."
+        )
+        for c in listed.candidates:
+            rows = ", ".join(f"{t} {n}" for t, n in sorted(c.rows.items()))
+            print(f"{c.person_id}  {c.territory_id:<14} dernier contact {c.last_contact}  {rows}")
+        return
+    wanted = args.person or [c.person_id for c in listed.candidates]
+    if not args.person and not args.all:
+        raise SystemExit(
+            "Précisez --all (toutes les fiches de la liste) ou --person ID (une ou plusieurs)."
+        )
+    if not wanted:
+        print("Aucune fiche à anonymiser.")
+        return
+    done = retention.anonymise(engine, None, wanted, ordering_from_env(), months=months)
+    print(
+        "Anonymisées : "
+        + french_count(len(done.anonymised), "{n} fiche", "{n} fiches")
+        + (f" ; écartées : {len(done.skipped)}" if done.skipped else "")
+        + "."
+    )
+    for skipped in done.skipped:
+        print(f"{skipped.person_id} : {skipped.reason}")
+
+
 def non_negative(text: str) -> int:
     value = int(text)
     if value < 0:
         raise argparse.ArgumentTypeError("nombre positif ou nul attendu")
+    return value
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("nombre entier d'au moins 1 attendu")
     return value
 
 
@@ -413,6 +537,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--territory", action="append", required=True)
     add.add_argument("--phone")
     add.add_argument("--password-stdin", action="store_true")
+    _register_right_options(add)
     add.set_defaults(func=cmd_add_agent)
 
     disable = sub.add_parser("disable-agent", help="désactiver un compte")
@@ -428,6 +553,7 @@ def build_parser() -> argparse.ArgumentParser:
     group = setp.add_mutually_exclusive_group()
     group.add_argument("--enable", action="store_true")
     group.add_argument("--disable", action="store_true")
+    _register_right_options(setp)
     setp.set_defaults(func=cmd_set_agent)
 
     reset = sub.add_parser(
@@ -453,6 +579,38 @@ def build_parser() -> argparse.ArgumentParser:
     catalogue.add_argument("--actions", help="CSV des actions")
     catalogue.add_argument("--sample", action="store_true", help="données d'exemple")
     catalogue.set_defaults(func=cmd_import_catalogue)
+
+    details = sub.add_parser(
+        "city-details",
+        help="coordonnées de la Ville imprimées sur chaque document (standard, accueils)",
+    )
+    details_sub = details.add_subparsers(dest="action", required=True)
+    details_sub.add_parser("list", help="les lignes (« ville » et les accueils)")
+    details_set = details_sub.add_parser(
+        "set", help="créer ou changer une ligne (« ville » : standard et canicule ; un accueil)"
+    )
+    details_set.add_argument(
+        "row_id", help="« ville », ou l'identifiant d'un accueil (nord-mairie…)"
+    )
+    for name in EDITABLE_FIELDS:
+        details_set.add_argument(
+            "--" + name.replace("_", "-"), dest=name, help=f"{city_label(name)} (vide : effacer)"
+        )
+    details_remove = details_sub.add_parser("remove", help="supprimer un accueil")
+    details_remove.add_argument("row_id")
+    details_sub.add_parser(
+        "sample", help="charger les coordonnées d'exemple (serveur de démonstration)"
+    )
+    details.set_defaults(func=cmd_city_details)
+
+    streets = sub.add_parser(
+        "import-streets", help="charger la liste des rues (CSV) par territoire"
+    )
+    streets.add_argument("file", nargs="?", help="CSV : rue;territoire;code_postal")
+    streets.add_argument(
+        "--exemple", dest="sample", action="store_true", help="liste d'exemple (rues fictives)"
+    )
+    streets.set_defaults(func=cmd_import_streets)
 
     erase = sub.add_parser("erase-person", help="effacer une personne (RGPD)")
     erase.add_argument("person_id")
@@ -503,6 +661,24 @@ def build_parser() -> argparse.ArgumentParser:
     access.add_argument("--out", required=True, help="dossier où écrire les fichiers")
     access.set_defaults(func=cmd_subject_access)
 
+    keep = sub.add_parser(
+        "retention",
+        help="conservation : lister (list) ou anonymiser (apply) les fiches sans contact depuis "
+        "la durée de conservation",
+    )
+    keep.add_argument("action", choices=("list", "apply"))
+    keep.add_argument(
+        "--months",
+        type=positive,
+        default=None,
+        help="durée de conservation en mois (sinon [retention] months, 24 par défaut)",
+    )
+    keep.add_argument("--json", action="store_true", help="list : la liste en JSON")
+    keep.add_argument("--all", action="store_true", help="apply : toutes les fiches listées")
+    keep.add_argument(
+        "--person", action="append", metavar="ID", help="apply : cette fiche (répétable)"
+    )
+    keep.set_defaults(func=cmd_retention)
     sub.add_parser(
         "audit-verify",
         help="vérifier la chaîne du journal d'audit (première entrée altérée ou manquante)",

@@ -94,6 +94,13 @@ OPTIONS: tuple[Option, ...] = (
         "jours d'activité d'un appareil",
     ),
     Option(
+        "retention",
+        "months",
+        "HAVRE_SERVER_RETENTION_MONTHS",
+        int,
+        "mois de conservation d'une fiche après le dernier contact",
+    ),
+    Option(
         "backup",
         "passphrase_file",
         "HAVRE_SERVER_BACKUP_PASSPHRASE_FILE",

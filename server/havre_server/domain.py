@@ -182,8 +182,8 @@ def entry_for(
         audience, person_id = "person", row["id"]
     elif table == "consents":
         audience, person_id = consent_audience(row.get("purpose")), row["contact_id"]
-    elif table == "register_enrolments":
-        audience, person_id = "person", row["person_id"]
+    elif table in contract.REGISTER_TABLES:
+        audience, person_id = "register", row["person_id"]
     elif table in ("visits", "handouts_given"):
         audience, person_id = "care", row.get("person_id")
     elif table == "planned_contacts":

@@ -137,15 +137,24 @@ def _q_consents(p: Principal) -> Select[Any] | None:
     t = schema.consents
     query = select(t).where(t.c.deleted == 0, _person_in_scope(p, t.c.contact_id))
     if p.role == RECEPTION:
+        if not p.sees_register:
+            return None
         query = query.where(t.c.purpose == "registre")
+    elif not p.sees_register:
+        # Consents to the register are register data (named staff only).
+        query = query.where(t.c.purpose != "registre")
     return query
 
 
-def _q_register(p: Principal) -> Select[Any] | None:
-    if not p.sees_persons:
-        return None
-    t = schema.register_enrolments
-    return select(t).where(t.c.deleted == 0, _person_in_scope(p, t.c.person_id))
+def _q_register(table: Table) -> Callable[[Principal], Select[Any] | None]:
+    """A table of the register: only for agents with the register right."""
+
+    def query(p: Principal) -> Select[Any] | None:
+        if not p.sees_register:
+            return None
+        return select(table).where(table.c.deleted == 0, _person_in_scope(p, table.c.person_id))
+
+    return query
 
 
 def _q_visits(p: Principal) -> Select[Any] | None:
@@ -199,11 +208,14 @@ SNAPSHOT: list[tuple[Table, Callable[[Principal], Select[Any] | None]]] = [
     (schema.ref_items, _q_all(schema.ref_items)),
     (schema.agents, _q_agents),
     (schema.facilities, _q_all(schema.facilities)),
+    (schema.city_details, _q_all(schema.city_details)),
+    (schema.streets, _q_all(schema.streets)),
     (schema.actions, _q_all(schema.actions)),
     (schema.action_evaluations, _q_evaluations),
     (schema.contacts, _q_contacts),
     (schema.consents, _q_consents),
-    (schema.register_enrolments, _q_register),
+    (schema.register_enrolments, _q_register(schema.register_enrolments)),
+    (schema.register_events, _q_register(schema.register_events)),
     (schema.visits, _q_visits),
     (schema.handouts_given, _q_handouts),
     (schema.planned_contacts, _q_planned),

@@ -57,8 +57,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from havre_common import contract
+from havre_common.contract import REGISTER_TABLES
 from havre_common.hlc import Timestamp
-from havre_common.messages import clock_skew_message
+from havre_common.messages import ANONYMISED_FILE, clock_skew_message
 from havre_common.protocol import (
     MAX_CLOCK_SKEW_MS,
     Mutation,
@@ -129,6 +131,9 @@ class Ctx:
     # those checked, and among them those erased (see _erased_among).
     inserts_checked: frozenset[tuple[str, str]] = frozenset()
     inserts_erased: frozenset[tuple[str, str]] = frozenset()
+    # Persons the batch's identifying values are about, looked up once (_anonymised_among).
+    persons_checked: frozenset[str] = frozenset()
+    persons_anonymised: frozenset[str] = frozenset()
     # Persons' territories (None: no live contact), read once for the whole batch; kept
     # right by the batch's own writes of contacts (_contacts), dropped when one is rolled back.
     territories: dict[str, str | None] = field(default_factory=dict)
@@ -177,6 +182,10 @@ def _apply_batch(
     answered = _previous_many(conn, [m.mutation_id for m in request.mutations])
     checked = frozenset((m.table_name, m.row_id) for m in request.mutations if m.op == "insert")
     erased = _erased_among(conn, checked)
+    persons = frozenset(
+        who for m in request.mutations if (who := _identified_person(m)) is not None
+    )
+    anonymised = _anonymised_among(conn, persons)
     territories = _territories_of(conn, request.mutations)
     handled: set[str] = set()
     for m in request.mutations:
@@ -206,6 +215,8 @@ def _apply_batch(
             m,
             checked,
             erased,
+            persons,
+            anonymised,
             territories,
         )
         done = False
@@ -435,8 +446,63 @@ def _apply(ctx: Ctx, m: Mutation) -> Outcome:
             raise Reject("Une suppression ne porte pas d'autres modifications.")
     elif "deleted" in values:
         raise Reject("Utilisez une suppression pour effacer une ligne.")
+    _refuse_identity_of_anonymised(ctx, spec, m, values)
     handler = HANDLERS[m.table_name]
     return handler(ctx, spec, m, values)
+
+
+def _carries_identity(table_name: str, values: dict[str, Any]) -> bool:
+    return any(not is_empty(values.get(n)) for n in contract.IDENTIFYING.get(table_name, ()))
+
+
+def _identified_person(m: Mutation) -> str | None:
+    """The person a mutation's identifying values are about, when the mutation names her."""
+    spec = contract.TABLES.get(m.table_name)
+    if spec is None or spec.person_column is None:
+        return None
+    if not _carries_identity(m.table_name, m.changed_fields):
+        return None
+    found = m.row_id if spec.person_column == "id" else m.changed_fields.get(spec.person_column)
+    return found if isinstance(found, str) else None
+
+
+def _anonymised_among(conn: Connection, persons: frozenset[str]) -> frozenset[str]:
+    """Which of these persons' files were anonymised (retention), in one query per batch."""
+    if not persons:
+        return frozenset()
+    c = schema.contacts
+    rows = conn.execute(
+        select(c.c.id).where(c.c.id.in_(sorted(persons)), c.c.anonymised_on.is_not(None))
+    )
+    return frozenset(str(r[0]) for r in rows)
+
+
+def _refuse_identity_of_anonymised(
+    ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]
+) -> None:
+    """An anonymised file (retention) takes no identity, contact details or free text again:
+    a device that had not synced yet cannot bring back what the anonymisation removed.
+    The batch's persons are looked up at once; a correction that does not name its person
+    (a visit's notes edited) is looked up alone."""
+    column = spec.contract.person_column
+    if column is None or not _carries_identity(spec.table.name, values):
+        return
+    person_id = m.row_id if column == "id" else values.get(column)
+    if isinstance(person_id, str) and person_id in ctx.persons_checked:
+        anonymised = person_id in ctx.persons_anonymised
+    else:
+        table = spec.table
+        if person_id is None:
+            person_id = ctx.conn.execute(
+                select(table.c[column]).where(table.c.id == m.row_id)
+            ).scalar()
+        anonymised = person_id is not None and bool(
+            ctx.conn.execute(
+                select(schema.contacts.c.anonymised_on).where(schema.contacts.c.id == person_id)
+            ).scalar()
+        )
+    if anonymised:
+        raise Reject(ANONYMISED_FILE)
 
 
 def _require_insert_fields(spec: Spec, values: dict[str, Any]) -> None:
@@ -654,6 +720,7 @@ def _contacts(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> Outc
         for table, column in (
             (schema.consents, "contact_id"),
             (schema.register_enrolments, "person_id"),
+            (schema.register_events, "person_id"),
             (schema.planned_contacts, "person_id"),
         ):
             ctx.conn.execute(
@@ -866,10 +933,62 @@ def _check_actions(ctx: Ctx, action_ids: list[str]) -> None:
 # -- consents, register enrolment ------------------------------------------------------------------
 
 
+REGISTER_RIGHT_NEEDED = (
+    "Votre compte n'a pas accès au registre des personnes vulnérables : demandez ce droit à "
+    "votre coordinateur. Cette modification n'a pas été appliquée."
+)
+
+
+def _register_guard(
+    ctx: Ctx, spec: Spec, values: dict[str, Any], row: dict[str, Any] | None
+) -> None:
+    """Register data is written only by agents with the register right."""
+    purpose = (row or values).get("purpose") if spec.table.name == "consents" else None
+    if (spec.table.name in REGISTER_TABLES or purpose == "registre") and not ctx.p.sees_register:
+        raise Reject(REGISTER_RIGHT_NEEDED)
+
+
+def _register_request_rules(row: dict[str, Any]) -> None:
+    """Who asked and how (R121-3), as the desktop checks it: the person or her legal
+    representative consent; a third party asks in writing (then the person's non-objection
+    stands); a representative or a third party is named."""
+    by = row.get("requested_by")
+    if by in ("personne", "representant") and row.get("consent_given") != 1:
+        raise Reject(
+            "Le consentement de la personne ou de son représentant légal est obligatoire "
+            "pour l'inscription au registre."
+        )
+    if by in ("representant", "tiers") and not row.get("requester_name"):
+        raise Reject("Nom du demandeur : obligatoire quand un autre que la personne le demande.")
+    if by == "tiers" and row.get("written_request") != 1:
+        raise Reject("La demande d'un tiers se fait par écrit : inscription refusée.")
+
+
+def _register_history(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> Outcome:
+    """The register's history: append-only, by agents with the register right."""
+    p = ctx.p
+    if m.op != "insert":
+        raise Reject("L'historique du registre ne se modifie pas : refusé.")
+    _register_guard(ctx, spec, values, None)
+    cleaned = clean(spec, ctx.ref, values)
+    _require_insert_fields(spec, cleaned)
+    if cleaned.get("agent_id") not in (None, p.agent_id):
+        raise Reject("Une étape du registre est enregistrée au nom de son auteur : refusé.")
+    cleaned["agent_id"] = p.agent_id
+    territory = _visible_person(ctx, cleaned["person_id"], care=False)
+    enrolment = load_row(ctx.conn, schema.register_enrolments, cleaned["enrolment_id"])
+    if enrolment is not None and enrolment["person_id"] != cleaned["person_id"]:
+        raise Reject("Cette étape ne concerne pas la personne de l'inscription : refusé.")
+    row = _insert(ctx, spec, m.row_id, cleaned)
+    ctx.buffer.add(entry_for(spec.table.name, row, territory_id=territory))
+    return Outcome("applied", row["server_version"])
+
+
 def _person_records(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> Outcome:
     p = ctx.p
     column = "contact_id" if spec.table.name == "consents" else "person_id"
     if m.op == "insert":
+        _register_guard(ctx, spec, values, None)
         cleaned = clean(spec, ctx.ref, values)
         _require_insert_fields(spec, cleaned)
         territory = _visible_person(ctx, cleaned[column], care=False)
@@ -880,10 +999,7 @@ def _person_records(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -
                 raise Reject("Un consentement est enregistré au nom de son auteur : refusé.")
             cleaned["recorded_by_agent_id"] = p.agent_id
         else:
-            if cleaned.get("consent_given") != 1:
-                raise Reject(
-                    "Le consentement de la personne est obligatoire pour l'inscription au registre."
-                )
+            _register_request_rules(cleaned)
             kind = ctx.conn.execute(
                 select(schema.contacts.c.kind).where(schema.contacts.c.id == cleaned[column])
             ).scalar()
@@ -893,6 +1009,7 @@ def _person_records(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -
         ctx.buffer.add(entry_for(spec.table.name, row, territory_id=territory))
         return Outcome("applied", row["server_version"])
     row = _existing(ctx, spec, m.row_id)
+    _register_guard(ctx, spec, values, row)
     territory = _visible_person(ctx, row[column], care=False)
     if row["deleted"]:
         raise Reject("Cette ligne a été supprimée entre-temps : modification non appliquée.")
@@ -1049,6 +1166,7 @@ HANDLERS: dict[str, Handler] = {
     "visits": _visits,
     "consents": _person_records,
     "register_enrolments": _person_records,
+    "register_events": _register_history,
     "handouts_given": _handouts,
     "reception_encounters": _up_only,
     "audit_log": _up_only,

@@ -11,8 +11,12 @@ audience           readers
 ``coord``          coordinators and administrators (action evaluations)
 ``directory``      agents with the entry's territory (agent directory: one entry per territory)
 ``person``         social workers, coordinators and reception agents of the territory
-                   (contacts, register enrolment, consents to the register); reception agents
-                   get a projection: identity, contact details and register status only
+                   (contacts); reception agents get a projection: identity and contact
+                   details only
+``register``       agents of the territory who hold the register right (``register_right``,
+                   named staff: coordinators by default) — the register of vulnerable persons
+                   (``contract.REGISTER_TABLES``, enrolments and their history, consents to
+                   the register); reception agents with the right get a projection
 ``person-private`` social workers and coordinators of the territory (other consents)
 ``care``           social workers and coordinators of the territory (visits, handouts given)
 ``planned``        coordinators of the territory, and the assigned agent if a social worker or
@@ -71,6 +75,12 @@ class Principal:
     device_id: str
     token_hash: str
     scope_changed_seq: int = 0
+    register_right: bool = False
+
+    @property
+    def sees_register(self) -> bool:
+        """Whether this agent may hold register data (the right, on a role that sees persons)."""
+        return self.register_right and self.role in PERSON_ROLES
 
     @property
     def is_care(self) -> bool:
@@ -100,6 +110,8 @@ def entry_visible(
         return True
     if audience == "person":
         return p.sees_persons
+    if audience == "register":
+        return p.sees_register
     if audience in ("person-private", "care"):
         return p.is_care
     if audience == "planned":
@@ -114,16 +126,16 @@ def project(p: Principal, table: str, fields: dict[str, Any]) -> dict[str, Any]:
     if table == "agents":
         allowed = set(DIRECTORY_FIELDS)
         if fields.get("id") == p.agent_id:
-            allowed.add("server_account")
+            allowed |= {"server_account", "register_right"}
         return {k: v for k, v in fields.items() if k in allowed}
     private = contract.TABLES[table].private if table in contract.TABLES else None
     if private is not None and private.withheld_from(fields, p.agent_id, p.role):
         fields = {**fields, **dict.fromkeys(private.fields)}
-    if p.role == RECEPTION:
-        if table == "contacts":
-            return {k: v for k, v in fields.items() if k in RECEPTION_CONTACT_FIELDS}
-        if table == "register_enrolments":
-            return {k: v for k, v in fields.items() if k in RECEPTION_REGISTER_FIELDS}
+    spec = contract.TABLES.get(table)
+    if spec is not None and spec.projected_for(p.role):
+        # Least data: the fields this role may hold (reception agents: a projection).
+        readable = spec.readable_by(p.role)
+        return {k: v for k, v in fields.items() if k in readable}
     return fields
 
 
@@ -136,4 +148,4 @@ def field_hlc_for(p: Principal, table: str, field_hlc: dict[str, str] | None) ->
 
 
 def consent_audience(purpose: str | None) -> str:
-    return "person" if purpose == "registre" else "person-private"
+    return "register" if purpose == "registre" else "person-private"

@@ -177,7 +177,9 @@ def _audit_section(conn: Connection, ids: Sequence[str]) -> dict[str, Any]:
 
 
 def collect(engine: Engine, person_id: str) -> dict[str, Any]:
-    """Everything held about this person (a fresh read; nothing written)."""
+    """Everything held about this person (a fresh read; nothing written). The register is
+    included: her right of access is not another use of it (contract.SUBJECT_ACCESS)."""
+    contract.check_purpose(tuple(contract.TABLES), contract.SUBJECT_ACCESS)
     with engine.connect() as conn:
         person = conn.execute(
             select(schema.contacts.c.id).where(

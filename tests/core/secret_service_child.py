@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from havre_desktop.core import contacts, keys
-from havre_desktop.core.profile import ProfileManager, ProfileState
+from havre_desktop.core.profile import KeyPrefetch, ProfileManager, ProfileState
 from havre_desktop.core.workspace import Workspace
 
 
@@ -29,6 +29,15 @@ def main() -> int:
     reopened = ProfileManager(root, keys.usable_keyring(remembered)).unlock()
     count = reopened.scalar("SELECT count(*) FROM contacts")
     reopened.close()
+    # As the app starts: the key read on a thread while the window loads, then used.
+    fetched = KeyPrefetch.start(root).result()
+    at_start = ProfileManager(root, None)
+    assert fetched is not None
+    at_start.use_prefetched(fetched)
+    read_ahead_state = at_start.state()
+    read_ahead = at_start.unlock()
+    read_ahead_count = read_ahead.scalar("SELECT count(*) FROM contacts")
+    read_ahead.close()
     print(
         json.dumps(
             {
@@ -37,6 +46,9 @@ def main() -> int:
                 "profile_id": manager.profile_id,
                 "state_after_restart": state.value,
                 "persons": count,
+                "read_ahead_backend": keys.describe_backend(fetched.backend),
+                "read_ahead_state": read_ahead_state.value,
+                "read_ahead_persons": read_ahead_count,
                 "keyring_state_expected": ProfileState.KEYRING.value,
             }
         )

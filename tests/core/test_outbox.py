@@ -25,6 +25,7 @@ SYNCED_TABLES = (
     "contacts",
     "consents",
     "register_enrolments",
+    "register_events",
     "visits",
     "planned_contacts",
     "reception_encounters",

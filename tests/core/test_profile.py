@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import keyring
@@ -19,7 +20,7 @@ from havre_desktop.core.errors import (
     WrongPassphraseError,
 )
 from havre_desktop.core.paths import PROFILE_ENV, resolve_profile_dir
-from havre_desktop.core.profile import ProfileManager, ProfileState
+from havre_desktop.core.profile import KeyPrefetch, ProfileManager, ProfileState
 from havre_desktop.core.workspace import Workspace
 from tests.helpers import MemoryKeyring, person_values
 
@@ -212,3 +213,79 @@ def test_the_backend_holding_the_key_is_remembered_and_used_at_the_next_start(
             keys.usable_keyring("keyrings.alt.file.PlaintextKeyring")
     finally:
         keyring.set_keyring(MemoryKeyring())
+
+
+def _plaintext_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ProfileManager:
+    """A keyring profile whose key is in keyrings.alt's file backend (tests only)."""
+    from keyrings.alt.file import PlaintextKeyring
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv(keys.INSECURE_KEYRING_ENV, "1")
+    monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
+    manager = ProfileManager(tmp_path / "profile", PlaintextKeyring())
+    created = manager.create()
+    contacts.create_person(Workspace(created.store), person_values())
+    created.store.close()
+    return manager
+
+
+def test_the_key_read_ahead_of_the_window_opens_the_profile_with_one_keyring_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from keyrings.alt.file import PlaintextKeyring
+
+    made = _plaintext_profile(tmp_path, monkeypatch)
+    fetched = KeyPrefetch.start(made.paths.root).result()
+    assert fetched is not None and fetched.key is not None
+    assert keys.describe_backend(fetched.backend) == "keyrings.alt.file.PlaintextKeyring"
+    # The keyring forgets the key after the read ahead: the start still opens the profile
+    # with the key read once, and never asks the keyring a second time.
+    PlaintextKeyring().delete_password(KEYRING_SERVICE, made.profile_id)
+    at_start = ProfileManager(made.paths.root, None)
+    at_start.use_prefetched(fetched)
+    assert at_start.state() is ProfileState.KEYRING
+    store = at_start.unlock()
+    assert store.scalar("SELECT family_name FROM contacts") == person_values()["family_name"]
+    store.close()
+    # Used once: the next unlock reads the keyring again, which has lost the key.
+    assert at_start.state() is ProfileState.KEY_MISSING
+    with pytest.raises(KeyMissingError):
+        at_start.unlock()
+
+
+def test_the_read_ahead_decides_nothing_the_usual_dialogs_still_follow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from keyrings.alt.file import PlaintextKeyring
+
+    made = _plaintext_profile(tmp_path, monkeypatch)
+    root = made.paths.root
+    # The key is gone from the keyring: the read ahead finds the backend, not the key.
+    PlaintextKeyring().delete_password(KEYRING_SERVICE, made.profile_id)
+    fetched = KeyPrefetch.start(root).result()
+    assert fetched is not None and fetched.key is None and fetched.backend is not None
+    at_start = ProfileManager(root, None)
+    at_start.use_prefetched(fetched)
+    assert at_start.state() is ProfileState.KEY_MISSING  # the recovery dialog follows
+
+    # A key read for another profile (the folder was replaced meanwhile) is not used.
+    other = ProfileManager(root, None)
+    other.use_prefetched(replace(fetched, profile_id="un-autre-profil", key=b"\0" * 32))
+    assert other.state() is ProfileState.KEY_MISSING
+
+    # No profile yet, or a profile.json that cannot be read: nothing read ahead.
+    first_run = KeyPrefetch.start(tmp_path / "nouveau").result()
+    assert first_run is not None and (first_run.profile_id, first_run.key) == ("", None)
+    made.paths.profile_info.write_text("{ pas du json", "utf-8")
+    assert KeyPrefetch.start(root).result() is None
+
+
+def test_a_passphrase_profile_reads_no_key_ahead(tmp_path: Path) -> None:
+    manager = ProfileManager(tmp_path, None)
+    manager.create("un mot de passe assez long").store.close()
+    fetched = KeyPrefetch.start(tmp_path).result()
+    assert fetched is None or fetched.key is None
+    at_start = ProfileManager(tmp_path, None)
+    if fetched is not None:
+        at_start.use_prefetched(fetched)
+    assert at_start.state() is ProfileState.PASSPHRASE

@@ -60,6 +60,9 @@ def test_key_is_stored_in_and_read_back_from_the_secret_service(tmp_path: Path) 
     assert report["remembered_backend"] == report["backend"]  # reopened through it
     assert report["state_after_restart"] == "keyring"
     assert report["persons"] == 1
+    # The app's start reads the key on a thread from the Secret Service, then opens with it.
+    assert report["read_ahead_backend"] == report["backend"]
+    assert (report["read_ahead_state"], report["read_ahead_persons"]) == ("keyring", 1)
     key_hex = (tmp_path / "key.txt").read_text().strip()
     key = bytes.fromhex(key_hex)
     assert len(key) == 32

@@ -10,7 +10,13 @@ from bidi import get_display
 from havre_desktop.core import contacts
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.printing import handouts, record
-from havre_desktop.printing.data import ActionInfo, AgentInfo, CityContact, city_contact
+from havre_desktop.printing.data import (
+    ActionInfo,
+    AgentInfo,
+    CityContact,
+    city_contact,
+    city_source,
+)
 from havre_desktop.printing.handouts import HandoutData
 from havre_desktop.printing.layout import Variant
 from tests.helpers import person_values
@@ -111,6 +117,37 @@ def test_the_real_city_number_replaces_the_sample_one_everywhere() -> None:
     assert handouts.handout_warnings(handout) == ()
     sample = HandoutData(actions=(_action(),), given_on=date(2026, 7, 1))
     assert "numéro d'exemple" in handouts.handout_warnings(sample)[0]
+
+
+def test_the_servers_values_win_the_laptops_old_ones_fill_the_gaps_and_are_shown_replaced() -> None:
+    old = {"city_phone": "02 61 91 77 77", "city_service": "Accueil du poste"}
+    rows = [
+        {"id": "ville", "standard_phone": "02 35 19 45 45", "heatwave_line": "0800066666"},
+        {"id": "nord-a", "territory_id": "nord", "desk_name": "Mairie annexe Nord"},
+        {"id": "sud-a", "territory_id": "sud", "desk_name": "Mairie annexe Sud"},
+    ]
+    source = city_source(old, rows, ["nord"])
+    assert source.contact.phone == "02 35 19 45 45"
+    assert source.contact.label == "Ville du Havre, standard"
+    assert source.contact.heatwave_line == "0 800 06 66 66"  # a free number, written so
+    assert source.contact.service == "Mairie annexe Nord"
+    assert source.replaced == {
+        "phone": ("02 61 91 77 77", "02 35 19 45 45"),
+        "service": ("Accueil du poste", "Mairie annexe Nord"),
+    }
+    assert source.origin["phone"] == "ville" and source.desk_id == "nord-a"
+    # A laptop's own choice of desk, among those the server sent.
+    assert city_source({"city_desk": "sud-a"}, rows, ["nord"]).contact.service == (
+        "Mairie annexe Sud"
+    )
+    # A choice no longer sent (removed desk): the territory's again.
+    assert city_source({"city_desk": "parti"}, rows, ["nord"]).desk_id == "nord-a"
+    # Nothing from the server yet: the laptop's old values, said to be its own.
+    alone = city_source(old)
+    assert alone.contact.phone == "02 61 91 77 77" and alone.origin["phone"] == "local"
+    assert not alone.contact.is_sample
+    # Nothing at all: the sample, said to be the sample.
+    assert city_source({}).contact.is_sample and city_source({}).origin["phone"] == "exemple"
 
 
 def test_city_details_come_from_the_profile_settings() -> None:

@@ -204,7 +204,10 @@ def _fit_fields(table: contract.Table, op: str, row_id: str, fields: dict[str, A
                 if not fields[name] or not str(fields[name]).strip():
                     fields[name] = "Lefèvre"
         if table.name == "register_enrolments":
+            # Who asked and how (the legal rules the server checks, as the desktop does).
             fields["consent_given"] = 1
+            fields["written_request"] = 1
+            fields["requester_name"] = fields.get("requester_name") or "Paul Lefèvre"
         if table.name == "planned_contacts" and fields.get("done_by_visit_id"):
             fields["done_by_visit_id"] = None
     else:

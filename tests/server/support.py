@@ -545,8 +545,16 @@ class World:
         data = response.json()
         return Device(self.server, login, data["agent"], data["token"], device_id, self.client)
 
-    def create_agent(self, role: str, territories: list[str], name: str = "Agent") -> str:
+    def create_agent(
+        self,
+        role: str,
+        territories: list[str],
+        name: str = "Agent",
+        register_right: bool | None = None,
+    ) -> str:
+        """A new agent; ``register_right`` None: the role's default (coordinators only)."""
         login = f"{role[:5]}-{uuid.uuid4().hex[:10]}"
+        extra = {} if register_right is None else {"register_right": register_right}
         response = self.client.post(
             f"{API_PREFIX}/admin/agents",
             json={
@@ -555,14 +563,17 @@ class World:
                 "display_name": f"{name} {login[-4:]}",
                 "role": role,
                 "territory_ids": territories,
+                **extra,
             },
             headers=self.admin.headers(),
         )
         assert response.status_code == 201, response.text
         return login
 
-    def agent(self, role: str, territories: list[str]) -> Device:
-        return self.sign_in(self.create_agent(role, territories))
+    def agent(
+        self, role: str, territories: list[str], register_right: bool | None = None
+    ) -> Device:
+        return self.sign_in(self.create_agent(role, territories, register_right=register_right))
 
     def patch_agent(self, agent_id: str, **changes: Any) -> httpx.Response:
         return self.client.patch(

@@ -47,6 +47,22 @@ def test_admin_commands_from_the_server_shell(
         view.sync()
         assert view.resets == 1 and not view.has("contacts", person_id)
 
+        # The register right, from the shell (named staff only; audited, ids only).
+        assert changed["register_right"] is False  # a role change does not grant it
+        granted = json.loads(server.cli("set-agent", "m.durand", "--registre"))
+        assert granted["register_right"] is True
+        removed = json.loads(server.cli("set-agent", "m.durand", "--sans-registre"))
+        assert removed["register_right"] is False
+        rights = server.sql(
+            "SELECT detail FROM audit_log WHERE event = 'droit-registre' AND entity_id = :a "
+            "ORDER BY chain_seq",
+            a=granted["id"],
+        )
+        assert [json.loads(r[0]) for r in rights] == [
+            {"register_right": True},
+            {"register_right": False},
+        ]
+
         devices = json.loads(server.cli("list-devices", "--login", "m.durand"))
         assert [d["device_id"] for d in devices] == [device.device_id]
 

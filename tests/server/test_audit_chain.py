@@ -227,6 +227,7 @@ def test_coordinators_list_the_entries_of_their_territories_with_filters(world: 
     assert seen == [
         ("impression", here),
         ("fiche-ouverte", here),
+        ("droit-registre", coordinator.agent_id),  # a coordinator has it by default
         ("agent-cree", coordinator.agent_id),
         ("agent-cree", north.agent_id),
         ("agent-cree", world.admin.agent_id),  # from the server's shell; the admin is in nord

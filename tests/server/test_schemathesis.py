@@ -109,7 +109,8 @@ def _build(world: World) -> dict[str, Any]:
     agents and devices for the administration endpoints; what the hooks need, as JSON."""
     devices = {"administrateur": world.admin}
     for role in ROLES[1:]:
-        devices[role] = world.agent(role, ["nord"])
+        # Named staff: each fuzzed role also pushes the register (it needs the right).
+        devices[role] = world.agent(role, ["nord"], register_right=True)
     worker, coordinator = devices["travailleur-social"], devices["coordinateur"]
     colleague = world.agent("travailleur-social", ["nord"])
     elsewhere = world.agent("coordinateur", ["sud"])
@@ -173,6 +174,7 @@ def _build(world: World) -> dict[str, Any]:
             records.append(worker.mutation("consents", str(uuid.uuid4()), "insert", consent))
         enrolment = {
             "person_id": person,
+            "requested_on": "2026-06-01",
             "enrolled_on": "2026-06-01",
             "basis": "handicap",
             "requested_by": "personne",

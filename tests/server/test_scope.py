@@ -26,10 +26,13 @@ def _enrol(device, person_id: str) -> str:  # type: ignore[no-untyped-def]
             {
                 "id": enrolment_id,
                 "person_id": person_id,
+                "requested_on": "2026-06-01",
                 "enrolled_on": "2026-06-01",
                 "basis": "handicap",
                 "requested_by": "tiers",
                 "requester_name": "Paul Lefèvre",
+                "requester_relation": "fils",
+                "written_request": True,
                 "consent_given": True,
                 "consent_date": "2026-06-01",
                 "updated_at": "2026-06-01T10:00:00Z",
@@ -57,11 +60,15 @@ def test_social_worker_sees_persons_and_visits_of_their_territory_only(world: Wo
 
 
 def test_reception_gets_identity_contact_and_register_status_only(world: World) -> None:
-    worker = world.agent("travailleur-social", ["est"])
+    worker = world.agent("travailleur-social", ["est"], register_right=True)
     person_id = new_person(worker, "est")
     visit_id = new_visit(worker, person_id)
     enrolment_id = _enrol(worker, person_id)
-    desk = Replica(world.agent("accueil", ["est"])).sync()
+    # A reception agent without the register right gets no register data at all.
+    plain = Replica(world.agent("accueil", ["est"])).sync()
+    assert plain.has("contacts", person_id) and not plain.has("register_enrolments", enrolment_id)
+    # With it (named staff), the register status only.
+    desk = Replica(world.agent("accueil", ["est"], register_right=True)).sync()
     contact = desk.get("contacts", person_id)
     assert set(contact) <= RECEPTION_CONTACT_FIELDS
     assert contact["family_name"] == "Lefèvre" and contact["phone_1"] == "02 61 91 12 34"
@@ -216,7 +223,7 @@ def test_journey_5_person_moves_from_sud_to_nord(world: World) -> None:
 
 
 def test_erasure_removes_everywhere_and_leaves_an_anonymous_audit_entry(world: World) -> None:
-    worker = world.agent("travailleur-social", ["centre-ouest"])
+    worker = world.agent("travailleur-social", ["centre-ouest"], register_right=True)
     desk = world.agent("accueil", ["centre-ouest"])
     person_id = new_person(worker, "centre-ouest", family_name="Zyxwvut", phone_1="02 61 91 77 66")
     visit_id = new_visit(worker, person_id)
@@ -310,7 +317,7 @@ def _desktop_columns() -> tuple[dict[str, set[str]], dict[str, set[str]]]:
 def test_pulled_rows_fit_the_desktop_schema(world: World) -> None:
     """Every field sent down is a column of the same table on the desktop (same names)."""
     coordinator = world.agent("coordinateur", ["centre-ouest"])
-    worker = world.agent("travailleur-social", ["centre-ouest"])
+    worker = world.agent("travailleur-social", ["centre-ouest"], register_right=True)
     person_id = new_person(worker, "centre-ouest")
     visit_id = new_visit(worker, person_id)
     _enrol(worker, person_id)
@@ -322,7 +329,7 @@ def test_pulled_rows_fit_the_desktop_schema(world: World) -> None:
         )
     )
     desktop, required = _desktop_columns()
-    for device in (coordinator, world.agent("accueil", ["centre-ouest"])):
+    for device in (coordinator, world.agent("accueil", ["centre-ouest"], register_right=True)):
         changes, _ = device.pull_all()
         tables = {c["table_name"] for c in changes}
         assert {"contacts", "ref_items", "agents", "actions"} <= tables

@@ -34,7 +34,7 @@ def _push_applied(device: Any, table: str, fields: dict[str, Any]) -> str:
 def _her_whole_file(world: World) -> tuple[str, str, dict[str, str]]:
     """A person with a row in every person-dependent table, and one audit entry; another
     person beside her. Returns her id, her name, and the id of one row per table."""
-    worker = world.agent("travailleur-social", ["nord"])
+    worker = world.agent("travailleur-social", ["nord"], register_right=True)
     colleague = world.agent("travailleur-social", ["nord"])
     name = fake_name()
     person_id = new_person(worker, "nord", family_name=name)
@@ -57,12 +57,24 @@ def _her_whole_file(world: World) -> tuple[str, str, dict[str, str]]:
         "register_enrolments",
         {
             "person_id": person_id,
+            "requested_on": "2026-06-01",
             "enrolled_on": "2026-06-01",
             "basis": "handicap",
             "requested_by": "personne",
             "consent_given": True,
             "consent_date": "2026-06-01",
             "updated_at": iso(),
+        },
+    )
+    rows["register_events"] = _push_applied(
+        worker,
+        "register_events",
+        {
+            "enrolment_id": rows["register_enrolments"],
+            "person_id": person_id,
+            "event": "inscription",
+            "occurred_on": "2026-06-01",
+            "created_at": iso(),
         },
     )
     rows["visits"] = new_visit(worker, person_id, notes="Note fictive de visite.")

@@ -80,6 +80,7 @@ def laptops(tmp_path: Path, world: World) -> Iterator[MakeLaptop]:
         login: str | None = None,
         sign_in: bool = True,
         client_version: str | None = None,
+        register_right: bool | None = None,
     ) -> Laptop:
         laptop = Laptop(
             tmp_path / f"laptop-{len(made)}",
@@ -89,7 +90,10 @@ def laptops(tmp_path: Path, world: World) -> Iterator[MakeLaptop]:
         )
         made.append(laptop)
         if sign_in:
-            laptop.sign_in(world, login or world.create_agent(role, list(territories)))
+            laptop.sign_in(
+                world,
+                login or world.create_agent(role, list(territories), register_right=register_right),
+            )
         return laptop
 
     yield make

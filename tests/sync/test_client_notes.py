@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from havre_common.hlc import Timestamp
-from havre_desktop.core import catalogue, contacts, search, store, visits
+from havre_desktop.core import catalogue, contacts, register, search, store, visits
 from havre_desktop.core.errors import PermissionDeniedError
 from havre_desktop.core.keys import KeyringKeyStore, new_database_key
 from havre_desktop.core.store import Store
@@ -197,51 +197,49 @@ def test_pulled_stamps_move_the_clock(laptops: MakeLaptop, world: World) -> None
     assert a.row("contacts", person_id)["phone_1"] == "06 44 44 44 44"  # type: ignore[index]
 
 
-def test_reception_agents_push_and_receive_register_consents_only(
+def test_reception_agents_with_the_register_right_get_its_status_only(
     laptops: MakeLaptop, world: World
 ) -> None:
-    worker = laptops(territories=("centre-est",))
-    desk = laptops("accueil", ("centre-est",))
+    worker = laptops(territories=("centre-est",), register_right=True)
+    desk = laptops("accueil", ("centre-est",), register_right=True)
+    plain_desk = laptops("accueil", ("centre-est",))
     person_id = new_person(worker)
     contacts.record_consent(
         worker.ws,
         person_id,
         {"purpose": "fiche", "recorded_on": "01/10/2026", "method": "écrit", "given": True},
     )
-    enrolment = contacts.enrol_in_register(
+    enrolment = register.enrol(
         worker.ws,
         person_id,
-        {
-            "enrolled_on": "02/10/2026",
-            "basis": "65-plus",
-            "requested_by": "personne",
-            "consent_given": True,
-            "consent_date": "02/10/2026",
-        },
+        {"requested_on": "02/10/2026", "requested_by": "personne", "consent_given": True},
     )
     visit_id = log_visit(worker, person_id)
     worker.sync()
     desk.sync()
+    plain_desk.sync()
     # Identity, contact details and register status only.
     person = desk.row("contacts", person_id)
     assert person is not None and person["mobility"] is None and person["lives_alone"] is None
     status = desk.row("register_enrolments", enrolment["id"])
     assert status is not None and status["basis"] is None and status["requested_by"] is None
-    purposes = {r["purpose"] for r in desk.ws.store.query("SELECT purpose FROM consents")}
-    assert purposes == {"registre"}
+    assert status["status"] == "inscrite"
     assert not desk.has("visits", visit_id)
-    # The desk records a register consent (sent) and a "fiche" consent (not sent: refused here).
+    assert desk.ws.store.scalar("SELECT count(*) FROM consents") == 0
+    # Without the register right, a desk gets the person and nothing of the register.
+    assert plain_desk.has("contacts", person_id)
+    assert plain_desk.ws.store.scalar("SELECT count(*) FROM register_enrolments") == 0
+    assert plain_desk.ws.store.scalar("SELECT count(*) FROM register_events") == 0
+    # The desk records a "fiche" consent: not its role, refused and shown.
     values = {"recorded_on": "03/10/2026", "method": "oral", "given": True}
-    registre = contacts.record_consent(desk.ws, person_id, {"purpose": "registre", **values})
     fiche = contacts.record_consent(desk.ws, person_id, {"purpose": "fiche", **values})
     report = desk.sync()
-    assert report.pushed == 1 and report.rejected == 1
+    assert report.rejected == 1
     (rejected,) = desk.engine.status().rejected
     assert rejected.row_id == fiche["id"] and "registre" in rejected.reason
     assert not world.server.sql("SELECT id FROM consents WHERE id = :i", i=fiche["id"])
-    assert world.server.sql("SELECT id FROM consents WHERE id = :i", i=registre["id"])
     assert not desk.has("consents", fiche["id"])
-    for laptop in (worker, desk):
+    for laptop in (worker, desk, plain_desk):
         laptop.sync()
         assert differences(laptop, world) == []
 
@@ -249,23 +247,22 @@ def test_reception_agents_push_and_receive_register_consents_only(
 def test_a_role_change_leaves_only_what_the_new_role_may_hold(
     laptops: MakeLaptop, world: World
 ) -> None:
-    worker = laptops(territories=("centre-ouest",))
+    worker = laptops(territories=("centre-ouest",), register_right=True)
     person_id = new_person(worker, access_notes="Digicode 1234, chien méfiant")
     contacts.record_consent(
         worker.ws,
         person_id,
         {"purpose": "fiche", "recorded_on": "01/10/2026", "method": "écrit", "given": True},
     )
-    enrolment = contacts.enrol_in_register(
+    enrolment = register.enrol(
         worker.ws,
         person_id,
         {
-            "enrolled_on": "02/10/2026",
-            "basis": "handicap",
+            "requested_on": "02/10/2026",
             "requested_by": "tiers",
             "requester_name": "Paul Lefèvre",
-            "consent_given": True,
-            "consent_date": "02/10/2026",
+            "requester_relation": "fils",
+            "written_request": True,
         },
     )
     visit_id = log_visit(worker, person_id)
@@ -280,9 +277,7 @@ def test_a_role_change_leaves_only_what_the_new_role_may_hold(
     status = worker.row("register_enrolments", enrolment["id"])
     assert status is not None and status["basis"] is None and status["requester_name"] is None
     assert not worker.has("visits", visit_id)
-    assert {r["purpose"] for r in worker.ws.store.query("SELECT purpose FROM consents")} == {
-        "registre"
-    }
+    assert worker.ws.store.scalar("SELECT count(*) FROM consents") == 0
     assert differences(worker, world) == []
 
 
@@ -354,19 +349,27 @@ def test_register_migration_keeps_data_indexes_and_search(
     assert migrated.schema_version() == store.latest_schema_version() >= 3
     row: dict[str, Any] | None = migrated.query_one("SELECT * FROM register_enrolments")
     assert row is not None and row["basis"] == "65-plus" and row["server_version"] == 4
+    # 0009: an enrolment made before the workflow was requested and acknowledged that day.
+    assert (row["status"], row["requested_on"], row["ack_printed_on"]) == (
+        "inscrite",
+        "2026-10-02",
+        "2026-10-02",
+    )
     columns = {r["name"]: r for r in migrated.query("PRAGMA table_info(register_enrolments)")}
     assert columns["basis"]["notnull"] == 0 and columns["requested_by"]["notnull"] == 0
-    assert columns["person_id"]["notnull"] == 1 and columns["consent_date"]["notnull"] == 1
+    assert columns["person_id"]["notnull"] == 1 and columns["requested_on"]["notnull"] == 1
+    assert columns["consent_date"]["notnull"] == 0  # a third party's request: non-objection
     indexes = {r["name"] for r in migrated.query("PRAGMA index_list(register_enrolments)")}
     assert "register_person" in indexes
     with migrated.transaction() as conn:
         conn.execute(
-            "INSERT INTO register_enrolments (id, person_id, enrolled_on, consent_given, "
-            "consent_date, updated_at) VALUES ('r2', 'p1', '2026-10-03', 1, '2026-10-03', 'x')"
+            "INSERT INTO register_enrolments (id, person_id, requested_on, enrolled_on, "
+            "consent_given, consent_date, updated_at) VALUES "
+            "('r2', 'p1', '2026-10-03', '2026-10-03', 1, '2026-10-03', 'x')"
         )
         with pytest.raises(Exception, match="CHECK"):
             conn.execute(
-                "INSERT INTO register_enrolments (id, person_id, enrolled_on, requested_by, "
+                "INSERT INTO register_enrolments (id, person_id, requested_on, requested_by, "
                 "consent_given, consent_date, updated_at) VALUES "
                 "('r3', 'p1', '2026-10-03', 'voisin', 1, '2026-10-03', 'x')"
             )

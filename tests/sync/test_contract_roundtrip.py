@@ -37,7 +37,8 @@ class Stage:
 
     def __init__(self, world: World, receiver: Laptop) -> None:
         self.world = world
-        self.pusher: Device = world.agent("travailleur-social", ["nord"])
+        # With the register right: the register's tables are among those that travel.
+        self.pusher: Device = world.agent("travailleur-social", ["nord"], register_right=True)
         self.receiver = receiver
         self.person_id = new_person(self.pusher, "nord")
 
@@ -68,7 +69,15 @@ def rows_for(table: str, stage: Stage) -> st.SearchStrategy[dict[str, Any]]:
             **stamps,
         },
         "consents": {"contact_id": person, "recorded_by_agent_id": agent, **stamps},
-        "register_enrolments": {"person_id": person, "consent_given": 1, **stamps},
+        # Who asked and how: the register's own rules, on both sides (register.enrol).
+        "register_enrolments": {
+            "person_id": person,
+            "consent_given": 1,
+            "written_request": 1,
+            "requester_name": "Paul Lefèvre",
+            **stamps,
+        },
+        "register_events": {"person_id": person, "agent_id": agent, **stamps},
         "handouts_given": {"person_id": person, "agent_id": agent, "action_ids": []},
     }
     strategy = cs.row(table, fixed=fixed[table])
@@ -89,6 +98,7 @@ ROUND_TRIP_TABLES = (
     "planned_contacts",
     "consents",
     "register_enrolments",
+    "register_events",
     "handouts_given",
 )
 

@@ -281,7 +281,8 @@ class SyncMachine(RuleBasedStateMachine):
     @initialize()
     def desktops(self) -> None:
         for index, (role, territories) in enumerate(ROLES):
-            login = self.world.create_agent(role, list(territories))
+            # With the register right: their consents to the register travel (issue 14).
+            login = self.world.create_agent(role, list(territories), register_right=True)
             root = self.root / f"laptop-{index}"
             keyring = FileKeyring(self.root / f"keyring-{index}.json")
             laptop = Laptop(root, role, list(territories), keyring=keyring)
@@ -1056,6 +1057,7 @@ class SyncMachine(RuleBasedStateMachine):
             "visits",
             "consents",
             "register_enrolments",
+            "register_events",
             "planned_contacts",
             "handouts_given",
             "conflicts",

@@ -171,12 +171,21 @@ def pdf_printer(path: Path) -> QPrinter:
     return printer
 
 
-def make_app(tmp_path: Path, qtbot: QtBot, role: str = "travailleur-social") -> Iterator[DemoApp]:
+def make_app(
+    tmp_path: Path,
+    qtbot: QtBot,
+    role: str = "travailleur-social",
+    prepare: Callable[[Workspace], None] | None = None,
+) -> Iterator[DemoApp]:
+    """A demo profile and its window; `prepare` writes in the profile before the window opens
+    (what an earlier version of the application left there)."""
     ws, manager, recovery = new_workspace(
         tmp_path / "profile", MemoryKeyring(), role=role, territories=["nord"]
     )
     seed_demo(ws, DemoSize(persons=600, organisations=10, visits=2_000), with_owner=False)
     ws.store.set_setting("demo", "1")
+    if prepare is not None:
+        prepare(ws)
     data = load_context_data(ws)
     database = DatabaseService(ws)
     qapp = QApplication.instance()

@@ -33,7 +33,8 @@ def test_the_fiche_reads_as_an_agent_needs_it(demo_app: DemoApp) -> None:
     text = persons.fiche.toPlainText()
     # The street on one line, postcode and town on the next.
     assert "Adresse :\n14 rue de la Mare-Rouge, 4e étage\n76620 Le Havre" in text, text
-    assert "Registre des personnes isolées : pas d'inscription" in text
+    # No register right (a social worker by default): the fiche says nothing of the register.
+    assert "Registre des personnes" not in text
     assert "inscrite ou" not in text and "inscrit ou" not in text
     (jeanne,) = demo_app.query(
         "SELECT referent_agent_id, birth_date FROM contacts WHERE family_name = 'Lefèvre' "
@@ -93,8 +94,8 @@ def test_a_consent_is_recorded_from_the_fiche_with_the_keyboard(
         form = QApplication.activeModalWidget()
         assert isinstance(form, ConsentForm)
         app.qtbot.waitUntil(form.purpose.hasFocus)
-        keyboard.type("R")  # Registre des personnes vulnérables
-        assert form.purpose.currentData() == "registre"
+        keyboard.type("P")  # Partage avec les partenaires (the register's is in Registre…)
+        assert form.purpose.currentData() == "partage-partenaires"
         keyboard.key(Qt.Key.Key_Tab)  # the answer: she consents
         keyboard.key(Qt.Key.Key_Tab)  # the date: today
         keyboard.key(Qt.Key.Key_Tab)  # how: orally, the first choice
@@ -112,15 +113,14 @@ def test_a_consent_is_recorded_from_the_fiche_with_the_keyboard(
     )
     today: date = app.window.ctx.today
     assert consent == {
-        "purpose": "registre",
+        "purpose": "partage-partenaires",
         "given": 1,
         "recorded_on": today.isoformat(),
         "method": "Oral, en présence de l'agent",
     }
     app.qtbot.waitUntil(
         lambda: (
-            "Consentement (Registre des personnes vulnérables) : donné le "
-            + today.strftime("%d/%m/%Y")
+            "Consentement (Partage avec les partenaires) : donné le " + today.strftime("%d/%m/%Y")
             in persons.fiche.toPlainText()
         )
     )

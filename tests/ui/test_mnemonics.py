@@ -8,6 +8,7 @@ import io
 import re
 from collections import defaultdict
 from collections.abc import Callable
+from typing import cast
 
 import pytest
 from PySide6.QtWidgets import QAbstractButton, QDialog, QGroupBox, QLabel, QWidget
@@ -18,8 +19,11 @@ from havre_desktop.ui.pages.admin_pages import AgentDialog, PasswordDialog
 from havre_desktop.ui.pages.consent_form import ConsentForm
 from havre_desktop.ui.pages.handout_dialog import HandoutChoiceDialog
 from havre_desktop.ui.pages.person_form import PersonForm
+from havre_desktop.ui.pages.register_form import RegisterDialog, RegisterForm
 from havre_desktop.ui.pages.visit_form import VisitForm
 from havre_desktop.ui.print_preview import PdfPreviewDialog
+from havre_desktop.ui.retention_dialog import RetentionDialog
+from havre_desktop.ui.sync_controller import SyncController
 from tests.ui.conftest import DemoApp
 
 _MNEMONIC = re.compile(r"&([^&\s])")
@@ -75,6 +79,10 @@ DIALOGS: dict[str, Callable[[DemoApp], QDialog]] = {
     "nouvel agent": lambda app: AgentDialog(app.window.ctx, app.database, None, None),
     "modifier l'agent": lambda app: AgentDialog(app.window.ctx, app.database, None, _agent()),
     "mot de passe": lambda app: PasswordDialog("Mot de passe", "Le voici :", "c.m", "abcd-efgh"),
+    # Its controller is used only once the list is asked for, which this test does not do.
+    "conservation": lambda app: RetentionDialog(cast(SyncController, None)),
+    "registre": lambda app: RegisterForm(app.window.ctx, _person(app)),
+    "registre-fiche": lambda app: RegisterDialog(app.window.ctx, _person(app)),
 }
 
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import pypdf
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialog
+from pytestqt.qtbot import QtBot
 
+from havre_desktop.core.workspace import Workspace
 from havre_desktop.ui.pages.handout_dialog import HandoutChoiceDialog
 from havre_desktop.ui.print_preview import PdfPreviewDialog
-from tests.ui.conftest import DemoApp, DialogDriver, pdf_printer
+from tests.ui.conftest import DemoApp, DialogDriver, make_app, pdf_printer
 
 
 def test_handout_from_the_fiche_preview_print_and_record(
@@ -142,31 +146,35 @@ def test_activity_report_preview(coordinator_app: DemoApp) -> None:
     QApplication.processEvents()
 
 
-def test_the_city_number_set_in_settings_is_printed_and_the_sample_one_is_not(
-    demo_app: DemoApp,
-) -> None:
-    settings = demo_app.window.settings_page
-    phone = settings.city_fields["city_phone"]
-    phone.setText("02 61 91 7")  # not a phone number: refused, nothing saved
-    phone.editingFinished.emit()
-    assert not settings.city_error.isHidden()
-    assert "city_phone" not in demo_app.window.ctx.settings
-    phone.setText("0261917777")
-    phone.editingFinished.emit()
-    demo_app.settle()
-    assert settings.city_error.isHidden()
-    assert phone.text() == "02 61 91 77 77"
-    (stored,) = demo_app.query("SELECT value FROM settings WHERE key = 'city_phone'")
-    assert stored["value"] == "02 61 91 77 77"
-    hours = settings.city_fields["city_hours"]
-    hours.setText("du lundi au vendredi, de 9 h à 17 h")
-    hours.editingFinished.emit()
-    demo_app.settle()
+def _before_the_upgrade(ws: Workspace) -> None:
+    """What Paramètres stored on a laptop before the City's details came from the server."""
+    ws.store.set_setting("city_phone", "02 61 91 77 77")
+    ws.store.set_setting("city_hours", "du lundi au vendredi, de 9 h à 17 h")
 
+
+@pytest.fixture
+def upgraded_app(tmp_path: Path, qtbot: QtBot) -> Iterator[DemoApp]:
+    yield from make_app(tmp_path, qtbot, prepare=_before_the_upgrade)
+
+
+def test_city_details_typed_on_this_laptop_before_the_upgrade_are_still_printed(
+    upgraded_app: DemoApp,
+) -> None:
+    """Before the City's details came from the server, each laptop typed them in Paramètres.
+    Those values are not lost: printed while the server has none, and said to be this laptop's
+    (the server's own, once synced, replace them: tests/ui/test_city_details_ui.py)."""
+    demo_app = upgraded_app
+    qtbot = demo_app.qtbot
+    box = demo_app.window.settings_page.city
+    qtbot.waitUntil(lambda: "02 61 91 77 77" in box.summary.text())
+    assert "02 61 91 77 77 (valeur de ce poste, en attendant celle de la Ville)" in (
+        box.summary.text()
+    )
+    assert box.local_note.isHidden()  # nothing of the server replaces them yet
     page = demo_app.window.prints_page
     page.programme_territory.setCurrentIndex(page.programme_territory.findData("nord"))
     page.programme_button.click()
-    demo_app.qtbot.waitUntil(lambda: getattr(page, "last_preview", None) is not None)
+    qtbot.waitUntil(lambda: getattr(page, "last_preview", None) is not None)
     preview = page.last_preview
     text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(preview.pdf)).pages)
     assert "02 61 91 77 77" in text

@@ -5,7 +5,9 @@ reception agent's session opens on Accueil and cannot archive a fiche."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
 
 from havre_desktop.core import contacts
@@ -13,7 +15,7 @@ from havre_desktop.core.catalogue import AGE_GROUP_AUDIENCES
 from havre_desktop.core.errors import PermissionDeniedError
 from havre_desktop.ui.pages.handout_dialog import HandoutChoiceDialog
 from havre_desktop.ui.print_preview import PdfPreviewDialog
-from tests.ui.conftest import DemoApp, DialogDriver, pdf_printer
+from tests.ui.conftest import DemoApp, DialogDriver, Keyboard, pdf_printer
 
 
 def _matching(app: DemoApp, need: str, territory: str, age_group: str | None) -> set[str]:
@@ -141,3 +143,60 @@ def test_a_reception_agent_opens_on_accueil_and_cannot_archive(reception_app: De
     assert not reception_app.query(
         "SELECT 1 FROM outbox WHERE table_name = 'contacts' AND changed_fields LIKE '%archived%'"
     )
+
+
+def _street_results(page: Any) -> list[str]:
+    return [page.street_results.item(i).text() for i in range(page.street_results.count())]
+
+
+def test_the_street_typed_gives_the_territory_by_keyboard(
+    reception_app: DemoApp, keyboard: Keyboard
+) -> None:
+    """The demo profile holds the sample street list (generic names, fictitious territories)."""
+    app, qtbot = reception_app, reception_app.qtbot
+    page = app.window.reception_page
+    assert app.window.pages.currentWidget() is page
+    page.need.setFocus()
+    keyboard.key(Qt.Key.Key_R, Qt.KeyboardModifier.AltModifier)
+    assert page.street.hasFocus()
+    keyboard.type("av foch")  # a short form, lower case
+    qtbot.waitUntil(
+        lambda: _street_results(page)[:1] == ["Avenue Foch — Le Havre Centre Ouest (76600)"]
+    )
+    keyboard.key(Qt.Key.Key_Return)
+    assert page.territory.currentData() == "centre-ouest"
+    assert page.filters()["territory_id"] == "centre-ouest"
+    assert page.street_status.text() == (
+        "Avenue Foch : Le Havre Centre Ouest. (liste de rues d'exemple, fictive)"
+    )
+    assert page.need.hasFocus()  # on to the resident's need
+    app.settle()
+    assert page.result_label.text().endswith("pour ce besoin")
+
+    # Capitals, and a namesake further down the list: ↓ then Entrée.
+    keyboard.key(Qt.Key.Key_R, Qt.KeyboardModifier.AltModifier)
+    page.street.selectAll()
+    keyboard.type("RUE DE PARIS")
+    qtbot.waitUntil(lambda: len(_street_results(page)) == 2)
+    assert _street_results(page) == [
+        "Rue de Paris — Le Havre Centre Ouest (76600)",
+        "Rue Jean de Paris — Le Havre Nord (76620)",
+    ]
+    keyboard.key(Qt.Key.Key_Down)
+    assert page.street_results.hasFocus() and page.street_results.currentRow() == 1
+    keyboard.key(Qt.Key.Key_Return)
+    assert page.territory.currentData() == "nord"
+
+    # No accent typed, part of the name only.
+    keyboard.key(Qt.Key.Key_R, Qt.KeyboardModifier.AltModifier)
+    page.street.selectAll()
+    keyboard.type("eglise")
+    qtbot.waitUntil(lambda: _street_results(page) == ["Rue de l'Église — Le Havre Nord (76620)"])
+    assert page.street_status.text() == "1 rue trouvée : Entrée choisit son territoire."
+
+    page.street.selectAll()
+    keyboard.type("zzz")
+    qtbot.waitUntil(lambda: page.street_status.text() == "Aucune rue ne correspond à « zzz ».")
+    assert page.street_results.isHidden()
+    keyboard.key(Qt.Key.Key_Return)  # nothing found: the territory stays as it was
+    assert page.territory.currentData() == "nord"

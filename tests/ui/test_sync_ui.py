@@ -53,6 +53,7 @@ from tests.server.support import (
     audit_mutation,
     iso,
     make_server,
+    new_visit,
     started,
 )
 from tests.server.support import new_person as server_person
@@ -1113,6 +1114,104 @@ def test_a_coordinator_erases_a_person_from_the_app_after_confirming(
     )
     assert [r[0] for r in events] == ["fiche-ouverte", "effacement-rgpd"]
     assert "intègre" in world.server.cli("audit-verify")
+
+
+def test_a_coordinator_reviews_and_anonymises_files_past_retention_from_the_keyboard(
+    qtbot: QtBot,
+    desks: Callable[..., Desk],
+    world: World,
+    boxes: MessageBoxes,
+    keyboard: Keyboard,
+) -> None:
+    """Conservation des données (issue 15): the files of her territory with no contact for two
+    years are listed, oldest first, named from this desktop's copy; she selects two from the
+    keyboard and confirms; the server anonymises those two only and this desktop loses their
+    identity at the sync that follows. A social worker has no such button."""
+    from havre_desktop.ui.retention_dialog import RetentionDialog
+
+    worker = world.agent("travailleur-social", ["nord"])
+    long_ago = (datetime.now(UTC) - timedelta(days=3 * 365)).strftime("%Y-%m-%dT10:00:00.000Z")
+    old = []
+    for family, given in (("Ancienne", "Odette"), ("Oubliee", "Fernand"), ("Passee", "Simone")):
+        person = server_person(
+            worker,
+            family_name=family,
+            given_names=given,
+            created_at=long_ago,
+            updated_at=long_ago,
+        )
+        new_visit(worker, person, occurred_at=long_ago, created_at=long_ago, updated_at=long_ago)
+        old.append(person)
+    coordinator = desks("coordinateur", role="coordinateur")
+    sign_in(qtbot, coordinator, world.server.base_url, world.create_agent("coordinateur", ["nord"]))
+    sync(qtbot, coordinator)
+    window = coordinator.window
+    window.go_to(coordinator.page)
+    with qtbot.waitActive(window):
+        window.activateWindow()
+    coordinator.page.setFocus()
+    assert not coordinator.page.retention_button.isHidden()
+    keyboard.key(Qt.Key.Key_V, Qt.KeyboardModifier.AltModifier)  # Conser&vation des données…
+    qtbot.waitUntil(lambda: bool(coordinator.page.findChildren(RetentionDialog)), timeout=10_000)
+    dialog = coordinator.page.findChildren(RetentionDialog)[0]
+    # Other tests' old files may be listed too: ours are there, named, oldest first.
+    qtbot.waitUntil(lambda: dialog.model.rowCount() >= 3, timeout=20_000)
+    rows = [dialog.model.row(i) for i in range(dialog.model.rowCount())]
+    names = {str(r["person_id"]): str(r["name"]) for r in rows if r is not None}
+    assert {names[p] for p in old} == {"ANCIENNE Odette", "OUBLIEE Fernand", "PASSEE Simone"}
+    assert "24 mois" in dialog.summary.text() and "contact prévu ouvert" in dialog.summary.text()
+    assert not dialog.anonymise_button.isEnabled()  # nothing selected yet
+    with qtbot.waitActive(dialog):
+        dialog.activateWindow()
+    keyboard.key(Qt.Key.Key_L, Qt.KeyboardModifier.AltModifier)  # &Liste des fiches…
+    assert QApplication.focusWidget() is dialog.table
+    ours = sorted(i for i, r in enumerate(rows) if r is not None and r["person_id"] in old)
+    keyboard.key(Qt.Key.Key_Home)
+    for _ in range(ours[0]):
+        keyboard.key(Qt.Key.Key_Down)
+    for _ in range(ours[1] - ours[0]):
+        keyboard.key(Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)
+    chosen = [str(r["person_id"]) for r in dialog.selected()]
+    assert len(chosen) == 2 and set(chosen) <= set(old), chosen
+    kept = next(p for p in old if p not in chosen)
+    boxes.answer(Yes)
+    keyboard.key(Qt.Key.Key_N, Qt.KeyboardModifier.AltModifier)  # A&nonymiser la sélection…
+    qtbot.waitUntil(lambda: "2 fiches anonymisées" in dialog.message.text(), timeout=30_000)
+    (title, question) = boxes.seen[-1]
+    assert title == "Anonymiser des fiches" and "Anonymiser 2 fiches" in question
+    assert "irréversible" in question and names[chosen[0]] in question
+
+    for person in chosen:
+        row = world.server.sql(
+            "SELECT family_name, phone_1, anonymised_on FROM contacts WHERE id = :p", p=person
+        )[0]
+        assert row[0] is None and row[1] is None and row[2] is not None
+    assert world.server.sql("SELECT family_name FROM contacts WHERE id = :p", p=kept)[0][0]
+    qtbot.waitUntil(lambda: not coordinator.controller.running, timeout=30_000)
+    coordinator.app.settle()
+    qtbot.waitUntil(
+        lambda: all(coordinator.person(p)["family_name"] is None for p in chosen), timeout=30_000
+    )
+    assert coordinator.person(kept)["family_name"] in ("Ancienne", "Oubliee", "Passee")
+    from havre_desktop.ui.pages.persons import render_fiche_html
+
+    row = coordinator.person(chosen[0])
+    assert json.loads(row["emergency_contacts"]) == []
+    shown = render_fiche_html(
+        {**row, "emergency_contacts": [], "register": None, "consents": []}, window.ctx
+    )
+    assert "Personne anonymisée" in shown and "Fiche anonymisée le" in shown
+    assert coordinator.query(
+        "SELECT count(*) n FROM visits WHERE person_id IN (?, ?)", tuple(chosen)
+    ) == [{"n": 2}]
+    # The list read again after the anonymisation no longer has them.
+    qtbot.waitUntil(lambda: dialog.refresh_button.isEnabled(), timeout=20_000)
+    listed = {str(r["person_id"]) for r in dialog.model.rows}
+    assert not listed & set(chosen) and kept in listed
+    dialog.reject()
+
+    social = desks("travail", role="travailleur-social")
+    assert social.page.retention_button.isHidden()
 
 
 # -- a whole working day, then midnight (issue 12) ----------------------------------------

@@ -47,7 +47,9 @@ class ConsentForm(SavingForm):
         self.setWindowTitle(tr("Consentement — {name}").format(name=contacts.display_name(person)))
         self.purpose = QComboBox()
         for purpose_id, label in contract.ENUMS["consent_purposes"].items():
-            self.purpose.addItem(label, purpose_id)
+            # The register's consent (or non-objection) is part of the enrolment (Registre…).
+            if purpose_id != "registre":
+                self.purpose.addItem(label, purpose_id)
         self.answer = QComboBox()
         self.answer.addItem(tr("La personne consent"), True)
         self.answer.addItem(tr("La personne refuse"), False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -20,16 +20,17 @@ from PySide6.QtWidgets import (
 
 from havre_desktop.core import audit
 from havre_desktop.core.workspace import Workspace
-from havre_desktop.printing.layout import Variant
-from havre_desktop.printing.record import PreparedHandout, record_given
+from havre_desktop.printing.variant import Variant
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import tr
-from havre_desktop.ui.print_preview import PdfPreviewDialog
 from havre_desktop.ui.widgets import checkable_list, checked_ids, error_label, fold
+
+if TYPE_CHECKING:  # the PDF engine loads when a document is built
+    from havre_desktop.printing.record import PreparedHandout
 
 log = logging.getLogger("havre.ui.printing")
 
-Prepare = Callable[[Workspace, list[str], Variant], PreparedHandout]
+Prepare = Callable[[Workspace, list[str], Variant], "PreparedHandout"]
 
 
 class HandoutChoiceDialog(QDialog):
@@ -136,6 +137,9 @@ def preview_handout(
     """Build on the worker, preview; the first print or save records the handout as given."""
 
     def show(prepared: PreparedHandout) -> None:
+        from havre_desktop.printing.record import record_given
+        from havre_desktop.ui.print_preview import PdfPreviewDialog
+
         recorded: list[bool] = []
 
         def on_output(how: str) -> None:

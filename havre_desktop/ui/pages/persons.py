@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from functools import partial
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
@@ -26,12 +26,11 @@ from PySide6.QtWidgets import (
 
 from havre_common import contract
 from havre_common.french import address_lines, count, french_number
-from havre_desktop.core import contacts, search, visits
+from havre_desktop.core import contacts, register, search, visits
 from havre_desktop.core.errors import NotFoundError
 from havre_desktop.core.workspace import Workspace
-from havre_desktop.printing.data import city_contact
-from havre_desktop.printing.layout import Variant
-from havre_desktop.printing.record import PreparedHandout, prepare_personal_handout
+from havre_desktop.printing.data import read_city_contact
+from havre_desktop.printing.variant import Variant
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import age_text, french_date, french_datetime, tr
 from havre_desktop.ui.models import PersonSearchModel, RowsModel
@@ -41,6 +40,9 @@ from havre_desktop.ui.pages.handout_dialog import HandoutChoiceDialog, preview_h
 from havre_desktop.ui.pages.person_form import PersonForm
 from havre_desktop.ui.pages.visit_form import VisitForm
 from havre_desktop.ui.widgets import table_view, wrap_short_list
+
+if TYPE_CHECKING:  # the PDF engine loads when a document is built
+    from havre_desktop.printing.record import PreparedHandout
 
 log = logging.getLogger("havre.ui.persons")
 
@@ -56,6 +58,7 @@ FICHE_TABLES = (
     "visits",
     "consents",
     "register_enrolments",
+    "register_events",
     "planned_contacts",
     "agents",
 )
@@ -112,6 +115,11 @@ class PersonsPage(QWidget):
         self.consent_button = QPushButton(tr("&Consentement…"))
         self.consent_button.setAccessibleName(tr("Enregistrer un consentement"))
         self.consent_button.clicked.connect(self.record_consent)
+        # The register of vulnerable persons: named staff only (the register right).
+        self.register_button = QPushButton(tr("Re&gistre…"))
+        self.register_button.setAccessibleName(tr("Registre des personnes vulnérables"))
+        self.register_button.clicked.connect(self.open_register)
+        self.register_button.setVisible(context.register_right)
         self.archive_button = QPushButton(tr("&Archiver"))
         self.archive_button.setAccessibleName(tr("Archiver la fiche"))
         self.archive_button.clicked.connect(self.archive_person)
@@ -126,12 +134,43 @@ class PersonsPage(QWidget):
         self.audit_button.setVisible(may_audit)
         for button in self._fiche_buttons():
             button.setEnabled(False)
+        steps = contract.enum_values("register_event_kinds")
+
+        def register_step(r: dict[str, Any]) -> bool:
+            return "register_event" in r
+
         self.history_model: RowsModel[dict[str, Any]] = RowsModel(
             [
-                (tr("Date"), lambda r: french_datetime(r.get("occurred_at"))),
-                (tr("Type"), lambda r: refs["visit_kinds"].get(r.get("kind") or "", "")),
-                (tr("Résultat"), lambda r: refs["visit_outcomes"].get(r.get("outcome") or "", "")),
-                (tr("Notes"), visits.shown_note),
+                (
+                    tr("Date"),
+                    lambda r: (
+                        french_date(r.get("occurred_at"))
+                        if register_step(r)
+                        else french_datetime(r.get("occurred_at"))
+                    ),
+                ),
+                (
+                    tr("Type"),
+                    lambda r: (
+                        tr("Registre")
+                        if register_step(r)
+                        else refs["visit_kinds"].get(r.get("kind") or "", "")
+                    ),
+                ),
+                (
+                    tr("Résultat"),
+                    lambda r: (
+                        steps.get(str(r["register_event"]), "")
+                        if register_step(r)
+                        else refs["visit_outcomes"].get(r.get("outcome") or "", "")
+                    ),
+                ),
+                (
+                    tr("Notes"),
+                    lambda r: (
+                        str(r.get("note") or "") if register_step(r) else visits.shown_note(r)
+                    ),
+                ),
             ]
         )
         self.history = table_view(tr("Historique des visites"))
@@ -166,6 +205,7 @@ class PersonsPage(QWidget):
             self.visit_button: not context.may_see_visits,
             self.archive_button: not may_archive,
             self.audit_button: not may_audit,
+            self.register_button: not context.register_right,
         }
         shown_buttons = [b for b in self._fiche_buttons() if not not_for_this_role.get(b)]
         for position, button in enumerate(shown_buttons):
@@ -261,6 +301,7 @@ class PersonsPage(QWidget):
 
     def _load_fiche(self, person_id: str, *, opening: bool) -> None:
         may_see_visits = self.ctx.may_see_visits
+        register_right = self.ctx.register_right
 
         def job(ws: Workspace) -> dict[str, Any]:
             read = contacts.open_fiche if opening else contacts.fiche
@@ -268,6 +309,21 @@ class PersonsPage(QWidget):
             fiche["history"] = (
                 visits.journal(ws, person_id=person_id, limit=200) if may_see_visits else []
             )
+            if may_see_visits and register_right:
+                # The register's steps in the fiche's history, newest first with the visits.
+                steps = [
+                    {
+                        "occurred_at": e["occurred_on"],
+                        "register_event": e["event"],
+                        "note": e.get("note"),
+                    }
+                    for e in register.history(ws, person_id)
+                ]
+                fiche["history"] = sorted(
+                    [*fiche["history"], *steps],
+                    key=lambda r: str(r.get("occurred_at") or ""),
+                    reverse=True,
+                )
             fiche["planned"] = visits.planned_for_person(ws, person_id)
             return fiche
 
@@ -321,6 +377,7 @@ class PersonsPage(QWidget):
             self.visit_button,
             self.print_button,
             self.consent_button,
+            self.register_button,
             self.archive_button,
             self.audit_button,
         )
@@ -350,15 +407,15 @@ class PersonsPage(QWidget):
             return
         person_id = person["id"]
         visit_id = history[0]["id"] if history and proposed else None
+        from havre_desktop.printing.record import prepare_personal_handout
+
         handout_for = partial(
-            prepare_personal_handout,
-            visit_id=visit_id,
-            agent_id=self.ctx.agent.get("id"),
-            city=city_contact(self.ctx.settings),
+            prepare_personal_handout, visit_id=visit_id, agent_id=self.ctx.agent.get("id")
         )
 
         def prepare(ws: Workspace, action_ids: list[str], variant: Variant) -> PreparedHandout:
-            return handout_for(ws, person_id, action_ids, variant=variant)
+            city = read_city_contact(ws)  # as the server last sent them
+            return handout_for(ws, person_id, action_ids, variant=variant, city=city)
 
         preview_handout(
             self.ctx,
@@ -392,6 +449,15 @@ class PersonsPage(QWidget):
         ConsentForm(self._db, self.current, self.ctx.today, self).exec()
         self.consent_button.setFocus()
 
+    def open_register(self) -> None:
+        """The person's enrolment: enrol, remove, record an objection, print its letters."""
+        if not self.current or self.current.get("kind") == "organisation":
+            return
+        from havre_desktop.ui.pages.register_form import RegisterDialog
+
+        self.register_dialog = RegisterDialog(self.ctx, self.current, self)
+        self.register_dialog.open()
+
     def new_visit(self) -> None:
         if not self.current or not self.ctx.may_see_visits:
             return
@@ -419,10 +485,31 @@ class PersonsPage(QWidget):
         ).announces("contacts").run()
 
 
+def register_text(register: dict[str, Any] | None) -> str:
+    if register is None:
+        return tr("pas d'inscription")
+    status = str(register.get("status") or "inscrite")
+    if status == "inscrite":
+        return tr("inscrite le {date}").format(date=french_date(register.get("enrolled_on")))
+    if status == "a-informer":
+        return tr("à informer (inscrite le {date} sauf opposition)").format(
+            date=french_date(register.get("inform_until"))
+        )
+    if status == "opposee":
+        return tr("opposition le {date}").format(date=french_date(register.get("objected_on")))
+    return tr("radiée le {date}").format(date=french_date(register.get("removed_on")))
+
+
 def render_fiche_html(fiche: dict[str, Any], ctx: UiContext) -> str:
     refs = ctx.references
     name = escape(contacts.display_name(fiche))
     lines = [f"<h2>{name}</h2>"]
+    if fiche.get("anonymised_on"):
+        notice = tr(
+            "Fiche anonymisée le {date} (fin de la durée de conservation) : ses visites "
+            "restent comptées, son identité et ses notes ont été effacées."
+        ).format(date=french_date(fiche["anonymised_on"]))
+        lines.append(f"<p><i>{escape(notice)}</i></p>")
     born = french_date(fiche.get("birth_date"))
     address = "<br>".join(
         escape(line)
@@ -430,7 +517,7 @@ def render_fiche_html(fiche: dict[str, Any], ctx: UiContext) -> str:
             fiche.get("address_line"), fiche.get("postcode"), fiche.get("city")
         )
     )
-    register = fiche.get("register")
+    enrolment = fiche.get("register")
     colleagues = {str(a["id"]): str(a.get("display_name") or "") for a in ctx.colleagues}
     if ctx.agent.get("id"):
         colleagues[str(ctx.agent["id"])] = str(ctx.agent.get("display_name") or "")
@@ -457,14 +544,9 @@ def render_fiche_html(fiche: dict[str, Any], ctx: UiContext) -> str:
                 else tr("aucun référent désigné"),
             )
         )
-        rows.append(
-            (
-                tr("Registre des personnes isolées"),
-                tr("inscription le {date}").format(date=french_date(register["enrolled_on"]))
-                if register
-                else tr("pas d'inscription"),
-            )
-        )
+        # Only an agent with the register right holds it: others are told nothing either way.
+        if ctx.register_right:
+            rows.append((tr("Registre des personnes vulnérables"), register_text(enrolment)))
     if address:
         lines.append(f"<p><b>{escape(tr('Adresse'))} :</b><br>{address}</p>")
     for label, value in rows:

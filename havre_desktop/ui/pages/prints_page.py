@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import date, timedelta
+from pathlib import Path
 from typing import cast
 
 from PySide6.QtCore import QDate, QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -24,10 +26,16 @@ from PySide6.QtWidgets import (
 )
 
 from havre_common.french import count
-from havre_desktop.core import audit
+from havre_desktop.core import audit, register
 from havre_desktop.core.errors import HavreError
+from havre_desktop.core.files import write_file
 from havre_desktop.core.workspace import Workspace
-from havre_desktop.printing.data import SAMPLE_CITY_WARNING, city_contact, territory_actions
+from havre_desktop.printing.data import (
+    SAMPLE_CITY_WARNING,
+    CityContact,
+    read_city_contact,
+    territory_actions,
+)
 from havre_desktop.printing.handouts import territory_programme_for
 from havre_desktop.printing.layout import Variant
 from havre_desktop.printing.letters import (
@@ -42,9 +50,11 @@ from havre_desktop.printing.letters import (
     letters_pdf,
     preview_batch,
 )
+from havre_desktop.printing.register_export import prefect_export
 from havre_desktop.printing.report import activity_report_for
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import tr
+from havre_desktop.ui.operations import Changes, Operation
 from havre_desktop.ui.print_preview import PdfPreviewDialog
 from havre_desktop.ui.widgets import CheckList, checked_ids, error_label, fold, scrolling
 
@@ -65,6 +75,11 @@ class PrintsPage(QWidget):
     def __init__(self, context: UiContext) -> None:
         super().__init__()
         self.ctx = context
+        # The City's details as printed (read again when a sync brings new ones): the preview
+        # says so before printing while the number is still the sample one.
+        self.city = CityContact()
+        self._read_city()
+        context.database.changes.changed.connect(self._city_changes)
         refs = context.references
         self.error = error_label()
         self.error.setAccessibleName(tr("Erreur"))
@@ -207,12 +222,45 @@ class PrintsPage(QWidget):
 
         report.setVisible(coordinator)  # reports are the coordinators' (architecture.md)
         self.report_box = report
+        # The register passed to the préfet when an alert plan is triggered (CSV and PDF).
+        self.prefect_territory = QComboBox()
+        self.prefect_territory.setAccessibleName(tr("Territoires à transmettre"))
+        self.prefect_territory.addItem(tr("Tous mes territoires"), None)
+        for territory_id in context.territories:
+            self.prefect_territory.addItem(refs["territories"].get(territory_id, ""), territory_id)
+        self.prefect_pdf_button = QPushButton(tr("Re&gistre pour le préfet (PDF)…"))
+        self.prefect_pdf_button.clicked.connect(self.preview_prefect_export)
+        self.prefect_csv_button = QPushButton(tr("E&xporter le registre en CSV…"))
+        self.prefect_csv_button.clicked.connect(self.save_prefect_csv)
+        prefect = QGroupBox(tr("Registre des personnes vulnérables : transmission au préfet"))
+        prefect_form = QFormLayout(prefect)
+        self._row(prefect_form, tr("Territoires à trans&mettre :"), self.prefect_territory)
+        prefect_form.addRow(self.prefect_pdf_button)
+        prefect_form.addRow(self.prefect_csv_button)
+        # A list transmitted by the département or a pension fund: "à informer".
+        self.import_source = QComboBox()
+        self.import_source.setAccessibleName(tr("Liste transmise par"))
+        self.import_source.addItem(tr("le département"), "departement")
+        self.import_source.addItem(tr("une caisse de retraite"), "caisse-retraite")
+        self.import_territory = self._territories(tr("Territoire des personnes transmises"))
+        self.import_button = QPushButton(tr("&Bénéficiaires transmis (CSV) : importer…"))
+        self.import_button.clicked.connect(self.choose_transmitted_list)
+        prefect_form.addRow(QLabel(tr("Liste transmise par :")), self.import_source)
+        prefect_form.addRow(QLabel(tr("Territoire des personnes :")), self.import_territory)
+        prefect_form.addRow(self.import_button)
+        self.prefect_status = QLabel()
+        self.prefect_status.setAccessibleName(tr("Confirmation de l'export"))
+        self.prefect_status.setWordWrap(True)
+        prefect_form.addRow(self.prefect_status)
+        prefect.setVisible(coordinator and context.register_right)
+        self.prefect_box = prefect
         # The letters' lists make the page taller than a laptop's screen: it scrolls.
         content = QWidget()
         layout = QVBoxLayout(content)
         layout.addWidget(programme)
         layout.addWidget(letters)
         layout.addWidget(report)
+        layout.addWidget(prefect)
         layout.addWidget(self.error)
         layout.addStretch(1)
         scrolling(self, content)
@@ -260,11 +308,20 @@ class PrintsPage(QWidget):
             event = "impression" if how == "printed" else "export"
             self.ctx.database.submit(lambda ws: audit.record(ws, event, entity), lambda _r: None)
 
-        city = city_contact(self.ctx.settings)
-        if city.is_sample and entity != "rapport":
+        if self.city.is_sample and entity != "rapport":
             warnings = (SAMPLE_CITY_WARNING, *warnings)
         self.last_preview = PdfPreviewDialog(pdf, title, name, on_output, self, warnings=warnings)
         self.last_preview.open()
+
+    def _read_city(self) -> None:
+        def keep(city: CityContact) -> None:
+            self.city = city
+
+        self.ctx.database.submit(read_city_contact, keep)
+
+    def _city_changes(self, changes: Changes) -> None:
+        if changes.touches("city_details", "agents"):
+            self._read_city()
 
     # -- territory programme ----------------------------------------------------------
 
@@ -272,9 +329,10 @@ class PrintsPage(QWidget):
         territory = self.programme_territory.currentData()
         variant = Variant(self.programme_variant.currentData())
         name = self.programme_territory.currentText()
-        city = city_contact(self.ctx.settings)
         self.ctx.database.submit(
-            lambda ws: territory_programme_for(ws, territory, variant=variant, city=city),
+            lambda ws: territory_programme_for(
+                ws, territory, variant=variant, city=read_city_contact(ws)
+            ),
             lambda pdf: self._preview(
                 pdf, tr("Programme — {t}").format(t=name), f"programme-{territory}.pdf", "programme"
             ),
@@ -327,7 +385,6 @@ class PrintsPage(QWidget):
         kind = LetterKind(self.letter_kind.currentData())
         register = self._register()
         variant = Variant(self.letter_variant.currentData())
-        city = city_contact(self.ctx.settings)
         action_ids = self._chosen_actions()
         self.error.setVisible(False)
         self.ctx.database.submit(
@@ -336,7 +393,7 @@ class PrintsPage(QWidget):
                 kind,
                 register or FollowedBy(str(ws.agent_id or "")),
                 variant=variant,
-                city=city,
+                city=read_city_contact(ws),
                 action_ids=action_ids,
             ),
             self._show_recipients,
@@ -425,7 +482,6 @@ class PrintsPage(QWidget):
         self.progress.setValue(0)
         self.letter_status.setText(tr("Préparation des courriers…"))
         signals, cancel = self._signals, self._cancel
-        city = city_contact(self.ctx.settings)
 
         def job(ws: Workspace) -> BatchResult:
             # The agent as stored now: the first sign-in binds the profile to its server
@@ -435,7 +491,7 @@ class PrintsPage(QWidget):
                 ws,
                 kind,
                 source,
-                BatchOptions(variant, city, action_ids, recipient_ids),
+                BatchOptions(variant, read_city_contact(ws), action_ids, recipient_ids),
                 progress=lambda done, total: signals.progress.emit(done, total),
                 cancelled=cancel.is_set,
             )
@@ -490,6 +546,93 @@ class PrintsPage(QWidget):
         self._fail(error)
 
     # -- activity report --------------------------------------------------------------
+
+    def _prefect_territories(self) -> list[str] | None:
+        chosen = self.prefect_territory.currentData()
+        return [chosen] if chosen else None
+
+    def preview_prefect_export(self) -> None:
+        """The register for the préfet as PDF (the build is audited as an export)."""
+        territories = self._prefect_territories()
+        self.ctx.database.submit(
+            lambda ws: prefect_export(ws, territories).pdf,
+            lambda pdf: self._preview(
+                pdf, tr("Registre pour le préfet"), "registre-prefet.pdf", "register_enrolments"
+            ),
+            self._fail,
+        )
+
+    def save_prefect_csv(self) -> None:
+        name, _filter = QFileDialog.getSaveFileName(
+            self, tr("Exporter le registre en CSV"), "registre-prefet.csv", tr("CSV (*.csv)")
+        )
+        if name:
+            self.export_prefect_csv(Path(name))
+
+    def export_prefect_csv(self, path: Path) -> None:
+        """Write the CSV where the coordinator chose (her explicit choice; audited)."""
+        territories = self._prefect_territories()
+
+        def job(ws: Workspace) -> int:
+            found = prefect_export(ws, territories)
+            write_file(path, found.csv, private=False)
+            return found.count
+
+        self.ctx.database.submit(
+            job,
+            lambda n: self.status_text(
+                count(n, tr("{n} personne exportée."), tr("{n} personnes exportées."))
+            ),
+            self._fail,
+        )
+
+    def choose_transmitted_list(self) -> None:
+        name, _filter = QFileDialog.getOpenFileName(
+            self, tr("Liste transmise (CSV)"), "", tr("CSV (*.csv)")
+        )
+        if name:
+            self.import_transmitted_file(Path(name))
+
+    def import_transmitted_file(self, path: Path) -> None:
+        """Import it whole or not at all; the problems, by line and column, are shown."""
+        source = str(self.import_source.currentData())
+        territory = str(self.import_territory.currentData())
+        try:
+            text = path.read_bytes().decode("utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            self.status_text(tr("Ce fichier ne peut pas être lu (CSV en UTF-8 attendu)."))
+            return
+
+        def done(result: register.ImportResult) -> None:
+            self.status_text(
+                tr(
+                    "{n} personne(s) à informer : un courrier chacune dans Ma journée ; "
+                    "inscrites le {day} sauf opposition ({already} déjà inscrite(s))."
+                ).format(
+                    n=result.to_inform,
+                    day=result.inform_until.strftime("%d/%m/%Y"),
+                    already=result.already,
+                )
+            )
+
+        def failed(error: Exception) -> None:
+            if isinstance(error, register.ImportRefusedError):
+                self.status_text(
+                    tr("Rien n'a été importé :") + "\n" + "\n".join(str(p) for p in error.problems)
+                )
+            else:
+                self._fail(error)
+
+        Operation(
+            self.ctx.database,
+            lambda ws: register.import_transmitted(ws, text, source, territory),
+        ).success(done).failure(failed).announces(
+            "contacts", "register_enrolments", "register_events"
+        ).run()
+
+    def status_text(self, text: str) -> None:
+        self.error.setVisible(False)
+        self.prefect_status.setText(text)
 
     def preview_report(self) -> None:
         since = cast(date, self.report_since.date().toPython())

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -12,24 +13,29 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from havre_common.french import count
-from havre_desktop.core import catalogue, visits
+from havre_desktop.core import catalogue, streets, visits
 from havre_desktop.core.errors import HavreError
 from havre_desktop.core.workspace import Workspace
-from havre_desktop.printing.data import city_contact
-from havre_desktop.printing.layout import Variant
-from havre_desktop.printing.record import PreparedHandout, prepare_reception_handout
+from havre_desktop.printing.data import read_city_contact
+from havre_desktop.printing.variant import Variant
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import tr
 from havre_desktop.ui.operations import Changes, Operation
 from havre_desktop.ui.pages.actions_page import ActionBrowser
 from havre_desktop.ui.pages.handout_dialog import HandoutChoiceDialog, preview_handout
 from havre_desktop.ui.widgets import error_label
+
+if TYPE_CHECKING:  # the PDF engine loads when a document is built
+    from havre_desktop.printing.record import PreparedHandout
 
 
 class ReceptionPage(QWidget):
@@ -51,6 +57,25 @@ class ReceptionPage(QWidget):
             self.territory.addItem(label, territory_id)
         if context.territories:
             self.territory.setCurrentIndex(self.territory.findData(context.territories[0]))
+        # The resident's street → their territory (the street table the City loads).
+        self.street = QLineEdit()
+        self.street.setAccessibleName(tr("Rue du résident"))
+        self.street.setPlaceholderText(tr("ex. : rue de paris, av foch"))
+        self.street.setMaxLength(200)
+        self.street.setClearButtonEnabled(True)
+        self.street.textChanged.connect(self.find_street)
+        self.street.returnPressed.connect(self.choose_street)
+        self.street.installEventFilter(self)
+        self.street_results = QListWidget()
+        self.street_results.setAccessibleName(tr("Rues trouvées"))
+        self.street_results.itemActivated.connect(lambda _item: self.choose_street())
+        self.street_results.setVisible(False)
+        self.street_results.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.street_results.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.street_status = QLabel()
+        self.street_status.setAccessibleName(tr("Territoire trouvé"))
+        self.street_status.setWordWrap(True)
+        self._street_request = 0
         self.age_group = QComboBox()
         self.age_group.setAccessibleName(tr("Tranche d'âge"))
         self.age_group.addItem(tr("Non précisée"), None)
@@ -59,6 +84,11 @@ class ReceptionPage(QWidget):
         self.step_free = QCheckBox(tr("Accès de plain-pied &nécessaire"))
         self.free_only = QCheckBox(tr("&Gratuit uniquement"))
         form = QFormLayout()
+        street_label = QLabel(tr("&Rue du résident :"))
+        street_label.setBuddy(self.street)
+        form.addRow(street_label, self.street)
+        form.addRow(self.street_results)
+        form.addRow(self.street_status)
         for text, widget in (
             (tr("&Besoin :"), self.need),
             (tr("&Territoire :"), self.territory),
@@ -83,6 +113,13 @@ class ReceptionPage(QWidget):
         self.count_button = QPushButton(tr("&Compter ce passage"))
         self.count_button.setAccessibleName(tr("Compter ce passage"))
         self.count_button.clicked.connect(self.count_encounter)
+        # Enrolment on the register of vulnerable persons, at the desk (register right only).
+        self.register_button = QPushButton(tr("Inscri&ption au registre…"))  # Alt+R: the street
+        self.register_button.setAccessibleName(
+            tr("Inscription au registre des personnes vulnérables")
+        )
+        self.register_button.clicked.connect(self.enrol_in_register)
+        self.register_button.setVisible(context.register_right)
         self.status = QLabel()
         self.status.setAccessibleName(tr("Confirmation"))
         self.status.setWordWrap(True)
@@ -112,6 +149,7 @@ class ReceptionPage(QWidget):
         buttons.addWidget(self.print_button)
         buttons.addStretch(1)
         left_layout.addLayout(buttons)
+        left_layout.addWidget(self.register_button)
         left_layout.addWidget(self.status)
         left_layout.addWidget(self.error)
         left_layout.addStretch(1)
@@ -123,6 +161,26 @@ class ReceptionPage(QWidget):
         layout = QHBoxLayout(self)
         layout.addWidget(left, 1)
         layout.addWidget(column, 3)
+
+    def enrol_in_register(self) -> None:
+        """A resident asks to be on the register: her fiche (new here), then the enrolment.
+        A person the City already follows is enrolled from her fiche (Personnes, Registre…)."""
+        from havre_desktop.ui.pages.person_form import PersonForm
+        from havre_desktop.ui.pages.register_form import RegisterForm
+
+        person_form = PersonForm(self.ctx.database, self.ctx.references, None, self)
+        territory = self.territory.currentData()
+        person_form.territory.setCurrentIndex(person_form.territory.findData(territory))
+        if person_form.exec() != QDialog.DialogCode.Accepted or not person_form.saved:
+            return
+        self.register_form = RegisterForm(self.ctx, person_form.saved, self)
+        if self.register_form.exec() == QDialog.DialogCode.Accepted:
+            self.status.setText(
+                tr(
+                    "Inscription au registre enregistrée. "
+                    "L'accusé de réception est dans Ma journée."
+                )
+            )
 
     def filters(self) -> dict[str, Any]:
         return {
@@ -137,6 +195,99 @@ class ReceptionPage(QWidget):
     def _changes(self, changes: Changes) -> None:
         if changes.touches("actions", "facilities"):
             self.refresh()
+        if changes.touches("streets") and self.street.text().strip():
+            self.find_street(self.street.text())
+
+    # -- the street → the territory ---------------------------------------------------
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Down from the street field goes into the streets found."""
+        if (
+            watched is self.street
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Down
+            and self.street_results.count()
+        ):
+            self.street_results.setFocus()
+            self.street_results.setCurrentRow(min(1, self.street_results.count() - 1))
+            return True
+        return super().eventFilter(watched, event)
+
+    def find_street(self, text: str) -> None:
+        self._street_request += 1
+        request = self._street_request
+        typed = text.strip()
+        if not typed:
+            self.street_results.clear()
+            self.street_results.setVisible(False)
+            self.street_status.clear()
+            return
+
+        def job(ws: Workspace) -> tuple[int, list[streets.Street]]:
+            return streets.count_streets(ws), streets.find_streets(ws, typed)
+
+        def show(result: tuple[int, list[streets.Street]]) -> None:
+            if request == self._street_request:  # an older search answered late: dropped
+                self._show_streets(typed, *result)
+
+        Operation(self.ctx.database, job).success(show).run()
+
+    def _show_streets(self, typed: str, loaded: int, found: list[streets.Street]) -> None:
+        territories = self.ctx.references["territories"]
+        self.street_results.clear()
+        for street in found:
+            where = territories.get(street.territory_id, street.territory_id)
+            text = f"{street.name} — {where}"
+            if street.postcode:
+                text += f" ({street.postcode})"
+            item = QListWidgetItem(text)
+            item.setData(Qt.ItemDataRole.UserRole, street)
+            self.street_results.addItem(item)
+        self.street_results.setVisible(bool(found))
+        if found:
+            self.street_results.setCurrentRow(0)
+            # As tall as the streets found (at most 6 rows), not a tall empty box.
+            rows = min(len(found), 6)
+            frame = 2 * self.street_results.frameWidth() + 4
+            self.street_results.setFixedHeight(rows * self.street_results.sizeHintForRow(0) + frame)
+            self.street_status.setText(
+                count(
+                    len(found),
+                    tr("{n} rue trouvée : Entrée choisit son territoire."),
+                    tr("{n} rues trouvées : Entrée choisit la première, ↓ les autres."),
+                )
+            )
+        elif not loaded:
+            self.street_status.setText(
+                tr(
+                    "Aucune liste de rues n'est chargée sur ce poste : la Ville la charge sur "
+                    "son serveur, elle arrive à la synchronisation."
+                )
+            )
+        else:
+            self.street_status.setText(
+                tr("Aucune rue ne correspond à « {text} ».").format(text=typed)
+            )
+
+    def choose_street(self) -> None:
+        """The chosen street's territory becomes the Accueil filter."""
+        item = self.street_results.currentItem()
+        if item is None:
+            return
+        street: streets.Street = item.data(Qt.ItemDataRole.UserRole)
+        index = self.territory.findData(street.territory_id)
+        if index < 0:
+            return
+        self.territory.setCurrentIndex(index)
+        self.street_status.setText(
+            tr("{street} : {territory}.").format(
+                street=street.name, territory=self.territory.itemText(index)
+            )
+            + (tr(" (liste de rues d'exemple, fictive)") if street.sample else "")
+        )
+        self.street_results.setVisible(False)
+        self.need.setFocus()
 
     def refresh(self) -> None:
         filters = self.filters()
@@ -166,9 +317,10 @@ class ReceptionPage(QWidget):
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return
 
-        city = city_contact(self.ctx.settings)
-
         def prepare(ws: Workspace, action_ids: list[str], variant: Variant) -> PreparedHandout:
+            from havre_desktop.printing.record import prepare_reception_handout
+
+            city = read_city_contact(ws)  # the agent's desk, as the server last sent it
             return prepare_reception_handout(
                 ws, action_ids, territory_id=territory, variant=variant, city=city
             )

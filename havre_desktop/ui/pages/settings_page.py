@@ -1,11 +1,12 @@
 """Paramètres: text size, high contrast, idle lock delay, days before "not seen", the City's
-details printed on every document, profile."""
+details printed on every document (from the server), profile."""
 
 from __future__ import annotations
 
 import logging
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -15,7 +16,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -23,15 +23,18 @@ from PySide6.QtWidgets import (
 )
 
 from havre_common.french import count
-from havre_common.values import normalise_phone
 from havre_desktop.core import applock
 from havre_desktop.core.errors import HavreError
 from havre_desktop.core.profile import ProfileManager
 from havre_desktop.core.workspace import Workspace
-from havre_desktop.printing.data import DEMO_CITY_CONTACT, SAMPLE_CITY_PHONE
+from havre_desktop.printing.data import DESK_SETTING
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import tr
+from havre_desktop.ui.pages.city_details import CityDetailsBox
 from havre_desktop.ui.widgets import scrolling
+
+if TYPE_CHECKING:
+    from havre_desktop.ui.sync_controller import SyncController
 
 log = logging.getLogger("havre.ui.settings")
 
@@ -94,42 +97,8 @@ class SettingsPage(QWidget):
         self.idle_lock.valueChanged.connect(lambda v: self._save("idle_lock_minutes", str(v)))
         self.not_seen.valueChanged.connect(lambda v: self._save("not_seen_days", str(v)))
         self.unsent_days.valueChanged.connect(lambda v: self._save("unsent_warning_days", str(v)))
-        city = QGroupBox(tr("Coordonnées de la Ville (imprimées sur chaque document)"))
-        city_form = QFormLayout(city)
-        self.city_fields: dict[str, QLineEdit] = {}
-        for key, text, placeholder in (
-            ("city_label", tr("&Libellé du standard :"), "Ville du Havre, standard"),
-            ("city_phone", tr("Numéro du stan&dard :"), SAMPLE_CITY_PHONE),
-            (
-                "city_heatwave_line",
-                tr("Ligne d'&information canicule :"),
-                DEMO_CITY_CONTACT.heatwave_line,
-            ),
-            ("city_service", tr("Se&rvice ou accueil :"), tr("Accueil des seniors")),
-            ("city_address", tr("&Adresse de l'accueil :"), tr("numéro, rue, code postal")),
-            ("city_hours", tr("Horaires d'&ouverture :"), tr("du lundi au vendredi, 9 h - 17 h")),
-        ):
-            field = QLineEdit(settings.get(key, ""))
-            field.setPlaceholderText(placeholder)
-            field.editingFinished.connect(lambda key=key: self._save_city(key))
-            self.city_fields[key] = field
-            label = QLabel(text)
-            label.setBuddy(field)
-            field.setAccessibleName(text.replace("&", "").rstrip(" :"))
-            city_form.addRow(label, field)
-        self.city_error = QLabel()
-        self.city_error.setObjectName("fieldError")
-        self.city_error.setWordWrap(True)
-        self.city_error.setVisible(False)
-        city_form.addRow(self.city_error)
-        self.city_sample = QLabel(
-            tr(
-                "Tant que le numéro du standard n'est pas indiqué, les documents portent "
-                "le numéro d'exemple {n} et l'aperçu le signale avant d'imprimer."
-            ).format(n=SAMPLE_CITY_PHONE)
-        )
-        self.city_sample.setWordWrap(True)
-        city_form.addRow(self.city_sample)
+        self.city = CityDetailsBox(context)
+        self.city.desk_chosen.connect(lambda value: self.changed.emit(DESK_SETTING, value))
         security = QGroupBox(tr("Verrouillage"))
         security_layout = QVBoxLayout(security)
         self.pin_status = QLabel()
@@ -187,30 +156,15 @@ class SettingsPage(QWidget):
         inner = QVBoxLayout(content)
         inner.addWidget(display)
         inner.addWidget(work)
-        inner.addWidget(city)
+        inner.addWidget(self.city)
         inner.addWidget(security)
         inner.addWidget(profile_box)
         inner.addStretch(1)
         scrolling(self, content)
 
-    def _save_city(self, key: str) -> None:
-        """Save one of the City's details; a phone number is checked and written the French way."""
-        field = self.city_fields[key]
-        value = field.text().strip()
-        if value and key in ("city_phone", "city_heatwave_line"):
-            try:
-                normalised = normalise_phone(value)
-            except ValueError as error:
-                self.city_error.setText(f"{field.accessibleName()} : {error}")
-                self.city_error.setVisible(True)
-                return
-            # The free line keeps its own way of writing ("0 800 06 66 66").
-            if key == "city_phone":
-                value = normalised
-                field.setText(value)
-        self.city_error.setVisible(False)
-        if self.ctx.settings.get(key, "") != value:
-            self._save(key, value)
+    def attach_sync(self, sync: SyncController) -> None:
+        """The sync is ready: a coordinator's changes to the City's details can be sent."""
+        self.city.sync = sync
 
     def _save(self, key: str, value: str) -> None:
         self.ctx.settings[key] = value

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from havre_common.french import count, long_date
-from havre_desktop.core import contacts, visits
+from havre_desktop.core import contacts, register, visits
 from havre_desktop.core.rounds import RoundStop, overdue_text, round_stop, round_stops
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.ui.context import UiContext
@@ -127,6 +127,35 @@ class TodayPage(QWidget):
                 self.not_seen_box = box
             if key == "alerts":
                 self.alert_box = box
+        # The register's letters to print (acknowledgment due 8 days after the request,
+        # removal, information): listed until printed; only for agents with the right.
+        self.letters_model: RowsModel[register.LetterDue] = RowsModel(
+            [
+                (tr("Personne"), lambda d: d.name),
+                (tr("Courrier"), lambda d: tr(register.LETTER_LABELS[d.kind])),
+                (
+                    tr("À imprimer avant le"),
+                    lambda d: (tr("{date} (en retard)") if d.overdue else "{date}").format(
+                        date=long_date(d.due_on)
+                    ),
+                ),
+            ]
+        )
+        self.letters_box = QGroupBox(tr("Courriers du registre à imprimer"))
+        letters_layout = QVBoxLayout(self.letters_box)
+        self.letters_table = table_view(tr("Courriers du registre à imprimer"))
+        self.letters_table.setModel(self.letters_model)
+        wrap_short_list(self.letters_table)
+        self.letters_table.activated.connect(lambda index: self.print_register_letter(index.row()))
+        self.letter_button = QPushButton(tr("Imprimer le &courrier du registre…"))
+        self.letter_button.setAccessibleName(tr("Imprimer le courrier du registre choisi"))
+        self.letter_button.clicked.connect(
+            lambda: self.print_register_letter(self.letters_table.currentIndex().row())
+        )
+        letters_layout.addWidget(self.letters_table)
+        letters_layout.addWidget(self.letter_button)
+        layout.addWidget(self.letters_box, 1)
+        self.letters_box.setVisible(False)
         self.done_button = QPushButton(tr("&Fait…"))
         self.done_button.setAccessibleName(tr("Fait : noter la visite ou l'appel"))
         self.done_button.clicked.connect(self.mark_done)
@@ -157,7 +186,9 @@ class TodayPage(QWidget):
 
     def _changes(self, changes: Changes) -> None:
         """A visit, a plan, a sync or a new day: the day's lists are read again."""
-        if changes.touches("planned_contacts", "visits", "contacts", "agents"):
+        if changes.touches(
+            "planned_contacts", "visits", "contacts", "agents", "register_enrolments"
+        ):
             self.refresh()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
@@ -251,12 +282,27 @@ class TodayPage(QWidget):
         days = int(self.ctx.settings.get("not_seen_days", "60"))
         today = self.ctx.today
 
-        def job(ws: Workspace) -> dict[str, list[dict[str, Any]]]:
-            return visits.day_plan(ws, today, days)
+        def job(ws: Workspace) -> dict[str, list[Any]]:
+            # Transmitted persons whose delay passed without objection are enrolled now.
+            confirmed = register.confirm_due(ws)
+            plan: dict[str, list[Any]] = dict(visits.day_plan(ws, today, days))
+            plan["register_letters"] = register.letters_due(ws)
+            plan["register_confirmed"] = [confirmed] if confirmed else []
+            return plan
 
         Operation(self.ctx.database, job).success(self._show).run()
 
-    def _show(self, plan: dict[str, list[dict[str, Any]]]) -> None:
+    def print_register_letter(self, row: int) -> None:
+        """Preview a register letter; printed or saved, it leaves the list."""
+        from havre_desktop.ui.pages.register_form import print_register_letter
+
+        due = self.letters_model.row(row) if row >= 0 else None
+        if due is None:
+            self._say(tr("Choisissez d'abord un courrier de la liste."))
+            return
+        print_register_letter(self.ctx, self, due.enrolment_id, due.kind)
+
+    def _show(self, plan: dict[str, list[Any]]) -> None:
         days = self.ctx.settings.get("not_seen_days", "60")
         self.plan = plan
         self.title.setText(
@@ -270,6 +316,11 @@ class TodayPage(QWidget):
         self.alert_model.set_rows(plan["alerts"])
         self.alert_box.setVisible(bool(plan["alerts"]))
         self.not_seen_model.set_rows(plan["not_seen"])
+        if plan.get("register_confirmed"):
+            self.ctx.database.changes.announce(("register_enrolments", "register_events"))
+        letters = plan.get("register_letters") or []
+        self.letters_model.set_rows(letters)
+        self.letters_box.setVisible(bool(letters))
         self.not_seen_box.setTitle(
             tr("Personnes non contactées depuis plus de {days} jours").format(days=days)
         )
