@@ -436,6 +436,7 @@ def shoot_retention(app: QApplication, root: Path, server: ServerProcess, out: P
     from havre_desktop.ui.retention_dialog import RetentionDialog
     from tests.server.support import new_person, new_visit
 
+    server.cli("set-agent", "camille", "--enable")  # disabled by shoot() for its error bar
     world = World(server)
     worker = world.sign_in("camille")
     for family, given, street, phone, age in OLD_FILES:
