@@ -18,3 +18,5 @@ CREATE INDEX visits_dashboard
 CREATE INDEX handouts_given_at ON handouts_given(deleted, given_at, territory_id);
 -- the last evaluation of each action (yearly review).
 CREATE INDEX action_evaluations_last ON action_evaluations(action_id, evaluated_on);
+-- a visit's territory and a person's age group are read through the person: covering.
+CREATE INDEX contacts_dashboard ON contacts(id, territory_id, birth_date);
