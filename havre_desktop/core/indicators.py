@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from havre_desktop.core import agents
+from havre_desktop.core import agents, catalogue
 from havre_desktop.core.errors import PermissionDeniedError, ValidationError
 from havre_desktop.core.workspace import Workspace
 
@@ -603,6 +603,27 @@ def action_indicators(
     )
 
 
+def record_verdict(
+    ws: Workspace, action_id: str, since: date, until: date, values: dict[str, Any]
+) -> dict[str, Any]:
+    """The coordinator's verdict (poursuivre, adapter, arrêter) with her comment, saved with
+    the indicators of the period it judged; it syncs to the coordinators of the action's
+    territories. Bad input: a French message and nothing saved."""
+    require_coordinator(ws)
+    figures = action_indicators(ws, action_id, since, until)
+    return catalogue.add_evaluation(
+        ws,
+        action_id,
+        {
+            **values,
+            "evaluated_on": values.get("evaluated_on") or ws.clock.today().isoformat(),
+            "period_start": since.isoformat(),
+            "period_end": until.isoformat(),
+            "indicators": figures.as_json(),
+        },
+    )
+
+
 # -- the yearly review and the anonymised export --------------------------------------------------
 
 
@@ -711,3 +732,132 @@ def table_csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     writer.writerow(header)
     writer.writerows(rows)
     return out.getvalue()
+
+
+# -- what each chart shows (its CSV is the same table) --------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChartTable:
+    """One chart's figures: its title, the column names and the rows (first column: the
+    category; the others: one value per series). The chart is drawn from it and its CSV is
+    written from it, so the two never differ."""
+
+    key: str
+    title: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+    kind: str  # "lines" (one series per column over time) or "bars"
+    plotted: int = 0  # how many value columns the chart draws (0: all; the CSV has all)
+    shown_rows: int = 0  # how many rows the chart draws (0: all; the CSV has all)
+
+    def csv(self) -> str:
+        return table_csv(self.header, self.rows)
+
+    @property
+    def series(self) -> tuple[str, ...]:
+        """The columns the chart draws."""
+        return self.header[1 : 1 + self.plotted] if self.plotted else self.header[1:]
+
+    @property
+    def drawn_rows(self) -> tuple[tuple[Any, ...], ...]:
+        return self.rows[: self.shown_rows] if self.shown_rows else self.rows
+
+    def values(self, column: int) -> list[float]:
+        """The drawn values of series `column` (1: the first series)."""
+        return [float(row[column]) for row in self.drawn_rows]
+
+
+def chart_tables(ws_refs: dict[str, dict[str, str]], board: Dashboard) -> dict[str, ChartTable]:
+    """The charts of the *Tableau de bord*, in page order, from the dashboard's figures."""
+    names = ws_refs["territories"]
+    terr = board.territories
+    by_week = {(r.week, r.territory_id): r for r in board.contacts_by_week}
+
+    def weekly(attribute: str) -> tuple[tuple[Any, ...], ...]:
+        return tuple(
+            (
+                week,
+                *(
+                    getattr(by_week[(week, t)], attribute) if (week, t) in by_week else 0
+                    for t in terr
+                ),
+            )
+            for week in board.weeks
+        )
+
+    needs = ws_refs["need_kinds"]
+    coverage = tuple(
+        (
+            names.get(r.territory_id, r.territory_id),
+            r.persons,
+            r.eligible,
+            r.registered,
+            r.registered_eligible,
+            round(100 * r.coverage, 1),
+        )
+        for r in board.coverage
+    )
+    return {
+        "visites": ChartTable(
+            "visites",
+            "Visites par semaine et par territoire",
+            ("Semaine du", *(names[t] for t in terr)),
+            weekly("visits"),
+            "lines",
+        ),
+        "appels": ChartTable(
+            "appels",
+            "Appels par semaine et par territoire",
+            ("Semaine du", *(names[t] for t in terr)),
+            weekly("calls"),
+            "lines",
+        ),
+        "besoins": ChartTable(
+            "besoins",
+            "Besoins repérés lors des visites et appels",
+            ("Besoin", "Visites et appels"),
+            tuple(
+                sorted(
+                    ((label, board.needs.get(n, 0)) for n, label in needs.items()),
+                    key=lambda row: (-row[1], row[0]),
+                )
+            ),
+            "bars",
+        ),
+        "actions": ChartTable(
+            "actions",
+            "Actions proposées et prises",
+            ("Action", "Proposée à (personnes)", "Prise par (personnes)"),
+            tuple((f"{r.code} — {r.title}", r.proposed, r.taken_up) for r in board.actions),
+            "bars",
+            shown_rows=15,
+        ),
+        "accueils": ChartTable(
+            "accueils",
+            "Accueils en mairie annexe par besoin",
+            ("Besoin", "Accueils"),
+            tuple(
+                sorted(
+                    ((label, board.encounters_by_need.get(n, 0)) for n, label in needs.items()),
+                    key=lambda row: (-row[1], row[0]),
+                )
+            ),
+            "bars",
+        ),
+        "registre": ChartTable(
+            "registre",
+            "Couverture du registre (65 ans et plus inscrits)",
+            (
+                "Territoire",
+                "Couverture (%)",
+                "Personnes suivies",
+                "65 ans et plus",
+                "Inscrites au registre",
+                "65 ans et plus inscrites",
+            ),
+            tuple((row[0], row[5], *row[1:5]) for row in coverage),
+            "bars",
+            plotted=1,
+        ),
+    }
