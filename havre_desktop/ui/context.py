@@ -25,6 +25,7 @@ REFERENCE_LISTS = (
     "mobility_levels",
     "register_bases",
     "facility_kinds",
+    "transversal_concerns",
 )
 
 

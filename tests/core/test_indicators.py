@@ -116,27 +116,21 @@ def independent_actions(ws: Workspace, f: Filters) -> dict[str, tuple[int, int]]
         )
     if f.concern_id:
         where.append(f"instr(a.audience_ids, '\"{f.concern_id}\"') > 0")
-    proposed = dict(
-        q(
-            ws,
-            visits_of(f) + "SELECT a.id, count(DISTINCT v.person_id) FROM actions a JOIN v "
-            f"ON instr(v.proposed_action_ids, a.id) > 0 WHERE {' AND '.join(where)} "
-            "GROUP BY a.id",
-            period(f),
-        )
+    pairs = (
+        visits_of(f) + ", pv AS MATERIALIZED (SELECT DISTINCT a.id AS action, v.person_id "
+        "AS person FROM actions a JOIN v ON instr(v.proposed_action_ids, a.id) > 0 "
+        f"WHERE {' AND '.join(where)}), "
+        "h AS MATERIALIZED (SELECT person_id, action_ids FROM handouts_given NOT INDEXED "
+        "WHERE deleted = 0 AND person_id IS NOT NULL "
+        "AND substr(given_at, 1, 10) BETWEEN :first AND :last) "
     )
+    proposed = dict(q(ws, pairs + "SELECT action, count(*) FROM pv GROUP BY action", period(f)))
     taken = dict(
         q(
             ws,
-            "WITH h AS MATERIALIZED (SELECT person_id, action_ids FROM handouts_given NOT INDEXED "
-            "WHERE deleted = 0 AND substr(given_at, 1, 10) BETWEEN :first AND :last "
-            "AND (SELECT territory_id FROM contacts WHERE contacts.id = "
-            f"handouts_given.person_id) IN {ins(territory_list(f))}) "
-            "SELECT a.id, count(DISTINCT h.person_id) FROM actions a JOIN h "
-            f"ON instr(h.action_ids, a.id) > 0 WHERE {' AND '.join(where)} "
-            "AND EXISTS (SELECT 1 FROM visits w WHERE w.person_id = h.person_id "
-            "AND w.deleted = 0 AND substr(w.occurred_at, 1, 10) BETWEEN :first AND :last "
-            "AND instr(w.proposed_action_ids, a.id) > 0) GROUP BY a.id",
+            pairs + "SELECT pv.action, count(DISTINCT pv.person) FROM pv JOIN h "
+            "ON h.person_id = pv.person AND instr(h.action_ids, pv.action) > 0 "
+            "GROUP BY pv.action",
             period(f),
         )
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -24,7 +24,7 @@ from PySide6.QtCharts import (
     QLineSeries,
     QValueAxis,
 )
-from PySide6.QtCore import QDate, QDateTime, Qt
+from PySide6.QtCore import QDate, QDateTime, Qt, QTime
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (
     QComboBox,
@@ -136,10 +136,10 @@ class DashboardPage(QWidget):
                 (tr("&Enjeu :"), self.stake),
             )
         ):
-            label = QLabel(text)
-            label.setBuddy(widget)
+            buddy = QLabel(text)
+            buddy.setBuddy(widget)
             row, col = divmod(column, 3)
-            filters.addWidget(label, row, 2 * col)
+            filters.addWidget(buddy, row, 2 * col)
             filters.addWidget(widget, row, 2 * col + 1)
         filters.setColumnStretch(5, 1)
         self.priority.setMinimumContentsLength(24)
@@ -233,10 +233,10 @@ class DashboardPage(QWidget):
     # -- loading -------------------------------------------------------------------------
 
     def filters(self) -> Filters:
-        stake = self.stake.currentData()
-        concern = None
-        if isinstance(stake, str) and stake.startswith(indicators.CONCERN_PREFIX):
-            stake, concern = None, stake.removeprefix(indicators.CONCERN_PREFIX)
+        chosen: str | None = self.stake.currentData()
+        stake, concern = chosen, None
+        if chosen is not None and chosen.startswith(indicators.CONCERN_PREFIX):
+            stake, concern = None, chosen.removeprefix(indicators.CONCERN_PREFIX)
         territory = self.territory.currentData()
         return Filters(
             cast(date, self.since.date().toPython()),
@@ -346,16 +346,15 @@ class DashboardPage(QWidget):
             pen.setStyle(STYLES[(column - 1) % len(STYLES)])
             series.setPen(pen)
             for row in table.drawn_rows:
-                moment = QDateTime(date.fromisoformat(row[0]), time(12, 0))
+                moment = qdatetime(row[0], 12)
                 series.append(float(moment.toMSecsSinceEpoch()), float(row[column]))
                 top = max(top, float(row[column]))
             chart.addSeries(series)
             series.attachAxis(x_axis)
             series.attachAxis(y_axis)
         if table.rows:
-            first = date.fromisoformat(table.rows[0][0])
-            last = date.fromisoformat(table.rows[-1][0])
-            x_axis.setRange(QDateTime(first, time(0, 0)), QDateTime(last, time(23, 0)))
+            first, last = str(table.rows[0][0]), str(table.rows[-1][0])
+            x_axis.setRange(qdatetime(first, 0), qdatetime(last, 23))
             x_axis.setTickCount(min(len(table.rows), 8))
         y_axis.setRange(0, max(top * 1.1, 1.0))
         y_axis.applyNiceNumbers()
@@ -538,6 +537,11 @@ class DashboardPage(QWidget):
 
 
 VERDICTS = {"poursuivre": "Poursuivre", "adapter": "Adapter", "arreter": "Arrêter"}
+
+
+def qdatetime(day: str, hour: int) -> QDateTime:
+    parsed = date.fromisoformat(day)
+    return QDateTime(QDate(parsed.year, parsed.month, parsed.day), QTime(hour, 0))
 
 
 def number(value: int) -> str:

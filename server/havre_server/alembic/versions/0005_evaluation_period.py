@@ -22,9 +22,7 @@ def upgrade() -> None:
     with op.batch_alter_table("action_evaluations") as batch:
         batch.add_column(sa.Column("period_start", sa.Text(), nullable=True))
         batch.add_column(sa.Column("period_end", sa.Text(), nullable=True))
-        batch.add_column(
-            sa.Column("territory_ids", sa.Text(), server_default="[]", nullable=False)
-        )
+        batch.add_column(sa.Column("territory_ids", sa.Text(), server_default="[]", nullable=False))
 
 
 def downgrade() -> None:
