@@ -827,11 +827,11 @@ def chart_tables(ws_refs: dict[str, dict[str, str]], board: Dashboard) -> dict[s
         ),
         "actions": ChartTable(
             "actions",
-            "Actions proposées et prises",
+            "Les 10 actions les plus proposées, et prises",
             ("Action", "Proposée à (personnes)", "Prise par (personnes)"),
             tuple((f"{r.code} — {r.title}", r.proposed, r.taken_up) for r in board.actions),
             "bars",
-            shown_rows=15,
+            shown_rows=10,
         ),
         "accueils": ChartTable(
             "accueils",

@@ -24,8 +24,8 @@ from PySide6.QtCharts import (
     QLineSeries,
     QValueAxis,
 )
-from PySide6.QtCore import QDate, QDateTime, Qt, QTime
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtCore import QDate, QDateTime, QEvent, Qt, QTime
+from PySide6.QtGui import QColor, QPainter, QPen, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QTableView,
     QTabWidget,
     QVBoxLayout,
@@ -63,6 +64,7 @@ STYLES = (
     Qt.PenStyle.DashDotLine,
     Qt.PenStyle.DashDotDotLine,
 )
+LABEL_LENGTH = 24  # a bar's label longer than this is shortened ("…"); the CSV has it whole
 WATCHED = (
     "visits",
     "handouts_given",
@@ -141,8 +143,7 @@ class DashboardPage(QWidget):
             row, col = divmod(column, 3)
             filters.addWidget(buddy, row, 2 * col)
             filters.addWidget(widget, row, 2 * col + 1)
-        filters.setColumnStretch(5, 1)
-        self.priority.setMinimumContentsLength(24)
+        filters.setColumnStretch(6, 1)
 
         self.status = QLabel()
         self.status.setAccessibleName(tr("État du tableau de bord"))
@@ -164,7 +165,6 @@ class DashboardPage(QWidget):
             view = QChartView()
             view.setRenderHint(QPainter.RenderHint.Antialiasing)
             view.setAccessibleName(title)
-            view.setMinimumHeight(260)
             self.views[key] = view
             self.tabs.addTab(view, title)
 
@@ -229,6 +229,28 @@ class DashboardPage(QWidget):
             edit.dateChanged.connect(self.refresh)
         context.database.changes.changed.connect(self._changes)
         self._tab_changed(0)
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._fit_to_font()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._fit_to_font()
+
+    def _fit_to_font(self) -> None:
+        """Filters wide enough for their usual choices; charts tall enough for their bars, at
+        every text size (the window's own adaptation keeps long choices from widening it)."""
+        metrics = self.fontMetrics()
+        for combo, sample in (
+            (self.territory, "Tous les territoires"),
+            (self.priority, "Toutes les priorités"),
+            (self.stake, "Tous les enjeux"),
+        ):
+            combo.setMinimumWidth(metrics.horizontalAdvance(sample) + 2 * metrics.height())
+        for view in self.views.values():
+            view.setMinimumHeight(15 * metrics.height())
 
     # -- loading -------------------------------------------------------------------------
 
@@ -374,7 +396,8 @@ class DashboardPage(QWidget):
         series.setLabelsFormat("@value")
         chart.addSeries(series)
         categories = QBarCategoryAxis()
-        categories.append([shorten(str(row[0])) for row in rows])
+        categories.setTruncateLabels(False)  # the space is there: never "…" for a whole label
+        categories.append([shorten(str(row[0]), LABEL_LENGTH) for row in rows])
         values = QValueAxis()
         values.setLabelFormat("%d")
         top = max(
@@ -598,9 +621,9 @@ class EvaluationDialog(SavingForm):
         self.comment.setAccessibleName(tr("Commentaire"))
         self.comment.setTabChangesFocus(True)
         form = QFormLayout()
-        self.errors.add_row(form, tr("&Décision :"), "verdict", self.verdict)
-        self.errors.add_row(form, tr("&Participants :"), "participants", self.participants)
-        self.errors.add_row(form, tr("&Commentaire :"), "comment", self.comment)
+        self.errors.add_row(form, tr("&Décision\u00a0:"), "verdict", self.verdict)
+        self.errors.add_row(form, tr("&Participants\u00a0:"), "participants", self.participants)
+        self.errors.add_row(form, tr("&Commentaire\u00a0:"), "comment", self.comment)
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
         layout.addWidget(self.reach_table, 1)
@@ -610,7 +633,10 @@ class EvaluationDialog(SavingForm):
         self.buttons.button(self.buttons.StandardButton.Save).setText(
             tr("&Enregistrer la décision")
         )
-        self.resize(720, 620)
+        self.summary.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        self.reach_table.setMinimumHeight(6 * self.fontMetrics().height())
+        metrics = self.fontMetrics()
+        self.resize(70 * metrics.averageCharWidth(), 36 * metrics.height())
         action_id = action.action_id
         Operation(
             context.database,
