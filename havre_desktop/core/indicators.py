@@ -226,19 +226,32 @@ def visits_by_month(ws: Workspace, f: Filters) -> list[tuple[str, int]]:
     return [(m, counts.get(m, 0)) for m in months(f)]
 
 
+def _in_territories(ws: Workspace, f: Filters, person: str) -> tuple[str, str, tuple[str, ...]]:
+    """(join, condition, parameters) keeping the rows whose person `person` lives in the
+    chosen territories; nothing when all are chosen (every person has one of them: the
+    join would only cost time)."""
+    if not f.territory_ids:
+        return "", "", ()
+    chosen = territories(ws, f)
+    return (
+        f" JOIN contacts c INDEXED BY contacts_dashboard ON c.id = {person}",
+        f" AND c.territory_id IN ({_marks(chosen)})",
+        tuple(chosen),
+    )
+
+
 def needs_in_visits(ws: Workspace, f: Filters) -> dict[str, int]:
     """Needs found: how many visits (and calls) of the period noted each need."""
     start, end = f.bounds()
-    chosen = territories(ws, f)
+    join, where, params = _in_territories(ws, f, "v.person_id")
     return {
         r["need"]: int(r["n"])
         for r in ws.store.query(
-            "SELECT j.value AS need, count(*) AS n FROM visits v INDEXED BY visits_dashboard "
-            "JOIN contacts c INDEXED BY contacts_dashboard ON c.id = v.person_id, "
-            "json_each(v.need_ids) j "
-            "WHERE v.deleted = 0 AND v.occurred_at >= ? AND v.occurred_at < ? "
-            f"AND c.territory_id IN ({_marks(chosen)}) GROUP BY 1",
-            (start, end, *chosen),
+            f"SELECT j.value AS need, count(*) AS n FROM visits v INDEXED BY visits_dashboard"
+            f"{join}, json_each(v.need_ids) j "
+            f"WHERE v.deleted = 0 AND v.occurred_at >= ? AND v.occurred_at < ?{where} "
+            "GROUP BY 1",
+            (start, end, *params),
         )
     }
 
@@ -308,27 +321,26 @@ class ActionRow:
 
 def actions_proposed_taken(ws: Workspace, f: Filters) -> list[ActionRow]:
     start, end = f.bounds()
-    chosen = territories(ws, f)
     kept, kept_params = chosen_actions_sql(f)
-    marks = _marks(chosen)
+    v_join, v_where, params = _in_territories(ws, f, "v.person_id")
+    h_join, h_where, _same = _in_territories(ws, f, "h.person_id")
     rows = ws.store.query(
         "WITH proposed AS (SELECT j.value AS action, count(DISTINCT v.person_id) AS persons "
-        "FROM visits v INDEXED BY visits_dashboard JOIN contacts c INDEXED BY contacts_dashboard "
-        "ON c.id = v.person_id, json_each(v.proposed_action_ids) j WHERE v.deleted = 0 "
-        f"AND v.occurred_at >= ? AND v.occurred_at < ? AND c.territory_id IN ({marks}) "
+        f"FROM visits v INDEXED BY visits_dashboard{v_join}, "
+        "json_each(v.proposed_action_ids) j WHERE v.deleted = 0 "
+        f"AND v.occurred_at >= ? AND v.occurred_at < ?{v_where} "
         f"AND j.value IN ({kept}) GROUP BY 1), "
         "taken AS (SELECT k.value AS action, count(DISTINCT h.person_id) AS persons "
-        "FROM handouts_given h INDEXED BY handouts_given_at JOIN contacts c INDEXED BY "
-        "contacts_dashboard ON c.id = h.person_id, json_each(h.action_ids) k "
-        "WHERE h.deleted = 0 AND h.given_at >= ? AND h.given_at < ? "
-        f"AND c.territory_id IN ({marks}) AND EXISTS (SELECT 1 FROM visits v INDEXED BY "
+        f"FROM handouts_given h INDEXED BY handouts_given_at{h_join}, "
+        "json_each(h.action_ids) k WHERE h.deleted = 0 AND h.given_at >= ? AND h.given_at < ? "
+        f"AND h.person_id IS NOT NULL{h_where} AND EXISTS (SELECT 1 FROM visits v INDEXED BY "
         "visits_person, json_each(v.proposed_action_ids) j WHERE v.person_id = h.person_id "
         "AND v.occurred_at >= ? AND v.occurred_at < ? AND v.deleted = 0 "
         "AND j.value = k.value) GROUP BY 1) "
         "SELECT a.id, a.code, a.title, p.persons AS proposed, "
         "coalesce(t.persons, 0) AS taken FROM proposed p JOIN actions a ON a.id = p.action "
         "LEFT JOIN taken t ON t.action = p.action ORDER BY proposed DESC, a.code",
-        (start, end, *chosen, *kept_params, start, end, *chosen, start, end),
+        (start, end, *params, *kept_params, start, end, *params, start, end),
     )
     return [
         ActionRow(r["id"], r["code"], r["title"], int(r["proposed"]), int(r["taken"])) for r in rows

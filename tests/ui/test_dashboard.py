@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
@@ -26,6 +27,7 @@ from havre_desktop.ui.pages.dashboard_page import (
     shorten,
 )
 from tests.ui.conftest import DemoApp, Keyboard
+from tests.ui.layout_checks import clipped_texts, unnamed_controls
 from tests.ui.test_mnemonics import clashes
 
 
@@ -250,3 +252,34 @@ def test_a_bad_period_says_so_in_french(coordinator_app: DemoApp) -> None:
 
 def test_only_coordinators_have_the_dashboard(demo_app: DemoApp) -> None:
     assert "dashboard" not in demo_app.window.page_keys
+
+
+@pytest.mark.parametrize("scale", [100, 200])
+def test_dashboard_shows_whole_texts_names_its_controls_and_fits(
+    coordinator_app: DemoApp, scale: int
+) -> None:
+    """Every tab at 100 % and 200 %: no clipped text, every control named; at 200 % the
+    smallest window the dashboard allows fits a 1366 × 768 screen."""
+    app = coordinator_app
+    window = app.window
+    assert window.theme is not None
+    window.theme.apply(scale)
+    window.adapt_to_font()
+    page = window.show_page("dashboard")
+    assert isinstance(page, DashboardPage)
+    loaded(app, page)
+    problems = []
+    for index in range(page.tabs.count()):
+        page.tabs.setCurrentIndex(index)
+        app.settle()
+        window.adapt_to_font()
+        QApplication.processEvents()
+        tab = page.tabs.tabText(index)
+        problems += [f"{tab} ({scale} %): {p}" for p in clipped_texts(window)]
+        problems += [f"{tab} ({scale} %): {p}" for p in unnamed_controls(window)]
+    assert problems == [], "\n".join(problems)
+    if scale == 200:
+        minimum = window.minimumSizeHint().expandedTo(window.minimumSize())
+        frame = window.frameGeometry().size() - window.geometry().size()
+        assert minimum.width() + frame.width() <= 1366, (minimum, frame)
+        assert minimum.height() + frame.height() <= 768, (minimum, frame)
