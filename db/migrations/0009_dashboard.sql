@@ -20,3 +20,6 @@ CREATE INDEX handouts_given_at ON handouts_given(deleted, given_at, territory_id
 CREATE INDEX action_evaluations_last ON action_evaluations(action_id, evaluated_on);
 -- a visit's territory and a person's age group are read through the person: covering.
 CREATE INDEX contacts_dashboard ON contacts(id, territory_id, birth_date);
+-- "taken up": does a visit of the period to this person propose this action? Covering, so the
+-- check reads the index only (a year: 0.4–0.7 s through visits_person, 0.1 s through this).
+CREATE INDEX visits_person_proposed ON visits(person_id, deleted, occurred_at, proposed_action_ids);

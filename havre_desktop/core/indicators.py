@@ -250,7 +250,7 @@ def needs_in_visits(ws: Workspace, f: Filters) -> dict[str, int]:
             f"SELECT j.value AS need, count(*) AS n FROM visits v INDEXED BY visits_dashboard"
             f"{join}, json_each(v.need_ids) j "
             f"WHERE v.deleted = 0 AND v.occurred_at >= ? AND v.occurred_at < ?{where} "
-            "GROUP BY 1",
+            "AND v.need_ids <> '[]' GROUP BY 1",
             (start, end, *params),
         )
     }
@@ -329,14 +329,16 @@ def actions_proposed_taken(ws: Workspace, f: Filters) -> list[ActionRow]:
         f"FROM visits v INDEXED BY visits_dashboard{v_join}, "
         "json_each(v.proposed_action_ids) j WHERE v.deleted = 0 "
         f"AND v.occurred_at >= ? AND v.occurred_at < ?{v_where} "
+        "AND v.proposed_action_ids <> '[]' "
         f"AND j.value IN ({kept}) GROUP BY 1), "
         "taken AS (SELECT k.value AS action, count(DISTINCT h.person_id) AS persons "
         f"FROM handouts_given h INDEXED BY handouts_given_at{h_join}, "
         "json_each(h.action_ids) k WHERE h.deleted = 0 AND h.given_at >= ? AND h.given_at < ? "
         f"AND h.person_id IS NOT NULL{h_where} AND EXISTS (SELECT 1 FROM visits v INDEXED BY "
-        "visits_person, json_each(v.proposed_action_ids) j WHERE v.person_id = h.person_id "
-        "AND v.occurred_at >= ? AND v.occurred_at < ? AND v.deleted = 0 "
-        "AND j.value = k.value) GROUP BY 1) "
+        "visits_person_proposed WHERE v.person_id = h.person_id AND v.deleted = 0 "
+        "AND v.occurred_at >= ? AND v.occurred_at < ? "
+        # a JSON list of ids holds the id in quotes: instr finds it whole, never a part
+        "AND instr(v.proposed_action_ids, '\"' || k.value || '\"') > 0) GROUP BY 1) "
         "SELECT a.id, a.code, a.title, p.persons AS proposed, "
         "coalesce(t.persons, 0) AS taken FROM proposed p JOIN actions a ON a.id = p.action "
         "LEFT JOIN taken t ON t.action = p.action ORDER BY proposed DESC, a.code",
