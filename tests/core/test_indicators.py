@@ -258,7 +258,9 @@ def test_the_indicator_queries_search_their_indexes(year: Workspace) -> None:
             used.update(
                 word
                 for word in step.replace("(", " ").split()
-                if word.endswith(("_dashboard", "_period", "_at", "_last", "_territory"))
+                if word.endswith(
+                    ("_dashboard", "_period", "_at", "_last", "_territory", "_proposed")
+                )
             )
     assert {
         "visits_dashboard",
@@ -267,6 +269,7 @@ def test_the_indicator_queries_search_their_indexes(year: Workspace) -> None:
         "handouts_given_at",
         "action_evaluations_last",
         "contacts_territory",
+        "visits_person_proposed",
     } <= used
 
 
