@@ -459,3 +459,23 @@ def test_weeks_start_on_monday() -> None:
     assert indicators.weeks(f) == ["2025-03-03", "2025-03-10", "2025-03-17", "2025-03-24"]
     assert all(date.fromisoformat(w).weekday() == 0 for w in indicators.weeks(YEAR))
     assert date.fromisoformat(indicators.weeks(YEAR)[-1]) + timedelta(days=6) >= LAST
+
+
+def test_the_pdf_report_prints_the_dashboards_figures(year: Workspace) -> None:
+    from havre_desktop.printing.report import load_activity
+
+    f = Filters(FIRST, LAST, ("nord", "sud"))
+    report = load_activity(year, FIRST, LAST, ["nord", "sud"])
+    board = indicators.dashboard(year, f)
+    needs = year.reference("need_kinds")
+    assert {label: n for label, n, _desk in report.needs if n} == {
+        needs[k]: n for k, n in board.needs.items()
+    }
+    assert {label: desk for label, _n, desk in report.needs if desk} == {
+        needs[k]: n for k, n in board.encounters_by_need.items()
+    }
+    visits = {t: sum(kinds.values()) for t, kinds in report.visits_by_territory.items()}
+    assert visits == {
+        t: sum(r.visits + r.calls for r in board.contacts_by_week if r.territory_id == t)
+        for t in ("nord", "sud")
+    }
