@@ -76,7 +76,7 @@ def main() -> int:
             settle(database)
             window.adapt_to_font()
             for tab in TABS:
-                page.tabs.setCurrentWidget(page.views[tab])
+                page.tabs.setCurrentWidget(page.scrolls[tab])
                 settle(database)
                 window.grab().save(str(out / f"tableau-de-bord-{tab}-{suffix}.png"))
             page.tabs.setCurrentIndex(page.tabs.count() - 1)

@@ -174,7 +174,7 @@ def test_dashboard_by_keyboard(
     assert labels[1].startswith("Enjeu 1 : ") and labels[2].startswith("Enjeu 2 : ")
 
     # Exports: the shown chart as CSV (its figures) and PNG (a real image).
-    page.tabs.setCurrentWidget(page.views["besoins"])
+    page.tabs.setCurrentWidget(page.scrolls["besoins"])
     csv_path, png_path = tmp_path / "besoins.csv", tmp_path / "besoins.png"
     page.export_csv(csv_path)
     page.export_png(png_path)

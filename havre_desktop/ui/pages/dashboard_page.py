@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QTableView,
     QTabWidget,
@@ -57,6 +58,7 @@ log = logging.getLogger("havre.ui.dashboard")
 
 # Distinct colours and line styles: a series is told by its style and its legend too.
 COLOURS = ("#1f4e79", "#c55a11", "#2e7d32", "#6a1b9a", "#8d6e00")
+ON_DARK = ("#ffff00", "#00ffff", "#ffffff", "#ff80ff", "#80ff80")  # the high-contrast theme
 STYLES = (
     Qt.PenStyle.SolidLine,
     Qt.PenStyle.DashLine,
@@ -154,6 +156,7 @@ class DashboardPage(QWidget):
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName(tr("Graphiques"))
         self.views: dict[str, QChartView] = {}
+        self.scrolls: dict[str, QScrollArea] = {}
         for key, title in (
             ("visites", tr("Visites")),
             ("appels", tr("Appels")),
@@ -166,7 +169,15 @@ class DashboardPage(QWidget):
             view.setRenderHint(QPainter.RenderHint.Antialiasing)
             view.setAccessibleName(title)
             self.views[key] = view
-            self.tabs.addTab(view, title)
+            # A chart needs room for every bar's label (Qt drops the labels that would
+            # overlap): at large text sizes it scrolls rather than lose one.
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+            scroll.setWidget(view)
+            scroll.setAccessibleName(title)
+            self.scrolls[key] = scroll
+            self.tabs.addTab(scroll, title)
 
         self.review_model: RowsModel[ReviewRow] = RowsModel(
             [
@@ -249,8 +260,17 @@ class DashboardPage(QWidget):
             (self.stake, "Tous les enjeux"),
         ):
             combo.setMinimumWidth(metrics.horizontalAdvance(sample) + 2 * metrics.height())
-        for view in self.views.values():
-            view.setMinimumHeight(15 * metrics.height())
+        for key in self.views:
+            self._fit_view(key)
+
+    def _fit_view(self, key: str) -> None:
+        """Tall enough for the chart's bars and their labels at this text size."""
+        line = self.fontMetrics().height()
+        table = self.tables.get(key)
+        bars = 0
+        if table is not None and table.kind == "bars":
+            bars = len(table.drawn_rows) * (1 + len(table.series))
+        self.views[key].setMinimumHeight(max(15 * line, int(bars * line * 0.9) + 8 * line))
 
     # -- loading -------------------------------------------------------------------------
 
@@ -311,6 +331,7 @@ class DashboardPage(QWidget):
         self.tables = indicators.chart_tables(self.ctx.references, board)
         for key, table in self.tables.items():
             self._draw(self.views[key], table)
+            self._fit_view(key)
         self.review = loaded.review
         self.review_model.set_rows(loaded.review)
         self.review_table.resizeColumnsToContents()
@@ -346,10 +367,17 @@ class DashboardPage(QWidget):
         for axis in chart.axes():
             axis.setLabelsFont(font)
             axis.setLabelsColor(self.palette().text().color())
+            axis.setTitleBrush(self.palette().text())
         old = view.chart()
         view.setChart(chart)
         if old is not None:
             old.deleteLater()
+
+    def _colour(self, index: int) -> QColor:
+        """The series' colour, readable on the theme's background."""
+        dark = self.palette().base().color().lightnessF() < 0.5
+        colours = ON_DARK if dark else COLOURS
+        return QColor(colours[index % len(colours)])
 
     def _lines(self, chart: QChart, table: ChartTable) -> None:
         x_axis = QDateTimeAxis()
@@ -363,7 +391,7 @@ class DashboardPage(QWidget):
         for column, name in enumerate(table.series, start=1):
             series = QLineSeries()
             series.setName(name)
-            pen = QPen(QColor(COLOURS[(column - 1) % len(COLOURS)]))
+            pen = QPen(self._colour(column - 1))
             pen.setWidth(2)
             pen.setStyle(STYLES[(column - 1) % len(STYLES)])
             series.setPen(pen)
@@ -386,7 +414,7 @@ class DashboardPage(QWidget):
         rows = list(reversed(table.drawn_rows))  # the largest on top
         for column, name in enumerate(table.series, start=1):
             bar_set = QBarSet(name)
-            bar_set.setColor(QColor(COLOURS[(column - 1) % len(COLOURS)]))
+            bar_set.setColor(self._colour(column - 1))
             bar_set.setLabelColor(self.palette().text().color())
             for row in rows:
                 bar_set.append(float(row[column]))
@@ -404,6 +432,7 @@ class DashboardPage(QWidget):
             (float(row[c]) for row in rows for c in range(1, len(table.series) + 1)), default=0
         )
         values.setRange(0, max(top * 1.15, 1.0))
+        values.applyNiceNumbers()  # round ticks (0, 50, 100…), not 0, 64, 128…
         chart.addAxis(categories, Qt.AlignmentFlag.AlignLeft)
         chart.addAxis(values, Qt.AlignmentFlag.AlignBottom)
         series.attachAxis(categories)
@@ -435,8 +464,8 @@ class DashboardPage(QWidget):
 
     def current_key(self) -> str | None:
         widget = self.tabs.currentWidget()
-        for key, view in self.views.items():
-            if view is widget:
+        for key, scroll in self.scrolls.items():
+            if scroll is widget:
                 return key
         return None
 
