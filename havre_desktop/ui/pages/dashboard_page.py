@@ -390,7 +390,9 @@ class DashboardPage(QWidget):
         top = 0.0
         for column, name in enumerate(table.series, start=1):
             series = QLineSeries()
-            series.setName(name)
+            # "Nord", "Centre Ouest"…: the title says they are territories; the five full
+            # names did not fit side by side at 200 % (the CSV keeps them whole).
+            series.setName(name.removeprefix("Le Havre "))
             pen = QPen(self._colour(column - 1))
             pen.setWidth(2)
             pen.setStyle(STYLES[(column - 1) % len(STYLES)])
