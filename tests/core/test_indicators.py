@@ -200,6 +200,20 @@ def test_every_dashboard_figure_equals_an_independent_query(year: Workspace, f: 
     } == {t: coverage[t] for t in territory_list(f)}
 
 
+def test_register_coverage_only_for_an_agent_with_the_register_right(year: Workspace) -> None:
+    """The register serves the alert plan: its coverage is shown to agents with the right,
+    and an agent without it gets no coverage at all (not a false 0 %)."""
+    owner = year.store.get_setting("owner_agent_id")
+    assert indicators.dashboard(year, YEAR).coverage  # the year's coordinator has the right
+    with year.store.transaction():
+        year.store.conn.execute("UPDATE agents SET register_right = 0 WHERE id = ?", (owner,))
+    try:
+        assert indicators.dashboard(year, YEAR).coverage == ()
+    finally:
+        with year.store.transaction():
+            year.store.conn.execute("UPDATE agents SET register_right = 1 WHERE id = ?", (owner,))
+
+
 def test_filters_change_the_figures(year: Workspace) -> None:
     everything = indicators.dashboard(year, YEAR)
     nord = indicators.dashboard(year, Filters(FIRST, LAST, ("nord",)))
