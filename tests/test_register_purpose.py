@@ -136,11 +136,15 @@ ALLOWED = {
     "havre_desktop/core/register.py": "the register's own procedure (enrolment, letters due)",
     "havre_desktop/core/contacts.py": "the fiche shows the person's own enrolment",
     "havre_desktop/core/demo.py": "demo data",
+    "havre_desktop/core/indicators.py": "register coverage, the alert plan's own figure (agents "
+    "with the register right)",
     "havre_desktop/printing/letters.py": "alert-plan letters (behind check_register_use)",
     "havre_desktop/printing/register_letters.py": "the register's own letters",
     "havre_desktop/printing/register_export.py": "the alert plan: the register for the préfet",
     "havre_desktop/ui/pages/persons.py": "the fiche refreshes on register changes",
     "havre_desktop/ui/pages/register_form.py": "the register dialogs",
+    "havre_desktop/ui/pages/dashboard_page.py": "refreshes the register coverage figure when "
+    "enrolments change",
     "havre_desktop/ui/retention_dialog.py": "says a current enrolment keeps a file (the server's "
     "count of reasons, no register data)",
     "havre_desktop/ui/pages/today.py": "Ma journée lists the register letters to print",

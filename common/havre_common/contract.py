@@ -629,6 +629,20 @@ ACTION_EVALUATIONS: Final = Table(
         _text("comment", "Commentaire", 5000, multiline=True),
         _uuid("author_agent_id", "Auteur", updatable=False),
         _stamp("updated_at", "Modifié le", required=False, filled=True),
+        # The period the indicators were counted over, and the territories concerned (the
+        # action's territories when it was evaluated): the coordinators of those territories
+        # read the verdict.
+        Field("period_start", Kind.DATE, "Début de la période évaluée", max_length=40),
+        Field("period_end", Kind.DATE, "Fin de la période évaluée", max_length=40),
+        Field(
+            "territory_ids",
+            Kind.CHOICE_LIST,
+            "Territoires concernés",
+            choices="territories",
+            max_length=40,
+            max_items=10,
+            default="[]",
+        ),
     ),
     Sync.BOTH,
     Policy.REVISION,

@@ -208,8 +208,16 @@ def add_evaluation(ws: Workspace, action_id: str, values: dict[str, Any]) -> dic
     participants = check.integer(
         values, "participants", "Participants", minimum=0, maximum=1_000_000
     )
+    period_start = check.date(
+        values, "period_start", "Début de la période évaluée", today=ws.clock.today()
+    )
+    period_end = check.date(
+        values, "period_end", "Fin de la période évaluée", today=ws.clock.today()
+    )
+    if period_start and period_end and period_end < period_start:
+        check.fail("period_end", "La fin de la période évaluée doit suivre son début.")
     check.raise_if_any()
-    ws.get_row("actions", action_id)
+    action = ws.get_row("actions", action_id)
     with ws.store.transaction():
         row = ws.write_row(
             "action_evaluations",
@@ -222,6 +230,10 @@ def add_evaluation(ws: Workspace, action_id: str, values: dict[str, Any]) -> dic
                 "comment": check.optional_text(values, "comment"),
                 "author_agent_id": ws.agent_id,
                 "updated_at": ws.clock.now_iso(),
+                "period_start": period_start,
+                "period_end": period_end,
+                # The territories concerned: the action's, as they are when it is evaluated.
+                "territory_ids": list(action.get("territory_ids") or []),
             },
         )
     return ws.get_row("action_evaluations", row["id"])

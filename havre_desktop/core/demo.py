@@ -483,3 +483,174 @@ def generated_names(ws: Workspace) -> list[str]:
         "UNION SELECT DISTINCT organisation_name FROM contacts WHERE organisation_name IS NOT NULL"
     )
     return [str(r["n"]) for r in rows]
+
+
+# -- a year of activity (the dashboard's tests and benchmark) --------------------------------------
+
+
+@dataclass(frozen=True)
+class ActivitySize:
+    persons: int = 20_000
+    actions: int = 80
+    visits: int = 100_000
+    encounters: int = 20_000
+    handouts: int = 15_000
+
+    @classmethod
+    def small(cls) -> ActivitySize:
+        return cls(persons=600, actions=20, visits=3_000, encounters=600, handouts=500)
+
+
+ACTION_STATUSES = ("en-cours",) * 5 + ("en-test", "en-test", "proposee", "suspendue")
+AUDIENCES = ("seniors", "handicap", "familles", "jeunes", "tout-public", "demandeurs-emploi")
+DESK_AGE_GROUPS = ("moins-25", "25-59", "60-74", "75-84", "85-plus", None)
+
+
+def seed_activity_year(
+    ws: Workspace,
+    first_day: date,
+    size: ActivitySize | None = None,
+    *,
+    seed: int = DEFAULT_SEED,
+) -> dict[str, int]:
+    """A year of fake activity from `first_day` (365 days): generated actions, persons,
+    visits and calls, reception desk encounters, handouts, register enrolments. Written with
+    executemany in one transaction (no outbox: not a user edit); the profile needs its owner."""
+    size = size or ActivitySize()
+    gen = _Generator(seed, first_day + timedelta(days=364))
+    rng = gen.rng
+    stamp = ws.clock.now_iso()
+    agent_ids = _seed_agents(ws, gen, stamp, with_owner=False)
+    priorities = [r["id"] for r in ws.store.query("SELECT id FROM ref_priorities ORDER BY number")]
+    needs = list(ws.reference("need_kinds"))
+    counts: dict[str, int] = {}
+    with ws.store.transaction() as conn:
+        actions = []
+        for n in range(1, size.actions + 1):
+            status = ACTION_STATUSES[n % len(ACTION_STATUSES)]
+            start = first_day + timedelta(days=rng.randint(0, 200) if status == "en-test" else 0)
+            actions.append(
+                (
+                    gen.uuid(),
+                    f"GEN-{n:03d}",
+                    f"Action fictive n° {n} ({rng.choice(NEEDS)})",
+                    "Action générée pour les essais (données fictives).",
+                    priorities[n % len(priorities)],
+                    json.dumps(rng.sample(AUDIENCES, rng.randint(1, 2))),
+                    json.dumps(rng.sample(needs, 2)),
+                    json.dumps(rng.sample(TERRITORIES, rng.randint(1, 5))),
+                    status,
+                    start.isoformat(),
+                    stamp,
+                )
+            )
+        conn.executemany(
+            "INSERT INTO actions (id, code, title, summary, priority_id, audience_ids, need_ids, "
+            "territory_ids, status, start_date, is_sample, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
+            actions,
+        )
+        action_ids = [a[0] for a in actions]
+        counts["actions"] = len(actions)
+
+        rows = list(
+            _person_rows(
+                gen, DemoSize(persons=size.persons, organisations=0), stamp, agent_ids, agent_ids[0]
+            )
+        )
+        conn.executemany(
+            "INSERT INTO contacts (id, kind, family_name, given_names, organisation_name, "
+            "birth_date, address_line, postcode, city, territory_id, phone_1, phone_2, "
+            "lives_alone, mobility, access_notes, emergency_contacts, referent_agent_id, "
+            "search_phones, is_sample, created_at, updated_at) VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, 'Le Havre', ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+            rows,
+        )
+        persons = [(r[0], r[8], r[5]) for r in rows]
+        counts["persons"] = len(persons)
+
+        kinds = ("visite-domicile",) * 4 + ("appel",) * 3 + ("appel-alerte", "accueil-mairie")
+        outcomes = ("realisee",) * 8 + ("absent", "reportee", "orientation")
+        proposals: list[tuple[str, str, list[str]]] = []
+        batch: list[tuple[Any, ...]] = []
+        for _ in range(size.visits):
+            person = rng.choice(persons)[0]
+            moment = _activity_moment(gen, first_day)
+            proposed = rng.sample(action_ids, rng.choice((0, 0, 1, 1, 2)))
+            if proposed:
+                proposals.append((person, moment, proposed))
+            batch.append(
+                (
+                    gen.uuid(),
+                    person,
+                    rng.choice(agent_ids),
+                    moment,
+                    rng.choice(kinds),
+                    rng.choice(outcomes),
+                    rng.choice((10, 15, 20, 30, 45, 60)),
+                    rng.randint(1, 5),
+                    json.dumps(rng.sample(NEEDS, rng.randint(0, 2))),
+                    json.dumps(proposed),
+                    0,
+                    None,
+                    stamp,
+                    stamp,
+                )
+            )
+        counts["visits"] = _insert_visits(conn, batch)
+
+        encounters = []
+        for _ in range(size.encounters):
+            encounters.append(
+                (
+                    gen.uuid(),
+                    _activity_moment(gen, first_day),
+                    rng.choice(TERRITORIES),
+                    rng.choice(needs),
+                    rng.choice(DESK_AGE_GROUPS),
+                    rng.choice(agent_ids),
+                )
+            )
+        conn.executemany(
+            "INSERT INTO reception_encounters (id, occurred_at, territory_id, need_id, "
+            "age_group_id, agent_id) VALUES (?, ?, ?, ?, ?, ?)",
+            encounters,
+        )
+        counts["reception_encounters"] = len(encounters)
+
+        territory_of = {p[0]: p[1] for p in persons}
+        handouts = []
+        for n in range(size.handouts):
+            if n % 3 == 2 or not proposals:  # printed at a reception desk: nobody named
+                chosen = rng.sample(action_ids, rng.randint(1, 4))
+                person, moment, territory = None, _activity_moment(gen, first_day), None
+                territory = rng.choice(TERRITORIES)
+            else:  # most often after a visit that proposed the action
+                person, moment, proposed = rng.choice(proposals)
+                chosen = proposed if rng.random() < 0.7 else rng.sample(action_ids, 2)
+                territory = territory_of[person]
+            handouts.append(
+                (
+                    gen.uuid(),
+                    person,
+                    rng.choice(agent_ids),
+                    moment,
+                    json.dumps(chosen),
+                    territory,
+                )
+            )
+        conn.executemany(
+            "INSERT INTO handouts_given (id, person_id, agent_id, given_at, action_ids, "
+            "territory_id) VALUES (?, ?, ?, ?, ?, ?)",
+            handouts,
+        )
+        counts["handouts"] = len(handouts)
+        counts["register"] = _seed_register(conn, gen, persons, stamp)
+    log.info("a year of activity seeded: %s", counts)
+    return counts
+
+
+def _activity_moment(gen: _Generator, first_day: date) -> str:
+    day = first_day + timedelta(days=gen.rng.randrange(365))
+    moment = datetime.combine(day, time(gen.rng.randint(8, 17), gen.rng.choice((0, 15, 30, 45))))
+    return moment.replace(tzinfo=PARIS).isoformat(timespec="minutes")

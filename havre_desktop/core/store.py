@@ -31,6 +31,10 @@ from havre_desktop.core.errors import (
 )
 
 log = logging.getLogger("havre.core.store")
+# Decrypted pages kept per connection (SQLCipher's build keeps 8,000 KiB): enough for the
+# lists and searches; a long count asks for more with `Store.roomy_cache`.
+CACHE_KIB = 8000
+ROOMY_CACHE_KIB = 32 * 1024
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -183,6 +187,22 @@ class Store:
         self.conn.execute("PRAGMA foreign_keys = ON")
         self.conn.execute("PRAGMA busy_timeout = 5000")
         self.conn.execute("PRAGMA temp_store = MEMORY")
+        self.conn.execute(f"PRAGMA cache_size = {-CACHE_KIB}")
+
+    @contextmanager
+    def roomy_cache(self, kib: int = ROOMY_CACHE_KIB) -> Iterator[None]:
+        """A larger page cache for one long read, given back afterwards.
+
+        The dashboard's counts walk a year of visits through their indexes, and a page read
+        again after being evicted is decrypted again (a filter change took twice as long with
+        the usual cache). Kept for the whole session, that cache would hold 32 MiB more of
+        every agent's memory (the journal of a million visits fills it)."""
+        self.conn.execute(f"PRAGMA cache_size = {-kib}")
+        try:
+            yield
+        finally:
+            self.conn.execute(f"PRAGMA cache_size = {-CACHE_KIB}")
+            self.conn.execute("PRAGMA shrink_memory")
 
     def close(self) -> None:
         self.conn.close()

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import io
 import logging
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
@@ -42,8 +41,8 @@ from reportlab.platypus import (
 )
 
 from havre_common import contract
-from havre_desktop.core import agents
-from havre_desktop.core.errors import PermissionDeniedError, ValidationError
+from havre_desktop.core import agents, indicators
+from havre_desktop.core.errors import PermissionDeniedError
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.printing import fonts
 from havre_desktop.printing.layout import AUTHOR, BUILD_LOCK, CITY_IDENTITY, CREATOR, LANGUAGE
@@ -95,101 +94,23 @@ class ActivityData:
     visit_kind_labels: dict[str, str] = field(default_factory=dict)
 
 
-def _period(since: date, until: date) -> tuple[str, str]:
-    if until < since:
-        raise ValidationError({"until": "La fin de la période doit suivre son début."})
-    return since.isoformat(), (until + timedelta(days=1)).isoformat()
-
-
-def _months(since: date, until: date) -> list[str]:
-    out = []
-    year, month = since.year, since.month
-    while (year, month) <= (until.year, until.month):
-        out.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return out
-
-
 def load_activity(
     ws: Workspace, since: date, until: date, territory_ids: Sequence[str] | None = None
 ) -> ActivityData:
-    """Count the activity of a period (inclusive dates), for some territories or all."""
+    """Count the activity of a period (inclusive dates), for some territories or all.
+
+    The figures are the dashboard's (core/indicators.py): the same queries, so the printed
+    report and the screen never disagree."""
     if agents.current_role(ws) not in ROLES_FOR_REPORTS:
         raise PermissionDeniedError("Seuls les coordinateurs peuvent établir ce rapport.")
-    start, end = _period(since, until)
+    f = indicators.Filters(since, until, tuple(territory_ids or ()))
+    f.bounds()  # a period that ends before it starts is refused first
     names = ws.reference("territories")
-    wanted = set(territory_ids or names)
-    chosen = [t for t in names if t in wanted]  # in the reference order
-    if not chosen:
-        raise ValidationError({"territory_ids": "Choisissez au moins un territoire."})
-    marks = ",".join("?" for _ in chosen)
-    by_territory: dict[str, dict[str, int]] = {t: {} for t in chosen}
-    for row in ws.store.query(
-        "SELECT c.territory_id AS t, v.kind AS k, count(*) AS n FROM visits v "
-        "JOIN contacts c ON c.id = v.person_id WHERE v.deleted = 0 AND v.occurred_at >= ? "
-        f"AND v.occurred_at < ? AND c.territory_id IN ({marks}) GROUP BY 1, 2",
-        (start, end, *chosen),
-    ):
-        by_territory[row["t"]][row["k"]] = int(row["n"])
-    encounters = {t: 0 for t in chosen}
-    for row in ws.store.query(
-        "SELECT territory_id AS t, count(*) AS n FROM reception_encounters WHERE deleted = 0 "
-        f"AND occurred_at >= ? AND occurred_at < ? AND territory_id IN ({marks}) GROUP BY 1",
-        (start, end, *chosen),
-    ):
-        encounters[row["t"]] = int(row["n"])
-    months = _months(since, until)
-    visit_months = Counter(
-        {
-            r["m"]: int(r["n"])
-            for r in ws.store.query(
-                "SELECT substr(v.occurred_at, 1, 7) AS m, count(*) AS n FROM visits v "
-                "JOIN contacts c ON c.id = v.person_id WHERE v.deleted = 0 "
-                f"AND v.occurred_at >= ? AND v.occurred_at < ? AND c.territory_id IN ({marks}) "
-                "GROUP BY 1",
-                (start, end, *chosen),
-            )
-        }
-    )
-    desk_months = Counter(
-        {
-            r["m"]: int(r["n"])
-            for r in ws.store.query(
-                "SELECT substr(occurred_at, 1, 7) AS m, count(*) AS n FROM reception_encounters "
-                f"WHERE deleted = 0 AND occurred_at >= ? AND occurred_at < ? "
-                f"AND territory_id IN ({marks}) GROUP BY 1",
-                (start, end, *chosen),
-            )
-        }
-    )
+    chosen = indicators.territories(ws, f)
     statuses = ws.reference("action_statuses")
-    status_counts = {
-        r["status"]: int(r["n"])
-        for r in ws.store.query(
-            "SELECT status, count(*) AS n FROM actions a WHERE deleted = 0 AND EXISTS "
-            f"(SELECT 1 FROM json_each(a.territory_ids) WHERE value IN ({marks})) GROUP BY 1",
-            tuple(chosen),
-        )
-    }
     need_labels = ws.reference("need_kinds")
-    visit_needs = {
-        r["need"]: int(r["n"])
-        for r in ws.store.query(
-            "SELECT j.value AS need, count(*) AS n FROM visits v JOIN contacts c "
-            "ON c.id = v.person_id, json_each(v.need_ids) j WHERE v.deleted = 0 "
-            f"AND v.occurred_at >= ? AND v.occurred_at < ? AND c.territory_id IN ({marks}) "
-            "GROUP BY 1",
-            (start, end, *chosen),
-        )
-    }
-    desk_needs = {
-        r["need"]: int(r["n"])
-        for r in ws.store.query(
-            "SELECT need_id AS need, count(*) AS n FROM reception_encounters WHERE deleted = 0 "
-            f"AND occurred_at >= ? AND occurred_at < ? AND territory_id IN ({marks}) GROUP BY 1",
-            (start, end, *chosen),
-        )
-    }
+    visit_needs = indicators.needs_in_visits(ws, f)
+    desk_needs = indicators.encounters_by_need(ws, f)
     needs = sorted(
         (
             (need_labels.get(n, n), visit_needs.get(n, 0), desk_needs.get(n, 0))
@@ -197,31 +118,6 @@ def load_activity(
         ),
         key=lambda item: (-(item[1] + item[2]), item[0]),
     )
-    territory_filter = (
-        "" if territory_ids is None else f" AND coalesce(h.territory_id, '') IN ({marks})"
-    )
-    handout_rows = ws.store.query(
-        "SELECT a.title AS title, count(*) AS n FROM handouts_given h, json_each(h.action_ids) j "
-        "JOIN actions a ON a.id = j.value WHERE h.deleted = 0 AND h.given_at >= ? "
-        f"AND h.given_at < ?{territory_filter} GROUP BY a.id ORDER BY n DESC, a.title",
-        (start, end, *(() if territory_ids is None else chosen)),
-    )
-    handouts_total = int(
-        ws.store.scalar(
-            "SELECT count(*) FROM handouts_given h WHERE h.deleted = 0 AND h.given_at >= ? "
-            f"AND h.given_at < ?{territory_filter}",
-            (start, end, *(() if territory_ids is None else chosen)),
-        )
-        or 0
-    )
-    verdicts = {
-        r["verdict"]: int(r["n"])
-        for r in ws.store.query(
-            "SELECT verdict, count(*) AS n FROM action_evaluations WHERE deleted = 0 "
-            "AND evaluated_on >= ? AND evaluated_on < ? GROUP BY 1",
-            (start, end),
-        )
-    }
     author = ws.store.scalar("SELECT display_name FROM agents WHERE id = ?", (ws.agent_id,))
     return ActivityData(
         since=since,
@@ -230,15 +126,17 @@ def load_activity(
         author=clean(author) if author else "",
         territories=tuple((t, names[t]) for t in chosen),
         all_territories=territory_ids is None or set(chosen) == set(names),
-        visits_by_territory=by_territory,
-        encounters_by_territory=encounters,
-        visits_by_month=tuple((m, visit_months.get(m, 0)) for m in months),
-        encounters_by_month=tuple((m, desk_months.get(m, 0)) for m in months),
-        actions_by_status=tuple((label, status_counts.get(s, 0)) for s, label in statuses.items()),
+        visits_by_territory=indicators.visits_by_territory_kind(ws, f),
+        encounters_by_territory=indicators.encounters_by_territory(ws, f),
+        visits_by_month=tuple(indicators.visits_by_month(ws, f)),
+        encounters_by_month=tuple(indicators.encounters_by_month(ws, f)),
+        actions_by_status=tuple((statuses[s], n) for s, n in indicators.actions_by_status(ws, f)),
         needs=tuple(needs),
-        handouts_by_action=tuple((clean(r["title"]), int(r["n"])) for r in handout_rows),
-        handouts_total=handouts_total,
-        verdicts=verdicts,
+        handouts_by_action=tuple(
+            (clean(title), n) for title, n in indicators.handouts_by_action(ws, f)
+        ),
+        handouts_total=indicators.handouts_total(ws, f),
+        verdicts=indicators.verdicts(ws, f),
         visit_kind_labels=ws.reference("visit_kinds"),
     )
 

@@ -27,6 +27,7 @@ REFERENCE_LISTS = (
     "register_bases",
     "register_benefits",
     "facility_kinds",
+    "transversal_concerns",
 )
 
 

@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # pages other than Ma journée, and sync, load after the firs
     from havre_desktop.core.workspace import PendingChanges
     from havre_desktop.sync.engine import SyncReport
     from havre_desktop.ui.pages.actions_page import ActionsPage
+    from havre_desktop.ui.pages.dashboard_page import DashboardPage
     from havre_desktop.ui.pages.persons import PersonsPage
     from havre_desktop.ui.pages.prints_page import PrintsPage
     from havre_desktop.ui.pages.reception import ReceptionPage
@@ -50,6 +51,8 @@ if TYPE_CHECKING:  # pages other than Ma journée, and sync, load after the firs
     from havre_desktop.ui.sync_widgets import SyncPage, SyncStatusArea
 
 log = logging.getLogger("havre.ui")
+
+ROLES_FOR_DASHBOARD = frozenset({contract.COORDINATOR, contract.ADMINISTRATOR})
 
 
 # Pages left to their first opening: Impressions loads the PDF engine (reportlab and its
@@ -105,6 +108,8 @@ class MainWindow(QMainWindow):
         self._add_page("actions", tr("Actions"), self._build_actions)
         self._add_page("reception", tr("Accueil"), self._build_reception)
         self._add_page("prints", tr("Impressions"), self._build_prints)
+        if context.role in ROLES_FOR_DASHBOARD:
+            self._add_page("dashboard", tr("Tableau de bord"), self._build_dashboard)
         if context.role in MANAGER_ROLES:  # not shown at all to other roles
             self._add_page("team", tr("Équipe"), self._build_team)
             self._add_page("devices", tr("Appareils"), self._build_devices)
@@ -284,6 +289,13 @@ class MainWindow(QMainWindow):
 
         return PrintsPage(self.ctx)
 
+    def _build_dashboard(self) -> QWidget:
+        from havre_desktop.ui.pages.dashboard_page import DashboardPage
+
+        page = DashboardPage(self.ctx)
+        page.refresh()
+        return page
+
     def _build_team(self) -> QWidget:
         from havre_desktop.ui.pages.admin_pages import TeamPage
 
@@ -328,6 +340,11 @@ class MainWindow(QMainWindow):
     @property
     def prints_page(self) -> PrintsPage:
         page: PrintsPage = self._page("prints")
+        return page
+
+    @property
+    def dashboard_page(self) -> DashboardPage | None:
+        page: DashboardPage | None = self._page("dashboard")
         return page
 
     @property

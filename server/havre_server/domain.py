@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, Table, bindparam, select
+from sqlalchemy import Connection, Row, Select, Table, and_, bindparam, or_, select
 
 from havre_common import contract, validation
-from havre_common.contract import Policy
+from havre_common.contract import ADMINISTRATOR, COORDINATOR, Policy
 from havre_common.validation import ContractViolation
 from havre_server import schema
 from havre_server.changelog import ChangeBuffer, Entry
@@ -210,6 +210,38 @@ def entry_for(
         scope_agent_ids=agents,
         person_id=person_id,
     )
+
+
+def evaluation_entry(conn: Connection, row: dict[str, Any]) -> Entry:
+    """An evaluation's log entry: read by the coordinators of the territories it concerns
+    and by the administrators (all coordinators when it names no territory)."""
+    entry = entry_for("action_evaluations", row, territory_id=None)
+    territories = row.get("territory_ids") or []
+    if isinstance(territories, str):
+        territories = json.loads(territories)
+    if not territories:
+        return entry
+    a, at = schema.agents, schema.agent_territories
+    readers = conn.execute(
+        select(a.c.id)
+        .where(
+            a.c.deleted == 0,
+            or_(
+                a.c.role == ADMINISTRATOR,
+                and_(
+                    a.c.role == COORDINATOR,
+                    a.c.id.in_(
+                        select(at.c.agent_id).where(at.c.territory_id.in_(sorted(territories)))
+                    ),
+                ),
+            ),
+        )
+        .order_by(a.c.id)
+    ).scalars()
+    agents = sorted({str(agent) for agent in readers} | {str(row.get("author_agent_id") or "")})
+    entry.audience = "target"
+    entry.scope_agent_ids = [agent for agent in agents if agent]
+    return entry
 
 
 PERSON_DEPENDENTS: tuple[tuple[Table, str], ...] = (

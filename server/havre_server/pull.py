@@ -61,6 +61,7 @@ from havre_server.errors import ApiError
 from havre_server.reference import ref_row_id
 from havre_server.schema import device_pull_state, unservable_rows
 from havre_server.scope import (
+    ADMINISTRATOR,
     CATALOGUE_ROLES,
     COORDINATOR,
     RECEPTION,
@@ -122,7 +123,12 @@ def _q_evaluations(p: Principal) -> Select[Any] | None:
     if p.role not in CATALOGUE_ROLES:
         return None
     t = schema.action_evaluations
-    return select(t).where(t.c.deleted == 0)
+    if p.role == ADMINISTRATOR:
+        return select(t).where(t.c.deleted == 0)
+    # A coordinator reads the evaluations of her territories (a JSON list of fixed ids: the
+    # quoted id matches whole) and those that name none.
+    concerned = [t.c.territory_ids.like(f'%"{territory}"%') for territory in sorted(p.territories)]
+    return select(t).where(t.c.deleted == 0, or_(t.c.territory_ids == "[]", *concerned))
 
 
 def _q_contacts(p: Principal) -> Select[Any] | None:

@@ -82,6 +82,7 @@ from havre_server.domain import (
     emit_person_move,
     encode,
     entry_for,
+    evaluation_entry,
     is_empty,
     load_row,
     person_territory,
@@ -1124,10 +1125,13 @@ def _evaluations(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> O
             raise Reject("Une évaluation est enregistrée au nom de son auteur : refusé.")
         cleaned["author_agent_id"] = p.agent_id
         cleaned.setdefault("updated_at", iso_now())
-        if load_row(ctx.conn, schema.actions, cleaned["action_id"]) is None:
+        action = load_row(ctx.conn, schema.actions, cleaned["action_id"])
+        if action is None:
             raise Reject("L'action évaluée n'existe pas : refusé.")
+        # The territories concerned are the action's, as the server knows them now.
+        cleaned["territory_ids"] = list(action.get("territory_ids") or [])
         row = _insert(ctx, spec, m.row_id, cleaned)
-        ctx.buffer.add(entry_for("action_evaluations", row, territory_id=None))
+        ctx.buffer.add(evaluation_entry(ctx.conn, row))
         return Outcome("applied", row["server_version"])
     row = _existing(ctx, spec, m.row_id)
     if row["author_agent_id"] != p.agent_id:
@@ -1136,8 +1140,10 @@ def _evaluations(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> O
         raise Reject("Une évaluation ne se supprime pas : corrigez-la.")
     _seen_version(m, row)
     _only_updatable(spec, values)
-    fresh = _update(ctx, spec, row, clean(spec, ctx.ref, values))
-    ctx.buffer.add(entry_for("action_evaluations", fresh, territory_id=None))
+    changes = clean(spec, ctx.ref, values)
+    changes.pop("territory_ids", None)  # set by the server from the action, never by a device
+    fresh = _update(ctx, spec, row, changes)
+    ctx.buffer.add(evaluation_entry(ctx.conn, fresh))
     return Outcome("applied", fresh["server_version"])
 
 

@@ -984,12 +984,15 @@ def test_a_coordinator_reads_the_servers_audit_log_with_filters(
 
     def read(dialog: QDialog) -> None:
         assert isinstance(dialog, AuditDialog)
-        qtbot.waitUntil(lambda: dialog.model.rowCount() >= 2, timeout=20_000)
         model = dialog.model
-        rows = [[model.index(r, c).data() for c in range(8)] for r in range(model.rowCount())]
-        # The administration's own entries (agents created on this shared server) are there
-        # too; the worker's two are the ones about the file.
-        seen["rows"] = [row for row in rows if row[5] == person]
+
+        def about_the_person() -> list[list[Any]]:
+            # The journal holds the server's own entries too (agents created, rights given).
+            every = [[model.index(r, c).data() for c in range(8)] for r in range(model.rowCount())]
+            return [row for row in every if row[5] == person]
+
+        qtbot.waitUntil(lambda: len(about_the_person()) == 2, timeout=20_000)
+        seen["rows"] = about_the_person()
         seen["agents"] = [dialog.agent.itemText(i) for i in range(dialog.agent.count())]
         dialog.event_kind.setCurrentIndex(dialog.event_kind.findData("impression"))
         dialog.show_button.click()

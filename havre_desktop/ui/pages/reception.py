@@ -114,7 +114,7 @@ class ReceptionPage(QWidget):
         self.count_button.setAccessibleName(tr("Compter ce passage"))
         self.count_button.clicked.connect(self.count_encounter)
         # Enrolment on the register of vulnerable persons, at the desk (register right only).
-        self.register_button = QPushButton(tr("Inscri&ption au registre…"))  # Alt+R: the street
+        self.register_button = QPushButton(tr("In&scription au registre…"))
         self.register_button.setAccessibleName(
             tr("Inscription au registre des personnes vulnérables")
         )

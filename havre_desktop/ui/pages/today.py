@@ -28,7 +28,7 @@ from havre_desktop.ui.i18n import french_datetime, tr
 from havre_desktop.ui.models import Column, RowsModel
 from havre_desktop.ui.operations import Changes, Operation
 from havre_desktop.ui.pages.visit_form import VisitForm
-from havre_desktop.ui.widgets import table_view, wrap_short_list
+from havre_desktop.ui.widgets import scrolling, table_view, wrap_short_list
 
 # What is logged when a planned contact is done: a visit at home, or a call.
 VISIT_KIND_FOR = {
@@ -100,7 +100,10 @@ class TodayPage(QWidget):
         self.refresh_button = QPushButton(tr("&Actualiser"))
         self.refresh_button.setAccessibleName(tr("Actualiser Ma journée"))
         self.refresh_button.clicked.connect(self.refresh)
-        layout = QVBoxLayout(self)
+        # The lists scroll as a whole when they do not fit (200 % text on a laptop screen,
+        # a coordinator's extra list of register letters): the window stays within the screen.
+        content = QWidget()
+        layout = QVBoxLayout(content)
         layout.addWidget(self.title)
         self.tables: dict[str, QTableView] = {}
         for key, label, model in (
@@ -177,6 +180,7 @@ class TodayPage(QWidget):
         buttons.addWidget(self.refresh_button)
         layout.addLayout(buttons)
         layout.addWidget(self.status)
+        scrolling(self, content)
         self._last_table = self.tables["due"]
         for key in ("due", "follow_ups", "alerts"):
             table = self.tables[key]
