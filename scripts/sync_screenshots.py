@@ -95,6 +95,7 @@ def main() -> int:
             if sys.argv[2:] != ["conservation"]:
                 shoot(app, root, server, out)
                 shoot_audit(app, root, server, out)
+                shoot_admin(app, root, server, out)
             shoot_retention(app, root, server, out)
         finally:
             server.stop()
@@ -268,6 +269,24 @@ def shoot(app: QApplication, root: Path, server: ServerProcess, out: Path) -> No
     window.close()
 
 
+def coordinator_window(
+    folder: Path, server: ServerProcess
+) -> tuple[MainWindow, SyncController, DatabaseService]:
+    """Dominique's window on a new profile in `folder`, signed in to the server."""
+    ws, manager, keyring = profile(folder, "Dominique Exemple", "coordinateur")
+    database = DatabaseService(ws)
+    window = MainWindow(build_context(database, load_context_data(ws)), str(folder))
+    window.resize(1280, 800)
+    window.show()
+    controller = SyncController.for_store(ws, ws.store.open_another(), manager.profile_id, keyring)
+    window.attach_sync(controller)
+    signed: list[object] = []
+    controller.signed_in.connect(signed.append)
+    controller.sign_in(server.base_url, "dominique", PASSWORD)
+    wait(lambda: bool(signed))
+    return window, controller, database
+
+
 def shoot_audit(app: QApplication, root: Path, server: ServerProcess, out: Path) -> None:
     """A coordinator's Journal d'audit: who opened, printed or exported which fiche."""
     from havre_desktop.ui.audit_dialog import AuditDialog
@@ -278,17 +297,7 @@ def shoot_audit(app: QApplication, root: Path, server: ServerProcess, out: Path)
         *("--territory", "nord", "--password-stdin"),
         stdin=PASSWORD + "\n",
     )
-    ws, manager, keyring = profile(root / "dominique", "Dominique Exemple", "coordinateur")
-    database = DatabaseService(ws)
-    window = MainWindow(build_context(database, load_context_data(ws)), str(root / "dominique"))
-    window.resize(1280, 800)
-    window.show()
-    controller = SyncController.for_store(ws, ws.store.open_another(), manager.profile_id, keyring)
-    window.attach_sync(controller)
-    signed: list[object] = []
-    controller.signed_in.connect(signed.append)
-    controller.sign_in(server.base_url, "dominique", PASSWORD)
-    wait(lambda: bool(signed))
+    window, controller, database = coordinator_window(root / "dominique", server)
 
     def sync_once() -> None:
         done: list[object] = []
@@ -329,6 +338,90 @@ def shoot_audit(app: QApplication, root: Path, server: ServerProcess, out: Path)
     window.close()
 
 
+TEAM = [
+    ("a.lemoine", "Alix Lemoine", "travailleur-social", "PC-CCAS-NORD-07"),
+    ("m.durand", "Martine Durand-Vasseur", "travailleur-social", "PORTABLE-NORD-12"),
+    ("s.benali", "Sami Benali", "accueil", "ACCUEIL-MAIRIE-ANNEXE-2"),
+    ("j.petit", "Jo Petit", "travailleur-social", "PORTABLE-NORD-03"),
+]
+
+
+def shoot_admin(app: QApplication, root: Path, server: ServerProcess, out: Path) -> None:
+    """Équipe and Appareils of a coordinator, at 100 % and 200 % text size: agents with their
+    role and territories (one account disabled), devices with their last sync (one revoked)."""
+    from havre_common.passwords import one_time_password
+    from havre_desktop.ui.pages.admin_pages import (
+        AgentDialog,
+        DevicesPage,
+        PasswordDialog,
+        TeamPage,
+    )
+
+    world = World(server)
+    for login, name, role, label in TEAM:
+        server.cli(
+            "add-agent",
+            *("--login", login, "--name", name, "--role", role, "--territory", "nord"),
+            *("--phone", "02 61 91 00 1" + str(len(label) % 10), "--password-stdin"),
+            stdin=PASSWORD + "\n",
+        )
+        reply = world.client.post(
+            "/api/v1/session",
+            json={
+                "login": login,
+                "password": PASSWORD,
+                "device_id": uuid.uuid4().hex,
+                "device_label": label,
+                "client_version": "0.1.0",
+            },
+        )
+        reply.raise_for_status()
+    world.close()
+    server.cli("disable-agent", "j.petit")
+    lost = next(d for d in _devices(server) if d["login"] == "m.durand")
+    server.cli("revoke-device", lost["device_id"])
+    window, controller, database = coordinator_window(root / "dominique-admin", server)
+    assert window.theme is not None
+    for scale in (100, 200):
+        window.theme.apply(scale)
+        window.adapt_to_font()
+        for key, name in (("team", "equipe"), ("devices", "appareils")):
+            page = window.show_page(key)
+            assert isinstance(page, TeamPage | DevicesPage)
+            wait(lambda page=page: not page.loading and page.model.rowCount() > 0)
+            page.table.selectRow(1)  # an agent (a device) the coordinator manages
+            window.resize(1280, 800)  # a laptop's screen (the status bar may ask for more)
+            app.processEvents()
+            window.grab().save(str(out / f"{name}-{scale}.png"))
+    window.theme.apply(100)
+    # The agent's dialog (as Modifier… opens it) and a password shown once.
+    team = window.show_page("team")
+    assert isinstance(team, TeamPage)
+    wait(lambda: not team.loading and team.current is not None)
+    agent = team.current
+    assert agent is not None
+    dialog = AgentDialog(window.ctx, controller.worker, controller.engine, agent, window)
+    dialog.show()
+    app.processEvents()
+    dialog.grab().save(str(out / "equipe-agent.png"))
+    dialog.close()
+    shown = PasswordDialog(
+        "Nouveau mot de passe",
+        f"Le nouveau mot de passe de {agent.display_name}, à lui transmettre :",
+        agent.login or "",
+        one_time_password(),
+        window,
+    )
+    shown.show()
+    app.processEvents()
+    shown.grab().save(str(out / "equipe-mot-de-passe.png"))
+    shown.close()
+    controller.shutdown()
+    database.shutdown()
+    window.sync = None
+    window.close()
+
+
 OLD_FILES = [
     ("Martin", "Odette", "8 rue Émile-Zola", "02 61 91 33 10", 3 * 365),
     ("Leroy", "Fernand", "51 rue de Normandie", "02 61 91 33 11", 2 * 365 + 200),
@@ -343,6 +436,7 @@ def shoot_retention(app: QApplication, root: Path, server: ServerProcess, out: P
     from havre_desktop.ui.retention_dialog import RetentionDialog
     from tests.server.support import new_person, new_visit
 
+    server.cli("set-agent", "camille", "--enable")  # disabled by shoot() for its error bar
     world = World(server)
     worker = world.sign_in("camille")
     for family, given, street, phone, age in OLD_FILES:
@@ -399,6 +493,13 @@ def shoot_retention(app: QApplication, root: Path, server: ServerProcess, out: P
     database.shutdown()
     window.sync = None
     window.close()
+
+
+def _devices(server: ServerProcess) -> list[dict[str, Any]]:
+    import json
+
+    found: list[dict[str, Any]] = json.loads(server.cli("list-devices"))
+    return found
 
 
 if __name__ == "__main__":

@@ -446,6 +446,15 @@ class DeviceOut(_Model):
     created_at_ms: int
     last_seen_at_ms: int | None
     revoked_at_ms: int | None
+    last_sync_at_ms: int | None = None
+    """The device's last contact: sign-in, push or pull (a pull that brings nothing is noted
+    once an hour)."""
+
+
+class PasswordReset(_Model):
+    """A new password chosen by the server, given once to whoever reset it."""
+
+    password: Annotated[Text, Field(min_length=10, max_length=256)]
 
 
 CatalogueRow = Annotated[dict[str, JsonValue], Field(max_length=MAX_FIELDS_PER_ROW)]

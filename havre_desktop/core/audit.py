@@ -38,6 +38,11 @@ EVENT_LABELS = {
     "appareil-revoque": "Appareil révoqué",
     "effacement-rgpd": "Effacement (RGPD)",
     "acces-personne": "Accès aux données d'une personne (RGPD)",
+    "agent-cree": "Agent créé",
+    "agent-modifie": "Agent modifié (rôle, territoires…)",
+    "compte-desactive": "Compte désactivé",
+    "compte-reactive": "Compte réactivé",
+    "mot-de-passe-reinitialise": "Mot de passe réinitialisé",
     "coordonnees-ville": "Coordonnées de la Ville modifiées",
     "rues-importees": "Liste des rues chargée",
 }

@@ -49,13 +49,18 @@ from havre_common.protocol import (
     MAX_CLOCK_SKEW_MS,
     MAX_PUSH_BATCH,
     PROTOCOL_VERSION,
+    AgentCreate,
     AgentInfo,
+    AgentOut,
+    AgentUpdate,
     AuditPage,
+    DeviceOut,
     EraseReply,
     LoginRequest,
     MetaReply,
     Mutation,
     MutationResult,
+    PasswordReset,
     PullReply,
     PushReply,
     PushRequest,
@@ -319,6 +324,33 @@ class SyncEngine:
         return self._online(
             lambda transport, token: transport.erase_person(token, person_id, reason)
         )
+
+    # -- the team and the devices (coordinators, administrators, online) ---------------------
+
+    def list_agents(self) -> list[AgentOut]:
+        """The agents this account may see (a coordinator: those of their territories)."""
+        return self._online(lambda transport, token: transport.list_agents(token))
+
+    def create_agent(self, request: AgentCreate) -> AgentOut:
+        return self._online(lambda transport, token: transport.create_agent(token, request))
+
+    def update_agent(self, agent_id: str, request: AgentUpdate) -> AgentOut:
+        """Role, territories, name, phone, or the account disabled/enabled again."""
+        return self._online(
+            lambda transport, token: transport.update_agent(token, agent_id, request)
+        )
+
+    def reset_password(self, agent_id: str) -> PasswordReset:
+        """A new password drawn by the server, to give to the agent (shown once)."""
+        return self._online(lambda transport, token: transport.reset_password(token, agent_id))
+
+    def list_devices(self) -> list[DeviceOut]:
+        """The devices of the agents this account manages, with their last sync."""
+        return self._online(lambda transport, token: transport.list_devices(token))
+
+    def revoke_device(self, device_id: str) -> None:
+        """A lost or stolen laptop: it wipes itself at its next contact with the server."""
+        self._online(lambda transport, token: transport.revoke_device(token, device_id))
 
     def save_city_details(self, row_id: str, values: dict[str, object]) -> dict[str, object]:
         """Change the City's details on the server (coordinators, online); the row comes back

@@ -26,20 +26,25 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, RootModel, ValidationError
 
 from havre_common.protocol import (
     API_PREFIX,
     CLIENT_VERSION_HEADER,
+    AgentCreate,
+    AgentOut,
+    AgentUpdate,
     AuditPage,
     CityDetailsOut,
     CityDetailsUpdate,
+    DeviceOut,
     EraseReply,
     EraseRequest,
     ErrorBody,
     LoginReply,
     LoginRequest,
     MetaReply,
+    PasswordReset,
     PullReply,
     PushReply,
     PushRequest,
@@ -270,6 +275,26 @@ class Transport:
             token=token,
         )
 
+    # -- the team and the devices (coordinators, administrators) --------------------------
+
+    def list_agents(self, token: str) -> list[AgentOut]:
+        return self._call("GET", "/admin/agents", _AgentList, token=token).root
+
+    def create_agent(self, token: str, request: AgentCreate) -> AgentOut:
+        return self._call("POST", "/admin/agents", AgentOut, body=request, token=token)
+
+    def update_agent(self, token: str, agent_id: str, request: AgentUpdate) -> AgentOut:
+        return self._call("PATCH", f"/admin/agents/{agent_id}", AgentOut, body=request, token=token)
+
+    def reset_password(self, token: str, agent_id: str) -> PasswordReset:
+        return self._call("POST", f"/admin/agents/{agent_id}/password", PasswordReset, token=token)
+
+    def list_devices(self, token: str) -> list[DeviceOut]:
+        return self._call("GET", "/admin/devices", _DeviceList, token=token).root
+
+    def revoke_device(self, token: str, device_id: str) -> None:
+        self._call("POST", f"/admin/devices/{device_id}/revoke", None, token=token)
+
     def set_city_details(
         self, token: str, row_id: str, values: dict[str, object]
     ) -> CityDetailsOut:
@@ -348,6 +373,14 @@ class Transport:
         except ValidationError as exc:
             log.warning("invalid %s reply refused: %s", path, describe_validation(exc))
             raise ProtocolError(describe_validation(exc)) from None
+
+
+class _AgentList(RootModel[list[AgentOut]]):
+    """The reply of GET /admin/agents."""
+
+
+class _DeviceList(RootModel[list[DeviceOut]]):
+    """The reply of GET /admin/devices."""
 
 
 def _read_bounded(response: httpx.Response, max_bytes: int) -> bytes:

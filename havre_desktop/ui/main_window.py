@@ -33,6 +33,7 @@ from havre_desktop.ui.i18n import pending_text, tr, unsent_warning_text
 from havre_desktop.ui.lock import AppLock
 from havre_desktop.ui.operations import Changes, DayWatch, Operation
 from havre_desktop.ui.pages.today import TodayPage
+from havre_desktop.ui.roles import MANAGER_ROLES
 from havre_desktop.ui.theme import Theme
 
 if TYPE_CHECKING:  # pages other than Ma journée, and sync, load after the first screen
@@ -60,7 +61,8 @@ BUILT_WHEN_OPENED = frozenset({"prints"})
 
 
 class MainWindow(QMainWindow):
-    """Alt+1…6 or Ctrl+PgUp/PgDown move between pages; Ctrl+F searches a person."""
+    """Alt+1…9 (Alt+0 the tenth) or Ctrl+PgUp/PgDown move between pages; Ctrl+F searches a
+    person."""
 
     def __init__(
         self,
@@ -108,6 +110,9 @@ class MainWindow(QMainWindow):
         self._add_page("prints", tr("Impressions"), self._build_prints)
         if context.role in ROLES_FOR_DASHBOARD:
             self._add_page("dashboard", tr("Tableau de bord"), self._build_dashboard)
+        if context.role in MANAGER_ROLES:  # not shown at all to other roles
+            self._add_page("team", tr("Équipe"), self._build_team)
+            self._add_page("devices", tr("Appareils"), self._build_devices)
         self.sync_page: SyncPage | None = None
         self._add_page("settings", tr("Paramètres"), self._build_settings)
         self.navigation.currentRowChanged.connect(self._page_changed)
@@ -156,8 +161,8 @@ class MainWindow(QMainWindow):
         )
 
         QShortcut(QKeySequence("Ctrl+F"), self).activated.connect(self.focus_search)
-        for number in range(1, len(self.page_names) + 1):
-            QShortcut(QKeySequence(f"Alt+{number}"), self).activated.connect(
+        for number in range(1, min(len(self.page_names), 10) + 1):
+            QShortcut(QKeySequence(f"Alt+{number % 10}"), self).activated.connect(
                 lambda n=number: self.navigation.setCurrentRow(n - 1)
             )
         QShortcut(QKeySequence("Ctrl+PgDown"), self).activated.connect(lambda: self._step(1))
@@ -291,6 +296,16 @@ class MainWindow(QMainWindow):
         page.refresh()
         return page
 
+    def _build_team(self) -> QWidget:
+        from havre_desktop.ui.pages.admin_pages import TeamPage
+
+        return TeamPage(self.ctx, lambda: self.sync)
+
+    def _build_devices(self) -> QWidget:
+        from havre_desktop.ui.pages.admin_pages import DevicesPage
+
+        return DevicesPage(self.ctx, lambda: self.sync)
+
     def _build_settings(self) -> QWidget:
         from havre_desktop.ui.pages.settings_page import SettingsPage
 
@@ -416,9 +431,10 @@ class MainWindow(QMainWindow):
         self.pages.insertWidget(position, self.sync_page)
         self.navigation.insertItem(position, tr("Synchronisation"))
         self.page_names.insert(position, tr("Synchronisation"))
-        QShortcut(QKeySequence(f"Alt+{len(self.page_names)}"), self).activated.connect(
-            lambda: self.navigation.setCurrentRow(len(self.page_names) - 1)
-        )
+        if len(self.page_names) <= 10:  # Alt+1…9, then Alt+0 for the tenth
+            QShortcut(QKeySequence(f"Alt+{len(self.page_names) % 10}"), self).activated.connect(
+                lambda: self.navigation.setCurrentRow(len(self.page_names) - 1)
+            )
         self.statusBar().removeWidget(self.pending_label)
         self.sync_area = SyncStatusArea(sync, self.ctx.now)
         self.pending_label = self.sync_area.pending

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from havre_common.passwords import one_time_password
 from havre_common.protocol import (
     AgentCreate,
     AgentOut,
@@ -26,6 +27,7 @@ from havre_common.protocol import (
     CatalogueImportReply,
     DeviceOut,
     EraseReply,
+    PasswordReset,
     printable,
 )
 from havre_common.values import normalise_phone
@@ -218,6 +220,14 @@ def create_agent(
                 )
             )
             _set_territories(conn, agent_id, [], territories)
+            server_audit(
+                conn,
+                actor,
+                "agent-cree",
+                "agents",
+                agent_id,
+                {"role": request.role, "territoires": ":".join(territories)},
+            )
             if register_right:
                 server_audit(
                     conn, actor, "droit-registre", "agents", agent_id, {"register_right": True}
@@ -336,12 +346,21 @@ def update_agent(
                     server_version=int(fresh["server_version"]),
                 )
             )
+        if changes:
+            detail: dict[str, Any] = {"role": role, "territoires": ":".join(new_territories)}
+            server_audit(conn, actor, "agent-modifie", "agents", agent_id, detail)
         if request.disabled is not None:
-            conn.execute(
+            disabled = conn.execute(
                 update(schema.accounts)
-                .where(schema.accounts.c.agent_id == agent_id)
+                .where(
+                    schema.accounts.c.agent_id == agent_id,
+                    schema.accounts.c.disabled != int(request.disabled),
+                )
                 .values(disabled=int(request.disabled))
-            )
+            ).rowcount
+            if disabled:
+                event = "compte-desactive" if request.disabled else "compte-reactive"
+                server_audit(conn, actor, event, "agents", agent_id, {})
         seqs = flush(conn, buffer, ordering)
         if scope_changed and seqs:
             conn.execute(
@@ -354,6 +373,38 @@ def update_agent(
         out = _agent_out(conn, final)
     log.info("agent updated agent=%s scope_changed=%s", agent_id, scope_changed)
     return out
+
+
+def reset_password(
+    engine: Engine, actor: Principal | None, agent_id: str, password: str | None = None
+) -> PasswordReset:
+    """A new password for an agent the actor manages (the CLI may choose it; else the server
+    draws a one-time password), given once in the reply. The account's open sessions are
+    closed (its devices ask to sign in again: nothing is wiped, unsent changes stay), except
+    the one making the request; its failed attempts are forgiven. Audited."""
+    _require_manager(actor)
+    if password is not None and not 10 <= len(password) <= 256:
+        raise ApiError("invalid_request", "Le mot de passe doit compter de 10 à 256 caractères.")
+    new = password or one_time_password()
+    a = schema.accounts
+    with engine.begin() as conn:
+        agent = _agent_row(conn, agent_id)
+        account = conn.execute(select(a.c.id, a.c.login).where(a.c.agent_id == agent_id)).first()
+        if agent is None or agent["deleted"] or account is None or not _can_manage(actor, agent):
+            raise not_found("Agent introuvable ou hors de votre périmètre.")
+        conn.execute(update(a).where(a.c.id == account.id).values(password_hash=hash_password(new)))
+        t = schema.tokens
+        sessions = update(t).where(t.c.account_id == account.id, t.c.revoked_at_ms.is_(None))
+        if actor is not None:
+            sessions = sessions.where(t.c.token_hash != actor.token_hash)
+        closed = conn.execute(sessions.values(revoked_at_ms=now_ms())).rowcount or 0
+        lf = schema.login_failures
+        conn.execute(delete(lf).where(lf.c.key == f"login:{account.login}"))
+        server_audit(
+            conn, actor, "mot-de-passe-reinitialise", "agents", agent_id, {"sessions": closed}
+        )
+    log.info("password reset agent=%s sessions_closed=%d", agent_id, closed)
+    return PasswordReset(password=new)
 
 
 def list_agents(engine: Engine, actor: Principal | None) -> list[AgentOut]:
@@ -376,11 +427,12 @@ def list_devices(
     engine: Engine, actor: Principal | None, login: str | None = None
 ) -> list[DeviceOut]:
     _require_manager(actor)
-    d, a = schema.devices, schema.accounts
+    d, a, s = schema.devices, schema.accounts, schema.device_pull_state
     with engine.connect() as conn:
         query = (
-            select(d, a.c.login, a.c.agent_id)
+            select(d, a.c.login, a.c.agent_id, s.c.seen_at_ms.label("pulled_at_ms"))
             .join(a, a.c.id == d.c.account_id)
+            .outerjoin(s, s.c.device_pk == d.c.id)
             .order_by(d.c.created_at_ms, d.c.id)
         )
         if login:
@@ -400,6 +452,10 @@ def list_devices(
                     created_at_ms=row.created_at_ms,
                     last_seen_at_ms=row.last_seen_at_ms,
                     revoked_at_ms=row.revoked_at_ms,
+                    last_sync_at_ms=max(
+                        (m for m in (row.last_seen_at_ms, row.pulled_at_ms) if m is not None),
+                        default=None,
+                    ),
                 )
             )
         return out

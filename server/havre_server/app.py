@@ -59,6 +59,7 @@ from havre_common.protocol import (
     LoginReply,
     LoginRequest,
     MetaReply,
+    PasswordReset,
     PullReply,
     PushReply,
     PushRequest,
@@ -521,6 +522,11 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     @app.patch(f"{API_PREFIX}/admin/agents/{{agent_id}}", responses=ERRORS, tags=["admin"])
     def update_agent(p: Agent, agent_id: AgentPath, body: AgentUpdate) -> AgentOut:
         return admin.update_agent(engine, p, agent_id, body, ref, settings.ordering)
+
+    @app.post(f"{API_PREFIX}/admin/agents/{{agent_id}}/password", responses=ERRORS, tags=["admin"])
+    def reset_password(p: Agent, agent_id: AgentPath) -> PasswordReset:
+        """A new one-time password for the agent (given once); their sessions are closed."""
+        return admin.reset_password(engine, p, agent_id)
 
     @app.get(f"{API_PREFIX}/admin/devices", responses=ERRORS, tags=["admin"])
     def list_devices(p: Agent) -> list[DeviceOut]:

@@ -199,7 +199,8 @@ class Filters:
 
 def list_entries(engine: Engine, actor: Principal | None, filters: Filters) -> AuditPage:
     """Entries newest first. Administrators see every entry; a coordinator those about a
-    person of one of their territories and those written by an agent of one of them."""
+    person or an agent of one of their territories, and those written by an agent of one of
+    them (but not about an agent of other territories)."""
     if actor is not None and actor.role not in (ADMINISTRATOR, COORDINATOR):
         raise forbidden()
     log, agents = schema.audit_log, schema.agents
@@ -212,10 +213,14 @@ def list_entries(engine: Engine, actor: Principal | None, filters: Filters) -> A
             schema.agent_territories.c.territory_id.in_(mine)
         )
         persons = select(schema.contacts.c.id).where(schema.contacts.c.territory_id.in_(mine))
+        about_agents = log.c.entity == "agents"
         query = query.where(
             or_(
-                log.c.agent_id.in_(colleagues),
+                # What the agents of her territories did (but an entry about an agent —
+                # created, changed, disabled, new password — only if that agent is hers).
+                and_(or_(log.c.entity.is_(None), ~about_agents), log.c.agent_id.in_(colleagues)),
                 and_(log.c.entity == "contacts", log.c.entity_id.in_(persons)),
+                and_(about_agents, log.c.entity_id.in_(colleagues)),
             )
         )
     for column, value in (

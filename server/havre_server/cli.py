@@ -236,6 +236,24 @@ def cmd_set_agent(args: argparse.Namespace) -> None:
     _print(out.model_dump())
 
 
+def cmd_reset_password(args: argparse.Namespace) -> None:
+    engine = prepare(database_url(args))
+    agent_id = admin.find_agent_id(engine, args.login)
+    chosen = _password(args) if args.password_stdin else None
+    reply = admin.reset_password(engine, None, agent_id, chosen)
+    if chosen is None:
+        print(
+            f"Nouveau mot de passe (à transmettre à l'agent, affiché une seule fois) : "
+            f"{reply.password}"
+        )
+    else:
+        print("Mot de passe changé.")
+    print(
+        "Les sessions ouvertes de ce compte sont fermées : ses appareils demanderont de se "
+        "reconnecter."
+    )
+
+
 def _register_right_options(parser: argparse.ArgumentParser) -> None:
     """--registre / --sans-registre: the register right (default: the role's)."""
     group = parser.add_mutually_exclusive_group()
@@ -537,6 +555,15 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--disable", action="store_true")
     _register_right_options(setp)
     setp.set_defaults(func=cmd_set_agent)
+
+    reset = sub.add_parser(
+        "reset-password", help="donner un nouveau mot de passe à un agent (sessions fermées)"
+    )
+    reset.add_argument("login")
+    reset.add_argument(
+        "--password-stdin", action="store_true", help="le lire sur l'entrée standard (sinon tiré)"
+    )
+    reset.set_defaults(func=cmd_reset_password)
 
     devices = sub.add_parser("list-devices", help="lister les appareils")
     devices.add_argument("--login")

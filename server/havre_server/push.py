@@ -35,7 +35,8 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -134,6 +135,9 @@ class Ctx:
     # Persons the batch's identifying values are about, looked up once (_anonymised_among).
     persons_checked: frozenset[str] = frozenset()
     persons_anonymised: frozenset[str] = frozenset()
+    # Persons' territories (None: no live contact), read once for the whole batch; kept
+    # right by the batch's own writes of contacts (_contacts), dropped when one is rolled back.
+    territories: dict[str, str | None] = field(default_factory=dict)
 
 
 def push(
@@ -150,7 +154,7 @@ def push(
         try:
             with engine.begin() as conn:
                 results, buffer = _apply_batch(conn, p, request, ref, received)
-                flush(conn, buffer, ordering)
+                flush(conn, buffer, ordering, seqs=False)
             break
         except DBAPIError as exc:
             state = getattr(exc.orig, "sqlstate", None)
@@ -183,6 +187,7 @@ def _apply_batch(
         who for m in request.mutations if (who := _identified_person(m)) is not None
     )
     anonymised = _anonymised_among(conn, persons)
+    territories = _territories_of(conn, request.mutations)
     handled: set[str] = set()
     for m in request.mutations:
         if m.mutation_id in handled:  # sent twice in one batch: the first one is recorded
@@ -213,9 +218,11 @@ def _apply_batch(
             erased,
             persons,
             anonymised,
+            territories,
         )
+        done = False
         try:
-            with conn.begin_nested():
+            with _savepoint(conn):
                 outcome = _apply(ctx, m)
                 for entry in ctx.buffer.entries:
                     entry.hlc = ctx.stamp
@@ -225,6 +232,7 @@ def _apply_batch(
                     entry.mutation_id = m.mutation_id
                 _record(conn, p, m, outcome, adjusted, received)
             buffer.extend(ctx.buffer)
+            done = True
         except Reject as exc:
             outcome = Outcome("rejected", reason=exc.reason)
             results.append(_record_rejection(conn, p, m, outcome, received))
@@ -237,6 +245,9 @@ def _apply_batch(
                 outcome = Outcome("rejected", reason="Identifiant déjà utilisé : refusé.")
                 results.append(_record_rejection(conn, p, m, outcome, received))
             continue
+        finally:
+            if m.table_name == "contacts" and not done:  # rolled back: read it again if named
+                territories.pop(m.row_id, None)
         results.append(
             MutationResult(
                 mutation_id=m.mutation_id,
@@ -248,6 +259,57 @@ def _apply_batch(
             )
         )
     return results, buffer
+
+
+@contextmanager
+def _savepoint(conn: Connection) -> Iterator[None]:
+    """One mutation's savepoint: what it wrote is undone if it fails.
+
+    Never released: ``RELEASE`` costs a round trip to the database for every mutation (on
+    PostgreSQL, with ``SAVEPOINT``, two of the five statements of a new visit). The next
+    mutation's ``SAVEPOINT`` of the same name nests inside it, ``ROLLBACK TO`` goes back to the
+    latest one of that name (this mutation's: the earlier ones' work is kept), and the commit of
+    the batch ends them all. Same on SQLite.
+    """
+    conn.exec_driver_sql(f"SAVEPOINT {_SAVEPOINT}")
+    try:
+        yield
+    except BaseException:
+        conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
+        raise
+
+
+_SAVEPOINT = "havre_mutation"
+_PERSON_COLUMNS = ("person_id", "contact_id")
+"""The fields by which a pushed row names its person (contact_id: consents)."""
+_TERRITORIES = select(
+    schema.contacts.c.id, schema.contacts.c.territory_id, schema.contacts.c.deleted
+).where(schema.contacts.c.id.in_(bindparam("ids", expanding=True)))
+
+
+def _territories_of(conn: Connection, mutations: list[Mutation]) -> dict[str, str | None]:
+    """The territory of every person a batch names, in one query (one per mutation before):
+    None for an id with no live contact."""
+    ids = {m.row_id for m in mutations if m.table_name == "contacts"}
+    for m in mutations:
+        for column in _PERSON_COLUMNS:
+            value = m.changed_fields.get(column)
+            if isinstance(value, str):
+                ids.add(value)
+    found: dict[str, str | None] = dict.fromkeys(ids)
+    if ids:
+        for row in conn.execute(_TERRITORIES, {"ids": sorted(ids)}):
+            found[str(row.id)] = None if row.deleted else str(row.territory_id)
+    return found
+
+
+def _territory(ctx: Ctx, person_id: str | None) -> str | None:
+    """`person_territory`, from the batch's cache when it has the person."""
+    if person_id is None:
+        return None
+    if person_id not in ctx.territories:
+        ctx.territories[person_id] = person_territory(ctx.conn, person_id)
+    return ctx.territories[person_id]
 
 
 def _previous(conn: Connection, mutation_id: str) -> dict[str, Any] | None:
@@ -354,7 +416,7 @@ def _record_rejection(
     conn: Connection, p: Principal, m: Mutation, outcome: Outcome, received: int
 ) -> MutationResult:
     try:
-        with conn.begin_nested():
+        with _savepoint(conn):
             _record(conn, p, m, outcome, None, received)
     except IntegrityError:
         previous = _previous(conn, m.mutation_id)
@@ -483,7 +545,7 @@ def _seen_version(m: Mutation, row: dict[str, Any]) -> None:
 
 def _visible_person(ctx: Ctx, person_id: str | None, *, care: bool) -> str:
     """The person's territory if the pushing agent may see her now; refused otherwise."""
-    territory = person_territory(ctx.conn, person_id)
+    territory = _territory(ctx, person_id)
     # An erased person has no row left: looked up only then, for the message (one query
     # less per mutation in the usual case).
     if territory is None and person_id is not None and _is_erased(ctx.conn, "contacts", person_id):
@@ -531,7 +593,8 @@ def _merge(
     incoming = Timestamp.parse(ctx.stamp)
     applied: dict[str, Any] = {}
     conflict_ids: list[str] = []
-    territory = person_territory(ctx.conn, person_id)
+    # A contact's own territory is on its row, read and locked just before.
+    territory = row["territory_id"] if spec.table is schema.contacts else _territory(ctx, person_id)
     for key, value in values.items():
         if key == "updated_at":
             continue
@@ -640,6 +703,7 @@ def _contacts(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> Outc
             raise Reject("Nom et prénom sont obligatoires pour une personne.")
         cleaned.setdefault("emergency_contacts", [])
         row = _insert_merged(ctx, spec, m, cleaned)
+        ctx.territories[row["id"]] = row["territory_id"]
         _territory_history(ctx, row["id"], None, row["territory_id"])
         ctx.buffer.add(entry_for("contacts", row, territory_id=row["territory_id"]))
         return Outcome("applied", row["server_version"])
@@ -652,6 +716,7 @@ def _contacts(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> Outc
         if not p.is_care:
             raise Reject("Votre rôle ne permet pas de supprimer une fiche.")
         fresh = _update(ctx, spec, row, {"deleted": 1})
+        ctx.territories[row["id"]] = None
         emit_person_move(ctx.conn, ctx.buffer, fresh, old_territory, None, "deleted")
         for table, column in (
             (schema.consents, "contact_id"),
@@ -671,6 +736,7 @@ def _contacts(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> Outc
         raise Reject("Territoire : ce champ est obligatoire.")
     fresh, conflicts = _merge(ctx, spec, m, row, cleaned, row["id"])
     new_territory = fresh["territory_id"]
+    ctx.territories[row["id"]] = new_territory
     if new_territory != old_territory:
         _territory_history(ctx, row["id"], old_territory, new_territory)
         emit_person_move(ctx.conn, ctx.buffer, fresh, old_territory, new_territory, "revoked")
@@ -817,7 +883,7 @@ def _visits(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> Outcom
             raise Reject("Une visite ne peut être enregistrée qu'au nom de son auteur : refusé.")
         if not p.is_care:
             raise Reject("Votre rôle ne permet pas d'enregistrer des visites.")
-        territory = person_territory(ctx.conn, cleaned["person_id"])
+        territory = _territory(ctx, cleaned["person_id"])
         if territory is None:  # an erased person has no row left: the reason, then
             if _is_erased(ctx.conn, "contacts", cleaned["person_id"]):
                 raise Reject("Cette personne a été effacée (RGPD) : visite refusée.")
@@ -1086,7 +1152,7 @@ def _resolution(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> Ou
     if m.op != "update":
         raise Reject("Un conflit se résout, il ne se crée ni ne se supprime : refusé.")
     row = _existing(ctx, spec, m.row_id)
-    territory = person_territory(ctx.conn, row.get("person_id"))
+    territory = _territory(ctx, row.get("person_id"))
     involved = {row.get("local_agent_id"), row.get("remote_agent_id")}
     if not p.has_territory(territory) or not (
         p.role == COORDINATOR or (p.sees_persons and p.agent_id in involved)

@@ -382,6 +382,10 @@ def _fit(case: Any) -> None:
             path_parameters["agent_id"] = _spare_agent() or _fresh_uuid()
         if body is not None and _likely():
             _fit_agent_body(body, creating=False)
+    elif path == f"{API}/admin/agents/{{agent_id}}/password":
+        # A spare agent (its sessions close, its password changes) or one that does not exist.
+        if _likely() or path_parameters.get("agent_id") in WORLD.get("protected_agents", []):
+            path_parameters["agent_id"] = _spare_agent() or _fresh_uuid()
     elif path == f"{API}/admin/devices/{{device_id}}/revoke":
         protected = WORLD.get("protected_devices", [])
         if RNG.random() < 0.7 or path_parameters.get("device_id") in protected:

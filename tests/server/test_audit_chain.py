@@ -82,6 +82,8 @@ def test_entries_of_devices_and_of_the_server_form_one_chain(world: World) -> No
     erased, chain = _filled(world)
     events = [row.event for row in chain]
     assert events == [
+        "agent-cree",  # the administrator, created from the server's shell
+        "agent-cree",  # the worker, created by the administrator
         "fiche-ouverte",
         "fiche-ouverte",
         "impression",
@@ -89,13 +91,13 @@ def test_entries_of_devices_and_of_the_server_form_one_chain(world: World) -> No
         "effacement-rgpd",
         "fiche-ouverte",
     ]
-    assert [row.chain_seq for row in chain] == list(range(1, 7))
+    assert [row.chain_seq for row in chain] == list(range(1, 9))
     assert chain[0].prev_hash == audit.GENESIS
     for before, after in itertools.pairwise(chain):
         assert after.prev_hash == before.entry_hash
     intact, out = _verify(world.server)
     assert intact, out
-    assert "6 entrées chaînées" in out and chain[-1].entry_hash in out
+    assert "8 entrées chaînées" in out and chain[-1].entry_hash in out
     # Erasure kept the chain: the entries naming her stay, by id only, nothing of her content.
     about_her = world.server.sql("SELECT event FROM audit_log WHERE entity_id = :i", i=erased)
     assert sorted(r.event for r in about_her) == ["effacement-rgpd", "fiche-ouverte"]
@@ -150,7 +152,7 @@ def test_the_database_refuses_to_change_or_delete_an_entry(world: World) -> None
     for statement in statements:
         with pytest.raises(DBAPIError, match="ajout seulement"):
             world.server.sql(statement)
-    assert len(_chain(world.server)) == 6
+    assert len(_chain(world.server)) == 8
     intact, out = _verify(world.server)
     assert intact, out
 
@@ -178,7 +180,9 @@ def test_concurrent_pushes_keep_one_chain(world: World) -> None:
     assert failures == []
     intact, out = _verify(server)
     assert intact, out
-    assert "96 entrées chaînées" in out
+    assert (
+        "101 entrées chaînées" in out
+    )  # 5 agents created (the administrator too), 4 × 8 × 3 pushed
 
 
 def test_an_entry_with_free_text_is_refused_and_leaves_no_link(world: World) -> None:
@@ -194,7 +198,8 @@ def test_an_entry_with_free_text_is_refused_and_leaves_no_link(world: World) -> 
     assert refused["status"] == "rejected"
     assert "jamais de texte libre" in refused["reason"]
     assert applied["status"] == "applied", applied
-    assert [row.event for row in _chain(world.server)] == ["impression"]
+    # After the creations of the administrator and of the worker: the coded entry only.
+    assert [row.event for row in _chain(world.server)] == ["agent-cree", "agent-cree", "impression"]
     intact, out = _verify(world.server)
     assert intact, out
 
@@ -218,7 +223,15 @@ def test_coordinators_list_the_entries_of_their_territories_with_filters(world: 
 
     page = listing(coordinator).json()
     seen = [(e["event"], e["entity_id"]) for e in page["entries"]]
-    assert seen == [("impression", here), ("fiche-ouverte", here)]  # newest first, not the south
+    # Newest first; nothing of the south: neither its file nor the creation of its agent.
+    assert seen == [
+        ("impression", here),
+        ("fiche-ouverte", here),
+        ("droit-registre", coordinator.agent_id),  # a coordinator has it by default
+        ("agent-cree", coordinator.agent_id),
+        ("agent-cree", north.agent_id),
+        ("agent-cree", world.admin.agent_id),  # from the server's shell; the admin is in nord
+    ]
     first = page["entries"][1]
     assert first["agent_id"] == north.agent_id and first["agent_name"]
     assert first["device_id"] == north.device_id and first["at"]

@@ -371,3 +371,59 @@ def test_an_empty_stamp_the_server_fills_is_filled(world: World) -> None:
     assert imported.status_code == 200, imported.text
     for table in ("facilities", "action_evaluations"):
         assert world.server.sql(f"SELECT count(*) FROM {table} WHERE updated_at IS NULL")[0][0] == 0
+
+
+def test_within_one_batch_a_visit_sees_what_the_batch_did_to_its_person(world: World) -> None:
+    """The territories of a batch's persons are read once for the batch: a person the batch
+    creates takes visits at once; one it deletes, or moves out of the agent's territories,
+    takes none; a refused edit of a person changes nothing for the visits after it."""
+    device = world.agent("travailleur-social", ["nord"])
+    agent = device.agent_id
+    created, deleted, kept = (str(uuid.uuid4()) for _ in range(3))
+    before = new_person(device, "nord")  # already on the server: read by the batch's query
+
+    def person(pid: str) -> dict[str, object]:
+        return device.mutation("contacts", pid, "insert", {**person_fields(), "id": pid})
+
+    def visit(pid: str) -> dict[str, object]:
+        return device.mutation("visits", str(uuid.uuid4()), "insert", visit_fields(pid, agent))
+
+    results = device.push(
+        person(created),
+        visit(created),  # created earlier in this batch: applied
+        person(deleted),
+        device.mutation("contacts", deleted, "delete", {}, base_version=1),
+        visit(deleted),  # deleted earlier in this batch: refused
+        device.mutation("contacts", kept, "update", {"city": "Nulle part"}, base_version=1),
+        person(kept),  # the update before it was refused (no such row yet): created now
+        visit(kept),
+        device.mutation("contacts", before, "update", {"territory_id": "sud"}, base_version=1),
+        visit(before),  # moved to sud, which the agent does not have: refused
+    )
+    statuses = [r["status"] for r in results]
+    assert statuses == [
+        "applied",
+        "applied",
+        "applied",
+        "applied",
+        "rejected",
+        "rejected",
+        "applied",
+        "applied",
+        "applied",
+        "rejected",
+    ], results
+    assert (
+        results[4]["reason"] == "Fiche inconnue ou hors de votre périmètre : modification refusée."
+    )
+    assert results[9]["reason"] == (
+        "Vous n'aviez pas accès à cette personne quand la visite a été saisie : refusé."
+    )
+    visits_kept = world.server.sql(
+        "SELECT person_id FROM visits WHERE person_id IN (:a, :b, :c, :d)",
+        a=created,
+        b=deleted,
+        c=kept,
+        d=before,
+    )
+    assert sorted(r[0] for r in visits_kept) == sorted([created, kept])

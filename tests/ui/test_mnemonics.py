@@ -14,6 +14,8 @@ import pytest
 from PySide6.QtWidgets import QAbstractButton, QDialog, QGroupBox, QLabel, QWidget
 from reportlab.pdfgen.canvas import Canvas
 
+from havre_common.protocol import AgentOut
+from havre_desktop.ui.pages.admin_pages import AgentDialog, PasswordDialog
 from havre_desktop.ui.pages.consent_form import ConsentForm
 from havre_desktop.ui.pages.handout_dialog import HandoutChoiceDialog
 from havre_desktop.ui.pages.person_form import PersonForm
@@ -74,11 +76,25 @@ DIALOGS: dict[str, Callable[[DemoApp], QDialog]] = {
     "consentement": lambda app: ConsentForm(app.database, _person(app), app.window.ctx.today),
     "document": lambda app: HandoutChoiceDialog(app.window.ctx, [], "nord", "Document"),
     "aperçu": lambda app: PdfPreviewDialog(_pdf(), "Aperçu", "aperçu.pdf"),
+    "nouvel agent": lambda app: AgentDialog(app.window.ctx, app.database, None, None),
+    "modifier l'agent": lambda app: AgentDialog(app.window.ctx, app.database, None, _agent()),
+    "mot de passe": lambda app: PasswordDialog("Mot de passe", "Le voici :", "c.m", "abcd-efgh"),
     # Its controller is used only once the list is asked for, which this test does not do.
     "conservation": lambda app: RetentionDialog(cast(SyncController, None)),
     "registre": lambda app: RegisterForm(app.window.ctx, _person(app)),
     "registre-fiche": lambda app: RegisterDialog(app.window.ctx, _person(app)),
 }
+
+
+def _agent() -> AgentOut:
+    return AgentOut(
+        id="6f1c1e0a-4a51-4c1e-9d3c-1a2b3c4d5e6f",
+        login="c.martin",
+        display_name="Camille Martin",
+        role="travailleur-social",
+        territory_ids=["nord"],
+        disabled=False,
+    )
 
 
 def _person(app: DemoApp) -> dict[str, object]:
