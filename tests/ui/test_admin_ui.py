@@ -13,9 +13,16 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialog
 from pytestqt.qtbot import QtBot
 
+from havre_common.protocol import API_PREFIX
 from havre_desktop.sync import local
 from havre_desktop.sync.errors import DeviceRevokedError, RequestRefusedError
-from havre_desktop.ui.pages.admin_pages import AgentDialog, DevicesPage, PasswordDialog, TeamPage
+from havre_desktop.ui.pages.admin_pages import (
+    TEAM_TICKS,
+    AgentDialog,
+    DevicesPage,
+    PasswordDialog,
+    TeamPage,
+)
 from tests.server.support import PASSWORD, ServerProcess, World, attempt_sign_in
 from tests.ui.conftest import DialogDriver, Keyboard
 from tests.ui.layout_checks import clipped_cells, clipped_texts, unnamed_controls
@@ -139,7 +146,7 @@ def test_a_coordinator_disables_an_account_and_that_agent_is_refused(
     page = team_page(qtbot, coordinator)
     row = cells(page, login)
     assert row[0] == f"Dominique {login[-4:]}\n{login}"
-    assert row[1] == "Travailleur social" and row[2] == "" and row[3] == "Le Havre Nord"
+    assert row[1] == "Travailleur social" and row[2:4] == ["", ""] and row[4] == "Le Havre Nord"
     select(page, login)
     assert page.disable_button.text() == "&Désactiver le compte…"
     boxes.answer(Yes)
@@ -227,6 +234,10 @@ def test_a_coordinator_creates_an_agent_whose_initial_password_works(
         dialog.name.setText("Noé Exemple")
         dialog.role.setCurrentIndex(dialog.role.findData("accueil"))
         dialog.phone.setText("0261910199")
+        # This coordinator holds the register right: she may grant it (a role's default: no).
+        seen["register_offered"] = dialog.register_right.isEnabled()
+        seen["register_default"] = dialog.register_right.isChecked()
+        dialog.register_right.setChecked(True)
         dialog.save()
 
     def note(dialog: QDialog) -> None:
@@ -248,8 +259,17 @@ def test_a_coordinator_creates_an_agent_whose_initial_password_works(
         f"Noé Exemple\n{login} · 02\u00a061\u00a091\u00a001\u00a099",
         "Accueil mairie annexe",
         "",
+        "",
         "Le Havre Nord",
     ]
+    assert (seen["register_offered"], seen["register_default"]) == (True, False)
+    register_column = page.model.first_tick + [t for t, _f in TEAM_TICKS].index("Registre")
+    ticked = page.model.index(_row_of(page, login), register_column).data(
+        Qt.ItemDataRole.CheckStateRole
+    )
+    assert ticked == Qt.CheckState.Checked  # the team page shows the right given
+    created = world.client.get(f"{API_PREFIX}/admin/agents", headers=world.admin.headers())
+    assert [a["register_right"] for a in created.json() if a["login"] == login] == [True]
     assert attempt_sign_in(world.client, login, seen["password"]).status_code == 200
 
 
@@ -366,9 +386,9 @@ def test_the_devices_page_from_the_keyboard_and_no_means_nothing_revoked(
     coordinator = coordinator_desk(qtbot, desks, world)
     window = coordinator.window
     window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    qtbot.waitUntil(window.isActiveWindow, timeout=20_000)
     window.navigation.setFocus()
-    qtbot.waitUntil(window.navigation.hasFocus, timeout=5_000)
+    qtbot.waitUntil(window.navigation.hasFocus, timeout=20_000)
     position = window.page_keys.index("devices") + 1  # Alt+1… in navigation order
     keyboard.key(getattr(Qt.Key, f"Key_{position}"), Qt.KeyboardModifier.AltModifier)
     page = window.pages.currentWidget()

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QFormLayout,
@@ -222,7 +223,8 @@ def _territories_text(agent: AgentOut, labels: dict[str, str]) -> str:
 
 
 TEAM_TICKS: list[tuple[str, Callable[[AgentOut], bool]]] = [
-    ("Compte actif", lambda a: not a.disabled),
+    ("Actif", lambda a: not a.disabled),
+    ("Registre", lambda a: a.register_right),
 ]
 """An agent's yes/no attributes, one check-box column each (read here, changed in the dialog)."""
 
@@ -541,6 +543,17 @@ class AgentDialog(SavingForm):
         self.territories.setMaximumHeight(self.territories.sizeHintForRow(0) * 6 + 8)
         self.phone = QLineEdit(agent.work_phone or "" if agent is not None else "")
         self.phone.setPlaceholderText(tr("ex. : 02 35 19 45 45"))
+        # The register of vulnerable persons serves the alert plan only: named staff hold it.
+        # Only an administrator, or a coordinator who holds it herself, may grant it.
+        self.register_right = QCheckBox(tr("Accès au re&gistre des personnes vulnérables"))
+        self.register_right.setChecked(
+            agent.register_right if agent is not None else self._role_default()
+        )
+        self.register_right.setEnabled(administrator or context.register_right)
+        if agent is None:  # a new agent: the role's default until the box is changed by hand
+            self.role.currentIndexChanged.connect(
+                lambda _i: self.register_right.setChecked(self._role_default())
+            )
         form = QFormLayout()
         for text, field, widget in (
             (tr("&Identifiant de connexion :"), "login", self.login),
@@ -551,6 +564,7 @@ class AgentDialog(SavingForm):
         ):
             # Short labels on one line each (a wrapped one left "Rôle" and its colon apart).
             self.errors.add_row(form, text, field, widget).setWordWrap(False)
+        form.addRow(self.register_right)
         layout = QVBoxLayout(self)
         if agent is None:
             note = QLabel(
@@ -566,6 +580,10 @@ class AgentDialog(SavingForm):
         layout.addWidget(self.buttons)
         self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 70)  # from the text size
         (self.name if agent is not None else self.login).setFocus()
+
+    def _role_default(self) -> bool:
+        """The server's default: coordinators hold the register right, other roles not."""
+        return bool(self.role.currentData() == contract.COORDINATOR)
 
     def request(self) -> AgentCreate | AgentUpdate:
         """What to send, read from the fields (an empty update: nothing changed); refused with
@@ -594,6 +612,7 @@ class AgentDialog(SavingForm):
                     role=role,  # type: ignore[arg-type]  # one of the roles offered
                     territory_ids=territories,
                     work_phone=phone or None,
+                    register_right=self.register_right.isChecked(),
                 )
             changes: dict[str, Any] = {}
             if name != self.agent.display_name:
@@ -604,6 +623,8 @@ class AgentDialog(SavingForm):
                 changes["territory_ids"] = territories
             if phone != (self.agent.work_phone or ""):
                 changes["work_phone"] = phone  # empty: the number is removed
+            if self.register_right.isChecked() != self.agent.register_right:
+                changes["register_right"] = self.register_right.isChecked()
             return AgentUpdate(**changes)
         except ValidationError as exc:
             fields = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
