@@ -74,16 +74,6 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.profile = profile
         self.ctx = context
-        # The theme first: widgets built after it take its font and style as they are made,
-        # instead of being restyled one by one (a tenth of the start went there).
-        self.theme: Theme | None = None
-        app = QApplication.instance()
-        if isinstance(app, QApplication):
-            self.theme = Theme(app)
-            self.theme.apply(
-                int(context.settings.get("text_scale", "100")),
-                context.settings.get("high_contrast") == "1",
-            )
         self.sync: SyncController | None = None
         self._journal_loaded = False
         self.setWindowTitle(
@@ -168,6 +158,14 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence("Ctrl+PgDown"), self).activated.connect(lambda: self._step(1))
         QShortcut(QKeySequence("Ctrl+PgUp"), self).activated.connect(lambda: self._step(-1))
         self.navigation.setCurrentRow(0)
+        self.theme: Theme | None = None
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            self.theme = Theme(app)
+            self.theme.apply(
+                int(context.settings.get("text_scale", "100")),
+                context.settings.get("high_contrast") == "1",
+            )
         self.adapt_to_font()
         self.resize(1200, 760)
         # The app lock (Ctrl+L, idle delay, session lock): see ui/lock.py.
