@@ -178,9 +178,12 @@ class TodayPage(QWidget):
             buttons.addWidget(button)
         buttons.addStretch(1)
         buttons.addWidget(self.refresh_button)
-        layout.addLayout(buttons)
-        layout.addWidget(self.status)
         scrolling(self, content)
+        # The buttons and the status line stay in view; only the lists scroll when they do not fit.
+        outer = self.layout()
+        assert isinstance(outer, QVBoxLayout)
+        outer.addLayout(buttons)
+        outer.addWidget(self.status)
         self._last_table = self.tables["due"]
         for key in ("due", "follow_ups", "alerts"):
             table = self.tables[key]
