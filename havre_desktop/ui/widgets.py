@@ -49,6 +49,17 @@ def scrolling(page: QWidget, content: QWidget) -> None:
     outer.addWidget(scroll)
 
 
+def hide_unless(allowed: bool, *widgets: QWidget) -> None:
+    """Hide what this agent may not see or use, while a page is being built.
+
+    Never *shows*: a widget shown before it has a parent opens as a window of its own for a
+    moment and takes the keyboard focus from the main window; children show with their page.
+    """
+    if not allowed:
+        for widget in widgets:
+            widget.setVisible(False)
+
+
 def error_label() -> QLabel:
     label = QLabel()
     label.setProperty("role", "error")

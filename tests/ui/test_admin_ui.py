@@ -398,6 +398,7 @@ def test_the_devices_page_from_the_keyboard_and_no_means_nothing_revoked(
     qtbot.waitUntil(lambda: page.loading, timeout=5_000)
     qtbot.waitUntil(lambda: not page.loading, timeout=20_000)
     page.table.setFocus()
+    qtbot.waitUntil(page.table.hasFocus, timeout=20_000)
     target = _row_of(page, worker.login)
     keyboard.key(Qt.Key.Key_Home)
     for _ in range(target):

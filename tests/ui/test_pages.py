@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QDialog
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import QApplication, QDialog, QWidget
+from pytestqt.qtbot import QtBot
 
 from havre_desktop.core.catalogue import AGE_GROUP_AUDIENCES
 from havre_desktop.ui.pages.person_form import PersonForm
-from tests.ui.conftest import DemoApp, DialogDriver, Keyboard
+from tests.ui.conftest import DemoApp, DialogDriver, Keyboard, make_app
 from tests.ui.layout_checks import clipped_cells, clipped_texts, unnamed_controls
 
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -416,3 +418,50 @@ def test_a_visit_note_marked_private_is_saved_so_and_shown_as_private(
     model = persons.history_model
     shown = [model.index(r, 3).data() for r in range(model.rowCount())]
     assert "Privée : Confie des soucis d'argent (note fictive)." in shown
+
+
+class _WindowsShown(QObject):
+    """Notes every top-level widget shown (a widget shown before it has a parent is one)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shown: list[str] = []
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        shown = event.type() == QEvent.Type.Show
+        if shown and isinstance(watched, QWidget) and watched.isWindow():
+            text = getattr(watched, "text", None) or getattr(watched, "title", None)
+            label = text() if callable(text) else watched.windowTitle()
+            self.shown.append(f"{type(watched).__name__} {label!r}")
+        return False
+
+
+@pytest.fixture(params=["coordinateur", "accueil", "travailleur-social"])
+def watched_app(
+    tmp_path: Path, qtbot: QtBot, request: pytest.FixtureRequest
+) -> Iterator[tuple[DemoApp, _WindowsShown]]:
+    """A role's window built while every top-level widget shown is noted."""
+    qapp = QApplication.instance()
+    assert isinstance(qapp, QApplication)
+    watcher = _WindowsShown()
+    qapp.installEventFilter(watcher)
+    try:
+        for app in make_app(tmp_path, qtbot, role=request.param):
+            yield app, watcher
+    finally:
+        qapp.removeEventFilter(watcher)
+
+
+def test_building_the_pages_opens_no_stray_window_and_the_keyboard_keeps_its_place(
+    watched_app: tuple[DemoApp, _WindowsShown],
+) -> None:
+    # A button shown before it was put in a layout flashed as a window of its own while the
+    # settings page was built in the background, and the keyboard focus went with it.
+    app, watcher = watched_app
+    window = app.window
+    window.navigation.setFocus()
+    app.settle()
+    stray = [s for s in watcher.shown if not s.startswith("MainWindow")]
+    assert stray == [], "\n".join(stray)
+    assert QApplication.activeWindow() is window
+    assert QApplication.focusWidget() is window.navigation

@@ -51,7 +51,7 @@ from havre_desktop.printing.data import (
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import tr
 from havre_desktop.ui.operations import Changes
-from havre_desktop.ui.widgets import error_label
+from havre_desktop.ui.widgets import error_label, hide_unless
 
 log = logging.getLogger("havre.ui.settings")
 
@@ -101,7 +101,6 @@ class CityDetailsBox(QGroupBox):
         desk_label.setBuddy(self.desk)
         self.edit_button = QPushButton(tr("Mo&difier les coordonnées de la Ville…"))
         self.edit_button.clicked.connect(self.open_editor)
-        self.edit_button.setVisible(context.role in EDITORS)
         self.edit_note = QLabel(
             tr(
                 "Les coordonnées viennent du serveur de la Ville : un coordinateur les modifie "
@@ -120,6 +119,7 @@ class CityDetailsBox(QGroupBox):
         layout.addLayout(form)
         layout.addWidget(self.edit_note)
         layout.addLayout(buttons)
+        hide_unless(context.role in EDITORS, self.edit_button)
         context.database.changes.changed.connect(self._changes)
         self.refresh()
 

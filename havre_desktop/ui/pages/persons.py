@@ -39,7 +39,7 @@ from havre_desktop.ui.pages.consent_form import ConsentForm
 from havre_desktop.ui.pages.handout_dialog import HandoutChoiceDialog, preview_handout
 from havre_desktop.ui.pages.person_form import PersonForm
 from havre_desktop.ui.pages.visit_form import VisitForm
-from havre_desktop.ui.widgets import table_view, wrap_short_list
+from havre_desktop.ui.widgets import hide_unless, table_view, wrap_short_list
 
 if TYPE_CHECKING:  # the PDF engine loads when a document is built
     from havre_desktop.printing.record import PreparedHandout
@@ -108,7 +108,7 @@ class PersonsPage(QWidget):
         self.visit_button = QPushButton(tr("Nouvelle &visite"))
         self.visit_button.setAccessibleName(tr("Nouvelle visite"))
         self.visit_button.clicked.connect(self.new_visit)
-        self.visit_button.setVisible(context.may_see_visits)
+        hide_unless(context.may_see_visits, self.visit_button)
         self.print_button = QPushButton(tr("Imprimer un &document"))
         self.print_button.setAccessibleName(tr("Imprimer un document pour la personne"))
         self.print_button.clicked.connect(self.print_handout)
@@ -119,19 +119,19 @@ class PersonsPage(QWidget):
         self.register_button = QPushButton(tr("Re&gistre…"))
         self.register_button.setAccessibleName(tr("Registre des personnes vulnérables"))
         self.register_button.clicked.connect(self.open_register)
-        self.register_button.setVisible(context.register_right)
+        hide_unless(context.register_right, self.register_button)
         self.archive_button = QPushButton(tr("&Archiver"))
         self.archive_button.setAccessibleName(tr("Archiver la fiche"))
         self.archive_button.clicked.connect(self.archive_person)
         archivists = contract.CONTACTS.field("archived").writers
         may_archive = archivists is None or context.role in archivists
-        self.archive_button.setVisible(may_archive)
+        hide_unless(may_archive, self.archive_button)
         # Coordinators: who opened, printed, exported this fiche; its RGPD export (online).
         may_audit = context.role in contract.CATALOGUE_ROLES
         self.audit_button = QPushButton(tr("&Journal de la fiche…"))
         self.audit_button.setAccessibleName(tr("Journal d'audit de la fiche"))
         self.audit_button.clicked.connect(self._ask_audit)
-        self.audit_button.setVisible(may_audit)
+        hide_unless(may_audit, self.audit_button)
         for button in self._fiche_buttons():
             button.setEnabled(False)
         steps = contract.enum_values("register_event_kinds")
@@ -176,9 +176,8 @@ class PersonsPage(QWidget):
         self.history = table_view(tr("Historique des visites"))
         self.history.setModel(self.history_model)
         wrap_short_list(self.history)  # the notes wrap rather than run off the side
-        self.history.setVisible(context.may_see_visits)
         history_label = QLabel(tr("Historique des visites et appels"))
-        history_label.setVisible(context.may_see_visits)
+        hide_unless(context.may_see_visits, self.history, history_label)
 
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)

@@ -56,7 +56,14 @@ from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import tr
 from havre_desktop.ui.operations import Changes, Operation
 from havre_desktop.ui.print_preview import PdfPreviewDialog
-from havre_desktop.ui.widgets import CheckList, checked_ids, error_label, fold, scrolling
+from havre_desktop.ui.widgets import (
+    CheckList,
+    checked_ids,
+    error_label,
+    fold,
+    hide_unless,
+    scrolling,
+)
 
 log = logging.getLogger("havre.ui.printing")
 
@@ -220,7 +227,7 @@ class PrintsPage(QWidget):
         self._row(report_form, tr("Te&rritoire :"), self.report_territory)
         report_form.addRow(self.report_button)
 
-        report.setVisible(coordinator)  # reports are the coordinators' (architecture.md)
+        hide_unless(coordinator, report)  # reports are the coordinators' (architecture.md)
         self.report_box = report
         # The register passed to the préfet when an alert plan is triggered (CSV and PDF).
         self.prefect_territory = QComboBox()
@@ -252,7 +259,7 @@ class PrintsPage(QWidget):
         self.prefect_status.setAccessibleName(tr("Confirmation de l'export"))
         self.prefect_status.setWordWrap(True)
         prefect_form.addRow(self.prefect_status)
-        prefect.setVisible(coordinator and context.register_right)
+        hide_unless(coordinator and context.register_right, prefect)
         self.prefect_box = prefect
         # The letters' lists make the page taller than a laptop's screen: it scrolls.
         content = QWidget()

@@ -32,7 +32,7 @@ from havre_desktop.ui.i18n import tr
 from havre_desktop.ui.operations import Changes, Operation
 from havre_desktop.ui.pages.actions_page import ActionBrowser
 from havre_desktop.ui.pages.handout_dialog import HandoutChoiceDialog, preview_handout
-from havre_desktop.ui.widgets import error_label
+from havre_desktop.ui.widgets import error_label, hide_unless
 
 if TYPE_CHECKING:  # the PDF engine loads when a document is built
     from havre_desktop.printing.record import PreparedHandout
@@ -119,7 +119,7 @@ class ReceptionPage(QWidget):
             tr("Inscription au registre des personnes vulnérables")
         )
         self.register_button.clicked.connect(self.enrol_in_register)
-        self.register_button.setVisible(context.register_right)
+        hide_unless(context.register_right, self.register_button)
         self.status = QLabel()
         self.status.setAccessibleName(tr("Confirmation"))
         self.status.setWordWrap(True)
