@@ -165,6 +165,8 @@ def test_dashboard_by_keyboard(
     }
     shown_actions = page.shown_categories("actions")
     assert shown_actions and all(label.split(" — ")[0] in codes for label in shown_actions)
+    # A priority changes the actions alone: the other charts keep their (right) figures.
+    assert page.shown_values("visites")["Nord"] == weekly(app, first, last, "nord", False)
 
     # Alt+E: the transversal concern is a choice of its own, under the two stakes.
     keyboard.key(Qt.Key.Key_E, Qt.KeyboardModifier.AltModifier)
