@@ -6,9 +6,10 @@
 -- bookkeeping (never synced), maintained by the triggers below on every insert, update and
 -- delete of visits, handouts, desk encounters and persons -- user edits, rows applied by a
 -- sync, erasure and anonymisation alike. The dashboard reads these small tables through
--- their primary keys (core/indicators.py); tests/core/test_indicators.py compares every
--- figure with independent queries on the raw tables and the tables with a recount from
--- scratch after each kind of change.
+-- their primary keys (core/indicators.py). tests/core/test_indicators.py compares every
+-- figure with independent queries on the raw tables; tests/core/test_dashboard_counts.py
+-- and tests/sync/test_dashboard_counts_sync.py compare the tables with a recount from
+-- scratch after each kind of change (and the sync state machine after every run).
 --
 -- A visit or handout counts when its person is on this device (the territory is hers);
 -- a person arriving later brings her rows, a person removed takes hers away. Days are the
