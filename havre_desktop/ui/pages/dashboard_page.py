@@ -192,6 +192,8 @@ class DashboardPage(QWidget):
             if key == "actions":  # what "taken up" counts, said under the chart
                 self.taken_up_help = QLabel(tr(TAKEN_UP_HELP))
                 self.taken_up_help.setWordWrap(True)
+                line = self.fontMetrics().height()
+                self.taken_up_help.setContentsMargins(line // 2, line // 4, line // 2, line // 4)
                 self.taken_up_help.setAccessibleName(tr("Ce que comptent proposée et prise"))
                 holder = QWidget()
                 holder_layout = QVBoxLayout(holder)
