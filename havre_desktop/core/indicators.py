@@ -1,9 +1,14 @@
 """The activity indicators: one module of counting queries for the dashboard, the evaluation
 of actions, the PDF activity report and the anonymised yearly export (issue 16).
 
-Every figure is a GROUP BY query in SQLite over a period, through the indexes of migration
-0009 (``tests/core/test_indicators.py`` reads their plans): nothing loads a table into
-Python. The results are plain values (no Qt): the dashboard page draws them, the report
+Every figure is a GROUP BY query in SQLite over a period (``tests/core/test_indicators.py``
+reads their plans): nothing loads a table into Python. The dashboard's charts and the PDF
+report read the small count tables the store keeps up to date by triggers (migration 0013:
+visits and calls per day, territory and kind; needs per day and territory; desk encounters
+per day, territory and need; actions proposed and taken up per territory, action, person and
+day), through their primary keys; an evaluation and the anonymised export, which read one
+action or a whole year once, count from the visits and handouts themselves (migration 0012's
+indexes). The results are plain values (no Qt): the dashboard page draws them, the report
 prints them, the export writes them.
 
 Definitions (said once, here):
@@ -11,9 +16,12 @@ Definitions (said once, here):
 * a *visit* is a contact of kind ``visite-domicile`` or ``accueil-mairie``, a *call* one of
   kind ``appel`` or ``appel-alerte``; a visit's territory is its person's;
 * weeks start on Monday, in Le Havre's time (the local date written in ``occurred_at``);
+* a visit, call or handout counts when its person is on this device (her territory is the
+  visit's); a visit or handout of a person the device does not hold is in no chart;
 * an action is *proposed* to a person when a visit of the period lists it; the person *took it
-  up* when a handout listing it was given to her in the period (the data has no uptake field
-  yet: the printed document she asked for is the trace we have);
+  up* when, in the same period, she was proposed it and a handout listing it was given to
+  her (the data has no uptake field yet: the printed document she asked for is the trace we
+  have; a handout printed at a desk names nobody and is not a take-up);
 * *reception encounters that led to an action*: handouts printed at a reception desk (no
   person) listing it — desk encounters themselves name a need, not an action;
 * *persons reached* by an action: persons to whom a visit proposed it or who received a
@@ -64,6 +72,19 @@ class Filters:
         return self.since.isoformat(), (self.until + timedelta(days=1)).isoformat()
 
 
+EPOCH = date(1970, 1, 1)
+
+
+def day_numbers(f: Filters) -> tuple[int, int]:
+    """[first, last) as days since 1970-01-01: how the count tables of distinct persons
+    write their days (migration 0013)."""
+    start, end = f.bounds()
+    return (
+        (date.fromisoformat(start) - EPOCH).days,
+        (date.fromisoformat(end) - EPOCH).days,
+    )
+
+
 def require_coordinator(ws: Workspace) -> None:
     if agents.current_role(ws) not in ROLES_FOR_INDICATORS:
         raise PermissionDeniedError("Seuls les coordinateurs voient les indicateurs d'activité.")
@@ -94,15 +115,19 @@ def years_before(day: date, years: int) -> date:
 # -- the register flag (one place) ----------------------------------------------------------
 
 
-def on_register_sql(person: str, at: str) -> str:
-    """SQL true when the person ``person``.id is on the register at the date parameter
-    ``at`` (a named parameter, e.g. ``:at``). The register is being rebuilt in parallel: its
+def registered_sql(at: str) -> str:
+    """SQL of the ids of the persons on the register at the date parameter ``at`` (a named
+    parameter, e.g. ``:at``), each once. The register is being rebuilt in parallel: its
     enrolments are read here and nowhere else."""
     return (
-        f"EXISTS (SELECT 1 FROM register_enrolments r WHERE r.person_id = {person}.id "
-        f"AND r.deleted = 0 AND r.enrolled_on <= {at} "
-        f"AND (r.removed_on IS NULL OR r.removed_on > {at}))"
+        "SELECT DISTINCT r.person_id FROM register_enrolments r WHERE r.deleted = 0 "
+        f"AND r.enrolled_on <= {at} AND (r.removed_on IS NULL OR r.removed_on > {at})"
     )
+
+
+def on_register_sql(person: str, at: str) -> str:
+    """SQL true when the person ``person``.id is on the register at ``at``."""
+    return f"{person}.id IN ({registered_sql(at)})"
 
 
 def age_group_sql(birth: str, at: str) -> str:
@@ -157,9 +182,8 @@ class WeekRow:
     calls: int
 
 
-_VISITS_OF = (
-    "FROM visits v INDEXED BY visits_dashboard JOIN contacts c INDEXED BY contacts_dashboard "
-    "ON c.id = v.person_id WHERE v.deleted = 0 AND v.occurred_at >= ? AND v.occurred_at < ? "
+_CONTACT_DAYS = (
+    "FROM dashboard_contact_days d WHERE d.day >= ? AND d.day < ? AND d.territory_id IN "
 )
 
 
@@ -168,12 +192,11 @@ def contacts_by_week(ws: Workspace, f: Filters) -> list[WeekRow]:
     chosen = territories(ws, f)
     calls = _marks(CALL_KINDS)
     rows = ws.store.query(
-        "SELECT date(day, 'weekday 0', '-6 days') AS week, t, sum(visits) AS visits, "
-        "sum(calls) AS calls FROM (SELECT substr(v.occurred_at, 1, 10) AS day, "
-        f"c.territory_id AS t, sum(v.kind NOT IN ({calls})) AS visits, "
-        f"sum(v.kind IN ({calls})) AS calls "
-        + _VISITS_OF
-        + f"AND c.territory_id IN ({_marks(chosen)}) GROUP BY 1, 2) GROUP BY 1, 2 ORDER BY 1, 2",
+        "SELECT date(d.day, 'weekday 0', '-6 days') AS week, d.territory_id AS t, "
+        f"sum(CASE WHEN d.kind IN ({calls}) THEN 0 ELSE d.n END) AS visits, "
+        f"sum(CASE WHEN d.kind IN ({calls}) THEN d.n ELSE 0 END) AS calls "
+        + _CONTACT_DAYS
+        + f"({_marks(chosen)}) GROUP BY 1, 2 ORDER BY 1, 2",
         (*CALL_KINDS, *CALL_KINDS, start, end, *chosen),
     )
     return [WeekRow(r["week"], r["t"], int(r["visits"]), int(r["calls"])) for r in rows]
@@ -194,9 +217,9 @@ def visits_by_territory_kind(ws: Workspace, f: Filters) -> dict[str, dict[str, i
     chosen = territories(ws, f)
     out: dict[str, dict[str, int]] = {t: {} for t in chosen}
     for r in ws.store.query(
-        "SELECT c.territory_id AS t, v.kind AS k, count(*) AS n "
-        + _VISITS_OF
-        + f"AND c.territory_id IN ({_marks(chosen)}) GROUP BY 1, 2",
+        "SELECT d.territory_id AS t, d.kind AS k, sum(d.n) AS n "
+        + _CONTACT_DAYS
+        + f"({_marks(chosen)}) GROUP BY 1, 2",
         (start, end, *chosen),
     ):
         out[r["t"]][r["k"]] = int(r["n"])
@@ -218,51 +241,33 @@ def visits_by_month(ws: Workspace, f: Filters) -> list[tuple[str, int]]:
     counts = {
         r["m"]: int(r["n"])
         for r in ws.store.query(
-            "SELECT substr(v.occurred_at, 1, 7) AS m, count(*) AS n "
-            + _VISITS_OF
-            + f"AND c.territory_id IN ({_marks(chosen)}) GROUP BY 1",
+            "SELECT substr(d.day, 1, 7) AS m, sum(d.n) AS n "
+            + _CONTACT_DAYS
+            + f"({_marks(chosen)}) GROUP BY 1",
             (start, end, *chosen),
         )
     }
     return [(m, counts.get(m, 0)) for m in months(f)]
 
 
-def _in_territories(ws: Workspace, f: Filters, person: str) -> tuple[str, str, tuple[str, ...]]:
-    """(join, condition, parameters) keeping the rows whose person `person` lives in the
-    chosen territories; nothing when all are chosen (every person has one of them: the
-    join would only cost time)."""
-    if not f.territory_ids:
-        return "", "", ()
-    chosen = territories(ws, f)
-    return (
-        f" JOIN contacts c INDEXED BY contacts_dashboard ON c.id = {person}",
-        f" AND c.territory_id IN ({_marks(chosen)})",
-        tuple(chosen),
-    )
-
-
 def needs_in_visits(ws: Workspace, f: Filters) -> dict[str, int]:
     """Needs found: how many visits (and calls) of the period noted each need."""
     start, end = f.bounds()
-    join, where, params = _in_territories(ws, f, "v.person_id")
+    chosen = territories(ws, f)
     return {
         r["need"]: int(r["n"])
         for r in ws.store.query(
-            f"SELECT j.value AS need, count(*) AS n FROM visits v INDEXED BY visits_dashboard"
-            f"{join}, json_each(v.need_ids) j "
-            f"WHERE v.deleted = 0 AND v.occurred_at >= ? AND v.occurred_at < ?{where} "
-            "AND v.need_ids <> '[]' GROUP BY 1",
-            (start, end, *params),
+            "SELECT d.need_id AS need, sum(d.n) AS n FROM dashboard_need_days d "
+            f"WHERE d.day >= ? AND d.day < ? AND d.territory_id IN ({_marks(chosen)}) "
+            "GROUP BY 1",
+            (start, end, *chosen),
         )
     }
 
 
 # -- reception desks ----------------------------------------------------------------------------
 
-_ENCOUNTERS_OF = (
-    "FROM reception_encounters e INDEXED BY reception_encounters_period "
-    "WHERE e.deleted = 0 AND e.occurred_at >= ? AND e.occurred_at < ? "
-)
+_ENCOUNTERS_OF = "FROM dashboard_encounter_days e WHERE e.day >= ? AND e.day < ? "
 
 
 def encounters_by_need(ws: Workspace, f: Filters) -> dict[str, int]:
@@ -271,7 +276,7 @@ def encounters_by_need(ws: Workspace, f: Filters) -> dict[str, int]:
     return {
         r["need"]: int(r["n"])
         for r in ws.store.query(
-            "SELECT e.need_id AS need, count(*) AS n "
+            "SELECT e.need_id AS need, sum(e.n) AS n "
             + _ENCOUNTERS_OF
             + f"AND e.territory_id IN ({_marks(chosen)}) GROUP BY 1",
             (start, end, *chosen),
@@ -284,7 +289,7 @@ def encounters_by_territory(ws: Workspace, f: Filters) -> dict[str, int]:
     chosen = territories(ws, f)
     out = dict.fromkeys(chosen, 0)
     for r in ws.store.query(
-        "SELECT e.territory_id AS t, count(*) AS n "
+        "SELECT e.territory_id AS t, sum(e.n) AS n "
         + _ENCOUNTERS_OF
         + f"AND e.territory_id IN ({_marks(chosen)}) GROUP BY 1",
         (start, end, *chosen),
@@ -299,7 +304,7 @@ def encounters_by_month(ws: Workspace, f: Filters) -> list[tuple[str, int]]:
     counts = {
         r["m"]: int(r["n"])
         for r in ws.store.query(
-            "SELECT substr(e.occurred_at, 1, 7) AS m, count(*) AS n "
+            "SELECT substr(e.day, 1, 7) AS m, sum(e.n) AS n "
             + _ENCOUNTERS_OF
             + f"AND e.territory_id IN ({_marks(chosen)}) GROUP BY 1",
             (start, end, *chosen),
@@ -321,29 +326,35 @@ class ActionRow:
 
 
 def actions_proposed_taken(ws: Workspace, f: Filters) -> list[ActionRow]:
-    start, end = f.bounds()
+    """Per action kept by the filters: the persons of the chosen territories to whom a visit
+    of the period proposed it, and of them, those given a handout listing it in the period.
+
+    Persons are counted distinct per territory and action (a person lives in one territory:
+    the sums over territories are distinct counts too), in the key order of the count
+    tables, so nothing is sorted but the 80-odd actions."""
+    first, last = day_numbers(f)
     kept, kept_params = chosen_actions_sql(f)
-    v_join, v_where, params = _in_territories(ws, f, "v.person_id")
-    h_join, h_where, _same = _in_territories(ws, f, "h.person_id")
+    chosen = territories(ws, f)
+    marks = _marks(chosen)
     rows = ws.store.query(
-        "WITH proposed AS (SELECT j.value AS action, count(DISTINCT v.person_id) AS persons "
-        f"FROM visits v INDEXED BY visits_dashboard{v_join}, "
-        "json_each(v.proposed_action_ids) j WHERE v.deleted = 0 "
-        f"AND v.occurred_at >= ? AND v.occurred_at < ?{v_where} "
-        "AND v.proposed_action_ids <> '[]' "
-        f"AND j.value IN ({kept}) GROUP BY 1), "
-        "taken AS (SELECT k.value AS action, count(DISTINCT h.person_id) AS persons "
-        f"FROM handouts_given h INDEXED BY handouts_given_at{h_join}, "
-        "json_each(h.action_ids) k WHERE h.deleted = 0 AND h.given_at >= ? AND h.given_at < ? "
-        f"AND h.person_id IS NOT NULL{h_where} AND EXISTS (SELECT 1 FROM visits v INDEXED BY "
-        "visits_person_proposed WHERE v.person_id = h.person_id AND v.deleted = 0 "
-        "AND v.occurred_at >= ? AND v.occurred_at < ? "
-        # a JSON list of ids holds the id in quotes: instr finds it whole, never a part
-        "AND instr(v.proposed_action_ids, '\"' || k.value || '\"') > 0) GROUP BY 1) "
-        "SELECT a.id, a.code, a.title, p.persons AS proposed, "
-        "coalesce(t.persons, 0) AS taken FROM proposed p JOIN actions a ON a.id = p.action "
-        "LEFT JOIN taken t ON t.action = p.action ORDER BY proposed DESC, a.code",
-        (start, end, *params, *kept_params, start, end, *params, start, end),
+        "WITH proposed AS (SELECT p.territory_id, p.action, "
+        "count(DISTINCT p.person) AS persons FROM dashboard_proposals p "
+        f"WHERE p.territory_id IN ({marks}) AND p.action IN (SELECT k.key FROM "
+        f"dashboard_actions k WHERE k.id IN ({kept})) AND p.day >= ? AND p.day < ? "
+        "GROUP BY 1, 2), "
+        "taken AS (SELECT t.territory_id, t.action, count(DISTINCT t.person) AS persons "
+        f"FROM dashboard_takeups t WHERE t.territory_id IN ({marks}) AND t.day >= ? "
+        "AND t.day < ? AND EXISTS (SELECT 1 FROM dashboard_proposals p "
+        "WHERE p.territory_id = t.territory_id AND p.action = t.action "
+        "AND p.person = t.person AND p.day >= ? AND p.day < ?) GROUP BY 1, 2), "
+        "counted AS (SELECT proposed.action, sum(proposed.persons) AS proposed, "
+        "sum(coalesce(taken.persons, 0)) AS taken FROM proposed LEFT JOIN taken "
+        "ON taken.territory_id = proposed.territory_id AND taken.action = proposed.action "
+        "GROUP BY 1) "
+        "SELECT a.id, a.code, a.title, counted.proposed, counted.taken FROM counted "
+        "JOIN dashboard_actions k ON k.key = counted.action JOIN actions a ON a.id = k.id "
+        "ORDER BY counted.proposed DESC, a.code",
+        (*chosen, *kept_params, first, last, *chosen, first, last, first, last),
     )
     return [
         ActionRow(r["id"], r["code"], r["title"], int(r["proposed"]), int(r["taken"])) for r in rows
@@ -440,16 +451,18 @@ def register_coverage(ws: Workspace, f: Filters) -> list[CoverageRow]:
     chosen = territories(ws, f)
     at = f.until.isoformat()
     cutoff = years_before(f.until, 65).isoformat()
-    flag = on_register_sql("c", ":at")
     params: dict[str, Any] = {"at": at, "cutoff": cutoff}
     params.update({f"t{i}": t for i, t in enumerate(chosen)})
     marks = ",".join(f":t{i}" for i in range(len(chosen)))
+    flag = on_register_sql("c", ":at")
+    # One pass over a covering index of the persons followed (their id included): the
+    # register's few thousand enrolments are read once, into SQLite's list for ``IN``.
     rows = ws.store.query(
-        "SELECT c.territory_id AS t, count(*) AS persons, "
-        "sum(c.birth_date <= :cutoff) AS eligible, "
-        f"sum({flag}) AS registered, sum(c.birth_date <= :cutoff AND {flag}) AS reg_eligible "
-        "FROM contacts c INDEXED BY contacts_territory WHERE c.kind = 'person' "
-        f"AND c.territory_id IN ({marks}) AND c.deleted = 0 AND c.archived = 0 GROUP BY 1",
+        "SELECT t, count(*) AS persons, sum(old) AS eligible, sum(reg) AS registered, "
+        "sum(old AND reg) AS reg_eligible FROM (SELECT c.territory_id AS t, "
+        f"c.birth_date <= :cutoff AS old, {flag} AS reg FROM contacts c INDEXED BY "
+        "contacts_coverage WHERE c.kind = 'person' AND c.deleted = 0 AND c.archived = 0 "
+        f"AND c.territory_id IN ({marks})) GROUP BY 1",
         params,
     )
     found = {r["t"]: r for r in rows}
@@ -471,35 +484,66 @@ def register_coverage(ws: Workspace, f: Filters) -> list[CoverageRow]:
 # -- the dashboard: every chart's figures at once ------------------------------------------------
 
 
+PARTS = ("weeks", "needs", "actions", "encounters", "coverage")
+"""The dashboard's figures in parts, each computed on its own (the page asks for the part of
+the chart on screen first, and only for the parts a filter change touches)."""
+CHART_PARTS = {
+    "visites": "weeks",
+    "appels": "weeks",
+    "besoins": "needs",
+    "actions": "actions",
+    "accueils": "encounters",
+    "registre": "coverage",
+}
+"""The part each chart of the page is drawn from."""
+
+
+def part_key(f: Filters, part: str) -> tuple[Any, ...]:
+    """What a part's figures depend on among the filters: a part whose key did not change
+    (and whose data did not) needs no new count. Contacts, needs and desk encounters follow
+    the period and territories; actions the priority, stake and concern too; the register's
+    coverage is counted at the end of the period, in the territories."""
+    if part == "actions":
+        return (f.since, f.until, f.territory_ids, f.priority_id, f.stake_id, f.concern_id)
+    if part == "coverage":
+        return (f.until, f.territory_ids)
+    return (f.since, f.until, f.territory_ids)
+
+
 @dataclass(frozen=True)
 class Dashboard:
     filters: Filters
     territories: tuple[str, ...]
     weeks: tuple[str, ...]
-    contacts_by_week: tuple[WeekRow, ...]
-    needs: dict[str, int]
-    actions: tuple[ActionRow, ...]
-    encounters_by_need: dict[str, int]
-    coverage: tuple[CoverageRow, ...]
+    contacts_by_week: tuple[WeekRow, ...] = ()
+    needs: dict[str, int] = field(default_factory=dict)
+    actions: tuple[ActionRow, ...] = ()
+    encounters_by_need: dict[str, int] = field(default_factory=dict)
+    coverage: tuple[CoverageRow, ...] = ()
+    parts: frozenset[str] = frozenset(PARTS)  # the parts computed (the others are empty)
 
 
-def dashboard(ws: Workspace, f: Filters) -> Dashboard:
-    """The figures of every chart of the *Tableau de bord* (coordinators)."""
+def dashboard(ws: Workspace, f: Filters, parts: Sequence[str] = PARTS) -> Dashboard:
+    """The figures of the charts of the *Tableau de bord* (coordinators): every part, or
+    those asked for. The count tables are small (a few MB for a year): the connection's
+    usual page cache holds them, so a filter change finds them decrypted already."""
     require_coordinator(ws)
-    with ws.store.roomy_cache():
-        return _dashboard(ws, f)
-
-
-def _dashboard(ws: Workspace, f: Filters) -> Dashboard:
+    f.bounds()  # a bad period is refused before anything is counted
+    chosen = tuple(territories(ws, f))
+    wanted = frozenset(parts)
+    unknown = wanted - set(PARTS)
+    if unknown:
+        raise ValueError(f"unknown parts of the dashboard: {sorted(unknown)}")
     return Dashboard(
         filters=f,
-        territories=tuple(territories(ws, f)),
+        territories=chosen,
         weeks=tuple(weeks(f)),
-        contacts_by_week=tuple(contacts_by_week(ws, f)),
-        needs=needs_in_visits(ws, f),
-        actions=tuple(actions_proposed_taken(ws, f)),
-        encounters_by_need=encounters_by_need(ws, f),
-        coverage=tuple(register_coverage(ws, f)),
+        contacts_by_week=tuple(contacts_by_week(ws, f)) if "weeks" in wanted else (),
+        needs=needs_in_visits(ws, f) if "needs" in wanted else {},
+        actions=tuple(actions_proposed_taken(ws, f)) if "actions" in wanted else (),
+        encounters_by_need=encounters_by_need(ws, f) if "encounters" in wanted else {},
+        coverage=tuple(register_coverage(ws, f)) if "coverage" in wanted else (),
+        parts=wanted,
     )
 
 
@@ -802,7 +846,16 @@ class ChartTable:
 
 
 def chart_tables(ws_refs: dict[str, dict[str, str]], board: Dashboard) -> dict[str, ChartTable]:
-    """The charts of the *Tableau de bord*, in page order, from the dashboard's figures."""
+    """The charts of the *Tableau de bord*, in page order, from the dashboard's figures (the
+    charts of the parts it holds)."""
+    return {
+        key: table
+        for key, table in _chart_tables(ws_refs, board).items()
+        if CHART_PARTS[key] in board.parts
+    }
+
+
+def _chart_tables(ws_refs: dict[str, dict[str, str]], board: Dashboard) -> dict[str, ChartTable]:
     names = ws_refs["territories"]
     terr = board.territories
     by_week = {(r.week, r.territory_id): r for r in board.contacts_by_week}

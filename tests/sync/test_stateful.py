@@ -40,7 +40,8 @@ changes nothing) and the guarantees are checked:
    edit's change-log entries come from one single application;
 3. convergence: every desktop holds exactly the server's view of what its agent may see;
 4. least data: no erased person's data is left anywhere on any desktop (rows, edits waiting,
-   rejected edits); revoked rows are covered by 3.
+   rejected edits); revoked rows are covered by 3;
+5. the dashboard's count tables on each desktop equal a recount of the rows it holds.
 
 Size, per backend: ``HAVRE_SYNC_EXAMPLES`` examples of at most ``HAVRE_SYNC_STEPS`` steps
 (defaults: CI_EXAMPLES × CI_STEPS below; with HAVRE_LONG_RUN=1, LONG_EXAMPLES × LONG_STEPS,
@@ -87,6 +88,7 @@ from havre_desktop.sync.engine import SyncReport
 from havre_desktop.sync.errors import DeviceRevokedError, ServerUnreachableError
 from havre_server.admin import ERASED_REASON
 from havre_server.changelog import DELAY_ENV
+from tests.core.test_dashboard_counts import assert_exact
 from tests.helpers import FileKeyring, person_values, start_child
 from tests.server.support import PostgresCluster, ServerProcess, World, make_server, started
 from tests.sync.scenario_helpers import delete_row, revoke_device, visit_values
@@ -1075,6 +1077,10 @@ class SyncMachine(RuleBasedStateMachine):
                     "SELECT * FROM sync_rejections WHERE row_id = ?", (person_id,)
                 ):
                     assert rejected["values_removed"] == 1
+        # 5. The dashboard's count tables (migration 0013, kept by triggers) equal a recount
+        # of what each desktop holds, whatever the syncs, wipes, moves and erasures did.
+        for laptop in self.laptops:
+            assert_exact(laptop.ws, f"settling ({laptop.role})")
         STATS["edits-checked"] += len(made)
 
     def check_merged_rows(self) -> None:

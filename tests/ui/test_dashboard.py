@@ -165,6 +165,8 @@ def test_dashboard_by_keyboard(
     }
     shown_actions = page.shown_categories("actions")
     assert shown_actions and all(label.split(" — ")[0] in codes for label in shown_actions)
+    # A priority changes the actions alone: the other charts keep their (right) figures.
+    assert page.shown_values("visites")["Nord"] == weekly(app, first, last, "nord", False)
 
     # Alt+E: the transversal concern is a choice of its own, under the two stakes.
     keyboard.key(Qt.Key.Key_E, Qt.KeyboardModifier.AltModifier)
@@ -189,8 +191,27 @@ def test_dashboard_by_keyboard(
     )
     image = QImage(str(png_path))
     assert not image.isNull() and image.width() > 200
+    # Every chart, not only this one: its CSV holds what the chart draws, its PNG is an image.
+    for key in page.views:
+        page.tabs.setCurrentWidget(page.scrolls[key])
+        chart_csv, chart_png = tmp_path / f"{key}.csv", tmp_path / f"{key}.png"
+        page.export_csv(chart_csv)
+        page.export_png(chart_png)
+        table = page.tables[key]
+        lines = list(csv.reader(io.StringIO(chart_csv.read_text("utf-8-sig")), delimiter=";"))
+        assert lines[0] == list(table.header) and len(lines) == len(table.rows) + 1, key
+        shown = page.shown_values(key)
+        drawn = lines[1 : 1 + len(table.drawn_rows)]
+        for column, name in enumerate(table.series, start=1):
+            assert shown[name.removeprefix("Le Havre ")] == [float(r[column]) for r in drawn]
+        picture = QImage(str(chart_png))
+        assert not picture.isNull() and picture.width() > 200, key
+    # What "taken up" counts is said under the actions chart.
+    page.tabs.setCurrentWidget(page.scrolls["actions"])
+    assert page.taken_up_help.isVisible()
+    assert "« Prise par » : parmi elles" in page.taken_up_help.text()
     app.qtbot.waitUntil(
-        lambda: len(app.query("SELECT id FROM audit_log WHERE event = 'export'")) >= 2
+        lambda: len(app.query("SELECT id FROM audit_log WHERE event = 'export'")) >= 14
     )
     anonymised = tmp_path / "anonymise.csv"
     page.export_anonymised(anonymised, today.year)

@@ -3,13 +3,17 @@
 The figures come from core/indicators.py (the PDF activity report uses the same queries),
 computed on the database thread through an Operation; this page only draws them. Each chart
 is drawn from an `indicators.ChartTable`, and its CSV is written from the same table.
+
+Only the chart on screen is drawn when the figures arrive (the first paint and a filter
+change wait for one chart, not six); another tab's chart is drawn when it is shown, from the
+same figures. `painted` is emitted once the chart on screen shows the new figures, `loaded`
+once every figure is there.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -24,7 +28,7 @@ from PySide6.QtCharts import (
     QLineSeries,
     QValueAxis,
 )
-from PySide6.QtCore import QDate, QDateTime, QEvent, Qt, QTime
+from PySide6.QtCore import QDate, QDateTime, QEvent, QPointF, Qt, QTime, Signal
 from PySide6.QtGui import QColor, QPainter, QPen, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -83,23 +87,34 @@ def french_date(value: str) -> str:
     return f"{day.day:02d}/{day.month:02d}/{day.year}"
 
 
-@dataclass(frozen=True)
-class Loaded:
-    board: indicators.Dashboard
-    review: list[ReviewRow]
+TAKEN_UP_HELP = (
+    "« Proposée à » : les personnes des territoires choisis à qui au moins une visite ou un "
+    "appel de la période a proposé l'action. « Prise par » : parmi elles, celles à qui un "
+    "document citant l'action a été remis pendant la période (le document qu'elles ont "
+    "demandé est la trace de leur intérêt ; un document imprimé à l'accueil ne nomme "
+    "personne et n'est pas compté). Chaque personne compte une fois par action."
+)
 
 
 class DashboardPage(QWidget):
     """Filters on top, one tab per chart, the evaluations' tab; exports below."""
+
+    loaded = Signal()  # every figure of the request shown
+    painted = Signal()  # the chart on screen drawn with the request's figures
 
     def __init__(self, context: UiContext) -> None:
         super().__init__()
         self.ctx = context
         refs = context.references
         self.tables: dict[str, ChartTable] = {}
+        self._drawn: set[str] = set()
         self.review: list[ReviewRow] = []
         self._generation = 0
-        self.loaded_generation = 0
+        self.loaded_generation = 0  # every figure of this request shown
+        self.painted_generation = 0  # the chart on screen drawn with this request's figures
+        self._part_keys: dict[str, tuple[object, ...]] = {}  # what each part was counted for
+        self._waiting: set[str] = set()  # parts of the current request not back yet
+        self._totals = (0, 0)  # visits and calls of the period (the status line)
 
         self.territory = QComboBox()
         self.territory.setAccessibleName(tr("Territoire"))
@@ -174,7 +189,20 @@ class DashboardPage(QWidget):
             scroll = QScrollArea()
             scroll.setWidgetResizable(True)
             scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-            scroll.setWidget(view)
+            if key == "actions":  # what "taken up" counts, said under the chart
+                self.taken_up_help = QLabel(tr(TAKEN_UP_HELP))
+                self.taken_up_help.setWordWrap(True)
+                line = self.fontMetrics().height()
+                self.taken_up_help.setContentsMargins(line // 2, line // 4, line // 2, line // 4)
+                self.taken_up_help.setAccessibleName(tr("Ce que comptent proposée et prise"))
+                holder = QWidget()
+                holder_layout = QVBoxLayout(holder)
+                holder_layout.setContentsMargins(0, 0, 0, 0)
+                holder_layout.addWidget(view, 1)
+                holder_layout.addWidget(self.taken_up_help)
+                scroll.setWidget(holder)
+            else:
+                scroll.setWidget(view)
             scroll.setAccessibleName(title)
             self.scrolls[key] = scroll
             self.tabs.addTab(scroll, title)
@@ -235,9 +263,9 @@ class DashboardPage(QWidget):
         layout.addLayout(exports)
 
         for combo in (self.territory, self.priority, self.stake):
-            combo.currentIndexChanged.connect(self.refresh)
+            combo.currentIndexChanged.connect(self.filters_changed)
         for edit in (self.since, self.until):
-            edit.dateChanged.connect(self.refresh)
+            edit.dateChanged.connect(self.filters_changed)
         context.database.changes.changed.connect(self._changes)
         self._tab_changed(0)
 
@@ -290,17 +318,46 @@ class DashboardPage(QWidget):
         )
 
     def refresh(self) -> None:
-        """Compute the figures again (off the UI thread); a newer request wins."""
+        """Count every figure again (off the UI thread), and the yearly review: at the start
+        and when the data changed. A newer request wins."""
+        self._part_keys.clear()
+        self._request(review=True)
+
+    def filters_changed(self) -> None:
+        """Count again what the new filters change (off the UI thread), the chart on screen
+        first; a newer request wins."""
+        self._request(review=False)
+
+    def _request(self, *, review: bool) -> None:
         self._generation += 1
         generation = self._generation
         f = self.filters()
+        stale = [p for p in indicators.PARTS if self._part_keys.get(p) != indicators.part_key(f, p)]
+        shown = indicators.CHART_PARTS.get(self.current_key() or "")
+        # The chart on screen first: its part alone, then the others in a second job (the
+        # database thread runs them in turn; the first is drawn while the second counts).
+        groups = [[p for p in stale if p == shown], [p for p in stale if p != shown]]
+        self._waiting = set(stale)
         self.status.setText(tr("Calcul des indicateurs…"))
+        for group in groups:
+            if group:
+                self._count(generation, f, tuple(group))
+        if review:
+            Operation(self.ctx.database, indicators.yearly_review).success(
+                self._show_review
+            ).failure(lambda error: self._failed(generation, error)).run()
+        if shown not in stale:  # the chart on screen stays right (e.g. visits: a priority)
+            self.painted_generation = generation
+            self.painted.emit()
+        if not stale:
+            self._done(generation, f)
 
-        def job(ws: Workspace) -> Loaded:
-            return Loaded(indicators.dashboard(ws, f), indicators.yearly_review(ws))
+    def _count(self, generation: int, f: Filters, parts: tuple[str, ...]) -> None:
+        def job(ws: Workspace) -> indicators.Dashboard:
+            return indicators.dashboard(ws, f, parts)
 
         Operation(self.ctx.database, job).success(
-            lambda loaded: self._show(generation, loaded)
+            lambda board: self._show(generation, board)
         ).failure(lambda error: self._failed(generation, error)).run()
 
     def _changes(self, changes: Changes) -> None:
@@ -321,23 +378,39 @@ class DashboardPage(QWidget):
             self.error.setText(tr("Les indicateurs n'ont pas pu être calculés."))
         self.error.setVisible(True)
         self.status.setText("")
-        self.loaded_generation = generation
+        self._waiting.clear()
+        self.painted_generation = self.loaded_generation = generation
+        self.loaded.emit()
 
-    def _show(self, generation: int, loaded: Loaded) -> None:
+    def _show(self, generation: int, board: indicators.Dashboard) -> None:
         if generation != self._generation:
             return  # a newer filter was chosen meanwhile
         self.error.setVisible(False)
-        board = loaded.board
-        self.tables = indicators.chart_tables(self.ctx.references, board)
-        for key, table in self.tables.items():
-            self._draw(self.views[key], table)
+        tables = indicators.chart_tables(self.ctx.references, board)
+        self.tables.update(tables)
+        self._drawn.difference_update(tables)
+        for key in tables:
             self._fit_view(key)
-        self.review = loaded.review
-        self.review_model.set_rows(loaded.review)
-        self.review_table.resizeColumnsToContents()
-        f = board.filters
-        visits = sum(r.visits for r in board.contacts_by_week)
-        calls = sum(r.calls for r in board.contacts_by_week)
+        for part in board.parts:
+            self._part_keys[part] = indicators.part_key(board.filters, part)
+        if "weeks" in board.parts:
+            self._totals = (
+                sum(r.visits for r in board.contacts_by_week),
+                sum(r.calls for r in board.contacts_by_week),
+            )
+        self._waiting -= board.parts
+        self._done(generation, board.filters)
+
+    def _done(self, generation: int, f: Filters) -> None:
+        """The chart on screen drawn when its figures are there; `loaded` once all are."""
+        key = self.current_key()
+        if key is None or indicators.CHART_PARTS[key] not in self._waiting:
+            self._draw_current()
+            self.painted_generation = generation
+            self.painted.emit()
+        if self._waiting:
+            return
+        visits, calls = self._totals
         self.status.setText(
             tr("Du {since} au {until} : {visits} visites, {calls} appels.").format(
                 since=french_date(f.since.isoformat()),
@@ -347,8 +420,28 @@ class DashboardPage(QWidget):
             )
         )
         self.loaded_generation = generation
+        self.loaded.emit()
+
+    def _show_review(self, review: list[ReviewRow]) -> None:
+        """The yearly review (it does not follow the filters: read at the start and when the
+        data changed)."""
+        self.review = review
+        self.review_model.set_rows(review)
+        self.review_table.resizeColumnsToContents()
 
     # -- drawing ---------------------------------------------------------------------------
+
+    def ensure_drawn(self, key: str) -> None:
+        """Draw chart `key` from the current figures if it was not yet (tab not shown)."""
+        waiting = indicators.CHART_PARTS[key] in self._waiting  # drawn when its figures come
+        if key in self.tables and key not in self._drawn and not waiting:
+            self._draw(self.views[key], self.tables[key])
+            self._drawn.add(key)
+
+    def _draw_current(self) -> None:
+        key = self.current_key()
+        if key is not None:
+            self.ensure_drawn(key)
 
     def _draw(self, view: QChartView, table: ChartTable) -> None:
         chart = QChart()
@@ -388,6 +481,8 @@ class DashboardPage(QWidget):
         chart.addAxis(x_axis, Qt.AlignmentFlag.AlignBottom)
         chart.addAxis(y_axis, Qt.AlignmentFlag.AlignLeft)
         top = 0.0
+        rows = table.drawn_rows
+        xs = [float(qdatetime(str(row[0]), 12).toMSecsSinceEpoch()) for row in rows]
         for column, name in enumerate(table.series, start=1):
             series = QLineSeries()
             # "Nord", "Centre Ouest"…: the title says they are territories; the five full
@@ -397,10 +492,9 @@ class DashboardPage(QWidget):
             pen.setWidth(2)
             pen.setStyle(STYLES[(column - 1) % len(STYLES)])
             series.setPen(pen)
-            for row in table.drawn_rows:
-                moment = qdatetime(row[0], 12)
-                series.append(float(moment.toMSecsSinceEpoch()), float(row[column]))
-                top = max(top, float(row[column]))
+            ys = [float(row[column]) for row in rows]
+            series.replace([QPointF(x, y) for x, y in zip(xs, ys, strict=True)])  # one call
+            top = max([top, *ys])
             chart.addSeries(series)
             series.attachAxis(x_axis)
             series.attachAxis(y_axis)
@@ -444,7 +538,9 @@ class DashboardPage(QWidget):
     # -- what the screen shows (tests read it as the user sees it) ---------------------------
 
     def shown_values(self, key: str) -> dict[str, list[float]]:
-        """Per series name, the values drawn in chart `key` (bars: top to bottom)."""
+        """Per series name, the values drawn in chart `key` (bars: top to bottom); a chart
+        not drawn yet is drawn first, as showing its tab does."""
+        self.ensure_drawn(key)
         chart = self.views[key].chart()
         out: dict[str, list[float]] = {}
         for series in chart.series():
@@ -457,6 +553,7 @@ class DashboardPage(QWidget):
         return out
 
     def shown_categories(self, key: str) -> list[str]:
+        self.ensure_drawn(key)
         for axis in self.views[key].chart().axes():
             if isinstance(axis, QBarCategoryAxis):
                 return list(reversed(axis.categories()))
@@ -472,6 +569,7 @@ class DashboardPage(QWidget):
         return None
 
     def _tab_changed(self, _index: int) -> None:
+        self._draw_current()
         chart = self.current_key() is not None
         self.png_button.setEnabled(chart)
         self.csv_button.setToolTip(
