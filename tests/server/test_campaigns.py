@@ -294,3 +294,30 @@ def test_the_operator_runs_a_campaign_from_the_server_shell(world: World) -> Non
     assert closed.startswith(f"Campagne close le {TODAY} : 0 jointes sur")
     refused = world.server.cli("campaign", "close", campaign_id, check=False)
     assert "déjà close" in refused
+
+
+def test_a_paper_call_sheet_typed_by_the_coordinator_and_no_impersonation(world: World) -> None:
+    coordinator = world.agent("coordinateur", ["nord"])
+    paper = world.agent("travailleur-social", ["nord"], register_right=True)  # no laptop
+    other = world.agent("travailleur-social", ["nord"], register_right=True)
+    enrol(coordinator, new_person(coordinator, "nord"))
+    campaign_id = start(world, coordinator, [paper], "nord").json()["campaign_id"]
+    calls = calls_of(Replica(coordinator).sync(), campaign_id)
+    call = next(iter(calls.values()))
+    # The coordinator types the sheet: the agent who called, herself as who entered it.
+    typed = outcome(coordinator, call, "joint-bien", agent_id=paper.agent_id,
+                    entered_by=coordinator.agent_id)  # fmt: skip
+    assert typed["status"] == "applied", typed
+    # Another agent cannot write an outcome in a colleague's name, nor claim to be typing.
+    for fields in ({"agent_id": paper.agent_id}, {"entered_by": other.agent_id}):
+        refused = outcome(other, call, "joint-bien", **fields)
+        assert refused["status"] == "rejected" and "feuille d'appels papier" in refused["reason"]
+    # An outcome that does not match its call (another person) is refused.
+    wrong = outcome(paper, {**call, "person_id": str(uuid.uuid4())}, "joint-bien")
+    assert wrong["status"] == "rejected" and "ne correspond pas" in wrong["reason"]
+    # Never changed once written.
+    row_id = str(uuid.uuid4())
+    changed = coordinator.push(
+        coordinator.mutation("campaign_outcomes", row_id, "update", {"note": "x"}, base_version=1)
+    )[0]
+    assert changed["status"] == "rejected" and "ne se modifie pas" in changed["reason"]
