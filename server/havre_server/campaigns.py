@@ -29,7 +29,20 @@ from datetime import time as dtime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Engine,
+    Text,
+    cast,
+    exists,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 
 from havre_common import campaign as rules
 from havre_common.protocol import (
@@ -49,7 +62,7 @@ from havre_common.protocol import (
 from havre_server import schema
 from havre_server.admin import server_audit
 from havre_server.changelog import ChangeBuffer, Entry, Ordering, flush
-from havre_server.db import dumps
+from havre_server.db import dumps, is_postgres
 from havre_server.domain import decode, entry_for, load_row
 from havre_server.errors import ApiError, forbidden, not_found
 from havre_server.push import iso_now
@@ -337,31 +350,10 @@ def start_campaign(
                         "deleted": 0,
                     }
                 )
-        territory_of = {p.person_id: p.territory_id for p in persons}
-        reasons_of = {p.person_id: list(p.reasons) for p in persons}
         if calls:
             # The first holder of a call is its agent_id (push checks both): only a
             # reassignment writes campaign_call_holders.
             conn.execute(insert(schema.campaign_calls), calls)
-        wire_columns = (
-            [k for k in calls[0] if k not in ("server_version", "deleted")] if calls else []
-        )
-        for call in calls:
-            wire = {k: call[k] for k in wire_columns}
-            wire["risk_reasons"] = reasons_of[call["person_id"]]
-            buffer.add(
-                Entry(
-                    table_name="campaign_calls",
-                    row_id=call["id"],
-                    op="upsert",
-                    audience="campaign",
-                    fields=wire,
-                    server_version=1,
-                    territory_id=territory_of[call["person_id"]],
-                    scope_agent_ids=[call["agent_id"]],
-                    person_id=call["person_id"],
-                )
-            )
         audit_id = server_audit(
             conn,
             actor,
@@ -376,7 +368,8 @@ def start_campaign(
                 "type": request.kind,
             },
         )
-        flush(conn, buffer, ordering, seqs=False)
+        flush(conn, buffer, ordering, seqs=False)  # takes the log's lock (PostgreSQL)
+        _log_calls(conn, campaign_id)
     log.info(
         "campaign started campaign=%s persons=%d agents=%d", campaign_id, len(calls), len(agent_ids)
     )
@@ -385,6 +378,50 @@ def start_campaign(
         persons=len(calls),
         lists=[CampaignList(agent_id=a, calls=len(lists.get(a, []))) for a in agent_ids],
         audit_id=audit_id,
+    )
+
+
+def _log_calls(conn: Connection, campaign_id: str) -> None:
+    """The change-log entries of a new campaign's calls, written set-wise (one INSERT …
+    SELECT: the row as JSON built by the database, for the call's holder and coordinators
+    of the person's territory), after the campaign's own entries."""
+    k, c = schema.campaign_calls, schema.contacts
+    postgres = is_postgres(conn)
+    pairs: list[Any] = []
+    for column in k.c:
+        if column.name in ("server_version", "deleted"):
+            continue
+        value: Any = column
+        if column.name == "risk_reasons":
+            value = cast(column, JSON) if postgres else func.json(column)
+        pairs += [literal_column(f"'{column.name}'"), value]
+    if postgres:
+        fields: Any = cast(func.json_build_object(*pairs), Text)
+        agents: Any = cast(func.json_build_array(k.c.agent_id), Text)
+    else:
+        fields, agents = func.json_object(*pairs), func.json_array(k.c.agent_id)
+    rows = (
+        select(
+            literal_column("'campaign_calls'"),
+            k.c.id,
+            literal_column("'upsert'"),
+            fields,
+            k.c.server_version,
+            literal_column("'campaign'"),
+            c.c.territory_id,
+            agents,
+            k.c.person_id,
+            literal_column(str(int(time.time() * 1000))),
+        )
+        .join(c, c.c.id == k.c.person_id)
+        .where(k.c.campaign_id == campaign_id)
+        .order_by(k.c.agent_id, k.c.rank)
+    )
+    names = ("table_name", "row_id", "op", "fields", "server_version", "audience")
+    conn.execute(
+        insert(schema.change_log).from_select(
+            [*names, "territory_id", "scope_agent_ids", "person_id", "created_at_ms"], rows
+        )
     )
 
 
