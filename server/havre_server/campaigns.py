@@ -342,7 +342,8 @@ def start_campaign(
                         "agent_id": agent_id,
                         "rank": rank,
                         "risk_score": person.score,
-                        "risk_reasons": dumps(list(person.reasons)),
+                        # Reason ids are plain codes of the contract (no quote to escape).
+                        "risk_reasons": "[" + ",".join(f'"{r}"' for r in person.reasons) + "]",
                         "previous_agent_id": None,
                         "assigned_at": stamp,
                         "updated_at": stamp,
