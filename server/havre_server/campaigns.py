@@ -631,17 +631,16 @@ def reassign(
             assert fresh is not None
             buffer.add(_call_entry(fresh, state.territory_id))
             keep = {request.to_agent_id, request.from_agent_id}
-            for gone in sorted(a for a in before if a and a not in keep):
-                buffer.add(
-                    Entry(
-                        table_name="campaign_calls",
-                        row_id=call["id"],
-                        op="remove",
-                        reason="revoked",
-                        audience="target",
-                        scope_agent_ids=[gone],
-                    )
-                )
+            # An agent who held it two reassignments ago no longer receives it: it leaves her
+            # device with the outcomes others recorded (her own stay: she made those calls).
+            # A coordinator of the territory keeps everything (she sees every call).
+            gone = [
+                a
+                for a in sorted(x for x in before if x and x not in keep)
+                if not _coordinator_of(conn, a, state.territory_id)
+            ]
+            for agent in gone:
+                buffer.add(_removal("campaign_calls", call["id"], agent))
             # The new holder receives the outcomes recorded so far.
             for outcome in conn.execute(
                 select(o).where(o.c.call_id == call["id"], o.c.deleted == 0)
@@ -650,6 +649,9 @@ def reassign(
                 entry = entry_for("campaign_outcomes", out, territory_id=state.territory_id)
                 entry.scope_agent_ids = sorted(keep | {str(out["agent_id"])})
                 buffer.add(entry)
+                for agent in gone:
+                    if agent != out["agent_id"]:
+                        buffer.add(_removal("campaign_outcomes", out["id"], agent))
         audit_id = server_audit(
             conn,
             actor,
@@ -661,6 +663,27 @@ def reassign(
         flush(conn, buffer, ordering, seqs=False)
     log.info("campaign calls reassigned campaign=%s moved=%d", campaign_id, len(moving))
     return CampaignReassigned(moved=len(moving), audit_id=audit_id)
+
+
+def _removal(table: str, row_id: str, agent_id: str) -> Entry:
+    return Entry(
+        table_name=table,
+        row_id=row_id,
+        op="remove",
+        reason="revoked",
+        audience="target",
+        scope_agent_ids=[agent_id],
+    )
+
+
+def _coordinator_of(conn: Connection, agent_id: str, territory: str) -> bool:
+    a, at = schema.agents, schema.agent_territories
+    found = conn.execute(
+        select(a.c.id)
+        .join(at, at.c.agent_id == a.c.id)
+        .where(a.c.id == agent_id, a.c.role == COORDINATOR, at.c.territory_id == territory)
+    ).first()
+    return found is not None
 
 
 # -- closing -------------------------------------------------------------------------------------
