@@ -110,7 +110,13 @@ def test_the_guard_catches_a_read_the_alert_plan_makes(guarded: Workspace) -> No
 
 
 def test_the_contract_binds_the_register_to_the_alert_plan() -> None:
-    assert {"register_enrolments", "register_events"} == contract.REGISTER_TABLES
+    assert {
+        "register_enrolments",
+        "register_events",
+        "alert_campaigns",
+        "campaign_calls",
+        "campaign_outcomes",
+    } == contract.REGISTER_TABLES
     for table in contract.REGISTER_TABLES:
         assert contract.TABLES[table].purpose == contract.ALERT_PLAN
     contract.check_purpose(contract.REGISTER_TABLES, contract.ALERT_PLAN)
@@ -135,6 +141,8 @@ ALLOWED = {
     "common/havre_common/contract.py": "the contract declares the tables and their purpose",
     "havre_desktop/core/register.py": "the register's own procedure (enrolment, letters due)",
     "havre_desktop/core/contacts.py": "the fiche shows the person's own enrolment",
+    "common/havre_common/campaign.py": "the alert plan's rules (its outcome list)",
+    "havre_desktop/core/campaign.py": "the alert plan: call lists, outcomes, progress",
     "havre_desktop/core/demo.py": "demo data",
     "havre_desktop/core/indicators.py": "register coverage, the alert plan's own figure (agents "
     "with the register right)",
@@ -149,12 +157,15 @@ ALLOWED = {
     "count of reasons, no register data)",
     "havre_desktop/ui/pages/today.py": "Ma journée lists the register letters to print",
     "havre_desktop/ui/pages/prints_page.py": "préfet export, transmitted lists (coordinators)",
+    "havre_desktop/sync/local.py": "sync: a device keeps the calls it holds or held",
+    "server/havre_server/campaigns.py": "the alert plan: call lists, progress, daily figures",
+    "server/havre_server/domain.py": "sync: who receives a call and its outcomes",
     "server/havre_server/pull.py": "sync: only to agents with the register right",
     "server/havre_server/push.py": "sync: only from agents with the register right",
     "server/havre_server/schema.py": "the server's tables",
     "server/havre_server/scope.py": "who receives the register",
 }
-NAMES = re.compile(r"register_(enrolments|events)")
+NAMES = re.compile(r"register_(enrolments|events)|alert_campaigns|campaign_(calls|outcomes)")
 
 
 def test_only_the_alert_plan_and_the_register_name_its_tables() -> None:

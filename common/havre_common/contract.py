@@ -91,6 +91,36 @@ ENUMS: Final[MappingProxyType[str, MappingProxyType[str, str]]] = MappingProxyTy
                 "radiation": "Radiation du registre",
                 "lettre-radiation": "Lettre de radiation imprimée",
             },
+            "campaign_kinds": {
+                "canicule": "Canicule",
+                "grand-froid": "Grand froid",
+                "autre": "Autre alerte",
+            },
+            "alert_levels": {"jaune": "Jaune", "orange": "Orange", "rouge": "Rouge"},
+            "campaign_risks": {
+                "vit-seul": "Vit seul(e)",
+                "sans-famille-proche": "Pas de proche à prévenir",
+                "mobilite-reduite": "Mobilité réduite",
+                "aide-a-domicile": "Aide à domicile",
+                "etage-sans-ascenseur": "Étage sans ascenseur",
+                "pas-de-contact-recent": "Pas de contact récent",
+                "campagne-precedente-difficile": "Campagne précédente difficile",
+                "grand-age": "90 ans ou plus",
+            },
+            "campaign_callees": {
+                "personne": "La personne",
+                "contact-urgence": "Son contact d'urgence",
+                "visite-domicile": "Visite à domicile",
+            },
+            "campaign_outcomes": {
+                "joint-bien": "Jointe, va bien",
+                "besoin-aide": "Besoin d'aide (visite aujourd'hui)",
+                "pas-de-reponse": "Pas de réponse",
+                "hospitalise": "Hospitalisée",
+                "absent": "Absente (partie, en vacances)",
+                "refuse-appels": "Refuse les appels",
+                "decede": "Décédée",
+            },
             "verdicts": {"poursuivre": "Poursuivre", "adapter": "Adapter", "arreter": "Arrêter"},
             "handout_variants": {"large": "Gros caractères", "very-large": "Très gros caractères"},
             "accessibility_flags": {
@@ -310,6 +340,9 @@ class KeepsActive:
 
     conditions: tuple[tuple[str, Check], ...]
     label: str
+    through: tuple[str, str, tuple[tuple[str, Check], ...]] | None = None
+    """``(column, parent table, conditions)``: the row keeps the file active only while the
+    parent row it names also meets these conditions (a call, while its campaign is open)."""
 
 
 @dataclass(frozen=True)
@@ -353,6 +386,8 @@ class Table:
         used = [*self.contact_dates]
         if self.keeps_active is not None:
             used += [column for column, _test in self.keeps_active.conditions]
+            if self.keeps_active.through is not None:
+                used.append(self.keeps_active.through[0])
         unknown = [c for c in used if c not in names]
         if unknown:
             raise ValueError(f"{self.name}: retention names unknown fields {unknown}")
@@ -925,6 +960,132 @@ REGISTER_EVENTS: Final = Table(
     purpose=ALERT_PLAN,
 )
 
+# -- alert campaigns (issue 14, second half): the alert plan's call lists -----------------------
+
+ALERT_CAMPAIGNS: Final = Table(
+    "alert_campaigns",
+    "Campagnes d'alerte",
+    (
+        _id(),
+        Field("kind", Kind.CHOICE, "Type d'alerte", True, max_length=20, choices="campaign_kinds"),
+        Field("level", Kind.CHOICE, "Niveau d'alerte", True, max_length=20, choices="alert_levels"),
+        _text("title", "Intitulé", 200, required=True),
+        Field(
+            "territory_ids",
+            Kind.CHOICE_LIST,
+            "Territoires",
+            choices="territories",
+            max_length=40,
+            max_items=10,
+            default="[]",
+        ),
+        Field("starts_on", Kind.DATE, "Début", True, max_length=40),
+        Field("expected_end_on", Kind.DATE, "Fin prévue", max_length=40),
+        Field("closed_on", Kind.DATE, "Close le", max_length=40),
+        Field(
+            "retry_delay_min",
+            Kind.INTEGER,
+            "Délai avant de rappeler (minutes)",
+            minimum=5,
+            maximum=1440,
+            default="60",
+        ),
+        Field(
+            "failed_calls_before_emergency",
+            Kind.INTEGER,
+            "Appels sans réponse avant le contact d'urgence",
+            minimum=1,
+            maximum=10,
+            default="2",
+        ),
+        _uuid("created_by", "Lancée par", updatable=False),
+        _stamp("updated_at", "Modifié le"),
+    ),
+    Sync.DOWN,
+    Policy.SERVER,
+    readers=PERSON_ROLES,
+    purpose=ALERT_PLAN,
+)
+
+CAMPAIGN_CALLS: Final = Table(
+    "campaign_calls",
+    "Listes d'appels",
+    (
+        _id(),
+        _uuid("campaign_id", "Campagne", required=True, updatable=False),
+        _uuid("person_id", "Personne", required=True, updatable=False),
+        _uuid("agent_id", "Agent", required=True),
+        Field("rank", Kind.INTEGER, "Rang sur la liste", True, minimum=1, maximum=100_000),
+        Field("risk_score", Kind.INTEGER, "Score de risque", minimum=0, maximum=1000, default="0"),
+        Field(
+            "risk_reasons",
+            Kind.CHOICE_LIST,
+            "Motifs de priorité",
+            choices="campaign_risks",
+            max_length=40,
+            max_items=20,
+            default="[]",
+        ),
+        _uuid("previous_agent_id", "Agent précédent"),
+        _stamp("assigned_at", "Attribuée le"),
+        _stamp("updated_at", "Modifié le"),
+    ),
+    Sync.DOWN,
+    Policy.SERVER,
+    readers=PERSON_ROLES,
+    person_column="person_id",
+    # A person on a call list of an open campaign: her file stays active (retention).
+    keeps_active=KeepsActive(
+        (),
+        "campagne d'alerte en cours",
+        through=("campaign_id", "alert_campaigns", (("closed_on", Check.EMPTY),)),
+    ),
+    purpose=ALERT_PLAN,
+)
+
+CAMPAIGN_OUTCOMES: Final = Table(
+    "campaign_outcomes",
+    "Résultats des appels",
+    (
+        _id(),
+        _uuid("campaign_id", "Campagne", required=True, updatable=False),
+        _uuid("call_id", "Appel", required=True, updatable=False),
+        _uuid("person_id", "Personne", required=True, updatable=False),
+        _uuid("agent_id", "Agent", required=True, updatable=False),
+        Field(
+            "called_whom",
+            Kind.CHOICE,
+            "Qui a été appelé",
+            True,
+            max_length=20,
+            choices="campaign_callees",
+            updatable=False,
+        ),
+        Field(
+            "outcome",
+            Kind.CHOICE,
+            "Résultat",
+            True,
+            max_length=20,
+            choices="campaign_outcomes",
+            updatable=False,
+        ),
+        _flag("urgent", "Urgence (appeler le 15)", updatable=False),
+        _text("note", "Note", 500, multiline=True, updatable=False, identifying=True),
+        _uuid("offered_action_id", "Action proposée", updatable=False),
+        _uuid("entered_by", "Saisi par (feuille papier)", updatable=False),
+        _stamp("called_at", "Appelée le", updatable=False),
+        _stamp("created_at", "Enregistré le", updatable=False),
+    ),
+    Sync.BOTH,
+    Policy.APPEND,
+    writers=PERSON_ROLES,
+    readers=PERSON_ROLES,
+    person_column="person_id",
+    contact_dates=("called_at",),
+    purpose=ALERT_PLAN,
+)
+
 VISITS: Final = Table(
     "visits",
     "Visites",
@@ -1140,6 +1301,9 @@ TABLES: Final[MappingProxyType[str, Table]] = MappingProxyType(
             CONSENTS,
             REGISTER_ENROLMENTS,
             REGISTER_EVENTS,
+            ALERT_CAMPAIGNS,
+            CAMPAIGN_CALLS,
+            CAMPAIGN_OUTCOMES,
             VISITS,
             PLANNED_CONTACTS,
             RECEPTION_ENCOUNTERS,
