@@ -80,6 +80,7 @@ QGroupBox { border: 1px solid #ffffff; margin-top: 1.2em; }
 QGroupBox::title { subcontrol-origin: margin; left: 6px; color: #ffffff; }
 QTabBar::tab { background: #000000; color: #ffffff; border: 2px solid #ffffff; padding: 4px 10px; }
 QTabBar::tab:selected { background: #ffff00; color: #000000; }
+QTabBar::tab:selected:focus { border: 3px solid #00ffff; }
 QListWidget#navigation::item { padding: 8px 6px; }
 QListWidget#navigation::item:selected { background: #ffff00; color: #000000; }
 QLabel[role="error"] { color: #ffff00; font-weight: bold; }
@@ -92,6 +93,19 @@ QLabel[role="error"] { color: #a00000; font-weight: bold; }
 QLabel[role="banner"] { background: #fff4ce; color: #000000; padding: 4px; }
 QListWidget#navigation::item { padding: 8px 6px; }
 QListWidget#navigation::item:selected { background: #1d4f91; color: #ffffff; }
+/* Drawn by the style sheet, not the platform style: Fusion's tabs cut the accent off a
+   capital (the "É" of "Évaluations"). The current tab says when the tab bar has the focus. */
+QTabBar::tab {
+    background: #e4e4e4; color: #000000; border: 1px solid #9a9a9a; border-bottom: none;
+    border-top-left-radius: 3px; border-top-right-radius: 3px;
+    padding: 5px 12px; margin-right: 2px; margin-top: 3px;
+}
+QTabBar::tab:selected { background: #fafafa; margin-top: 0px; border-top: 3px solid #1d4f91; }
+QTabBar::tab:hover:!selected { background: #efefef; }
+QTabBar::tab:selected:focus {
+    background: #dce8f7; border: 2px solid #1d4f91; border-top: 3px solid #1d4f91;
+    border-bottom: none;
+}
 """
 
 

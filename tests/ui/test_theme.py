@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QStyleOptionComboBox,
     QStyleOptionSpinBox,
     QTableView,
+    QTabWidget,
     QWidget,
 )
 
@@ -353,3 +354,30 @@ def test_the_window_fits_a_1366_by_768_screen_at_200_percent(
         page = window.show_page(key)
         demo_app.settle()
         assert page.width() <= window.pages.width(), key
+
+
+@pytest.mark.parametrize("scale", [100, 200])
+@pytest.mark.parametrize("contrast", [False, True], ids=["normal", "fort-contraste"])
+def test_a_tab_shows_the_accent_of_its_capital(
+    demo_app: DemoApp, contrast: bool, scale: int
+) -> None:
+    # Fusion's tabs cut the accent off "É" on a tab not chosen ("Évaluations et revue
+    # annuelle" read "Evaluations"): drawn with and without it, that tab must differ.
+    window = demo_app.window
+    assert window.theme is not None
+    window.theme.apply(scale, contrast)
+    demo_app.settle()
+    drawn = []
+    for title in ("Évaluations", "Evaluations"):
+        tabs = QTabWidget(window)
+        tabs.addTab(QLabel("…"), "Appels")
+        tabs.addTab(QLabel("…"), title)
+        tabs.adjustSize()
+        tabs.show()
+        demo_app.settle()
+        bar = tabs.tabBar()
+        drawn.append(bar.grab(bar.tabRect(1)).toImage())
+        tabs.deleteLater()
+    window.theme.apply(100, False)
+    assert drawn[0].size() == drawn[1].size()
+    assert drawn[0] != drawn[1], "the accent of É is not drawn"
