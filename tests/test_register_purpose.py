@@ -141,6 +141,8 @@ ALLOWED = {
     "havre_desktop/printing/letters.py": "alert-plan letters (behind check_register_use)",
     "havre_desktop/printing/register_letters.py": "the register's own letters",
     "havre_desktop/printing/register_export.py": "the alert plan: the register for the préfet",
+    "havre_desktop/printing/call_sheet.py": "the alert plan: an agent's call list on paper",
+    "havre_desktop/printing/campaign_report.py": "the alert plan: the campaign report (counts)",
     "havre_desktop/ui/pages/persons.py": "the fiche refreshes on register changes",
     "havre_desktop/ui/pages/register_form.py": "the register dialogs",
     "havre_desktop/ui/pages/dashboard_page.py": "refreshes the register coverage figure when "
