@@ -110,7 +110,13 @@ def test_the_guard_catches_a_read_the_alert_plan_makes(guarded: Workspace) -> No
 
 
 def test_the_contract_binds_the_register_to_the_alert_plan() -> None:
-    assert {"register_enrolments", "register_events"} == contract.REGISTER_TABLES
+    assert {
+        "register_enrolments",
+        "register_events",
+        "alert_campaigns",
+        "campaign_calls",
+        "campaign_outcomes",
+    } == contract.REGISTER_TABLES
     for table in contract.REGISTER_TABLES:
         assert contract.TABLES[table].purpose == contract.ALERT_PLAN
     contract.check_purpose(contract.REGISTER_TABLES, contract.ALERT_PLAN)

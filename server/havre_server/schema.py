@@ -132,12 +132,33 @@ register_enrolments = contract_table(
 register_events = contract_table(
     contract.REGISTER_EVENTS, Index("register_events_person", "person_id")
 )
+alert_campaigns = contract_table(contract.ALERT_CAMPAIGNS)
+campaign_calls = contract_table(
+    contract.CAMPAIGN_CALLS,
+    Index("campaign_calls_list", "campaign_id", "agent_id", "rank"),
+    Index("campaign_calls_person", "person_id"),
+)
+campaign_outcomes = contract_table(
+    contract.CAMPAIGN_OUTCOMES,
+    Index("campaign_outcomes_call", "campaign_id", "call_id", "called_at"),
+    Index("campaign_outcomes_person", "person_id"),
+)
 visits = contract_table(contract.VISITS, Index("visits_person", "person_id"))
 planned_contacts = contract_table(contract.PLANNED_CONTACTS, Index("planned_person", "person_id"))
 reception_encounters = contract_table(contract.RECEPTION_ENCOUNTERS)
 handouts_given = contract_table(contract.HANDOUTS_GIVEN, Index("handouts_person", "person_id"))
 audit_log = contract_table(contract.AUDIT_LOG, Index("audit_log_chain", "chain_seq", unique=True))
 conflicts = contract_table(contract.CONFLICTS, Index("conflicts_row", "table_name", "row_id"))
+
+# Every agent who has held a call of a campaign (server-only): an outcome a stale device
+# recorded for a call reassigned since is still accepted from a former holder (it happened).
+campaign_call_holders = Table(
+    "campaign_call_holders",
+    metadata,
+    Column("call_id", String(36), primary_key=True),
+    Column("agent_id", String(36), primary_key=True),
+    Column("from_ms", BigInteger, nullable=False),
+)
 
 # -- agents' accounts, devices and scope (server-only) --------------------------------------
 
