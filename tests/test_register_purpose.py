@@ -141,6 +141,8 @@ ALLOWED = {
     "common/havre_common/contract.py": "the contract declares the tables and their purpose",
     "havre_desktop/core/register.py": "the register's own procedure (enrolment, letters due)",
     "havre_desktop/core/contacts.py": "the fiche shows the person's own enrolment",
+    "common/havre_common/campaign.py": "the alert plan's rules (its outcome list)",
+    "havre_desktop/core/campaign.py": "the alert plan: call lists, outcomes, progress",
     "havre_desktop/core/demo.py": "demo data",
     "havre_desktop/core/indicators.py": "register coverage, the alert plan's own figure (agents "
     "with the register right)",
@@ -162,7 +164,7 @@ ALLOWED = {
     "server/havre_server/schema.py": "the server's tables",
     "server/havre_server/scope.py": "who receives the register",
 }
-NAMES = re.compile(r"register_(enrolments|events)")
+NAMES = re.compile(r"register_(enrolments|events)|alert_campaigns|campaign_(calls|outcomes)")
 
 
 def test_only_the_alert_plan_and_the_register_name_its_tables() -> None:
