@@ -595,3 +595,132 @@ class SubjectAccessReply(_Model):
     produit_le: Annotated[Text, Field(max_length=40)]
     personne_id: Uuid
     sections: Annotated[list[SubjectAccessSection], Field(max_length=100)]
+
+
+# -- alert campaigns (issue 14: the alert plan's call lists) ---------------------------------------
+
+CampaignKind = Literal["canicule", "grand-froid", "autre"]
+AlertLevel = Literal["jaune", "orange", "rouge"]
+MAX_CAMPAIGN_AGENTS = 200
+
+
+class CampaignStart(_Model):
+    """A coordinator starts a campaign: the server builds the call lists of the persons on the
+    register (live enrolments) living in ``territory_ids``, split among ``agent_ids``."""
+
+    kind: CampaignKind
+    level: AlertLevel
+    title: Annotated[Text, Field(min_length=1, max_length=200)]
+    territory_ids: Annotated[list[TerritoryId], Field(min_length=1, max_length=10)]
+    agent_ids: Annotated[list[Uuid], Field(min_length=1, max_length=MAX_CAMPAIGN_AGENTS)]
+    starts_on: IsoDate
+    expected_end_on: IsoDate | None = None
+    retry_delay_min: Annotated[int, Field(ge=5, le=1440)] = 60
+    failed_calls_before_emergency: Annotated[int, Field(ge=1, le=10)] = 2
+
+
+class CampaignList(_Model):
+    """One agent's call list: how many persons are on it."""
+
+    agent_id: Uuid
+    calls: Annotated[int, Field(ge=0)]
+
+
+class CampaignStarted(_Model):
+    campaign_id: Uuid
+    persons: Annotated[int, Field(ge=0)]
+    lists: list[CampaignList]
+    audit_id: Uuid
+
+
+class CampaignPerson(_Model):
+    """A person of a campaign as the coordinator's progress lists her (ids: names stay on the
+    devices), with the next step of her calls."""
+
+    call_id: Uuid
+    person_id: Uuid
+    territory_id: TerritoryId
+    agent_id: Uuid
+    step: Annotated[str, Field(pattern=r"^[a-z-]{1,40}$")]
+    label: French
+    failed_calls: Annotated[int, Field(ge=0)]
+    urgent: bool
+    outcome: Annotated[str, Field(pattern=r"^[a-z-]{1,40}$")] | None = None
+    called_by: list[Uuid] = []
+
+
+class CampaignTerritory(_Model):
+    territory_id: TerritoryId
+    persons: Annotated[int, Field(ge=0)]
+    reached: Annotated[int, Field(ge=0)]
+    escalated: Annotated[int, Field(ge=0)]
+    open: Annotated[int, Field(ge=0)]
+    by_outcome: dict[Annotated[str, Field(pattern=r"^[a-z-]{1,40}$")], int]
+
+
+class CampaignProgress(_Model):
+    """Where a campaign stands now: by territory and outcome; who is not reached yet; who the
+    coordinator must know about (escalations, hospitalised, deceased); who was called by two
+    agents (after a reassignment)."""
+
+    campaign_id: Uuid
+    title: ShortText
+    closed_on: IsoDate | None
+    persons: Annotated[int, Field(ge=0)]
+    reached: Annotated[int, Field(ge=0)]
+    escalated: Annotated[int, Field(ge=0)]
+    territories: list[CampaignTerritory]
+    not_reached: list[CampaignPerson]
+    for_coordinator: list[CampaignPerson]
+    called_twice: list[CampaignPerson]
+
+
+class CampaignReassign(_Model):
+    """Move calls from an agent (unreachable) to another: ``call_ids`` (None: every call of
+    ``from_agent_id`` still open). The former holder keeps them, marked reassigned."""
+
+    from_agent_id: Uuid
+    to_agent_id: Uuid
+    call_ids: Annotated[list[Uuid], Field(min_length=1, max_length=10_000)] | None = None
+
+
+class CampaignReassigned(_Model):
+    moved: Annotated[int, Field(ge=0)]
+    audit_id: Uuid
+
+
+class CampaignClose(_Model):
+    closed_on: IsoDate | None = None
+
+
+class CampaignClosed(_Model):
+    campaign_id: Uuid
+    closed_on: IsoDate
+    persons: Annotated[int, Field(ge=0)]
+    reached: Annotated[int, Field(ge=0)]
+    escalated: Annotated[int, Field(ge=0)]
+    audit_id: Uuid
+
+
+class CampaignDay(_Model):
+    """The figures of one day of a campaign (what the préfet may ask for)."""
+
+    day: IsoDate
+    calls: Annotated[int, Field(ge=0)]
+    persons_called: Annotated[int, Field(ge=0)]
+    reached: Annotated[int, Field(ge=0)]
+    no_answer: Annotated[int, Field(ge=0)]
+    emergency_contact_calls: Annotated[int, Field(ge=0)]
+    home_visits: Annotated[int, Field(ge=0)]
+    needs_help: Annotated[int, Field(ge=0)]
+    hospitalised: Annotated[int, Field(ge=0)]
+    deceased: Annotated[int, Field(ge=0)]
+    urgent: Annotated[int, Field(ge=0)]
+    escalations: Annotated[int, Field(ge=0)]
+    not_reached_at_end_of_day: Annotated[int, Field(ge=0)]
+
+
+class CampaignDaily(_Model):
+    campaign_id: Uuid
+    persons: Annotated[int, Field(ge=0)]
+    days: list[CampaignDay]

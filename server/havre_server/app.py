@@ -48,6 +48,14 @@ from havre_common.protocol import (
     AgentOut,
     AgentUpdate,
     AuditPage,
+    CampaignClose,
+    CampaignClosed,
+    CampaignDaily,
+    CampaignProgress,
+    CampaignReassign,
+    CampaignReassigned,
+    CampaignStart,
+    CampaignStarted,
     CatalogueImport,
     CatalogueImportReply,
     CityDetailsRow,
@@ -71,7 +79,16 @@ from havre_common.protocol import (
     SubjectAccessReply,
 )
 from havre_common.streets import read_streets
-from havre_server import SERVER_VERSION, admin, audit, auth, city, retention, subject_access
+from havre_server import (
+    SERVER_VERSION,
+    admin,
+    audit,
+    auth,
+    campaigns,
+    city,
+    retention,
+    subject_access,
+)
 from havre_server.auth import AuthSettings
 from havre_server.changelog import Ordering, head_seq, ordering_from_env
 from havre_server.errors import ApiError, not_found
@@ -597,6 +614,37 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     @app.post(f"{API_PREFIX}/admin/persons/{{person_id}}/erase", responses=ERRORS, tags=["admin"])
     def erase_person(p: Agent, person_id: AgentPath, body: EraseRequest) -> EraseReply:
         return admin.erase_person(engine, p, person_id, body.reason, settings.ordering)
+
+    # -- alert campaigns (coordinators and administrators with the register right) -----------
+
+    @app.post(f"{API_PREFIX}/campaigns", status_code=201, responses=ERRORS, tags=["campagnes"])
+    def start_campaign(p: Agent, body: CampaignStart) -> CampaignStarted:
+        """Start an alert campaign: the call lists of the register's persons of the chosen
+        territories, split among the chosen agents, most at risk first."""
+        return campaigns.start_campaign(engine, p, body, ref, settings.ordering)
+
+    @app.get(
+        f"{API_PREFIX}/campaigns/{{campaign_id}}/progress", responses=ERRORS, tags=["campagnes"]
+    )
+    def campaign_progress(p: Agent, campaign_id: AgentPath) -> CampaignProgress:
+        return campaigns.progress(engine, p, campaign_id)
+
+    @app.post(
+        f"{API_PREFIX}/campaigns/{{campaign_id}}/reassign", responses=ERRORS, tags=["campagnes"]
+    )
+    def reassign_calls(
+        p: Agent, campaign_id: AgentPath, body: CampaignReassign
+    ) -> CampaignReassigned:
+        return campaigns.reassign(engine, p, campaign_id, body, settings.ordering)
+
+    @app.post(f"{API_PREFIX}/campaigns/{{campaign_id}}/close", responses=ERRORS, tags=["campagnes"])
+    def close_campaign(p: Agent, campaign_id: AgentPath, body: CampaignClose) -> CampaignClosed:
+        return campaigns.close(engine, p, campaign_id, body, settings.ordering)
+
+    @app.get(f"{API_PREFIX}/campaigns/{{campaign_id}}/daily", responses=ERRORS, tags=["campagnes"])
+    def campaign_daily(p: Agent, campaign_id: AgentPath) -> CampaignDaily:
+        """The campaign's figures day by day (what the préfet may ask for)."""
+        return campaigns.daily(engine, p, campaign_id)
 
     @app.get(f"{API_PREFIX}/admin/retention", responses=ERRORS, tags=["admin"])
     def retention_due(p: Agent) -> RetentionList:

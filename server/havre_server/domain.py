@@ -182,6 +182,12 @@ def entry_for(
         audience, person_id = "person", row["id"]
     elif table == "consents":
         audience, person_id = consent_audience(row.get("purpose")), row["contact_id"]
+    elif table == "alert_campaigns":
+        audience = "register"  # one entry per territory of the campaign (havre_server.campaigns)
+    elif table in ("campaign_calls", "campaign_outcomes"):
+        audience, person_id = "campaign", row["person_id"]
+        holders = (row.get("agent_id"), row.get("previous_agent_id"))
+        agents = sorted({str(a) for a in holders if a})
     elif table in contract.REGISTER_TABLES:
         audience, person_id = "register", row["person_id"]
     elif table in ("visits", "handouts_given"):

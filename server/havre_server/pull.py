@@ -163,6 +163,42 @@ def _q_register(table: Table) -> Callable[[Principal], Select[Any] | None]:
     return query
 
 
+def _q_campaigns(p: Principal) -> Select[Any] | None:
+    """Alert campaigns of the agent's territories: agents with the register right."""
+    if not p.sees_register:
+        return None
+    t = schema.alert_campaigns
+    concerned = [t.c.territory_ids.like(f'%"{territory}"%') for territory in sorted(p.territories)]
+    return select(t).where(t.c.deleted == 0, or_(*concerned))
+
+
+def _q_calls(p: Principal) -> Select[Any] | None:
+    """Call lists: a coordinator's territories whole; an agent's own calls and those she held
+    before a reassignment."""
+    if not p.sees_register:
+        return None
+    t = schema.campaign_calls
+    query = select(t).where(t.c.deleted == 0, _person_in_scope(p, t.c.person_id))
+    if p.role != COORDINATOR:
+        query = query.where(or_(t.c.agent_id == p.agent_id, t.c.previous_agent_id == p.agent_id))
+    return query
+
+
+def _q_outcomes(p: Principal) -> Select[Any] | None:
+    """Call outcomes: of the calls the agent holds or held (any caller), and her own."""
+    if not p.sees_register:
+        return None
+    t, k = schema.campaign_outcomes, schema.campaign_calls.alias("held_call")
+    query = select(t).where(t.c.deleted == 0, _person_in_scope(p, t.c.person_id))
+    if p.role != COORDINATOR:
+        held = exists().where(
+            k.c.id == t.c.call_id,
+            or_(k.c.agent_id == p.agent_id, k.c.previous_agent_id == p.agent_id),
+        )
+        query = query.where(or_(t.c.agent_id == p.agent_id, held))
+    return query
+
+
 def _q_visits(p: Principal) -> Select[Any] | None:
     if not p.is_care:
         return None
@@ -222,6 +258,9 @@ SNAPSHOT: list[tuple[Table, Callable[[Principal], Select[Any] | None]]] = [
     (schema.consents, _q_consents),
     (schema.register_enrolments, _q_register(schema.register_enrolments)),
     (schema.register_events, _q_register(schema.register_events)),
+    (schema.alert_campaigns, _q_campaigns),
+    (schema.campaign_calls, _q_calls),
+    (schema.campaign_outcomes, _q_outcomes),
     (schema.visits, _q_visits),
     (schema.handouts_given, _q_handouts),
     (schema.planned_contacts, _q_planned),

@@ -985,6 +985,58 @@ def _register_history(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any])
     return Outcome("applied", row["server_version"])
 
 
+# -- alert campaigns: call outcomes (append-only events) -------------------------------------------
+
+
+def _campaign_outcome(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> Outcome:
+    """An outcome of a campaign call: append-only, never in conflict (two agents' outcomes for
+    one person are both kept). Accepted from an agent with the register right who holds or
+    held the call (a stale device's outcome for a call reassigned since still counts: the
+    call happened), or from a coordinator of the person's territory (a paper call sheet,
+    ``entered_by``). The campaign must be open, or the call made before it closed."""
+    p = ctx.p
+    if m.op != "insert":
+        raise Reject("Le résultat d'un appel ne se modifie pas (ajoutez-en un autre) : refusé.")
+    _register_guard(ctx, spec, values, None)
+    cleaned = clean(spec, ctx.ref, values)
+    _require_insert_fields(spec, cleaned)
+    call = load_row(ctx.conn, schema.campaign_calls, cleaned["call_id"])
+    if call is None or call["deleted"]:
+        raise Reject("Cet appel n'est sur aucune liste de campagne : résultat refusé.")
+    if (call["campaign_id"], call["person_id"]) != (cleaned["campaign_id"], cleaned["person_id"]):
+        raise Reject("Ce résultat ne correspond pas à l'appel de la liste : refusé.")
+    campaign = load_row(ctx.conn, schema.alert_campaigns, call["campaign_id"])
+    if campaign is None or campaign["deleted"]:
+        raise Reject("Cette campagne n'existe plus : résultat refusé.")
+    closed = campaign.get("closed_on")
+    if closed and str(cleaned["called_at"])[:10] > str(closed):
+        raise Reject("La campagne était close quand cet appel a été noté : résultat refusé.")
+    territory = _territory(ctx, call["person_id"])
+    if territory is None:
+        raise Reject(NOT_VISIBLE)
+    coordinator = p.role == COORDINATOR and p.has_territory(territory)
+    own = cleaned["agent_id"] == p.agent_id and cleaned.get("entered_by") in (None, p.agent_id)
+    typed = coordinator and cleaned.get("entered_by") == p.agent_id
+    if not (own or typed):
+        raise Reject(
+            "Un résultat est enregistré au nom de l'agent qui a appelé ; seul un "
+            "coordinateur du territoire saisit ceux d'une feuille d'appels papier : refusé."
+        )
+    h = schema.campaign_call_holders
+    held = ctx.conn.execute(
+        select(h.c.call_id).where(h.c.call_id == call["id"], h.c.agent_id == cleaned["agent_id"])
+    ).first()
+    if held is None and not coordinator:
+        raise Reject("Cet appel ne vous a jamais été attribué : résultat refusé.")
+    row = _insert(ctx, spec, m.row_id, cleaned)
+    entry = entry_for(spec.table.name, row, territory_id=territory)
+    entry.scope_agent_ids = sorted(
+        {str(a) for a in (call["agent_id"], call.get("previous_agent_id"), row["agent_id"]) if a}
+    )
+    ctx.buffer.add(entry)
+    return Outcome("applied", row["server_version"])
+
+
 def _person_records(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> Outcome:
     p = ctx.p
     column = "contact_id" if spec.table.name == "consents" else "person_id"
@@ -1173,6 +1225,7 @@ HANDLERS: dict[str, Handler] = {
     "consents": _person_records,
     "register_enrolments": _person_records,
     "register_events": _register_history,
+    "campaign_outcomes": _campaign_outcome,
     "handouts_given": _handouts,
     "reception_encounters": _up_only,
     "audit_log": _up_only,

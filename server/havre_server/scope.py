@@ -17,6 +17,10 @@ audience           readers
                    named staff: coordinators by default) — the register of vulnerable persons
                    (``contract.REGISTER_TABLES``, enrolments and their history, consents to
                    the register); reception agents with the right get a projection
+``campaign``       agents of the territory with the register right who are coordinators, or
+                   are listed (the call's holder and its former holder): alert campaigns'
+                   call lists and their outcomes (``alert_campaigns`` rows go to the
+                   ``register`` audience of each of their territories)
 ``person-private`` social workers and coordinators of the territory (other consents)
 ``care``           social workers and coordinators of the territory (visits, handouts given)
 ``planned``        coordinators of the territory, and the assigned agent if a social worker or
@@ -112,6 +116,8 @@ def entry_visible(
         return p.sees_persons
     if audience == "register":
         return p.sees_register
+    if audience == "campaign":
+        return p.sees_register and (p.role == COORDINATOR or p.agent_id in agents)
     if audience in ("person-private", "care"):
         return p.is_care
     if audience == "planned":
