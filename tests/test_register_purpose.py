@@ -151,6 +151,9 @@ ALLOWED = {
     "havre_desktop/printing/register_export.py": "the alert plan: the register for the préfet",
     "havre_desktop/printing/call_sheet.py": "the alert plan: an agent's call list on paper",
     "havre_desktop/printing/campaign_report.py": "the alert plan: the campaign report (counts)",
+    "havre_desktop/ui/pages/alert_page.py": "the alert plan: the agent's call list (Alerte)",
+    "havre_desktop/ui/pages/campaign_coordination.py": "the alert plan: the coordinator's "
+    "progress, call sheets, paper sheets, report",
     "havre_desktop/ui/pages/persons.py": "the fiche refreshes on register changes",
     "havre_desktop/ui/pages/register_form.py": "the register dialogs",
     "havre_desktop/ui/pages/dashboard_page.py": "refreshes the register coverage figure when "

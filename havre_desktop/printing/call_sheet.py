@@ -16,6 +16,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from reportlab.graphics.shapes import Drawing, Rect
 from reportlab.lib import colors
@@ -27,6 +28,8 @@ from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Space
 
 from havre_common import contract
 from havre_common.french import count, long_date
+from havre_desktop.core import audit
+from havre_desktop.core.workspace import Workspace
 from havre_desktop.printing import fonts
 from havre_desktop.printing.layout import AUTHOR, BUILD_LOCK, CITY_IDENTITY, CREATOR, LANGUAGE
 from havre_desktop.printing.text import markup
@@ -221,3 +224,77 @@ def call_sheet_pdf(sheet: CallSheet) -> bytes:
 def sheet_outcomes(labels: dict[str, str], codes: Sequence[str]) -> tuple[tuple[str, str], ...]:
     """The outcome boxes in key order, with their labels from the contract's enum."""
     return tuple((code, labels.get(code, code)) for code in codes)
+
+
+OUTCOME_KEYS = ("1", "2", "3", "4", "5", "6", "7")
+"""The key of each outcome, in the contract's order (the Alerte page's keys, on paper too)."""
+
+
+def _access(row: Any) -> str:
+    parts = []
+    if row.floor is not None:
+        floor = "rez-de-chaussée" if row.floor == 0 else f"{row.floor}e étage"
+        if row.lift is not None:
+            floor += " avec ascenseur" if row.lift else " sans ascenseur"
+        parts.append(floor.capitalize())
+    if row.access_notes:
+        parts.append(f"Accès : {row.access_notes}")
+    return ". ".join(parts)
+
+
+def emergency_text(contacts_list: Sequence[dict[str, Any]]) -> str:
+    """'Sophie Lefèvre (fille) 06 11 22 33 44', one contact a line."""
+    lines = []
+    for c in contacts_list:
+        relation = f" ({c['relation']})" if c.get("relation") else ""
+        lines.append(f"{c.get('name') or ''}{relation} {c.get('phone') or ''}".strip())
+    return "\n".join(lines)
+
+
+def call_sheet_for(ws: Workspace, campaign_id: str, agent_id: str) -> bytes:
+    """The call sheet of one agent's list as it stands on this device (open calls only)."""
+    from havre_desktop.core import campaign
+
+    contract.check_purpose(CAMPAIGN_TABLES, contract.ALERT_PLAN)
+    found = campaign.get_campaign(ws, campaign_id)
+    rows = [
+        r
+        for r in campaign.call_list(ws, campaign_id, agent_id)
+        if r.reassigned_to is None and (r.step.open or r.step.code == "escalade")
+    ]
+    names = dict(contract.ENUMS["campaign_risks"])
+    agent = str(ws.store.scalar("SELECT display_name FROM agents WHERE id = ?", (agent_id,)) or "")
+    kinds = dict(contract.ENUMS["campaign_kinds"])
+    levels = dict(contract.ENUMS["alert_levels"])
+    title = (
+        f"{kinds.get(found['kind'], found['kind'])} — niveau "
+        f"{levels.get(found['level'], found['level']).lower()} : {found['title']}"
+    )
+    sheet_rows = []
+    for r in rows:
+        notes = []
+        if r.reassigned_from:
+            notes.append(f"Reprise de la liste de {r.reassigned_from}")
+        if r.also_called_by:
+            notes.append("Aussi appelée par " + ", ".join(r.also_called_by))
+        sheet_rows.append(
+            SheetRow(
+                rank=r.rank,
+                name=r.name,
+                phones=" — ".join(r.phones) or "pas de téléphone",
+                address=r.address,
+                access=_access(r),
+                emergency=emergency_text(r.emergency_contacts),
+                reasons=", ".join(names.get(x, x) for x in r.risk_reasons),
+                next_step=r.step.label,
+                urgent=r.step.urgent,
+                note=". ".join(notes),
+            )
+        )
+    labels = dict(contract.ENUMS["campaign_outcomes"])
+    outcomes = tuple(
+        (code, f"{key} {labels[code]}") for key, code in zip(OUTCOME_KEYS, labels, strict=False)
+    )
+    pdf = call_sheet_pdf(CallSheet(title, agent, ws.clock.today(), tuple(sheet_rows), outcomes))
+    audit.record(ws, "impression", "campaign_calls", None, {"lignes": len(sheet_rows)})
+    return pdf

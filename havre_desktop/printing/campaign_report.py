@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -50,15 +51,17 @@ SHORT_LABELS = {  # the column heads of the territory table (the summary says th
     "not_reached": "Non jointes",
     "hospitalised": "Hôpital",
 }
-OUTCOME_HEADS = {  # the column heads of the day table
-    "joint-bien": "Jointes, vont bien",
-    "besoin-aide": "Besoin d'aide",
-    "pas-de-reponse": "Pas de réponse",
-    "hospitalise": "Hôpital",
-    "absent": "Absence",
-    "refuse-appels": "Refus",
-    "decede": "Décès",
-}
+DAY_COLUMNS = (  # the préfet's daily figures (the server's, one line a day)
+    ("calls", "Appels"),
+    ("reached", "Jointes"),
+    ("no_answer", "Sans réponse"),
+    ("home_visits", "Visites"),
+    ("needs_help", "Besoin d'aide"),
+    ("hospitalised", "Hôpital"),
+    ("deceased", "Décès"),
+    ("escalations", "Escalades"),
+    ("not_reached_at_end_of_day", "Non jointes le soir"),
+)
 
 
 @dataclass(frozen=True)
@@ -88,8 +91,7 @@ class CampaignReport:
     made_on: date
     totals: Figures
     by_territory: tuple[tuple[str, Figures], ...]  # (territory name, figures)
-    by_day: tuple[tuple[date, dict[str, int]], ...]  # (day, outcome code -> calls that day)
-    outcome_labels: tuple[tuple[str, str], ...]  # (code, label) in the contract's order
+    by_day: tuple[tuple[date, dict[str, int]], ...]  # (day, DAY_COLUMNS key -> count)
     source: str = ""  # "Chiffres du serveur au …" / "Chiffres de cet ordinateur …"
 
 
@@ -161,32 +163,27 @@ def campaign_report_pdf(report: CampaignReport) -> bytes:
     first = width * 0.2
     story.append(_grid(rows, [first] + [(width - first) / len(FIGURE_LABELS)] * 6))
 
-    story.append(p("Appels par jour et par résultat", h2))
+    story.append(p("Jour par jour", h2))
     story.append(
         p(
-            "Chaque appel, appel au contact d'urgence ou visite compte une fois, le jour où il "
-            "a eu lieu.",
+            "Appels : appels à la personne, à son contact d'urgence et visites à domicile "
+            "du jour. Non jointes le soir : personnes pas encore jointes à la fin du jour.",
             small,
         )
     )
     story.append(Spacer(1, 4))
-    codes = [code for code, _label in report.outcome_labels]
-    head = [p("Jour", small_bold)] + [
-        p(OUTCOME_HEADS.get(code, label), small_bold) for code, label in report.outcome_labels
-    ]
-    head.append(p("Total", small_bold))
+    head = [p("Jour", small_bold)] + [p(label, small_bold) for _key, label in DAY_COLUMNS]
     day_rows: list[list[Any]] = [head]
     for day, counts in report.by_day:
-        values = [counts.get(code, 0) for code in codes]
         day_rows.append(
             [p(day_month_year(day), small)]
-            + [p(str(v), small) for v in values]
-            + [p(str(sum(values)), small)]
+            + [p(str(counts.get(key, 0)), small) for key, _label in DAY_COLUMNS]
         )
     if not report.by_day:
-        day_rows.append([p("Aucun appel enregistré.", small)] + [""] * (len(codes) + 1))
+        day_rows.append([p("Aucun appel enregistré.", small)] + [""] * len(DAY_COLUMNS))
     first = width * 0.16
-    story.append(_grid(day_rows, [first] + [(width - first) / (len(codes) + 1)] * (len(codes) + 1)))
+    rest = (width - first) / len(DAY_COLUMNS)
+    story.append(_grid(day_rows, [first] + [rest] * len(DAY_COLUMNS)))
 
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
@@ -206,3 +203,68 @@ def campaign_report_pdf(report: CampaignReport) -> bytes:
         doc.build(story, onFirstPage=_footer, onLaterPages=_footer)  # type: ignore[arg-type]
     log.info("campaign report built: %d persons", report.totals.on_lists)
     return buffer.getvalue()
+
+
+def _figures(persons: int, reached: int, escalated: int, by_outcome: dict[str, int]) -> Figures:
+    return Figures(
+        on_lists=persons,
+        reached=reached,
+        not_reached=persons - reached,
+        escalated=escalated,
+        hospitalised=by_outcome.get("hospitalise", 0),
+        deceased=by_outcome.get("decede", 0),
+    )
+
+
+def report_data(
+    campaign: dict[str, Any],
+    territory_names: dict[str, str],
+    progress: Any,
+    days: Sequence[Any],
+    made_on: date,
+    source: str,
+) -> CampaignReport:
+    """The report's values from a campaign row, its progress (the server's ``CampaignProgress``
+    or this device's ``core.campaign.Progress``: both list territories with persons, reached,
+    escalated and counts by outcome) and its daily figures (the server's ``CampaignDay`` rows)."""
+    by_territory = tuple(
+        (
+            territory_names.get(t.territory_id, t.territory_id or "Territoire inconnu"),
+            _figures(t.persons, t.reached, t.escalated, dict(t.by_outcome)),
+        )
+        for t in progress.territories
+    )
+    merged: dict[str, int] = {}
+    for t in progress.territories:
+        for key, n in t.by_outcome.items():
+            merged[key] = merged.get(key, 0) + n
+    totals = _figures(
+        sum(t.persons for t in progress.territories),
+        sum(t.reached for t in progress.territories),
+        sum(t.escalated for t in progress.territories),
+        merged,
+    )
+    kinds = dict(contract.ENUMS["campaign_kinds"])
+    levels = dict(contract.ENUMS["alert_levels"])
+
+    def day_of(value: Any) -> date | None:
+        return None if not value else date.fromisoformat(str(value)[:10])
+
+    starts = day_of(campaign.get("starts_on")) or made_on
+    return CampaignReport(
+        title=str(campaign.get("title") or ""),
+        kind=kinds.get(str(campaign.get("kind")), str(campaign.get("kind"))),
+        level=levels.get(str(campaign.get("level")), str(campaign.get("level"))),
+        starts_on=starts,
+        expected_end_on=day_of(campaign.get("expected_end_on")),
+        closed_on=day_of(campaign.get("closed_on")),
+        territories=tuple(territory_names.get(t, t) for t in campaign.get("territory_ids") or ()),
+        made_on=made_on,
+        totals=totals,
+        by_territory=by_territory,
+        by_day=tuple(
+            (date.fromisoformat(str(d.day)[:10]), {k: int(getattr(d, k)) for k, _l in DAY_COLUMNS})
+            for d in days
+        ),
+        source=source,
+    )

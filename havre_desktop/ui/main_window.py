@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # pages other than Ma journée, and sync, load after the firs
     from havre_desktop.core.workspace import PendingChanges
     from havre_desktop.sync.engine import SyncReport
     from havre_desktop.ui.pages.actions_page import ActionsPage
+    from havre_desktop.ui.pages.alert_page import AlertPage
     from havre_desktop.ui.pages.dashboard_page import DashboardPage
     from havre_desktop.ui.pages.persons import PersonsPage
     from havre_desktop.ui.pages.prints_page import PrintsPage
@@ -98,6 +99,8 @@ class MainWindow(QMainWindow):
         self._add_page("actions", tr("Actions"), self._build_actions)
         self._add_page("reception", tr("Accueil"), self._build_reception)
         self._add_page("prints", tr("Impressions"), self._build_prints)
+        if context.register_right:  # alert campaigns: not shown at all without the right
+            self._add_page("alert", tr("Alerte"), self._build_alert)
         if context.role in ROLES_FOR_DASHBOARD:
             self._add_page("dashboard", tr("Tableau de bord"), self._build_dashboard)
         if context.role in MANAGER_ROLES:  # not shown at all to other roles
@@ -287,6 +290,14 @@ class MainWindow(QMainWindow):
 
         return PrintsPage(self.ctx)
 
+    def _build_alert(self) -> QWidget:
+        from havre_desktop.ui.pages.alert_page import AlertPage
+        from havre_desktop.ui.pages.campaign_coordination import CoordinationTab
+
+        page = AlertPage(self.ctx, lambda alert: CoordinationTab(alert, lambda: self.sync))
+        page.refresh()
+        return page
+
     def _build_dashboard(self) -> QWidget:
         from havre_desktop.ui.pages.dashboard_page import DashboardPage
 
@@ -338,6 +349,11 @@ class MainWindow(QMainWindow):
     @property
     def prints_page(self) -> PrintsPage:
         page: PrintsPage = self._page("prints")
+        return page
+
+    @property
+    def alert_page(self) -> AlertPage | None:
+        page: AlertPage | None = self._page("alert")
         return page
 
     @property

@@ -98,10 +98,9 @@ def test_the_campaign_report_prints_its_figures() -> None:
         totals=total,
         by_territory=(("Le Havre Nord", north), ("Le Havre Sud", south)),
         by_day=(
-            (date(2026, 6, 18), {"joint-bien": 6, "pas-de-reponse": 3}),
-            (date(2026, 6, 19), {"joint-bien": 2, "decede": 1}),
+            (date(2026, 6, 18), {"calls": 9, "reached": 6, "no_answer": 3, "escalations": 1}),
+            (date(2026, 6, 19), {"calls": 3, "reached": 2, "deceased": 1}),
         ),
-        outcome_labels=LABELS,
         source="Chiffres du serveur.",
     )
     pdf = campaign_report_pdf(report)
@@ -115,6 +114,6 @@ def test_the_campaign_report_prints_its_figures() -> None:
     assert "Décédées 1" in lines and "Hospitalisées 1" in lines
     assert "Le Havre Nord 7 5 2 1 1 0" in lines
     assert "Le Havre Sud 3 3 0 0 0 1" in lines
-    assert "18 juin 2026 6 0 3 0 0 0 0 9" in lines
-    assert "19 juin 2026 2 0 0 0 0 0 1 3" in lines
+    assert "18 juin 2026 9 6 3 0 0 0 0 1 0" in lines
+    assert "19 juin 2026 3 2 0 0 0 0 1 0 0" in lines
     assert min(float(str(c["size"])) for page in pdfcheck.chars(pdf) for c in page) >= 9
