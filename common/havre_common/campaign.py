@@ -24,6 +24,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, Final
 
 from havre_common import contract
@@ -361,7 +362,11 @@ _NUMBER = re.compile(r"^\s*\d+\s*(bis|ter|quater|[a-d])?\b[\s,]*", re.IGNORECASE
 
 def street_of(address_line: str | None) -> str:
     """The street of an address, for ordering (number removed, accents and case folded)."""
-    text = _NUMBER.sub("", address_line or "")
+    return _folded(_NUMBER.sub("", address_line or ""))
+
+
+@lru_cache(maxsize=4096)
+def _folded(text: str) -> str:
     folded = unicodedata.normalize("NFKD", text.casefold())
     return " ".join("".join(ch for ch in folded if not unicodedata.combining(ch)).split())
 

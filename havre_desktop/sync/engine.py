@@ -54,6 +54,14 @@ from havre_common.protocol import (
     AgentOut,
     AgentUpdate,
     AuditPage,
+    CampaignClose,
+    CampaignClosed,
+    CampaignDaily,
+    CampaignProgress,
+    CampaignReassign,
+    CampaignReassigned,
+    CampaignStart,
+    CampaignStarted,
     DeviceOut,
     EraseReply,
     LoginRequest,
@@ -369,6 +377,36 @@ class SyncEngine:
         sync, every other device at theirs."""
         return self._online(
             lambda transport, token: transport.retention_anonymise(token, person_ids)
+        )
+
+    # -- alert campaigns (coordinators with the register right, online) -----------------------
+
+    def start_campaign(self, request: CampaignStart) -> CampaignStarted:
+        """Start a campaign on the server; its call lists reach the devices at their next
+        sync (this one included)."""
+        return self._online(lambda transport, token: transport.start_campaign(token, request))
+
+    def campaign_progress(self, campaign_id: str) -> CampaignProgress:
+        return self._online(
+            lambda transport, token: transport.campaign_progress(token, campaign_id)
+        )
+
+    def reassign_calls(self, campaign_id: str, request: CampaignReassign) -> CampaignReassigned:
+        return self._online(
+            lambda transport, token: transport.reassign_calls(token, campaign_id, request)
+        )
+
+    def close_campaign(
+        self, campaign_id: str, request: CampaignClose | None = None
+    ) -> CampaignClosed:
+        body = request or CampaignClose()
+        return self._online(
+            lambda transport, token: transport.close_campaign(token, campaign_id, body)
+        )
+
+    def campaign_daily_figures(self, campaign_id: str) -> CampaignDaily:
+        return self._online(
+            lambda transport, token: transport.campaign_daily_figures(token, campaign_id)
         )
 
     def _online(self, call: Callable[[Transport, str], T]) -> T:

@@ -102,6 +102,9 @@ def may_hold(
         return row.get("purpose") == "registre"
     if table == "planned_contacts" and role == contract.SOCIAL_WORKER:
         return row.get("agent_id") == owner_id
+    if table == "campaign_calls" and role != contract.COORDINATOR:
+        # Her own calls, and those she held before a reassignment ("réattribuée à …").
+        return owner_id in (row.get("agent_id"), row.get("previous_agent_id"))
     return role in spec.readers
 
 

@@ -35,6 +35,14 @@ from havre_common.protocol import (
     AgentOut,
     AgentUpdate,
     AuditPage,
+    CampaignClose,
+    CampaignClosed,
+    CampaignDaily,
+    CampaignProgress,
+    CampaignReassign,
+    CampaignReassigned,
+    CampaignStart,
+    CampaignStarted,
     CityDetailsOut,
     CityDetailsUpdate,
     DeviceOut,
@@ -322,6 +330,44 @@ class Transport:
             body=RetentionApply(person_ids=person_ids),
             token=token,
         )
+
+    # -- alert campaigns (coordinators and administrators with the register right) -------
+
+    def start_campaign(self, token: str, request: CampaignStart) -> CampaignStarted:
+        """Start a campaign: the server builds the call lists (they come back by pull)."""
+        return self._call("POST", "/campaigns", CampaignStarted, body=request, token=token)
+
+    def campaign_progress(self, token: str, campaign_id: str) -> CampaignProgress:
+        """Where a campaign stands on the server now (every device's outcomes received)."""
+        return self._call(
+            "GET",
+            f"/campaigns/{campaign_id}/progress",
+            CampaignProgress,
+            token=token,
+            max_bytes=MAX_PULL_REPLY_BYTES,
+        )
+
+    def reassign_calls(
+        self, token: str, campaign_id: str, request: CampaignReassign
+    ) -> CampaignReassigned:
+        return self._call(
+            "POST",
+            f"/campaigns/{campaign_id}/reassign",
+            CampaignReassigned,
+            body=request,
+            token=token,
+        )
+
+    def close_campaign(
+        self, token: str, campaign_id: str, request: CampaignClose
+    ) -> CampaignClosed:
+        return self._call(
+            "POST", f"/campaigns/{campaign_id}/close", CampaignClosed, body=request, token=token
+        )
+
+    def campaign_daily_figures(self, token: str, campaign_id: str) -> CampaignDaily:
+        """The campaign's figures day by day (what the préfet may ask for)."""
+        return self._call("GET", f"/campaigns/{campaign_id}/daily", CampaignDaily, token=token)
 
     # -- plumbing -------------------------------------------------------------------------
 

@@ -18,7 +18,6 @@ holds the fiches and shows them.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -162,7 +161,7 @@ def eligible_persons(
             c.c.address_line,
             c.c.lives_alone,
             c.c.mobility,
-            c.c.emergency_contacts,
+            (func.coalesce(c.c.emergency_contacts, "[]") != "[]").label("has_contact"),
             c.c.birth_date,
             live.c.help_at_home,
             live.c.floor,
@@ -180,11 +179,10 @@ def eligible_persons(
     )
     found: list[rules.Candidate] = []
     for row in conn.execute(query):
-        contacts = json.loads(row.emergency_contacts or "[]")
         score, reasons = rules.risk_score(
             rules.RiskFeatures(
                 lives_alone=bool(row.lives_alone),
-                emergency_contacts=len(contacts) if isinstance(contacts, list) else 0,
+                emergency_contacts=int(bool(row.has_contact)),
                 mobility=row.mobility,
                 help_at_home=bool(row.help_at_home),
                 floor=row.floor,
@@ -281,7 +279,6 @@ def start_campaign(
     agent_ids = list(dict.fromkeys(request.agent_ids))
     campaign_id = str(uuid.uuid4())
     stamp = iso_now()
-    now = int(time.time() * 1000)
     buffer = ChangeBuffer()
     with engine.begin() as conn:
         found = _call_agents(conn, agent_ids)
@@ -341,15 +338,30 @@ def start_campaign(
                     }
                 )
         territory_of = {p.person_id: p.territory_id for p in persons}
+        reasons_of = {p.person_id: list(p.reasons) for p in persons}
         if calls:
+            # The first holder of a call is its agent_id (push checks both): only a
+            # reassignment writes campaign_call_holders.
             conn.execute(insert(schema.campaign_calls), calls)
-            conn.execute(
-                insert(schema.campaign_call_holders),
-                [{"call_id": k["id"], "agent_id": k["agent_id"], "from_ms": now} for k in calls],
-            )
+        wire_columns = (
+            [k for k in calls[0] if k not in ("server_version", "deleted")] if calls else []
+        )
         for call in calls:
-            wire = {**call, "risk_reasons": json.loads(call["risk_reasons"])}
-            buffer.add(_call_entry(wire, territory_of[call["person_id"]]))
+            wire = {k: call[k] for k in wire_columns}
+            wire["risk_reasons"] = reasons_of[call["person_id"]]
+            buffer.add(
+                Entry(
+                    table_name="campaign_calls",
+                    row_id=call["id"],
+                    op="upsert",
+                    audience="campaign",
+                    fields=wire,
+                    server_version=1,
+                    territory_id=territory_of[call["person_id"]],
+                    scope_agent_ids=[call["agent_id"]],
+                    person_id=call["person_id"],
+                )
+            )
         audit_id = server_audit(
             conn,
             actor,
@@ -543,12 +555,13 @@ def reassign(
             )
         ).scalar_one()
         h = schema.campaign_call_holders
+        # Every holder of a call, so a former one's late outcome is still accepted (the
+        # first holder was only the call's agent_id until now).
         held = {
-            str(r.call_id)
+            (str(r.call_id), str(r.agent_id))
             for r in conn.execute(
-                select(h.c.call_id).where(
-                    h.c.agent_id == request.to_agent_id,
-                    h.c.call_id.in_([s.call["id"] for s in moving]),
+                select(h.c.call_id, h.c.agent_id).where(
+                    h.c.call_id.in_([s.call["id"] for s in moving])
                 )
             )
         }
@@ -569,14 +582,13 @@ def reassign(
                     updated_at=stamp,
                 )
             )
-            if call["id"] not in held:
-                conn.execute(
-                    insert(h).values(
-                        call_id=call["id"],
-                        agent_id=request.to_agent_id,
-                        from_ms=int(time.time() * 1000),
+            for holder in (request.from_agent_id, request.to_agent_id):
+                if (call["id"], holder) not in held:
+                    conn.execute(
+                        insert(h).values(
+                            call_id=call["id"], agent_id=holder, from_ms=int(time.time() * 1000)
+                        )
                     )
-                )
             fresh = load_row(conn, k, call["id"])
             assert fresh is not None
             buffer.add(_call_entry(fresh, state.territory_id))

@@ -1023,10 +1023,15 @@ def _campaign_outcome(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any])
             "coordinateur du territoire saisit ceux d'une feuille d'appels papier : refusé."
         )
     h = schema.campaign_call_holders
-    held = ctx.conn.execute(
-        select(h.c.call_id).where(h.c.call_id == call["id"], h.c.agent_id == cleaned["agent_id"])
-    ).first()
-    if held is None and not coordinator:
+    held = cleaned["agent_id"] in (call["agent_id"], call.get("previous_agent_id")) or (
+        ctx.conn.execute(
+            select(h.c.call_id).where(
+                h.c.call_id == call["id"], h.c.agent_id == cleaned["agent_id"]
+            )
+        ).first()
+        is not None
+    )
+    if not held and not coordinator:
         raise Reject("Cet appel ne vous a jamais été attribué : résultat refusé.")
     row = _insert(ctx, spec, m.row_id, cleaned)
     entry = entry_for(spec.table.name, row, territory_id=territory)
