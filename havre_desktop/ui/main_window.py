@@ -205,6 +205,33 @@ class MainWindow(QMainWindow):
         else:  # an empty stand-in keeps the page's place in the stack until it is built
             self.pages.addWidget(QWidget())
 
+    def _insert_page(self, key: str, title: str, build: Callable[[], QWidget], after: str) -> None:
+        """A page that appears while the window is open (the register right granted by the
+        server, pulled with the agent's row): its stand-in goes right after `after`."""
+        keys = list(self._builders)
+        position = keys.index(after) + 1
+        self.navigation.insertItem(position, title)
+        self.page_names.insert(position, title)
+        builders = list(self._builders.items())
+        builders.insert(position, (key, build))
+        self._builders = dict(builders)
+        current = self.pages.currentIndex()
+        self.pages.insertWidget(position, QWidget())
+        if current >= position:
+            self.pages.setCurrentIndex(current + 1)
+
+    def _alert_page_follows_the_right(self) -> None:
+        """Alerte exists only with the register right: shown when granted, hidden if removed."""
+        if self.ctx.register_right and "alert" not in self._builders:
+            self._insert_page("alert", tr("Alerte"), self._build_alert, after="prints")
+        elif "alert" in self._builders:
+            row = list(self._builders).index("alert")
+            item = self.navigation.item(row)
+            if item is not None:
+                item.setHidden(not self.ctx.register_right)
+            if not self.ctx.register_right and self.navigation.currentRow() == row:
+                self.show_page("today")
+
     def _page(self, key: str) -> Any:
         """The page `key`, built now if it was not yet (None if this role has no such page)."""
         if key in self._built:
@@ -538,6 +565,7 @@ class MainWindow(QMainWindow):
     def _agents_reloaded(self, found: tuple[dict[str, Any], list[dict[str, Any]]]) -> None:
         self.ctx.agent, self.ctx.colleagues = found
         self.agent_label.setText(str(self.ctx.agent.get("display_name") or ""))
+        self._alert_page_follows_the_right()
 
     def _refresh_pending(self) -> None:
         """The count of changes waiting to be sent, and the warning when some have waited

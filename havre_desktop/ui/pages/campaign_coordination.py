@@ -710,7 +710,13 @@ class CoordinationTab(QWidget):
             ),
             key=lambda x: x[1].casefold(),
         )
-        dialog = ReassignDialog(self, self.list_holders() or everyone, everyone)
+        holders = self.list_holders()
+        # Another agent who has a list, or any colleague this computer knows with the right.
+        targets = dict(holders)
+        targets.update(everyone)
+        dialog = ReassignDialog(
+            self, holders or everyone, sorted(targets.items(), key=lambda x: x[1].casefold())
+        )
         self.last_dialog = dialog
         if dialog.exec() != QDialog.DialogCode.Accepted or dialog.request is None:
             return
@@ -781,6 +787,8 @@ class CoordinationTab(QWidget):
 
         def fetched(found: tuple[Any, Any, dict[str, Any]]) -> None:
             progress, daily, fresh = found
+            if self.message.text() == reading:
+                self.message.setText("")
             from havre_desktop.printing.campaign_report import report_data
 
             now = self.ctx.local_now()
@@ -802,7 +810,8 @@ class CoordinationTab(QWidget):
             return progress, daily, fresh
 
         controller = self.controller
-        self.message.setText(tr("Lecture des chiffres sur le serveur…"))
+        reading = tr("Lecture des chiffres sur le serveur…")
+        self.message.setText(reading)
 
         def offline(error: Exception) -> None:
             self.message.setText(problem_text(error))
@@ -849,6 +858,7 @@ class CoordinationTab(QWidget):
             return
 
         def closed(result: Any) -> None:
+            self.report()  # the report first: its reading message gives way to this one
             self.message.setText(
                 tr("Campagne close le {d} : {r} sur {p}, {e}.").format(
                     d=date.fromisoformat(str(result.closed_on)[:10]).strftime("%d/%m/%Y"),
@@ -857,7 +867,6 @@ class CoordinationTab(QWidget):
                     e=count(result.escalated, tr("{n} escalade"), tr("{n} escalades")),
                 )
             )
-            self.report()
             self._sync_soon()
 
         self.online(
