@@ -290,7 +290,7 @@ def test_journey_7_a_heatwave(
         timeout=10_000,
     )
     column = [
-        str(helped.calls.model.data(helped.calls.model.index(i, 3)))
+        str(helped.calls.model.data(helped.calls.model.index(i, 2)))
         for i in range(helped.calls.model.rowCount())
     ]
     assert sum("Réattribuée à" in text for text in column) == moved

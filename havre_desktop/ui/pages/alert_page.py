@@ -45,7 +45,7 @@ from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import tr
 from havre_desktop.ui.models import RowsModel
 from havre_desktop.ui.operations import Changes, Operation
-from havre_desktop.ui.widgets import error_label, table_view, wrap_short_list
+from havre_desktop.ui.widgets import error_label, scrolling, table_view, wrap_short_list
 
 CAMPAIGN_TABLES = ("alert_campaigns", "campaign_calls", "campaign_outcomes", "contacts", "agents")
 OUTCOME_CODES = tuple(contract.enum_values("campaign_outcomes"))
@@ -130,8 +130,11 @@ class CallListTab(QWidget):
             [
                 (tr("N°"), lambda r: r.rank),
                 (tr("Personne"), lambda r: "\n".join([r.name, *r.phones])),
-                (tr("Prochaine étape"), step_text),
-                (tr("Remarques"), remarks),
+                # The last column takes the rest of the width and wraps: nothing is cut.
+                (
+                    tr("Prochaine étape"),
+                    lambda r: "\n".join(x for x in (step_text(r), remarks(r)) if x),
+                ),
             ]
         )
         self.table = table_view(tr("Liste d'appels"))
@@ -203,16 +206,22 @@ class CallListTab(QWidget):
         self.status.setAccessibleName(tr("Résultat enregistré"))
         self.error = error_label()
 
-        right = QWidget()
+        details = QWidget()  # who and what next: scrolls when long (200 % text)
+        about = QVBoxLayout(details)
+        about.setContentsMargins(0, 0, 0, 0)
+        about.addWidget(self.person)
+        about.addStretch(1)
+        shown = QWidget()
+        scrolling(shown, details)
+        right = QWidget()  # the keys stay in view, below
         side = QVBoxLayout(right)
-        side.addWidget(self.person)
-        side.addWidget(self.next_step)
+        side.addWidget(self.next_step)  # what to do next, and an urgency, always in view
         side.addWidget(self.urgent_banner)
+        side.addWidget(shown, 1)
         side.addLayout(form)
         side.addLayout(grid)
         side.addWidget(self.status)
         side.addWidget(self.error)
-        side.addStretch(1)
         split = QSplitter()
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -378,14 +387,16 @@ class AlertPage(QWidget):
         super().__init__()
         self.ctx = context
         self.campaigns: list[dict[str, Any]] = []
-        self.title = QLabel(tr("Alerte"))
-        self.title.setProperty("role", "title")
         self.choice = QComboBox()
         self.choice.setAccessibleName(tr("Campagne"))
         self.choice.currentIndexChanged.connect(lambda _i: self.refresh_list())
         self.heading = QLabel()
         self.heading.setWordWrap(True)
         self.heading.setAccessibleName(tr("Campagne en cours"))
+        font = self.heading.font()
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        font.setBold(True)
+        self.heading.setFont(font)
         self.settings = QLabel()
         self.settings.setWordWrap(True)
         self.settings.setAccessibleName(tr("Réglages de la campagne"))
@@ -400,11 +411,10 @@ class AlertPage(QWidget):
             self.coordination = coordination(self)
             self.tabs.addTab(self.coordination, tr("Coordination"))
         top = QHBoxLayout()
-        top.addWidget(self.title)
-        top.addWidget(self.choice, 1)
+        top.addWidget(self.heading, 1)
+        top.addWidget(self.choice)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addWidget(self.heading)
         layout.addWidget(self.settings)
         layout.addWidget(self.tabs, 1)
         context.database.changes.changed.connect(self._changes)

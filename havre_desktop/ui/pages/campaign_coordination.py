@@ -57,11 +57,22 @@ from havre_desktop.ui.widgets import (
     checkable_list,
     checked_ids,
     error_label,
+    scrolling,
     table_view,
     wrap_short_list,
 )
 
 ControllerGetter = Callable[[], SyncController | None]
+BY_OUTCOME_COLUMNS = (  # each person once, by her latest outcome ("a-appeler": none yet)
+    ("a-appeler", "À appeler"),
+    ("pas-de-reponse", "Sans réponse"),
+    ("joint-bien", "Va bien"),
+    ("besoin-aide", "Besoin d'aide"),
+    ("hospitalise", "Hospitalisées"),
+    ("absent", "Absentes"),
+    ("refuse-appels", "Refus"),
+    ("decede", "Décédées"),
+)
 STEP_WORDS = {
     "a-appeler": "à appeler",
     "pas-de-reponse": "sans réponse",
@@ -121,8 +132,10 @@ class StartDialog(QDialog):
                 item.setCheckState(Qt.CheckState.Checked)
         self.starts_on = QDateEdit(QDate(today.year, today.month, today.day))
         self.starts_on.setCalendarPopup(True)
+        self.starts_on.setDisplayFormat("dd/MM/yyyy")
         self.expected_end_on = QDateEdit(QDate(today.year, today.month, today.day).addDays(4))
         self.expected_end_on.setCalendarPopup(True)
+        self.expected_end_on.setDisplayFormat("dd/MM/yyyy")
         self.retry = QSpinBox()
         self.retry.setRange(5, 1440)
         self.retry.setValue(rules.DEFAULT_RETRY_DELAY_MIN)
@@ -141,11 +154,10 @@ class StartDialog(QDialog):
             (tr("&Fin prévue"), self.expected_end_on),
             (tr("A&gents qui appellent"), self.agents),
             (tr("Rappeler a&près"), self.retry),
-            (tr("Appels sans réponse avant le &contact d'urgence"), self.failed),
+            (tr("Sans réponse avant le &contact d'urgence"), self.failed),
         ):
             caption = QLabel(text)
             caption.setBuddy(widget)
-            caption.setWordWrap(True)
             form.addRow(caption, widget)
         buttons = QDialogButtonBox()
         self.start_button = buttons.addButton(
@@ -159,6 +171,10 @@ class StartDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
+        metrics = self.fontMetrics()  # room for the territory and agent names, at any text size
+        self.setMinimumWidth(metrics.averageCharWidth() * 90)
+        for listing in (self.territories, self.agents):
+            listing.setMinimumHeight(metrics.height() * 6)
 
     def _default_title(self) -> None:
         kind = str(self.kind.currentData())
@@ -392,12 +408,15 @@ class CoordinationTab(QWidget):
                 (tr("Jointes"), lambda t: t.reached),
                 (tr("Non jointes"), lambda t: t.persons - t.reached),
                 (tr("Escalade"), lambda t: t.escalated),
-                (tr("Par résultat"), lambda t: outcome_summary(dict(t.by_outcome))),
+                *(
+                    (label, lambda t, code=code: dict(t.by_outcome).get(code, 0))
+                    for code, label in BY_OUTCOME_COLUMNS
+                ),
             ]
         )
         self.territory_table = table_view(tr("Progression par territoire"))
         self.territory_table.setModel(self.territory_model)
-        wrap_short_list(self.territory_table)
+        self.territory_table.setToolTip(tr("Une personne compte une fois : son dernier résultat."))
         self.waiting_model: RowsModel[dict[str, Any]] = RowsModel(
             [
                 (tr("Personne"), lambda r: r["name"]),
@@ -428,6 +447,7 @@ class CoordinationTab(QWidget):
         self.reassign_button.clicked.connect(self.reassign)
         self.sheet_agent = QComboBox()
         self.sheet_agent.setAccessibleName(tr("Agent de la feuille d'appels"))
+        self.sheet_agent.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.sheet_button = QPushButton(tr("&Feuille d'appels (PDF)…"))
         self.sheet_button.clicked.connect(self.print_sheet)
         self.paper_button = QPushButton(tr("Saisir une feuille papi&er…"))
@@ -446,10 +466,12 @@ class CoordinationTab(QWidget):
         papers.addWidget(sheet_label)
         papers.addWidget(self.sheet_agent)
         papers.addWidget(self.sheet_button)
-        papers.addWidget(self.paper_button)
         papers.addStretch(1)
-        papers.addWidget(self.report_button)
-        papers.addWidget(self.close_button)
+        ending = QHBoxLayout()  # three short rows: they fit at 200 % text
+        ending.addWidget(self.paper_button)
+        ending.addWidget(self.report_button)
+        ending.addWidget(self.close_button)
+        ending.addStretch(1)
         progress = QGroupBox(tr("Progression"))
         inner = QVBoxLayout(progress)
         inner.addWidget(self.source)
@@ -458,12 +480,18 @@ class CoordinationTab(QWidget):
         waiting_label = QLabel(tr("Pas encore jointes (à joindre, visite, escalade)"))
         inner.addWidget(waiting_label)
         inner.addWidget(self.waiting_table, 2)
-        layout = QVBoxLayout(self)
+        lines = self.fontMetrics().height()
+        self.territory_table.setMinimumHeight(lines * 8)
+        self.waiting_table.setMinimumHeight(lines * 12)
+        content = QWidget()  # scrolls at 200 % text: the tables keep a readable height
+        layout = QVBoxLayout(content)
         layout.addLayout(actions)
         layout.addLayout(papers)
+        layout.addLayout(ending)
         layout.addWidget(self.message)
         layout.addWidget(self.error)
         layout.addWidget(progress, 1)
+        scrolling(self, content)
         self._update_buttons()
 
     # -- helpers -------------------------------------------------------------------------
@@ -602,6 +630,7 @@ class CoordinationTab(QWidget):
 
     def _show(self, progress: Any, waiting: list[dict[str, Any]]) -> None:
         self.territory_model.set_rows(list(progress.territories))
+        self.territory_table.resizeColumnsToContents()
         self.waiting_model.set_rows(waiting)
         self.totals.setText(
             count(
