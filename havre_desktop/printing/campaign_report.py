@@ -19,11 +19,11 @@ from datetime import date
 from typing import Any
 
 from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
+from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
 
 from havre_common import contract
 from havre_common.french import day_month_year
@@ -98,7 +98,7 @@ class CampaignReport:
 def _footer(canvas: Canvas, doc: SimpleDocTemplate) -> None:
     canvas.saveState()
     canvas.setFont(fonts.REGULAR, SMALL)
-    width, _height = A4
+    width, _height = landscape(A4)
     canvas.drawString(MARGIN, 1.2 * cm, CITY_IDENTITY + " — plan d'alerte, document confidentiel")
     canvas.drawRightString(width - MARGIN, 1.2 * cm, f"Page {doc.page}")
     canvas.restoreState()
@@ -129,12 +129,15 @@ def campaign_report_pdf(report: CampaignReport) -> bytes:
     small = ParagraphStyle("rs", fontName=fonts.REGULAR, fontSize=SMALL, leading=SMALL * 1.3)
     small_bold = ParagraphStyle("rsb", parent=small, fontName=fonts.BOLD)
     title = ParagraphStyle("rt", parent=bold, fontSize=18, leading=23, spaceAfter=6)
-    h2 = ParagraphStyle("rh", parent=bold, fontSize=13, leading=17, spaceBefore=10, spaceAfter=4)
+    h2 = ParagraphStyle(
+        "rh", parent=bold, fontSize=13, leading=17, spaceBefore=10, spaceAfter=4, keepWithNext=1
+    )
+    note = ParagraphStyle("rn", parent=small, keepWithNext=1)  # stays with its table
 
     def p(text: str, style: ParagraphStyle = body) -> Paragraph:
         return Paragraph(markup(text), style)
 
-    width = A4[0] - 2 * MARGIN
+    width = landscape(A4)[0] - 2 * MARGIN  # landscape: the day table's ten columns
     dates = f"Du {day_month_year(report.starts_on)}"
     if report.closed_on is not None:
         dates += f" au {day_month_year(report.closed_on)} (campagne close)"
@@ -151,7 +154,7 @@ def campaign_report_pdf(report: CampaignReport) -> bytes:
     summary: list[list[Any]] = [[p("Personnes", small_bold), p("Nombre", small_bold)]]
     for key, label in FIGURE_LABELS:
         summary.append([p(label, small), p(str(report.totals.get(key)), small)])
-    story.append(_grid(summary, [width * 0.6, width * 0.2]))
+    story.append(_grid(summary, [width * 0.4, width * 0.15]))
 
     story.append(p("Par territoire", h2))
     head: list[Any] = [p("Territoire", small_bold)] + [
@@ -168,10 +171,9 @@ def campaign_report_pdf(report: CampaignReport) -> bytes:
         p(
             "Appels : appels à la personne, à son contact d'urgence et visites à domicile "
             "du jour. Non jointes le soir : personnes pas encore jointes à la fin du jour.",
-            small,
+            note,
         )
     )
-    story.append(Spacer(1, 4))
     head = [p("Jour", small_bold)] + [p(label, small_bold) for _key, label in DAY_COLUMNS]
     day_rows: list[list[Any]] = [head]
     for day, counts in report.by_day:
@@ -188,7 +190,7 @@ def campaign_report_pdf(report: CampaignReport) -> bytes:
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
         buffer,
-        pagesize=A4,
+        pagesize=landscape(A4),
         leftMargin=MARGIN,
         rightMargin=MARGIN,
         topMargin=MARGIN,
