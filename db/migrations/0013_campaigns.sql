@@ -64,12 +64,13 @@ CREATE TABLE campaign_outcomes (
 CREATE INDEX campaign_outcomes_campaign ON campaign_outcomes(campaign_id, person_id, called_at);
 CREATE INDEX campaign_outcomes_person ON campaign_outcomes(person_id);
 -- Append-only: an outcome is never changed (the same values pulled back after a push, the
--- server's version and a tombstone are the only updates allowed).
+-- server's version, a tombstone and its note emptied when the person's file is anonymised
+-- are the only updates allowed).
 CREATE TRIGGER campaign_outcomes_append_only BEFORE UPDATE ON campaign_outcomes
 WHEN NEW.campaign_id IS NOT OLD.campaign_id OR NEW.call_id IS NOT OLD.call_id
     OR NEW.person_id IS NOT OLD.person_id OR NEW.agent_id IS NOT OLD.agent_id
     OR NEW.called_whom IS NOT OLD.called_whom OR NEW.outcome IS NOT OLD.outcome
-    OR NEW.urgent IS NOT OLD.urgent OR NEW.note IS NOT OLD.note
+    OR NEW.urgent IS NOT OLD.urgent OR (NEW.note IS NOT OLD.note AND NEW.note IS NOT NULL)
     OR NEW.offered_action_id IS NOT OLD.offered_action_id
     OR NEW.entered_by IS NOT OLD.entered_by OR NEW.called_at IS NOT OLD.called_at
     OR NEW.created_at IS NOT OLD.created_at

@@ -45,6 +45,9 @@ EVENT_LABELS = {
     "mot-de-passe-reinitialise": "Mot de passe réinitialisé",
     "coordonnees-ville": "Coordonnées de la Ville modifiées",
     "rues-importees": "Liste des rues chargée",
+    "campagne-lancee": "Campagne d'alerte lancée (listes d'appels)",
+    "campagne-reattribuee": "Appels d'une campagne réattribués",
+    "campagne-close": "Campagne d'alerte close",
 }
 """What the audit viewer shows for each event (the server's own events included)."""
 

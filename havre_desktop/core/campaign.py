@@ -328,7 +328,8 @@ def record_outcome(
             has_emergency_contact=has_contact,
         )
         planned = None
-        if step.code == rules.VISIT_TODAY:
+        # A reception agent plans no visit (not hers to hold): the coordinator sees the step.
+        if step.code == rules.VISIT_TODAY and agents.current_role(ws) in contract.CARE_ROLES:
             planned = _plan_visit(ws, person_id, str(caller), campaign, step)
     log.info("campaign outcome recorded", extra={"campaign": call["campaign_id"]})
     return Recorded(decode_row(row), planned, step)

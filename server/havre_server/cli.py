@@ -29,9 +29,15 @@ from sqlalchemy import Engine
 from havre_common.city import EDITABLE_FIELDS
 from havre_common.city import label as city_label
 from havre_common.french import count as french_count
-from havre_common.protocol import VERSION_PATTERN, AgentCreate, AgentUpdate
+from havre_common.protocol import (
+    VERSION_PATTERN,
+    AgentCreate,
+    AgentUpdate,
+    CampaignClose,
+    CampaignStart,
+)
 from havre_common.streets import SAMPLE_STREETS, read_streets
-from havre_server import SERVER_VERSION, admin, audit, city, config, subject_access
+from havre_server import SERVER_VERSION, admin, audit, campaigns, city, config, subject_access
 from havre_server.backup import BackupError
 from havre_server.changelog import (
     ACTIVE_DAYS_ENV,
@@ -336,6 +342,49 @@ def cmd_city_details(args: argparse.Namespace) -> None:
         )
 
 
+def cmd_campaign(args: argparse.Namespace) -> None:
+    """``campaign start --territory … --agent LOGIN… | progress ID | close ID | daily ID``:
+    the operator on the server (audited with no agent)."""
+    engine = prepare(database_url(args))
+    ordering = ordering_from_env()
+    if args.action == "start":
+        agent_ids = [admin.find_agent_id(engine, login) for login in args.agent]
+        started = campaigns.start_campaign(
+            engine,
+            None,
+            CampaignStart(
+                kind=args.kind,
+                level=args.level,
+                title=args.title,
+                territory_ids=args.territory,
+                agent_ids=agent_ids,
+                starts_on=args.starts_on,
+                expected_end_on=args.expected_end_on,
+                retry_delay_min=args.retry_delay,
+                failed_calls_before_emergency=args.failed_calls,
+            ),
+            load_reference(),
+            ordering,
+        )
+        print(
+            f"Campagne {started.campaign_id} lancée : "
+            f"{french_count(started.persons, '{n} personne', '{n} personnes')} à appeler, "
+            f"{french_count(len(started.lists), '{n} liste', '{n} listes')}."
+        )
+    elif args.action == "progress":
+        _print(campaigns.progress(engine, None, args.campaign_id).model_dump())
+    elif args.action == "daily":
+        _print(campaigns.daily(engine, None, args.campaign_id).model_dump())
+    else:
+        closed = campaigns.close(
+            engine, None, args.campaign_id, CampaignClose(closed_on=args.closed_on), ordering
+        )
+        print(
+            f"Campagne close le {closed.closed_on} : {closed.reached} jointes sur "
+            f"{closed.persons}, {closed.escalated} signalées (procédure de la Ville)."
+        )
+
+
 def cmd_import_streets(args: argparse.Namespace) -> None:
     engine = prepare(database_url(args))
     path = Path(args.file) if args.file else SAMPLE_STREETS
@@ -602,6 +651,27 @@ def build_parser() -> argparse.ArgumentParser:
         "sample", help="charger les coordonnées d'exemple (serveur de démonstration)"
     )
     details.set_defaults(func=cmd_city_details)
+
+    camp = sub.add_parser("campaign", help="campagnes d'alerte (canicule, grand froid)")
+    camp_sub = camp.add_subparsers(dest="action", required=True)
+    camp_start = camp_sub.add_parser("start", help="lancer une campagne : les listes d'appels")
+    camp_start.add_argument("--kind", choices=("canicule", "grand-froid", "autre"), required=True)
+    camp_start.add_argument("--level", choices=("jaune", "orange", "rouge"), required=True)
+    camp_start.add_argument("--title", required=True)
+    camp_start.add_argument("--territory", action="append", required=True)
+    camp_start.add_argument(
+        "--agent", action="append", required=True, help="identifiant de connexion d'un agent"
+    )
+    camp_start.add_argument("--starts-on", required=True, help="AAAA-MM-JJ")
+    camp_start.add_argument("--expected-end-on", help="AAAA-MM-JJ")
+    camp_start.add_argument("--retry-delay", type=int, default=60, help="minutes")
+    camp_start.add_argument("--failed-calls", type=int, default=2)
+    for name, what in (("progress", "où en est la campagne"), ("daily", "chiffres par jour")):
+        camp_sub.add_parser(name, help=what).add_argument("campaign_id")
+    camp_close = camp_sub.add_parser("close", help="clore la campagne")
+    camp_close.add_argument("campaign_id")
+    camp_close.add_argument("--closed-on", help="AAAA-MM-JJ (par défaut : aujourd'hui)")
+    camp.set_defaults(func=cmd_campaign)
 
     streets = sub.add_parser(
         "import-streets", help="charger la liste des rues (CSV) par territoire"

@@ -300,3 +300,17 @@ def test_outcomes_are_append_only_on_the_device(caller: Workspace) -> None:
         conn.execute(
             "UPDATE campaign_outcomes SET outcome = 'decede' WHERE id = ?", (done.outcome["id"],)
         )
+
+
+def test_an_anonymised_note_may_be_emptied_and_nothing_else(caller: Workspace) -> None:
+    campaign_id = pulled_campaign(caller)
+    call_id = pulled_call(caller, campaign_id, _person(caller), 1)
+    done = campaign.record_outcome(caller, call_id, "joint-bien", note="Voisine présente")
+    with caller.store.transaction() as conn:
+        conn.execute("UPDATE campaign_outcomes SET note = NULL WHERE id = ?", (done.outcome["id"],))
+    assert (
+        caller.store.scalar(
+            "SELECT note FROM campaign_outcomes WHERE id = ?", (done.outcome["id"],)
+        )
+        is None
+    )

@@ -9,6 +9,7 @@ persons, and compare the lists with what the database says is on the register.
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -272,3 +273,24 @@ def test_who_may_start_and_follow_a_campaign(world: World) -> None:
         coordinator.mutation("campaign_calls", row_id, "insert", {"id": row_id})
     )[0]
     assert pushed["status"] == "rejected" and "serveur" in pushed["reason"]
+
+
+def test_the_operator_runs_a_campaign_from_the_server_shell(world: World) -> None:
+    coordinator = world.agent("coordinateur", ["centre-ouest"])
+    login = world.create_agent("travailleur-social", ["centre-ouest"], register_right=True)
+    enrol(coordinator, new_person(coordinator, "centre-ouest"))
+    out = world.server.cli(
+        "campaign", "start", "--kind", "grand-froid", "--level", "jaune", "--title",
+        "Grand froid de janvier", "--territory", "centre-ouest", "--agent", login,
+        "--starts-on", TODAY,
+    )  # fmt: skip
+    assert out.startswith("Campagne ") and "à appeler, 1 liste." in out
+    campaign_id = out.split()[1]
+    progress = json.loads(world.server.cli("campaign", "progress", campaign_id))
+    assert progress["persons"] >= 1 and progress["reached"] == 0
+    daily = json.loads(world.server.cli("campaign", "daily", campaign_id))
+    assert daily["days"][0]["day"] == TODAY
+    closed = world.server.cli("campaign", "close", campaign_id)
+    assert closed.startswith(f"Campagne close le {TODAY} : 0 jointes sur")
+    refused = world.server.cli("campaign", "close", campaign_id, check=False)
+    assert "déjà close" in refused
