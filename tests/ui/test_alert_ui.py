@@ -24,6 +24,7 @@ from havre_desktop.core.workspace import Workspace, new_id
 from havre_desktop.ui.pages.alert_page import AlertPage
 from havre_desktop.ui.pages.campaign_coordination import CoordinationTab, PaperSheetDialog
 from tests.ui.conftest import DemoApp, DialogDriver, Keyboard, make_app
+from tests.ui.test_mnemonics import clashes
 
 COLLEAGUE = "00000000-0000-4000-8000-00000000c0de"
 CAMPAIGN = "00000000-0000-4000-8000-0000000ca4a1"
@@ -211,6 +212,7 @@ def test_the_coordinator_sees_local_progress_prints_a_sheet_and_types_a_paper_on
     page.tabs.setCurrentWidget(tab)
     app.qtbot.waitUntil(lambda: tab.territory_model.rowCount() == 1, timeout=10_000)
     assert "Chiffres de cet ordinateur" in tab.source.text()
+    assert clashes(app.window) == []  # the coordination tab's Alt+letters, with the window's
     assert tab.waiting_model.rowCount() == 4  # nobody reached yet
     assert (
         tab.totals.text()
