@@ -253,6 +253,13 @@ def test_journey_7_a_heatwave(
     _select(qtbot, helped, hospital)
     _press(qtbot, colleague, keyboard, "4", 1)  # hospitalisée
     sync(qtbot, colleague)
+    tab.source.setText("")
+    tab.refresh_button.click()  # noted for the coordinator, on the server's word
+    qtbot.waitUntil(lambda: "Chiffres du serveur" in tab.source.text(), timeout=20_000)
+    qtbot.waitUntil(
+        lambda: [r["label"].split(" :")[0] for r in tab.noted_model.rows] == ["Hospitalisée"],
+        timeout=10_000,
+    )
 
     def reassign(dialog: QDialog) -> None:
         assert isinstance(dialog, ReassignDialog)

@@ -37,6 +37,7 @@ from havre_common import contract
 from havre_common.french import count
 from havre_common.protocol import CampaignClose, CampaignReassign, CampaignStart
 from havre_desktop.core import campaign
+from havre_desktop.core.errors import HavreError
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.sync.errors import DeviceRevokedError
 from havre_desktop.ui.i18n import tr
@@ -428,6 +429,10 @@ class CoordinationTab(QWidget):
         self.waiting_table = table_view(tr("Pas encore jointes"))
         self.waiting_table.setModel(self.waiting_model)
         wrap_short_list(self.waiting_table)
+        self.noted_model: RowsModel[dict[str, Any]] = RowsModel(self.waiting_model.columns)
+        self.noted_table = table_view(tr("À signaler au coordinateur"))
+        self.noted_table.setModel(self.noted_model)
+        wrap_short_list(self.noted_table)
         self.source = QLabel()
         self.source.setWordWrap(True)
         self.source.setAccessibleName(tr("Origine des chiffres"))
@@ -480,9 +485,13 @@ class CoordinationTab(QWidget):
         waiting_label = QLabel(tr("Pas encore jointes (à joindre, visite, escalade)"))
         inner.addWidget(waiting_label)
         inner.addWidget(self.waiting_table, 2)
+        noted_label = QLabel(tr("À signaler : escalades, hospitalisations, décès"))
+        inner.addWidget(noted_label)
+        inner.addWidget(self.noted_table, 1)
         lines = self.fontMetrics().height()
         self.territory_table.setMinimumHeight(lines * 8)
         self.waiting_table.setMinimumHeight(lines * 12)
+        self.noted_table.setMinimumHeight(lines * 6)
         content = QWidget()  # scrolls at 200 % text: the tables keep a readable height
         layout = QVBoxLayout(content)
         layout.addLayout(actions)
@@ -531,7 +540,13 @@ class CoordinationTab(QWidget):
         self.error.setText(text)
         self.error.setVisible(True)
 
-    def online(self, job: Callable[[Any], Any], done: Callable[[Any], None], waiting: str) -> bool:
+    def online(
+        self,
+        job: Callable[[Any], Any],
+        done: Callable[[Any], None],
+        waiting: str,
+        otherwise: Callable[[], None] | None = None,
+    ) -> bool:
         """Run `job(engine)` on the sync thread; say in French why not when it cannot."""
         controller = self.controller
         if controller is None:
@@ -546,6 +561,8 @@ class CoordinationTab(QWidget):
                 controller.revoked.emit(error.message)
                 return
             self._fail(problem_text(error))
+            if otherwise is not None:
+                otherwise()
 
         Operation(controller.worker, lambda _ws: job(engine)).success(done).failure(failed).run()
         return True
@@ -565,6 +582,7 @@ class CoordinationTab(QWidget):
         if campaign_id is None:
             self.territory_model.set_rows([])
             self.waiting_model.set_rows([])
+            self.noted_model.set_rows([])
             self.source.setText(tr("Aucune campagne en cours."))
             self.totals.setText("")
             return
@@ -573,12 +591,17 @@ class CoordinationTab(QWidget):
                 lambda engine: engine.campaign_progress(campaign_id),
                 self._show_server,
                 tr("Lecture de la progression sur le serveur…"),
+                otherwise=lambda: self.refresh(online=False),  # offline: this computer's
             )
             return
 
         def shown(progress: campaign.Progress) -> None:
             self.last_progress = progress
-            self._show(progress, [self._local_entry(e) for e in progress.not_reached])
+            self._show(
+                progress,
+                [self._local_entry(e) for e in progress.not_reached],
+                [self._local_entry(e) for e in progress.for_coordinator],
+            )
             self.source.setText(
                 tr(
                     "Chiffres de cet ordinateur (hors ligne ou avant actualisation) : ce que "
@@ -598,28 +621,34 @@ class CoordinationTab(QWidget):
 
     def _show_server(self, progress: Any) -> None:
         """The server's progress: names are looked up on this computer (ids on the wire)."""
-        campaign_id = progress.campaign_id
         names = self._names()
 
-        def job(ws: Workspace) -> list[dict[str, Any]]:
-            found = campaign.local_progress(ws, campaign_id)
-            by_call = {str(e["call_id"]): e for e in found.not_reached}
-            rows = []
-            for person in progress.not_reached:
-                local = by_call.get(str(person.call_id))
-                rows.append(
-                    {
-                        "name": local["name"] if local else tr("(fiche non reçue)"),
-                        "territory_id": person.territory_id,
-                        "agent": names.get(str(person.agent_id), ""),
-                        "label": person.label,
-                    }
-                )
-            return rows
+        def job(ws: Workspace) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+            def rows(persons: list[Any]) -> list[dict[str, Any]]:
+                found = []
+                for person in persons:
+                    try:  # as on the agents' lists: "Lefèvre Jeanne"
+                        row = ws.get_row("contacts", str(person.person_id))
+                        name = " ".join(
+                            str(row[k]) for k in ("family_name", "given_names") if row.get(k)
+                        )
+                    except HavreError:
+                        name = tr("(fiche non reçue)")
+                    found.append(
+                        {
+                            "name": name,
+                            "territory_id": person.territory_id,
+                            "agent": names.get(str(person.agent_id), ""),
+                            "label": person.label,
+                        }
+                    )
+                return found
 
-        def shown(rows: list[dict[str, Any]]) -> None:
+            return rows(progress.not_reached), rows(progress.for_coordinator)
+
+        def shown(found: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> None:
             self.last_progress = progress
-            self._show(progress, rows)
+            self._show(progress, *found)
             now = self.ctx.local_now()
             self.message.setText("")
             self.source.setText(
@@ -628,10 +657,13 @@ class CoordinationTab(QWidget):
 
         Operation(self.ctx.database, job).success(shown).run()
 
-    def _show(self, progress: Any, waiting: list[dict[str, Any]]) -> None:
+    def _show(
+        self, progress: Any, waiting: list[dict[str, Any]], noted: list[dict[str, Any]]
+    ) -> None:
         self.territory_model.set_rows(list(progress.territories))
         self.territory_table.resizeColumnsToContents()
         self.waiting_model.set_rows(waiting)
+        self.noted_model.set_rows(noted)
         self.totals.setText(
             count(
                 progress.persons,
