@@ -695,6 +695,9 @@ class CoordinationTab(QWidget):
             for agent_id in sorted(ids, key=lambda a: str(names.get(a, a)).casefold()):
                 self.sheet_agent.addItem(names.get(agent_id, agent_id[:8]), agent_id)
             self.sheet_agent.setCurrentIndex(max(self.sheet_agent.findData(keep), 0))
+            metrics = self.sheet_agent.fontMetrics()  # the names in full, at any text size
+            widest = max((metrics.horizontalAdvance(names.get(a, a)) for a in ids), default=0)
+            self.sheet_agent.setMinimumWidth(widest + 5 * metrics.averageCharWidth())
 
         Operation(
             self.ctx.database,
