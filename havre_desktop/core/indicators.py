@@ -468,6 +468,27 @@ def register_coverage(ws: Workspace, f: Filters) -> list[CoverageRow]:
     return out
 
 
+def campaign_outcomes(ws: Workspace, f: Filters) -> dict[str, dict[str, int]]:
+    """Alert campaigns: the outcomes recorded in the period (each call, emergency-contact call
+    or door knocked counts once, on its day), by outcome and by the person's territory. The
+    alert plan's own figure, for agents with the register right only (else empty)."""
+    contract.check_purpose(("campaign_outcomes",), contract.ALERT_PLAN)
+    if not agents.has_register_right(ws):
+        return {}
+    start, end = f.bounds()
+    chosen = territories(ws, f)
+    out: dict[str, dict[str, int]] = {}
+    for r in ws.store.query(
+        "SELECT o.outcome AS outcome, c.territory_id AS t, count(*) AS n "
+        "FROM campaign_outcomes o JOIN contacts c ON c.id = o.person_id "
+        "WHERE o.deleted = 0 AND o.called_at >= ? AND o.called_at < ? "
+        f"AND c.territory_id IN ({_marks(chosen)}) GROUP BY 1, 2",
+        (start, end, *chosen),
+    ):
+        out.setdefault(str(r["outcome"]), {})[str(r["t"])] = int(r["n"])
+    return out
+
+
 # -- the dashboard: every chart's figures at once ------------------------------------------------
 
 
@@ -481,6 +502,7 @@ class Dashboard:
     actions: tuple[ActionRow, ...]
     encounters_by_need: dict[str, int]
     coverage: tuple[CoverageRow, ...]
+    campaign_outcomes: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def dashboard(ws: Workspace, f: Filters) -> Dashboard:
@@ -500,6 +522,7 @@ def _dashboard(ws: Workspace, f: Filters) -> Dashboard:
         actions=tuple(actions_proposed_taken(ws, f)),
         encounters_by_need=encounters_by_need(ws, f),
         coverage=tuple(register_coverage(ws, f)),
+        campaign_outcomes=campaign_outcomes(ws, f),
     )
 
 
@@ -875,6 +898,16 @@ def chart_tables(ws_refs: dict[str, dict[str, str]], board: Dashboard) -> dict[s
                     ((label, board.encounters_by_need.get(n, 0)) for n, label in needs.items()),
                     key=lambda row: (-row[1], row[0]),
                 )
+            ),
+            "bars",
+        ),
+        "campagnes": ChartTable(
+            "campagnes",
+            "Campagnes d'alerte : résultats des appels par territoire",
+            ("Résultat", *(names[t] for t in terr)),
+            tuple(
+                (label, *(board.campaign_outcomes.get(code, {}).get(t, 0) for t in terr))
+                for code, label in contract.ENUMS["campaign_outcomes"].items()
             ),
             "bars",
         ),

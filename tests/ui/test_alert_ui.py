@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,11 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from havre_common import contract
 from havre_desktop.core.workspace import Workspace, new_id
 from havre_desktop.ui.pages.alert_page import AlertPage
 from havre_desktop.ui.pages.campaign_coordination import CoordinationTab, PaperSheetDialog
+from havre_desktop.ui.pages.dashboard_page import LABEL_LENGTH, shorten
 from tests.ui.conftest import DemoApp, DialogDriver, Keyboard, make_app
 from tests.ui.test_mnemonics import clashes
 
@@ -249,3 +252,40 @@ def test_no_alert_page_without_the_register_right(demo_app: DemoApp) -> None:
     assert not demo_app.window.ctx.register_right
     assert "alert" not in demo_app.window.page_keys
     assert "Alerte" not in demo_app.window.page_names
+
+
+def test_the_dashboard_counts_the_campaign_outcomes(alert_app: DemoApp, keyboard: Keyboard) -> None:
+    """Tableau de bord → Campagnes d'alerte: what the bars show, against a count written here."""
+    from havre_desktop.ui.pages.dashboard_page import DashboardPage  # QtCharts: when needed
+
+    app = alert_app
+    page = _page(app)
+    calls = page.calls
+    calls.table.setFocus()
+    app.qtbot.waitUntil(calls.table.hasFocus)
+    for row, key in ((0, "1"), (1, "3"), (2, "3")):
+        calls.table.selectRow(row)
+        keyboard.type(key)
+        app.qtbot.waitUntil(lambda n=row: len(_outcomes(app)) == n + 1, timeout=10_000)
+    board = app.window.show_page("dashboard")
+    assert isinstance(board, DashboardPage)
+    board.refresh()
+    app.qtbot.waitUntil(lambda: bool(board.shown_categories("campagnes")), timeout=20_000)
+    app.settle()
+    f = board.filters()
+    counted = {
+        str(r["label"]): float(str(r["n"]))
+        for r in app.query(
+            "SELECT o.outcome AS label, count(*) AS n FROM campaign_outcomes o "
+            "JOIN contacts c ON c.id = o.person_id WHERE c.territory_id = 'nord' "
+            "AND o.called_at >= ? AND o.called_at < ? GROUP BY 1",
+            (f.since.isoformat(), (f.until + timedelta(days=1)).isoformat()),
+        )
+    }
+    assert counted == {"joint-bien": 1.0, "pas-de-reponse": 3.0}  # 2 here, 1 by the colleague
+    labels = dict(contract.ENUMS["campaign_outcomes"])
+    drawn = board.shown_values("campagnes")  # one series a territory
+    values = drawn.pop(app.window.ctx.references["territories"]["nord"])
+    assert all(v == 0 for other in drawn.values() for v in other)  # all were in Nord
+    shown = dict(zip(board.shown_categories("campagnes"), values, strict=True))
+    assert shown == {shorten(labels[code], LABEL_LENGTH): counted.get(code, 0.0) for code in labels}

@@ -75,6 +75,7 @@ WATCHED = (
     "action_evaluations",
     "contacts",
     "register_enrolments",
+    "campaign_outcomes",
 )
 
 
@@ -163,6 +164,7 @@ class DashboardPage(QWidget):
             ("besoins", tr("Besoins repérés")),
             ("actions", tr("Actions proposées et prises")),
             ("accueils", tr("Accueils par besoin")),
+            ("campagnes", tr("Campagnes d'alerte")),
             ("registre", tr("Registre")),
         ):
             view = QChartView()
