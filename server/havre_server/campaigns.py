@@ -29,7 +29,20 @@ from datetime import time as dtime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Engine,
+    Text,
+    cast,
+    exists,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 
 from havre_common import campaign as rules
 from havre_common.protocol import (
@@ -49,7 +62,7 @@ from havre_common.protocol import (
 from havre_server import schema
 from havre_server.admin import server_audit
 from havre_server.changelog import ChangeBuffer, Entry, Ordering, flush
-from havre_server.db import dumps
+from havre_server.db import dumps, is_postgres
 from havre_server.domain import decode, entry_for, load_row
 from havre_server.errors import ApiError, forbidden, not_found
 from havre_server.push import iso_now
@@ -329,7 +342,8 @@ def start_campaign(
                         "agent_id": agent_id,
                         "rank": rank,
                         "risk_score": person.score,
-                        "risk_reasons": dumps(list(person.reasons)),
+                        # Reason ids are plain codes of the contract (no quote to escape).
+                        "risk_reasons": "[" + ",".join(f'"{r}"' for r in person.reasons) + "]",
                         "previous_agent_id": None,
                         "assigned_at": stamp,
                         "updated_at": stamp,
@@ -337,31 +351,10 @@ def start_campaign(
                         "deleted": 0,
                     }
                 )
-        territory_of = {p.person_id: p.territory_id for p in persons}
-        reasons_of = {p.person_id: list(p.reasons) for p in persons}
         if calls:
             # The first holder of a call is its agent_id (push checks both): only a
             # reassignment writes campaign_call_holders.
             conn.execute(insert(schema.campaign_calls), calls)
-        wire_columns = (
-            [k for k in calls[0] if k not in ("server_version", "deleted")] if calls else []
-        )
-        for call in calls:
-            wire = {k: call[k] for k in wire_columns}
-            wire["risk_reasons"] = reasons_of[call["person_id"]]
-            buffer.add(
-                Entry(
-                    table_name="campaign_calls",
-                    row_id=call["id"],
-                    op="upsert",
-                    audience="campaign",
-                    fields=wire,
-                    server_version=1,
-                    territory_id=territory_of[call["person_id"]],
-                    scope_agent_ids=[call["agent_id"]],
-                    person_id=call["person_id"],
-                )
-            )
         audit_id = server_audit(
             conn,
             actor,
@@ -376,7 +369,8 @@ def start_campaign(
                 "type": request.kind,
             },
         )
-        flush(conn, buffer, ordering, seqs=False)
+        flush(conn, buffer, ordering, seqs=False)  # takes the log's lock (PostgreSQL)
+        _log_calls(conn, campaign_id)
     log.info(
         "campaign started campaign=%s persons=%d agents=%d", campaign_id, len(calls), len(agent_ids)
     )
@@ -385,6 +379,50 @@ def start_campaign(
         persons=len(calls),
         lists=[CampaignList(agent_id=a, calls=len(lists.get(a, []))) for a in agent_ids],
         audit_id=audit_id,
+    )
+
+
+def _log_calls(conn: Connection, campaign_id: str) -> None:
+    """The change-log entries of a new campaign's calls, written set-wise (one INSERT …
+    SELECT: the row as JSON built by the database, for the call's holder and coordinators
+    of the person's territory), after the campaign's own entries."""
+    k, c = schema.campaign_calls, schema.contacts
+    postgres = is_postgres(conn)
+    pairs: list[Any] = []
+    for column in k.c:
+        if column.name in ("server_version", "deleted"):
+            continue
+        value: Any = column
+        if column.name == "risk_reasons":
+            value = cast(column, JSON) if postgres else func.json(column)
+        pairs += [literal_column(f"'{column.name}'"), value]
+    if postgres:
+        fields: Any = cast(func.json_build_object(*pairs), Text)
+        agents: Any = cast(func.json_build_array(k.c.agent_id), Text)
+    else:
+        fields, agents = func.json_object(*pairs), func.json_array(k.c.agent_id)
+    rows = (
+        select(
+            literal_column("'campaign_calls'"),
+            k.c.id,
+            literal_column("'upsert'"),
+            fields,
+            k.c.server_version,
+            literal_column("'campaign'"),
+            c.c.territory_id,
+            agents,
+            k.c.person_id,
+            literal_column(str(int(time.time() * 1000))),
+        )
+        .join(c, c.c.id == k.c.person_id)
+        .where(k.c.campaign_id == campaign_id)
+        .order_by(k.c.agent_id, k.c.rank)
+    )
+    names = ("table_name", "row_id", "op", "fields", "server_version", "audience")
+    conn.execute(
+        insert(schema.change_log).from_select(
+            [*names, "territory_id", "scope_agent_ids", "person_id", "created_at_ms"], rows
+        )
     )
 
 
@@ -593,17 +631,16 @@ def reassign(
             assert fresh is not None
             buffer.add(_call_entry(fresh, state.territory_id))
             keep = {request.to_agent_id, request.from_agent_id}
-            for gone in sorted(a for a in before if a and a not in keep):
-                buffer.add(
-                    Entry(
-                        table_name="campaign_calls",
-                        row_id=call["id"],
-                        op="remove",
-                        reason="revoked",
-                        audience="target",
-                        scope_agent_ids=[gone],
-                    )
-                )
+            # An agent who held it two reassignments ago no longer receives it: it leaves her
+            # device with the outcomes others recorded (her own stay: she made those calls).
+            # A coordinator of the territory keeps everything (she sees every call).
+            gone = [
+                a
+                for a in sorted(x for x in before if x and x not in keep)
+                if not _coordinator_of(conn, a, state.territory_id)
+            ]
+            for agent in gone:
+                buffer.add(_removal("campaign_calls", call["id"], agent))
             # The new holder receives the outcomes recorded so far.
             for outcome in conn.execute(
                 select(o).where(o.c.call_id == call["id"], o.c.deleted == 0)
@@ -612,6 +649,9 @@ def reassign(
                 entry = entry_for("campaign_outcomes", out, territory_id=state.territory_id)
                 entry.scope_agent_ids = sorted(keep | {str(out["agent_id"])})
                 buffer.add(entry)
+                for agent in gone:
+                    if agent != out["agent_id"]:
+                        buffer.add(_removal("campaign_outcomes", out["id"], agent))
         audit_id = server_audit(
             conn,
             actor,
@@ -623,6 +663,27 @@ def reassign(
         flush(conn, buffer, ordering, seqs=False)
     log.info("campaign calls reassigned campaign=%s moved=%d", campaign_id, len(moving))
     return CampaignReassigned(moved=len(moving), audit_id=audit_id)
+
+
+def _removal(table: str, row_id: str, agent_id: str) -> Entry:
+    return Entry(
+        table_name=table,
+        row_id=row_id,
+        op="remove",
+        reason="revoked",
+        audience="target",
+        scope_agent_ids=[agent_id],
+    )
+
+
+def _coordinator_of(conn: Connection, agent_id: str, territory: str) -> bool:
+    a, at = schema.agents, schema.agent_territories
+    found = conn.execute(
+        select(a.c.id)
+        .join(at, at.c.agent_id == a.c.id)
+        .where(a.c.id == agent_id, a.c.role == COORDINATOR, at.c.territory_id == territory)
+    ).first()
+    return found is not None
 
 
 # -- closing -------------------------------------------------------------------------------------

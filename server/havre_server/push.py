@@ -1015,7 +1015,7 @@ def _campaign_outcome(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any])
     if territory is None:
         raise Reject(NOT_VISIBLE)
     coordinator = p.role == COORDINATOR and p.has_territory(territory)
-    own = cleaned["agent_id"] == p.agent_id and cleaned.get("entered_by") in (None, p.agent_id)
+    own = cleaned["agent_id"] == p.agent_id and cleaned.get("entered_by") is None
     typed = coordinator and cleaned.get("entered_by") == p.agent_id
     if not (own or typed):
         raise Reject(

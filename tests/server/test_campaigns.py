@@ -294,3 +294,77 @@ def test_the_operator_runs_a_campaign_from_the_server_shell(world: World) -> Non
     assert closed.startswith(f"Campagne close le {TODAY} : 0 jointes sur")
     refused = world.server.cli("campaign", "close", campaign_id, check=False)
     assert "déjà close" in refused
+
+
+def test_a_paper_call_sheet_typed_by_the_coordinator_and_no_impersonation(world: World) -> None:
+    coordinator = world.agent("coordinateur", ["nord"])
+    paper = world.agent("travailleur-social", ["nord"], register_right=True)  # no laptop
+    other = world.agent("travailleur-social", ["nord"], register_right=True)
+    enrol(coordinator, new_person(coordinator, "nord"))
+    campaign_id = start(world, coordinator, [paper], "nord").json()["campaign_id"]
+    calls = calls_of(Replica(coordinator).sync(), campaign_id)
+    call = next(iter(calls.values()))
+    # The coordinator types the sheet: the agent who called, herself as who entered it.
+    typed = outcome(coordinator, call, "joint-bien", agent_id=paper.agent_id,
+                    entered_by=coordinator.agent_id)  # fmt: skip
+    assert typed["status"] == "applied", typed
+    # Another agent cannot write an outcome in a colleague's name, nor claim to be typing.
+    for fields in ({"agent_id": paper.agent_id}, {"entered_by": other.agent_id}):
+        refused = outcome(other, call, "joint-bien", **fields)
+        assert refused["status"] == "rejected" and "feuille d'appels papier" in refused["reason"]
+    # An outcome that does not match its call (another person) is refused.
+    wrong = outcome(paper, {**call, "person_id": str(uuid.uuid4())}, "joint-bien")
+    assert wrong["status"] == "rejected" and "ne correspond pas" in wrong["reason"]
+    # Never changed once written.
+    row_id = str(uuid.uuid4())
+    changed = coordinator.push(
+        coordinator.mutation("campaign_outcomes", row_id, "update", {"note": "x"}, base_version=1)
+    )[0]
+    assert changed["status"] == "rejected" and "ne se modifie pas" in changed["reason"]
+
+
+def test_a_second_reassignment_takes_the_call_off_the_first_holders_device(world: World) -> None:
+    coordinator = world.agent("coordinateur", ["centre-ouest"])
+    a, b, c = (
+        world.agent("travailleur-social", ["centre-ouest"], register_right=True) for _ in range(3)
+    )
+    enrol(coordinator, new_person(coordinator, "centre-ouest"))
+    campaign_id = start(world, coordinator, [a], "centre-ouest").json()["campaign_id"]
+    seen_a = Replica(a).sync()
+    call = next(iter(calls_of(seen_a, campaign_id).values()))
+    mine = outcome(a, call, "pas-de-reponse")
+    assert mine["status"] == "applied"
+
+    def move(source: Device, target: Device) -> None:
+        reply = world.client.post(
+            f"{API_PREFIX}/campaigns/{campaign_id}/reassign",
+            json={"from_agent_id": source.agent_id, "to_agent_id": target.agent_id,
+                  "call_ids": [call["id"]]},
+            headers=coordinator.headers(),
+        )  # fmt: skip
+        assert reply.status_code == 200, reply.text
+
+    move(a, b)
+    seen_b = Replica(b).sync()
+    assert seen_b.has("campaign_calls", call["id"])
+    theirs = outcome(b, call, "pas-de-reponse")
+    assert theirs["status"] == "applied"
+    seen_a.sync()
+    assert seen_a.has("campaign_calls", call["id"])  # reassigned to B, shown as such
+    move(b, c)
+    seen_a.sync()
+    own = [k for (t, k) in seen_a.rows if t == "campaign_outcomes"]
+    assert not seen_a.has("campaign_calls", call["id"])
+    assert not any(seen_a.get("campaign_outcomes", k)["agent_id"] == b.agent_id for k in own)
+    assert any(seen_a.get("campaign_outcomes", k)["agent_id"] == a.agent_id for k in own)
+    # A fresh download says the same; B (former holder) and C (holder) keep it all.
+    assert not Replica(a).sync().has("campaign_calls", call["id"])
+    for holder in (b, c):
+        view = Replica(holder).sync()
+        assert view.has("campaign_calls", call["id"])
+        assert {f["agent_id"] for (t, _k), f in view.rows.items() if t == "campaign_outcomes"} == {
+            a.agent_id,
+            b.agent_id,
+        }
+    # A's stale device may still send an outcome she recorded before: it counts.
+    assert outcome(a, call, "pas-de-reponse", called_whom="contact-urgence")["status"] == "applied"
