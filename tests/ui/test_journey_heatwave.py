@@ -22,10 +22,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
 from pytestqt.qtbot import QtBot
 
+from havre_common.french import count
 from havre_desktop.core import contacts, register
 from havre_desktop.ui.pages.alert_page import AlertPage
 from havre_desktop.ui.pages.campaign_coordination import (
     CoordinationTab,
+    PaperSheetDialog,
     ReassignDialog,
     StartDialog,
 )
@@ -261,6 +263,35 @@ def test_journey_7_a_heatwave(
         timeout=10_000,
     )
 
+    # The colleague's paper sheet: one box ticked, typed in by the coordinator for her.
+    paper_person = next(r.person_id for r in helped.calls.model.rows if r.person_id != hospital)
+
+    def paper(dialog: QDialog) -> None:
+        assert isinstance(dialog, PaperSheetDialog)
+        dialog.agent.setCurrentIndex(dialog.agent.findData(_agent_id(colleague)))
+        qtbot.waitUntil(
+            lambda: any(
+                r.person_id == paper_person and r.agent_id == _agent_id(colleague)
+                for r in dialog.rows
+            ),
+            timeout=10_000,
+        )
+        call = next(r.call_id for r in dialog.rows if r.person_id == paper_person)
+        dialog.person.setCurrentIndex(dialog.person.findData(call))
+        dialog.outcome.setCurrentIndex(dialog.outcome.findData("joint-bien"))
+        dialog.save_button.click()
+        qtbot.waitUntil(lambda: "enregistré" in dialog.status.text(), timeout=10_000)
+        dialog.reject()
+
+    dialogs.when(PaperSheetDialog, paper)
+    tab.paper_button.click()
+    dialogs.check()
+    (typed,) = coordinator.query(
+        "SELECT agent_id, entered_by FROM campaign_outcomes WHERE person_id = ?", (paper_person,)
+    )
+    assert typed == {"agent_id": _agent_id(colleague), "entered_by": _agent_id(coordinator)}
+    sync(qtbot, coordinator)
+
     def reassign(dialog: QDialog) -> None:
         assert isinstance(dialog, ReassignDialog)
         sources = [dialog.source.itemData(i) for i in range(dialog.source.count())]
@@ -281,8 +312,10 @@ def test_journey_7_a_heatwave(
     tab.reassign_button.click()
     dialogs.check()
     qtbot.waitUntil(lambda: "réattribué" in tab.message.text(), timeout=20_000)
-    moved = len(colleague_list) - 1  # the hospitalised person's calls are over
-    assert tab.message.text().startswith(f"{moved} appels réattribués") or moved == 1
+    moved = len(colleague_list) - 2  # the hospitalised person's and the paper sheet's are over
+    assert tab.message.text().startswith(
+        count(moved, "{n} appel réattribué", "{n} appels réattribués")
+    )
     for desk in (offline, colleague):
         sync(qtbot, desk)
     qtbot.waitUntil(
@@ -318,11 +351,11 @@ def test_journey_7_a_heatwave(
     assert boxes.seen and boxes.seen[-1][0] == "Clore la campagne"
     with pdfplumber.open(io.BytesIO(tab.last_pdf)) as doc:
         lines = "\n".join(p.extract_text() or "" for p in doc.pages).splitlines()
-    reached = 3 + 1  # fine, needs help, Mme Lefèvre seen at home; the hospitalised person
+    reached = 3 + 2  # fine, needs help, Mme Lefèvre seen at home; hospitalised; paper sheet
     assert "Personnes sur les listes 6" in lines
     assert f"Jointes {reached}" in lines
     assert f"Pas encore jointes {PERSONS - reached}" in lines
     assert "Hospitalisées 1" in lines and "Décédées 0" in lines
     assert "Procédure de vérification (escalade) 0" in lines
-    assert any(line.startswith("Le Havre Nord 6 4 2 0 1 0") for line in lines), lines
+    assert any(line.startswith("Le Havre Nord 6 5 1 0 1 0") for line in lines), lines
     assert any("(campagne close)" in line for line in lines)
