@@ -42,13 +42,15 @@ from tests.ui.test_sync_ui import (
     boxes,
     desks,
     edit,
+    other_process,
     server,
     sign_in,
     sync,
     world,
 )
 
-__all__ = ["boxes", "desks", "server", "world"]  # fixtures shared with test_sync_ui (real server)
+# Fixtures shared with test_sync_ui (a real server).
+__all__ = ["boxes", "desks", "other_process", "server", "world"]
 
 PERSONS = 6  # on the register of Le Havre Nord
 
@@ -359,3 +361,51 @@ def test_journey_7_a_heatwave(
     assert "Procédure de vérification (escalade) 0" in lines
     assert any(line.startswith("Le Havre Nord 6 5 1 0 1 0") for line in lines), lines
     assert any("(campagne close)" in line for line in lines)
+
+
+def test_offline_the_coordinator_sees_this_computers_figures_and_is_told_so(
+    qtbot: QtBot,
+    desks: Callable[..., Desk],
+    world: World,
+    other_process: Any,
+    dialogs: DialogDriver,
+) -> None:
+    """Started online; the server then goes away: Actualiser says the server is out of reach
+    and the progress shown is this computer's, said as such."""
+    process = other_process("--min-client-version", "0.1.0")
+    coordinator = desks("coordination-hors-ligne", role="coordinateur")
+    sign_in(qtbot, coordinator, process.base_url, world.create_agent("coordinateur", ["nord"]))
+    for n in range(3):
+        _enrolled(coordinator, f"Horsligne{n}")
+    sync(qtbot, coordinator)
+    caller = world.create_agent("travailleur-social", ["nord"], "Chloé", True)
+    caller_id = world.sign_in(caller).agent["id"]
+    page = _alert(qtbot, coordinator)
+    tab = page.coordination
+    assert isinstance(tab, CoordinationTab)
+    page.tabs.setCurrentWidget(tab)
+
+    def start(dialog: QDialog) -> None:
+        assert isinstance(dialog, StartDialog)
+        for row in range(dialog.agents.count()):
+            item = dialog.agents.item(row)
+            assert item is not None
+            keep = item.data(Qt.ItemDataRole.UserRole) == caller_id
+            item.setCheckState(Qt.CheckState.Checked if keep else Qt.CheckState.Unchecked)
+        dialog.start_button.click()
+
+    dialogs.when(StartDialog, start, timeout_ms=20_000)
+    tab.start_button.click()
+    qtbot.waitUntil(lambda: "Campagne lancée" in tab.message.text(), timeout=20_000)
+    dialogs.check()
+    qtbot.waitUntil(lambda: page.campaign_id is not None, timeout=30_000)
+    tab.refresh_button.click()
+    qtbot.waitUntil(lambda: "Chiffres du serveur" in tab.source.text(), timeout=20_000)
+
+    process.stop()
+    tab.refresh_button.click()
+    qtbot.waitUntil(lambda: tab.error.isVisibleTo(tab), timeout=30_000)
+    assert "injoignable" in tab.error.text()
+    qtbot.waitUntil(lambda: "Chiffres de cet ordinateur" in tab.source.text(), timeout=10_000)
+    assert tab.totals.text().startswith("3 personnes sur les listes — 0 jointe")
+    assert tab.waiting_model.rowCount() == 3
