@@ -168,16 +168,14 @@ def call_sheet_pdf(sheet: CallSheet) -> bytes:
         extra = "\n".join(x for x in (row.reasons, row.note) if x)
         outcome_table = Table(box_rows, colWidths=box_widths, hAlign="LEFT")
         outcome_table.setStyle(compact)
+        lines: list[list[Any]] = [first, [cell(step, bold), "", ""]]  # what to do, full width
+        if extra:
+            lines.append([cell(extra), "", ""])
+        lines += [[outcome_table, "", ""], [whom, "", ""], ["", "", ""]]
         block = Table(
-            [
-                first,
-                [cell(step, bold), cell(extra), ""],
-                [outcome_table, "", ""],
-                [whom, "", ""],
-                ["", "", ""],
-            ],
+            lines,
             colWidths=[width * 0.34, width * 0.33, width * 0.33],
-            rowHeights=[None, None, None, None, 8 * mm],
+            rowHeights=[None] * (len(lines) - 1) + [8 * mm],
             hAlign="LEFT",
         )
         block.setStyle(
@@ -186,18 +184,15 @@ def call_sheet_pdf(sheet: CallSheet) -> bytes:
                     ("FONT", (0, 0), (-1, -1), fonts.REGULAR, SIZE),
                     ("BOX", (0, 0), (-1, -1), 1.2, colors.black),
                     ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.grey),
-                    ("SPAN", (1, 1), (2, 1)),
-                    ("SPAN", (0, 2), (2, 2)),
-                    ("SPAN", (0, 3), (2, 3)),
-                    ("SPAN", (0, 4), (2, 4)),
-                    ("LINEBELOW", (0, 4), (2, 4), 0.5, colors.black),
+                    *(("SPAN", (0, i), (2, i)) for i in range(1, len(lines))),
+                    ("LINEBELOW", (0, -1), (2, -1), 0.5, colors.black),
                     ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                    ("TOPPADDING", (0, 0), (-1, -1), 3),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+                    ("TOPPADDING", (0, 0), (-1, -1), 2),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
                 ]
             )
         )
-        story += [KeepTogether([block]), Spacer(1, 4 * mm)]
+        story += [KeepTogether([block]), Spacer(1, 3 * mm)]
     if not sheet.rows:
         story.append(Paragraph("Personne sur cette liste.", body))
     heading = f"Liste d'appels — {sheet.agent}"
