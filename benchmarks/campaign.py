@@ -45,14 +45,19 @@ from havre_server.changelog import Ordering
 from havre_server.db import make_engine
 from tests.helpers import MemoryKeyring, new_workspace
 from tests.server.campaign_seed import TERRITORIES, seed_register
-from tests.server.support import ADMIN_PASSWORD, API_PREFIX, make_server, started
+from tests.server.support import ADMIN_PASSWORD, API_PREFIX, make_server, running_cluster, started
 
 NOW = datetime(2026, 7, 2, 14, 0, tzinfo=UTC)
 
 
-def bench_server(folder: Path, persons: int, agents: int, repeat: int) -> None:
-    url = f"sqlite:///{folder / 'havre-server.db'}"
-    server = make_server("sqlite", url, folder)
+def bench_server(
+    folder: Path, persons: int, agents: int, repeat: int, url: str | None = None
+) -> None:
+    """The lists built by the server's own function; ``url``: a PostgreSQL database
+    (informative measure, names prefixed ``campaign.pg``), else a SQLite file."""
+    postgres = url is not None
+    url = url or f"sqlite:///{folder / 'havre-server.db'}"
+    server = make_server("postgresql" if postgres else "sqlite", url, folder)
     engine = make_engine(url)
     ref = load_reference()
     agent_ids = []
@@ -89,6 +94,15 @@ def bench_server(folder: Path, persons: int, agents: int, repeat: int) -> None:
             time_ns(lambda: campaigns.start_campaign(engine, None, request, ref, Ordering()))
         )
         cpu.append(time.process_time() - before)
+    if postgres:
+        emit(
+            "campaign.pg_start_lists",
+            ms(statistics.median(samples)) / 1000,
+            "s",
+            notes=f"{persons} persons, {agents} agents, PostgreSQL, median of {repeat}",
+        )
+        engine.dispose()
+        return
     emit(
         "campaign.start_lists_cpu",
         statistics.median(cpu),
@@ -236,7 +250,11 @@ def bench_desktop(folder: Path, listed: int, recorded: int, repeat: int) -> None
 
 
 def main() -> int:
-    args = parser(__doc__ or "").parse_args()
+    cli = parser(__doc__ or "")
+    cli.add_argument(
+        "--postgres", action="store_true", help="also build the lists on PostgreSQL (informative)"
+    )
+    args = cli.parse_args()
     if args.quick:
         persons, agents, listed, recorded, repeat = 500, 5, 60, 20, 3
     else:
@@ -246,6 +264,10 @@ def main() -> int:
         (folder / "serveur").mkdir()
         bench_server(folder / "serveur", persons, agents, repeat)
         bench_desktop(folder, listed, recorded, repeat * 2)
+        if args.postgres:
+            (folder / "serveur-pg").mkdir()
+            with running_cluster() as cluster:
+                bench_server(folder / "serveur-pg", persons, agents, repeat, cluster.new_database())
     return finish(args)
 
 
