@@ -374,11 +374,12 @@ def test_offline_the_coordinator_sees_this_computers_figures_and_is_told_so(
     and the progress shown is this computer's, said as such."""
     process = other_process("--min-client-version", "0.1.0")
     coordinator = desks("coordination-hors-ligne", role="coordinateur")
-    sign_in(qtbot, coordinator, process.base_url, world.create_agent("coordinateur", ["nord"]))
+    # Le Havre Sud: journey 7 (same server database) campaigns in Le Havre Nord.
+    sign_in(qtbot, coordinator, process.base_url, world.create_agent("coordinateur", ["sud"]))
     for n in range(3):
-        _enrolled(coordinator, f"Horsligne{n}")
+        _enrolled(coordinator, f"Horsligne{n}", territory_id="sud")
     sync(qtbot, coordinator)
-    caller = world.create_agent("travailleur-social", ["nord"], "Chloé", True)
+    caller = world.create_agent("travailleur-social", ["sud"], "Chloé", True)
     caller_id = world.sign_in(caller).agent["id"]
     page = _alert(qtbot, coordinator)
     tab = page.coordination
