@@ -32,7 +32,7 @@ from havre_desktop.core import audit
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.printing import fonts
 from havre_desktop.printing.layout import AUTHOR, BUILD_LOCK, CITY_IDENTITY, CREATOR, LANGUAGE
-from havre_desktop.printing.text import markup
+from havre_desktop.printing.text import emergency_lines, floor_and_access, markup, upper_first
 
 log = logging.getLogger("havre.printing")
 
@@ -225,27 +225,6 @@ OUTCOME_KEYS = ("1", "2", "3", "4", "5", "6", "7")
 """The key of each outcome, in the contract's order (the Alerte page's keys, on paper too)."""
 
 
-def _access(row: Any) -> str:
-    parts = []
-    if row.floor is not None:
-        floor = "rez-de-chaussée" if row.floor == 0 else f"{row.floor}e étage"
-        if row.lift is not None:
-            floor += " avec ascenseur" if row.lift else " sans ascenseur"
-        parts.append(floor.capitalize())
-    if row.access_notes:
-        parts.append(f"Accès : {row.access_notes}")
-    return ". ".join(parts)
-
-
-def emergency_text(contacts_list: Sequence[dict[str, Any]]) -> str:
-    """'Sophie Lefèvre (fille) 06 11 22 33 44', one contact a line."""
-    lines = []
-    for c in contacts_list:
-        relation = f" ({c['relation']})" if c.get("relation") else ""
-        lines.append(f"{c.get('name') or ''}{relation} {c.get('phone') or ''}".strip())
-    return "\n".join(lines)
-
-
 def call_sheet_for(ws: Workspace, campaign_id: str, agent_id: str) -> bytes:
     """The call sheet of one agent's list as it stands on this device (open calls only)."""
     from havre_desktop.core import campaign
@@ -278,8 +257,8 @@ def call_sheet_for(ws: Workspace, campaign_id: str, agent_id: str) -> bytes:
                 name=r.name,
                 phones=" — ".join(r.phones) or "pas de téléphone",
                 address=r.address,
-                access=_access(r),
-                emergency=emergency_text(r.emergency_contacts),
+                access=upper_first(floor_and_access(r.floor, r.lift, r.access_notes)),
+                emergency="\n".join(emergency_lines(r.emergency_contacts)),
                 reasons=", ".join(names.get(x, x) for x in r.risk_reasons),
                 next_step=r.step.label,
                 urgent=r.step.urgent,

@@ -41,6 +41,7 @@ from havre_desktop.core import campaign
 from havre_desktop.core.campaign import CallRow
 from havre_desktop.core.errors import HavreError
 from havre_desktop.core.workspace import Workspace
+from havre_desktop.printing.text import emergency_lines, floor_and_access, upper_first
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import tr
 from havre_desktop.ui.models import RowsModel
@@ -78,19 +79,13 @@ def campaign_settings(row: dict[str, Any]) -> str:
     ).format(m=minutes, n=rule.failed_calls_before_emergency)
 
 
-def emergency_lines(row: CallRow) -> list[str]:
-    lines = []
-    for c in row.emergency_contacts:
-        relation = f" ({c['relation']})" if c.get("relation") else ""
-        lines.append(f"{c.get('name') or ''}{relation} : {c.get('phone') or ''}".strip())
-    return lines
-
-
 def step_text(row: CallRow) -> str:
     """The next step in words; the emergency contact's name and number when it is their turn."""
     text = row.step.label
     if row.step.code == rules.CALL_EMERGENCY_CONTACT:
-        text += "\n" + ("\n".join(emergency_lines(row)) or tr("aucun contact d'urgence"))
+        text += "\n" + (
+            "\n".join(emergency_lines(row.emergency_contacts)) or tr("aucun contact d'urgence")
+        )
     if row.step.urgent and CALL_15.lower() not in text.lower():
         text = f"{CALL_15} — {text}"
     return text
@@ -108,15 +103,7 @@ def remarks(row: CallRow) -> str:
 
 
 def access_text(row: CallRow) -> str:
-    parts = []
-    if row.floor is not None:
-        floor = tr("rez-de-chaussée") if row.floor == 0 else tr("{n}e étage").format(n=row.floor)
-        if row.lift is not None:
-            floor += tr(" avec ascenseur") if row.lift else tr(" sans ascenseur")
-        parts.append(floor)
-    if row.access_notes:
-        parts.append(tr("accès : {a}").format(a=row.access_notes))
-    return ", ".join(parts)
+    return floor_and_access(row.floor, row.lift, row.access_notes)
 
 
 class CallListTab(QWidget):
@@ -284,8 +271,8 @@ class CallListTab(QWidget):
         lines.append(tr("Téléphone : {p}").format(p=" — ".join(row.phones) or tr("aucun")))
         lines.append(row.address)
         if access_text(row):
-            lines.append(access_text(row).capitalize())
-        contacts_lines = emergency_lines(row)
+            lines.append(upper_first(access_text(row)))
+        contacts_lines = emergency_lines(row.emergency_contacts)
         lines.append(
             tr("Contact d'urgence : {c}").format(c="; ".join(contacts_lines) or tr("aucun"))
         )
