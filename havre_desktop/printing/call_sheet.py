@@ -225,6 +225,15 @@ OUTCOME_KEYS = ("1", "2", "3", "4", "5", "6", "7")
 """The key of each outcome, in the contract's order (the Alerte page's keys, on paper too)."""
 
 
+def whole(phone: str) -> str:
+    """A phone number that never breaks across two lines (non-breaking spaces)."""
+    return phone.replace(" ", "\u00a0")
+
+
+def _whole_phones(contacts_list: Sequence[dict[str, Any]]) -> list[dict[str, object]]:
+    return [{**c, "phone": whole(str(c.get("phone") or ""))} for c in contacts_list]
+
+
 def call_sheet_for(ws: Workspace, campaign_id: str, agent_id: str) -> bytes:
     """The call sheet of one agent's list as it stands on this device (open calls only)."""
     from havre_desktop.core import campaign
@@ -255,10 +264,10 @@ def call_sheet_for(ws: Workspace, campaign_id: str, agent_id: str) -> bytes:
             SheetRow(
                 rank=r.rank,
                 name=r.name,
-                phones=" — ".join(r.phones) or "pas de téléphone",
+                phones=" — ".join(whole(p) for p in r.phones) or "pas de téléphone",
                 address=r.address,
                 access=upper_first(floor_and_access(r.floor, r.lift, r.access_notes)),
-                emergency="\n".join(emergency_lines(r.emergency_contacts)),
+                emergency="\n".join(emergency_lines(_whole_phones(r.emergency_contacts))),
                 reasons=", ".join(names.get(x, x) for x in r.risk_reasons),
                 next_step=r.step.label,
                 urgent=r.step.urgent,
