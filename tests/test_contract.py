@@ -201,7 +201,16 @@ def test_contact_details_names_and_free_text_about_persons_are_identifying() -> 
 def test_retention_rules_are_dates_and_columns_of_the_contract() -> None:
     for table_name, column in contract.CONTACT_DATES:
         assert contract.TABLES[table_name].field(column).kind in (Kind.DATE, Kind.TIMESTAMP)
-    assert {t for t, _rule in contract.KEEPS_ACTIVE} == {"register_enrolments", "planned_contacts"}
+    assert {t for t, _rule in contract.KEEPS_ACTIVE} == {
+        "register_enrolments",
+        "planned_contacts",
+        "campaign_calls",
+    }
+    for _table, rule in contract.KEEPS_ACTIVE:
+        if rule.through is not None:
+            _column, parent, conditions = rule.through
+            for name, _check in conditions:
+                assert name in contract.TABLES[parent].by_name
     with pytest.raises(ValueError, match="retention names unknown fields"):
         contract.Table(
             "register_campaigns",

@@ -340,6 +340,9 @@ class KeepsActive:
 
     conditions: tuple[tuple[str, Check], ...]
     label: str
+    through: tuple[str, str, tuple[tuple[str, Check], ...]] | None = None
+    """``(column, parent table, conditions)``: the row keeps the file active only while the
+    parent row it names also meets these conditions (a call, while its campaign is open)."""
 
 
 @dataclass(frozen=True)
@@ -383,6 +386,8 @@ class Table:
         used = [*self.contact_dates]
         if self.keeps_active is not None:
             used += [column for column, _test in self.keeps_active.conditions]
+            if self.keeps_active.through is not None:
+                used.append(self.keeps_active.through[0])
         unknown = [c for c in used if c not in names]
         if unknown:
             raise ValueError(f"{self.name}: retention names unknown fields {unknown}")
@@ -1029,6 +1034,12 @@ CAMPAIGN_CALLS: Final = Table(
     Policy.SERVER,
     readers=PERSON_ROLES,
     person_column="person_id",
+    # A person on a call list of an open campaign: her file stays active (retention).
+    keeps_active=KeepsActive(
+        (),
+        "campagne d'alerte en cours",
+        through=("campaign_id", "alert_campaigns", (("closed_on", Check.EMPTY),)),
+    ),
     purpose=ALERT_PLAN,
 )
 

@@ -35,7 +35,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, and_, func, or_, select, update
+from sqlalchemy import Connection, Engine, and_, exists, func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from havre_common import contract
@@ -126,6 +126,17 @@ def _condition(table_name: str, rule: KeepsActive, today: str) -> ColumnElement[
             parts.append(or_(column.is_(None), column == 0))
         else:
             parts.append(or_(column.is_(None), column == "", func.substr(column, 1, 10) >= today))
+    if rule.through is not None:
+        column_name, parent_name, conditions = rule.through
+        parent = schema.TABLES[parent_name]
+        parent_rule = KeepsActive(conditions, rule.label)
+        parts.append(
+            exists().where(
+                parent.c.id == table.c[column_name],
+                *_live(parent_name),
+                _condition(parent_name, parent_rule, today),
+            )
+        )
     return and_(*parts)
 
 

@@ -168,6 +168,9 @@ def test_journey_7_no_answer_twice_the_daughter_neither_a_visit_planned_today(
     assert (progress.persons, progress.reached, progress.escalated) == (1, 0, 1)
     assert [p["name"] for p in progress.not_reached] == ["Lefèvre Jeanne"]
     assert [p["name"] for p in progress.for_coordinator] == ["Lefèvre Jeanne"]
+    [territory] = progress.territories
+    assert (territory.territory_id, territory.by_outcome) == ("nord", {"pas-de-reponse": 1})
+    assert (territory.escalated, territory.open, territory.reached) == (1, 0, 0)
 
 
 def test_needs_help_plans_one_visit_today_and_urgent_says_call_15(caller: Workspace) -> None:

@@ -368,3 +368,37 @@ def test_a_second_reassignment_takes_the_call_off_the_first_holders_device(world
         }
     # A's stale device may still send an outcome she recorded before: it counts.
     assert outcome(a, call, "pas-de-reponse", called_whom="contact-urgence")["status"] == "applied"
+
+
+def test_an_open_campaign_keeps_its_persons_files_active(world: World) -> None:
+    """Retention: a person removed from the register while a campaign is still calling her
+    stays in the active base until the campaign closes (the contract's rule, read by the
+    server's retention review)."""
+    from havre_server import retention
+
+    coordinator = world.agent("coordinateur", ["sud"])
+    worker = world.agent("travailleur-social", ["sud"], register_right=True)
+    person = new_person(coordinator, "sud")
+    enrolment = enrol(coordinator, person)
+    campaign_id = start(world, coordinator, [worker], "sud").json()["campaign_id"]
+    removed = coordinator.push(
+        coordinator.mutation(
+            "register_enrolments",
+            enrolment,
+            "update",
+            {"status": "radiee", "removed_on": "2026-06-02", "updated_at": iso()},
+            base_version=1,
+        )
+    )[0]
+    assert removed["status"] == "applied", removed
+
+    def kept() -> dict[str, str]:
+        with world.server.engine.connect() as conn:
+            return retention.kept_active(conn, TODAY)
+
+    assert kept().get(person) == "campagne d'alerte en cours"
+    closed = world.client.post(
+        f"{API_PREFIX}/campaigns/{campaign_id}/close", json={}, headers=coordinator.headers()
+    )
+    assert closed.status_code == 200
+    assert person not in kept()

@@ -13,7 +13,8 @@ starting two hours before now (an outcome's time is never in the future), so a d
 takes seconds. The virtual clock resumes after the last outcome the profile holds.
 
 Settings, one JSON object on stdin: ``root``, ``keyring``, ``campaign_id``, ``seed``,
-``fault_rate`` (share of syncs with one fault), ``max_rounds``.
+``fault_rate`` (share of syncs with one fault), ``max_rounds``, ``hold_after_round`` (wait
+there for the parent, who kills it: a laptop closed mid-work with outcomes not sent).
 Protocol on stdout: ``READY``, ``SYNC ok|failed <error>``, ``ROUND <n> <calls made>``,
 ``DONE <json>`` (outcomes recorded by this profile, outbox left, syncs failed).
 """
@@ -152,6 +153,8 @@ def main() -> int:
                 called_at=min(virtual, datetime.now(UTC)),
             )
         say(f"ROUND {round_number} {len(due)}")
+        if round_number == settings.get("hold_after_round"):
+            sys.stdin.readline()  # the parent kills the laptop here (outcomes not sent)
         virtual += ROUND
         still = [r for r in rows if r.mine and r.step.open]
         if not due and not still:

@@ -157,7 +157,7 @@ def _simulate(world: World, own_server: ServerProcess, tmp_path: Path, began: fl
     campaign_id = reply.json()["campaign_id"]
     assert reply.json()["persons"] == PERSONS
 
-    def run(agent_id: str, seed: int) -> Child:
+    def run(agent_id: str, seed: int, hold: int | None = None) -> Child:
         return Child(
             {
                 "root": str(roots[agent_id]),
@@ -166,6 +166,7 @@ def _simulate(world: World, own_server: ServerProcess, tmp_path: Path, began: fl
                 "seed": seed,
                 "fault_rate": 0.4,
                 "max_rounds": 20,
+                "hold_after_round": hold,
             },
             tmp_path / f"child-{agent_id}.log",
         )
@@ -173,7 +174,7 @@ def _simulate(world: World, own_server: ServerProcess, tmp_path: Path, began: fl
     # Everyone works; the first laptop is killed after its first round (outcomes recorded
     # on the laptop, not sent yet).
     victim = agent_ids[0]
-    children = {a: run(a, i) for i, a in enumerate(agent_ids)}
+    children = {a: run(a, i, hold=1 if a == victim else None) for i, a in enumerate(agent_ids)}
     children[victim].wait_for("ROUND 1", TIMEOUT)
     children[victim].kill()
     # Killed with outcomes recorded and not sent (its profile, read back from the file).
