@@ -25,12 +25,15 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from havre_desktop.core import agents, contacts, register, visits
+from havre_desktop.core import campaign as core_campaign
 from havre_desktop.core.clock import FixedClock
 from havre_desktop.core.demo import DemoSize, seed_demo
 from havre_desktop.core.keys import new_database_key
 from havre_desktop.core.store import Store
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.printing import (
+    call_sheet,
+    campaign_report,
     handouts,
     letters,
     record,
@@ -39,6 +42,7 @@ from havre_desktop.printing import (
     report,
 )
 from havre_desktop.printing.layout import Variant
+from scripts.campaign_screenshots import demo_days, seed_campaign
 
 NOW = datetime(2026, 6, 17, 9, 30, tzinfo=UTC)  # a Wednesday in June, before summer
 SIZE = DemoSize(persons=1_500, organisations=20, visits=12_000)
@@ -234,6 +238,21 @@ def main() -> int:
             )
         # The register passed to the préfet (alert plan), one territory.
         documents["registre-prefet"] = register_export.prefect_export(coordinator, ["nord"]).pdf
+        # An alert campaign (as the server would have built it): a call sheet and the report.
+        campaign_id = seed_campaign(coordinator, list(COORDINATOR["territory_ids"]))
+        owner = str(coordinator.agent_id)
+        documents["feuille-appels"] = call_sheet.call_sheet_for(coordinator, campaign_id, owner)
+        row = core_campaign.get_campaign(coordinator, campaign_id)
+        documents["rapport-campagne"] = campaign_report.campaign_report_pdf(
+            campaign_report.report_data(
+                {**row, "closed_on": NOW.date().isoformat()},
+                coordinator.reference("territories"),
+                core_campaign.local_progress(coordinator, campaign_id),
+                demo_days(coordinator, campaign_id),
+                NOW.date(),
+                "Données fictives de démonstration.",
+            )
+        )
         for name, pdf in documents.items():
             (pdfs / f"{name}.pdf").write_bytes(pdf)
         for path in sorted(pdfs.glob("*.pdf")):

@@ -144,15 +144,20 @@ ALLOWED = {
     "common/havre_common/campaign.py": "the alert plan's rules (its outcome list)",
     "havre_desktop/core/campaign.py": "the alert plan: call lists, outcomes, progress",
     "havre_desktop/core/demo.py": "demo data",
-    "havre_desktop/core/indicators.py": "register coverage, the alert plan's own figure (agents "
-    "with the register right)",
+    "havre_desktop/core/indicators.py": "register coverage and campaign outcomes, the alert "
+    "plan's own figures (agents with the register right)",
     "havre_desktop/printing/letters.py": "alert-plan letters (behind check_register_use)",
     "havre_desktop/printing/register_letters.py": "the register's own letters",
     "havre_desktop/printing/register_export.py": "the alert plan: the register for the préfet",
+    "havre_desktop/printing/call_sheet.py": "the alert plan: an agent's call list on paper",
+    "havre_desktop/printing/campaign_report.py": "the alert plan: the campaign report (counts)",
+    "havre_desktop/ui/pages/alert_page.py": "the alert plan: the agent's call list (Alerte)",
+    "havre_desktop/ui/pages/campaign_coordination.py": "the alert plan: the coordinator's "
+    "progress, call sheets, paper sheets, report",
     "havre_desktop/ui/pages/persons.py": "the fiche refreshes on register changes",
     "havre_desktop/ui/pages/register_form.py": "the register dialogs",
-    "havre_desktop/ui/pages/dashboard_page.py": "refreshes the register coverage figure when "
-    "enrolments change",
+    "havre_desktop/ui/pages/dashboard_page.py": "refreshes the register coverage and campaign "
+    "outcome figures when enrolments or outcomes change",
     "havre_desktop/ui/retention_dialog.py": "says a current enrolment keeps a file (the server's "
     "count of reasons, no register data)",
     "havre_desktop/ui/pages/today.py": "Ma journée lists the register letters to print",

@@ -481,10 +481,31 @@ def register_coverage(ws: Workspace, f: Filters) -> list[CoverageRow]:
     return out
 
 
+def campaign_outcomes(ws: Workspace, f: Filters) -> dict[str, dict[str, int]]:
+    """Alert campaigns: the outcomes recorded in the period (each call, emergency-contact call
+    or door knocked counts once, on its day), by outcome and by the person's territory. The
+    alert plan's own figure, for agents with the register right only (else empty)."""
+    contract.check_purpose(("campaign_outcomes",), contract.ALERT_PLAN)
+    if not agents.has_register_right(ws):
+        return {}
+    start, end = f.bounds()
+    chosen = territories(ws, f)
+    out: dict[str, dict[str, int]] = {}
+    for r in ws.store.query(
+        "SELECT o.outcome AS outcome, c.territory_id AS t, count(*) AS n "
+        "FROM campaign_outcomes o JOIN contacts c ON c.id = o.person_id "
+        "WHERE o.deleted = 0 AND o.called_at >= ? AND o.called_at < ? "
+        f"AND c.territory_id IN ({_marks(chosen)}) GROUP BY 1, 2",
+        (start, end, *chosen),
+    ):
+        out.setdefault(str(r["outcome"]), {})[str(r["t"])] = int(r["n"])
+    return out
+
+
 # -- the dashboard: every chart's figures at once ------------------------------------------------
 
 
-PARTS = ("weeks", "needs", "actions", "encounters", "coverage")
+PARTS = ("weeks", "needs", "actions", "encounters", "coverage", "campaigns")
 """The dashboard's figures in parts, each computed on its own (the page asks for the part of
 the chart on screen first, and only for the parts a filter change touches)."""
 CHART_PARTS = {
@@ -494,6 +515,7 @@ CHART_PARTS = {
     "actions": "actions",
     "accueils": "encounters",
     "registre": "coverage",
+    "campagnes": "campaigns",
 }
 """The part each chart of the page is drawn from."""
 
@@ -520,6 +542,7 @@ class Dashboard:
     actions: tuple[ActionRow, ...] = ()
     encounters_by_need: dict[str, int] = field(default_factory=dict)
     coverage: tuple[CoverageRow, ...] = ()
+    campaign_outcomes: dict[str, dict[str, int]] = field(default_factory=dict)
     parts: frozenset[str] = frozenset(PARTS)  # the parts computed (the others are empty)
 
 
@@ -543,6 +566,7 @@ def dashboard(ws: Workspace, f: Filters, parts: Sequence[str] = PARTS) -> Dashbo
         actions=tuple(actions_proposed_taken(ws, f)) if "actions" in wanted else (),
         encounters_by_need=encounters_by_need(ws, f) if "encounters" in wanted else {},
         coverage=tuple(register_coverage(ws, f)) if "coverage" in wanted else (),
+        campaign_outcomes=campaign_outcomes(ws, f) if "campaigns" in wanted else {},
         parts=wanted,
     )
 
@@ -928,6 +952,16 @@ def _chart_tables(ws_refs: dict[str, dict[str, str]], board: Dashboard) -> dict[
                     ((label, board.encounters_by_need.get(n, 0)) for n, label in needs.items()),
                     key=lambda row: (-row[1], row[0]),
                 )
+            ),
+            "bars",
+        ),
+        "campagnes": ChartTable(
+            "campagnes",
+            "Campagnes d'alerte : résultats des appels par territoire",
+            ("Résultat", *(names[t] for t in terr)),
+            tuple(
+                (label, *(board.campaign_outcomes.get(code, {}).get(t, 0) for t in terr))
+                for code, label in contract.ENUMS["campaign_outcomes"].items()
             ),
             "bars",
         ),

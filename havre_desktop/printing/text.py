@@ -55,3 +55,30 @@ def sentence(text: str | None) -> str:
     if value and value[-1] not in ".!?…»)":
         value += "."
     return value
+
+
+def floor_and_access(floor: int | None, lift: bool | None, access: str | None) -> str:
+    """'3e étage sans ascenseur, accès : code 1234' (the call list on screen and on paper)."""
+    parts = []
+    if floor is not None:
+        where = "rez-de-chaussée" if floor == 0 else f"{floor}e étage"
+        if lift is not None:
+            where += " avec ascenseur" if lift else " sans ascenseur"
+        parts.append(where)
+    if access:
+        parts.append(f"accès : {access}")
+    return ", ".join(parts)
+
+
+def emergency_lines(contacts: list[dict[str, object]]) -> list[str]:
+    """'Sophie Lefèvre (fille) : 06 11 22 33 44', one line a contact."""
+    lines = []
+    for c in contacts:
+        relation = f" ({c['relation']})" if c.get("relation") else ""
+        lines.append(f"{c.get('name') or ''}{relation} : {c.get('phone') or ''}".strip())
+    return lines
+
+
+def upper_first(text: str) -> str:
+    """The first letter in capitals, the rest as typed (str.capitalize lowers door codes)."""
+    return text[:1].upper() + text[1:]

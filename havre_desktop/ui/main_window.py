@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # pages other than Ma journée, and sync, load after the firs
     from havre_desktop.core.workspace import PendingChanges
     from havre_desktop.sync.engine import SyncReport
     from havre_desktop.ui.pages.actions_page import ActionsPage
+    from havre_desktop.ui.pages.alert_page import AlertPage
     from havre_desktop.ui.pages.dashboard_page import DashboardPage
     from havre_desktop.ui.pages.persons import PersonsPage
     from havre_desktop.ui.pages.prints_page import PrintsPage
@@ -98,6 +99,8 @@ class MainWindow(QMainWindow):
         self._add_page("actions", tr("Actions"), self._build_actions)
         self._add_page("reception", tr("Accueil"), self._build_reception)
         self._add_page("prints", tr("Impressions"), self._build_prints)
+        if context.register_right:  # alert campaigns: not shown at all without the right
+            self._add_page("alert", tr("Alerte"), self._build_alert)
         if context.role in ROLES_FOR_DASHBOARD:
             self._add_page("dashboard", tr("Tableau de bord"), self._build_dashboard)
         if context.role in MANAGER_ROLES:  # not shown at all to other roles
@@ -202,6 +205,33 @@ class MainWindow(QMainWindow):
         else:  # an empty stand-in keeps the page's place in the stack until it is built
             self.pages.addWidget(QWidget())
 
+    def _insert_page(self, key: str, title: str, build: Callable[[], QWidget], after: str) -> None:
+        """A page that appears while the window is open (the register right granted by the
+        server, pulled with the agent's row): its stand-in goes right after `after`."""
+        keys = list(self._builders)
+        position = keys.index(after) + 1
+        self.navigation.insertItem(position, title)
+        self.page_names.insert(position, title)
+        builders = list(self._builders.items())
+        builders.insert(position, (key, build))
+        self._builders = dict(builders)
+        current = self.pages.currentIndex()
+        self.pages.insertWidget(position, QWidget())
+        if current >= position:
+            self.pages.setCurrentIndex(current + 1)
+
+    def _alert_page_follows_the_right(self) -> None:
+        """Alerte exists only with the register right: shown when granted, hidden if removed."""
+        if self.ctx.register_right and "alert" not in self._builders:
+            self._insert_page("alert", tr("Alerte"), self._build_alert, after="prints")
+        elif "alert" in self._builders:
+            row = list(self._builders).index("alert")
+            item = self.navigation.item(row)
+            if item is not None:
+                item.setHidden(not self.ctx.register_right)
+            if not self.ctx.register_right and self.navigation.currentRow() == row:
+                self.show_page("today")
+
     def _page(self, key: str) -> Any:
         """The page `key`, built now if it was not yet (None if this role has no such page)."""
         if key in self._built:
@@ -287,6 +317,14 @@ class MainWindow(QMainWindow):
 
         return PrintsPage(self.ctx)
 
+    def _build_alert(self) -> QWidget:
+        from havre_desktop.ui.pages.alert_page import AlertPage
+        from havre_desktop.ui.pages.campaign_coordination import CoordinationTab
+
+        page = AlertPage(self.ctx, lambda alert: CoordinationTab(alert, lambda: self.sync))
+        page.refresh()
+        return page
+
     def _build_dashboard(self) -> QWidget:
         from havre_desktop.ui.pages.dashboard_page import DashboardPage
 
@@ -338,6 +376,11 @@ class MainWindow(QMainWindow):
     @property
     def prints_page(self) -> PrintsPage:
         page: PrintsPage = self._page("prints")
+        return page
+
+    @property
+    def alert_page(self) -> AlertPage | None:
+        page: AlertPage | None = self._page("alert")
         return page
 
     @property
@@ -522,6 +565,7 @@ class MainWindow(QMainWindow):
     def _agents_reloaded(self, found: tuple[dict[str, Any], list[dict[str, Any]]]) -> None:
         self.ctx.agent, self.ctx.colleagues = found
         self.agent_label.setText(str(self.ctx.agent.get("display_name") or ""))
+        self._alert_page_follows_the_right()
 
     def _refresh_pending(self) -> None:
         """The count of changes waiting to be sent, and the warning when some have waited

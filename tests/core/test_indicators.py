@@ -500,3 +500,15 @@ def test_the_pdf_report_prints_the_dashboards_figures(year: Workspace) -> None:
         t: sum(r.visits + r.calls for r in board.contacts_by_week if r.territory_id == t)
         for t in ("nord", "sud")
     }
+
+
+def test_campaign_outcomes_need_the_register_right(tmp_path: Path) -> None:
+    """The alert plan's figure: an agent without the register right gets no row (the counts
+    themselves: tests/ui/test_alert_ui.py, against a query written there)."""
+    ws, _manager, _recovery = new_workspace(tmp_path / "sans-droit", MemoryKeyring())
+    f = Filters(date(2026, 1, 1), date(2026, 12, 31))
+    assert indicators.campaign_outcomes(ws, f) == {}
+    with ws.store.transaction() as conn:
+        conn.execute("UPDATE agents SET register_right = 1")
+    assert indicators.campaign_outcomes(ws, f) == {}  # the right, and no campaign yet
+    ws.store.close()

@@ -16,6 +16,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from havre_common.protocol import AgentOut
 from havre_desktop.ui.pages.admin_pages import AgentDialog, PasswordDialog
+from havre_desktop.ui.pages.campaign_coordination import ReassignDialog, StartDialog
 from havre_desktop.ui.pages.consent_form import ConsentForm
 from havre_desktop.ui.pages.handout_dialog import HandoutChoiceDialog
 from havre_desktop.ui.pages.person_form import PersonForm
@@ -83,6 +84,16 @@ DIALOGS: dict[str, Callable[[DemoApp], QDialog]] = {
     "conservation": lambda app: RetentionDialog(cast(SyncController, None)),
     "registre": lambda app: RegisterForm(app.window.ctx, _person(app)),
     "registre-fiche": lambda app: RegisterDialog(app.window.ctx, _person(app)),
+    "lancer une campagne": lambda app: StartDialog(
+        app.window,
+        app.window.ctx.references["territories"],
+        ["nord", "sud"],
+        [("6f1c1e0a-4a51-4c1e-9d3c-1a2b3c4d5e6f", "Camille Martin")],
+        app.window.ctx.today,
+    ),
+    "réattribuer une liste": lambda app: ReassignDialog(
+        app.window, [("a", "Camille Martin")], [("b", "Claire Petit")]
+    ),
 }
 
 

@@ -79,6 +79,7 @@ WATCHED = (
     "action_evaluations",
     "contacts",
     "register_enrolments",
+    "campaign_outcomes",
 )
 
 
@@ -178,6 +179,7 @@ class DashboardPage(QWidget):
             ("besoins", tr("Besoins repérés")),
             ("actions", tr("Actions proposées et prises")),
             ("accueils", tr("Accueils par besoin")),
+            ("campagnes", tr("Campagnes d'alerte")),
             ("registre", tr("Registre")),
         ):
             view = QChartView()

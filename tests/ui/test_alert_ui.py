@@ -1,0 +1,291 @@
+"""Alerte in the window, driven from the keyboard on a real encrypted profile: the agent's call
+list in risk order, one key per outcome, the next step (call back, emergency contact, visit
+today), "Appelez le 15" in words, a person also called by a colleague shown as such; the
+coordinator's local progress, call sheet and paper sheet; nothing for an agent without the
+register right.
+
+The campaign and its calls are written as a pull writes them (the server's rows, no outbox);
+journey 7 (tests/sync/test_journey_heatwave.py) does it with a real server.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pdfplumber
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from havre_common import contract
+from havre_desktop.core.workspace import Workspace, new_id
+from havre_desktop.ui.pages.alert_page import AlertPage
+from havre_desktop.ui.pages.campaign_coordination import CoordinationTab, PaperSheetDialog
+from havre_desktop.ui.pages.dashboard_page import LABEL_LENGTH, shorten
+from tests.ui.conftest import DemoApp, DialogDriver, Keyboard, make_app
+from tests.ui.test_mnemonics import clashes
+
+COLLEAGUE = "00000000-0000-4000-8000-00000000c0de"
+CAMPAIGN = "00000000-0000-4000-8000-0000000ca4a1"
+
+
+def _prepare(ws: Workspace) -> None:
+    """A campaign with four persons of Le Havre Nord on the agent's list, one also called by a
+    colleague (as a reassignment leaves it)."""
+    with ws.store.transaction() as conn:
+        conn.execute("UPDATE agents SET register_right = 1")
+    persons = ws.store.query(
+        "SELECT id FROM contacts WHERE kind = 'person' AND deleted = 0 AND territory_id = 'nord' "
+        "AND phone_1 IS NOT NULL ORDER BY id LIMIT 4"
+    )
+    now = ws.clock.now_iso()
+    with ws.store.transaction():
+        ws.write_row(
+            "agents",
+            {
+                "id": COLLEAGUE,
+                "display_name": "Claire Martin",
+                "role": "travailleur-social",
+                "territory_ids": ["nord"],
+                "register_right": True,
+                "updated_at": now,
+            },
+            outbox=False,
+        )
+        ws.write_row(
+            "alert_campaigns",
+            {
+                "id": CAMPAIGN,
+                "kind": "canicule",
+                "level": "orange",
+                "title": "Canicule de juillet",
+                "territory_ids": ["nord"],
+                "starts_on": ws.clock.today().isoformat(),
+                "retry_delay_min": 45,
+                "failed_calls_before_emergency": 2,
+                "updated_at": now,
+            },
+            outbox=False,
+        )
+        for rank, person in enumerate(persons, start=1):
+            call = {
+                "id": new_id(),
+                "campaign_id": CAMPAIGN,
+                "person_id": person["id"],
+                "agent_id": ws.agent_id,
+                "rank": rank,
+                "risk_score": 100 - rank,
+                "risk_reasons": ["vit-seul", "mobilite-reduite"] if rank == 1 else ["vit-seul"],
+                "assigned_at": now,
+                "updated_at": now,
+            }
+            ws.write_row("campaign_calls", call, outbox=False)
+            if rank == 4:  # the colleague called her before the list came here
+                ws.write_row(
+                    "campaign_outcomes",
+                    {
+                        "campaign_id": CAMPAIGN,
+                        "call_id": call["id"],
+                        "person_id": person["id"],
+                        "agent_id": COLLEAGUE,
+                        "called_whom": "personne",
+                        "outcome": "pas-de-reponse",
+                        "called_at": now,
+                        "created_at": now,
+                    },
+                    outbox=False,
+                )
+
+
+@pytest.fixture
+def alert_app(tmp_path: Path, qtbot: QtBot) -> Iterator[DemoApp]:
+    yield from make_app(tmp_path, qtbot, role="coordinateur", prepare=_prepare)
+
+
+def _page(app: DemoApp) -> AlertPage:
+    page = app.window.show_page("alert")
+    assert isinstance(page, AlertPage)
+    app.settle()
+    app.qtbot.waitUntil(lambda: page.calls.model.rowCount() == 4, timeout=10_000)
+    return page
+
+
+def _outcomes(app: DemoApp) -> list[dict[str, Any]]:
+    return app.query(
+        "SELECT o.outcome, o.called_whom, o.urgent, o.note, o.agent_id, o.entered_by, k.rank "
+        "FROM campaign_outcomes o JOIN campaign_calls k ON k.id = o.call_id "
+        "WHERE o.agent_id <> ? ORDER BY o.created_at, k.rank",
+        (COLLEAGUE,),
+    )
+
+
+def test_the_list_one_key_per_outcome_and_the_next_step(
+    alert_app: DemoApp, keyboard: Keyboard
+) -> None:
+    app = alert_app
+    page = _page(app)
+    calls = page.calls
+    assert "Canicule — niveau orange : Canicule de juillet" in page.heading.text()
+    assert "rappeler après 45 min" in page.settings.text()  # the campaign's own delay
+    assert "après 2 appels sans réponse" in page.settings.text()
+    assert [r.rank for r in calls.model.rows] == [1, 2, 3, 4]
+    assert "Vit seul(e), Mobilité réduite" in calls.person.text()
+    assert calls.model.data(calls.model.index(3, 2)).endswith("\nAussi appelée par Claire Martin")
+    for number, button in enumerate(calls.outcome_buttons.values(), start=1):
+        assert button.text().startswith(f"{number} · ")  # the key is on the button
+
+    calls.table.setFocus()
+    app.qtbot.waitUntil(calls.table.hasFocus)
+    calls.table.selectRow(0)
+    keyboard.type("1")  # Jointe, va bien
+    app.qtbot.waitUntil(lambda: len(_outcomes(app)) == 1, timeout=10_000)
+    app.qtbot.waitUntil(lambda: "Jointe, va bien" in calls.model.data(calls.model.index(0, 2)))
+
+    calls.table.selectRow(1)
+    keyboard.type("2")  # Besoin d'aide → a visit today in Ma journée
+    app.qtbot.waitUntil(lambda: len(_outcomes(app)) == 2, timeout=10_000)
+    app.qtbot.waitUntil(lambda: "Une visite est prévue aujourd'hui" in calls.status.text())
+    planned = app.query(
+        "SELECT due_on, kind, reason FROM planned_contacts WHERE reason LIKE 'Campagne%'"
+    )
+    assert [(p["due_on"], p["kind"]) for p in planned] == [
+        (app.window.ctx.today.isoformat(), "visite")
+    ]
+    today = app.window.today_page
+    app.qtbot.waitUntil(
+        lambda: any(
+            "Canicule de juillet" in str(today.due_model.data(today.due_model.index(r, 1)))
+            for r in range(today.due_model.rowCount())
+        ),
+        timeout=10_000,
+    )
+
+    # No answer twice (the second after the delay: recorded at the same minute, the app
+    # still says when to call back) → the emergency contact.
+    calls.table.selectRow(2)
+    keyboard.type("3")
+    app.qtbot.waitUntil(lambda: len(_outcomes(app)) == 3, timeout=10_000)
+    app.qtbot.waitUntil(
+        lambda: "Rappeler" in calls.model.data(calls.model.index(2, 2)), timeout=10_000
+    )
+    calls.table.selectRow(2)
+    keyboard.type("3")
+    app.qtbot.waitUntil(lambda: len(_outcomes(app)) == 4, timeout=10_000)
+    app.qtbot.waitUntil(
+        lambda: "appelez son contact d'urgence" in calls.model.data(calls.model.index(2, 2)),
+        timeout=10_000,
+    )
+    calls.table.selectRow(2)
+    app.qtbot.waitUntil(lambda: calls.callee.currentData() == "contact-urgence")
+
+    # Urgent, with a note, from the note field: Ctrl+key.
+    calls.table.selectRow(3)
+    calls.urgent.setChecked(True)
+    assert calls.urgent_banner.isVisibleTo(page) and "APPELEZ LE 15" in calls.urgent_banner.text()
+    calls.note.setFocus()
+    app.qtbot.waitUntil(calls.note.hasFocus)
+    keyboard.type("Malaise, SAMU appele")
+    keyboard.key(Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    app.qtbot.waitUntil(lambda: len(_outcomes(app)) == 5, timeout=10_000)
+    assert [(o["rank"], o["outcome"], o["called_whom"], o["urgent"]) for o in _outcomes(app)] == [
+        (1, "joint-bien", "personne", 0),
+        (2, "besoin-aide", "personne", 0),
+        (3, "pas-de-reponse", "personne", 0),
+        (3, "pas-de-reponse", "personne", 0),
+        (4, "besoin-aide", "personne", 1),
+    ]
+    assert _outcomes(app)[-1]["note"] == "Malaise, SAMU appele"
+    app.qtbot.waitUntil(
+        lambda: "APPELEZ LE 15" in calls.model.data(calls.model.index(3, 2)).upper(),
+        timeout=10_000,
+    )
+
+
+def test_the_coordinator_sees_local_progress_prints_a_sheet_and_types_a_paper_one(
+    alert_app: DemoApp, dialogs: DialogDriver
+) -> None:
+    app = alert_app
+    page = _page(app)
+    tab = page.coordination
+    assert isinstance(tab, CoordinationTab)
+    page.tabs.setCurrentWidget(tab)
+    app.qtbot.waitUntil(lambda: tab.territory_model.rowCount() == 1, timeout=10_000)
+    assert "Chiffres de cet ordinateur" in tab.source.text()
+    assert clashes(app.window) == []  # the coordination tab's Alt+letters, with the window's
+    assert tab.waiting_model.rowCount() == 4  # nobody reached yet
+    assert (
+        tab.totals.text()
+        == "4 personnes sur les listes — 0 jointe — 4 pas encore jointes — 0 escalade"
+    )
+
+    app.qtbot.waitUntil(lambda: tab.sheet_agent.count() == 1, timeout=10_000)
+    tab.sheet_button.click()
+    app.qtbot.waitUntil(lambda: tab.last_preview is not None, timeout=20_000)
+    with pdfplumber.open(io.BytesIO(tab.last_pdf)) as doc:
+        text = "\n".join(p.extract_text() or "" for p in doc.pages)
+    assert "Liste d'appels — Canicule — niveau orange" in text
+    assert "4 personnes à appeler" in text
+    assert tab.last_preview is not None
+    tab.last_preview.close()
+
+    def fill(dialog: Any) -> None:
+        assert isinstance(dialog, PaperSheetDialog)
+        app.qtbot.waitUntil(lambda: dialog.person.count() == 4, timeout=10_000)
+        dialog.outcome.setCurrentIndex(dialog.outcome.findData("joint-bien"))
+        dialog.save_button.click()
+        app.qtbot.waitUntil(lambda: "enregistré" in dialog.status.text(), timeout=10_000)
+        dialog.reject()
+
+    dialogs.when(PaperSheetDialog, fill)
+    tab.paper_button.click()
+    dialogs.check()
+    (typed,) = _outcomes(app)
+    assert typed["outcome"] == "joint-bien" and typed["entered_by"] is None  # her own list
+    app.qtbot.waitUntil(lambda: tab.waiting_model.rowCount() == 3, timeout=10_000)
+
+
+def test_no_alert_page_without_the_register_right(demo_app: DemoApp) -> None:
+    assert not demo_app.window.ctx.register_right
+    assert "alert" not in demo_app.window.page_keys
+    assert "Alerte" not in demo_app.window.page_names
+
+
+def test_the_dashboard_counts_the_campaign_outcomes(alert_app: DemoApp, keyboard: Keyboard) -> None:
+    """Tableau de bord → Campagnes d'alerte: what the bars show, against a count written here."""
+    from havre_desktop.ui.pages.dashboard_page import DashboardPage  # QtCharts: when needed
+
+    app = alert_app
+    page = _page(app)
+    calls = page.calls
+    calls.table.setFocus()
+    app.qtbot.waitUntil(calls.table.hasFocus)
+    for row, key in ((0, "1"), (1, "3"), (2, "3")):
+        calls.table.selectRow(row)
+        keyboard.type(key)
+        app.qtbot.waitUntil(lambda n=row: len(_outcomes(app)) == n + 1, timeout=10_000)
+    board = app.window.show_page("dashboard")
+    assert isinstance(board, DashboardPage)
+    board.refresh()
+    app.qtbot.waitUntil(lambda: bool(board.shown_categories("campagnes")), timeout=20_000)
+    app.settle()
+    f = board.filters()
+    counted = {
+        str(r["label"]): float(str(r["n"]))
+        for r in app.query(
+            "SELECT o.outcome AS label, count(*) AS n FROM campaign_outcomes o "
+            "JOIN contacts c ON c.id = o.person_id WHERE c.territory_id = 'nord' "
+            "AND o.called_at >= ? AND o.called_at < ? GROUP BY 1",
+            (f.since.isoformat(), (f.until + timedelta(days=1)).isoformat()),
+        )
+    }
+    assert counted == {"joint-bien": 1.0, "pas-de-reponse": 3.0}  # 2 here, 1 by the colleague
+    labels = dict(contract.ENUMS["campaign_outcomes"])
+    drawn = board.shown_values("campagnes")  # one series a territory
+    values = drawn.pop(app.window.ctx.references["territories"]["nord"])
+    assert all(v == 0 for other in drawn.values() for v in other)  # all were in Nord
+    shown = dict(zip(board.shown_categories("campagnes"), values, strict=True))
+    assert shown == {shorten(labels[code], LABEL_LENGTH): counted.get(code, 0.0) for code in labels}
