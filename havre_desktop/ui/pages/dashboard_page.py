@@ -511,7 +511,7 @@ class DashboardPage(QWidget):
         series = QHorizontalBarSeries()
         rows = list(reversed(table.drawn_rows))  # the largest on top
         for column, name in enumerate(table.series, start=1):
-            bar_set = QBarSet(name)
+            bar_set = QBarSet(name.removeprefix("Le Havre "))  # as the lines' legend
             bar_set.setColor(self._colour(column - 1))
             bar_set.setLabelColor(self.palette().text().color())
             for row in rows:
