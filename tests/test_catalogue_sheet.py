@@ -81,7 +81,7 @@ def test_a_messy_csv_is_reported_like_the_xlsx() -> None:
 
 
 def test_a_sheet_without_the_columns_is_refused_in_french() -> None:
-    sheet = read_sheet("Nom;Adresse\r\nA;B\r\n".encode(), "x.csv")
+    sheet = read_sheet(b"Nom;Adresse\r\nA;B\r\n", "x.csv")
     _lines, problems, _ignored = convert(sheet, load_reference(), {})
     assert problems[0].text().startswith("Ligne 1 : aucune ligne d'en-tête")
     sheet = read_sheet(b"not a workbook", "x.xlsx")
