@@ -82,10 +82,12 @@ def import_catalogue(ws: Workspace, catalogue: dict[str, Any], *, sample: bool) 
 
 
 def get_action(ws: Workspace, action_id: str) -> dict[str, Any]:
+    """An action with its facility and its temporary changes (now and to come)."""
     action = ws.get_row("actions", action_id)
     action["facility"] = (
         ws.get_row("facilities", action["facility_id"]) if action.get("facility_id") else None
     )
+    action["changes"] = changes_of(ws, action_id, ws.clock.today())
     return action
 
 

@@ -271,7 +271,7 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> QWidget:
         from havre_desktop.ui.pages.actions_page import ActionsPage
 
-        page = ActionsPage(self.ctx)
+        page = ActionsPage(self.ctx, lambda: self.sync)
         page.refresh()
         return page
 
