@@ -138,7 +138,10 @@ def _select(desk: Desk, page: ActionsPage, action_id: str) -> None:
         timeout=10_000,
     )
     row = next(i for i in range(page.model.rowCount()) if page.model.row(i)["id"] == action_id)
+    desk.window.activateWindow()
+    desk.app.qtbot.waitActive(desk.window)
     page.table.setFocus()
+    desk.app.qtbot.waitUntil(page.table.hasFocus)
     page.table.selectRow(row)
     desk.app.qtbot.waitUntil(
         lambda: page.browser.current is not None and page.browser.current["id"] == action_id
