@@ -32,7 +32,7 @@ from havre_desktop.ui.pages.handout_dialog import HandoutChoiceDialog
 from havre_desktop.ui.print_preview import PdfPreviewDialog
 from tests.catalogue_sheets import MESSY_BAD_LINES, fixed_xlsx, messy_xlsx
 from tests.server.support import ServerProcess, World
-from tests.ui.conftest import DialogDriver, Keyboard, pdf_printer
+from tests.ui.conftest import DemoApp, DialogDriver, Keyboard, pdf_printer
 from tests.ui.test_sync_ui import (  # noqa: F401  (fixtures)
     Desk,
     desks,
@@ -310,3 +310,50 @@ def test_a_closure_typed_by_a_coordinator_is_printed_at_a_reception_desk_in_its_
     clock.at = clock.at + timedelta(days=4)
     text = _print_at_desk(desk, dialogs, str(action_id), tmp_path / "apres.pdf")
     assert title in text and "Fermé" not in text and "Travaux dans la salle" not in text
+
+
+def test_ma_journee_flags_the_actions_a_coordinator_has_not_confirmed_for_6_months(
+    coordinator_app: DemoApp,
+) -> None:
+    app = coordinator_app
+    today = app.window.ctx.today
+    # Two actions of her territory confirmed recently, the others never (sample catalogue).
+    fresh = [
+        r["id"]
+        for r in app.query(
+            "SELECT id FROM actions WHERE territory_ids LIKE '%\"nord\"%' AND status = 'en-cours' "
+            "ORDER BY code LIMIT 2"
+        )
+    ]
+    with app.ws.store.transaction() as conn:
+        conn.executemany(
+            "UPDATE actions SET reviewed_on = ? WHERE id = ?",
+            [(today.isoformat(), action_id) for action_id in fresh],
+        )
+    app.window.data_changed()
+    page = app.window.today_page
+    page.refresh()
+    app.settle()
+    (expected,) = app.query(
+        "SELECT count(*) AS n FROM actions WHERE deleted = 0 AND status NOT IN "
+        "('arretee', 'realisee', 'abandonnee') AND (reviewed_on IS NULL OR reviewed_on < ?) "
+        "AND EXISTS (SELECT 1 FROM json_each(territory_ids) WHERE value = 'nord')",
+        ((today - timedelta(days=183)).isoformat(),),
+    )
+    assert expected["n"] > 0
+    app.qtbot.waitUntil(lambda: page.stale_box.isVisible())
+    assert page.stale_label.text().startswith(f"{expected['n']} actions de vos territoires")
+    page.stale_button.click()
+    app.settle()
+    actions = app.window.pages.currentWidget()
+    assert isinstance(actions, ActionsPage) and actions.stale_only.isChecked()
+    app.qtbot.waitUntil(lambda: actions.model.rowCount() == expected["n"])
+    shown = {actions.model.row(i)["id"] for i in range(actions.model.rowCount())}
+    assert not shown & set(fresh)
+    assert actions.freshness.text().startswith(f"{expected['n']} actions de vos territoires")
+
+
+def test_a_social_workers_ma_journee_and_catalogue_say_nothing_of_it(demo_app: DemoApp) -> None:
+    demo_app.window.today_page.refresh()
+    demo_app.settle()
+    assert demo_app.window.today_page.stale_box.isHidden()
