@@ -257,22 +257,25 @@ class ActionsPage(QWidget):
         layout.addWidget(self.count)
         self.edit_buttons: dict[str, QPushButton] = {}
         if self.editing:
-            bar = QHBoxLayout()
-            for key, text, slot in (
-                ("new", tr("&Nouvelle action…"), self.new_action),
-                ("edit", tr("&Modifier…"), self.edit_action),
-                ("suspend", tr("Suspen&dre"), self.suspend_action),
-                ("stop", tr("&Arrêter…"), self.stop_action),
-                ("review", tr("&Confirmer à jour"), self.confirm_action),
-                ("change", tr("C&hangement temporaire…"), self.temporary_change),
-                ("facility", tr("&Lieu…"), self.edit_facility),
-                ("import", tr("&Importer un tableur…"), self.import_sheet),
+            # Two rows of four: at 200 % one row would widen the window past the screen.
+            bar = QGridLayout()
+            for position, (key, text, slot) in enumerate(
+                (
+                    ("new", tr("&Nouvelle action…"), self.new_action),
+                    ("edit", tr("&Modifier…"), self.edit_action),
+                    ("suspend", tr("Suspen&dre"), self.suspend_action),
+                    ("stop", tr("&Arrêter…"), self.stop_action),
+                    ("review", tr("&Confirmer à jour"), self.confirm_action),
+                    ("change", tr("C&hangement temporaire…"), self.temporary_change),
+                    ("facility", tr("&Lieu…"), self.edit_facility),
+                    ("import", tr("&Importer un tableur…"), self.import_sheet),
+                )
             ):
                 button = QPushButton(text)
                 button.clicked.connect(slot)
-                bar.addWidget(button)
+                bar.addWidget(button, position // 4, position % 4)
                 self.edit_buttons[key] = button
-            bar.addStretch(1)
+            bar.setColumnStretch(4, 1)
             layout.addLayout(bar)
             self.edit_status = QLabel()
             self.edit_status.setWordWrap(True)

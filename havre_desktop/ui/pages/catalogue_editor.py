@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -124,6 +126,26 @@ class _ServerDialog(QDialog):
         self.error.setVisible(True)
 
 
+def _fit(dialog: QDialog, columns: int, lines: int) -> None:
+    """A size in characters and lines of the dialog's font (100 % or 200 % text), kept within
+    the screen."""
+    metrics = dialog.fontMetrics()
+    width, height = metrics.averageCharWidth() * columns, metrics.lineSpacing() * lines
+    screen = dialog.screen().availableGeometry() if dialog.screen() is not None else None
+    if screen is not None:
+        width, height = min(width, screen.width() - 40), min(height, screen.height() - 80)
+    dialog.resize(width, height)
+
+
+def _two_columns(boxes: list[QCheckBox]) -> QGridLayout:
+    """Check boxes two by two (one row of four would widen the dialog at 200 %)."""
+    grid = QGridLayout()
+    for index, box in enumerate(boxes):
+        grid.addWidget(box, index // 2, index % 2)
+    grid.setColumnStretch(2, 1)
+    return grid
+
+
 def _line(text: str, table: str, name: str) -> QLineEdit:
     field = QLineEdit(text)
     limit = contract.ui_max_length(table, name)
@@ -136,6 +158,9 @@ def _line(text: str, table: str, name: str) -> QLineEdit:
 def _combo(items: dict[str, str], current: Any, name: str, empty: str | None = None) -> QComboBox:
     combo = QComboBox()
     combo.setAccessibleName(name)
+    # As wide as the form gives (a long priority is elided, not widening the dialog at 200 %).
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(16)
     if empty is not None:
         combo.addItem(empty, "")
     for key, label in items.items():
@@ -184,7 +209,7 @@ class ActionEditor(_ServerDialog):
         self.needs = checkable_list(refs["need_kinds"].items(), tr("Besoins"))
         set_checked_ids(self.needs, a.get("need_ids") or [])
         for checklist in (self.territories, self.audiences, self.needs):
-            checklist.setFixedHeight(self.fontMetrics().lineSpacing() * 5)
+            checklist.setFixedHeight(int(self.fontMetrics().lineSpacing() * 5.8))
         self.facility = _combo(
             {str(f["id"]): str(f["name"]) for f in facilities},
             a.get("facility_id"),
@@ -234,12 +259,9 @@ class ActionEditor(_ServerDialog):
             form.addRow(label, widget)
         self.is_free.setText(tr("&Gratuit"))
         self.seasonal["refuge-climatique"].setText(tr("Refuge climati&que"))
-        checks = QHBoxLayout()
-        checks.addWidget(self.is_free)
-        for box in self.seasonal.values():
-            checks.addWidget(box)
-        checks.addStretch(1)
-        form.addRow(QLabel(tr("Usage saisonnier :")), checks)
+        checks = _two_columns([self.is_free, *self.seasonal.values()])
+        form.addRow(QLabel(tr("Prix et usage saisonnier :")))
+        form.addRow(checks)  # the whole width: two check boxes side by side fit at 200 %
         content = QWidget()
         content.setLayout(form)
         body = QWidget()
@@ -257,7 +279,7 @@ class ActionEditor(_ServerDialog):
         layout.addWidget(self.error)
         layout.addWidget(self.status)
         layout.addWidget(self.buttons)
-        self.resize(760, 640)
+        _fit(self, 120, 36)
 
     def values(self) -> dict[str, Any]:
         values: dict[str, Any] = {
@@ -356,12 +378,9 @@ class FacilityEditor(_ServerDialog):
             label = QLabel(text)
             label.setBuddy(widget)
             form.addRow(label, widget)
-        checks = QHBoxLayout()
-        checks.addWidget(self.step_free)
-        for box in self.seasonal.values():
-            checks.addWidget(box)
-        checks.addStretch(1)
-        form.addRow(QLabel(tr("Accès et usage saisonnier :")), checks)
+        checks = _two_columns([self.step_free, *self.seasonal.values()])
+        form.addRow(QLabel(tr("Accès et usage saisonnier :")))
+        form.addRow(checks)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
@@ -375,7 +394,7 @@ class FacilityEditor(_ServerDialog):
         layout.addWidget(self.error)
         layout.addWidget(self.status)
         layout.addWidget(self.buttons)
-        self.resize(720, 460)
+        _fit(self, 120, 24)
 
     def values(self) -> dict[str, Any]:
         values: dict[str, Any] = {
@@ -471,7 +490,7 @@ class TemporaryChangeDialog(_ServerDialog):
         layout.addWidget(self.error)
         layout.addWidget(self.status)
         layout.addWidget(self.buttons)
-        self.resize(640, 380)
+        _fit(self, 110, 18)
 
     def values(self) -> dict[str, Any]:
         on_facility = self.target.currentData() == "facility"
@@ -559,7 +578,8 @@ class SheetImportDialog(QDialog):
         layout.addWidget(self.error)
         layout.addLayout(buttons)
         self.path.textChanged.connect(lambda _t: self.import_button.setEnabled(False))
-        self.resize(860, 560)
+        self.lines.setTextElideMode(Qt.TextElideMode.ElideNone)
+        _fit(self, 140, 30)
 
     def _ask_file(self) -> str:
         name, _filter = QFileDialog.getOpenFileName(
@@ -660,7 +680,10 @@ class SheetImportDialog(QDialog):
                 not report.applied and bool(report.created or report.changed)
             )
         self.lines_model.set_rows(rows)
-        self.lines.resizeColumnsToContents()
+        # Line and column as wide as they need; the message takes the rest and wraps.
+        for column in (0, 1):
+            self.lines.resizeColumnToContents(column)
+        self.lines.resizeRowsToContents()
 
     @staticmethod
     def _labels(fields: list[str]) -> list[str]:
