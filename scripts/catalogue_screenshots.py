@@ -1,7 +1,7 @@
 """Screenshots of the catalogue kept true by coordinators: the Actions page with a temporary
 closure, the action editor, the temporary change dialog, the spreadsheet import (report of a
 messy sheet, preview of the fixed one) at 100 % and 200 % text, and a handout printed during the
-closure (PNG of its pages), on a throwaway coordinator profile (fake data).
+closure and the yearly review (PNG of their pages), on a throwaway coordinator profile (fake data).
 
 QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/catalogue_screenshots.py [dossier]
 
@@ -33,6 +33,7 @@ from havre_desktop.core.keys import new_database_key
 from havre_desktop.core.store import Store
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.printing.handouts import reception_handout_for
+from havre_desktop.printing.review import review_for
 from havre_desktop.ui.context import load_context_data
 from havre_desktop.ui.main_window import MainWindow, build_context
 from havre_desktop.ui.pages.actions_page import ActionsPage
@@ -107,6 +108,9 @@ def main() -> int:
         pdf = Path(tmp) / "document.pdf"
         pdf.write_bytes(reception_handout_for(ws, [closed]))
         _png(pdf, out, "document-fermeture-temporaire.png", 60)  # its pages side by side
+        review = Path(tmp) / "revue.pdf"
+        review.write_bytes(review_for(ws, ["nord"]))
+        _png(review, out, "revue-annuelle.png", 60)
         data = load_context_data(ws)
         database = DatabaseService(ws)
         window = MainWindow(build_context(database, data))

@@ -121,3 +121,37 @@ def test_seasonal_offers_and_freshness(demo_ws: Workspace) -> None:
     assert len(stale) == live
     north = catalogue.stale_actions(demo_ws, today, ["nord"])
     assert north and all("nord" in s.territory_ids for s in north)
+
+
+def test_the_yearly_review_prints_every_action_with_its_last_evaluation(
+    coordinator_ws: Workspace,
+) -> None:
+    from havre_desktop.printing.review import load_review, review_for
+
+    ws = coordinator_ws
+    first, second = senior_actions(ws, 2)
+    catalogue.add_evaluation(
+        ws, first, {"evaluated_on": "01/02/2026", "verdict": "adapter", "comment": "Trop tôt"}
+    )
+    catalogue.add_evaluation(
+        ws, first, {"evaluated_on": "01/03/2026", "verdict": "poursuivre", "comment": "Bien"}
+    )
+    with ws.store.transaction() as conn:
+        conn.execute(
+            "UPDATE actions SET reviewed_on = ? WHERE id = ?",
+            (ws.clock.today().isoformat(), second),
+        )
+    lines = load_review(ws)
+    assert len(lines) == ws.store.scalar("SELECT count(*) FROM actions WHERE deleted = 0")
+    by_title = {line.title: line for line in lines}
+    title = str(ws.store.scalar("SELECT title FROM actions WHERE id = ?", (first,)))
+    assert by_title[title].verdict == "Poursuivre" and by_title[title].comment == "Bien"
+    assert by_title[title].stale
+    second_title = str(ws.store.scalar("SELECT title FROM actions WHERE id = ?", (second,)))
+    assert not by_title[second_title].stale
+    text = " ".join(all_text(review_for(ws)).split())
+    assert "Revue annuelle des actions" in text and "Poursuivre" in text
+    code = str(ws.store.scalar("SELECT code FROM actions WHERE id = ?", (first,)))
+    assert code in text
+    north = load_review(ws, ["nord"])
+    assert 0 < len(north) < len(lines)

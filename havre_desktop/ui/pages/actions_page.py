@@ -269,6 +269,7 @@ class ActionsPage(QWidget):
                     ("change", tr("C&hangement temporaire…"), self.temporary_change),
                     ("facility", tr("&Lieu…"), self.edit_facility),
                     ("import", tr("&Importer un tableur…"), self.import_sheet),
+                    ("review_pdf", tr("&Bilan : revue annuelle…"), self.print_review),
                 )
             ):
                 button = QPushButton(text)
@@ -440,6 +441,22 @@ class ActionsPage(QWidget):
         action = self.browser.current
         facility = (action or {}).get("facility")
         self._open(FacilityEditor(self.ctx, self.sync(), facility, self))
+
+    def print_review(self) -> None:
+        """Every action of her territories with its last evaluation and its last
+        confirmation, on paper (built on the database thread, previewed here)."""
+        from havre_desktop.printing.review import review_for
+
+        territories = self._my_territories()
+
+        def show(pdf: bytes) -> None:
+            from havre_desktop.ui.print_preview import PdfPreviewDialog
+
+            name = f"revue-annuelle-{self.ctx.today.isoformat()}.pdf"
+            self.editor = PdfPreviewDialog(pdf, tr("Revue annuelle des actions"), name, parent=self)
+            self.editor.open()
+
+        self.ctx.database.submit(lambda ws: review_for(ws, territories), show)
 
     def import_sheet(self) -> None:
         self._open(SheetImportDialog(self.ctx, self.sync(), self))
