@@ -15,7 +15,14 @@ from PySide6.QtWidgets import QAbstractButton, QDialog, QGroupBox, QLabel, QWidg
 from reportlab.pdfgen.canvas import Canvas
 
 from havre_common.protocol import AgentOut
+from havre_desktop.core.workspace import decode_row
 from havre_desktop.ui.pages.admin_pages import AgentDialog, PasswordDialog
+from havre_desktop.ui.pages.catalogue_editor import (
+    ActionEditor,
+    FacilityEditor,
+    SheetImportDialog,
+    TemporaryChangeDialog,
+)
 from havre_desktop.ui.pages.consent_form import ConsentForm
 from havre_desktop.ui.pages.handout_dialog import HandoutChoiceDialog
 from havre_desktop.ui.pages.person_form import PersonForm
@@ -83,7 +90,19 @@ DIALOGS: dict[str, Callable[[DemoApp], QDialog]] = {
     "conservation": lambda app: RetentionDialog(cast(SyncController, None)),
     "registre": lambda app: RegisterForm(app.window.ctx, _person(app)),
     "registre-fiche": lambda app: RegisterDialog(app.window.ctx, _person(app)),
+    "action du catalogue": lambda app: ActionEditor(app.window.ctx, None, _action(app), []),
+    "nouvelle action": lambda app: ActionEditor(app.window.ctx, None, None, []),
+    "lieu": lambda app: FacilityEditor(app.window.ctx, None, None),
+    "changement temporaire": lambda app: TemporaryChangeDialog(
+        app.window.ctx, None, {**_action(app), "facility": {"id": "x", "name": "Salle"}}
+    ),
+    "tableur": lambda app: SheetImportDialog(app.window.ctx, None),
 }
+
+
+def _action(app: DemoApp) -> dict[str, object]:
+    (row,) = app.query("SELECT * FROM actions LIMIT 1")
+    return decode_row(row)
 
 
 def _agent() -> AgentOut:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -224,7 +223,8 @@ class ActionEditor(_ServerDialog):
         self.is_free.setChecked(bool(a.get("is_free", 1)))
         self.price = _line(str(a.get("price_label") or ""), "actions", "price_label")
         self.start = _line(_date_text(a.get("start_date")), "actions", "start_date")
-        end = a.get("end_date") or (date.today().isoformat() if status == "arretee" else "")
+        stopped_on = context.local_now().date().isoformat()  # the app's clock
+        end = a.get("end_date") or (stopped_on if status == "arretee" else "")
         self.end = _line(_date_text(end), "actions", "end_date")
         for field in (self.start, self.end):
             field.setPlaceholderText(tr("JJ/MM/AAAA"))
