@@ -357,3 +357,30 @@ def test_a_social_workers_ma_journee_and_catalogue_say_nothing_of_it(demo_app: D
     demo_app.window.today_page.refresh()
     demo_app.settle()
     assert demo_app.window.today_page.stale_box.isHidden()
+
+
+def test_a_coordinators_actions_page_fits_a_1366_by_768_screen_at_200_percent(
+    coordinator_app: DemoApp,
+) -> None:
+    """The editing buttons, the freshness line and the filters at 200 %: the window still
+    fits a common laptop screen, and every button says its whole text."""
+    window = coordinator_app.window
+    assert window.theme is not None
+    window.theme.apply(200, False)
+    window.adapt_to_font()
+    window.show_page("actions")
+    coordinator_app.settle()
+    page = window.pages.currentWidget()
+    assert isinstance(page, ActionsPage)
+    page.refresh()
+    coordinator_app.settle()
+    assert page.freshness.isVisible()
+    minimum = window.minimumSizeHint().expandedTo(window.minimumSize())
+    frame = window.frameGeometry().size() - window.geometry().size()
+    assert minimum.width() + frame.width() <= 1366, (minimum, frame)
+    assert minimum.height() + frame.height() <= 768, (minimum, frame)
+    window.resize(1366 - frame.width(), 768 - frame.height())
+    coordinator_app.settle()
+    for button in page.edit_buttons.values():
+        text = button.text().replace("&", "")
+        assert button.fontMetrics().horizontalAdvance(text) <= button.width(), text
