@@ -342,6 +342,20 @@ def temporary_changes(
     return found
 
 
+def mark_notices(
+    source: _HasStore | Any, rows: list[dict[str, Any]], day: date
+) -> list[dict[str, Any]]:
+    """The actions with ``notice``: what is changed on ``day`` ("Fermeture temporaire"…), for
+    the lists of the catalogue and of Accueil (one query)."""
+    found = temporary_changes(source, day, [str(r["id"]) for r in rows])
+    kinds = contract.ENUMS["temporary_change_kinds"]
+    for row in rows:
+        changes = found.get(str(row["id"]))
+        if changes:
+            row["notice"] = ", ".join(dict.fromkeys(kinds[c.kind] for c in changes))
+    return rows
+
+
 def _change(row: dict[str, Any]) -> TemporaryChange:
     return TemporaryChange(
         id=str(row["id"]),

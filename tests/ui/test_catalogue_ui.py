@@ -301,6 +301,19 @@ def test_a_closure_typed_by_a_coordinator_is_printed_at_a_reception_desk_in_its_
     sync(qtbot, desk)
     assert len(desk.app.query("SELECT 1 FROM temporary_changes")) >= 1
     closed = f"Fermé {period(today, until)}. Travaux dans la salle."
+    # Accueil says it: in the list of the resident's need, and in the action's detail.
+    (need,) = desk.app.query(
+        "SELECT json_extract(need_ids, '$[0]') AS need FROM actions WHERE id = ?", (action_id,)
+    )
+    reception = desk.window.reception_page
+    desk.window.show_page("reception")
+    reception.need.setCurrentIndex(reception.need.findData(need["need"]))
+    reception.territory.setCurrentIndex(reception.territory.findData("nord"))
+    desk.app.settle()
+    rows = {reception.model.row(i)["id"]: i for i in range(reception.model.rowCount())}
+    assert reception.model.row(rows[action_id])["notice"] == "Fermeture temporaire"
+    reception.table.selectRow(rows[action_id])
+    qtbot.waitUntil(lambda: closed in " ".join(reception.detail.toPlainText().split()))
     text = _print_at_desk(desk, dialogs, str(action_id), tmp_path / "pendant.pdf")
     assert title in text and f"Attention : {closed}" in text
 

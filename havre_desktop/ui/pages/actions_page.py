@@ -327,13 +327,7 @@ class ActionsPage(QWidget):
                 ]
             else:
                 rows = catalogue.list_actions(ws, **filters)
-            changes = catalogue.temporary_changes(ws, today, [str(r["id"]) for r in rows])
-            kinds = contract.ENUMS["temporary_change_kinds"]
-            for row in rows:
-                found = changes.get(str(row["id"]))
-                if found:
-                    row["notice"] = ", ".join(dict.fromkeys(kinds[c.kind] for c in found))
-            return rows, len(stale)
+            return catalogue.mark_notices(ws, rows, today), len(stale)
 
         self.ctx.database.submit(job, self._show_actions)
 
