@@ -25,6 +25,7 @@ from havre_desktop.core.clock import FixedClock
 from havre_desktop.ui.pages.actions_page import ActionsPage
 from havre_desktop.ui.pages.catalogue_editor import (
     ActionEditor,
+    FacilityEditor,
     SheetImportDialog,
     TemporaryChangeDialog,
 )
@@ -199,8 +200,14 @@ def test_create_change_and_suspend_an_action_from_the_app(
         _press(keyboard, Qt.Key.Key_E)
     qtbot.waitUntil(lambda: page.browser.current is not None)
     _select(chief, page, action_id)
-    with qtbot.waitSignal(chief.controller.finished, timeout=30_000):
-        _press(keyboard, Qt.Key.Key_D)  # Suspen&dre
+    qtbot.waitUntil(lambda: not chief.controller.running, timeout=30_000)
+    page.edit_status.clear()
+    _press(keyboard, Qt.Key.Key_D)  # Suspen&dre (animateClick: waited for, not assumed)
+    qtbot.waitUntil(
+        lambda: page.edit_status.text().startswith("Action suspendue sur le serveur"),
+        timeout=30_000,
+    )
+    qtbot.waitUntil(lambda: not chief.controller.running, timeout=30_000)
     assert server.sql("SELECT title, status FROM actions WHERE id = :i", i=action_id) == [
         ("Thé dansant du dimanche", "suspendue")
     ]
@@ -209,6 +216,34 @@ def test_create_change_and_suspend_an_action_from_the_app(
     chief.app.settle()
     assert chief.app.query("SELECT status FROM actions WHERE id = ?", (action_id,)) == [
         {"status": "suspendue"}
+    ]
+
+    # Its facility closed from the same page (Lieu…): the server has it, the laptop after sync.
+    (facility_id,) = chief.app.query(
+        "SELECT facility_id FROM actions WHERE deleted = 0 AND facility_id IS NOT NULL "
+        "AND territory_ids = '[\"nord\"]' AND status = 'en-cours' ORDER BY code LIMIT 1"
+    )[0].values()
+    (with_facility,) = chief.app.query(
+        "SELECT id FROM actions WHERE facility_id = ? AND status = 'en-cours' LIMIT 1",
+        (facility_id,),
+    )[0].values()
+    _select(chief, page, str(with_facility))
+    _press(keyboard, Qt.Key.Key_L)  # &Lieu…
+    qtbot.waitUntil(lambda: isinstance(page.editor, FacilityEditor))
+    place = page.editor
+    assert isinstance(place, FacilityEditor)
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is place and bool(place.focusWidget()))
+    assert place.row_id == facility_id
+    _press(keyboard, Qt.Key.Key_I)  # État du l&ieu
+    assert place.state.hasFocus()
+    place.state.setCurrentIndex(place.state.findData("ferme"))
+    assert place.values() == {"status": "ferme"}
+    with qtbot.waitSignal(chief.controller.finished, timeout=30_000):
+        _press(keyboard, Qt.Key.Key_E)
+    assert server.sql("SELECT status FROM facilities WHERE id = :i", i=facility_id) == [("ferme",)]
+    chief.app.settle()
+    assert chief.app.query("SELECT status FROM facilities WHERE id = ?", (facility_id,)) == [
+        {"status": "ferme"}
     ]
 
     # A social worker and a reception agent see the catalogue, not the editing.

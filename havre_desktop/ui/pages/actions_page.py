@@ -355,11 +355,25 @@ class ActionsPage(QWidget):
 
     # -- editing (coordinators and administrators, online) -------------------------------
 
-    def _selected(self) -> dict[str, Any] | None:
-        action = self.browser.current
-        if action is None:
+    def _selected_id(self) -> str | None:
+        """The action chosen in the list (its row: known at once, even while the list or the
+        detail is being read again after a sync)."""
+        row = self.model.row(self.table.currentIndex().row()) if self.model.rowCount() else None
+        if not row:
             self.edit_status.setText(tr("Choisissez d'abord une action dans la liste."))
-        return action
+            return None
+        return str(row["id"])
+
+    def _with_selected(self, then: Callable[[dict[str, Any]], None]) -> None:
+        """``then(action)`` with the chosen action read whole (its facility, its changes)."""
+        action_id = self._selected_id()
+        if action_id is None:
+            return
+        shown = self.browser.current
+        if shown is not None and str(shown["id"]) == action_id:
+            then(shown)
+            return
+        self.ctx.database.submit(lambda ws: catalogue.get_action(ws, action_id), then)
 
     def _open(self, dialog: QDialog) -> None:
         self.editor = dialog
@@ -381,14 +395,14 @@ class ActionsPage(QWidget):
         )
 
     def edit_action(self, _checked: bool = False, status: str | None = None) -> None:
-        action = self._selected()
-        if action is None:
-            return
-        self._facilities(
-            lambda facilities: self._open(
-                ActionEditor(self.ctx, self.sync(), action, facilities, self, status=status)
+        def edit(action: dict[str, Any]) -> None:
+            self._facilities(
+                lambda facilities: self._open(
+                    ActionEditor(self.ctx, self.sync(), action, facilities, self, status=status)
+                )
             )
-        )
+
+        self._with_selected(edit)
 
     def stop_action(self) -> None:
         """Arrêter: the editor with the status "arrêtée" and today as its end, to confirm."""
@@ -402,14 +416,14 @@ class ActionsPage(QWidget):
         self._quick_change({"reviewed_on": today}, tr("Action confirmée à jour"))
 
     def _quick_change(self, values: dict[str, Any], done: str) -> None:
-        action = self._selected()
+        row_id = self._selected_id()
         sync = self.sync()
-        if action is None:
+        if row_id is None:
             return
         if sync is None:
             self.edit_status.setText(tr("La synchronisation n'est pas prête : réessayez."))
             return
-        engine, row_id = sync.engine, str(action["id"])
+        engine = sync.engine
         self.edit_status.setText(tr("Envoi au serveur…"))
 
         def saved(_row: dict[str, Any]) -> None:
@@ -427,14 +441,20 @@ class ActionsPage(QWidget):
         )
 
     def temporary_change(self) -> None:
-        action = self._selected()
-        if action is not None:
-            self._open(TemporaryChangeDialog(self.ctx, self.sync(), action, self))
+        self._with_selected(
+            lambda action: self._open(TemporaryChangeDialog(self.ctx, self.sync(), action, self))
+        )
 
     def edit_facility(self) -> None:
-        action = self.browser.current
-        facility = (action or {}).get("facility")
-        self._open(FacilityEditor(self.ctx, self.sync(), facility, self))
+        """The chosen action's facility (none chosen, or none: a new facility)."""
+        if not self.model.rowCount() or self.table.currentIndex().row() < 0:
+            self._open(FacilityEditor(self.ctx, self.sync(), None, self))
+            return
+        self._with_selected(
+            lambda action: self._open(
+                FacilityEditor(self.ctx, self.sync(), action.get("facility"), self)
+            )
+        )
 
     def print_review(self) -> None:
         """Every action of her territories with its last evaluation and its last
