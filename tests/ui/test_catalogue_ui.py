@@ -200,7 +200,18 @@ def test_create_change_and_suspend_an_action_from_the_app(
         _press(keyboard, Qt.Key.Key_E)
     qtbot.waitUntil(lambda: page.browser.current is not None)
     _select(chief, page, action_id)
+    # Confirmed still true today (the app's clock): its 6-month check starts again.
     qtbot.waitUntil(lambda: not chief.controller.running, timeout=30_000)
+    page.edit_status.clear()
+    _press(keyboard, Qt.Key.Key_C)  # &Confirmer à jour
+    qtbot.waitUntil(
+        lambda: page.edit_status.text().startswith("Action confirmée à jour sur le serveur"),
+        timeout=30_000,
+    )
+    today = chief.window.ctx.local_now().date().isoformat()
+    assert server.sql("SELECT reviewed_on FROM actions WHERE id = :i", i=action_id) == [(today,)]
+    qtbot.waitUntil(lambda: not chief.controller.running, timeout=30_000)
+    _select(chief, page, action_id)
     page.edit_status.clear()
     _press(keyboard, Qt.Key.Key_D)  # Suspen&dre (animateClick: waited for, not assumed)
     qtbot.waitUntil(
@@ -212,7 +223,7 @@ def test_create_change_and_suspend_an_action_from_the_app(
         ("Thé dansant du dimanche", "suspendue")
     ]
     events = server.sql("SELECT event FROM audit_log WHERE entity_id = :i", i=action_id)
-    assert [e[0] for e in events] == ["catalogue-modifie"] * 3
+    assert [e[0] for e in events] == ["catalogue-modifie"] * 4
     chief.app.settle()
     assert chief.app.query("SELECT status FROM actions WHERE id = ?", (action_id,)) == [
         {"status": "suspendue"}
