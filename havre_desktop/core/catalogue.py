@@ -271,6 +271,15 @@ SEASONS: dict[str, tuple[str, ...]] = {
     "grand-froid": ("lieu-chauffe",),
 }
 """A campaign's kind → the seasonal flags that answer it (contract enum ``seasonal_flags``)."""
+SEASON_NAMES: dict[str, str] = {
+    "canicule": "canicule",
+    "heatwave": "canicule",
+    "chaleur": "canicule",
+    "grand-froid": "grand-froid",
+    "froid": "grand-froid",
+    "cold": "grand-froid",
+}
+"""The names a campaign may give its kind (French or English)."""
 
 
 class _HasStore(Protocol):
@@ -402,10 +411,11 @@ def seasonal_offers(store_or_ws: _HasStore | Any, kind: str) -> list[SeasonalOff
     """What a heatwave (``canicule``) or a cold spell (``grand-froid``) campaign can offer:
     open facilities flagged for it, and live actions (en cours, en test) flagged for it
     themselves or through their (open) facility. Facilities first, then actions, by name."""
-    if kind not in SEASONS:
+    season = SEASON_NAMES.get(kind)
+    if season is None:
         raise ValueError(f"Saison inconnue : {kind} (canicule ou grand-froid).")
     store = _store(store_or_ws)
-    wanted = SEASONS[kind]
+    wanted = SEASONS[season]
     marks = ",".join("?" for _ in wanted)
     facilities = store.query(
         "SELECT f.id, f.name, f.address_line, f.postcode, f.city, f.territory_id, "

@@ -104,6 +104,8 @@ def test_seasonal_offers_and_freshness(demo_ws: Workspace) -> None:
     assert first not in {o.id for o in heat}
     cold = catalogue.seasonal_offers(demo_ws.store, "grand-froid")
     assert [(o.kind, o.id, o.flags) for o in cold] == [("action", first, ("lieu-chauffe",))]
+    assert catalogue.seasonal_offers(demo_ws, "cold") == cold
+    assert catalogue.seasonal_offers(demo_ws, "heatwave") == heat
     # A closed facility offers nothing.
     with demo_ws.store.transaction() as conn:
         conn.execute("UPDATE facilities SET status = 'ferme' WHERE id = ?", (facility,))
