@@ -269,7 +269,7 @@ class ActionsPage(QWidget):
                     ("change", tr("C&hangement temporaire…"), self.temporary_change),
                     ("facility", tr("&Lieu…"), self.edit_facility),
                     ("import", tr("&Importer un tableur…"), self.import_sheet),
-                    ("review_pdf", tr("&Bilan : revue annuelle…"), self.print_review),
+                    ("review_pdf", tr("&Bilan annuel…"), self.print_review),
                 )
             ):
                 button = QPushButton(text)
