@@ -123,6 +123,19 @@ ENUMS: Final[MappingProxyType[str, MappingProxyType[str, str]]] = MappingProxyTy
             },
             "verdicts": {"poursuivre": "Poursuivre", "adapter": "Adapter", "arreter": "Arrêter"},
             "handout_variants": {"large": "Gros caractères", "very-large": "Très gros caractères"},
+            "facility_statuses": {"ouvert": "Ouvert", "suspendu": "Suspendu", "ferme": "Fermé"},
+            # Seasonal items a campaign offers (heatwave: cooled rooms and climate refuges;
+            # cold: heated places): havre_desktop.core.catalogue.seasonal_offers.
+            "seasonal_flags": {
+                "salle-rafraichie": "Salle rafraîchie",
+                "refuge-climatique": "Refuge climatique",
+                "lieu-chauffe": "Lieu chauffé",
+            },
+            "temporary_change_kinds": {
+                "fermeture": "Fermeture temporaire",
+                "horaires": "Autres horaires",
+                "message": "Message",
+            },
             "accessibility_flags": {
                 "step_free": "Accès de plain-pied",
                 "hearing_loop": "Boucle magnétique",
@@ -286,6 +299,17 @@ def _flag(name: str, label: str, default: str = "0", **kw: object) -> Field:
 
 def _phone(name: str, label: str, identifying: bool = False) -> Field:
     return Field(name, Kind.PHONE, label, max_length=40, identifying=identifying)
+
+
+def _seasonal() -> Field:
+    return Field(
+        "seasonal",
+        Kind.FLAGS,
+        "Usage saisonnier",
+        choices="seasonal_flags",
+        default="{}",
+        max_length=200,
+    )
 
 
 def _choices(name: str, label: str, reference: str) -> Field:
@@ -560,6 +584,16 @@ FACILITIES: Final = Table(
         _text("opening_hours", "Horaires", 1000, multiline=True),
         _flag("step_free", "Accès de plain-pied"),
         _stamp("updated_at", "Modifié le", required=False, filled=True),
+        # Suspended or closed by a coordinator (the row stays: actions and history name it).
+        Field(
+            "status",
+            Kind.CHOICE,
+            "État du lieu",
+            max_length=20,
+            choices="facility_statuses",
+            default="ouvert",
+        ),
+        _seasonal(),
     ),
     Sync.DOWN,
     Policy.CATALOGUE,
@@ -643,12 +677,44 @@ ACTIONS: Final = Table(
         Field("start_date", Kind.DATE, "Début", max_length=40),
         Field("end_date", Kind.DATE, "Fin", max_length=40),
         _stamp("updated_at", "Modifié le", required=False, filled=True),
+        _seasonal(),
+        # When a coordinator last confirmed the action is still true (freshness: 6 months).
+        Field("reviewed_on", Kind.DATE, "Vérifiée le", max_length=40),
     ),
     Sync.DOWN,
     Policy.CATALOGUE,
     writers=CATALOGUE_ROLES,
     local_columns=("seq", "search_audiences"),
     sample_flag=True,
+)
+
+TEMPORARY_CHANGES: Final = Table(
+    "temporary_changes",
+    "Changements temporaires",
+    (
+        _id(),
+        # An action or a facility (one of the two): a closure, other hours or a message,
+        # from ``starts_on`` to ``ends_on`` included (shown and printed in that period only).
+        _uuid("action_id", "Action", updatable=False),
+        _uuid("facility_id", "Lieu", updatable=False),
+        Field(
+            "kind",
+            Kind.CHOICE,
+            "Type de changement",
+            True,
+            max_length=20,
+            choices="temporary_change_kinds",
+        ),
+        Field("starts_on", Kind.DATE, "Du", True, max_length=40),
+        Field("ends_on", Kind.DATE, "Au", True, max_length=40),
+        _text("hours", "Horaires pendant la période", 500),
+        _text("message", "Message", 500),
+        _uuid("author_agent_id", "Saisi par"),
+        _stamp("updated_at", "Modifié le", required=False, filled=True),
+    ),
+    Sync.DOWN,
+    Policy.CATALOGUE,
+    writers=CATALOGUE_ROLES,
 )
 
 ACTION_EVALUATIONS: Final = Table(
@@ -1296,6 +1362,7 @@ TABLES: Final[MappingProxyType[str, Table]] = MappingProxyType(
             CITY_DETAILS,
             STREETS,
             ACTIONS,
+            TEMPORARY_CHANGES,
             ACTION_EVALUATIONS,
             CONTACTS,
             CONSENTS,

@@ -124,5 +124,12 @@ def long_date(day: date) -> str:
     return f"{DAYS[day.weekday()]} {day_month_year(day)}"
 
 
+def period(start: date, end: date) -> str:
+    """ "du lundi 1er février 2027 au samedi 20 février 2027" ("le …" for one day)."""
+    if start == end:
+        return f"le {long_date(start)}"
+    return f"du {long_date(start)} au {long_date(end)}"
+
+
 def month_year(year: int, month: int) -> str:
     return f"{MONTHS[month - 1]} {year}"

@@ -475,6 +475,63 @@ class CatalogueImportReply(_Model):
     actions: int
 
 
+CATALOGUE_TABLE_PATTERN = r"^(actions|facilities|temporary_changes)$"
+"""The catalogue tables coordinators edit online (``PUT /api/v1/catalogue/{table}/{id}``)."""
+
+
+class CatalogueChange(_Model):
+    """Create or change one row of the catalogue: the given fields (an empty one is cleared),
+    checked against the contract, then as a whole row."""
+
+    values: CatalogueRow
+
+
+class CatalogueRowOut(RootModel[CatalogueRow]):
+    """One catalogue row as the server stored it (the reply to a change)."""
+
+
+class SheetCells(_Model):
+    line: Annotated[int, Field(ge=1, le=1_000_000)]
+    cells: Annotated[list[Annotated[str, Field(max_length=20_000)]], Field(max_length=60)]
+
+
+class SheetProblem(_Model):
+    line: Annotated[int, Field(ge=0, le=1_000_000)]
+    column: Annotated[str, Field(max_length=300)]
+    message: Annotated[str, Field(max_length=1000)]
+
+
+class CatalogueSheet(_Model):
+    """The City's spreadsheet as read on the device (cells as text, with their line numbers and
+    the problems of its shape): previewed (``apply`` false) or imported (all or nothing)."""
+
+    columns: Annotated[list[Annotated[str, Field(max_length=300)]], Field(max_length=60)]
+    rows: Annotated[list[SheetCells], Field(max_length=5000)]
+    problems: Annotated[list[SheetProblem], Field(max_length=5000)] = []
+    header_line: Annotated[int, Field(ge=1, le=1_000_000)] = 1
+    apply: bool = False
+
+
+class SheetItem(_Model):
+    line: int
+    code: str
+    title: str
+    outcome: Annotated[str, Field(pattern=r"^(created|changed|unchanged)$")]
+    fields: list[str] = []
+
+
+class CatalogueSheetReport(_Model):
+    """What an import would do (or did): every line's outcome, or every problem."""
+
+    created: int
+    changed: int
+    unchanged: int
+    items: list[SheetItem]
+    problems: list[SheetProblem]
+    ignored_columns: list[str] = []
+    applied: bool
+
+
 CityDetailsRow = Annotated[dict[str, JsonValue], Field(max_length=MAX_FIELDS_PER_ROW)]
 """One row of the City's details as the server holds it (contract table ``city_details``)."""
 CITY_ROW_ID_PATTERN = r"^[a-z0-9-]{1,40}$"

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 
 from havre_common import contract
+from havre_common.french import period
 from havre_desktop.core import agents
 from havre_desktop.core.errors import PermissionDeniedError
 from havre_desktop.core.validation import Checker
@@ -50,6 +54,8 @@ def import_catalogue(ws: Workspace, catalogue: dict[str, Any], *, sample: bool) 
         for facility in catalogue.get("facilities", []):
             row = {k: facility.get(k) for k in FACILITY_COLUMNS}
             row["step_free"] = int(bool(row["step_free"]))
+            row["status"] = row["status"] or "ouvert"
+            row["seasonal"] = json.dumps(row["seasonal"] or {})
             conn.execute(
                 f"INSERT INTO facilities ({', '.join(row)}, is_sample, updated_at) VALUES "
                 f"({', '.join('?' for _ in row)}, ?, ?) ON CONFLICT(id) DO UPDATE SET "
@@ -61,6 +67,7 @@ def import_catalogue(ws: Workspace, catalogue: dict[str, Any], *, sample: bool) 
             for key in ("audience_ids", "need_ids", "territory_ids"):
                 row[key] = json.dumps(row[key] or [], ensure_ascii=False)
             row["accessibility"] = json.dumps(row["accessibility"] or {})
+            row["seasonal"] = json.dumps(row["seasonal"] or {})
             row["is_free"] = int(bool(row["is_free"]))
             row["search_audiences"] = _audience_text(ws, action.get("audience_ids") or [])
             conn.execute(
@@ -75,10 +82,12 @@ def import_catalogue(ws: Workspace, catalogue: dict[str, Any], *, sample: bool) 
 
 
 def get_action(ws: Workspace, action_id: str) -> dict[str, Any]:
+    """An action with its facility and its temporary changes (now and to come)."""
     action = ws.get_row("actions", action_id)
     action["facility"] = (
         ws.get_row("facilities", action["facility_id"]) if action.get("facility_id") else None
     )
+    action["changes"] = changes_of(ws, action_id, ws.clock.today())
     return action
 
 
@@ -246,3 +255,281 @@ def evaluations(ws: Workspace, action_id: str) -> list[dict[str, Any]]:
         (action_id,),
     )
     return [decode_row(r) for r in rows]
+
+
+# -- a catalogue that stays true (issue 16) ------------------------------------------------------
+
+CURRENT_STATUSES = ("proposee", "en-test", "en-cours", "suspendue", "arretee")
+"""The statuses an action is given today; older ones (réalisée, abandonnée) stay readable."""
+LIVE_STATUSES = ("en-cours", "en-test")
+"""Actions proposed to residents (Accueil, handouts, campaign offers)."""
+ENDED_STATUSES = ("arretee", "realisee", "abandonnee")
+FRESHNESS_DAYS = 183
+"""An action not confirmed for 6 months is flagged to the coordinators of its territories."""
+SEASONS: dict[str, tuple[str, ...]] = {
+    "canicule": ("salle-rafraichie", "refuge-climatique"),
+    "grand-froid": ("lieu-chauffe",),
+}
+"""A campaign's kind → the seasonal flags that answer it (contract enum ``seasonal_flags``)."""
+SEASON_NAMES: dict[str, str] = {
+    "canicule": "canicule",
+    "heatwave": "canicule",
+    "chaleur": "canicule",
+    "grand-froid": "grand-froid",
+    "froid": "grand-froid",
+    "cold": "grand-froid",
+}
+"""The names a campaign may give its kind (French or English)."""
+
+
+class _HasStore(Protocol):
+    @property
+    def store(self) -> Any: ...
+
+
+@dataclass(frozen=True)
+class TemporaryChange:
+    """A closure, other hours or a message for an action or a facility, over a period."""
+
+    id: str
+    kind: str
+    starts_on: date
+    ends_on: date
+    hours: str
+    message: str
+    action_id: str | None
+    facility_id: str | None
+    subject: str  # the action's title or the facility's name
+
+    def sentence(self) -> str:
+        """What a resident is told, in French (Accueil, the catalogue, the handout)."""
+        when = period(self.starts_on, self.ends_on)
+        place = " (le lieu)" if self.facility_id else ""
+        if self.kind == "fermeture":
+            text = f"Fermé{place} {when}."
+        elif self.kind == "horaires":
+            text = f"Horaires différents {when} : {self.hours.rstrip('.')}."
+        else:
+            text = f"À noter, {when} :"
+        if self.message:
+            text += " " + self.message.rstrip(".") + "."
+        return text
+
+
+def _store(source: _HasStore | Any) -> Any:
+    return source.store if hasattr(source, "store") else source
+
+
+def temporary_changes(
+    source: _HasStore | Any, day: date, action_ids: Sequence[str] | None = None
+) -> dict[str, list[TemporaryChange]]:
+    """Changes in effect on ``day`` (``starts_on`` ≤ day ≤ ``ends_on``), by action: each
+    action's own and those of its facility. ``action_ids`` None: every action."""
+    store = _store(source)
+    iso = day.isoformat()
+    params: list[Any] = [iso, iso]
+    where = ""
+    if action_ids is not None:
+        if not action_ids:
+            return {}
+        where = f" AND a.id IN ({','.join('?' for _ in action_ids)})"
+        params += list(action_ids)
+    rows = store.query(
+        "SELECT a.id AS for_action, c.*, COALESCE(ca.title, f.name) AS subject "
+        "FROM temporary_changes c "
+        "LEFT JOIN actions ca ON ca.id = c.action_id "
+        "LEFT JOIN facilities f ON f.id = c.facility_id "
+        "JOIN actions a ON a.deleted = 0 AND (a.id = c.action_id OR a.facility_id = c.facility_id) "
+        "WHERE c.deleted = 0 AND c.starts_on <= ? AND c.ends_on >= ?"
+        + where
+        + " ORDER BY c.starts_on, c.kind, c.id",
+        tuple(params),
+    )
+    found: dict[str, list[TemporaryChange]] = {}
+    for row in rows:
+        found.setdefault(str(row["for_action"]), []).append(_change(row))
+    return found
+
+
+def mark_notices(
+    source: _HasStore | Any, rows: list[dict[str, Any]], day: date
+) -> list[dict[str, Any]]:
+    """The actions with ``notice``: what is changed on ``day`` ("Fermeture temporaire"…), for
+    the lists of the catalogue and of Accueil (one query)."""
+    found = temporary_changes(source, day, [str(r["id"]) for r in rows])
+    kinds = contract.ENUMS["temporary_change_kinds"]
+    for row in rows:
+        changes = found.get(str(row["id"]))
+        if changes:
+            row["notice"] = ", ".join(dict.fromkeys(kinds[c.kind] for c in changes))
+    return rows
+
+
+def _change(row: dict[str, Any]) -> TemporaryChange:
+    return TemporaryChange(
+        id=str(row["id"]),
+        kind=str(row["kind"]),
+        starts_on=date.fromisoformat(row["starts_on"]),
+        ends_on=date.fromisoformat(row["ends_on"]),
+        hours=str(row.get("hours") or ""),
+        message=str(row.get("message") or ""),
+        action_id=row.get("action_id"),
+        facility_id=row.get("facility_id"),
+        subject=str(row.get("subject") or ""),
+    )
+
+
+def changes_of(source: _HasStore | Any, action_id: str, today: date) -> list[TemporaryChange]:
+    """An action's changes (its own and its facility's) now and to come (the catalogue page)."""
+    store = _store(source)
+    rows = store.query(
+        "SELECT c.*, COALESCE(ca.title, f.name) AS subject FROM temporary_changes c "
+        "LEFT JOIN actions ca ON ca.id = c.action_id "
+        "LEFT JOIN facilities f ON f.id = c.facility_id "
+        "JOIN actions a ON a.id = ? AND (a.id = c.action_id OR a.facility_id = c.facility_id) "
+        "WHERE c.deleted = 0 AND c.ends_on >= ? ORDER BY c.starts_on, c.id",
+        (action_id, today.isoformat()),
+    )
+    return [_change(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class SeasonalOffer:
+    """An action or a facility a campaign can offer (cooled room, climate refuge, heated place)."""
+
+    kind: str  # "action" or "facility"
+    id: str
+    name: str
+    flags: tuple[str, ...]  # the seasonal flags that matched (of the action or its place)
+    facility_id: str | None
+    facility_name: str
+    address: str
+    territory_ids: tuple[str, ...]
+
+
+def seasonal_offers(store_or_ws: _HasStore | Any, kind: str) -> list[SeasonalOffer]:
+    """What a heatwave (``canicule``) or a cold spell (``grand-froid``) campaign can offer:
+    open facilities flagged for it, and live actions (en cours, en test) flagged for it
+    themselves or through their (open) facility. Facilities first, then actions, by name."""
+    season = SEASON_NAMES.get(kind)
+    if season is None:
+        raise ValueError(f"Saison inconnue : {kind} (canicule ou grand-froid).")
+    store = _store(store_or_ws)
+    wanted = SEASONS[season]
+    marks = ",".join("?" for _ in wanted)
+    facilities = store.query(
+        "SELECT f.id, f.name, f.address_line, f.postcode, f.city, f.territory_id, "
+        "(SELECT json_group_array(key) FROM json_each(f.seasonal) "
+        f" WHERE value = 1 AND key IN ({marks})) AS flags "
+        "FROM facilities f WHERE f.deleted = 0 AND f.status = 'ouvert' AND EXISTS ("
+        f"SELECT 1 FROM json_each(f.seasonal) WHERE value = 1 AND key IN ({marks})) "
+        "ORDER BY f.name COLLATE NOCASE",
+        (*wanted, *wanted),
+    )
+    actions = store.query(
+        "SELECT a.id, a.title, a.territory_ids, f.id AS facility_id, f.name AS facility_name, "
+        "f.address_line, f.postcode, f.city, "
+        "(SELECT json_group_array(DISTINCT key) FROM ("
+        "  SELECT key, value FROM json_each(a.seasonal) UNION ALL "
+        "  SELECT key, value FROM json_each(CASE WHEN f.status = 'ouvert' THEN f.seasonal END)"
+        f") WHERE value = 1 AND key IN ({marks})) AS flags "
+        "FROM actions a LEFT JOIN facilities f ON f.id = a.facility_id AND f.deleted = 0 "
+        f"WHERE a.deleted = 0 AND a.status IN ({','.join('?' for _ in LIVE_STATUSES)}) "
+        "ORDER BY a.title COLLATE NOCASE",
+        (*wanted, *LIVE_STATUSES),
+    )
+    out = [
+        SeasonalOffer(
+            "facility",
+            str(r["id"]),
+            str(r["name"]),
+            tuple(json.loads(r["flags"])),
+            str(r["id"]),
+            str(r["name"]),
+            _address(r),
+            (str(r["territory_id"]),) if r.get("territory_id") else (),
+        )
+        for r in facilities
+    ]
+    for r in actions:
+        flags = tuple(json.loads(r["flags"] or "[]"))
+        if not flags:
+            continue
+        out.append(
+            SeasonalOffer(
+                "action",
+                str(r["id"]),
+                str(r["title"]),
+                flags,
+                r.get("facility_id"),
+                str(r.get("facility_name") or ""),
+                _address(r),
+                tuple(json.loads(r["territory_ids"] or "[]")),
+            )
+        )
+    return out
+
+
+def _address(row: dict[str, Any]) -> str:
+    town = " ".join(str(row[k]) for k in ("postcode", "city") if row.get(k))
+    return ", ".join(p for p in (str(row.get("address_line") or ""), town) if p)
+
+
+@dataclass(frozen=True)
+class StaleAction:
+    """An action its coordinators have not confirmed for 6 months (or never)."""
+
+    id: str
+    code: str
+    title: str
+    status: str
+    reviewed_on: date | None
+    territory_ids: tuple[str, ...]
+
+
+def stale_actions(
+    source: _HasStore | Any, today: date, territories: Iterable[str] | None = None
+) -> list[StaleAction]:
+    """Actions still running (not stopped) whose last confirmation (``reviewed_on``) is more
+    than 6 months old, or missing; ``territories``: those concerning one of them only."""
+    store = _store(source)
+    limit = (today - timedelta(days=FRESHNESS_DAYS)).isoformat()
+    params: list[Any] = [*ENDED_STATUSES, limit]
+    where = ""
+    if territories is not None:
+        chosen = sorted(set(territories))
+        if not chosen:
+            return []
+        where = (
+            " AND EXISTS (SELECT 1 FROM json_each(a.territory_ids) WHERE value IN ("
+            + ",".join("?" for _ in chosen)
+            + "))"
+        )
+        params += chosen
+    rows = store.query(
+        "SELECT a.id, a.code, a.title, a.status, a.reviewed_on, a.territory_ids FROM actions a "
+        f"WHERE a.deleted = 0 AND a.status NOT IN ({','.join('?' for _ in ENDED_STATUSES)}) "
+        "AND (a.reviewed_on IS NULL OR a.reviewed_on < ?)"
+        + where
+        + " ORDER BY a.reviewed_on IS NOT NULL, a.reviewed_on, a.title COLLATE NOCASE",
+        tuple(params),
+    )
+    return [
+        StaleAction(
+            str(r["id"]),
+            str(r["code"]),
+            str(r["title"]),
+            str(r["status"]),
+            date.fromisoformat(r["reviewed_on"]) if r.get("reviewed_on") else None,
+            tuple(json.loads(r["territory_ids"] or "[]")),
+        )
+        for r in rows
+    ]
+
+
+def is_stale(action: dict[str, Any], today: date) -> bool:
+    """Whether one action (a row) needs its coordinator's confirmation (same rule)."""
+    if action.get("status") in ENDED_STATUSES:
+        return False
+    reviewed = action.get("reviewed_on")
+    return not reviewed or str(reviewed) < (today - timedelta(days=FRESHNESS_DAYS)).isoformat()

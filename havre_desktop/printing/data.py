@@ -25,6 +25,7 @@ from havre_common.city import (
     SAMPLE_CITY_PHONE,
     display_phone,
 )
+from havre_desktop.core.catalogue import temporary_changes
 from havre_desktop.core.errors import NotFoundError, ValidationError
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.printing.text import clean, person_name
@@ -217,6 +218,9 @@ class ActionInfo:
     step_free: bool | None
     accessibility_note: str
     status: str
+    # Temporary changes in effect on the print date (closure, other hours, a message), as
+    # sentences: printed on the handouts of that period only.
+    notices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -286,8 +290,25 @@ def _action(row: dict[str, Any]) -> ActionInfo:
     )
 
 
-def load_actions(ws: Workspace, action_ids: Sequence[str]) -> tuple[ActionInfo, ...]:
-    """The chosen actions, in the order chosen (one query); unknown ids are refused."""
+def with_notices(
+    ws: Workspace, actions: tuple[ActionInfo, ...], day: date
+) -> tuple[ActionInfo, ...]:
+    """The actions with the temporary changes in effect on ``day`` (one query)."""
+    found = temporary_changes(ws, day, [a.id for a in actions])
+    if not found:
+        return actions
+    return tuple(
+        replace(a, notices=tuple(clean(c.sentence()) for c in found[a.id])) if a.id in found else a
+        for a in actions
+    )
+
+
+def load_actions(
+    ws: Workspace, action_ids: Sequence[str], on: date | None = None
+) -> tuple[ActionInfo, ...]:
+    """The chosen actions, in the order chosen (one query); unknown ids are refused.
+
+    ``on``: the print date, whose temporary changes are printed with each action."""
     if not action_ids:
         raise ValidationError({"action_ids": "Choisissez au moins une action à imprimer."})
     unique = list(dict.fromkeys(action_ids))
@@ -297,7 +318,8 @@ def load_actions(ws: Workspace, action_ids: Sequence[str]) -> tuple[ActionInfo, 
     missing = [a for a in unique if a not in by_id]
     if missing:
         raise ValidationError({"action_ids": "Une action choisie n'existe plus dans le catalogue."})
-    return tuple(by_id[a] for a in unique)
+    chosen = tuple(by_id[a] for a in unique)
+    return chosen if on is None else with_notices(ws, chosen, on)
 
 
 def territory_actions(

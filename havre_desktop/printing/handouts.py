@@ -186,6 +186,7 @@ def action_fields(action: ActionInfo) -> list[tuple[str, str]]:
         (f"{title}, qui appeler", action.contact_name),
         (f"{title}, prix", action.price_label),
         (f"{title}, bon à savoir", action.accessibility_note),
+        *((f"{title}, changement temporaire", notice) for notice in action.notices),
     ]
     if action.venue is not None:
         fields += [
@@ -234,7 +235,7 @@ def load_personal_handout(
     person = data.load_person(ws, person_id)
     today = ws.clock.today()
     return HandoutData(
-        actions=data.load_actions(ws, action_ids),
+        actions=data.load_actions(ws, action_ids, on=today),
         given_on=today,
         recipient_name=data.recipient(person).name,
         agent=data.load_agent(ws, agent_id),
@@ -276,9 +277,10 @@ def load_reception_handout(
     if facility_id:
         name = ws.store.scalar("SELECT name FROM facilities WHERE id = ?", (facility_id,))
         place = clean(name) if name else ""
+    today = ws.clock.today()
     return HandoutData(
-        actions=data.load_actions(ws, action_ids),
-        given_on=ws.clock.today(),
+        actions=data.load_actions(ws, action_ids, on=today),
+        given_on=today,
         recipient_name=None,
         agent=data.load_agent(ws),
         alert=alert,
@@ -388,7 +390,7 @@ def territory_programme_for(
     """Every current action (en cours, en test) of one territory for seniors."""
     programme = Programme(
         territory_name=data.territory_name(ws, territory_id),
-        actions=data.territory_actions(ws, territory_id),
+        actions=data.with_notices(ws, data.territory_actions(ws, territory_id), ws.clock.today()),
         edited_on=ws.clock.today(),
         alert=alert,
         city=city if city is not None else data.read_city_contact(ws),

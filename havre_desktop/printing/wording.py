@@ -177,6 +177,8 @@ class Words:
         out: list[Para] = [self.h3(action.title, anchor=anchor)]
         if action.status == "en-test":
             out.append(self.line(Span("Nouveau : ", bold=True), "cette activité est à l'essai."))
+        for notice in action.notices:  # a closure or other hours now: before anything else
+            out.append(self.line(Span("Attention : ", bold=True), notice))
         if action.summary:
             out.append(self.line(sentence(action.summary)))
         out.append(

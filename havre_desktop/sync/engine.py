@@ -43,6 +43,7 @@ import httpx
 from pydantic import JsonValue, ValidationError
 
 from havre_common import contract
+from havre_common.catalogue_sheet import RawSheet
 from havre_common.french import count
 from havre_common.protocol import (
     DEFAULT_PULL_LIMIT,
@@ -62,6 +63,8 @@ from havre_common.protocol import (
     CampaignReassigned,
     CampaignStart,
     CampaignStarted,
+    CatalogueSheet,
+    CatalogueSheetReport,
     DeviceOut,
     EraseReply,
     LoginRequest,
@@ -367,6 +370,34 @@ class SyncEngine:
             lambda transport, token: transport.set_city_details(token, row_id, values)
         )
         return dict(reply.root)
+
+    def save_catalogue_row(
+        self, table: str, row_id: str, values: dict[str, object]
+    ) -> dict[str, object]:
+        """Create or change a catalogue row on the server (coordinators, online); it comes
+        back to every device, this one included, at its next pull."""
+        reply = self._online(
+            lambda transport, token: transport.save_catalogue_row(token, table, row_id, values)
+        )
+        return dict(reply.root)
+
+    def import_catalogue_sheet(self, sheet: RawSheet, *, apply: bool) -> CatalogueSheetReport:
+        """Send the City's spreadsheet as read here: the server's preview, or its import."""
+        request = CatalogueSheet.model_validate(
+            {
+                "columns": sheet.columns[:60],
+                "rows": [{"line": n, "cells": cells[:60]} for n, cells in sheet.rows],
+                "problems": [
+                    {"line": p.line, "column": p.column[:300], "message": p.message[:1000]}
+                    for p in sheet.problems
+                ],
+                "header_line": sheet.header_line,
+                "apply": apply,
+            }
+        )
+        return self._online(
+            lambda transport, token: transport.import_catalogue_sheet(token, request)
+        )
 
     def retention_due(self) -> RetentionList:
         """The files past their retention period the server lists for this coordinator."""

@@ -43,6 +43,10 @@ from havre_common.protocol import (
     CampaignReassigned,
     CampaignStart,
     CampaignStarted,
+    CatalogueChange,
+    CatalogueRowOut,
+    CatalogueSheet,
+    CatalogueSheetReport,
     CityDetailsOut,
     CityDetailsUpdate,
     DeviceOut,
@@ -313,6 +317,29 @@ class Transport:
             CityDetailsOut,
             body=CityDetailsUpdate.model_validate({"values": values}),
             token=token,
+        )
+
+    def save_catalogue_row(
+        self, token: str, table: str, row_id: str, values: dict[str, object]
+    ) -> CatalogueRowOut:
+        """Create or change an action, a facility or a temporary change (coordinators)."""
+        return self._call(
+            "PUT",
+            f"/catalogue/{table}/{row_id}",
+            CatalogueRowOut,
+            body=CatalogueChange.model_validate({"values": values}),
+            token=token,
+        )
+
+    def import_catalogue_sheet(self, token: str, sheet: CatalogueSheet) -> CatalogueSheetReport:
+        """Preview or import the City's spreadsheet (read on this device)."""
+        return self._call(
+            "POST",
+            "/admin/catalogue/sheet",
+            CatalogueSheetReport,
+            body=sheet,
+            token=token,
+            max_bytes=MAX_PULL_REPLY_BYTES,
         )
 
     def retention_due(self, token: str) -> RetentionList:

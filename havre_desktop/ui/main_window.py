@@ -147,6 +147,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.pending_label)
 
         self.today_page.open_person.connect(self.show_person)
+        self.today_page.open_stale_actions.connect(self.show_stale_actions)
         context.database.failed.connect(self._unexpected_error)
         context.database.changes.changed.connect(self._changes_announced)
         self.day_watch = DayWatch(
@@ -301,7 +302,7 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> QWidget:
         from havre_desktop.ui.pages.actions_page import ActionsPage
 
-        page = ActionsPage(self.ctx)
+        page = ActionsPage(self.ctx, lambda: self.sync)
         page.refresh()
         return page
 
@@ -458,6 +459,13 @@ class MainWindow(QMainWindow):
     def show_person(self, person_id: str) -> None:
         self.go_to(self.persons_page)
         self.persons_page.open_person(person_id)
+
+    def show_stale_actions(self) -> None:
+        """Actions, filtered on those waiting for their coordinator's 6-month check."""
+        self.show_page("actions")
+        page = self._page("actions")
+        if page is not None:
+            page.stale_only.setChecked(True)
 
     def attach_sync(self, sync: SyncController) -> None:
         """Sync arrives after the first screen (its network libraries are not needed before):

@@ -562,9 +562,8 @@ def import_catalogue(
                     )
                 cleaned.setdefault("updated_at", iso_now())
                 cleaned["is_sample"] = int(sample)
-                for key in ("audience_ids", "need_ids", "territory_ids", "accessibility"):
-                    if key in cleaned:
-                        cleaned[key] = json.dumps(cleaned[key], ensure_ascii=False)
+                for key in spec.contract.json_fields & cleaned.keys():  # lists, flags
+                    cleaned[key] = json.dumps(cleaned[key], ensure_ascii=False)
                 existing = load_row(conn, spec.table, str(row_id), for_update=True)
                 if existing is None:
                     conn.execute(

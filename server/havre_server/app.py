@@ -33,6 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from havre_common.protocol import (
     API_PREFIX,
+    CATALOGUE_TABLE_PATTERN,
     CITY_ROW_ID_PATTERN,
     CLIENT_VERSION_HEADER,
     CURSOR_PATTERN,
@@ -56,8 +57,12 @@ from havre_common.protocol import (
     CampaignReassigned,
     CampaignStart,
     CampaignStarted,
+    CatalogueChange,
     CatalogueImport,
     CatalogueImportReply,
+    CatalogueRowOut,
+    CatalogueSheet,
+    CatalogueSheetReport,
     CityDetailsRow,
     CityDetailsUpdate,
     DeviceOut,
@@ -85,6 +90,7 @@ from havre_server import (
     audit,
     auth,
     campaigns,
+    catalogue,
     city,
     retention,
     subject_access,
@@ -566,6 +572,31 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
         return admin.import_catalogue(
             engine, p, json.loads(body.model_dump_json()), ref, settings.ordering
         )
+
+    @app.post(f"{API_PREFIX}/admin/catalogue/sheet", responses=ERRORS, tags=["admin"])
+    def import_catalogue_sheet(p: Agent, body: CatalogueSheet) -> CatalogueSheetReport:
+        """The City's spreadsheet, read on the device: a preview (``apply`` false), or the
+        import (all or nothing; the same sheet twice changes nothing)."""
+        sheet = catalogue.sheet_from_request(
+            body.columns,
+            ((r.line, r.cells) for r in body.rows),
+            ((q.line, q.column, q.message) for q in body.problems),
+            body.header_line,
+        )
+        return catalogue.import_sheet(engine, p, sheet, ref, settings.ordering, apply=body.apply)
+
+    CatalogueTable = Annotated[str, Path(pattern=CATALOGUE_TABLE_PATTERN)]
+
+    @app.put(f"{API_PREFIX}/catalogue/{{table}}/{{row_id}}", responses=ERRORS, tags=["admin"])
+    def save_catalogue_row(
+        p: Agent, table: CatalogueTable, row_id: AgentPath, body: CatalogueChange
+    ) -> CatalogueRowOut:
+        """Create or change an action, a facility or a temporary change (coordinators of its
+        territories, administrators); every device receives it at its next pull."""
+        row = catalogue.save_row(
+            engine, p, table, row_id, dict(body.values), ref, settings.ordering
+        )
+        return CatalogueRowOut.model_validate(row)
 
     CityRowPath = Annotated[str, Path(pattern=CITY_ROW_ID_PATTERN)]
 

@@ -26,6 +26,8 @@ from typing import Any
 from platformdirs import user_data_dir
 from sqlalchemy import Engine
 
+from havre_common.catalogue_sheet import Problem, read_sheet
+from havre_common.catalogue_sheet import report as sheet_report
 from havre_common.city import EDITABLE_FIELDS
 from havre_common.city import label as city_label
 from havre_common.french import count as french_count
@@ -35,9 +37,11 @@ from havre_common.protocol import (
     AgentUpdate,
     CampaignClose,
     CampaignStart,
+    CatalogueSheetReport,
 )
 from havre_common.streets import SAMPLE_STREETS, read_streets
 from havre_server import SERVER_VERSION, admin, audit, campaigns, city, config, subject_access
+from havre_server import catalogue as catalogue_editing
 from havre_server.backup import BackupError
 from havre_server.changelog import (
     ACTIVE_DAYS_ENV,
@@ -291,8 +295,37 @@ def cmd_revoke_device(args: argparse.Namespace) -> None:
     print(f"Appareil révoqué ({count} compte(s)) : il s'effacera à sa prochaine connexion.")
 
 
+def _sheet_report(report: CatalogueSheetReport) -> str:
+    if report.problems:
+        problems = [Problem(p.line, p.column, p.message) for p in report.problems]
+        lines = len({i.line for i in report.items}) + len({p.line for p in problems})
+        return sheet_report(problems, lines)
+    said = "importé" if report.applied else "aperçu (rien n'est écrit ; --appliquer importe)"
+    text = [
+        f"Tableau {said} : {report.created} action(s) créée(s), {report.changed} modifiée(s), "
+        f"{report.unchanged} inchangée(s)."
+    ]
+    for item in report.items:
+        if item.outcome != "unchanged":
+            what = "créée" if item.outcome == "created" else "modifiée : " + ", ".join(item.fields)
+            text.append(f"Ligne {item.line} : {item.code} — {item.title} ({what})")
+    if report.ignored_columns:
+        text.append("Colonnes ignorées : " + ", ".join(report.ignored_columns))
+    return "\n".join(text)
+
+
 def cmd_import_catalogue(args: argparse.Namespace) -> None:
     engine = prepare(database_url(args))
+    if args.sheet:
+        path = Path(args.sheet)
+        sheet = read_sheet(path.read_bytes(), path.name)
+        report = catalogue_editing.import_sheet(
+            engine, None, sheet, load_reference(), ordering_from_env(), apply=args.apply
+        )
+        print(_sheet_report(report))
+        if report.problems:
+            raise SystemExit(1)
+        return
     catalogue: dict[str, list[dict[str, Any]]] = {"facilities": [], "actions": []}
     sample = False
     for path in args.json or []:
@@ -627,6 +660,17 @@ def build_parser() -> argparse.ArgumentParser:
     catalogue.add_argument("--facilities", help="CSV des lieux")
     catalogue.add_argument("--actions", help="CSV des actions")
     catalogue.add_argument("--sample", action="store_true", help="données d'exemple")
+    catalogue.add_argument(
+        "--tableur",
+        dest="sheet",
+        help="le tableur de la Ville (.xlsx ou .csv), une action par ligne, repérée par son code",
+    )
+    catalogue.add_argument(
+        "--appliquer",
+        dest="apply",
+        action="store_true",
+        help="importer le tableur (sans cette option : aperçu et rapport seulement)",
+    )
     catalogue.set_defaults(func=cmd_import_catalogue)
 
     details = sub.add_parser(

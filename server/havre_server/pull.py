@@ -265,6 +265,8 @@ SNAPSHOT: list[tuple[Table, Callable[[Principal], Select[Any] | None]]] = [
     (schema.handouts_given, _q_handouts),
     (schema.planned_contacts, _q_planned),
     (schema.conflicts, _q_conflicts),
+    # Last: a snapshot cursor names its table by position (one taken before an upgrade goes on).
+    (schema.temporary_changes, _q_all(schema.temporary_changes)),
 ]
 
 

@@ -69,6 +69,7 @@ from havre_common.protocol import (
     PushRequest,
 )
 from havre_server import audit, schema
+from havre_server.catalogue_rules import territories_of, territory_problem
 from havre_server.changelog import ChangeBuffer, Entry, Ordering, flush
 from havre_server.db import dumps
 from havre_server.domain import (
@@ -1148,6 +1149,14 @@ def _catalogue(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any]) -> Out
     if row is not None:
         _seen_version(m, row)
     cleaned = clean(spec, ctx.ref, values)
+    # A coordinator changes the catalogue of her territories only (as through the API).
+    for territories in (
+        territories_of(ctx.conn, spec.table.name, row),
+        territories_of(ctx.conn, spec.table.name, {**(row or {}), **cleaned}),
+    ):
+        refused = territory_problem(ctx.p, territories) if (row or territories) else None
+        if refused:
+            raise Reject(f"{refused} Refusé.")
     facility = cleaned.get("facility_id") if spec.table.name == "actions" else None
     if facility and load_row(ctx.conn, schema.facilities, facility) is None:
         raise Reject("Le lieu indiqué n'existe pas : refusé.")
@@ -1236,6 +1245,7 @@ HANDLERS: dict[str, Handler] = {
     "audit_log": _up_only,
     "facilities": _catalogue,
     "actions": _catalogue,
+    "temporary_changes": _catalogue,
     "action_evaluations": _evaluations,
     "conflicts": _resolution,
 }

@@ -122,7 +122,12 @@ agents = contract_table(contract.AGENTS)
 facilities = contract_table(contract.FACILITIES)
 city_details = contract_table(contract.CITY_DETAILS)
 streets = contract_table(contract.STREETS, Index("streets_territory", "territory_id"))
-actions = contract_table(contract.ACTIONS)
+actions = contract_table(contract.ACTIONS, Index("actions_code", "code"))
+temporary_changes = contract_table(
+    contract.TEMPORARY_CHANGES,
+    Index("temporary_changes_action", "action_id"),
+    Index("temporary_changes_facility", "facility_id"),
+)
 action_evaluations = contract_table(contract.ACTION_EVALUATIONS)
 contacts = contract_table(contract.CONTACTS, Index("contacts_territory", "territory_id"))
 consents = contract_table(contract.CONSENTS, Index("consents_contact", "contact_id"))

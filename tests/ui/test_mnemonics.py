@@ -15,8 +15,15 @@ from PySide6.QtWidgets import QAbstractButton, QDialog, QGroupBox, QLabel, QWidg
 from reportlab.pdfgen.canvas import Canvas
 
 from havre_common.protocol import AgentOut
+from havre_desktop.core.workspace import decode_row
 from havre_desktop.ui.pages.admin_pages import AgentDialog, PasswordDialog
 from havre_desktop.ui.pages.campaign_coordination import ReassignDialog, StartDialog
+from havre_desktop.ui.pages.catalogue_editor import (
+    ActionEditor,
+    FacilityEditor,
+    SheetImportDialog,
+    TemporaryChangeDialog,
+)
 from havre_desktop.ui.pages.consent_form import ConsentForm
 from havre_desktop.ui.pages.handout_dialog import HandoutChoiceDialog
 from havre_desktop.ui.pages.person_form import PersonForm
@@ -94,7 +101,19 @@ DIALOGS: dict[str, Callable[[DemoApp], QDialog]] = {
     "réattribuer une liste": lambda app: ReassignDialog(
         app.window, [("a", "Camille Martin")], [("b", "Claire Petit")]
     ),
+    "action du catalogue": lambda app: ActionEditor(app.window.ctx, None, _action(app), []),
+    "nouvelle action": lambda app: ActionEditor(app.window.ctx, None, None, []),
+    "lieu": lambda app: FacilityEditor(app.window.ctx, None, None),
+    "changement temporaire": lambda app: TemporaryChangeDialog(
+        app.window.ctx, None, {**_action(app), "facility": {"id": "x", "name": "Salle"}}
+    ),
+    "tableur": lambda app: SheetImportDialog(app.window.ctx, None),
 }
+
+
+def _action(app: DemoApp) -> dict[str, object]:
+    (row,) = app.query("SELECT * FROM actions LIMIT 1")
+    return decode_row(row)
 
 
 def _agent() -> AgentOut:

@@ -131,6 +131,7 @@ class ReceptionPage(QWidget):
                 (tr("Action"), lambda a: a["title"]),
                 (tr("Quand"), lambda a: a.get("schedule") or ""),
                 (tr("Prix"), lambda a: a.get("price_label") or ""),
+                (tr("À noter"), lambda a: a.get("notice") or ""),
             ],
             tr("Actions correspondantes"),
         )
@@ -193,7 +194,7 @@ class ReceptionPage(QWidget):
         }
 
     def _changes(self, changes: Changes) -> None:
-        if changes.touches("actions", "facilities"):
+        if changes.touches("actions", "facilities", "temporary_changes"):
             self.refresh()
         if changes.touches("streets") and self.street.text().strip():
             self.find_street(self.street.text())
@@ -291,7 +292,12 @@ class ReceptionPage(QWidget):
 
     def refresh(self) -> None:
         filters = self.filters()
-        self.ctx.database.submit(lambda ws: catalogue.list_actions(ws, **filters), self._show)
+
+        def job(ws: Workspace) -> list[dict[str, Any]]:
+            rows = catalogue.list_actions(ws, **filters)
+            return catalogue.mark_notices(ws, rows, ws.clock.today())  # closed today…
+
+        self.ctx.database.submit(job, self._show)
 
     def _show(self, rows: list[dict[str, Any]]) -> None:
         self.browser.show_rows(rows)

@@ -19,8 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from havre_common import contract
 from havre_common.french import count, long_date
-from havre_desktop.core import contacts, register, visits
+from havre_desktop.core import catalogue, contacts, register, visits
 from havre_desktop.core.rounds import RoundStop, overdue_text, round_stop, round_stops
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.ui.context import UiContext
@@ -46,6 +47,7 @@ class TodayPage(QWidget):
 
     open_person = Signal(str)
     loaded = Signal()
+    open_stale_actions = Signal()  # a coordinator's actions waiting for their 6-month check
 
     def __init__(self, context: UiContext) -> None:
         super().__init__()
@@ -105,6 +107,18 @@ class TodayPage(QWidget):
         content = QWidget()
         layout = QVBoxLayout(content)
         layout.addWidget(self.title)
+        # Coordinators: the actions of their territories not confirmed for 6 months.
+        self.stale_box = QGroupBox(tr("Catalogue à vérifier"))
+        stale_layout = QHBoxLayout(self.stale_box)
+        self.stale_label = QLabel()
+        self.stale_label.setWordWrap(True)
+        self.stale_label.setAccessibleName(tr("Actions à vérifier"))
+        self.stale_button = QPushButton(tr("Voir les actions à &vérifier"))
+        self.stale_button.clicked.connect(self.open_stale_actions.emit)
+        stale_layout.addWidget(self.stale_label, 1)
+        stale_layout.addWidget(self.stale_button)
+        self.stale_box.setVisible(False)
+        layout.addWidget(self.stale_box)
         self.tables: dict[str, QTableView] = {}
         for key, label, model in (
             ("due", tr("À voir ou appeler aujourd'hui (et en retard)"), self.due_model),
@@ -194,7 +208,7 @@ class TodayPage(QWidget):
     def _changes(self, changes: Changes) -> None:
         """A visit, a plan, a sync or a new day: the day's lists are read again."""
         if changes.touches(
-            "planned_contacts", "visits", "contacts", "agents", "register_enrolments"
+            "planned_contacts", "visits", "contacts", "agents", "register_enrolments", "actions"
         ):
             self.refresh()
 
@@ -288,6 +302,13 @@ class TodayPage(QWidget):
     def refresh(self) -> None:
         days = int(self.ctx.settings.get("not_seen_days", "60"))
         today = self.ctx.today
+        role = self.ctx.role
+        checks_catalogue = role in (contract.COORDINATOR, contract.ADMINISTRATOR)
+        territories = (
+            None
+            if role == contract.ADMINISTRATOR
+            else list(self.ctx.agent.get("territory_ids") or [])
+        )
 
         def job(ws: Workspace) -> dict[str, list[Any]]:
             # Transmitted persons whose delay passed without objection are enrolled now.
@@ -295,6 +316,9 @@ class TodayPage(QWidget):
             plan: dict[str, list[Any]] = dict(visits.day_plan(ws, today, days))
             plan["register_letters"] = register.letters_due(ws)
             plan["register_confirmed"] = [confirmed] if confirmed else []
+            plan["stale_actions"] = (
+                catalogue.stale_actions(ws, today, territories) if checks_catalogue else []
+            )
             return plan
 
         Operation(self.ctx.database, job).success(self._show).run()
@@ -325,6 +349,15 @@ class TodayPage(QWidget):
         self.not_seen_model.set_rows(plan["not_seen"])
         if plan.get("register_confirmed"):
             self.ctx.database.changes.announce(("register_enrolments", "register_events"))
+        stale = plan.get("stale_actions") or []
+        self.stale_label.setText(
+            count(
+                len(stale),
+                tr("{n} action de vos territoires n'a pas été vérifiée depuis 6 mois."),
+                tr("{n} actions de vos territoires n'ont pas été vérifiées depuis 6 mois."),
+            )
+        )
+        self.stale_box.setVisible(bool(stale))
         letters = plan.get("register_letters") or []
         self.letters_model.set_rows(letters)
         self.letters_box.setVisible(bool(letters))
