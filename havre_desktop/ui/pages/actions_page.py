@@ -39,7 +39,7 @@ from havre_desktop.ui.pages.catalogue_editor import (
     SheetImportDialog,
     TemporaryChangeDialog,
 )
-from havre_desktop.ui.widgets import table_view
+from havre_desktop.ui.widgets import hide_unless, table_view
 
 
 def render_action_html(action: dict[str, Any], ctx: UiContext) -> str:
@@ -221,7 +221,7 @@ class ActionsPage(QWidget):
         checks.addWidget(self.step_free)
         checks.addWidget(self.free_only)
         self.stale_only = QCheckBox(tr("À &vérifier (plus de 6 mois)"))
-        self.stale_only.setVisible(self.editing)
+        hide_unless(self.editing, self.stale_only)
         checks.addWidget(self.stale_only)
         checks.addStretch(1)
         self.stale_only.toggled.connect(self.refresh)
