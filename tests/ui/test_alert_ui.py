@@ -289,3 +289,39 @@ def test_the_dashboard_counts_the_campaign_outcomes(alert_app: DemoApp, keyboard
     assert all(v == 0 for other in drawn.values() for v in other)  # all were in Nord
     shown = dict(zip(board.shown_categories("campagnes"), values, strict=True))
     assert shown == {shorten(labels[code], LABEL_LENGTH): counted.get(code, 0.0) for code in labels}
+
+
+@pytest.fixture
+def season_app(tmp_path: Path, qtbot: QtBot) -> Iterator[tuple[DemoApp, dict[str, str]]]:
+    """The campaign of alert_app, and one current action flagged as a cooled room."""
+    flagged: dict[str, str] = {}
+
+    def prepare(ws: Workspace) -> None:
+        _prepare(ws)
+        action = ws.store.query(
+            "SELECT id, title FROM actions WHERE deleted = 0 AND status = 'en-cours' "
+            "ORDER BY title DESC LIMIT 1"
+        )[0]
+        flagged.update(id=str(action["id"]), title=str(action["title"]))
+        with ws.store.transaction() as conn:
+            conn.execute(
+                "UPDATE actions SET seasonal = ? WHERE id = ?",
+                ('{"salle-rafraichie": 1}', flagged["id"]),
+            )
+
+    for app in make_app(tmp_path, qtbot, role="coordinateur", prepare=prepare):
+        yield app, flagged
+
+
+def test_the_actions_of_the_season_are_offered_first(
+    season_app: tuple[DemoApp, dict[str, str]],
+) -> None:
+    app, flagged = season_app
+    offer = _page(app).calls.offer
+    app.qtbot.waitUntil(lambda: offer.itemData(1) == flagged["id"], timeout=10_000)
+    assert offer.itemText(0) == "Aucune"
+    # a heatwave campaign: the cooled room first, said so; not offered twice
+    assert offer.itemText(1).startswith("Pour la saison : " + flagged["title"])
+    ids = [offer.itemData(i) for i in range(offer.count())]
+    assert ids.count(flagged["id"]) == 1
+    assert len(ids) == 1 + len(app.window.ctx.current_actions)

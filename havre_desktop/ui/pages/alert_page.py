@@ -39,6 +39,7 @@ from havre_common import contract
 from havre_common.french import count, french_date
 from havre_desktop.core import campaign
 from havre_desktop.core.campaign import CallRow
+from havre_desktop.core.catalogue import SEASONS, SeasonalOffer, seasonal_offers
 from havre_desktop.core.errors import HavreError
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.printing.text import emergency_lines, floor_and_access, upper_first
@@ -159,9 +160,8 @@ class CallListTab(QWidget):
         self.note.setMaxLength(500)
         self.note.setPlaceholderText(tr("Quelques mots, 500 caractères au plus"))
         self.offer = QComboBox()
-        self.offer.addItem(tr("Aucune"), None)
-        for action in self.ctx.current_actions:
-            self.offer.addItem(str(action.get("title") or ""), action.get("id"))
+        self.offer.setAccessibleName(tr("Action proposée"))
+        self.set_offers([])
         form = QFormLayout()
         callee_label = QLabel(tr("&Qui a été appelé"))
         callee_label.setBuddy(self.callee)
@@ -224,6 +224,22 @@ class CallListTab(QWidget):
         self._show_current()
 
     # -- showing ----------------------------------------------------------------------
+
+    def set_offers(self, seasonal: list[SeasonalOffer]) -> None:
+        """The actions to offer: first those the catalogue flags for this campaign's season
+        (cooled rooms, climate refuges, heated places), then every other current action."""
+        keep = self.offer.currentData()
+        self.offer.clear()
+        self.offer.addItem(tr("Aucune"), None)
+        first = [o for o in seasonal if o.kind == "action"]
+        for offer in first:
+            where = f" — {offer.facility_name}" if offer.facility_name else ""
+            self.offer.addItem(tr("Pour la saison : ") + offer.name + where, offer.id)
+        flagged = {o.id for o in first}
+        for action in self.ctx.current_actions:
+            if action.get("id") not in flagged:
+                self.offer.addItem(str(action.get("title") or ""), action.get("id"))
+        self.offer.setCurrentIndex(max(self.offer.findData(keep), 0))
 
     def set_rows(self, rows: list[CallRow]) -> None:
         keep = self.current.call_id if self.current is not None else None
@@ -455,9 +471,18 @@ class AlertPage(QWidget):
         self.heading.setText(campaign_heading(row))
         self.settings.setText(campaign_settings(row))
         campaign_id = str(row["id"])
-        Operation(self.ctx.database, lambda ws: campaign.call_list(ws, campaign_id)).success(
-            self.calls.set_rows
-        ).run()
+        kind = str(row.get("kind") or "")
+
+        def job(ws: Workspace) -> tuple[list[CallRow], list[SeasonalOffer]]:
+            seasonal = seasonal_offers(ws, kind) if kind in SEASONS else []
+            return campaign.call_list(ws, campaign_id), seasonal
+
+        def shown(found: tuple[list[CallRow], list[SeasonalOffer]]) -> None:
+            rows, seasonal = found
+            self.calls.set_offers(seasonal)
+            self.calls.set_rows(rows)
+
+        Operation(self.ctx.database, job).success(shown).run()
         if self.coordination is not None and hasattr(self.coordination, "refresh"):
             self.coordination.refresh()
 
