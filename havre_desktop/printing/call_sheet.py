@@ -90,7 +90,7 @@ def call_sheet_pdf(sheet: CallSheet) -> bytes:
     """The sheet as PDF bytes."""
     contract.check_purpose(CAMPAIGN_TABLES, contract.ALERT_PLAN)
     fonts.register_fonts()
-    body = ParagraphStyle("call", fontName=fonts.REGULAR, fontSize=SIZE, leading=SIZE * 1.3)
+    body = ParagraphStyle("call", fontName=fonts.REGULAR, fontSize=SIZE, leading=SIZE * 1.2)
     bold = ParagraphStyle("call-bold", parent=body, fontName=fonts.BOLD)
     title = ParagraphStyle("call-title", parent=bold, fontSize=SIZE * 1.5, leading=SIZE * 1.9)
 
@@ -104,7 +104,9 @@ def call_sheet_pdf(sheet: CallSheet) -> bytes:
     for start in range(0, len(sheet.outcomes), per_line):
         line: list[object] = []
         for _code, label in sheet.outcomes[start : start + per_line]:
-            line += [_tick_box(), cell(label)]
+            # The words in brackets are the screen's ("visite aujourd'hui"): "À faire" says
+            # it on paper, and a label on one line keeps three persons to a page.
+            line += [_tick_box(), cell(label.split(" (")[0])]
         line += [""] * (2 * per_line - len(line))
         box_rows.append(line)
     label_width = (width - 2 * mm) / per_line - 8 * mm
@@ -162,22 +164,21 @@ def call_sheet_pdf(sheet: CallSheet) -> bytes:
             cell(where),
             cell("Contact d'urgence :\n" + (row.emergency or "aucun"), body),
         ]
-        step = f"À faire : {row.next_step}"
+        step = f"<b>À faire : {markup(row.next_step)}</b>"
         if row.urgent:
-            step = "URGENT : appelez le 15.\n" + step
-        extra = "\n".join(x for x in (row.reasons, row.note) if x)
+            step = "<b>URGENT : appelez le 15.</b><br/>" + step
+        extra = " — ".join(markup(x) for x in (row.reasons, row.note) if x)
+        if extra:  # why she is high on the list, on the same line when there is room
+            step += " — " + extra.replace("\n", " ; ")
         outcome_table = Table(box_rows, colWidths=box_widths, hAlign="LEFT")
         outcome_table.setStyle(compact)
-        lines: list[list[Any]] = [first, [cell(step, bold), "", ""]]  # what to do, full width
-        if extra:
-            lines.append([cell(extra), "", ""])
-        lines += [[outcome_table, "", ""], [whom, "", ""], ["", "", ""]]
-        block = Table(
-            lines,
-            colWidths=[width * 0.34, width * 0.33, width * 0.33],
-            rowHeights=[None] * (len(lines) - 1) + [8 * mm],
-            hAlign="LEFT",
-        )
+        lines: list[list[Any]] = [  # what to do full width, then the boxes to tick
+            first,
+            [Paragraph(step, body), "", ""],
+            [outcome_table, "", ""],
+            [whom, "", ""],
+        ]
+        block = Table(lines, colWidths=[width * 0.34, width * 0.33, width * 0.33], hAlign="LEFT")
         block.setStyle(
             TableStyle(
                 [
@@ -185,14 +186,13 @@ def call_sheet_pdf(sheet: CallSheet) -> bytes:
                     ("BOX", (0, 0), (-1, -1), 1.2, colors.black),
                     ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.grey),
                     *(("SPAN", (0, i), (2, i)) for i in range(1, len(lines))),
-                    ("LINEBELOW", (0, -1), (2, -1), 0.5, colors.black),
                     ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                    ("TOPPADDING", (0, 0), (-1, -1), 2),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+                    ("TOPPADDING", (0, 0), (-1, -1), 1),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
                 ]
             )
         )
-        story += [KeepTogether([block]), Spacer(1, 3 * mm)]
+        story += [KeepTogether([block]), Spacer(1, 2 * mm)]
     if not sheet.rows:
         story.append(Paragraph("Personne sur cette liste.", body))
     heading = f"Liste d'appels — {sheet.agent}"
