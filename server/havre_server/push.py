@@ -49,6 +49,7 @@ from sqlalchemy import (
     Table,
     Update,
     bindparam,
+    event,
     exists,
     insert,
     or_,
@@ -153,7 +154,7 @@ def push(
     for attempt in range(5):
         try:
             with engine.begin() as conn:
-                results, buffer = _apply_batch(conn, p, request, ref, received)
+                results, buffer = _apply(conn, p, request, ref, received)
                 flush(conn, buffer, ordering, seqs=False)
             break
         except DBAPIError as exc:
@@ -174,11 +175,77 @@ def push(
     return PushReply(results=results, server_time_ms=now_ms())
 
 
-def _apply_batch(
+class _Undo(Exception):
+    """The optimistic pass met what only a savepoint per mutation can undo."""
+
+
+def _apply(
     conn: Connection, p: Principal, request: PushRequest, ref: Reference, received: int
 ) -> tuple[list[MutationResult], ChangeBuffer]:
+    """The batch in one pass without a savepoint per mutation, else mutation by mutation.
+
+    The optimistic pass runs every mutation as the careful one does, but with no savepoint
+    around each, and writes the batch's results to ``applied_mutations`` at the end in one
+    statement (psycopg: one pipelined round trip). It holds as long as nothing needs undoing:
+    a mutation refused before it wrote anything (the usual refusals are checks) is recorded
+    as refused; a mutation refused after a write, or any integrity error (an id or mutation
+    id already taken, possibly by a concurrent push), undoes the whole pass (one savepoint
+    around it) and the batch is applied again by :func:`_apply_batch`, whose answers are the
+    reference. Same results, same rows, same log entries either way."""
+    conn.exec_driver_sql(f"SAVEPOINT {_BATCH_SAVEPOINT}")
+    writes = _watch_writes(conn)
+    try:
+        return _apply_batch(conn, p, request, ref, received, writes=writes)
+    except (_Undo, IntegrityError):
+        conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {_BATCH_SAVEPOINT}")
+    finally:
+        conn.info.pop(_WRITES, None)
+    return _apply_batch(conn, p, request, ref, received)
+
+
+_BATCH_SAVEPOINT = "havre_batch"
+_WRITES = "havre_push_writes"
+
+
+def _watch_writes(conn: Connection) -> list[int]:
+    """A counter of the statements other than SELECT that this connection runs from now on
+    (until ``conn.info[_WRITES]`` is removed)."""
+    engine = conn.engine
+    if not event.contains(engine, "before_cursor_execute", _count_write):
+        event.listen(engine, "before_cursor_execute", _count_write)
+    counter = [0]
+    conn.info[_WRITES] = counter
+    return counter
+
+
+def _count_write(
+    conn: Connection,
+    _cursor: Any,
+    statement: str,
+    _parameters: Any,
+    _context: Any,
+    _executemany: bool,
+) -> None:
+    counter = conn.info.get(_WRITES)
+    if counter is not None and statement.lstrip()[:6].upper() != "SELECT":
+        counter[0] += 1
+
+
+def _apply_batch(
+    conn: Connection,
+    p: Principal,
+    request: PushRequest,
+    ref: Reference,
+    received: int,
+    *,
+    writes: list[int] | None = None,
+) -> tuple[list[MutationResult], ChangeBuffer]:
+    """Apply the mutations in order. With ``writes`` (the optimistic pass), no savepoint per
+    mutation and the results recorded at the end; raises _Undo when a savepoint was needed."""
+    optimistic = writes is not None
     buffer = ChangeBuffer()
     results: list[MutationResult] = []
+    records: dict[str, dict[str, Any]] = {}  # optimistic: written at the end
     counter = 0
     answered = _previous_many(conn, [m.mutation_id for m in request.mutations])
     checked = frozenset((m.table_name, m.row_id) for m in request.mutations if m.op == "insert")
@@ -191,7 +258,7 @@ def _apply_batch(
     handled: set[str] = set()
     for m in request.mutations:
         if m.mutation_id in handled:  # sent twice in one batch: the first one is recorded
-            previous = _previous(conn, m.mutation_id)
+            previous = records.get(m.mutation_id) or _previous(conn, m.mutation_id)
         else:
             previous = answered.get(m.mutation_id)
         handled.add(m.mutation_id)
@@ -221,15 +288,31 @@ def _apply_batch(
             territories,
         )
         done = False
+        if optimistic:
+            assert writes is not None
+            before = writes[0]
+            try:
+                outcome = _apply_one(ctx, m)
+            except Reject as exc:
+                if writes[0] != before:
+                    raise _Undo from exc
+                outcome = Outcome("rejected", reason=exc.reason)
+                records[m.mutation_id] = _record_row(p, m, outcome, None, received)
+                results.append(
+                    MutationResult(
+                        mutation_id=m.mutation_id, status="rejected", reason=outcome.reason
+                    )
+                )
+                continue
+            _stamp_entries(ctx, m, adjusted)
+            records[m.mutation_id] = _record_row(p, m, outcome, adjusted, received)
+            buffer.extend(ctx.buffer)
+            results.append(_result(m, outcome, adjusted))
+            continue
         try:
             with _savepoint(conn):
-                outcome = _apply(ctx, m)
-                for entry in ctx.buffer.entries:
-                    entry.hlc = ctx.stamp
-                    entry.original_hlc = m.hlc if adjusted else None
-                    entry.author_agent_id = p.agent_id
-                    entry.device_id = p.device_id
-                    entry.mutation_id = m.mutation_id
+                outcome = _apply_one(ctx, m)
+                _stamp_entries(ctx, m, adjusted)
                 _record(conn, p, m, outcome, adjusted, received)
             buffer.extend(ctx.buffer)
             done = True
@@ -248,17 +331,31 @@ def _apply_batch(
         finally:
             if m.table_name == "contacts" and not done:  # rolled back: read it again if named
                 territories.pop(m.row_id, None)
-        results.append(
-            MutationResult(
-                mutation_id=m.mutation_id,
-                status=outcome.status,  # type: ignore[arg-type]
-                reason=outcome.reason,
-                server_version=outcome.server_version,
-                conflict_ids=outcome.conflict_ids,
-                hlc_adjusted_to=adjusted,
-            )
-        )
+        results.append(_result(m, outcome, adjusted))
+    if records:
+        conn.execute(_RECORD, list(records.values()))
     return results, buffer
+
+
+def _stamp_entries(ctx: Ctx, m: Mutation, adjusted: str | None) -> None:
+    """The mutation's log entries carry its stamp, author, device and id."""
+    for entry in ctx.buffer.entries:
+        entry.hlc = ctx.stamp
+        entry.original_hlc = m.hlc if adjusted else None
+        entry.author_agent_id = ctx.p.agent_id
+        entry.device_id = ctx.p.device_id
+        entry.mutation_id = m.mutation_id
+
+
+def _result(m: Mutation, outcome: Outcome, adjusted: str | None) -> MutationResult:
+    return MutationResult(
+        mutation_id=m.mutation_id,
+        status=outcome.status,  # type: ignore[arg-type]
+        reason=outcome.reason,
+        server_version=outcome.server_version,
+        conflict_ids=outcome.conflict_ids,
+        hlc_adjusted_to=adjusted,
+    )
 
 
 @contextmanager
@@ -393,23 +490,27 @@ def _record(
     adjusted: str | None,
     received: int,
 ) -> None:
-    conn.execute(
-        _RECORD,
-        {
-            "mutation_id": m.mutation_id,
-            "device_id": p.device_id,
-            "agent_id": p.agent_id,
-            "table_name": m.table_name,
-            "row_id": m.row_id,
-            "status": outcome.status,
-            "reason": outcome.reason,
-            "server_version": outcome.server_version,
-            "conflict_ids": dumps(outcome.conflict_ids),
-            "hlc": m.hlc,
-            "adjusted_hlc": adjusted,
-            "received_at_ms": received,
-        },
-    )
+    conn.execute(_RECORD, _record_row(p, m, outcome, adjusted, received))
+
+
+def _record_row(
+    p: Principal, m: Mutation, outcome: Outcome, adjusted: str | None, received: int
+) -> dict[str, Any]:
+    """The mutation's row of ``applied_mutations`` (what a retry is answered)."""
+    return {
+        "mutation_id": m.mutation_id,
+        "device_id": p.device_id,
+        "agent_id": p.agent_id,
+        "table_name": m.table_name,
+        "row_id": m.row_id,
+        "status": outcome.status,
+        "reason": outcome.reason,
+        "server_version": outcome.server_version,
+        "conflict_ids": dumps(outcome.conflict_ids),
+        "hlc": m.hlc,
+        "adjusted_hlc": adjusted,
+        "received_at_ms": received,
+    }
 
 
 def _record_rejection(
@@ -428,7 +529,7 @@ def _record_rejection(
 # -- dispatch --------------------------------------------------------------------------------------
 
 
-def _apply(ctx: Ctx, m: Mutation) -> Outcome:
+def _apply_one(ctx: Ctx, m: Mutation) -> Outcome:
     spec = SPECS.get(m.table_name)
     if spec is None:
         raise Reject(
