@@ -40,12 +40,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     Connection,
     Engine,
     Insert,
+    Integer,
     Table,
     Update,
     bindparam,
@@ -139,6 +140,8 @@ class Ctx:
     # Persons' territories (None: no live contact), read once for the whole batch; kept
     # right by the batch's own writes of contacts (_contacts), dropped when one is rolled back.
     territories: dict[str, str | None] = field(default_factory=dict)
+    # The optimistic pass: inserts written later (conn is then this object too).
+    later: _Later | None = None
 
 
 def push(
@@ -193,9 +196,9 @@ def _apply(
     around it) and the batch is applied again by :func:`_apply_batch`, whose answers are the
     reference. Same results, same rows, same log entries either way."""
     conn.exec_driver_sql(f"SAVEPOINT {_BATCH_SAVEPOINT}")
-    writes = _watch_writes(conn)
+    later = _Later(conn, _watch_writes(conn))
     try:
-        return _apply_batch(conn, p, request, ref, received, writes=writes)
+        return _apply_batch(cast(Connection, later), p, request, ref, received, later=later)
     except (_Undo, IntegrityError):
         conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {_BATCH_SAVEPOINT}")
     finally:
@@ -218,6 +221,60 @@ def _watch_writes(conn: Connection) -> list[int]:
     return counter
 
 
+class _Later:
+    """The optimistic pass's connection: the rows the batch inserts and the changes it makes
+    to rows it has read and locked are written just before the next statement, whatever it is
+    (so that every read sees them), or at the end of the batch. Inserts go first, grouped by
+    table; then the changes, those of one row merged into one (the later value of a column
+    wins, as when run one after the other), grouped by the columns they set. Each group is
+    one prepared statement run for each row (psycopg: in a pipeline, one round trip). Inserts
+    name every column (those not given with their default, see _row_as_stored): the row the
+    pass goes on with is then the one the database holds."""
+
+    def __init__(self, conn: Connection, writes: list[int]) -> None:
+        self.conn = conn
+        self.writes = writes
+        self.inserts: dict[Insert, list[dict[str, Any]]] = {}
+        self.changes: dict[tuple[Table, str], dict[str, Any]] = {}
+        # Contacts the batch changes, read and locked at its start (FOR UPDATE, in id order),
+        # then as the batch leaves them (_existing, _insert and _update keep them right).
+        self.locked: dict[str, dict[str, Any]] = {}
+
+    def insert(self, statement: Insert, row: dict[str, Any]) -> None:
+        self.inserts.setdefault(statement, []).append(row)
+        self.writes[0] += 1
+
+    def change(self, table: Table, row_id: str, values: dict[str, Any]) -> None:
+        """Set these columns of a row this transaction has read and locked."""
+        self.changes.setdefault((table, row_id), {}).update(values)
+        self.writes[0] += 1
+
+    def flush(self) -> None:
+        counted = self.writes[0]  # counted when added: a later mutation did not write them
+        inserts, self.inserts = self.inserts, {}
+        changes, self.changes = self.changes, {}
+        for adding, rows in inserts.items():
+            self.conn.execute(adding, rows)
+        groups: dict[Update, list[dict[str, Any]]] = {}
+        for (table, row_id), values in changes.items():
+            setting = _update_only(table, frozenset(values))
+            groups.setdefault(setting, []).append({**values, "row_pk": row_id})
+        for setting, params in groups.items():
+            self.conn.execute(setting, params)
+        self.writes[0] = counted
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        self.flush()
+        return self.conn.execute(*args, **kwargs)
+
+    def exec_driver_sql(self, *args: Any, **kwargs: Any) -> Any:
+        self.flush()
+        return self.conn.exec_driver_sql(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.conn, name)
+
+
 def _count_write(
     conn: Connection,
     _cursor: Any,
@@ -238,11 +295,12 @@ def _apply_batch(
     ref: Reference,
     received: int,
     *,
-    writes: list[int] | None = None,
+    later: _Later | None = None,
 ) -> tuple[list[MutationResult], ChangeBuffer]:
-    """Apply the mutations in order. With ``writes`` (the optimistic pass), no savepoint per
-    mutation and the results recorded at the end; raises _Undo when a savepoint was needed."""
-    optimistic = writes is not None
+    """Apply the mutations in order. With ``later`` (the optimistic pass, ``conn`` is then
+    ``later``), no savepoint per mutation, inserts and results written later; raises _Undo
+    when a savepoint was needed."""
+    optimistic = later is not None
     buffer = ChangeBuffer()
     results: list[MutationResult] = []
     records: dict[str, dict[str, Any]] = {}  # optimistic: written at the end
@@ -255,6 +313,8 @@ def _apply_batch(
     )
     anonymised = _anonymised_among(conn, persons)
     territories = _territories_of(conn, request.mutations)
+    if later is not None:
+        later.locked = _lock_contacts(conn, request.mutations)
     handled: set[str] = set()
     for m in request.mutations:
         if m.mutation_id in handled:  # sent twice in one batch: the first one is recorded
@@ -286,15 +346,16 @@ def _apply_batch(
             persons,
             anonymised,
             territories,
+            later,
         )
         done = False
         if optimistic:
-            assert writes is not None
-            before = writes[0]
+            assert later is not None
+            before = later.writes[0]
             try:
                 outcome = _apply_one(ctx, m)
             except Reject as exc:
-                if writes[0] != before:
+                if later.writes[0] != before:
                     raise _Undo from exc
                 outcome = Outcome("rejected", reason=exc.reason)
                 records[m.mutation_id] = _record_row(p, m, outcome, None, received)
@@ -332,8 +393,10 @@ def _apply_batch(
             if m.table_name == "contacts" and not done:  # rolled back: read it again if named
                 territories.pop(m.row_id, None)
         results.append(_result(m, outcome, adjusted))
-    if records:
-        conn.execute(_RECORD, list(records.values()))
+    if later is not None:
+        later.flush()
+        if records:
+            later.conn.execute(_RECORD, list(records.values()))
     return results, buffer
 
 
@@ -623,8 +686,30 @@ def _is_erased(conn: Connection, table: str, row_id: str) -> bool:
     return bool(conn.execute(_ERASED, {"erased_table": table, "erased_id": row_id}).scalar())
 
 
+_LOCK_CONTACTS = (
+    select(schema.contacts)
+    .where(schema.contacts.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(schema.contacts.c.id)
+    .with_for_update()
+)
+
+
+def _lock_contacts(conn: Connection, mutations: list[Mutation]) -> dict[str, dict[str, Any]]:
+    """The contacts a batch changes, read and locked in one query. Only the contacts handler
+    writes a contact (after _existing, through _insert and _update, which keep the batch's copy
+    as the database then holds it): the row handed out is the current one."""
+    ids = sorted({m.row_id for m in mutations if m.table_name == "contacts" and m.op != "insert"})
+    if not ids:
+        return {}
+    return {str(r.id): decode(r) for r in conn.execute(_LOCK_CONTACTS, {"ids": ids})}
+
+
 def _existing(ctx: Ctx, spec: Spec, row_id: str) -> dict[str, Any]:
-    row = load_row(ctx.conn, spec.table, row_id, for_update=True)
+    row = None
+    if ctx.later is not None and spec.table is schema.contacts:
+        row = ctx.later.locked.get(row_id)
+    if row is None:
+        row = load_row(ctx.conn, spec.table, row_id, for_update=True)
     if row is None:
         if _is_erased(ctx.conn, spec.table.name, row_id):
             raise Reject("Cette fiche a été effacée (RGPD) : modification refusée.")
@@ -669,16 +754,83 @@ def _insert(ctx: Ctx, spec: Spec, row_id: str, values: dict[str, Any]) -> dict[s
         key not in ctx.inserts_checked and _is_erased(ctx.conn, spec.table.name, row_id)
     ):
         raise Reject("Identifiant déjà utilisé : refusé.")
-    stored = {"id": row_id, **values, "server_version": 1}
-    row = ctx.conn.execute(_insert_returning(spec.table), encode(stored)).one()
-    return decode(row)
+    stored = encode({"id": row_id, **values, "server_version": 1})
+    if ctx.later is not None:
+        row = _row_as_stored(spec.table, stored)
+        if row is not None:
+            ctx.later.insert(_insert_all(spec.table), row)
+            fresh = decode(row)
+            if spec.table is schema.contacts:
+                ctx.later.locked[row_id] = fresh
+            return fresh
+    return decode(ctx.conn.execute(_insert_returning(spec.table), stored).one())
+
+
+@cache
+def _insert_all(table: Table) -> Insert:
+    return insert(table)
+
+
+@cache
+def _defaults(table: Table) -> dict[str, Any]:
+    """Each column's value when an insert does not give it: its server default, as the
+    database returns it (an integer column's as an integer), else NULL."""
+    found: dict[str, Any] = {}
+    for column in table.c:
+        default = column.server_default
+        value = None if default is None else getattr(default, "arg", None)
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{table.name}.{column.name}: server default not a literal")
+        if value is not None and isinstance(column.type, Integer):
+            value = int(value)
+        found[column.name] = value
+    return found
+
+
+def _row_as_stored(table: Table, stored: dict[str, Any]) -> dict[str, Any] | None:
+    """Every column of the new row, as ``INSERT … RETURNING *`` would give it back; None when
+    a value is not of its column's type (the database would convert it: inserted at once)."""
+    row = {**_defaults(table), **stored}
+    return row if _typed_as_columns(table, row) else None
+
+
+def _typed_as_columns(table: Table, values: dict[str, Any]) -> bool:
+    """Every value is a column's, of its type (int for integer columns, str for the others)
+    or None: the database stores and returns it as it is."""
+    for name, value in values.items():
+        column = table.c.get(name)
+        if column is None:
+            return False
+        if value is None:
+            continue
+        if isinstance(column.type, Integer):
+            if type(value) is not int:
+                return False
+        elif type(value) is not str:
+            return False
+    return True
 
 
 def _update(ctx: Ctx, spec: Spec, row: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     version = _new_version(row)
-    params = {**encode(values), "server_version": version, "row_pk": row["id"]}
-    fresh = ctx.conn.execute(_update_returning(spec.table), params).one()
-    return decode(fresh)
+    changes = {**encode(values), "server_version": version}
+    if ctx.later is not None and _typed_as_columns(spec.table, changes):
+        # The row was read (and locked) by this transaction: the database would return it
+        # with these changes.
+        ctx.later.change(spec.table, row["id"], changes)
+        fresh = {**row, **decode(changes)}
+        if spec.table is schema.contacts:
+            ctx.later.locked[fresh["id"]] = fresh
+        return fresh
+    params = {**changes, "row_pk": row["id"]}
+    return decode(ctx.conn.execute(_update_returning(spec.table), params).one())
+
+
+@cache
+def _update_only(table: Table, columns: frozenset[str]) -> Update:
+    """UPDATE of these columns (one statement per set of columns, so that rows changing the
+    same columns go together)."""
+    return update(table).where(table.c.id == bindparam("row_pk"))
 
 
 # -- contacts and planned contacts: per-field merge ------------------------------------------------
@@ -860,9 +1012,14 @@ def _territory_history(ctx: Ctx, person_id: str, old: str | None, new: str) -> N
             .where(history.c.person_id == person_id, history.c.to_ms.is_(None))
             .values(to_ms=at)
         )
-    ctx.conn.execute(
-        insert(history).values(person_id=person_id, territory_id=new, from_ms=at, to_ms=None)
-    )
+    row = {"person_id": person_id, "territory_id": new, "from_ms": at, "to_ms": None}
+    if ctx.later is not None:
+        ctx.later.insert(_HISTORY_INSERT, row)
+    else:
+        ctx.conn.execute(_HISTORY_INSERT, row)
+
+
+_HISTORY_INSERT = insert(schema.territory_history)
 
 
 def _assignable(ctx: Ctx, agent_id: str, territory: str) -> None:
