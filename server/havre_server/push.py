@@ -199,8 +199,9 @@ def _apply(
     later = _Later(conn, _watch_writes(conn))
     try:
         return _apply_batch(cast(Connection, later), p, request, ref, received, later=later)
-    except (_Undo, IntegrityError):
+    except (_Undo, IntegrityError) as exc:
         conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {_BATCH_SAVEPOINT}")
+        log.info("push applied again mutation by mutation (%s)", type(exc).__name__)
     finally:
         conn.info.pop(_WRITES, None)
     return _apply_batch(conn, p, request, ref, received)
