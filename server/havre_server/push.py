@@ -748,23 +748,24 @@ def _new_version(row: dict[str, Any] | None) -> int:
 
 
 def _insert(ctx: Ctx, spec: Spec, row_id: str, values: dict[str, Any]) -> dict[str, Any]:
-    """The new row as stored. An id already used raises IntegrityError (primary key), which
-    `_apply_batch` answers "Identifiant déjà utilisé"; an erased row's id is refused here."""
+    """The new row as stored. An id already used raises IntegrityError (primary key; in the
+    optimistic pass, when the batch's rows are written), which `_apply_batch` answers
+    "Identifiant déjà utilisé"; an erased row's id is refused here."""
     key = (spec.table.name, row_id)
     if key in ctx.inserts_erased or (
         key not in ctx.inserts_checked and _is_erased(ctx.conn, spec.table.name, row_id)
     ):
         raise Reject("Identifiant déjà utilisé : refusé.")
     stored = encode({"id": row_id, **values, "server_version": 1})
-    if ctx.later is not None:
-        row = _row_as_stored(spec.table, stored)
-        if row is not None:
-            ctx.later.insert(_insert_all(spec.table), row)
-            fresh = decode(row)
-            if spec.table is schema.contacts:
-                ctx.later.locked[row_id] = fresh
-            return fresh
-    return decode(ctx.conn.execute(_insert_returning(spec.table), stored).one())
+    row = _row_as_stored(spec.table, stored) if ctx.later is not None else None
+    if ctx.later is not None and row is not None:
+        ctx.later.insert(_insert_all(spec.table), row)
+        fresh = decode(row)
+    else:
+        fresh = decode(ctx.conn.execute(_insert_returning(spec.table), stored).one())
+    if ctx.later is not None and spec.table is schema.contacts:
+        ctx.later.locked[row_id] = fresh
+    return fresh
 
 
 @cache
@@ -816,15 +817,16 @@ def _update(ctx: Ctx, spec: Spec, row: dict[str, Any], values: dict[str, Any]) -
     version = _new_version(row)
     changes = {**encode(values), "server_version": version}
     if ctx.later is not None and _typed_as_columns(spec.table, changes):
-        # The row was read (and locked) by this transaction: the database would return it
-        # with these changes.
+        # The row was read (and locked) by this transaction: the database will hold it with
+        # these changes.
         ctx.later.change(spec.table, row["id"], changes)
         fresh = {**row, **decode(changes)}
-        if spec.table is schema.contacts:
-            ctx.later.locked[fresh["id"]] = fresh
-        return fresh
-    params = {**changes, "row_pk": row["id"]}
-    return decode(ctx.conn.execute(_update_returning(spec.table), params).one())
+    else:
+        params = {**changes, "row_pk": row["id"]}
+        fresh = decode(ctx.conn.execute(_update_returning(spec.table), params).one())
+    if ctx.later is not None and spec.table is schema.contacts:
+        ctx.later.locked[fresh["id"]] = fresh
+    return fresh
 
 
 @cache

@@ -15,12 +15,13 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from havre_common.protocol import PushRequest
-from havre_server import auth
+from havre_server import auth, schema
 from havre_server.changelog import ordering_from_env
-from havre_server.db import make_engine
+from havre_server.db import dumps, make_engine
+from havre_server.domain import load_row, wire_fields
 from havre_server.push import now_ms, push
 from havre_server.reference import load_reference
 from tests.server.support import Device, World, new_person, person_fields, visit_fields
@@ -68,6 +69,20 @@ def _check(
     assert tuple(
         sql("SELECT wellbeing, revision, server_version FROM visits WHERE id = :id", id=visit)[0]
     ) == (4, 2, 2)
+    # The log's latest entry of each row is the row as stored (the one pass builds both).
+    with world.server.engine.connect() as conn:
+        for table, row_id in (("contacts", person), ("contacts", existing), ("visits", visit)):
+            stored = load_row(conn, schema.TABLES[table], row_id)
+            assert stored is not None
+            entry = conn.execute(
+                text(
+                    "SELECT fields, server_version FROM change_log WHERE table_name = :t "
+                    "AND row_id = :r ORDER BY seq DESC LIMIT 1"
+                ),
+                {"t": table, "r": row_id},
+            ).one()
+            assert json.loads(entry.fields) == json.loads(dumps(wire_fields(stored, table)))
+            assert entry.server_version == stored["server_version"]
     # One territory history line for the new person; the results recorded once each.
     assert sql("SELECT count(*) FROM territory_history WHERE person_id = :id", id=person)[0][0] == 1
     recorded = sql(
