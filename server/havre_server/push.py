@@ -785,25 +785,33 @@ def _insert_all(table: Table) -> Insert:
 
 
 @cache
-def _defaults(table: Table) -> dict[str, Any]:
+def _defaults(table: Table) -> dict[str, Any] | None:
     """Each column's value when an insert does not give it: its server default, as the
-    database returns it (an integer column's as an integer), else NULL."""
+    database returns it (an integer column's as an integer), else NULL. None when a default
+    is not a plain value (an expression): that table's rows are inserted at once."""
     found: dict[str, Any] = {}
     for column in table.c:
         default = column.server_default
         value = None if default is None else getattr(default, "arg", None)
-        if value is not None and not isinstance(value, str):
-            raise TypeError(f"{table.name}.{column.name}: server default not a literal")
+        if default is not None and not isinstance(value, str):
+            return None
         if value is not None and isinstance(column.type, Integer):
-            value = int(value)
+            try:
+                value = int(value)
+            except ValueError:
+                return None
         found[column.name] = value
     return found
 
 
 def _row_as_stored(table: Table, stored: dict[str, Any]) -> dict[str, Any] | None:
     """Every column of the new row, as ``INSERT … RETURNING *`` would give it back; None when
-    a value is not of its column's type (the database would convert it: inserted at once)."""
-    row = {**_defaults(table), **stored}
+    a value is not of its column's type (the database would convert it) or a default is an
+    expression: the row is then inserted at once."""
+    defaults = _defaults(table)
+    if defaults is None:
+        return None
+    row = {**defaults, **stored}
     return row if _typed_as_columns(table, row) else None
 
 
