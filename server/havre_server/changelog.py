@@ -117,8 +117,6 @@ def flush(
     every row, which psycopg parses afresh each time (12 ms for 50 rows: too long to cache)."""
     if not buffer.entries:
         return []
-    if is_postgres(conn) and ordering.protected:
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
     now = int(time.time() * 1000)
     rows = [
         {
@@ -142,6 +140,9 @@ def flush(
         }
         for e in buffer.entries
     ]
+    # The rows are made before the lock: every other writer waits while it is held.
+    if is_postgres(conn) and ordering.protected:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
     written: list[int] = []
     if seqs:
         result = conn.execute(
