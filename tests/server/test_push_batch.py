@@ -126,11 +126,10 @@ def test_a_batch_gives_the_same_answers_and_rows_in_one_pass_or_mutation_by_muta
     assert recorded == [{"applied": 8, "rejected": 1}, {"applied": 8, "rejected": 2}]
 
 
+@pytest.mark.parametrize("server", ["postgresql"], indirect=True)  # each statement a round trip
 def test_the_statements_of_a_push_do_not_grow_with_its_mutations(world: World) -> None:
     """The push path in this process, on the server's database: a push of 50 mutations (new
     visits, contact edits, new persons) runs about as many statements as a push of 5."""
-    if world.server.backend != "postgresql":
-        pytest.skip("counted on PostgreSQL, where each statement is a round trip")
     device = world.agent("travailleur-social", ["nord"])
     persons = [new_person(device, "nord") for _ in range(3)]
     engine = make_engine(world.server.database_url)
