@@ -85,6 +85,10 @@ class MainWindow(QMainWindow):
         self.pages = QStackedWidget()
         self.profile_folder = profile_folder
         self.today_page = TodayPage(context)
+        # Ma journée's lists are read on the database thread while the rest of the window is
+        # built: they are usually there before its first paint, which then shows the rows
+        # (rather than painting empty lists, then laying out and painting everything again).
+        self.today_page.refresh()
         self.page_names: list[str] = []
         # Only Ma journée is built before the first screen; every other page is built (and
         # its modules imported: printing, reportlab, QtPdf…) when first needed, or one per
@@ -181,7 +185,6 @@ class MainWindow(QMainWindow):
             self.lock.lock_on_start()
         # Ma journée first: it is the first screen. The other pages follow once it is
         # shown; the visit journal waits until its page is opened.
-        self.today_page.refresh()
         self.today_page.loaded.connect(
             self._first_screen_shown, Qt.ConnectionType.SingleShotConnection
         )
