@@ -36,7 +36,8 @@ How each is measured:
 
 Also reported: how long building the profile takes, how long the journal takes to hold
 every visit, what ``import keyring`` and the keyring's search for a backend cost (without
-target); and, with a target, whether PySide6's ``Signal.emit()`` loses a reference to
+target; the start skips both when the key is in the Secret Service); and, with a target,
+whether PySide6's ``Signal.emit()`` loses a reference to
 True on each call -- PySide6 6.12.0 does, and on Python 3.11 the application then aborts
 ("bool_dealloc") after a few thousand signals, which scrolling the journal emits in
 seconds. When it does, the benchmark pins True so that the other measures can finish.
@@ -361,7 +362,9 @@ def bench_keyring(folder: Path, sizes: Sizes) -> None:
         "ui.keyring_import_ms",
         statistics.median(i for i, _ in samples) * 1000,
         "ms",
-        notes="import keyring, part of the startup above",
+        notes="import keyring: no longer part of the startup above when the key is in the "
+        "Secret Service (read with jeepney, core/secret_service.py); still when keyring "
+        "must take over (a locked keyring, another backend)",
     )
     emit(
         "ui.keyring_backend_ms",
