@@ -144,7 +144,21 @@ def usable_keyring(remembered: str | None = None) -> Any:
 
 
 def describe_backend(backend: Any) -> str:
+    """The backend's dotted name, as keyring's `load_keyring` takes it (profile.json)."""
+    named = getattr(backend, "backend_name", None)  # core.secret_service.SecretServiceKeyring
+    if isinstance(named, str):
+        return named
     return type(backend).__module__ + "." + type(backend).__name__
+
+
+def key_from_text(value: str) -> bytes | None:
+    """The database key from its keyring entry (hex); None when the entry is not a key."""
+    try:
+        key = bytes.fromhex(value)
+    except ValueError:
+        log.warning("keyring entry for this profile is not a key; ignored")
+        return None
+    return key if len(key) == KEY_BYTES else None
 
 
 @dataclass
@@ -163,14 +177,7 @@ class KeyringKeyStore:
                 "Le trousseau du système ne répond pas (est-il verrouillé ?). "
                 "Déverrouillez votre session puis réessayez."
             ) from exc
-        if value is None:
-            return None
-        try:
-            key = bytes.fromhex(value)
-        except ValueError:
-            log.warning("keyring entry for this profile is not a key; ignored")
-            return None
-        return key if len(key) == KEY_BYTES else None
+        return None if value is None else key_from_text(value)
 
     def save(self, key: bytes) -> None:
         try:

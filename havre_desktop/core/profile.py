@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import json
 import logging
+import os
 import shutil
 import threading
 import uuid
@@ -18,7 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from havre_desktop import __version__
+from havre_desktop import KEYRING_SERVICE, __version__
+from havre_desktop.core import secret_service
 from havre_desktop.core.errors import (
     KeyMissingError,
     KeyringUnavailableError,
@@ -31,6 +33,7 @@ from havre_desktop.core.keys import (
     KeyringLike,
     KeySlots,
     describe_backend,
+    key_from_text,
     new_database_key,
     new_recovery_passphrase,
     normalise_passphrase,
@@ -71,6 +74,9 @@ class ProfileManager:
         # The key `state()` read from the keyring, used once by `unlock()`: each keyring
         # read is a D-Bus session with the Secret Service, twice was a tenth of the start.
         self._key_read: bytes | None = None
+        # Why the keyring could not be read (a locked keyring whose unlocking was refused,
+        # a service that does not answer), in French; None when it simply had no key.
+        self.keyring_problem: str | None = None
 
     def use_prefetched(self, fetched: PrefetchedKey) -> None:
         """Take the backend and key a `KeyPrefetch` read while the window was starting."""
@@ -117,9 +123,24 @@ class ProfileManager:
             return ProfileState.KEYRING
         try:
             self._key_read = self._keystore().load()
-        except KeyringUnavailableError:
+        except KeyringUnavailableError as exc:
+            self.keyring_problem = exc.message
             return ProfileState.KEY_MISSING
         return ProfileState.KEYRING if self._key_read is not None else ProfileState.KEY_MISSING
+
+    def key_missing_message(self) -> str:
+        """What the recovery dialog says when `state()` is KEY_MISSING."""
+        if self.keyring_problem:
+            return (
+                f"{self.keyring_problem} Vous pouvez aussi saisir la phrase de récupération "
+                "notée à la création du profil. Vos données ne sont pas touchées."
+            )
+        return (
+            "La clé de votre base de données n'est plus dans le trousseau du système. "
+            "Saisissez la phrase de récupération notée à la création du profil. Si vous ne "
+            "l'avez pas, vous pouvez commencer un nouveau profil : l'ancienne base sera mise "
+            "de côté, intacte, jamais effacée."
+        )
 
     # -- creation ---------------------------------------------------------------------
 
@@ -276,10 +297,12 @@ class PrefetchedKey:
 class KeyPrefetch:
     """Reads a keyring profile's key on a thread while the window starts.
 
-    Importing `keyring` and its Secret Service backend, then two D-Bus round trips, took
-    about as long as starting Qt: started first, the lookup waits on D-Bus while the main
-    thread loads Qt. Nothing is decided here: `ProfileManager` still chooses what to do
-    with the result (a missing key, a locked keyring: the usual dialogs).
+    Started first, the lookup waits on D-Bus while the main thread loads Qt. A key kept in
+    the Secret Service is read without importing `keyring` (core/secret_service.py: keyring
+    and its backend cost about as much CPU as starting Qt); any other case (another
+    backend, a locked keyring to unlock, no service) goes through keyring as before.
+    Nothing is decided here: `ProfileManager` still chooses what to do with the result (a
+    missing key, a locked keyring: the usual dialogs).
     """
 
     def __init__(self, root: Path) -> None:
@@ -300,29 +323,54 @@ class KeyPrefetch:
             log.exception("reading the key ahead of the window failed")
 
     def _fetch(self) -> PrefetchedKey | None:
-        from havre_desktop.core.keys import usable_keyring
-
         manager = ProfileManager(self._root, None)
         try:
             info = manager.info()
         except (OSError, ValueError):
             return None  # unreadable profile.json: the main thread reports it
         profile_id = str(info.get("profile_id") or "")
+        wants_key = bool(
+            profile_id
+            and info.get("unlock_method") == UnlockMethod.KEYRING
+            and manager.paths.database.exists()
+        )
+        if wants_key and manager.remembered_backend == secret_service.BACKEND_NAME:
+            fetched = self._from_secret_service(profile_id)
+            if fetched is not None:
+                return fetched
+        from havre_desktop.core.keys import usable_keyring
+
         try:
             backend = usable_keyring(manager.remembered_backend)
         except KeyringUnavailableError:
             return PrefetchedKey(profile_id, None, None)
         key = None
-        if (
-            profile_id
-            and info.get("unlock_method") == UnlockMethod.KEYRING
-            and manager.paths.database.exists()
-        ):
+        if wants_key:
             try:
                 key = KeyringKeyStore(backend, profile_id).load()
             except KeyringUnavailableError:
                 key = None  # the main thread asks again and shows why
         return PrefetchedKey(profile_id, backend, key)
+
+    @staticmethod
+    def _from_secret_service(profile_id: str) -> PrefetchedKey | None:
+        """The key read straight from the Secret Service, without importing keyring (see
+        core/secret_service.py); None when keyring must take over (a locked keyring to
+        unlock, no service: keyring asks, or looks for another backend, as before)."""
+        if os.environ.get("PYTHON_KEYRING_BACKEND"):  # keyring's own override wins
+            return None
+        lookup = secret_service.read_secret({"service": KEYRING_SERVICE, "username": profile_id})
+        if lookup.status is secret_service.Status.FOUND:
+            assert lookup.secret is not None
+            key = key_from_text(lookup.secret.decode("utf-8", errors="replace"))
+            return PrefetchedKey(profile_id, secret_service.SecretServiceKeyring(), key)
+        if lookup.status is secret_service.Status.NOT_FOUND:
+            # The default collection is open and has no such item: keyring's search of
+            # the same collection finds nothing either. The recovery dialog follows.
+            log.warning("the profile's key is not in the default Secret Service collection")
+            return PrefetchedKey(profile_id, secret_service.SecretServiceKeyring(), None)
+        log.info("Secret Service read: %s (%s); keyring takes over", lookup.status, lookup.detail)
+        return None
 
     def result(self) -> PrefetchedKey | None:
         """The lookup's result (waits for it); None when it could not run."""

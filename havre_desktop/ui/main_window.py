@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
@@ -61,6 +61,44 @@ ROLES_FOR_DASHBOARD = frozenset({contract.COORDINATOR, contract.ADMINISTRATOR})
 BUILT_WHEN_OPENED = frozenset({"prints"})
 
 
+class FirstScreen(QObject):
+    """Says (`painted`) once Ma journée's lists have been painted with their rows.
+
+    What waits for the first screen (the other pages, sync, the session-lock listeners)
+    waits for this rather than for the rows to be loaded: the rows usually arrive before
+    the platform has exposed the window, and work started then would delay the first paint
+    itself. A Ma journée that cannot be seen (a locked or unshown window) has nothing to
+    paint: the signal follows the rows at once.
+    """
+
+    painted = Signal()
+
+    def __init__(self, window: QWidget, lists: QWidget) -> None:
+        super().__init__(window)
+        self._window, self._lists = window, lists
+        self._loaded = self._fired = False
+        window.installEventFilter(self)
+        lists.installEventFilter(self)
+
+    def rows_loaded(self) -> None:
+        self._loaded = True
+        if self._lists.isVisible():
+            self._lists.update()  # painted with the rows, now or at the window's first paint
+        else:
+            self._fire()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if self._loaded and not self._fired and event.type() == QEvent.Type.Paint:
+            self._fire()
+        return False
+
+    def _fire(self) -> None:
+        self._fired = True
+        self._window.removeEventFilter(self)
+        self._lists.removeEventFilter(self)
+        QTimer.singleShot(0, self, self.painted.emit)  # once this paint of the window is done
+
+
 class MainWindow(QMainWindow):
     """Alt+1…9 (Alt+0 the tenth) or Ctrl+PgUp/PgDown move between pages; Ctrl+F searches a
     person."""
@@ -86,6 +124,10 @@ class MainWindow(QMainWindow):
         self.pages = QStackedWidget()
         self.profile_folder = profile_folder
         self.today_page = TodayPage(context)
+        # Ma journée's lists are read on the database thread while the rest of the window is
+        # built: they are usually there before its first paint, which then shows the rows
+        # (rather than painting empty lists, then laying out and painting everything again).
+        self.today_page.refresh()
         self.page_names: list[str] = []
         # Only Ma journée is built before the first screen; every other page is built (and
         # its modules imported: printing, reportlab, QtPdf…) when first needed, or one per
@@ -184,11 +226,12 @@ class MainWindow(QMainWindow):
         if context.settings.get("lock_engaged") == "1":
             self.lock.lock_on_start()
         # Ma journée first: it is the first screen. The other pages follow once it is
-        # shown; the visit journal waits until its page is opened.
-        self.today_page.refresh()
+        # painted; the visit journal waits until its page is opened.
+        self.first_screen = FirstScreen(self, self.today_page.tables["due"].viewport())
         self.today_page.loaded.connect(
-            self._first_screen_shown, Qt.ConnectionType.SingleShotConnection
+            self.first_screen.rows_loaded, Qt.ConnectionType.SingleShotConnection
         )
+        self.first_screen.painted.connect(self._first_screen_shown)
         self._refresh_pending()
         if context.role == contract.RECEPTION:
             # A reception desk's day is walk-ins, not rounds: its session opens on Accueil.

@@ -27,6 +27,9 @@ _Index = QModelIndex | QPersistentModelIndex
 Row = TypeVar("Row")  # what a model's row is: a dict, or a sync view (ConflictView, …)
 Column = tuple[str, Callable[[dict[str, Any]], Any]]
 _DISPLAY_ROLES = (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole)
+# The roles a RowsModel answers, as the plain ints Qt passes: the views ask for every role
+# of every cell (font, alignment, size hint…) each time they size their rows and columns.
+_ANSWERED_ROLES = frozenset(int(role) for role in (*_DISPLAY_ROLES, Qt.ItemDataRole.UserRole))
 
 
 class _ColumnsModel(QAbstractTableModel, Generic[Row]):
@@ -53,6 +56,19 @@ class RowsModel(_ColumnsModel[Row]):
         super().__init__()
         self.columns = list(columns)
         self.rows: list[Row] = []
+        # Each cell's text, computed once: a list sized to its contents asks for each cell
+        # several times per layout (26,000 calls for Ma journée's first screen). Forgotten
+        # whenever the rows change in any way a view hears of.
+        self._texts: dict[tuple[int, int], str] = {}
+        for signal in (
+            self.modelReset,
+            self.rowsInserted,
+            self.rowsRemoved,
+            self.rowsMoved,
+            self.layoutChanged,
+            self.dataChanged,
+        ):
+            signal.connect(self._texts.clear)
 
     def set_rows(self, rows: list[Row]) -> None:
         self.beginResetModel()
@@ -66,15 +82,21 @@ class RowsModel(_ColumnsModel[Row]):
         return 0 if parent.isValid() else len(self.rows)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self.rows):
+        if role not in _ANSWERED_ROLES:
             return None
-        row = self.rows[index.row()]
+        number, column = index.row(), index.column()
+        if not 0 <= number < len(self.rows):  # an invalid index has row -1
+            return None
         if role == Qt.ItemDataRole.UserRole:
+            row = self.rows[number]
             return row.get("id") if isinstance(row, dict) else getattr(row, "id", None)
-        if role in _DISPLAY_ROLES and 0 <= index.column() < len(self.columns):
-            value = self.columns[index.column()][1](row)
-            return "" if value is None else str(value)
-        return None
+        if not 0 <= column < len(self.columns):
+            return None
+        text = self._texts.get((number, column))
+        if text is None:
+            value = self.columns[column][1](self.rows[number])
+            text = self._texts[(number, column)] = "" if value is None else str(value)
+        return text
 
 
 class PersonSearchModel(RowsModel[dict[str, Any]]):

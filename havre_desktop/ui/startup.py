@@ -249,13 +249,7 @@ def _unlock(manager: ProfileManager, parent: QWidget | None) -> Store | None:
         return None
     if state is ProfileState.KEY_MISSING:
         while True:
-            lost = LostKeyDialog(
-                "La clé de votre base de données n'est plus dans le trousseau du système. "
-                "Saisissez la phrase de récupération notée à la création du profil. Si vous ne "
-                "l'avez pas, vous pouvez commencer un nouveau profil : l'ancienne base sera mise "
-                "de côté, intacte, jamais effacée.",
-                parent,
-            )
+            lost = LostKeyDialog(manager.key_missing_message(), parent)
             if lost.exec() != QDialog.DialogCode.Accepted:
                 return None
             if lost.start_new:

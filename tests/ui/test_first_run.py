@@ -168,3 +168,45 @@ def test_lost_key_recovered_with_the_phrase_or_moved_aside(
     assert "mise de côté, intacte" in messages[0]
     (moved,) = (tmp_path / "mis-de-cote").iterdir()
     assert (moved / "havre.db").stat().st_size > 0
+
+
+class LockedKeyring(MemoryKeyring):
+    """A keyring whose collection stays locked: reading asks to unlock, the user refuses."""
+
+    locked = False
+
+    def get_password(self, service: str, username: str) -> str | None:
+        if self.locked:
+            raise RuntimeError("Failed to unlock the collection!")  # keyring's KeyringLocked
+        return super().get_password(service, username)
+
+
+def test_a_locked_keyring_is_named_in_the_recovery_dialog_and_nothing_is_lost(
+    tmp_path: Path, dialogs: DialogDriver
+) -> None:
+    locked = LockedKeyring()
+    manager = ProfileManager(tmp_path, locked)
+    dialogs.when(RecoveryDialog, _note_recovery([]))  # type: ignore[arg-type]
+    dialogs.when(AgentDialog, _fill_agent)
+    ws = open_profile(manager)
+    assert ws is not None
+    ws.store.close()
+    before = (tmp_path / "havre.db").read_bytes()
+    locked.locked = True
+    shown: list[str] = []
+
+    def read_and_close(dialog: QDialog) -> None:
+        assert isinstance(dialog, LostKeyDialog)
+        shown.extend(label.text() for label in dialog.findChildren(QLabel) if label.text())
+        dialog.reject()
+
+    dialogs.when(LostKeyDialog, read_and_close)
+    assert open_profile(ProfileManager(tmp_path, locked)) is None  # the user closed it
+    dialogs.check()
+    message = shown[0]
+    assert "Le trousseau du système ne répond pas (est-il verrouillé ?)" in message
+    assert "Déverrouillez votre session" in message
+    assert "phrase de récupération" in message
+    assert "n'est plus dans le trousseau" not in message  # the key is not said to be lost
+    assert (tmp_path / "havre.db").read_bytes() == before
+    assert not (tmp_path / "mis-de-cote").exists()
