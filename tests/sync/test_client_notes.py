@@ -448,7 +448,11 @@ def test_catalogue_is_server_authoritative(laptops: MakeLaptop, world: World) ->
     coordinator = laptops("coordinateur", ("nord",))
     worker = laptops()
     coordinator.sync()  # the catalogue arrives with the first sync
-    action = coordinator.ws.store.query_one("SELECT id, title FROM actions LIMIT 1")
+    # an action of her territory alone (a city-wide one is the administrators')
+    action = coordinator.ws.store.query_one(
+        "SELECT id, title FROM actions WHERE json_array_length(territory_ids) > 0 "
+        "AND NOT EXISTS (SELECT 1 FROM json_each(territory_ids) WHERE value <> 'nord') LIMIT 1"
+    )
     assert action is not None
     catalogue.update_action(coordinator.ws, action["id"], {"title": "Café des seniors (jeudi)"})
     assert coordinator.sync().pushed == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -85,10 +86,21 @@ def test_batch_letters_run_with_progress_and_can_be_cancelled(demo_app: DemoApp)
     qtbot = demo_app.qtbot
     page.letter_kind.setCurrentIndex(page.letter_kind.findData("programme-ete"))
     page.letter_source.setCurrentIndex(page.letter_source.findData("followed"))
+    # The batch's thread holds after its first letter until the agent has clicked Annuler: on
+    # a quiet machine the 84 letters are done before a click could land.
+    clicked = threading.Event()
+
+    def hold(done: int, _total: int) -> None:
+        if done == 1:
+            clicked.wait(30)
+
+    page._signals.progress.connect(hold, Qt.ConnectionType.DirectConnection)
     with qtbot.waitSignal(page.batch_finished, timeout=60_000) as finished:
         page.letter_button.click()
         qtbot.waitUntil(lambda: page.progress.value() >= 1, timeout=30_000)
         page.cancel_button.click()
+        clicked.set()
+    page._signals.progress.disconnect(hold)
     result = finished.args[0]
     assert result.cancelled and result.pdf is None and result.done < result.total
     assert "annulés" in page.letter_status.text()
