@@ -214,8 +214,9 @@ class ActionsPage(QWidget):
             label = QLabel(text)
             label.setBuddy(widget)
             widget.setAccessibleName(text.replace("&", "").rstrip(" :"))
-            grid.addWidget(label, position // 3, (position % 3) * 2)
-            grid.addWidget(widget, position // 3, (position % 3) * 2 + 1)
+            # Two to a row: at 200 % three cut "Tous les territoires" to "Tous les territoi".
+            grid.addWidget(label, position // 2, (position % 2) * 2)
+            grid.addWidget(widget, position // 2, (position % 2) * 2 + 1)
             widget.currentIndexChanged.connect(self.refresh)
         checks = QHBoxLayout()  # a row of their own: beside the lists they widen the page
         checks.addWidget(self.step_free)
@@ -225,7 +226,9 @@ class ActionsPage(QWidget):
         checks.addWidget(self.stale_only)
         checks.addStretch(1)
         self.stale_only.toggled.connect(self.refresh)
-        grid.addLayout(checks, 2, 0, 1, 6)
+        grid.addLayout(checks, 3, 0, 1, 4)
+        grid.setColumnStretch(1, 1)  # the lists take the width, not their labels
+        grid.setColumnStretch(3, 1)
         self.step_free.toggled.connect(self.refresh)
         self.free_only.toggled.connect(self.refresh)
         self.browser = ActionBrowser(
@@ -286,6 +289,10 @@ class ActionsPage(QWidget):
     @staticmethod
     def _combo(all_label: str, items: dict[str, str]) -> QComboBox:
         combo = QComboBox()
+        # Wide enough for "Toutes les priorités" whatever the text size, not for the longest
+        # priority (the list opens wider).
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(len(all_label) + 1)
         combo.addItem(all_label, None)
         for item_id, label in items.items():
             combo.addItem(label, item_id)
