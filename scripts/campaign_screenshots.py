@@ -129,6 +129,7 @@ def seed_campaign(ws: Workspace, territories: list[str]) -> str:
     # A morning's work: some reached, some needing help, some not answering.
     base = ws.clock.now() - timedelta(hours=5)
     pattern = ["joint-bien", "joint-bien", "pas-de-reponse", "besoin-aide", "joint-bien"]
+    escalated: list[str] = []
     for agent_id, _chosen in lists.items():
         rows = campaign.call_list(ws, campaign_id, agent_id)
         for index, row in enumerate(rows[: max(len(rows) // 2, 1)]):
@@ -148,6 +149,27 @@ def seed_campaign(ws: Workspace, territories: list[str]) -> str:
                     called_at=base + timedelta(minutes=2 * index + 65),
                     for_agent_id=agent_id,
                 )
+                if index % 4 == 2:  # nor her contact, nor the door: the escalation
+                    for minutes, whom in ((70, "contact-urgence"), (150, "visite-domicile")):
+                        campaign.record_outcome(
+                            ws,
+                            row.call_id,
+                            outcome,
+                            called_whom=whom,
+                            called_at=base + timedelta(minutes=2 * index + minutes),
+                            for_agent_id=agent_id,
+                        )
+                    escalated.append(row.call_id)
+    # The coordinator started the City's procedure for the first of them.
+    if escalated:
+        campaign.record_outcome(
+            ws,
+            escalated[0],
+            rules.PROCEDURE_STARTED,
+            called_whom=rules.CITY_PROCEDURE,
+            note="Police nationale prévenue",
+            called_at=base + timedelta(minutes=200),
+        )
     return campaign_id
 
 
@@ -205,7 +227,11 @@ def main() -> int:
     from havre_desktop.ui.context import load_context_data
     from havre_desktop.ui.main_window import MainWindow, build_context
     from havre_desktop.ui.pages.alert_page import AlertPage
-    from havre_desktop.ui.pages.campaign_coordination import CoordinationTab, StartDialog
+    from havre_desktop.ui.pages.campaign_coordination import (
+        CoordinationTab,
+        ProcedureDialog,
+        StartDialog,
+    )
     from havre_desktop.ui.worker import DatabaseService
     from scripts.register_screenshots import COORDINATOR
     from scripts.screenshots import settle, wait
@@ -264,6 +290,13 @@ def main() -> int:
             QApplication.processEvents()
             dialog.grab().save(str(out / f"alerte-lancer-{scale}.png"))
             dialog.reject()
+            procedure = ProcedureDialog(tab)
+            procedure.show()
+            wait(lambda procedure=procedure: procedure.person.count() > 0)
+            procedure.adjustSize()
+            QApplication.processEvents()
+            procedure.grab().save(str(out / f"alerte-procedure-{scale}.png"))
+            procedure.reject()
         database.shutdown()
     print(f"captures enregistrées dans {out}")
     return 0

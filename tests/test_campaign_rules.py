@@ -39,7 +39,7 @@ def test_no_answer_twice_then_the_emergency_contact_then_a_visit_then_escalation
     step = c.next_step(first, RULES, T0 + timedelta(minutes=30))
     assert step.code == "rappeler"
     assert step.not_before == T0 + timedelta(minutes=60)
-    assert step.label == "Rappeler à partir de 10 h 00"
+    assert step.label == "Rappeler à partir de 12 h 00"  # 10:00 UTC, in July
     assert not step.due(T0 + timedelta(minutes=59)) and step.due(T0 + timedelta(minutes=60))
     assert c.next_step(first, RULES, T0 + timedelta(hours=2)).label == "Rappeler maintenant"
     second = [*first, attempt(c.NO_ANSWER, minutes=70)]
@@ -98,13 +98,19 @@ def test_an_urgent_outcome_says_call_15() -> None:
     assert step.urgent and step.label.endswith(c.CALL_15)
 
 
-_outcomes = st.sampled_from(c.OUTCOMES)
-_callees = st.sampled_from(c.CALLEES)
+# Every (callee, outcome) pair the devices and the server accept.
+_pairs = st.sampled_from(
+    [
+        (whom, outcome)
+        for whom in c.CALLEES
+        for outcome in c.OUTCOMES
+        if c.outcome_error(whom, outcome, coordinator=True) is None
+    ]
+)
 _attempts = st.lists(
     st.builds(
-        c.Attempt,
-        _outcomes,
-        _callees,
+        lambda pair, moment, urgent: c.Attempt(pair[1], pair[0], moment, urgent),
+        _pairs,
         st.integers(0, 3000).map(lambda m: T0 + timedelta(minutes=m)),
         st.booleans(),
     ),
@@ -144,7 +150,15 @@ def test_next_step_properties(
         assert step.not_before == last + rules.retry_delay
     if not attempts:
         assert step.code == "a-appeler"
-    assert step.reached == any(a.outcome != c.NO_ANSWER for a in attempts)
+    # Starting the City's procedure is not reaching her; it waits for its result.
+    assert step.reached == any(
+        a.outcome not in (c.NO_ANSWER, c.PROCEDURE_STARTED) for a in attempts
+    )
+    started = any(a.outcome == c.PROCEDURE_STARTED for a in attempts)
+    if started and not ending and not step.reached:
+        assert step.code == "procedure-en-cours" and step.for_coordinator and not step.open
+    if step.code == "procedure-en-cours":
+        assert started
 
 
 def test_risk_score_and_reasons() -> None:
@@ -243,3 +257,46 @@ def test_split_calls_puts_the_most_at_risk_first_on_each_list() -> None:
     assert [len(v) for v in lists.values()] == [5, 4]
     assert lists["a"][0].person_id == "p8" and lists["b"][0].person_id == "p7"
     assert c.split_calls(persons, []) == {}
+
+
+def test_the_citys_procedure_is_the_coordinators_and_ends_with_what_was_found() -> None:
+    nobody = [
+        attempt(c.NO_ANSWER),
+        attempt(c.NO_ANSWER, minutes=61),
+        attempt(c.NO_ANSWER, c.EMERGENCY_CONTACT, 62),
+        attempt(c.NO_ANSWER, c.HOME_VISIT, 200),
+    ]
+    started = [*nobody, attempt(c.PROCEDURE_STARTED, c.CITY_PROCEDURE, 210)]
+    step = c.next_step(started, RULES, T0 + timedelta(hours=4))
+    assert step.code == "procedure-en-cours" and step.for_coordinator and not step.open
+    # 12:30 UTC on 2 July is 14:30 in Le Havre.
+    assert step.label.startswith("Procédure de la Ville déclenchée le 02/07 à 14 h 30")
+    assert c.coordinator_label(step, holder_makes_visits=True) == step.label
+    for found, code in (("joint-bien", "joint"), ("besoin-aide", "joint"),
+                        ("hospitalise", "termine"), ("decede", "termine")):  # fmt: skip
+        result = c.next_step(
+            [*started, attempt(found, c.CITY_PROCEDURE, 260)], RULES, T0 + timedelta(hours=5)
+        )
+        assert (result.code, result.reached) == (code, True)
+    assert (
+        c.next_step([*started, attempt("joint-bien", c.CITY_PROCEDURE, 260)], RULES, T0).label
+        == "Trouvée par la police ou les pompiers : prise en charge"
+    )
+    # Who may record what.
+    assert c.outcome_error(c.CITY_PROCEDURE, c.PROCEDURE_STARTED, coordinator=False)
+    assert c.outcome_error(c.CITY_PROCEDURE, c.PROCEDURE_STARTED, coordinator=True) is None
+    assert c.outcome_error(c.CITY_PROCEDURE, c.NO_ANSWER, coordinator=True)
+    assert c.outcome_error(c.CITY_PROCEDURE, "refuse-appels", coordinator=True)
+    assert c.outcome_error(c.PERSON, c.PROCEDURE_STARTED, coordinator=True)
+    assert c.outcome_error(c.PERSON, c.NO_ANSWER, coordinator=False) is None
+    assert c.PROCEDURE_STARTED not in c.AGENT_OUTCOMES and len(c.AGENT_OUTCOMES) == 7
+
+
+def test_a_visit_on_a_reception_desks_list_is_the_coordinators_to_organise() -> None:
+    step = c.next_step([attempt(c.NEEDS_HELP)], RULES, T0)
+    assert c.coordinator_label(step, holder_makes_visits=True) is None
+    told = c.coordinator_label(step, holder_makes_visits=False)
+    assert told == (
+        "Besoin d'aide : visite à domicile aujourd'hui : à organiser "
+        "(liste tenue par un agent d'accueil)"
+    )

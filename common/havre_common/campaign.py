@@ -9,7 +9,9 @@ outcomes recorded so far by :func:`next_step`:
 2. after ``failed_calls_before_emergency`` unanswered calls → call her emergency contact;
 3. still nobody (or no emergency contact) → a home visit today;
 4. nobody at the door → escalation: the coordinator starts the City's procedure (a welfare
-   check by the police or the firefighters).
+   check by the police or the firefighters) and records it (:data:`PROCEDURE_STARTED`), then
+   its result (found and fine, hospitalised, away, deceased), both as outcomes of the
+   :data:`CITY_PROCEDURE` callee that only a coordinator records (:func:`outcome_error`).
 
 Reached and fine, hospitalised, away, refusing the calls or deceased end the person's calls
 (hospitalised and deceased are noted for the coordinator); "needs help" plans a visit today.
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from havre_common import contract
 
@@ -34,7 +37,12 @@ from havre_common import contract
 NO_ANSWER: Final = "pas-de-reponse"
 NEEDS_HELP: Final = "besoin-aide"
 REACHED_FINE: Final = "joint-bien"
+PROCEDURE_STARTED: Final = "procedure-declenchee"
 OUTCOMES: Final = tuple(contract.enum_values("campaign_outcomes"))
+AGENT_OUTCOMES: Final = tuple(o for o in OUTCOMES if o != PROCEDURE_STARTED)
+"""What an agent records for a call or a door knocked (one key each, 1 to 7)."""
+PROCEDURE_RESULTS: Final = (REACHED_FINE, NEEDS_HELP, "hospitalise", "absent", "decede")
+"""What the police or the firefighters found (recorded by the coordinator)."""
 ENDING_OUTCOMES: Final = frozenset(
     {REACHED_FINE, "hospitalise", "absent", "refuse-appels", "decede"}
 )
@@ -45,7 +53,31 @@ FOR_COORDINATOR: Final = frozenset({"hospitalise", "decede"})
 PERSON: Final = "personne"
 EMERGENCY_CONTACT: Final = "contact-urgence"
 HOME_VISIT: Final = "visite-domicile"
+CITY_PROCEDURE: Final = "procedure-ville"
 CALLEES: Final = tuple(contract.enum_values("campaign_callees"))
+AGENT_CALLEES: Final = tuple(c for c in CALLEES if c != CITY_PROCEDURE)
+
+
+def outcome_error(called_whom: str, outcome: str, *, coordinator: bool) -> str | None:
+    """Why this outcome cannot be recorded (French), or None. The City's procedure is the
+    coordinator's: she records that she started it and what was found; an agent records
+    calls and doors knocked, never the procedure."""
+    if outcome not in OUTCOMES:
+        return "Résultat de l'appel : choisissez un résultat de la liste."
+    if called_whom not in CALLEES:
+        return "Qui a été appelé : choisissez dans la liste."
+    if called_whom == CITY_PROCEDURE:
+        if not coordinator:
+            return "Seul un coordinateur enregistre la procédure de la Ville (police, pompiers)."
+        if outcome != PROCEDURE_STARTED and outcome not in PROCEDURE_RESULTS:
+            return (
+                "Procédure de la Ville : notez qu'elle est déclenchée, puis ce qui a été "
+                "constaté (va bien, besoin d'aide, hospitalisée, absente, décédée)."
+            )
+    elif outcome == PROCEDURE_STARTED:
+        return "« Procédure déclenchée » se note pour la procédure de la Ville seulement."
+    return None
+
 
 # -- the steps of a call ----------------------------------------------------------------------
 
@@ -54,6 +86,7 @@ CALL_AGAIN: Final = "rappeler"
 CALL_EMERGENCY_CONTACT: Final = "appeler-contact-urgence"
 VISIT_TODAY: Final = "visite-aujourdhui"
 ESCALATE: Final = "escalade"
+PROCEDURE_ONGOING: Final = "procedure-en-cours"
 REACHED: Final = "joint"
 DONE: Final = "termine"
 STEP_CODES: Final = (
@@ -62,12 +95,17 @@ STEP_CODES: Final = (
     CALL_EMERGENCY_CONTACT,
     VISIT_TODAY,
     ESCALATE,
+    PROCEDURE_ONGOING,
     REACHED,
     DONE,
 )
+ESCALATED_STEPS: Final = frozenset({ESCALATE, PROCEDURE_ONGOING})
+"""Steps in the coordinator's hands: the procedure to start, or started and awaited."""
 OPEN_STEPS: Final = frozenset({TO_CALL, CALL_AGAIN, CALL_EMERGENCY_CONTACT, VISIT_TODAY})
 """Steps an agent still has to take (escalation is the coordinator's)."""
 CALL_15: Final = "Urgence : appelez le 15 (SAMU), puis prévenez votre coordinateur."
+
+_PARIS: Final = ZoneInfo("Europe/Paris")
 
 # Default settings (the campaign row carries the campaign's own).
 DEFAULT_RETRY_DELAY_MIN: Final = 60
@@ -158,8 +196,12 @@ def next_step(
     needs_visit = reached = urgent = False
     ending: Attempt | None = None
     last_failed: datetime | None = None
+    procedure: datetime | None = None
     for attempt in ordered:
         urgent = urgent or attempt.urgent
+        if attempt.outcome == PROCEDURE_STARTED:
+            procedure = attempt.called_at
+            continue
         if attempt.outcome == NO_ANSWER:
             if attempt.called_whom == PERSON:
                 failed_person += 1
@@ -171,9 +213,12 @@ def next_step(
             continue
         reached = True
         if attempt.outcome == NEEDS_HELP:
-            if attempt.called_whom == HOME_VISIT:
-                # The visitor found her and arranged the help: she was seen today.
-                ending = Attempt(REACHED_FINE, HOME_VISIT, attempt.called_at, attempt.urgent)
+            if attempt.called_whom in (HOME_VISIT, CITY_PROCEDURE):
+                # The visitor (or the police, the firefighters) found her and arranged the
+                # help: she was seen today.
+                ending = Attempt(
+                    REACHED_FINE, attempt.called_whom, attempt.called_at, attempt.urgent
+                )
             else:
                 needs_visit = True
                 failed_visit = 0
@@ -186,6 +231,7 @@ def next_step(
                 PERSON: "Jointe, va bien",
                 EMERGENCY_CONTACT: "Va bien (selon son contact d'urgence)",
                 HOME_VISIT: "Vue à domicile, va bien",
+                CITY_PROCEDURE: "Trouvée par la police ou les pompiers : prise en charge",
             }[ending.called_whom]
             return Step(REACHED, how, urgent, None, True, False, failed, ending.outcome)
         return Step(
@@ -197,6 +243,19 @@ def next_step(
             ending.outcome in FOR_COORDINATOR,
             failed,
             ending.outcome,
+        )
+    if procedure is not None:
+        local = procedure.astimezone(_PARIS) if procedure.tzinfo else procedure
+        return Step(
+            PROCEDURE_ONGOING,
+            f"Procédure de la Ville déclenchée le {local.day:02d}/{local.month:02d} à "
+            f"{local.hour:02d} h {local.minute:02d} (police ou pompiers) : résultat attendu",
+            urgent,
+            None,
+            reached,
+            True,
+            failed,
+            PROCEDURE_STARTED,
         )
     if failed_visit:
         return _urgent(
@@ -255,13 +314,32 @@ def next_step(
         )
     if failed_person and last_failed is not None:
         when = last_failed + rules.retry_delay
+        # Said in Le Havre's time (the attempts are stamped in UTC).
+        local = when.astimezone(_PARIS) if when.tzinfo else when
         label = (
             "Rappeler maintenant"
             if when <= now
-            else f"Rappeler à partir de {when.hour:02d} h {when.minute:02d}"
+            else f"Rappeler à partir de {local.hour:02d} h {local.minute:02d}"
         )
         return Step(CALL_AGAIN, label, urgent, when, reached, False, failed, NO_ANSWER)
     return Step(TO_CALL, "À appeler", urgent, None, reached, False, failed, None)
+
+
+def escalated(attempts: Iterable[Attempt], step: Step) -> bool:
+    """Whether the person's calls went to the coordinator's escalation: awaiting it, the
+    procedure started, or its result recorded (counted in the progress and the report)."""
+    return step.code in ESCALATED_STEPS or any(a.called_whom == CITY_PROCEDURE for a in attempts)
+
+
+def coordinator_label(step: Step, *, holder_makes_visits: bool) -> str | None:
+    """What the coordinator must know of this step, or None: escalations, the procedure
+    awaited, hospitalised and deceased persons; and a visit today on a list held by an agent
+    who makes no home visits (a reception desk): the coordinator organises it."""
+    if step.for_coordinator:
+        return step.label
+    if step.code == VISIT_TODAY and not holder_makes_visits:
+        return f"{step.label} : à organiser (liste tenue par un agent d'accueil)"
+    return None
 
 
 def _urgent(step: Step) -> Step:

@@ -111,6 +111,7 @@ ENUMS: Final[MappingProxyType[str, MappingProxyType[str, str]]] = MappingProxyTy
                 "personne": "La personne",
                 "contact-urgence": "Son contact d'urgence",
                 "visite-domicile": "Visite à domicile",
+                "procedure-ville": "Procédure de la Ville (police, pompiers)",
             },
             "campaign_outcomes": {
                 "joint-bien": "Jointe, va bien",
@@ -120,6 +121,7 @@ ENUMS: Final[MappingProxyType[str, MappingProxyType[str, str]]] = MappingProxyTy
                 "absent": "Absente (partie, en vacances)",
                 "refuse-appels": "Refuse les appels",
                 "decede": "Décédée",
+                "procedure-declenchee": "Procédure déclenchée (police ou pompiers)",
             },
             "verdicts": {"poursuivre": "Poursuivre", "adapter": "Adapter", "arreter": "Arrêter"},
             "handout_variants": {"large": "Gros caractères", "very-large": "Très gros caractères"},

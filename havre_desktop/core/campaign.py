@@ -258,16 +258,22 @@ def record_outcome(
     """Record one call (or door knocked) in one transaction: the outcome, and the visit today
     when the next step is a home visit (needs help; nobody answering, the emergency contact
     neither). ``for_agent_id``: a coordinator typing the outcome of an agent's paper call
-    sheet (she is recorded as ``entered_by``)."""
+    sheet (she is recorded as ``entered_by``). The City's procedure (``called_whom`` =
+    :data:`rules.CITY_PROCEDURE`: started, then what was found) is recorded by a coordinator
+    in her own name."""
     _check(ws)
-    errors: dict[str, str] = {}
-    if outcome not in rules.OUTCOMES:
-        errors["outcome"] = "Résultat de l'appel : choisissez un résultat de la liste."
-    if called_whom not in rules.CALLEES:
-        errors["called_whom"] = "Qui a été appelé : choisissez dans la liste."
+    coordinator = agents.current_role(ws) == contract.COORDINATOR
+    refused = rules.outcome_error(called_whom, outcome, coordinator=coordinator)
+    if refused:
+        field = (
+            "called_whom"
+            if outcome in rules.OUTCOMES and called_whom not in rules.CALLEES
+            else "outcome"
+        )
+        if called_whom == rules.CITY_PROCEDURE and not coordinator:
+            raise PermissionDeniedError(refused)
+        raise ValidationError({field: refused})
     note = (note or "").strip() or None
-    if errors:
-        raise ValidationError(errors)
     call = ws.store.query_one(
         "SELECT * FROM campaign_calls WHERE id = ? AND deleted = 0", (call_id,)
     )
@@ -280,7 +286,7 @@ def record_outcome(
     entered_by = None
     caller = me
     if for_agent_id and for_agent_id != me:
-        if agents.current_role(ws) != contract.COORDINATOR:
+        if not coordinator:
             raise PermissionDeniedError(
                 "Seul un coordinateur saisit les résultats d'une feuille d'appels papier."
             )
@@ -408,6 +414,11 @@ def local_progress(ws: Workspace, campaign_id: str, now: datetime | None = None)
     )
     outcomes = _outcomes_by_person(ws, campaign_id, [str(r["person_id"]) for r in calls])
     names = _names(ws)
+    visitors = {
+        str(r["id"])
+        for r in ws.store.query("SELECT id, role FROM agents")
+        if r["role"] in contract.CARE_ROLES
+    }
     by_territory: dict[str, TerritoryProgress] = {}
     not_reached: list[dict[str, Any]] = []
     coordinator: list[dict[str, Any]] = []
@@ -415,8 +426,9 @@ def local_progress(ws: Workspace, campaign_id: str, now: datetime | None = None)
     reached = escalated = 0
     for row in calls:
         done = outcomes.get(str(row["person_id"]), [])
+        attempts = [_attempt(o) for o in done]
         step = rules.next_step(
-            [_attempt(o) for o in done],
+            attempts,
             rule,
             now,
             has_emergency_contact=bool(json.loads(row["emergency_contacts"] or "[]")),
@@ -440,13 +452,14 @@ def local_progress(ws: Workspace, campaign_id: str, now: datetime | None = None)
             reached += 1
         else:
             not_reached.append(entry)
-        if step.code == rules.ESCALATE:
+        if rules.escalated(attempts, step):
             t.escalated += 1
             escalated += 1
         elif step.open:
             t.open += 1
-        if step.for_coordinator:
-            coordinator.append(entry)
+        told = rules.coordinator_label(step, holder_makes_visits=str(row["agent_id"]) in visitors)
+        if told:
+            coordinator.append({**entry, "told": told})
         callers = {str(o["agent_id"]) for o in done}
         if len(callers) > 1:
             twice.append({**entry, "agents": sorted(_name(names, a) for a in callers)})

@@ -45,6 +45,7 @@ from sqlalchemy import (
 )
 
 from havre_common import campaign as rules
+from havre_common import contract
 from havre_common.protocol import (
     CampaignClose,
     CampaignClosed,
@@ -481,7 +482,7 @@ def _states(conn: Connection, campaign: dict[str, Any], now: datetime) -> list[C
     return states
 
 
-def _person(state: CallState) -> CampaignPerson:
+def _person(state: CallState, label: str | None = None) -> CampaignPerson:
     step = state.step
     return CampaignPerson(
         call_id=state.call["id"],
@@ -489,7 +490,7 @@ def _person(state: CallState) -> CampaignPerson:
         territory_id=state.territory_id,
         agent_id=state.call["agent_id"],
         step=step.code,
-        label=step.label,
+        label=label or step.label,
         failed_calls=step.failed_calls,
         urgent=step.urgent,
         outcome=step.outcome,
@@ -505,6 +506,7 @@ def progress(
         campaign = _campaign(conn, campaign_id)
         _require(actor, campaign["territory_ids"])
         states = _states(conn, campaign, now)
+        holders = _call_agents(conn, [s.call["agent_id"] for s in states])
     by_territory: dict[str, dict[str, Any]] = {}
     for state in states:
         t = by_territory.setdefault(
@@ -515,20 +517,29 @@ def progress(
         key = state.step.outcome or rules.TO_CALL
         t["by_outcome"][key] = t["by_outcome"].get(key, 0) + 1
         t["reached"] += state.step.reached
-        t["escalated"] += state.step.code == rules.ESCALATE
+        t["escalated"] += rules.escalated(state.attempts, state.step)
         t["open"] += state.step.open
+
+    def makes_visits(state: CallState) -> bool:
+        holder = holders.get(str(state.call["agent_id"]))
+        return holder is not None and holder["role"] in contract.CARE_ROLES
+
     return CampaignProgress(
         campaign_id=campaign_id,
         title=campaign["title"],
         closed_on=campaign["closed_on"],
         persons=len(states),
         reached=sum(s.step.reached for s in states),
-        escalated=sum(s.step.code == rules.ESCALATE for s in states),
+        escalated=sum(rules.escalated(s.attempts, s.step) for s in states),
         territories=[
             CampaignTerritory(territory_id=t, **by_territory[t]) for t in sorted(by_territory)
         ],
         not_reached=[_person(s) for s in states if not s.step.reached],
-        for_coordinator=[_person(s) for s in states if s.step.for_coordinator],
+        for_coordinator=[
+            _person(s, told)
+            for s in states
+            if (told := rules.coordinator_label(s.step, holder_makes_visits=makes_visits(s)))
+        ],
         called_twice=[_person(s) for s in states if len(s.callers) > 1],
     )
 
@@ -587,11 +598,7 @@ def reassign(
                 "pas : il ne recevrait pas leurs fiches.",
                 details=outside,
             )
-        last = conn.execute(
-            select(func.coalesce(func.max(k.c.rank), 0)).where(
-                k.c.campaign_id == campaign_id, k.c.agent_id == request.to_agent_id
-            )
-        ).scalar_one()
+        ranks = _ranks_after(conn, campaign_id, request.to_agent_id, [s.call["id"] for s in moving])
         h = schema.campaign_call_holders
         # Every holder of a call, so a former one's late outcome is still accepted (the
         # first holder was only the call's agent_id until now).
@@ -604,9 +611,33 @@ def reassign(
             )
         }
         o = schema.campaign_outcomes
-        for offset, state in enumerate(
-            sorted(moving, key=lambda s: (s.call["rank"], s.call["id"])), start=1
+        # The receiver's calls already there move down where a moved one is more at risk.
+        moving_ids = {s.call["id"] for s in moving}
+        for row in conn.execute(
+            select(k, schema.contacts.c.territory_id.label("person_territory"))
+            .join(schema.contacts, schema.contacts.c.id == k.c.person_id)
+            .where(
+                k.c.campaign_id == campaign_id,
+                k.c.agent_id == request.to_agent_id,
+                k.c.deleted == 0,
+            )
         ):
+            kept = decode(dict(row._mapping))
+            if kept["id"] in moving_ids or kept["rank"] == ranks[kept["id"]]:
+                continue
+            conn.execute(
+                update(k)
+                .where(k.c.id == kept["id"])
+                .values(
+                    rank=ranks[kept["id"]],
+                    server_version=int(kept["server_version"]) + 1,
+                    updated_at=stamp,
+                )
+            )
+            fresh = load_row(conn, k, kept["id"])
+            assert fresh is not None
+            buffer.add(_call_entry(fresh, str(kept["person_territory"])))
+        for state in sorted(moving, key=lambda s: ranks[s.call["id"]]):
             call = state.call
             before = {call["agent_id"], call.get("previous_agent_id")}
             conn.execute(
@@ -615,7 +646,7 @@ def reassign(
                 .values(
                     agent_id=request.to_agent_id,
                     previous_agent_id=request.from_agent_id,
-                    rank=int(last) + offset,
+                    rank=ranks[call["id"]],
                     server_version=int(call["server_version"]) + 1,
                     updated_at=stamp,
                 )
@@ -663,6 +694,38 @@ def reassign(
         flush(conn, buffer, ordering, seqs=False)
     log.info("campaign calls reassigned campaign=%s moved=%d", campaign_id, len(moving))
     return CampaignReassigned(moved=len(moving), audit_id=audit_id)
+
+
+def _ranks_after(
+    conn: Connection, campaign_id: str, agent_id: str, moving: list[str]
+) -> dict[str, int]:
+    """The ranks of an agent's list once the moving calls join it: the whole list in the
+    order a new list has (:func:`havre_common.campaign.list_order`: most at risk first, then
+    by street), so a person at risk moved from an unreachable colleague is not called last."""
+    k, c = schema.campaign_calls, schema.contacts
+    rows = conn.execute(
+        select(k.c.id, k.c.person_id, k.c.risk_score, c.c.territory_id, c.c.address_line)
+        .join(c, c.c.id == k.c.person_id)
+        .where(
+            k.c.campaign_id == campaign_id,
+            k.c.deleted == 0,
+            or_(k.c.agent_id == agent_id, k.c.id.in_(moving)),
+        )
+    )
+    order = [
+        (
+            rules.Candidate(
+                str(r.person_id),
+                str(r.territory_id),
+                int(r.risk_score or 0),
+                rules.street_of(r.address_line),
+            ),
+            str(r.id),
+        )
+        for r in rows
+    ]
+    ranked = sorted(order, key=lambda pair: rules.list_order(pair[0]))
+    return {call_id: rank for rank, (_c, call_id) in enumerate(ranked, start=1)}
 
 
 def _removal(table: str, row_id: str, agent_id: str) -> Entry:
@@ -722,7 +785,7 @@ def close(
         _campaign_entries(fresh, buffer)
         states = _states(conn, fresh, datetime.now(UTC))
         reached = sum(s.step.reached for s in states)
-        escalated = sum(s.step.code == rules.ESCALATE for s in states)
+        escalated = sum(rules.escalated(s.attempts, s.step) for s in states)
         audit_id = server_audit(
             conn,
             actor,
@@ -777,20 +840,22 @@ def daily(
         for state in states:
             today = [a for a in state.attempts if _day_of(a.called_at) == day]
             for a in today:
+                counts["hospitalised"] += a.outcome == "hospitalise"
+                counts["deceased"] += a.outcome == "decede"
+                if a.called_whom == rules.CITY_PROCEDURE:
+                    continue  # not a call: the escalation is counted from the step below
                 counts["calls"] += 1
                 counts["reached"] += a.outcome != rules.NO_ANSWER
                 counts["no_answer"] += a.outcome == rules.NO_ANSWER
                 counts["emergency"] += a.called_whom == rules.EMERGENCY_CONTACT
                 counts["visits"] += a.called_whom == rules.HOME_VISIT
                 counts["help"] += a.outcome == rules.NEEDS_HELP
-                counts["hospitalised"] += a.outcome == "hospitalise"
-                counts["deceased"] += a.outcome == "decede"
                 counts["urgent"] += a.urgent
                 called.add(state.call["person_id"])
             until = [a for a in state.attempts if a.called_at < evening]
             step = rules.next_step(until, rule, evening, has_emergency_contact=state.has_contact)
             not_reached += not step.reached
-            if step.code == rules.ESCALATE and state.call["id"] not in escalated_before:
+            if rules.escalated(until, step) and state.call["id"] not in escalated_before:
                 escalated_before.add(state.call["id"])
                 counts["escalations"] += 1
         days.append(

@@ -65,6 +65,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from havre_common import campaign as campaign_rules
 from havre_common import contract
 from havre_common.contract import REGISTER_TABLES
 from havre_common.hlc import Timestamp
@@ -1295,6 +1296,11 @@ def _campaign_outcome(ctx: Ctx, spec: Spec, m: Mutation, values: dict[str, Any])
     if territory is None:
         raise Reject(NOT_VISIBLE)
     coordinator = p.role == COORDINATOR and p.has_territory(territory)
+    refused = campaign_rules.outcome_error(
+        str(cleaned["called_whom"]), str(cleaned["outcome"]), coordinator=coordinator
+    )
+    if refused:
+        raise Reject(f"{refused} Refusé.")
     own = cleaned["agent_id"] == p.agent_id and cleaned.get("entered_by") is None
     typed = coordinator and cleaned.get("entered_by") == p.agent_id
     if not (own or typed):

@@ -138,7 +138,8 @@ def test_journey_7_no_answer_twice_the_daughter_neither_a_visit_planned_today(
     assert first.step.code == "rappeler" and first.planned_visit is None
     assert first.step.not_before == TEST_NOW + timedelta(minutes=60)
     [row] = campaign.call_list(caller, campaign_id)
-    assert row.step.label == "Rappeler à partir de 10 h 30" and not row.step.due(clock.now())
+    # 10:30 UTC is 11:30 in Le Havre in November: the agent reads her own clock.
+    assert row.step.label == "Rappeler à partir de 11 h 30" and not row.step.due(clock.now())
     clock.advance(minutes=61)  # type: ignore[attr-defined]
     assert campaign.call_list(caller, campaign_id)[0].step.label == "Rappeler maintenant"
     second = campaign.record_outcome(caller, call_id, "pas-de-reponse")
@@ -317,3 +318,83 @@ def test_an_anonymised_note_may_be_emptied_and_nothing_else(caller: Workspace) -
         )
         is None
     )
+
+
+def test_the_coordinator_records_the_citys_procedure_and_what_was_found(
+    tmp_path: Path, memory_keyring: MemoryKeyring
+) -> None:
+    """Journey 7's end: nobody at the door; the coordinator starts the welfare check (police,
+    firefighters) and records it, then what they found: the person leaves the escalations."""
+    ws, _m, _r = new_workspace(tmp_path / "coord", memory_keyring, role="coordinateur")
+    try:
+        _with_right(ws)
+        campaign_id = pulled_campaign(ws)
+        call_id = pulled_call(ws, campaign_id, _person(ws), 1, agent_id=COLLEAGUE)
+        for whom in ("personne", "personne", "contact-urgence", "visite-domicile"):
+            campaign.record_outcome(ws, call_id, "pas-de-reponse", called_whom=whom,
+                                    for_agent_id=COLLEAGUE)  # fmt: skip
+        assert campaign.local_progress(ws, campaign_id).escalated == 1
+        # An agent's outcome cannot be "procedure started"; the procedure takes no "no answer".
+        with pytest.raises(ValidationError, match="procédure de la Ville seulement"):
+            campaign.record_outcome(ws, call_id, "procedure-declenchee")
+        with pytest.raises(ValidationError, match="constaté"):
+            campaign.record_outcome(ws, call_id, "pas-de-reponse", called_whom="procedure-ville")
+        started = campaign.record_outcome(
+            ws, call_id, "procedure-declenchee", called_whom="procedure-ville",
+            note="Police nationale prévenue, 17",
+        )  # fmt: skip
+        assert (started.outcome["agent_id"], started.outcome["entered_by"]) == (ws.agent_id, None)
+        assert started.step.code == "procedure-en-cours" and started.step.for_coordinator
+        # 09:30 UTC on 25 November is 10:30 in Le Havre.
+        assert started.step.label.startswith("Procédure de la Ville déclenchée le 25/11 à 10 h 30")
+        assert started.planned_visit is None and not started.step.open
+        progress = campaign.local_progress(ws, campaign_id)
+        assert (progress.escalated, progress.reached) == (1, 0)
+        [noted] = progress.for_coordinator
+        assert noted["told"] == started.step.label
+        found = campaign.record_outcome(ws, call_id, "hospitalise", called_whom="procedure-ville")
+        assert (found.step.code, found.step.outcome) == ("termine", "hospitalise")
+        progress = campaign.local_progress(ws, campaign_id)
+        # Still counted as an escalation (the report's figure), no longer waiting.
+        assert (progress.escalated, progress.reached, progress.not_reached) == (1, 1, [])
+        assert [e["told"] for e in progress.for_coordinator] == [found.step.label]
+        stored = ws.store.query(
+            "SELECT called_whom, outcome FROM campaign_outcomes WHERE call_id = ? "
+            "AND called_whom = 'procedure-ville' ORDER BY called_at, outcome",
+            (call_id,),
+        )
+        assert {(r["called_whom"], r["outcome"]) for r in stored} == {
+            ("procedure-ville", "procedure-declenchee"),
+            ("procedure-ville", "hospitalise"),
+        }
+    finally:
+        ws.store.close()
+
+
+def test_an_agent_cannot_record_the_citys_procedure(caller: Workspace) -> None:
+    campaign_id = pulled_campaign(caller)
+    call_id = pulled_call(caller, campaign_id, _person(caller), 1)
+    with pytest.raises(PermissionDeniedError, match="Seul un coordinateur"):
+        campaign.record_outcome(
+            caller, call_id, "procedure-declenchee", called_whom="procedure-ville"
+        )
+    assert caller.store.scalar("SELECT count(*) FROM campaign_outcomes") == 0
+
+
+def test_a_reception_desks_needs_help_goes_to_the_coordinator(
+    tmp_path: Path, memory_keyring: MemoryKeyring
+) -> None:
+    """A reception agent with the register right calls; she makes no home visits, so no visit
+    is planned on her laptop: the coordinator's progress lists the visit to organise."""
+    ws, _m, _r = new_workspace(tmp_path / "accueil", memory_keyring, role="accueil")
+    try:
+        _with_right(ws)
+        campaign_id = pulled_campaign(ws)
+        call_id = pulled_call(ws, campaign_id, _person(ws), 1)
+        done = campaign.record_outcome(ws, call_id, "besoin-aide", note="Plus d'eau")
+        assert done.step.code == "visite-aujourdhui" and done.planned_visit is None
+        assert ws.store.scalar("SELECT count(*) FROM planned_contacts") == 0
+        [told] = campaign.local_progress(ws, campaign_id).for_coordinator
+        assert told["told"].endswith("à organiser (liste tenue par un agent d'accueil)")
+    finally:
+        ws.store.close()

@@ -159,3 +159,62 @@ def test_failed_action_leaves_nothing_half_saved(workspace: Workspace) -> None:
         raise RuntimeError("interrompu")
     assert workspace.store.scalar("SELECT count(*) FROM contacts WHERE family_name='Moitié'") == 0
     assert workspace.store.scalar("SELECT count(*) FROM outbox") == before
+
+
+def test_the_procedure_migration_keeps_every_outcome_and_its_append_only_rule(
+    tmp_path: Path,
+) -> None:
+    """Migration 0016 rebuilds campaign_outcomes (new CHECK lists): a profile of version 15
+    with an outcome keeps it, its indexes and its append-only trigger."""
+    from havre_desktop.core.store import _split_sql, migration_files
+
+    db_path = tmp_path / "havre.db"
+    key = os.urandom(32)
+    store = Store.create(db_path, key)
+    person = contacts.create_person(Workspace(store), person_values())["id"]
+    # Back to version 15: the table as 0014 made it, one outcome in it.
+    old = next(sql for version, _n, sql in migration_files() if version == 14)
+    with store.transaction() as conn:
+        conn.execute("DROP TABLE campaign_outcomes")
+        for statement in _split_sql(old):
+            if "campaign_outcomes" in statement:
+                conn.execute(statement)
+        conn.execute("DELETE FROM schema_migrations WHERE version = 16")
+        conn.execute("PRAGMA user_version = 15")
+        conn.execute(
+            "INSERT INTO campaign_outcomes (id, campaign_id, call_id, person_id, agent_id, "
+            "called_whom, outcome, note, called_at, created_at) VALUES ('o1', 'c1', 'k1', ?, "
+            "'a1', 'visite-domicile', 'pas-de-reponse', 'Volets fermés', "
+            "'2026-07-02T09:00:00Z', '2026-07-02T09:00:00Z')",
+            (person,),
+        )
+    store.close()
+    reopened = Store.open(db_path, key)
+    try:
+        assert reopened.schema_version() == latest_schema_version()
+        row = reopened.query_one("SELECT * FROM campaign_outcomes WHERE id = 'o1'")
+        assert row is not None and (row["outcome"], row["note"]) == ("pas-de-reponse",
+                                                                     "Volets fermés")  # fmt: skip
+        names = {
+            r["name"]
+            for r in reopened.query(
+                "SELECT name FROM sqlite_master WHERE tbl_name = 'campaign_outcomes'"
+            )
+        }
+        assert {"campaign_outcomes_campaign", "campaign_outcomes_person",
+                "campaign_outcomes_append_only"} <= names  # fmt: skip
+        with (
+            pytest.raises(Exception, match="ajout seulement"),
+            reopened.transaction() as conn,
+        ):
+            conn.execute("UPDATE campaign_outcomes SET outcome = 'joint-bien'")
+        with reopened.transaction() as conn:
+            conn.execute(
+                "INSERT INTO campaign_outcomes (id, campaign_id, call_id, person_id, agent_id, "
+                "called_whom, outcome, called_at, created_at) VALUES ('o2', 'c1', 'k1', ?, "
+                "'a1', 'procedure-ville', 'procedure-declenchee', '2026-07-02T10:00:00Z', "
+                "'2026-07-02T10:00:00Z')",
+                (row["person_id"],),
+            )
+    finally:
+        reopened.close()

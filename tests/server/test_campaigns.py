@@ -212,10 +212,42 @@ def test_escalation_progress_daily_figures_and_close(world: World) -> None:
     assert any(p["call_id"] == call["id"] for p in body["not_reached"])
     [territory] = body["territories"]
     assert territory["territory_id"] == "est" and territory["escalated"] >= 1
+    # The escalation is the coordinator's: an agent cannot record the City's procedure.
+    refused = outcome(a, call, "procedure-declenchee", called_whom="procedure-ville")
+    assert refused["status"] == "rejected" and "Seul un coordinateur" in refused["reason"]
+    wrong = outcome(coordinator, call, "refuse-appels", called_whom="procedure-ville")
+    assert wrong["status"] == "rejected" and "constaté" in wrong["reason"]
+    started = outcome(coordinator, call, "procedure-declenchee", called_whom="procedure-ville")
+    assert started["status"] == "applied", started
+    body = world.client.get(
+        f"{API_PREFIX}/campaigns/{campaign_id}/progress", headers=headers
+    ).json()
+    [awaited] = [p for p in body["for_coordinator"] if p["call_id"] == call["id"]]
+    assert awaited["step"] == "procedure-en-cours" and "résultat attendu" in awaited["label"]
+    assert body["territories"][0]["escalated"] >= 1
+    # The agent's laptop learns it (the coordinator's event reaches the call's holder).
+    assert any(
+        f["outcome"] == "procedure-declenchee"
+        for (t, _i), f in Replica(a).sync().rows.items()
+        if t == "campaign_outcomes"
+    )
     daily = world.client.get(f"{API_PREFIX}/campaigns/{campaign_id}/daily", headers=headers).json()
     today = [d for d in daily["days"] if d["day"] == TODAY]
     assert today and today[0]["calls"] >= 4 and today[0]["emergency_contact_calls"] >= 1
     assert today[0]["home_visits"] >= 1 and today[0]["escalations"] >= 1
+    # The procedure is not a call: four calls for this person, the escalation counted once.
+    assert today[0]["calls"] == sum(d["calls"] for d in daily["days"] if d["day"] == TODAY)
+    found = outcome(coordinator, call, "hospitalise", called_whom="procedure-ville")
+    assert found["status"] == "applied"
+    body = world.client.get(
+        f"{API_PREFIX}/campaigns/{campaign_id}/progress", headers=headers
+    ).json()
+    assert all(p["call_id"] != call["id"] for p in body["not_reached"])
+    [ended] = [p for p in body["for_coordinator"] if p["call_id"] == call["id"]]
+    assert (ended["step"], ended["outcome"]) == ("termine", "hospitalise")
+    after = world.client.get(f"{API_PREFIX}/campaigns/{campaign_id}/daily", headers=headers)
+    [day] = [d for d in after.json()["days"] if d["day"] == TODAY]
+    assert day["hospitalised"] >= 1 and day["calls"] == today[0]["calls"]
     closed = world.client.post(
         f"{API_PREFIX}/campaigns/{campaign_id}/close", json={}, headers=headers
     )
@@ -402,3 +434,58 @@ def test_an_open_campaign_keeps_its_persons_files_active(world: World) -> None:
     )
     assert closed.status_code == 200
     assert person not in kept()
+
+
+def test_reassigned_calls_take_their_place_by_risk(world: World) -> None:
+    """A's calls moved to B go where their risk puts them on B's list (not at its end): the
+    whole list stays most at risk first, ranked 1 to n, and B's device receives the new
+    ranks."""
+    coordinator = world.agent("coordinateur", ["nord"])
+    a = world.agent("travailleur-social", ["nord"], register_right=True)
+    b = world.agent("travailleur-social", ["nord"], register_right=True)
+    for i in range(6):  # two levels of risk: 4th floor without a lift, or ground floor
+        enrol(coordinator, new_person(coordinator, "nord"), floor=4 if i % 2 else 0)
+    campaign_id = start(world, coordinator, [a, b], "nord").json()["campaign_id"]
+
+    def scores_by_rank(agent: Device) -> list[tuple[int, int]]:
+        rows = world.server.sql(
+            "SELECT rank, risk_score FROM campaign_calls WHERE campaign_id = :c "
+            "AND agent_id = :a ORDER BY rank",
+            c=campaign_id,
+            a=agent.agent_id,
+        )
+        return [(int(r[0]), int(r[1])) for r in rows]
+
+    before_b = scores_by_rank(b)
+    moved_scores = [score for _r, score in scores_by_rank(a)]
+    assert max(moved_scores) > min(score for _r, score in before_b)  # they interleave
+    replica_b = Replica(b).sync()
+    moved = world.client.post(
+        f"{API_PREFIX}/campaigns/{campaign_id}/reassign",
+        json={"from_agent_id": a.agent_id, "to_agent_id": b.agent_id},
+        headers=coordinator.headers(),
+    )
+    assert moved.status_code == 200, moved.text
+    after = scores_by_rank(b)
+    assert [rank for rank, _s in after] == list(range(1, len(before_b) + len(moved_scores) + 1))
+    assert [score for _r, score in after] == sorted((s for _r, s in after), reverse=True)
+    # B's device holds the same order (the calls that moved down came with their new rank).
+    on_b = calls_of(replica_b.sync(), campaign_id)
+    assert sorted((c["rank"], c["risk_score"]) for c in on_b.values()) == after
+
+
+def test_a_visit_needed_on_a_reception_desks_list_is_shown_to_the_coordinator(
+    world: World,
+) -> None:
+    coordinator = world.agent("coordinateur", ["centre-ouest"])
+    desk = world.agent("accueil", ["centre-ouest"], register_right=True)
+    enrol(coordinator, new_person(coordinator, "centre-ouest"))
+    campaign_id = start(world, coordinator, [desk], "centre-ouest").json()["campaign_id"]
+    call = sorted(calls_of(Replica(desk).sync(), campaign_id).values(), key=lambda c: c["rank"])[0]
+    assert outcome(desk, call, "besoin-aide")["status"] == "applied"
+    body = world.client.get(
+        f"{API_PREFIX}/campaigns/{campaign_id}/progress", headers=coordinator.headers()
+    ).json()
+    [told] = [p for p in body["for_coordinator"] if p["call_id"] == call["id"]]
+    assert told["step"] == "visite-aujourdhui"
+    assert told["label"].endswith("à organiser (liste tenue par un agent d'accueil)")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,11 @@ from pytestqt.qtbot import QtBot
 from havre_common import contract
 from havre_desktop.core.workspace import Workspace, new_id
 from havre_desktop.ui.pages.alert_page import AlertPage
-from havre_desktop.ui.pages.campaign_coordination import CoordinationTab, PaperSheetDialog
+from havre_desktop.ui.pages.campaign_coordination import (
+    CoordinationTab,
+    PaperSheetDialog,
+    ProcedureDialog,
+)
 from havre_desktop.ui.pages.dashboard_page import LABEL_LENGTH, shorten
 from tests.ui.conftest import DemoApp, DialogDriver, Keyboard, make_app
 from tests.ui.test_mnemonics import clashes
@@ -325,3 +329,140 @@ def test_the_actions_of_the_season_are_offered_first(
     ids = [offer.itemData(i) for i in range(offer.count())]
     assert ids.count(flagged["id"]) == 1
     assert len(ids) == 1 + len(app.window.ctx.current_actions)
+
+
+@pytest.fixture
+def escalated_app(tmp_path: Path, qtbot: QtBot) -> Iterator[DemoApp]:
+    """The campaign of alert_app; nobody answered for the first person, nor her emergency
+    contact, nor the door: she is in the coordinator's escalation."""
+
+    def prepare(ws: Workspace) -> None:
+        _prepare(ws)
+        call = ws.store.query_one(
+            "SELECT id, person_id FROM campaign_calls WHERE campaign_id = ? AND rank = 1",
+            (CAMPAIGN,),
+        )
+        assert call is not None
+        start = ws.clock.now() - timedelta(hours=4)
+        with ws.store.transaction():
+            for minutes, whom in ((0, "personne"), (60, "personne"),
+                                  (70, "contact-urgence"), (180, "visite-domicile")):  # fmt: skip
+                when = (start + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+                ws.write_row(
+                    "campaign_outcomes",
+                    {
+                        "campaign_id": CAMPAIGN,
+                        "call_id": call["id"],
+                        "person_id": call["person_id"],
+                        "agent_id": COLLEAGUE,
+                        "called_whom": whom,
+                        "outcome": "pas-de-reponse",
+                        "called_at": when,
+                        "created_at": when,
+                    },
+                    outbox=False,
+                )
+
+    yield from make_app(tmp_path, qtbot, role="coordinateur", prepare=prepare)
+
+
+def test_the_coordinator_records_the_citys_procedure_from_the_keyboard(
+    escalated_app: DemoApp, keyboard: Keyboard, dialogs: DialogDriver
+) -> None:
+    """Journey 7's end: the escalated person, chosen in "À signaler"; Alt+V; the procedure
+    noted as started (police), then what was found: she leaves the escalations."""
+    app = escalated_app
+    page = _page(app)
+    tab = page.coordination
+    assert isinstance(tab, CoordinationTab)
+    page.tabs.setCurrentWidget(tab)
+    app.qtbot.waitUntil(lambda: tab.noted_model.rowCount() == 1, timeout=10_000)
+    assert "police ou pompiers" in tab.noted_model.data(tab.noted_model.index(0, 3))
+    tab.noted_table.setFocus()
+    app.qtbot.waitUntil(tab.noted_table.hasFocus)
+    tab.noted_table.selectRow(0)
+
+    def fill(dialog: Any) -> None:
+        assert isinstance(dialog, ProcedureDialog)
+        assert clashes(dialog) == []
+        app.qtbot.waitUntil(lambda: dialog.person.count() == 1, timeout=10_000)
+        assert "Personne à la porte" in dialog.step.text()
+        assert dialog.outcome.currentData() == "procedure-declenchee"
+        dialog.note.setFocus()
+        app.qtbot.waitUntil(dialog.note.hasFocus)
+        keyboard.type("Police nationale prevenue")
+        keyboard.key(Qt.Key.Key_E, Qt.KeyboardModifier.AltModifier)
+        app.qtbot.waitUntil(lambda: "enregistré" in dialog.status.text(), timeout=10_000)
+        assert "résultat attendu" in dialog.status.text()
+        # Started: now what was found is asked, not a second start.
+        app.qtbot.waitUntil(
+            lambda: dialog.outcome.findData("procedure-declenchee") == -1, timeout=10_000
+        )
+        assert dialog.outcome.itemText(0) == "Trouvée, va bien"
+        keyboard.key(Qt.Key.Key_E, Qt.KeyboardModifier.AltModifier)
+        app.qtbot.waitUntil(
+            lambda: "Plus personne en escalade" in dialog.status.text(), timeout=10_000
+        )
+        assert "Trouvée par la police ou les pompiers" in dialog.status.text()
+        keyboard.key(Qt.Key.Key_Escape)
+
+    dialogs.when(ProcedureDialog, fill)
+    keyboard.key(Qt.Key.Key_V, Qt.KeyboardModifier.AltModifier)
+    app.qtbot.waitUntil(
+        lambda: (
+            bool(dialogs.errors)
+            or (tab.last_dialog is not None and not tab.last_dialog.isVisible())
+        ),
+        timeout=20_000,
+    )
+    dialogs.check()
+    recorded = app.query(
+        "SELECT outcome, agent_id, entered_by, note FROM campaign_outcomes "
+        "WHERE called_whom = 'procedure-ville' ORDER BY called_at, created_at"
+    )
+    assert [(r["outcome"], r["agent_id"], r["entered_by"]) for r in recorded] == [
+        ("procedure-declenchee", app.ws.agent_id, None),
+        ("joint-bien", app.ws.agent_id, None),
+    ]
+    assert recorded[0]["note"] == "Police nationale prevenue"
+    app.qtbot.waitUntil(lambda: tab.noted_model.rowCount() == 0, timeout=10_000)
+    app.qtbot.waitUntil(lambda: tab.waiting_model.rowCount() == 3, timeout=10_000)
+    assert tab.totals.text().endswith("1 jointe — 3 pas encore jointes — 1 escalade")
+
+
+def test_the_start_dialogs_labels_keep_their_last_letter_at_200_percent(qtbot: QtBot) -> None:
+    """Qt clips a label's text to the text's own width: at 200 % the "e" of "Type d'alerte"
+    overhung it and lost its right edge. Every caption's ink now ends inside the label."""
+    from PySide6.QtGui import QFont
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    from havre_desktop.ui.pages.campaign_coordination import StartDialog
+    from havre_desktop.ui.widgets import Caption
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    normal = QFont(app.font())
+    large = QFont(normal)
+    large.setPointSizeF(normal.pointSizeF() * 2)
+    app.setFont(large)
+    try:
+        parent = QWidget()
+        qtbot.addWidget(parent)
+        dialog = StartDialog(parent, {"nord": "Le Havre Nord"}, ["nord"], [("a", "Alice")],
+                             datetime(2026, 6, 18).date())  # fmt: skip
+        dialog.show()
+        qtbot.waitExposed(dialog)
+        captions = dialog.findChildren(Caption)
+        assert len(captions) == 9
+        for label in captions:
+            image = label.grab().toImage()
+            background = image.pixelColor(0, 0)
+            inked = [
+                x
+                for x in range(image.width())
+                if any(image.pixelColor(x, y) != background for y in range(image.height()))
+            ]
+            assert inked and max(inked) < image.width() - 1, label.text()
+        dialog.reject()
+    finally:
+        app.setFont(normal)

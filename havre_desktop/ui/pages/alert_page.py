@@ -50,10 +50,10 @@ from havre_desktop.ui.operations import Changes, Operation
 from havre_desktop.ui.widgets import error_label, scrolling, table_view, wrap_short_list
 
 CAMPAIGN_TABLES = ("alert_campaigns", "campaign_calls", "campaign_outcomes", "contacts", "agents")
-OUTCOME_CODES = tuple(contract.enum_values("campaign_outcomes"))
+OUTCOME_CODES = rules.AGENT_OUTCOMES  # an agent's outcomes, keys 1 to 7
 OUTCOME_LABELS = dict(contract.ENUMS["campaign_outcomes"])
 OUTCOME_KEYS = {str(n): code for n, code in enumerate(OUTCOME_CODES, start=1)}
-CALLEE_LABELS = dict(contract.ENUMS["campaign_callees"])
+CALLEE_LABELS = {c: contract.ENUMS["campaign_callees"][c] for c in rules.AGENT_CALLEES}
 RISK_LABELS = dict(contract.ENUMS["campaign_risks"])
 KIND_LABELS = dict(contract.ENUMS["campaign_kinds"])
 LEVEL_LABELS = dict(contract.ENUMS["alert_levels"])

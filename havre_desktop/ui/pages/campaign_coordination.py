@@ -55,6 +55,7 @@ from havre_desktop.ui.pages.alert_page import (
 from havre_desktop.ui.sync_controller import SyncController
 from havre_desktop.ui.widgets import (
     DateTimeField,
+    caption,
     checkable_list,
     checked_ids,
     error_label,
@@ -64,6 +65,8 @@ from havre_desktop.ui.widgets import (
 )
 
 ControllerGetter = Callable[[], SyncController | None]
+STEP_ROLE = Qt.ItemDataRole.UserRole + 1  # a person's next step, said (outcome dialogs)
+STEP_CODE_ROLE = Qt.ItemDataRole.UserRole + 2
 BY_OUTCOME_COLUMNS = (  # each person once, by her latest outcome ("a-appeler": none yet)
     ("a-appeler", "À appeler"),
     ("pas-de-reponse", "Sans réponse"),
@@ -77,6 +80,7 @@ BY_OUTCOME_COLUMNS = (  # each person once, by her latest outcome ("a-appeler": 
 STEP_WORDS = {
     "a-appeler": "à appeler",
     "pas-de-reponse": "sans réponse",
+    "procedure-declenchee": "procédure en cours",
 }
 
 
@@ -157,9 +161,7 @@ class StartDialog(QDialog):
             (tr("Rappeler a&près"), self.retry),
             (tr("Sans réponse avant le &contact d'urgence"), self.failed),
         ):
-            caption = QLabel(text)
-            caption.setBuddy(widget)
-            form.addRow(caption, widget)
+            form.addRow(caption(text, widget), widget)
         buttons = QDialogButtonBox()
         self.start_button = buttons.addButton(
             tr("&Lancer la campagne"), QDialogButtonBox.ButtonRole.AcceptRole
@@ -234,9 +236,7 @@ class ReassignDialog(QDialog):
         self.error = error_label()
         form = QFormLayout()
         for text, widget in ((tr("&De"), self.source), (tr("&À"), self.target)):
-            caption = QLabel(text)
-            caption.setBuddy(widget)
-            form.addRow(caption, widget)
+            form.addRow(caption(text, widget), widget)
         explain = QLabel(
             tr(
                 "Les appels encore ouverts passent au nouvel agent. L'ancien les voit "
@@ -268,45 +268,31 @@ class ReassignDialog(QDialog):
         self.accept()
 
 
-class PaperSheetDialog(QDialog):
-    """A paper call sheet's ticked boxes, typed in by the coordinator (recorded as entered by
-    her, for the agent who called)."""
+class _OutcomeDialog(QDialog):
+    """What the coordinator records in a campaign's name: a person, what happened, when, a
+    note; saved as an outcome event (``record_outcome``), the dialog kept open for the next."""
 
-    def __init__(self, tab: CoordinationTab, agents: list[tuple[str, str]]) -> None:
+    def __init__(self, tab: CoordinationTab, title: str) -> None:
         super().__init__(tab)
         self.tab = tab
-        self.setWindowTitle(tr("Saisir une feuille d'appels papier"))
-        self.rows: list[campaign.CallRow] = []
-        self.agent = QComboBox()
-        for agent_id, name in agents:
-            self.agent.addItem(name, agent_id)
+        self.setWindowTitle(title)
         self.person = QComboBox()
-        self.callee = QComboBox()
-        for code, label in CALLEE_LABELS.items():
-            self.callee.addItem(label, code)
         self.outcome = QComboBox()
-        for number, code in enumerate(OUTCOME_CODES, start=1):
-            self.outcome.addItem(f"{number} · {OUTCOME_LABELS[code]}", code)
         now = tab.page.ctx.local_now().replace(second=0, microsecond=0, tzinfo=None)
         self.called_at = DateTimeField(QDateTime.fromString(now.isoformat(), Qt.DateFormat.ISODate))
         self.called_at.setDisplayFormat("dd/MM/yyyy HH:mm")
         self.note = QLineEdit()
         self.note.setMaxLength(500)
+        self.person.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.outcome.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.step = QLabel()  # the chosen person's next step, in full (too long for a list)
+        self.step.setWordWrap(True)
+        self.step.setAccessibleName(tr("Où en est la personne"))
+        self.person.currentIndexChanged.connect(lambda _i: self._show_step())
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.error = error_label()
-        form = QFormLayout()
-        for text, widget in (
-            (tr("A&gent"), self.agent),
-            (tr("&Personne"), self.person),
-            (tr("&Qui a été appelé"), self.callee),
-            (tr("&Résultat"), self.outcome),
-            (tr("&Heure de l'appel"), self.called_at),
-            (tr("&Note"), self.note),
-        ):
-            caption = QLabel(text)
-            caption.setBuddy(widget)
-            form.addRow(caption, widget)
+        self.form = QFormLayout()
         buttons = QDialogButtonBox()
         self.save_button = buttons.addButton(
             tr("&Enregistrer"), QDialogButtonBox.ButtonRole.ApplyRole
@@ -316,32 +302,35 @@ class PaperSheetDialog(QDialog):
         self.save_button.clicked.connect(self.save)
         close.clicked.connect(self.reject)
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
+        layout.addLayout(self.form)
         layout.addWidget(self.status)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
-        self.agent.currentIndexChanged.connect(lambda _i: self.load())
-        self.load()
+        self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 72)  # at any text size
+
+    def add_person(self, text: str, call_id: str, step: rules.Step) -> None:
+        self.person.addItem(text, call_id)
+        self.person.setItemData(self.person.count() - 1, step.label, STEP_ROLE)
+        self.person.setItemData(self.person.count() - 1, step.code, STEP_CODE_ROLE)
+        if self.person.currentIndex() == self.person.count() - 1:
+            self._show_step()  # the first item became current before its data was set
+
+    def _show_step(self) -> None:
+        self.step.setText(str(self.person.currentData(STEP_ROLE) or ""))
+
+    def add_rows(self, rows: tuple[tuple[str, QWidget], ...]) -> None:
+        for text, widget in rows:
+            if not text:  # a line under the field above
+                self.form.addRow("", widget)
+                continue
+            self.form.addRow(caption(text, widget), widget)
 
     def load(self) -> None:
-        campaign_id = self.tab.page.campaign_id
-        agent_id = self.agent.currentData()
-        if not campaign_id or not agent_id:
-            return
+        raise NotImplementedError
 
-        def shown(rows: list[campaign.CallRow]) -> None:
-            self.rows = [r for r in rows if r.reassigned_to is None]
-            keep = self.person.currentData()
-            self.person.clear()
-            for row in self.rows:
-                self.person.addItem(f"{row.rank}. {row.name} — {row.step.label}", row.call_id)
-            index = self.person.findData(keep)
-            self.person.setCurrentIndex(max(index, 0))
-
-        Operation(
-            self.tab.page.ctx.database,
-            lambda ws: campaign.call_list(ws, campaign_id, str(agent_id)),
-        ).success(shown).run()
+    def recorded_for(self) -> tuple[str, str | None]:
+        """Who called (``called_whom``) and for which agent (None: the coordinator herself)."""
+        raise NotImplementedError
 
     def save(self) -> None:
         call_id = self.person.currentData()
@@ -354,10 +343,10 @@ class PaperSheetDialog(QDialog):
         from havre_desktop.core.clock import PARIS
 
         called_at = when.replace(tzinfo=PARIS)
-        agent_id = str(self.agent.currentData())
         outcome = str(self.outcome.currentData())
-        callee = str(self.callee.currentData())
+        callee, agent_id = self.recorded_for()
         note = self.note.text()
+        person = self.person.currentText()
         self.save_button.setEnabled(False)
         self.error.setVisible(False)
 
@@ -375,7 +364,7 @@ class PaperSheetDialog(QDialog):
         def done(recorded: campaign.Recorded) -> None:
             self.status.setText(
                 tr("« {o} » enregistré pour {p}. Ensuite : {s}").format(
-                    o=OUTCOME_LABELS[outcome], p=self.person.currentText(), s=recorded.step.label
+                    o=OUTCOME_LABELS[outcome], p=person, s=recorded.step.label
                 )
             )
             self.note.clear()
@@ -387,6 +376,129 @@ class PaperSheetDialog(QDialog):
         Operation(self.tab.page.ctx.database, job).success(done).failure(failed).always(
             lambda: self.save_button.setEnabled(True)
         ).announces("campaign_outcomes", "planned_contacts").run()
+
+
+class PaperSheetDialog(_OutcomeDialog):
+    """A paper call sheet's ticked boxes, typed in by the coordinator (recorded as entered by
+    her, for the agent who called)."""
+
+    def __init__(self, tab: CoordinationTab, agents: list[tuple[str, str]]) -> None:
+        super().__init__(tab, tr("Saisir une feuille d'appels papier"))
+        self.rows: list[campaign.CallRow] = []
+        self.agent = QComboBox()
+        for agent_id, name in agents:
+            self.agent.addItem(name, agent_id)
+        self.callee = QComboBox()
+        for code, label in CALLEE_LABELS.items():
+            self.callee.addItem(label, code)
+        for number, code in enumerate(OUTCOME_CODES, start=1):
+            self.outcome.addItem(f"{number} · {OUTCOME_LABELS[code]}", code)
+        self.add_rows(
+            (
+                (tr("A&gent"), self.agent),
+                (tr("&Personne"), self.person),
+                ("", self.step),
+                (tr("&Qui a été appelé"), self.callee),
+                (tr("&Résultat"), self.outcome),
+                (tr("&Heure de l'appel"), self.called_at),
+                (tr("&Note"), self.note),
+            )
+        )
+        self.agent.currentIndexChanged.connect(lambda _i: self.load())
+        self.load()
+
+    def recorded_for(self) -> tuple[str, str | None]:
+        return str(self.callee.currentData()), str(self.agent.currentData())
+
+    def load(self) -> None:
+        campaign_id = self.tab.page.campaign_id
+        agent_id = self.agent.currentData()
+        if not campaign_id or not agent_id:
+            return
+
+        def shown(rows: list[campaign.CallRow]) -> None:
+            self.rows = [r for r in rows if r.reassigned_to is None]
+            keep = self.person.currentData()
+            self.person.clear()
+            for row in self.rows:
+                self.add_person(f"{row.rank}. {row.name}", row.call_id, row.step)
+            index = self.person.findData(keep)
+            self.person.setCurrentIndex(max(index, 0))
+
+        Operation(
+            self.tab.page.ctx.database,
+            lambda ws: campaign.call_list(ws, campaign_id, str(agent_id)),
+        ).success(shown).run()
+
+
+class ProcedureDialog(_OutcomeDialog):
+    """The escalation (journey 7's last step): the coordinator notes that she started the
+    City's procedure (a welfare check by the police or the firefighters) for a person nobody
+    could reach, then what they found. Both are outcome events in her own name; the person
+    leaves the escalations once the result is in."""
+
+    def __init__(self, tab: CoordinationTab, call_id: str | None = None) -> None:
+        super().__init__(tab, tr("Procédure de la Ville (police, pompiers)"))
+        self.wanted = call_id
+        self.add_rows(
+            (
+                (tr("&Personne"), self.person),
+                ("", self.step),
+                (tr("&Ce qui est noté"), self.outcome),
+                (tr("&Heure"), self.called_at),
+                (tr("&Note"), self.note),
+            )
+        )
+        self.person.currentIndexChanged.connect(lambda _i: self._offer_outcomes())
+        self.load()
+
+    def recorded_for(self) -> tuple[str, str | None]:
+        return rules.CITY_PROCEDURE, None
+
+    def load(self) -> None:
+        campaign_id = self.tab.page.campaign_id
+        if not campaign_id:
+            return
+
+        def job(ws: Workspace) -> list[dict[str, Any]]:
+            progress = campaign.local_progress(ws, campaign_id)
+            return [e for e in progress.for_coordinator if e["step"].code in rules.ESCALATED_STEPS]
+
+        def shown(entries: list[dict[str, Any]]) -> None:
+            keep = self.wanted or self.person.currentData()
+            self.wanted = None
+            self.person.clear()
+            for entry in entries:
+                self.add_person(str(entry["name"]), str(entry["call_id"]), entry["step"])
+            self.person.setCurrentIndex(max(self.person.findData(keep), 0))
+            if not entries:  # said after what was just saved, if anything
+                done = self.status.text()
+                self.status.setText(
+                    f"{done} {tr('Plus personne en escalade dans cette campagne.')}"
+                    if done
+                    else tr("Aucune personne en escalade dans cette campagne.")
+                )
+            self.save_button.setEnabled(bool(entries))
+            self._offer_outcomes()
+
+        Operation(self.tab.page.ctx.database, job).success(shown).failure(
+            lambda e: self.tab.page.show_error(e, self.error)
+        ).run()
+
+    def _offer_outcomes(self) -> None:
+        """Started first; once started, what was found (the result is the usual next note)."""
+        ongoing = self.person.currentData(STEP_CODE_ROLE) == rules.PROCEDURE_ONGOING
+        self.outcome.clear()
+        codes = [*rules.PROCEDURE_RESULTS]
+        if not ongoing:
+            codes.insert(0, rules.PROCEDURE_STARTED)
+        for code in codes:
+            label = OUTCOME_LABELS[code]
+            if code == rules.NEEDS_HELP:
+                label = tr("Trouvée, besoin d'aide : prise en charge")
+            elif code == rules.REACHED_FINE:
+                label = tr("Trouvée, va bien")
+            self.outcome.addItem(label, code)
 
 
 class CoordinationTab(QWidget):
@@ -457,6 +569,11 @@ class CoordinationTab(QWidget):
         self.sheet_button.clicked.connect(self.print_sheet)
         self.paper_button = QPushButton(tr("Saisir une feuille papi&er…"))
         self.paper_button.clicked.connect(self.paper_sheet)
+        self.procedure_button = QPushButton(tr("Procédure de la &Ville…"))
+        self.procedure_button.setToolTip(
+            tr("Noter la procédure déclenchée (police, pompiers) et ce qui a été constaté")
+        )
+        self.procedure_button.clicked.connect(lambda: self.procedure())
         self.report_button = QPushButton(tr("Rapport (P&DF)…"))
         self.report_button.clicked.connect(lambda: self.report())
         self.close_button = QPushButton(tr("Clore la campa&gne…"))
@@ -472,11 +589,14 @@ class CoordinationTab(QWidget):
         papers.addWidget(self.sheet_agent)
         papers.addWidget(self.sheet_button)
         papers.addStretch(1)
-        ending = QHBoxLayout()  # three short rows: they fit at 200 % text
+        ending = QHBoxLayout()  # short rows: they fit at 200 % text
         ending.addWidget(self.paper_button)
-        ending.addWidget(self.report_button)
-        ending.addWidget(self.close_button)
+        ending.addWidget(self.procedure_button)
         ending.addStretch(1)
+        closing = QHBoxLayout()
+        closing.addWidget(self.report_button)
+        closing.addWidget(self.close_button)
+        closing.addStretch(1)
         progress = QGroupBox(tr("Progression"))
         inner = QVBoxLayout(progress)
         inner.addWidget(self.source)
@@ -497,6 +617,7 @@ class CoordinationTab(QWidget):
         layout.addLayout(actions)
         layout.addLayout(papers)
         layout.addLayout(ending)
+        layout.addLayout(closing)
         layout.addWidget(self.message)
         layout.addWidget(self.error)
         layout.addWidget(progress, 1)
@@ -516,6 +637,7 @@ class CoordinationTab(QWidget):
             self.reassign_button,
             self.sheet_button,
             self.paper_button,
+            self.procedure_button,
             self.report_button,
             self.close_button,
         ):
@@ -567,7 +689,7 @@ class CoordinationTab(QWidget):
         Operation(controller.worker, lambda _ws: job(engine)).success(done).failure(failed).run()
         return True
 
-    def _sync_soon(self) -> None:
+    def sync_soon(self) -> None:
         controller = self.controller
         if controller is not None:
             controller.sync_now()
@@ -616,8 +738,7 @@ class CoordinationTab(QWidget):
 
     @staticmethod
     def _local_entry(entry: dict[str, Any]) -> dict[str, Any]:
-        step = entry["step"]
-        return {**entry, "label": step.label}
+        return {**entry, "label": entry.get("told") or entry["step"].label}
 
     def _show_server(self, progress: Any) -> None:
         """The server's progress: names are looked up on this computer (ids on the wire)."""
@@ -636,6 +757,7 @@ class CoordinationTab(QWidget):
                         name = tr("(fiche non reçue)")
                     found.append(
                         {
+                            "call_id": str(person.call_id),
                             "name": name,
                             "territory_id": person.territory_id,
                             "agent": names.get(str(person.agent_id), ""),
@@ -749,7 +871,7 @@ class CoordinationTab(QWidget):
                         l=count(len(result.lists), tr("{n} liste"), tr("{n} listes")),
                     )
                 )
-                self._sync_soon()
+                self.sync_soon()
 
             self.online(
                 lambda engine: engine.start_campaign(request),
@@ -794,7 +916,7 @@ class CoordinationTab(QWidget):
                     b=names.get(request.to_agent_id, ""),
                 )
             )
-            self._sync_soon()
+            self.sync_soon()
 
         self.online(
             lambda engine: engine.reassign_calls(campaign_id, request),
@@ -823,6 +945,17 @@ class CoordinationTab(QWidget):
 
     def paper_sheet(self) -> None:
         dialog = PaperSheetDialog(self, self.list_holders())
+        self.last_dialog = dialog
+        dialog.exec()
+
+    def procedure(self, call_id: str | None = None) -> None:
+        """Record the City's procedure for a person in escalation (the one chosen in the
+        table "À signaler" when there is one)."""
+        if call_id is None:
+            index = self.noted_table.currentIndex()
+            chosen = self.noted_model.row(index.row()) if index.isValid() else None
+            call_id = None if chosen is None else chosen.get("call_id")
+        dialog = ProcedureDialog(self, call_id)
         self.last_dialog = dialog
         dialog.exec()
 
@@ -931,7 +1064,7 @@ class CoordinationTab(QWidget):
                     e=count(result.escalated, tr("{n} escalade"), tr("{n} escalades")),
                 )
             )
-            self._sync_soon()
+            self.sync_soon()
 
         self.online(
             lambda engine: engine.close_campaign(campaign_id, CampaignClose()),
