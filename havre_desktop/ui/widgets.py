@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
+    QPushButton,
     QScrollArea,
     QTableView,
     QVBoxLayout,
@@ -80,6 +81,28 @@ class Caption(QLabel):
 
 def caption(text: str, buddy: QWidget) -> QLabel:
     return Caption(text, buddy)
+
+
+def add_captioned_rows(form: QFormLayout, rows: Iterable[tuple[str, QWidget]]) -> None:
+    """A form's rows, each label's Alt letter giving the focus to its field."""
+    for text, widget in rows:
+        form.addRow(caption(text, widget), widget)
+
+
+def save_on_server_buttons(
+    save: Callable[[], None], cancel: Callable[[], None]
+) -> tuple[QDialogButtonBox, QPushButton]:
+    """ "Enregistrer sur le serveur" and "Annuler", for the dialogs whose save goes to the
+    server (a coordinator's or an administrator's edit, online)."""
+    buttons = QDialogButtonBox(
+        QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+    )
+    save_button = buttons.button(QDialogButtonBox.StandardButton.Save)
+    save_button.setText("&Enregistrer sur le serveur")
+    buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Annuler")
+    buttons.accepted.connect(save)
+    buttons.rejected.connect(cancel)
+    return buttons, save_button
 
 
 def error_label() -> QLabel:

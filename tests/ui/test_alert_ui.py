@@ -466,3 +466,35 @@ def test_the_start_dialogs_labels_keep_their_last_letter_at_200_percent(qtbot: Q
         dialog.reject()
     finally:
         app.setFont(normal)
+
+
+def test_at_200_percent_the_list_stacks_above_the_keys(alert_app: DemoApp) -> None:
+    """Side by side at 200 %, the list was squeezed to a column of a few letters: on a laptop
+    screen the list now sits above the keys, in full width, and goes back beside them at
+    100 %."""
+    from PySide6.QtWidgets import QApplication
+
+    app = alert_app
+    window = app.window
+    page = _page(app)
+    calls = page.calls
+    window.resize(1280, 800)
+    settings = window.settings_page
+    try:
+        settings.text_scale.setValue(200)
+        app.settle()
+        QApplication.processEvents()
+        app.qtbot.waitUntil(
+            lambda: calls.split.orientation() == Qt.Orientation.Vertical, timeout=10_000
+        )
+        wide = calls.fontMetrics().averageCharWidth() * 60
+        app.qtbot.waitUntil(lambda: calls.table.width() >= wide, timeout=10_000)
+        assert calls.summary.fontMetrics().horizontalAdvance(calls.summary.text()) <= (
+            calls.summary.width()
+        )  # the summary on one line
+    finally:
+        settings.text_scale.setValue(100)
+        app.settle()
+    app.qtbot.waitUntil(
+        lambda: calls.split.orientation() == Qt.Orientation.Horizontal, timeout=10_000
+    )

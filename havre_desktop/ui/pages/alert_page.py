@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QKeyEvent, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -58,6 +58,7 @@ RISK_LABELS = dict(contract.ENUMS["campaign_risks"])
 KIND_LABELS = dict(contract.ENUMS["campaign_kinds"])
 LEVEL_LABELS = dict(contract.ENUMS["alert_levels"])
 CALL_15 = "APPELEZ LE 15"
+STACK_BELOW_CHARS = 150  # narrower than this (in average characters): list above the keys
 
 
 def campaign_heading(row: dict[str, Any]) -> str:
@@ -209,19 +210,31 @@ class CallListTab(QWidget):
         side.addLayout(grid)
         side.addWidget(self.status)
         side.addWidget(self.error)
-        split = QSplitter()
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(self.summary)
-        left_layout.addWidget(self.table, 1)
-        split.addWidget(left)
-        split.addWidget(right)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
-        layout = QVBoxLayout(self)
-        layout.addWidget(split, 1)
+        self.split = QSplitter()
+        self.split.setChildrenCollapsible(False)
+        self.split.addWidget(self.table)
+        self.split.addWidget(right)
+        self.split.setStretchFactor(0, 3)
+        self.split.setStretchFactor(1, 2)
+        content = QWidget()  # the summary on one line above; scrolls when stacked (200 %)
+        layout = QVBoxLayout(content)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.split, 1)
+        scrolling(self, content)
         self._show_current()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Side by side when there is room; the list above the keys when the text is large
+        (at 200 % side by side squeezed the list to a column of a few letters)."""
+        super().resizeEvent(event)
+        chars = self.width() / max(1, self.fontMetrics().averageCharWidth())
+        stacked = chars < STACK_BELOW_CHARS
+        wanted = Qt.Orientation.Vertical if stacked else Qt.Orientation.Horizontal
+        if self.split.orientation() != wanted:
+            self.split.setOrientation(wanted)
+        # Stacked, the list keeps eight lines in view (the page scrolls to the keys).
+        self.table.setMinimumHeight(self.fontMetrics().height() * 16 if stacked else 0)
 
     # -- showing ----------------------------------------------------------------------
 

@@ -55,7 +55,7 @@ from havre_desktop.ui.pages.alert_page import (
 from havre_desktop.ui.sync_controller import SyncController
 from havre_desktop.ui.widgets import (
     DateTimeField,
-    caption,
+    add_captioned_rows,
     checkable_list,
     checked_ids,
     error_label,
@@ -150,18 +150,20 @@ class StartDialog(QDialog):
         self.failed.setValue(rules.DEFAULT_FAILED_CALLS)
         self.error = error_label()
         form = QFormLayout()
-        for text, widget in (
-            (tr("&Type d'alerte"), self.kind),
-            (tr("&Niveau"), self.level),
-            (tr("Int&itulé"), self.title),
-            (tr("Te&rritoires"), self.territories),
-            (tr("&Début"), self.starts_on),
-            (tr("&Fin prévue"), self.expected_end_on),
-            (tr("A&gents qui appellent"), self.agents),
-            (tr("Rappeler a&près"), self.retry),
-            (tr("Sans réponse avant le &contact d'urgence"), self.failed),
-        ):
-            form.addRow(caption(text, widget), widget)
+        add_captioned_rows(
+            form,
+            (
+                (tr("&Type d'alerte"), self.kind),
+                (tr("&Niveau"), self.level),
+                (tr("Int&itulé"), self.title),
+                (tr("Te&rritoires"), self.territories),
+                (tr("&Début"), self.starts_on),
+                (tr("&Fin prévue"), self.expected_end_on),
+                (tr("A&gents qui appellent"), self.agents),
+                (tr("Rappeler a&près"), self.retry),
+                (tr("Sans réponse avant le &contact d'urgence"), self.failed),
+            ),
+        )
         buttons = QDialogButtonBox()
         self.start_button = buttons.addButton(
             tr("&Lancer la campagne"), QDialogButtonBox.ButtonRole.AcceptRole
@@ -235,8 +237,7 @@ class ReassignDialog(QDialog):
             self.target.addItem(name, agent_id)
         self.error = error_label()
         form = QFormLayout()
-        for text, widget in ((tr("&De"), self.source), (tr("&À"), self.target)):
-            form.addRow(caption(text, widget), widget)
+        add_captioned_rows(form, ((tr("&De"), self.source), (tr("&À"), self.target)))
         explain = QLabel(
             tr(
                 "Les appels encore ouverts passent au nouvel agent. L'ancien les voit "
@@ -320,10 +321,10 @@ class _OutcomeDialog(QDialog):
 
     def add_rows(self, rows: tuple[tuple[str, QWidget], ...]) -> None:
         for text, widget in rows:
-            if not text:  # a line under the field above
+            if text:
+                add_captioned_rows(self.form, ((text, widget),))
+            else:  # a line under the field above
                 self.form.addRow("", widget)
-                continue
-            self.form.addRow(caption(text, widget), widget)
 
     def load(self) -> None:
         raise NotImplementedError

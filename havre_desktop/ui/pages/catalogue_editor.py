@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QGridLayout,
@@ -43,9 +42,11 @@ from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import tr
 from havre_desktop.ui.models import RowsModel
 from havre_desktop.ui.widgets import (
+    add_captioned_rows,
     checkable_list,
     checked_ids,
     error_label,
+    save_on_server_buttons,
     scrolling,
     set_checked_ids,
     table_view,
@@ -253,10 +254,7 @@ class ActionEditor(_ServerDialog):
             (tr("&Début (JJ/MM/AAAA) :"), self.start),
             (tr("&Fin (JJ/MM/AAAA) :"), self.end),
         ]
-        for text, widget in rows:
-            label = QLabel(text)
-            label.setBuddy(widget)
-            form.addRow(label, widget)
+        add_captioned_rows(form, rows)
         self.is_free.setText(tr("&Gratuit"))
         self.seasonal["refuge-climatique"].setText(tr("Refuge climati&que"))
         checks = _two_columns([self.is_free, *self.seasonal.values()])
@@ -266,14 +264,7 @@ class ActionEditor(_ServerDialog):
         content.setLayout(form)
         body = QWidget()
         scrolling(body, content)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
-        self.save_button.setText(tr("&Enregistrer sur le serveur"))
-        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(tr("Annuler"))
-        self.buttons.accepted.connect(self.save)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons, self.save_button = save_on_server_buttons(self.save, self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(body, 1)
         layout.addWidget(self.error)
@@ -364,31 +355,24 @@ class FacilityEditor(_ServerDialog):
         for key, box in self.seasonal.items():
             box.setChecked(bool(seasonal.get(key)))
         form = QFormLayout()
-        for text, widget in (
-            (tr("&Nom du lieu :"), self.name),
-            (tr("&Type de lieu :"), self.kind),
-            (tr("&Adresse :"), self.address),
-            (tr("&Code postal :"), self.postcode),
-            (tr("&Ville :"), self.city),
-            (tr("Te&rritoire :"), self.territory),
-            (tr("Télé&phone :"), self.phone),
-            (tr("&Horaires :"), self.hours),
-            (tr("État du l&ieu :"), self.state),
-        ):
-            label = QLabel(text)
-            label.setBuddy(widget)
-            form.addRow(label, widget)
+        add_captioned_rows(
+            form,
+            (
+                (tr("&Nom du lieu :"), self.name),
+                (tr("&Type de lieu :"), self.kind),
+                (tr("&Adresse :"), self.address),
+                (tr("&Code postal :"), self.postcode),
+                (tr("&Ville :"), self.city),
+                (tr("Te&rritoire :"), self.territory),
+                (tr("Télé&phone :"), self.phone),
+                (tr("&Horaires :"), self.hours),
+                (tr("État du l&ieu :"), self.state),
+            ),
+        )
         checks = _two_columns([self.step_free, *self.seasonal.values()])
         form.addRow(QLabel(tr("Accès et usage saisonnier :")))
         form.addRow(checks)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
-        self.save_button.setText(tr("&Enregistrer sur le serveur"))
-        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(tr("Annuler"))
-        self.buttons.accepted.connect(self.save)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons, self.save_button = save_on_server_buttons(self.save, self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.error)
@@ -458,17 +442,17 @@ class TemporaryChangeDialog(_ServerDialog):
         self.hours = _line("", "temporary_changes", "hours")
         self.message = _line("", "temporary_changes", "message")
         form = QFormLayout()
-        for text, widget in (
-            (tr("C&oncerne :"), self.target),
-            (tr("&Type :"), self.kind),
-            (tr("&Du (JJ/MM/AAAA) :"), self.starts),
-            (tr("&Au (JJ/MM/AAAA) :"), self.ends),
-            (tr("&Horaires pendant la période :"), self.hours),
-            (tr("&Message :"), self.message),
-        ):
-            label = QLabel(text)
-            label.setBuddy(widget)
-            form.addRow(label, widget)
+        add_captioned_rows(
+            form,
+            (
+                (tr("C&oncerne :"), self.target),
+                (tr("&Type :"), self.kind),
+                (tr("&Du (JJ/MM/AAAA) :"), self.starts),
+                (tr("&Au (JJ/MM/AAAA) :"), self.ends),
+                (tr("&Horaires pendant la période :"), self.hours),
+                (tr("&Message :"), self.message),
+            ),
+        )
         note = QLabel(
             tr(
                 "Le changement apparaît à l'Accueil et dans le catalogue, et il est imprimé "
@@ -476,14 +460,7 @@ class TemporaryChangeDialog(_ServerDialog):
             )
         )
         note.setWordWrap(True)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
-        self.save_button.setText(tr("&Enregistrer sur le serveur"))
-        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(tr("Annuler"))
-        self.buttons.accepted.connect(self.save)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons, self.save_button = save_on_server_buttons(self.save, self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(note)

@@ -18,7 +18,6 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -51,7 +50,7 @@ from havre_desktop.printing.data import (
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import tr
 from havre_desktop.ui.operations import Changes
-from havre_desktop.ui.widgets import error_label, hide_unless
+from havre_desktop.ui.widgets import error_label, hide_unless, save_on_server_buttons
 
 log = logging.getLogger("havre.ui.settings")
 
@@ -267,14 +266,7 @@ class CityDetailsDialog(QDialog):
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.status.setAccessibleName(tr("État"))
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
-        self.save_button.setText(tr("&Enregistrer sur le serveur"))
-        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(tr("Annuler"))
-        self.buttons.accepted.connect(self.save)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons, self.save_button = save_on_server_buttons(self.save, self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.error)
