@@ -235,7 +235,7 @@ class ActionsPage(QWidget):
             context,
             [
                 (tr("Action"), lambda a: a["title"]),
-                (tr("Quand"), lambda a: a.get("schedule") or ""),
+                (tr("Quand"), lambda a: a.get("schedule") or tr("à convenir")),
                 (tr("Prix"), lambda a: a.get("price_label") or ""),
                 (tr("Statut"), lambda a: refs["action_statuses"].get(a["status"], "")),
                 (tr("À noter"), lambda a: a.get("notice") or ""),

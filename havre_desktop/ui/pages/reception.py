@@ -129,7 +129,7 @@ class ReceptionPage(QWidget):
             context,
             [
                 (tr("Action"), lambda a: a["title"]),
-                (tr("Quand"), lambda a: a.get("schedule") or ""),
+                (tr("Quand"), lambda a: a.get("schedule") or tr("à convenir")),
                 (tr("Prix"), lambda a: a.get("price_label") or ""),
                 (tr("À noter"), lambda a: a.get("notice") or ""),
             ],
