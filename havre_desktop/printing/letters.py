@@ -394,7 +394,12 @@ class _LetterLayouts:
         if self.context.kind is LetterKind.PROGRAMME_ETE and person.territory_id:
             if person.territory_id not in self.programme:
                 self.programme[person.territory_id] = (
-                    data.territory_actions(self.ws, person.territory_id),
+                    # with the closures and other hours in effect on the day of printing
+                    data.with_notices(
+                        self.ws,
+                        data.territory_actions(self.ws, person.territory_id),
+                        self.ws.clock.today(),
+                    ),
                     data.territory_name(self.ws, person.territory_id),
                 )
             pool, territory = self.programme[person.territory_id]

@@ -15,6 +15,7 @@ from havre_desktop.printing.handouts import (
     reception_handout_for,
     territory_programme_for,
 )
+from havre_desktop.printing.letters import BatchOptions, FollowedBy, LetterKind, letters_pdf
 from tests.printing.conftest import lefevre, senior_actions
 from tests.printing.pdfcheck import all_text
 
@@ -157,3 +158,29 @@ def test_the_yearly_review_prints_every_action_with_its_last_evaluation(
     assert code in text
     north = load_review(ws, ["nord"])
     assert 0 < len(north) < len(lines)
+
+
+def test_a_summer_letter_prints_the_closure_of_its_period(demo_ws: Workspace) -> None:
+    """The batch letters present the territory's actions as the handouts do: a closure in
+    effect on the day of printing is said, before it nothing."""
+    assert demo_ws.agent_id
+    source = FollowedBy(demo_ws.agent_id)
+
+    def printed(day: date) -> str:
+        _at(demo_ws, day)
+        result = letters_pdf(demo_ws, LetterKind.PROGRAMME_ETE, source, BatchOptions())
+        assert result.pdf is not None
+        return " ".join(all_text(result.pdf).split())
+
+    before = printed(date(2027, 2, 9))
+    first_title = next(
+        str(r["title"])
+        for r in demo_ws.store.query("SELECT id, title FROM actions WHERE deleted = 0")
+        if str(r["title"]) in before
+    )
+    action_id = str(demo_ws.store.scalar("SELECT id FROM actions WHERE title = ?", (first_title,)))
+    _change(demo_ws, action_id=action_id, message="Travaux dans la salle")
+    assert "Travaux dans la salle" not in printed(date(2027, 2, 9))
+    during = printed(date(2027, 2, 12))
+    assert "Attention : Fermé du mercredi 10 février 2027 au samedi 20 février 2027." in during
+    assert "Travaux dans la salle" in during
