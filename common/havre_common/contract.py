@@ -98,7 +98,7 @@ ENUMS: Final[MappingProxyType[str, MappingProxyType[str, str]]] = MappingProxyTy
             },
             "alert_levels": {"jaune": "Jaune", "orange": "Orange", "rouge": "Rouge"},
             "campaign_risks": {
-                "vit-seul": "Vit seul(e)",
+                "vit-seul": "Personne vivant seule",
                 "sans-famille-proche": "Pas de proche à prévenir",
                 "mobilite-reduite": "Mobilité réduite",
                 "aide-a-domicile": "Aide à domicile",
@@ -786,7 +786,7 @@ CONTACTS: Final = Table(
         Field(
             "lives_alone",
             Kind.BOOLEAN,
-            "Vit seul(e)",
+            "Personne vivant seule",
             readers=_NOT_RECEPTION,
             writers=_NOT_RECEPTION,
         ),

@@ -45,13 +45,13 @@ COLUMNS = (
     ("Territoire", "territory"),
     ("Téléphone", "phone_1"),
     ("Autre téléphone", "phone_2"),
-    ("Vit seul(e)", "lives_alone"),
+    ("Personne vivant seule", "lives_alone"),
     ("Étage", "floor"),
     ("Ascenseur", "lift"),
     ("Mobilité", "mobility"),
     ("Aide à domicile", "help"),
     ("Contacts d'urgence", "emergency"),
-    ("Inscrit(e) le", "enrolled_on"),
+    ("Inscription le", "enrolled_on"),
     ("Motif", "basis"),
 )
 
@@ -161,7 +161,7 @@ def _pdf(rows: list[dict[str, str]], territories: list[str], day: date) -> bytes
         "emergency",
     )
     labels = {key: label for label, key in COLUMNS}
-    labels.update({"lives_alone": "Seul(e)", "birth_date": "Naissance"})
+    labels.update({"lives_alone": "Seule", "birth_date": "Naissance"})
     table = [[Paragraph(labels[k], head) for k in shown]]
     for row in rows:
         address = " ".join(p for p in (row["address_line"], row["postcode"], row["city"]) if p)

@@ -36,7 +36,7 @@ def _row(rank: int, name: str, urgent: bool = False) -> SheetRow:
         address="12 rue de l'Église, 76620 Le Havre",
         access="3e étage sans ascenseur",
         emergency="Sophie Lefèvre (fille) 06 11 22 33 44",
-        reasons="Vit seul(e), Mobilité réduite",
+        reasons="Personne vivant seule, Mobilité réduite",
         next_step="Rappeler à 14 h 30",
         urgent=urgent,
     )

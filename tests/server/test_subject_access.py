@@ -140,7 +140,7 @@ def test_the_export_holds_every_person_dependent_table_and_who_accessed_her_file
     assert "RGPD, article 15" in text and name in text
     assert "Visites (1)" in text and "Note fictive de visite." in text
     assert "Date de naissance" in text and "Autre-Personne" not in text
-    assert "Type de fiche : Personne" in text and "Vit seul(e) : oui" in text
+    assert "Type de fiche : Personne" in text and "Personne vivant seule : oui" in text
 
     # The export is itself an access to her file: audited, in the chain, in the next export.
     again = tmp_path / "encore"

@@ -137,7 +137,7 @@ def test_the_list_one_key_per_outcome_and_the_next_step(
     assert "rappeler après 45 min" in page.settings.text()  # the campaign's own delay
     assert "après 2 appels sans réponse" in page.settings.text()
     assert [r.rank for r in calls.model.rows] == [1, 2, 3, 4]
-    assert "Vit seul(e), Mobilité réduite" in calls.person.text()
+    assert "Personne vivant seule, Mobilité réduite" in calls.person.text()
     assert calls.model.data(calls.model.index(3, 2)).endswith("\nAussi appelée par Claire Martin")
     for number, button in enumerate(calls.outcome_buttons.values(), start=1):
         assert button.text().startswith(f"{number} · ")  # the key is on the button

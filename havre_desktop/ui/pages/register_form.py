@@ -36,7 +36,7 @@ from havre_common import contract
 from havre_desktop.core import contacts, register
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.ui.context import UiContext
-from havre_desktop.ui.i18n import french_date, tr
+from havre_desktop.ui.i18n import age_text, french_date, tr
 from havre_desktop.ui.models import RowsModel
 from havre_desktop.ui.operations import Operation
 from havre_desktop.ui.widgets import SavingForm, error_label, table_view, wrap_short_list
@@ -79,7 +79,8 @@ class RegisterForm(SavingForm):
             "\n".join(
                 [
                     name,
-                    tr("Née ou né le {date}").format(date=born),
+                    tr("Date de naissance : {date}").format(date=born)
+                    + (f" ({age})" if (age := age_text(person.get("birth_date"), today)) else ""),
                     ", ".join(p for p in (person.get("address_line"), town) if p),
                     tr("Téléphone : {phones}").format(phones=phones or tr("aucun")),
                     tr("Contacts d'urgence : {who}").format(who=emergency or tr("aucun")),
