@@ -57,7 +57,7 @@ class PersonForm(SavingForm):
         self.phone_1 = QLineEdit()
         self.phone_1.setPlaceholderText("06 39 98 12 34")
         self.phone_2 = QLineEdit()
-        self.lives_alone = QCheckBox(tr("Vit seule ou seul"))
+        self.lives_alone = QCheckBox(tr("Personne vivant seule"))
         self.mobility = QComboBox()
         self.mobility.addItem(tr("Non précisée"), None)
         for mobility_id, label in references["mobility_levels"].items():

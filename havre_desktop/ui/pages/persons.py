@@ -530,7 +530,7 @@ def render_fiche_html(fiche: dict[str, Any], ctx: UiContext) -> str:
         (tr("Territoire"), refs["territories"].get(fiche.get("territory_id") or "", "")),
         (tr("Téléphone"), fiche.get("phone_1")),
         (tr("Autre téléphone"), fiche.get("phone_2")),
-        (tr("Vit seule ou seul"), lives_alone.get(fiche.get("lives_alone"), "")),
+        (tr("Personne vivant seule"), lives_alone.get(fiche.get("lives_alone"), "")),
         (tr("Mobilité"), refs["mobility_levels"].get(fiche.get("mobility") or "", "")),
         (tr("Accès au logement"), fiche.get("access_notes")),
     ]

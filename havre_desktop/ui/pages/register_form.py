@@ -123,9 +123,9 @@ class RegisterForm(SavingForm):
         for key, label in refs.get("register_benefits", {}).items():
             self.benefit.addItem(label, key)
 
-        self.lives_alone = QCheckBox(tr("Vit &seule ou seul"))
+        self.lives_alone = QCheckBox(tr("Personne vivant &seule"))
         self.lives_alone.setChecked(bool(person.get("lives_alone")))
-        self.lives_alone.setAccessibleName(tr("Vit seule ou seul"))
+        self.lives_alone.setAccessibleName(tr("Personne vivant seule"))
         self.floor = QLineEdit()
         self.floor.setMaxLength(3)
         self.floor.setPlaceholderText(tr("0 : rez-de-chaussée"))
