@@ -85,6 +85,28 @@ class FormProblem(FormValidationError):
     """What the agent dialog refuses, one French message per field."""
 
 
+def run_online(
+    controller: SyncController,
+    job: Callable[[], Any],
+    done: Callable[[Any], None],
+    failed: Callable[[str], None],
+    always: Callable[[], None] | None = None,
+) -> None:
+    """Run `job` (calls to the server) on the sync thread: `done` with its result, or
+    `failed` with what went wrong in French; a revoked computer is said by the window."""
+
+    def failure(error: Exception) -> None:
+        if isinstance(error, DeviceRevokedError):
+            controller.revoked.emit(error.message)  # this computer was wiped: the window says
+            return
+        failed(problem_text(error))
+
+    operation = Operation(controller.worker, lambda _ws: job()).success(done).failure(failure)
+    if always is not None:
+        operation = operation.always(always)
+    operation.run()
+
+
 def problem_text(error: Exception) -> str:
     """What an administration call's failure means, in French, for the person at the screen."""
     if isinstance(error, ServerUnreachableError):
@@ -188,20 +210,12 @@ class _OnlinePage(QWidget):
         for button in buttons:
             button.setEnabled(False)
 
-        def failed(error: Exception) -> None:
-            if isinstance(error, DeviceRevokedError):
-                controller.revoked.emit(error.message)  # this computer was wiped: the window says
-                return
-            self._failed(problem_text(error))
-
         def always() -> None:
             for button in buttons:
                 button.setEnabled(True)
             self._update_buttons()
 
-        Operation(controller.worker, lambda _ws: job()).success(done).failure(failed).always(
-            always
-        ).run()
+        run_online(controller, job, done, self._failed, always)
         return True
 
     def _failed(self, text: str) -> None:

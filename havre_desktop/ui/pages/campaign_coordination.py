@@ -39,11 +39,10 @@ from havre_common.protocol import CampaignClose, CampaignReassign, CampaignStart
 from havre_desktop.core import campaign
 from havre_desktop.core.errors import HavreError
 from havre_desktop.core.workspace import Workspace
-from havre_desktop.sync.errors import DeviceRevokedError
 from havre_desktop.ui.i18n import tr
 from havre_desktop.ui.models import RowsModel
 from havre_desktop.ui.operations import Operation
-from havre_desktop.ui.pages.admin_pages import NOT_READY, confirmed, problem_text
+from havre_desktop.ui.pages.admin_pages import NOT_READY, confirmed, problem_text, run_online
 from havre_desktop.ui.pages.alert_page import (
     CALLEE_LABELS,
     KIND_LABELS,
@@ -679,15 +678,12 @@ class CoordinationTab(QWidget):
         self.error.setVisible(False)
         engine = controller.engine
 
-        def failed(error: Exception) -> None:
-            if isinstance(error, DeviceRevokedError):
-                controller.revoked.emit(error.message)
-                return
-            self._fail(problem_text(error))
+        def failed(text: str) -> None:
+            self._fail(text)
             if otherwise is not None:
                 otherwise()
 
-        Operation(controller.worker, lambda _ws: job(engine)).success(done).failure(failed).run()
+        run_online(controller, lambda: job(engine), done, failed)
         return True
 
     def sync_soon(self) -> None:
