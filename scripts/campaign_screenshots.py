@@ -195,22 +195,37 @@ def demo_days(ws: Workspace, campaign_id: str) -> list[Any]:
         by_day.setdefault(str(r["called_at"])[:10], []).append(r)
     days = []
     reached: set[str] = set()
+    escalated: set[str] = set()
     for day, found in sorted(by_day.items()):
-        reached |= {str(r["person_id"]) for r in found if r["outcome"] != "pas-de-reponse"}
+        procedure = [r for r in found if r["called_whom"] == "procedure-ville"]
+        calls = [r for r in found if r["called_whom"] != "procedure-ville"]  # not calls
+        reached |= {
+            str(r["person_id"])
+            for r in found
+            if r["outcome"] not in ("pas-de-reponse", "procedure-declenchee")
+        }
+        # Escalated that day: nobody at the door, or the City's procedure recorded.
+        newly = {
+            str(r["person_id"])
+            for r in found
+            if r["called_whom"] == "visite-domicile" and r["outcome"] == "pas-de-reponse"
+        } | {str(r["person_id"]) for r in procedure}
+        newly -= escalated
+        escalated |= newly
         days.append(
             CampaignDay(
                 day=day,
-                calls=len(found),
-                persons_called=len({r["person_id"] for r in found}),
-                reached=sum(r["outcome"] != "pas-de-reponse" for r in found),
-                no_answer=sum(r["outcome"] == "pas-de-reponse" for r in found),
-                emergency_contact_calls=sum(r["called_whom"] == "contact-urgence" for r in found),
-                home_visits=sum(r["called_whom"] == "visite-domicile" for r in found),
-                needs_help=sum(r["outcome"] == "besoin-aide" for r in found),
+                calls=len(calls),
+                persons_called=len({r["person_id"] for r in calls}),
+                reached=sum(r["outcome"] != "pas-de-reponse" for r in calls),
+                no_answer=sum(r["outcome"] == "pas-de-reponse" for r in calls),
+                emergency_contact_calls=sum(r["called_whom"] == "contact-urgence" for r in calls),
+                home_visits=sum(r["called_whom"] == "visite-domicile" for r in calls),
+                needs_help=sum(r["outcome"] == "besoin-aide" for r in calls),
                 hospitalised=sum(r["outcome"] == "hospitalise" for r in found),
                 deceased=sum(r["outcome"] == "decede" for r in found),
                 urgent=0,
-                escalations=0,
+                escalations=len(newly),
                 not_reached_at_end_of_day=persons - len(reached),
             )
         )
