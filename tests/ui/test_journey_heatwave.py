@@ -370,8 +370,10 @@ def test_offline_the_coordinator_sees_this_computers_figures_and_is_told_so(
     other_process: Any,
     dialogs: DialogDriver,
 ) -> None:
-    """Started online; the server then goes away: Actualiser says the server is out of reach
-    and the progress shown is this computer's, said as such."""
+    """Started online; the progress is read again every minute while the tab is shown; the
+    server then goes away: the minute's read falls back to this computer's figures quietly,
+    Actualiser says the server is out of reach; the progress shown is said as this
+    computer's."""
     process = other_process("--min-client-version", "0.1.0")
     coordinator = desks("coordination-hors-ligne", role="coordinateur")
     # Le Havre Sud: journey 7 (same server database) campaigns in Le Havre Nord.
@@ -402,8 +404,24 @@ def test_offline_the_coordinator_sees_this_computers_figures_and_is_told_so(
     qtbot.waitUntil(lambda: page.campaign_id is not None, timeout=30_000)
     tab.refresh_button.click()
     qtbot.waitUntil(lambda: "Chiffres du serveur" in tab.source.text(), timeout=20_000)
+    # Live while the tab is shown: the server's progress read again every minute, quietly
+    # (what the coordinator is reading stays); not while another tab is shown.
+    assert tab.live_timer.isActive() and tab.live_timer.interval() == 60_000
+    page.tabs.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: not tab.live_timer.isActive())
+    page.tabs.setCurrentWidget(tab)
+    qtbot.waitUntil(tab.live_timer.isActive)
+    tab.source.setText("")
+    tab.message.setText("12 appels réattribués")
+    tab.live_refresh()  # what the timer does
+    qtbot.waitUntil(lambda: "Chiffres du serveur" in tab.source.text(), timeout=20_000)
+    assert tab.message.text() == "12 appels réattribués"
 
     process.stop()
+    tab.source.setText("")
+    tab.live_refresh()  # offline: this computer's figures, said so, and no error every minute
+    qtbot.waitUntil(lambda: "Chiffres de cet ordinateur" in tab.source.text(), timeout=30_000)
+    assert not tab.error.isVisibleTo(tab) and tab.message.text() == "12 appels réattribués"
     tab.refresh_button.click()
     qtbot.waitUntil(lambda: tab.error.isVisibleTo(tab), timeout=30_000)
     assert "injoignable" in tab.error.text()

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from PySide6.QtCore import QDate, QDateTime, Qt
+from PySide6.QtCore import QDate, QDateTime, Qt, QTimer
+from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
@@ -64,6 +65,8 @@ from havre_desktop.ui.widgets import (
 )
 
 ControllerGetter = Callable[[], SyncController | None]
+READING = "Lecture de la progression sur le serveur…"
+LIVE_SECONDS = 60  # the server's progress is read again this often while the tab is shown
 STEP_ROLE = Qt.ItemDataRole.UserRole + 1  # a person's next step, said (outcome dialogs)
 STEP_CODE_ROLE = Qt.ItemDataRole.UserRole + 2
 BY_OUTCOME_COLUMNS = (  # each person once, by her latest outcome ("a-appeler": none yet)
@@ -513,6 +516,9 @@ class CoordinationTab(QWidget):
         self.last_dialog: QDialog | None = None
         self.last_pdf = b""
         self.last_progress: Any = None
+        self.live_timer = QTimer(self)
+        self.live_timer.setInterval(LIVE_SECONDS * 1000)
+        self.live_timer.timeout.connect(self.live_refresh)
         territories = self.ctx.references["territories"]
         self.territory_model: RowsModel[Any] = RowsModel(
             [
@@ -668,18 +674,22 @@ class CoordinationTab(QWidget):
         done: Callable[[Any], None],
         waiting: str,
         otherwise: Callable[[], None] | None = None,
+        quiet: bool = False,
     ) -> bool:
-        """Run `job(engine)` on the sync thread; say in French why not when it cannot."""
+        """Run `job(engine)` on the sync thread; say in French why not when it cannot
+        (``quiet``: only `otherwise`, for the reads nobody asked for)."""
         controller = self.controller
         if controller is None:
             self._fail(tr(NOT_READY))
             return False
-        self.message.setText(waiting)
-        self.error.setVisible(False)
+        if waiting:
+            self.message.setText(waiting)
+            self.error.setVisible(False)
         engine = controller.engine
 
         def failed(text: str) -> None:
-            self._fail(text)
+            if not quiet:
+                self._fail(text)
             if otherwise is not None:
                 otherwise()
 
@@ -693,8 +703,23 @@ class CoordinationTab(QWidget):
 
     # -- progress ------------------------------------------------------------------------
 
-    def refresh(self, online: bool = False) -> None:
-        """This computer's figures at once; the server's when asked (Actualiser) and online."""
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.live_timer.start()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        self.live_timer.stop()
+
+    def live_refresh(self) -> None:
+        """Every minute while the tab is shown: the server's progress, quietly (offline, this
+        computer's figures, said so, without an error every minute)."""
+        if self.controller is not None and self.page.campaign_id is not None:
+            self.refresh(online=True, quiet=True)
+
+    def refresh(self, online: bool = False, quiet: bool = False) -> None:
+        """This computer's figures at once; the server's when asked (Actualiser, or every
+        minute while the tab is shown) and online."""
         self._update_buttons()
         self._fill_sheet_agents()
         campaign_id = self.page.campaign_id
@@ -709,8 +734,9 @@ class CoordinationTab(QWidget):
             self.online(
                 lambda engine: engine.campaign_progress(campaign_id),
                 self._show_server,
-                tr("Lecture de la progression sur le serveur…"),
+                "" if quiet else tr(READING),
                 otherwise=lambda: self.refresh(online=False),  # offline: this computer's
+                quiet=quiet,
             )
             return
 
@@ -769,7 +795,8 @@ class CoordinationTab(QWidget):
             self.last_progress = progress
             self._show(progress, *found)
             now = self.ctx.local_now()
-            self.message.setText("")
+            if self.message.text() == tr(READING):  # not a result the coordinator is reading
+                self.message.setText("")
             self.source.setText(
                 tr("Chiffres du serveur, lus à {h} h {m:02d}.").format(h=now.hour, m=now.minute)
             )
