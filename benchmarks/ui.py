@@ -714,6 +714,7 @@ def run_in_secret_service(folder: Path, args: argparse.Namespace) -> int:
     )
     command = [sys.executable, str(Path(__file__).resolve()), "--profile", str(folder)]
     command += ["--quick"] * args.quick + ["--check"] * args.check
+    command += ["--startup-only"] * args.startup_only
     progress("running in a private D-Bus session with gnome-keyring (the Secret Service)...")
     return subprocess.run(
         ["dbus-run-session", "--", "bash", "-c", KEYRING_SESSION, "bash", *command],
@@ -736,6 +737,11 @@ def main() -> int:
         help="keep the key in keyrings.alt's plaintext file instead of a private gnome-keyring "
         "(the start ratio is then reported without target)",
     )
+    p.add_argument(
+        "--startup-only",
+        action="store_true",
+        help="time the start (bare window and application) only, not search and scrolling",
+    )
     p.add_argument("--build-profile", metavar="DIR", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args()
     sizes = QUICK if args.quick else FULL
@@ -754,6 +760,8 @@ def main() -> int:
         ensure_profile(folder, sizes, args.quick)
         progress("timing the start of a bare window and of the application...")
         bench_startup(folder, sizes)
+        if args.startup_only:
+            return finish(args)
         bench_keyring(folder, sizes)
         progress("opening the main window in this process...")
         check_signal_emit()

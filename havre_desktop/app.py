@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import logging
 import os
 import shutil
@@ -95,7 +96,17 @@ def main(argv: list[str] | None = None) -> int:
         from havre_desktop.selftest import run_self_test
 
         return run_self_test()
+    # Python's cycle collector would run dozens of times while the modules and the window
+    # are created, each pass visiting every object made so far, to find next to nothing to
+    # free: it waits until the first screen is painted (`_run_window`), or the end.
+    gc.disable()
+    try:
+        return _start(args)
+    finally:
+        gc.enable()
 
+
+def _start(args: argparse.Namespace) -> int:
     from havre_desktop.core.logs import configure_logging
     from havre_desktop.core.paths import ProfilePaths, resolve_profile_dir
 
@@ -237,6 +248,7 @@ def _run_window(
     from PySide6.QtCore import QTimer
 
     def after_first_screen() -> None:
+        gc.enable()  # held since the start (main)
         # httpx, pydantic and the D-Bus connections load here, once Ma journée is shown.
         from havre_desktop.ui.lock import SessionLockMonitor
 

@@ -26,7 +26,7 @@ from havre_desktop.core.rounds import RoundStop, overdue_text, round_stop, round
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import french_datetime, tr
-from havre_desktop.ui.models import Column, RowsModel
+from havre_desktop.ui.models import Column, ItemRowsModel
 from havre_desktop.ui.operations import Changes, Operation
 from havre_desktop.ui.pages.visit_form import VisitForm
 from havre_desktop.ui.widgets import scrolling, table_view, wrap_short_list
@@ -78,10 +78,10 @@ class TodayPage(QWidget):
             (tr("À faire"), what_and_when),
             (tr("Téléphone"), lambda r: stop(r).phones.replace(" / ", "\n")),
         ]
-        self.due_model = RowsModel(planned_columns)
-        self.follow_model = RowsModel(planned_columns)
-        self.alert_model = RowsModel(planned_columns)
-        self.not_seen_model: RowsModel[dict[str, Any]] = RowsModel(
+        self.due_model = ItemRowsModel(planned_columns)
+        self.follow_model = ItemRowsModel(planned_columns)
+        self.alert_model = ItemRowsModel(planned_columns)
+        self.not_seen_model: ItemRowsModel[dict[str, Any]] = ItemRowsModel(
             [
                 (tr("Personne"), name),
                 (
@@ -146,7 +146,7 @@ class TodayPage(QWidget):
                 self.alert_box = box
         # The register's letters to print (acknowledgment due 8 days after the request,
         # removal, information): listed until printed; only for agents with the right.
-        self.letters_model: RowsModel[register.LetterDue] = RowsModel(
+        self.letters_model: ItemRowsModel[register.LetterDue] = ItemRowsModel(
             [
                 (tr("Personne"), lambda d: d.name),
                 (tr("Courrier"), lambda d: tr(register.LETTER_LABELS[d.kind])),
@@ -223,7 +223,7 @@ class TodayPage(QWidget):
         table = self._last_table
         model = table.model()
         index = table.currentIndex()
-        if not isinstance(model, RowsModel) or not index.isValid():
+        if not isinstance(model, ItemRowsModel) or not index.isValid():
             return None
         return model.row(index.row())
 
@@ -294,7 +294,7 @@ class TodayPage(QWidget):
     def _say(self, text: str) -> None:
         self.status.setText(text)
 
-    def _activate(self, model: RowsModel[dict[str, Any]], row: int) -> None:
+    def _activate(self, model: ItemRowsModel[dict[str, Any]], row: int) -> None:
         found = model.row(row)
         if found:
             self.open_person.emit(found.get("person_id") or found["id"])
