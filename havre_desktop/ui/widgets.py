@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QElapsedTimer, QSize, Qt
-from PySide6.QtGui import QFocusEvent, QKeyEvent
+from PySide6.QtGui import QFocusEvent, QKeyEvent, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -357,6 +357,19 @@ def table_view(accessible_name: str) -> QTableView:
     view.horizontalHeader().setStretchLastSection(True)
     view.setTabKeyNavigation(False)  # Tab leaves the table: keyboard users move between controls
     return view
+
+
+def viewport_made_in_python(view: QAbstractItemView) -> QWidget:
+    """Give `view` a viewport (the area its rows are painted in) made here, as Qt makes its
+    own, and return it. Watching a viewport Qt made means bringing it into Python, and a
+    plain QWidget made in C++ reaching Python the first time has PySide try every widget
+    class of QtWidgets for its type, creating their enums: about 10 ms of the start."""
+    viewport = QWidget()
+    viewport.setObjectName("qt_scrollarea_viewport")
+    viewport.setBackgroundRole(QPalette.ColorRole.Base)
+    viewport.setAutoFillBackground(True)
+    view.setViewport(viewport)
+    return viewport
 
 
 def wrap_short_list(view: QTableView) -> None:

@@ -29,7 +29,12 @@ from havre_desktop.ui.i18n import french_datetime, tr
 from havre_desktop.ui.models import Column, ItemRowsModel
 from havre_desktop.ui.operations import Changes, Operation
 from havre_desktop.ui.pages.visit_form import VisitForm
-from havre_desktop.ui.widgets import scrolling, table_view, wrap_short_list
+from havre_desktop.ui.widgets import (
+    scrolling,
+    table_view,
+    viewport_made_in_python,
+    wrap_short_list,
+)
 
 # What is logged when a planned contact is done: a visit at home, or a call.
 VISIT_KIND_FOR = {
@@ -95,10 +100,6 @@ class TodayPage(QWidget):
         self.title = QLabel()
         self.title.setAccessibleName(tr("Titre de la page"))
         self.title.setWordWrap(True)
-        font = self.title.font()
-        font.setPointSizeF(font.pointSizeF() * 1.4)
-        font.setBold(True)
-        self.title.setFont(font)
         self.refresh_button = QPushButton(tr("&Actualiser"))
         self.refresh_button.setAccessibleName(tr("Actualiser Ma journée"))
         self.refresh_button.clicked.connect(self.refresh)
@@ -129,6 +130,7 @@ class TodayPage(QWidget):
             box = QGroupBox(label)
             box_layout = QVBoxLayout(box)
             table = table_view(label or tr("Personnes non vues depuis longtemps"))
+            viewport_made_in_python(table)  # the window watches its first paint
             table.setModel(model)
             wrap_short_list(table)
             if key != "not_seen":  # who, where and what to do share the width and wrap
