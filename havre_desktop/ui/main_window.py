@@ -309,6 +309,7 @@ class MainWindow(QMainWindow):
 
     def _first_screen_shown(self) -> None:
         self.lock.listen_to_input()
+        self.today_page.first_screen_shown()
         QTimer.singleShot(0, self, self.build_remaining_pages)  # not after a close
 
     def build_remaining_pages(self, one_at_a_time: bool = True) -> None:

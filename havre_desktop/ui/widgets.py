@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QElapsedTimer, QSize, Qt
+from PySide6.QtCore import QElapsedTimer, QRect, QSize, Qt
 from PySide6.QtGui import QFocusEvent, QKeyEvent, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
+    QStyleOptionViewItem,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -370,6 +371,21 @@ def viewport_made_in_python(view: QAbstractItemView) -> QWidget:
     viewport.setAutoFillBackground(True)
     view.setViewport(viewport)
     return viewport
+
+
+def one_line_row_height(view: QTableView) -> int:
+    """How tall `view` makes a row of one line of text when sizing rows to their contents:
+    its first row's first cell unwrapped and the grid line, or the (hidden) row header's
+    own size for that row if taller, as QHeaderView counts them."""
+    model = view.model()
+    option = QStyleOptionViewItem()
+    option.initFrom(view)
+    option.widget = view
+    option.rect = QRect(0, 0, 100_000, 1_000)  # wide enough never to wrap
+    option.features |= QStyleOptionViewItem.ViewItemFeature.WrapText
+    hint = view.itemDelegate().sizeHint(option, model.index(0, 0)).height()
+    grid = 1 if view.showGrid() else 0
+    return max(view.verticalHeader().sectionSizeHint(0), hint + grid)
 
 
 def wrap_short_list(view: QTableView) -> None:

@@ -11,10 +11,11 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import shiboken6
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QFont, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QHeaderView
 from pytestqt.qtbot import QtBot
 
 from havre_desktop.core.demo import DemoSize, seed_demo
@@ -221,3 +222,30 @@ def test_the_lock_hears_the_keyboard_even_if_ma_journee_never_comes(
         window.navigation.setFocus()
         qtbot.keyClick(window.navigation, Qt.Key.Key_L, CTRL)
         assert window.lock.locked
+
+
+@pytest.mark.parametrize(("scale", "high_contrast"), [(100, False), (200, False), (100, True)])
+def test_not_seen_rows_are_painted_one_line_tall_then_follow_their_contents(
+    tmp_path: Path, qtbot: QtBot, scale: int, high_contrast: bool
+) -> None:
+    """Until the first screen is painted, the list of persons not seen for long gives each
+    row one line (measuring every cell first was 10 ms of the start); then its rows follow
+    their contents again: in a window wide enough, not one row changes height."""
+    with _window_over_demo(tmp_path, qtbot) as (window, _database):
+        table = window.today_page.tables["not_seen"]
+        header = table.verticalHeader()
+        assert window.theme is not None
+        window.theme.apply(scale, high_contrast)
+        window.resize(1280, 800)
+        with qtbot.waitSignal(window.today_page.loaded, timeout=10_000):
+            window.show()
+        assert window.today_page.not_seen_model.rowCount() >= 5
+        assert header.sectionResizeMode(0) == QHeaderView.ResizeMode.Fixed
+        painted_first = [table.rowHeight(r) for r in range(5)]
+        assert painted_first[0] >= table.fontMetrics().height()
+        qtbot.waitUntil(
+            lambda: header.sectionResizeMode(0) == QHeaderView.ResizeMode.ResizeToContents,
+            timeout=10_000,
+        )
+        table.resizeRowsToContents()  # what the header does at its next layout
+        assert [table.rowHeight(r) for r in range(5)] == painted_first

@@ -30,6 +30,7 @@ from havre_desktop.ui.models import Column, ItemRowsModel
 from havre_desktop.ui.operations import Changes, Operation
 from havre_desktop.ui.pages.visit_form import VisitForm
 from havre_desktop.ui.widgets import (
+    one_line_row_height,
     scrolling,
     table_view,
     viewport_made_in_python,
@@ -144,6 +145,12 @@ class TodayPage(QWidget):
             self.tables[key] = table
             if key == "not_seen":
                 self.not_seen_box = box
+                # Its rows (up to 100, one line each) are as tall as one line until the
+                # first screen is painted, then sized to their contents again (a phone
+                # number wrapping in a narrow window): measuring every cell of every row
+                # before that paint was 10 ms of the start. See `first_screen_shown`.
+                table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+                self._rows_follow_contents = False
             if key == "alerts":
                 self.alert_box = box
         # The register's letters to print (acknowledgment due 8 days after the request,
@@ -206,6 +213,12 @@ class TodayPage(QWidget):
             table.installEventFilter(self)
         self.plan: dict[str, list[dict[str, Any]]] = {}
         context.database.changes.changed.connect(self._changes)
+
+    def first_screen_shown(self) -> None:
+        """The window's first screen is painted: every list sizes its rows to their contents."""
+        if not self._rows_follow_contents:
+            self._rows_follow_contents = True
+            wrap_short_list(self.tables["not_seen"])
 
     def _changes(self, changes: Changes) -> None:
         """A visit, a plan, a sync or a new day: the day's lists are read again."""
@@ -349,6 +362,9 @@ class TodayPage(QWidget):
         self.alert_model.set_rows(plan["alerts"])
         self.alert_box.setVisible(bool(plan["alerts"]))
         self.not_seen_model.set_rows(plan["not_seen"])
+        if not self._rows_follow_contents and plan["not_seen"]:
+            table = self.tables["not_seen"]
+            table.verticalHeader().setDefaultSectionSize(one_line_row_height(table))
         if plan.get("register_confirmed"):
             self.ctx.database.changes.announce(("register_enrolments", "register_events"))
         stale = plan.get("stale_actions") or []
