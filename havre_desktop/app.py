@@ -131,7 +131,7 @@ def _start(args: argparse.Namespace) -> int:
     if wiped:
         log.info("%d folders of letters left by an earlier version wiped", wiped)
 
-    from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
+    from PySide6.QtCore import QLibraryInfo, QLocale, QTimer, QTranslator
     from PySide6.QtWidgets import QApplication
 
     QLocale.setDefault(QLocale(QLocale.Language.French, QLocale.Country.France))
@@ -157,8 +157,15 @@ def _start(args: argparse.Namespace) -> int:
         from havre_desktop.ui.instance import InstanceGuard
 
         guard = InstanceGuard(root)
-        if not guard.acquire():
+        if not guard.acquire(listen=False):
             return _second_start(root)
+        # A second start is answered once the first screen is painted (_run_window), or as
+        # soon as a dialog (passphrase, recovery phrase, first lock code) waits for the
+        # agent: its event loop runs this timer, stopped unfired when none opened.
+        listen_soon = QTimer(app)
+        listen_soon.setSingleShot(True)
+        listen_soon.timeout.connect(guard.listen)
+        listen_soon.start(0)
     try:
         if demo_root is not None:
             ws = open_demo_workspace(demo_root, args.demo_persons)
@@ -191,6 +198,7 @@ def _start(args: argparse.Namespace) -> int:
                 return 1
             ws = opened
             choose_pin_if_none(ws)
+            listen_soon.stop()
             sync_source = (manager.profile_id, manager.keyring_backend)
             return _run_window(app, ws, str(root), sync_source, manager, guard)
         return _run_window(app, ws, "")
@@ -249,6 +257,8 @@ def _run_window(
 
     def after_first_screen() -> None:
         gc.enable()  # held since the start (main)
+        if guard is not None:
+            guard.listen()
         # httpx, pydantic and the D-Bus connections load here, once Ma journée is shown.
         from havre_desktop.ui.lock import SessionLockMonitor
 
