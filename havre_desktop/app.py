@@ -246,7 +246,6 @@ def _run_window(
 
     assert isinstance(app, QApplication) and isinstance(ws, Workspace)
     data = load_context_data(ws)  # before the worker owns the connection
-    sync_store = ws.store.open_another() if sync_source is not None else None
     database = DatabaseService(ws)
     window = MainWindow(build_context(database, data), profile_folder, profile)
     if guard is not None:  # a second start on this profile now raises this window
@@ -263,7 +262,8 @@ def _run_window(
         from havre_desktop.ui.lock import SessionLockMonitor
 
         window.lock.listen_to_session(SessionLockMonitor.for_desktop())
-        if sync_source is not None and sync_store is not None:
+        if sync_source is not None:  # sync's own connection, opened here too (~4 ms)
+            sync_store = ws.store.open_another()
             from havre_desktop.ui.sync_controller import start_sync
 
             controllers.append(start_sync(window, ws, sync_store, *sync_source))
