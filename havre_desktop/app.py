@@ -19,6 +19,7 @@ from havre_desktop import APP_NAME, __version__
 log = logging.getLogger("havre.app")
 
 READY_LINE = "havre-desktop: ready"  # printed under HAVRE_EXIT_WHEN_READY=1
+GC_HELD_AT_MOST_MS = 2000  # the cycle collector waits for the first screen, this at most
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -269,6 +270,8 @@ def _run_window(
             controllers.append(start_sync(window, ws, sync_store, *sync_source))
 
     window.first_screen.painted.connect(lambda: QTimer.singleShot(0, after_first_screen))
+    # The cycle collector runs again even if Ma journée cannot be read (no first screen).
+    QTimer.singleShot(GC_HELD_AT_MOST_MS, gc.enable)
     if os.environ.get("HAVRE_EXIT_AFTER_START") == "1":  # smoke runs of the entry point
         QTimer.singleShot(0, app.quit)
     if os.environ.get("HAVRE_EXIT_WHEN_READY") == "1":  # benchmarks/ui.py times the start
