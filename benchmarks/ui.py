@@ -21,9 +21,13 @@ How each is measured:
   nothing, so the bare window was timed to "shown", not "painted". Both run offscreen
   (QT_QPA_PLATFORM=offscreen), and the time runs from just before the process is launched
   to the line read on its stdout; runs alternate (bare, app, app, bare...), median kept.
-  The keyring is keyrings.alt's PlaintextKeyring in a folder of the benchmark (there is
-  no Secret Service here): the key still goes through the `keyring` package, but what a
-  desktop's real keyring costs (D-Bus, unlocking) is not in the figure;
+  The key is in a real Secret Service: the benchmark runs itself in a private D-Bus
+  session with an unlocked gnome-keyring (`run_in_secret_service`), and the app reads the
+  key from it as on an agent's computer (D-Bus round trips included). Only with
+  ``--plaintext-keyring``, or without dbus-run-session/gnome-keyring-daemon, is the key in
+  keyrings.alt's PlaintextKeyring, and the ratio then has no target. Both processes start
+  in the repository holding this script (``python -m`` puts the current folder first on
+  the path: started elsewhere, another copy of havre_desktop could be the one timed);
 * search: in this process, the real MainWindow over the same profile (as
   tests/ui/conftest.py builds it); each prefix but its last letter is set in the search
   field, then the last letter is typed (a key event) and the time runs from that key until
@@ -42,10 +46,11 @@ True on each call -- PySide6 6.12.0 does, and on Python 3.11 the application the
 ("bool_dealloc") after a few thousand signals, which scrolling the journal emits in
 seconds. When it does, the benchmark pins True so that the other measures can finish.
 
-Usage: ``python benchmarks/ui.py [--quick] [--check] [--profile DIR]`` (see
-benchmarks/common.py). The profile is built once in a temporary folder (in a separate
-process, so building it does not count in the memory measured) and removed afterwards;
-``--profile DIR`` keeps it in DIR and reuses it on the next run.
+Usage: ``python benchmarks/ui.py [--quick] [--check] [--profile DIR] [--startup-only]``
+(see benchmarks/common.py; ``--startup-only`` times the start and nothing else). The
+profile is built once in a temporary folder (in a separate process, so building it does
+not count in the memory measured) and removed afterwards; ``--profile DIR`` keeps it in
+DIR and reuses it on the next run.
 """
 
 from __future__ import annotations
@@ -247,7 +252,9 @@ def time_to_ready(command: list[str], env: dict[str, str], log: Path) -> float:
     """Seconds from just before launching `command` to its READY_LINE on stdout."""
     with log.open("w") as stderr:
         start = time.perf_counter()
-        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=stderr)
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=stderr, cwd=REPO
+        )
         try:
             assert process.stdout is not None
             line = process.stdout.readline()  # blocks until the child prints (or exits)
@@ -714,6 +721,7 @@ def run_in_secret_service(folder: Path, args: argparse.Namespace) -> int:
     )
     command = [sys.executable, str(Path(__file__).resolve()), "--profile", str(folder)]
     command += ["--quick"] * args.quick + ["--check"] * args.check
+    command += ["--startup-only"] * args.startup_only
     progress("running in a private D-Bus session with gnome-keyring (the Secret Service)...")
     return subprocess.run(
         ["dbus-run-session", "--", "bash", "-c", KEYRING_SESSION, "bash", *command],
@@ -736,6 +744,11 @@ def main() -> int:
         help="keep the key in keyrings.alt's plaintext file instead of a private gnome-keyring "
         "(the start ratio is then reported without target)",
     )
+    p.add_argument(
+        "--startup-only",
+        action="store_true",
+        help="time the start (bare window and application) only, not search and scrolling",
+    )
     p.add_argument("--build-profile", metavar="DIR", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args()
     sizes = QUICK if args.quick else FULL
@@ -754,6 +767,8 @@ def main() -> int:
         ensure_profile(folder, sizes, args.quick)
         progress("timing the start of a bare window and of the application...")
         bench_startup(folder, sizes)
+        if args.startup_only:
+            return finish(args)
         bench_keyring(folder, sizes)
         progress("opening the main window in this process...")
         check_signal_emit()

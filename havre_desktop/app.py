@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import logging
 import os
 import shutil
@@ -18,6 +19,7 @@ from havre_desktop import APP_NAME, __version__
 log = logging.getLogger("havre.app")
 
 READY_LINE = "havre-desktop: ready"  # printed under HAVRE_EXIT_WHEN_READY=1
+GC_HELD_AT_MOST_MS = 2000  # the cycle collector waits for the first screen, this at most
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,7 +97,17 @@ def main(argv: list[str] | None = None) -> int:
         from havre_desktop.selftest import run_self_test
 
         return run_self_test()
+    # Python's cycle collector would run dozens of times while the modules and the window
+    # are created, each pass visiting every object made so far, to find next to nothing to
+    # free: it waits until the first screen is painted (`_run_window`), or the end.
+    gc.disable()
+    try:
+        return _start(args)
+    finally:
+        gc.enable()
 
+
+def _start(args: argparse.Namespace) -> int:
     from havre_desktop.core.logs import configure_logging
     from havre_desktop.core.paths import ProfilePaths, resolve_profile_dir
 
@@ -120,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     if wiped:
         log.info("%d folders of letters left by an earlier version wiped", wiped)
 
-    from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
+    from PySide6.QtCore import QLibraryInfo, QLocale, QTimer, QTranslator
     from PySide6.QtWidgets import QApplication
 
     QLocale.setDefault(QLocale(QLocale.Language.French, QLocale.Country.France))
@@ -146,8 +158,15 @@ def main(argv: list[str] | None = None) -> int:
         from havre_desktop.ui.instance import InstanceGuard
 
         guard = InstanceGuard(root)
-        if not guard.acquire():
+        if not guard.acquire(listen=False):
             return _second_start(root)
+        # A second start is answered once the first screen is painted (_run_window), or as
+        # soon as a dialog (passphrase, recovery phrase, first lock code) waits for the
+        # agent: its event loop runs this timer, stopped unfired when none opened.
+        listen_soon = QTimer(app)
+        listen_soon.setSingleShot(True)
+        listen_soon.timeout.connect(guard.listen)
+        listen_soon.start(0)
     try:
         if demo_root is not None:
             ws = open_demo_workspace(demo_root, args.demo_persons)
@@ -180,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             ws = opened
             choose_pin_if_none(ws)
+            listen_soon.stop()
             sync_source = (manager.profile_id, manager.keyring_backend)
             return _run_window(app, ws, str(root), sync_source, manager, guard)
         return _run_window(app, ws, "")
@@ -227,7 +247,6 @@ def _run_window(
 
     assert isinstance(app, QApplication) and isinstance(ws, Workspace)
     data = load_context_data(ws)  # before the worker owns the connection
-    sync_store = ws.store.open_another() if sync_source is not None else None
     database = DatabaseService(ws)
     window = MainWindow(build_context(database, data), profile_folder, profile)
     if guard is not None:  # a second start on this profile now raises this window
@@ -237,16 +256,22 @@ def _run_window(
     from PySide6.QtCore import QTimer
 
     def after_first_screen() -> None:
+        gc.enable()  # held since the start (main)
+        if guard is not None:
+            guard.listen()
         # httpx, pydantic and the D-Bus connections load here, once Ma journée is shown.
         from havre_desktop.ui.lock import SessionLockMonitor
 
         window.lock.listen_to_session(SessionLockMonitor.for_desktop())
-        if sync_source is not None and sync_store is not None:
+        if sync_source is not None:  # sync's own connection, opened here too (~4 ms)
+            sync_store = ws.store.open_another()
             from havre_desktop.ui.sync_controller import start_sync
 
             controllers.append(start_sync(window, ws, sync_store, *sync_source))
 
     window.first_screen.painted.connect(lambda: QTimer.singleShot(0, after_first_screen))
+    # The cycle collector runs again even if Ma journée cannot be read (no first screen).
+    QTimer.singleShot(GC_HELD_AT_MOST_MS, gc.enable)
     if os.environ.get("HAVRE_EXIT_AFTER_START") == "1":  # smoke runs of the entry point
         QTimer.singleShot(0, app.quit)
     if os.environ.get("HAVRE_EXIT_WHEN_READY") == "1":  # benchmarks/ui.py times the start

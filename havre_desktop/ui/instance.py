@@ -15,10 +15,13 @@ import hashlib
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QLockFile, QObject, Signal
-from PySide6.QtNetwork import QLocalServer, QLocalSocket
+from PySide6.QtCore import QByteArray, QDeadlineTimer, QLockFile, QObject, QThread, Signal
 from PySide6.QtWidgets import QApplication, QWidget
+
+if TYPE_CHECKING:  # QtNetwork loads when the server starts (after the first screen)
+    from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
 log = logging.getLogger("havre.ui.instance")
 
@@ -26,6 +29,7 @@ LOCK_NAME = "instance.lock"
 RAISE_REQUEST = b"raise\n"
 RAISED_REPLY = b"raised\n"
 CONNECT_TIMEOUT_MS = 3000
+CONNECT_RETRY_MS = 50
 REPLY_TIMEOUT_MS = 5000
 ALREADY_OPEN_LINE = "havre-desktop: profil déjà ouvert, sa fenêtre est mise au premier plan"
 
@@ -57,9 +61,9 @@ class InstanceGuard(QObject):
         self._clients: list[QLocalSocket] = []
         self.window: QWidget | None = None  # raised on request, once there is one
 
-    def acquire(self) -> bool:
-        """Take the lock (a stale one is taken over) and listen; False if another live
-        process holds it."""
+    def acquire(self, listen: bool = True) -> bool:
+        """Take the lock (a stale one is taken over) and, unless told to wait (`listen`
+        later), listen; False if another live process holds it."""
         if not self.lock_file.tryLock(0):
             if self.lock_file.error() == QLockFile.LockError.LockFailedError:
                 return False
@@ -68,6 +72,19 @@ class InstanceGuard(QObject):
         lock_path = self.profile_root / LOCK_NAME
         if hasattr(os, "chmod"):
             os.chmod(lock_path, 0o600)
+        if listen:
+            self.listen()
+        return True
+
+    def listen(self) -> None:
+        """Answer a second start from now on (once: later calls do nothing). The app calls
+        it once its first screen is painted, or as soon as a dialog waits for the agent
+        before that (QtNetwork and its types cost ~8 ms of the start); a second start
+        arriving before waits for it (`ask_first_instance_to_raise`)."""
+        if self.server is not None or not self.lock_file.isLocked():
+            return
+        from PySide6.QtNetwork import QLocalServer
+
         server = QLocalServer(self)
         server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
         # We hold the lock: a socket left there by a crashed instance is ours to replace.
@@ -78,7 +95,6 @@ class InstanceGuard(QObject):
             server.newConnection.connect(self._accept)
             self.server = server
             log.info("instance lock taken; listening for a second start")
-        return True
 
     def release(self) -> None:
         for socket in self._clients:
@@ -109,7 +125,7 @@ class InstanceGuard(QObject):
                 socket.write(QByteArray(RAISED_REPLY))
                 socket.flush()
                 self.raise_requested.emit()
-            if socket.state() != QLocalSocket.LocalSocketState.ConnectedState:
+            if socket.state() != socket.LocalSocketState.ConnectedState:
                 self._clients.remove(socket)
 
     def raise_window(self) -> None:
@@ -133,12 +149,21 @@ class InstanceGuard(QObject):
 
 def ask_first_instance_to_raise(profile_root: Path) -> bool:
     """From a second start: ask the instance holding the profile to raise its window.
-    True once it answered."""
+    True once it answered. An instance that holds the lock but is still starting listens
+    once its first screen is painted: it is asked again until CONNECT_TIMEOUT_MS."""
+    from PySide6.QtNetwork import QLocalSocket
+
     socket = QLocalSocket()
-    socket.connectToServer(server_name(profile_root))
-    if not socket.waitForConnected(CONNECT_TIMEOUT_MS):
-        log.warning("profile locked but its instance does not answer: %s", socket.errorString())
-        return False
+    deadline = QDeadlineTimer(CONNECT_TIMEOUT_MS)
+    while True:
+        socket.connectToServer(server_name(profile_root))
+        if socket.waitForConnected(max(1, deadline.remainingTime())):
+            break
+        if deadline.hasExpired():
+            log.warning("profile locked but its instance does not answer: %s", socket.errorString())
+            return False
+        socket.abort()
+        QThread.msleep(CONNECT_RETRY_MS)  # another process: no signal to wait for here
     socket.write(QByteArray(RAISE_REQUEST))
     socket.flush()
     answered = False

@@ -59,6 +59,7 @@ ROLES_FOR_DASHBOARD = frozenset({contract.COORDINATOR, contract.ADMINISTRATOR})
 # Pages left to their first opening: Impressions loads the PDF engine (reportlab and its
 # fonts, about 20 MB) that the other pages only load when a document is built.
 BUILT_WHEN_OPENED = frozenset({"prints"})
+LOCK_LISTENS_AFTER_MS = 1000
 
 
 class FirstScreen(QObject):
@@ -232,6 +233,9 @@ class MainWindow(QMainWindow):
             self.first_screen.rows_loaded, Qt.ConnectionType.SingleShotConnection
         )
         self.first_screen.painted.connect(self._first_screen_shown)
+        # The lock hears the keyboard and the mouse even if Ma journée cannot be read (its
+        # first screen is then never painted): at the latest a second after the window.
+        QTimer.singleShot(LOCK_LISTENS_AFTER_MS, self.lock, self.lock.listen_to_input)
         self._refresh_pending()
         if context.role == contract.RECEPTION:
             # A reception desk's day is walk-ins, not rounds: its session opens on Accueil.
@@ -304,6 +308,8 @@ class MainWindow(QMainWindow):
         return [key for key in self._builders if key in self._built]
 
     def _first_screen_shown(self) -> None:
+        self.lock.listen_to_input()
+        self.today_page.first_screen_shown()
         QTimer.singleShot(0, self, self.build_remaining_pages)  # not after a close
 
     def build_remaining_pages(self, one_at_a_time: bool = True) -> None:

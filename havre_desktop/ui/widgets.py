@@ -7,8 +7,8 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QElapsedTimer, QSize, Qt
-from PySide6.QtGui import QFocusEvent, QKeyEvent
+from PySide6.QtCore import QElapsedTimer, QRect, QSize, Qt
+from PySide6.QtGui import QFocusEvent, QKeyEvent, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
+    QStyleOptionViewItem,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -357,6 +358,34 @@ def table_view(accessible_name: str) -> QTableView:
     view.horizontalHeader().setStretchLastSection(True)
     view.setTabKeyNavigation(False)  # Tab leaves the table: keyboard users move between controls
     return view
+
+
+def viewport_made_in_python(view: QAbstractItemView) -> QWidget:
+    """Give `view` a viewport (the area its rows are painted in) made here, as Qt makes its
+    own, and return it. Watching a viewport Qt made means bringing it into Python, and a
+    plain QWidget made in C++ reaching Python the first time has PySide try every widget
+    class of QtWidgets for its type, creating their enums: about 10 ms of the start."""
+    viewport = QWidget()
+    viewport.setObjectName("qt_scrollarea_viewport")
+    viewport.setBackgroundRole(QPalette.ColorRole.Base)
+    viewport.setAutoFillBackground(True)
+    view.setViewport(viewport)
+    return viewport
+
+
+def one_line_row_height(view: QTableView) -> int:
+    """How tall `view` makes a row of one line of text when sizing rows to their contents:
+    its first row's first cell unwrapped and the grid line, or the (hidden) row header's
+    own size for that row if taller, as QHeaderView counts them."""
+    model = view.model()
+    option = QStyleOptionViewItem()
+    option.initFrom(view)
+    option.widget = view
+    option.rect = QRect(0, 0, 100_000, 1_000)  # wide enough never to wrap
+    option.features |= QStyleOptionViewItem.ViewItemFeature.WrapText
+    hint = view.itemDelegate().sizeHint(option, model.index(0, 0)).height()
+    grid = 1 if view.showGrid() else 0
+    return max(view.verticalHeader().sectionSizeHint(0), hint + grid)
 
 
 def wrap_short_list(view: QTableView) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from keyrings.alt.file import PlaintextKeyring
+from PySide6.QtCore import QTimer
 from PySide6.QtNetwork import QLocalServer
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
@@ -165,6 +166,31 @@ def test_the_raise_request_brings_a_minimised_window_back(
     assert window.isVisible() and not window.isMinimized()
     guard.release()
     assert not (root / LOCK_NAME).exists()
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support raise")
+def test_a_second_start_waits_for_a_first_one_not_yet_listening(
+    tmp_path: Path, qtbot: QtBot, child_env: dict[str, str]
+) -> None:
+    """The first start holds the lock but listens only once its first screen is painted: a
+    second start arriving before asks again until it is answered, then exits 0."""
+    root = tmp_path / "profil"
+    root.mkdir()
+    guard = InstanceGuard(root)
+    assert guard.acquire(listen=False)
+    assert guard.server is None
+    window = QWidget()
+    qtbot.addWidget(window)
+    guard.window = window
+    with qtbot.waitSignal(guard.raise_requested, timeout=START_TIMEOUT * 1000):
+        second = start_child(
+            "havre_desktop", "--profile", str(root), env=child_env, stderr=subprocess.PIPE
+        )
+        QTimer.singleShot(1500, guard.listen)  # the first screen of the first start, later
+    _out, err = second.communicate(timeout=START_TIMEOUT)
+    assert second.returncode == 0, err
+    assert ALREADY_OPEN_LINE in err
+    guard.release()
 
 
 def test_the_server_name_is_per_profile_and_reveals_no_path(tmp_path: Path) -> None:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+import shiboken6
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QFont, QPalette
+from PySide6.QtWidgets import QApplication, QHeaderView
 from pytestqt.qtbot import QtBot
 
 from havre_desktop.core.demo import DemoSize, seed_demo
@@ -18,6 +26,7 @@ from havre_desktop.ui.worker import DatabaseService
 from tests.helpers import MemoryKeyring, new_workspace
 
 REPO = Path(__file__).resolve().parents[2]
+CTRL = Qt.KeyboardModifier.ControlModifier
 
 # Modules the first screen does not need: each costs tens of milliseconds at every start.
 NOT_BEFORE_FIRST_SCREEN = (
@@ -150,3 +159,93 @@ def test_a_start_wipes_the_letters_an_earlier_version_left_in_the_temp_folder(
         timeout=120,
     )
     assert sorted(p.name for p in tmp.iterdir()) == ["autre-logiciel"]
+
+
+@contextlib.contextmanager
+def _window_over_demo(
+    tmp_path: Path, qtbot: QtBot, hold: threading.Event | None = None
+) -> Iterator[tuple[MainWindow, DatabaseService]]:
+    """A window over a small demo profile; `hold` keeps its database thread busy until set.
+    Deleted afterwards, with its lock (whose filter on the application would veil the
+    dialogs of the next tests), and the application's look put back."""
+    qapp = QApplication.instance()
+    assert isinstance(qapp, QApplication)
+    font, palette, style_sheet = QFont(qapp.font()), QPalette(qapp.palette()), qapp.styleSheet()
+    ws, _manager, _recovery = new_workspace(tmp_path / "profile", MemoryKeyring())
+    seed_demo(ws, DemoSize(persons=60, organisations=3, visits=120), with_owner=False)
+    data = load_context_data(ws)
+    database = DatabaseService(ws)
+    if hold is not None:  # before the window asks for Ma journée's rows
+        database.submit(lambda _ws: hold.wait(30), lambda _r: None)
+    window = MainWindow(build_context(database, data))
+    try:
+        yield window, database
+    finally:
+        if hold is not None:
+            hold.set()
+        qtbot.waitUntil(lambda: bool(window.today_page.plan), timeout=10_000)  # nothing late
+        database.shutdown()
+        if shiboken6.isValid(window):
+            window.close()
+            window.deleteLater()
+        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        qapp.setStyleSheet(style_sheet)
+        qapp.setPalette(palette)
+        qapp.setFont(font)
+
+
+def test_the_lock_hears_the_keyboard_from_the_first_screen_on(tmp_path: Path, qtbot: QtBot) -> None:
+    """The lock's filter on every event of the application waits for Ma journée's first
+    paint (it would make each event of that layout and paint a call into Python)."""
+    with _window_over_demo(tmp_path, qtbot) as (window, _database):
+        assert not window.lock.listening
+        with qtbot.waitSignal(window.first_screen.painted, timeout=10_000):
+            window.show()
+        assert window.lock.listening
+        window.today_page.tables["due"].setFocus()
+        qtbot.keyClick(window.today_page.tables["due"], Qt.Key.Key_L, CTRL)
+        assert window.lock.locked and window.windowTitle() == "Havre Ensemble — verrouillé"
+
+
+def test_the_lock_hears_the_keyboard_even_if_ma_journee_never_comes(
+    tmp_path: Path, qtbot: QtBot
+) -> None:
+    """The database thread is held by a long job: Ma journée's rows do not arrive, its first
+    screen is not painted, and yet Ctrl+L locks within a second or so of the window."""
+    release = threading.Event()
+    with _window_over_demo(tmp_path, qtbot, release) as (window, _database):
+        painted: list[bool] = []
+        window.first_screen.painted.connect(lambda: painted.append(True))
+        window.show()
+        qtbot.waitUntil(lambda: window.lock.listening, timeout=5_000)
+        assert painted == [] and window.today_page.due_model.rowCount() == 0
+        window.navigation.setFocus()
+        qtbot.keyClick(window.navigation, Qt.Key.Key_L, CTRL)
+        assert window.lock.locked
+
+
+@pytest.mark.parametrize(("scale", "high_contrast"), [(100, False), (200, False), (100, True)])
+def test_not_seen_rows_are_painted_one_line_tall_then_follow_their_contents(
+    tmp_path: Path, qtbot: QtBot, scale: int, high_contrast: bool
+) -> None:
+    """Until the first screen is painted, the list of persons not seen for long gives each
+    row one line (measuring every cell first was 10 ms of the start); then its rows follow
+    their contents again: in a window wide enough, not one row changes height."""
+    with _window_over_demo(tmp_path, qtbot) as (window, _database):
+        table = window.today_page.tables["not_seen"]
+        header = table.verticalHeader()
+        assert window.theme is not None
+        window.theme.apply(scale, high_contrast)
+        window.resize(1280, 800)
+        with qtbot.waitSignal(window.today_page.loaded, timeout=10_000):
+            window.show()
+        assert window.today_page.not_seen_model.rowCount() >= 5
+        assert header.sectionResizeMode(0) == QHeaderView.ResizeMode.Fixed
+        painted_first = [table.rowHeight(r) for r in range(5)]
+        assert painted_first[0] >= table.fontMetrics().height()
+        qtbot.waitUntil(
+            lambda: header.sectionResizeMode(0) == QHeaderView.ResizeMode.ResizeToContents,
+            timeout=10_000,
+        )
+        table.resizeRowsToContents()  # what the header does at its next layout
+        assert [table.rowHeight(r) for r in range(5)] == painted_first

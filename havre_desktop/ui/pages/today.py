@@ -26,10 +26,16 @@ from havre_desktop.core.rounds import RoundStop, overdue_text, round_stop, round
 from havre_desktop.core.workspace import Workspace
 from havre_desktop.ui.context import UiContext
 from havre_desktop.ui.i18n import french_datetime, tr
-from havre_desktop.ui.models import Column, RowsModel
+from havre_desktop.ui.models import Column, ItemRowsModel
 from havre_desktop.ui.operations import Changes, Operation
 from havre_desktop.ui.pages.visit_form import VisitForm
-from havre_desktop.ui.widgets import scrolling, table_view, wrap_short_list
+from havre_desktop.ui.widgets import (
+    one_line_row_height,
+    scrolling,
+    table_view,
+    viewport_made_in_python,
+    wrap_short_list,
+)
 
 # What is logged when a planned contact is done: a visit at home, or a call.
 VISIT_KIND_FOR = {
@@ -78,10 +84,10 @@ class TodayPage(QWidget):
             (tr("À faire"), what_and_when),
             (tr("Téléphone"), lambda r: stop(r).phones.replace(" / ", "\n")),
         ]
-        self.due_model = RowsModel(planned_columns)
-        self.follow_model = RowsModel(planned_columns)
-        self.alert_model = RowsModel(planned_columns)
-        self.not_seen_model: RowsModel[dict[str, Any]] = RowsModel(
+        self.due_model = ItemRowsModel(planned_columns)
+        self.follow_model = ItemRowsModel(planned_columns)
+        self.alert_model = ItemRowsModel(planned_columns)
+        self.not_seen_model: ItemRowsModel[dict[str, Any]] = ItemRowsModel(
             [
                 (tr("Personne"), name),
                 (
@@ -95,10 +101,6 @@ class TodayPage(QWidget):
         self.title = QLabel()
         self.title.setAccessibleName(tr("Titre de la page"))
         self.title.setWordWrap(True)
-        font = self.title.font()
-        font.setPointSizeF(font.pointSizeF() * 1.4)
-        font.setBold(True)
-        self.title.setFont(font)
         self.refresh_button = QPushButton(tr("&Actualiser"))
         self.refresh_button.setAccessibleName(tr("Actualiser Ma journée"))
         self.refresh_button.clicked.connect(self.refresh)
@@ -129,6 +131,7 @@ class TodayPage(QWidget):
             box = QGroupBox(label)
             box_layout = QVBoxLayout(box)
             table = table_view(label or tr("Personnes non vues depuis longtemps"))
+            viewport_made_in_python(table)  # the window watches its first paint
             table.setModel(model)
             wrap_short_list(table)
             if key != "not_seen":  # who, where and what to do share the width and wrap
@@ -142,11 +145,17 @@ class TodayPage(QWidget):
             self.tables[key] = table
             if key == "not_seen":
                 self.not_seen_box = box
+                # Its rows (up to 100, one line each) are as tall as one line until the
+                # first screen is painted, then sized to their contents again (a phone
+                # number wrapping in a narrow window): measuring every cell of every row
+                # before that paint was 10 ms of the start. See `first_screen_shown`.
+                table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+                self._rows_follow_contents = False
             if key == "alerts":
                 self.alert_box = box
         # The register's letters to print (acknowledgment due 8 days after the request,
         # removal, information): listed until printed; only for agents with the right.
-        self.letters_model: RowsModel[register.LetterDue] = RowsModel(
+        self.letters_model: ItemRowsModel[register.LetterDue] = ItemRowsModel(
             [
                 (tr("Personne"), lambda d: d.name),
                 (tr("Courrier"), lambda d: tr(register.LETTER_LABELS[d.kind])),
@@ -205,6 +214,12 @@ class TodayPage(QWidget):
         self.plan: dict[str, list[dict[str, Any]]] = {}
         context.database.changes.changed.connect(self._changes)
 
+    def first_screen_shown(self) -> None:
+        """The window's first screen is painted: every list sizes its rows to their contents."""
+        if not self._rows_follow_contents:
+            self._rows_follow_contents = True
+            wrap_short_list(self.tables["not_seen"])
+
     def _changes(self, changes: Changes) -> None:
         """A visit, a plan, a sync or a new day: the day's lists are read again."""
         if changes.touches(
@@ -223,7 +238,7 @@ class TodayPage(QWidget):
         table = self._last_table
         model = table.model()
         index = table.currentIndex()
-        if not isinstance(model, RowsModel) or not index.isValid():
+        if not isinstance(model, ItemRowsModel) or not index.isValid():
             return None
         return model.row(index.row())
 
@@ -294,7 +309,7 @@ class TodayPage(QWidget):
     def _say(self, text: str) -> None:
         self.status.setText(text)
 
-    def _activate(self, model: RowsModel[dict[str, Any]], row: int) -> None:
+    def _activate(self, model: ItemRowsModel[dict[str, Any]], row: int) -> None:
         found = model.row(row)
         if found:
             self.open_person.emit(found.get("person_id") or found["id"])
@@ -347,6 +362,9 @@ class TodayPage(QWidget):
         self.alert_model.set_rows(plan["alerts"])
         self.alert_box.setVisible(bool(plan["alerts"]))
         self.not_seen_model.set_rows(plan["not_seen"])
+        if not self._rows_follow_contents and plan["not_seen"]:
+            table = self.tables["not_seen"]
+            table.verticalHeader().setDefaultSectionSize(one_line_row_height(table))
         if plan.get("register_confirmed"):
             self.ctx.database.changes.announce(("register_enrolments", "register_events"))
         stale = plan.get("stale_actions") or []
