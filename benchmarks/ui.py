@@ -32,7 +32,9 @@ How each is measured:
   tests/ui/conftest.py builds it); each prefix but its last letter is set in the search
   field, then the last letter is typed (a key event) and the time runs from that key until
   the first page of results is in the list and painted (the page's own delay included);
-* scroll: the same window, Visites page, period "Toute la période": once the journal
+* scroll: the same window with sync attached as the application attaches it once Ma journée
+  is shown (its own connection; httpx, pydantic and the protocol's models in the process),
+  Visites page, period "Toute la période": once the journal
   holds all the visits, the view jumps through the whole range as a dragged scroll bar
   does, then goes down with Page Down and Ctrl+End; after each move it waits for the
   visible rows. The peak resident memory of this process (VmHWM), from its start to the
@@ -459,6 +461,15 @@ class Session:
         self.window.resize(1280, 800)
         self.window.show()
         self.settle(120)
+        # As the application does once Ma journée is shown: sync attached, its own
+        # connection, its code (httpx, pydantic, the protocol's models) in the process.
+        from havre_desktop.ui.sync_controller import start_sync
+
+        self.sync = start_sync(
+            self.window, self.ws, store.open_another(), manager.profile_id,
+            manager.keyring_backend,
+        )  # fmt: skip
+        self.settle(120)
 
     def wait(self, done: Callable[[], bool], timeout_s: float, what: str) -> None:
         from PySide6.QtCore import QEventLoop
@@ -485,6 +496,7 @@ class Session:
 
     def close(self) -> None:
         self.settle()
+        self.sync.shutdown()
         self.database.shutdown()
         self.window.close()
         self.window.deleteLater()

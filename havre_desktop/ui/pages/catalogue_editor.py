@@ -14,7 +14,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -35,7 +35,6 @@ from PySide6.QtWidgets import (
 
 from havre_common import contract, validation
 from havre_common.catalogue_sheet import CURRENT_STATUSES, read_sheet
-from havre_common.protocol import CatalogueSheetReport
 from havre_common.values import parse_date
 from havre_desktop.core.errors import HavreError
 from havre_desktop.ui.context import UiContext
@@ -51,6 +50,9 @@ from havre_desktop.ui.widgets import (
     set_checked_ids,
     table_view,
 )
+
+if TYPE_CHECKING:  # pydantic's models: not loaded by a page every agent has
+    from havre_common.protocol import CatalogueSheetReport
 
 log = logging.getLogger("havre.ui.catalogue")
 
