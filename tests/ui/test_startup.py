@@ -72,8 +72,18 @@ PDF_ENGINE = (
 
 
 def test_the_pages_built_in_the_background_do_not_load_the_pdf_engine() -> None:
-    """About 20 MB of memory (reportlab, its fonts, QtPdf) wait for the first document."""
-    pages = ("persons", "visits_page", "actions_page", "reception", "settings_page", "today")
+    """About 20 MB of memory (reportlab, its fonts, QtPdf) wait for the first document, and
+    the protocol's pydantic models for sync."""
+    pages = (
+        "persons",
+        "visits_page",
+        "actions_page",
+        "reception",
+        "settings_page",
+        "today",
+        "catalogue_editor",
+        "city_details",
+    )
     code = (
         "import json, sys\n"
         + "".join(f"import havre_desktop.ui.pages.{page}\n" for page in pages)
@@ -86,6 +96,8 @@ def test_the_pages_built_in_the_background_do_not_load_the_pdf_engine() -> None:
         ).stdout
     )
     assert [m for m in loaded if m.split(".")[0] == "reportlab" or m in PDF_ENGINE] == []
+    # Nor pydantic (14 MB with the protocol's models): sync loads it, when there is sync.
+    assert [m for m in loaded if m.split(".")[0] in ("pydantic", "httpx")] == []
     assert "havre_desktop.ui.pages.persons" in loaded  # the check sees what it should
 
 
