@@ -444,7 +444,7 @@ class Session:
         from PySide6.QtWidgets import QApplication
 
         from havre_desktop.core.keys import usable_keyring
-        from havre_desktop.core.profile import ProfileManager
+        from havre_desktop.core.profile import KeyPrefetch, ProfileManager
         from havre_desktop.core.workspace import Workspace
         from havre_desktop.ui.context import load_context_data
         from havre_desktop.ui.main_window import MainWindow, build_context
@@ -452,7 +452,13 @@ class Session:
 
         self.app = QApplication.instance() or QApplication(sys.argv[:1])
         manager = ProfileManager(folder / "profile", None)
-        manager.keyring_backend = usable_keyring(manager.remembered_backend)
+        # As havre_desktop.app opens a profile: the key read ahead (in the Secret Service,
+        # over D-Bus without importing keyring), keyring only when that cannot be done.
+        fetched = KeyPrefetch.start(folder / "profile").result()
+        if fetched is not None:
+            manager.use_prefetched(fetched)
+        else:
+            manager.keyring_backend = usable_keyring(manager.remembered_backend)
         store = manager.unlock()
         self.ws = Workspace(store)
         data = load_context_data(self.ws)
