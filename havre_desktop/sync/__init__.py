@@ -11,7 +11,13 @@ no HTTP client), and the desktop's first screen does not pay for httpx.
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import Any
+
+# httpx imports its command line (click, rich, pygments) whenever they are installed: about
+# 8 MB of memory for something the desktop never runs. A None in sys.modules makes that one
+# import fail, which httpx expects (its `main` then says to install httpx[cli]).
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 _LAZY = {
     "SyncEngine": "havre_desktop.sync.engine",
