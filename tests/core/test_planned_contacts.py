@@ -146,3 +146,22 @@ def test_an_unknown_follow_up_kind_is_refused_and_nothing_is_saved(
     assert caught.value.errors == {"follow_up_kind": "Suivi par : valeur inconnue « courrier »."}
     assert workspace.store.scalar("SELECT count(*) FROM visits") == visits_before
     assert workspace.pending_changes() == outbox_before
+
+
+def test_the_journal_keeps_its_row_numbers_in_4_bytes_and_8_past_2_to_the_32(
+    workspace: Workspace,
+) -> None:
+    """The journal's lazy list holds every row number (a million visits: 4 MB in 4 bytes
+    each); a row number too large for 4 bytes switches the whole list to 8, in order."""
+    person_id = str(contacts.create_person(workspace, person_values())["id"])
+    first = visits.log_visit(workspace, person_id, _visit(occurred_at="2026-11-20T10:00"))
+    second = visits.log_visit(workspace, person_id, _visit(occurred_at="2026-11-22T10:00"))
+    small = visits.journal_rowids(workspace)
+    assert small.typecode == "I" and len(small) == 2
+    # A visit whose row number does not fit in 4 bytes (as a file that lived long could have).
+    with workspace.store.transaction() as conn:
+        conn.execute("UPDATE visits SET rowid = ? WHERE id = ?", (2**32 + 7, first["id"]))
+    ids = visits.journal_rowids(workspace)
+    assert ids.typecode == "q"
+    second_rowid = workspace.store.scalar("SELECT rowid FROM visits WHERE id = ?", (second["id"],))
+    assert list(ids) == [second_rowid, 2**32 + 7]  # newest first, nothing lost
