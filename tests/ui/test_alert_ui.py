@@ -387,6 +387,8 @@ def test_the_coordinator_records_the_citys_procedure_from_the_keyboard(
         assert clashes(dialog) == []
         app.qtbot.waitUntil(lambda: dialog.person.count() == 1, timeout=10_000)
         assert "Personne à la porte" in dialog.step.text()
+        # The step in full: as tall as its wrapped lines (it overlapped at 100 %).
+        assert dialog.step.height() >= dialog.step.heightForWidth(dialog.step.width())
         assert dialog.outcome.currentData() == "procedure-declenchee"
         dialog.note.setFocus()
         app.qtbot.waitUntil(dialog.note.hasFocus)

@@ -291,6 +291,9 @@ class _OutcomeDialog(QDialog):
         self.step = QLabel()  # the chosen person's next step, in full (too long for a list)
         self.step.setWordWrap(True)
         self.step.setAccessibleName(tr("Où en est la personne"))
+        # Room for the longest step (an escalation, "appelez le 15"): a wrapped label in a
+        # form was given the height of fewer lines than it wraps to, and overlapped.
+        self.step.setMinimumHeight(self.step.fontMetrics().lineSpacing() * 4)
         self.person.currentIndexChanged.connect(lambda _i: self._show_step())
         self.status = QLabel()
         self.status.setWordWrap(True)
