@@ -80,27 +80,26 @@ class Caption(QLabel):
         return QSize(hint.width() + 6, hint.height())
 
 
-def caption(text: str, buddy: QWidget) -> QLabel:
-    return Caption(text, buddy)
-
-
 def add_captioned_rows(form: QFormLayout, rows: Iterable[tuple[str, QWidget]]) -> None:
-    """A form's rows, each label's Alt letter giving the focus to its field."""
+    """A form's rows, each label's Alt letter giving the focus to its field; an empty label
+    puts the widget under the field above (a line that explains it)."""
     for text, widget in rows:
-        form.addRow(caption(text, widget), widget)
+        form.addRow(Caption(text, widget) if text else QLabel(), widget)
 
 
 def save_on_server_buttons(
     save: Callable[[], None], cancel: Callable[[], None]
 ) -> tuple[QDialogButtonBox, QPushButton]:
-    """ "Enregistrer sur le serveur" and "Annuler", for the dialogs whose save goes to the
-    server (a coordinator's or an administrator's edit, online)."""
+    """The buttons of the dialogs whose save goes to the server (a coordinator's or an
+    administrator's edit, online): "Enregistrer sur le serveur" and "Annuler"."""
+    from havre_desktop.ui.i18n import tr
+
     buttons = QDialogButtonBox(
         QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
     )
     save_button = buttons.button(QDialogButtonBox.StandardButton.Save)
-    save_button.setText("&Enregistrer sur le serveur")
-    buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Annuler")
+    save_button.setText(tr("&Enregistrer sur le serveur"))
+    buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(tr("Annuler"))
     buttons.accepted.connect(save)
     buttons.rejected.connect(cancel)
     return buttons, save_button

@@ -324,13 +324,6 @@ class _OutcomeDialog(QDialog):
     def _show_step(self) -> None:
         self.step.setText(str(self.person.currentData(STEP_ROLE) or ""))
 
-    def add_rows(self, rows: tuple[tuple[str, QWidget], ...]) -> None:
-        for text, widget in rows:
-            if text:
-                add_captioned_rows(self.form, ((text, widget),))
-            else:  # a line under the field above
-                self.form.addRow("", widget)
-
     def load(self) -> None:
         raise NotImplementedError
 
@@ -399,7 +392,8 @@ class PaperSheetDialog(_OutcomeDialog):
             self.callee.addItem(label, code)
         for number, code in enumerate(OUTCOME_CODES, start=1):
             self.outcome.addItem(f"{number} · {OUTCOME_LABELS[code]}", code)
-        self.add_rows(
+        add_captioned_rows(
+            self.form,
             (
                 (tr("A&gent"), self.agent),
                 (tr("&Personne"), self.person),
@@ -408,7 +402,7 @@ class PaperSheetDialog(_OutcomeDialog):
                 (tr("&Résultat"), self.outcome),
                 (tr("&Heure de l'appel"), self.called_at),
                 (tr("&Note"), self.note),
-            )
+            ),
         )
         self.agent.currentIndexChanged.connect(lambda _i: self.load())
         self.load()
@@ -446,14 +440,15 @@ class ProcedureDialog(_OutcomeDialog):
     def __init__(self, tab: CoordinationTab, call_id: str | None = None) -> None:
         super().__init__(tab, tr("Procédure de la Ville (police, pompiers)"))
         self.wanted = call_id
-        self.add_rows(
+        add_captioned_rows(
+            self.form,
             (
                 (tr("&Personne"), self.person),
                 ("", self.step),
                 (tr("&Ce qui est noté"), self.outcome),
                 (tr("&Heure"), self.called_at),
                 (tr("&Note"), self.note),
-            )
+            ),
         )
         self.person.currentIndexChanged.connect(lambda _i: self._offer_outcomes())
         self.load()
